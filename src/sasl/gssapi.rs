@@ -49,17 +49,21 @@ impl SecurityOffer {
         [self.layers, s[1], s[2], s[3]]
     }
 
-    /// Parses exactly four octets with at least one known layer bit and no unknown bits.
+    /// Parses the unwrapped server message: exactly four octets (RFC 4752 section 3.1:
+    /// any other length fails the negotiation). Unknown mask bits are kept, not refused:
+    /// bits that are not understood are negotiated off (RFC 4422 section 3.7).
     pub fn parse(b: &[u8]) -> Result<Self, SaslError> {
         let [layers, s1, s2, s3] = <[u8; 4]>::try_from(b)
             .map_err(|_| malformed("security layer offer is not four octets"))?;
-        if layers == 0 || layers & !7 != 0 {
-            return Err(malformed("bad security layer mask"));
-        }
         Ok(SecurityOffer {
             layers,
             max_size: u32::from_be_bytes([0, s1, s2, s3]),
         })
+    }
+
+    /// Whether the server offers `layer` (one of the `LAYER_*` bits).
+    pub fn offers(&self, layer: u8) -> bool {
+        self.layers & layer != 0
     }
 }
 
@@ -141,8 +145,8 @@ mod tests {
         };
         assert_eq!(o.to_bytes(), [3, 1, 0, 0]);
         assert_eq!(SecurityOffer::parse(&o.to_bytes()).unwrap(), o);
-        assert!(SecurityOffer::parse(&[0, 0, 0, 0]).is_err());
-        assert!(SecurityOffer::parse(&[8, 0, 0, 0]).is_err());
+        assert!(o.offers(LAYER_NONE) && !o.offers(LAYER_CONFIDENTIALITY));
+        assert_eq!(SecurityOffer::parse(&[9, 0, 0, 0]).unwrap().layers, 9);
         assert!(SecurityOffer::parse(&[1, 0, 0]).is_err());
         assert!(SecurityOffer::parse(&[1, 0, 0, 0, 0]).is_err());
         let s = SecuritySelection::none(None);

@@ -86,8 +86,8 @@ impl OAuthBearerMessage {
         })
     }
 
-    /// Sets `host` (control characters other than HTAB/CR/LF are dropped from the wire
-    /// form by refusing them: an invalid host is ignored).
+    /// Sets `host`. A value with anything but visible ASCII, space and tab is ignored and
+    /// `host` stays unset.
     pub fn with_host(mut self, host: &str) -> Self {
         if valid_value(host.as_bytes()) && !host.contains(['\r', '\n']) {
             self.host = Some(host.to_owned());

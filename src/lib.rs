@@ -24,4 +24,3 @@ pub mod limits;
 pub mod sasl;
 pub mod server;
 pub mod syntax;
-

@@ -5,14 +5,20 @@
 //!   and recognizes the end of data only as `CRLF . CRLF` (smuggling-proof, see
 //!   `spec/smuggling.md`); [`ChunkReader`] reads the exact-size content of a `BDAT` chunk or an
 //!   `XEXCH50` blob.
+//! * Client side: [`DataEncoder`] dot-stuffs content and repairs line endings for `DATA`;
+//!   [`BdatChunker`] cuts content into `BDAT` frames.
 
+mod bdat;
 mod chunk;
 mod decode;
+mod encode;
 #[doc(hidden)]
 pub mod reference;
 
+pub use bdat::BdatChunker;
 pub use chunk::ChunkReader;
 pub use decode::{
     BareLineEnding, DataDecoder, DataError, DataEvent, DataSummary, DecoderConfig, LongLines,
     DEFAULT_MAX_SIZE,
 };
+pub use encode::{BareCr, DataEncoder, EncoderConfig};

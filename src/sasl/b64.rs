@@ -12,11 +12,17 @@
 //! * continuation line: `*` cancels ([`SaslError::Cancelled`]); an empty line is a
 //!   zero-length response;
 //! * server challenge: `334 ` followed by BASE64, or nothing for an empty challenge.
+//!
+//! The syntax layer's [`parse_sasl_response`](crate::syntax::command::parse_sasl_response)
+//! already trims trailing SP/HTAB and enforces the 12,288-octet line limit; its
+//! [`SaslResponse`] and [`InitialResponse`] values decode with [`decode_sasl_response`] and
+//! [`decode_initial`].
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use super::SaslError;
+use crate::syntax::command::{InitialResponse, SaslResponse};
 
 /// Encodes `data` as standard, padded BASE64.
 pub fn encode(data: &[u8]) -> String {
@@ -47,6 +53,23 @@ pub fn decode_initial_response(arg: &[u8]) -> Result<Vec<u8>, SaslError> {
         b"=" => Ok(Vec::new()),
         b"" => Err(SaslError::InvalidBase64),
         _ => decode(arg),
+    }
+}
+
+/// Decodes a parsed `AUTH` initial response (`=` is [`InitialResponse::Empty`]).
+pub fn decode_initial(ir: &InitialResponse<'_>) -> Result<Vec<u8>, SaslError> {
+    match ir {
+        InitialResponse::Empty => Ok(Vec::new()),
+        InitialResponse::Base64(s) => decode_initial_response(s.as_bytes()),
+    }
+}
+
+/// Decodes a parsed continuation line ([`SaslResponse::Cancel`] is
+/// [`SaslError::Cancelled`]).
+pub fn decode_sasl_response(r: &SaslResponse<'_>) -> Result<Vec<u8>, SaslError> {
+    match r {
+        SaslResponse::Cancel => Err(SaslError::Cancelled),
+        SaslResponse::Base64(s) => decode(s.as_bytes()),
     }
 }
 
@@ -112,5 +135,21 @@ mod tests {
         assert_eq!(decode_client_response(b"AQ==").unwrap(), b"\x01");
         assert_eq!(challenge_line(b""), "334 \r\n");
         assert_eq!(challenge_line(b"Username:"), "334 VXNlcm5hbWU6\r\n");
+    }
+
+    #[test]
+    fn syntax_adapters() {
+        use crate::syntax::command::parse_sasl_response;
+        assert_eq!(decode_initial(&InitialResponse::Empty).unwrap(), b"");
+        assert_eq!(
+            decode_initial(&InitialResponse::Base64("dGVzdA==".into())).unwrap(),
+            b"test"
+        );
+        let r = parse_sasl_response(b"dGVzdA== \r\n").unwrap();
+        assert_eq!(decode_sasl_response(&r).unwrap(), b"test");
+        let r = parse_sasl_response(b"*\r\n").unwrap();
+        assert_eq!(decode_sasl_response(&r), Err(SaslError::Cancelled));
+        let r = parse_sasl_response(b"\r\n").unwrap();
+        assert_eq!(decode_sasl_response(&r).unwrap(), b"");
     }
 }

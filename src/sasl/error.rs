@@ -1,15 +1,17 @@
 //! The SASL error type and the SMTP replies that go with it (RFC 4954 sections 4 and 6).
 
+use crate::syntax::reply::{EnhancedCode, Reply};
+
 /// An SMTP reply the server sends to end (or refuse) an AUTH exchange.
 ///
-/// Pure data: the machine turns it into bytes with its reply serializer, or uses
+/// Pure data: the machine turns it into a [`Reply`] with [`AuthReply::to_reply`], or uses
 /// [`AuthReply::line`] directly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AuthReply {
     /// The three-digit reply code.
     pub code: u16,
-    /// The enhanced status code (RFC 3463 / RFC 2034), e.g. `"5.7.8"`.
-    pub enhanced: &'static str,
+    /// The enhanced status code (RFC 3463 / RFC 2034), e.g. `5.7.8`.
+    pub enhanced: EnhancedCode,
     /// The human-readable text.
     pub text: &'static str,
 }
@@ -18,92 +20,97 @@ impl AuthReply {
     /// `235 2.7.0 Authentication successful` (RFC 4954 section 6).
     pub const SUCCEEDED: AuthReply = AuthReply {
         code: 235,
-        enhanced: "2.7.0",
+        enhanced: EnhancedCode::new(2, 7, 0),
         text: "Authentication successful",
     };
     /// `535 5.7.8 Authentication credentials invalid` (RFC 4954 section 6): the caller
     /// rejected the credentials.
     pub const INVALID_CREDENTIALS: AuthReply = AuthReply {
         code: 535,
-        enhanced: "5.7.8",
+        enhanced: EnhancedCode::new(5, 7, 8),
         text: "Authentication credentials invalid",
     };
     /// `535 5.7.3 Authentication unsuccessful`: the failure reply Exchange sends for NTLM
     /// (\[MS-SMTPNTLM\] section 2.2.1.4, SMTP_AUTH_Fail_Response, and the example of section 4.2).
     pub const NTLM_FAILED: AuthReply = AuthReply {
         code: 535,
-        enhanced: "5.7.3",
+        enhanced: EnhancedCode::new(5, 7, 3),
         text: "Authentication unsuccessful",
     };
     /// `501 5.5.2 Cannot decode response` (RFC 4954 section 4: a client response that is not
     /// valid BASE64).
     pub const INVALID_BASE64: AuthReply = AuthReply {
         code: 501,
-        enhanced: "5.5.2",
+        enhanced: EnhancedCode::new(5, 5, 2),
         text: "Cannot decode response",
     };
     /// `501 5.5.2 Malformed authentication data`: valid BASE64 that does not decode to a
     /// message of the mechanism (RFC 4954 section 4, a syntax error in the exchange).
     pub const MALFORMED: AuthReply = AuthReply {
         code: 501,
-        enhanced: "5.5.2",
+        enhanced: EnhancedCode::new(5, 5, 2),
         text: "Malformed authentication data",
     };
     /// `501 5.0.0 Authentication cancelled` (RFC 4954 section 4: the client sent `*`).
     pub const CANCELLED: AuthReply = AuthReply {
         code: 501,
-        enhanced: "5.0.0",
+        enhanced: EnhancedCode::new(5, 0, 0),
         text: "Authentication cancelled",
     };
     /// `501 5.5.2 Initial response not allowed`: an initial response was sent with a
     /// mechanism where the server speaks first, such as CRAM-MD5 (RFC 4954 section 4).
     pub const UNEXPECTED_INITIAL_RESPONSE: AuthReply = AuthReply {
         code: 501,
-        enhanced: "5.5.2",
+        enhanced: EnhancedCode::new(5, 5, 2),
         text: "Initial response not allowed for this mechanism",
     };
     /// `504 5.5.4 Unrecognized authentication type` (RFC 4954 section 4).
     pub const UNSUPPORTED_MECHANISM: AuthReply = AuthReply {
         code: 504,
-        enhanced: "5.5.4",
+        enhanced: EnhancedCode::new(5, 5, 4),
         text: "Unrecognized authentication type",
     };
     /// `500 5.5.6 Authentication Exchange line is too long` (RFC 4954 section 6), for a
     /// line over [`crate::limits::MAX_SASL_LINE`]; the machine enforces that limit.
     pub const LINE_TOO_LONG: AuthReply = AuthReply {
         code: 500,
-        enhanced: "5.5.6",
+        enhanced: EnhancedCode::new(5, 5, 6),
         text: "Authentication Exchange line is too long",
     };
     /// `534 5.7.9 Authentication mechanism is too weak` (RFC 4954 section 6).
     pub const MECHANISM_TOO_WEAK: AuthReply = AuthReply {
         code: 534,
-        enhanced: "5.7.9",
+        enhanced: EnhancedCode::new(5, 7, 9),
         text: "Authentication mechanism is too weak",
     };
     /// `538 5.7.11 Encryption required for requested authentication mechanism`
     /// (RFC 4954 section 6): a plaintext mechanism before TLS.
     pub const ENCRYPTION_REQUIRED: AuthReply = AuthReply {
         code: 538,
-        enhanced: "5.7.11",
+        enhanced: EnhancedCode::new(5, 7, 11),
         text: "Encryption required for requested authentication mechanism",
     };
     /// `454 4.7.0 Temporary authentication failure` (RFC 4954 section 6).
     pub const TEMPORARY_FAILURE: AuthReply = AuthReply {
         code: 454,
-        enhanced: "4.7.0",
+        enhanced: EnhancedCode::new(4, 7, 0),
         text: "Temporary authentication failure",
     };
     /// `530 5.7.0 Authentication required` (RFC 4954 section 6).
     pub const AUTH_REQUIRED: AuthReply = AuthReply {
         code: 530,
-        enhanced: "5.7.0",
+        enhanced: EnhancedCode::new(5, 7, 0),
         text: "Authentication required",
     };
 
     /// The full reply line, `"<code> <enhanced> <text>\r\n"`.
     pub fn line(&self) -> String {
         format!("{} {} {}\r\n", self.code, self.enhanced, self.text)
+    }
+
+    /// The same reply as a syntax-layer [`Reply`].
+    pub const fn to_reply(&self) -> Reply {
+        Reply::from_static(self.code, Some(self.enhanced), self.text)
     }
 }
 
@@ -190,6 +197,10 @@ mod tests {
             "535 5.7.8 Authentication credentials invalid\r\n"
         );
         assert_eq!(SaslError::UnsupportedMechanism.reply().code, 504);
+        assert_eq!(
+            AuthReply::INVALID_CREDENTIALS.to_reply().to_bytes(),
+            b"535 5.7.8 Authentication credentials invalid\r\n"
+        );
         assert_eq!(
             AuthReply::SUCCEEDED.line(),
             "235 2.7.0 Authentication successful\r\n"

@@ -9,6 +9,7 @@ use super::oauthbearer::OAuthBearerMessage;
 use super::plain::PlainMessage;
 use super::xoauth2::XOAuth2Message;
 use super::{b64, login, Mechanism, SaslError};
+use crate::syntax::command::{InitialResponse, SaslResponse};
 
 /// What the client proved it knows, for the caller to verify. The crate never checks a
 /// password or a token. `Debug` never prints passwords, digests or tokens.
@@ -149,6 +150,20 @@ pub enum ServerStep {
     },
 }
 
+impl ServerStep {
+    /// For [`ServerStep::Challenge`], the exact line to write, `"334 <text>\r\n"`.
+    ///
+    /// Write it as is, not through the wrapping [`Reply`](crate::syntax::reply::Reply)
+    /// serializer: a challenge is one line of up to 12,288 octets (RFC 4954 section 4),
+    /// and splitting a long GSSAPI or NTLM token over several `334-` lines would corrupt it.
+    pub fn challenge_line(&self) -> Option<String> {
+        match self {
+            ServerStep::Challenge(text) => Some(format!("334 {text}\r\n")),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 enum State {
     Plain,
@@ -232,6 +247,18 @@ impl ServerExchange {
         Ok((ex, step))
     }
 
+    /// [`ServerExchange::start`] with the syntax layer's parsed initial response.
+    pub fn start_parsed(
+        mechanism: &Mechanism,
+        initial_response: Option<&InitialResponse<'_>>,
+    ) -> Result<(ServerExchange, ServerStep), SaslError> {
+        let raw = initial_response.map(|ir| match ir {
+            InitialResponse::Empty => &b"="[..],
+            InitialResponse::Base64(s) => s.as_bytes(),
+        });
+        Self::start(mechanism, raw)
+    }
+
     /// Starts a CRAM-MD5 exchange with the caller's challenge (RFC 2195). An initial
     /// response is refused with [`SaslError::UnexpectedInitialResponse`] (`501`): the server
     /// speaks first (RFC 4954 section 4).
@@ -290,6 +317,15 @@ impl ServerExchange {
             }
         };
         self.advance(data)
+    }
+
+    /// [`ServerExchange::step`] with the syntax layer's parsed continuation line
+    /// ([`crate::syntax::command::parse_sasl_response`]).
+    pub fn step_parsed(&mut self, response: &SaslResponse<'_>) -> Result<ServerStep, SaslError> {
+        match response {
+            SaslResponse::Cancel => self.step(b"*"),
+            SaslResponse::Base64(s) => self.step(s.as_bytes()),
+        }
     }
 
     fn advance(&mut self, data: Vec<u8>) -> Result<ServerStep, SaslError> {
@@ -466,6 +502,34 @@ mod tests {
         assert_eq!(
             ServerExchange::start(&Mechanism::Plain, Some(b"!!")).unwrap_err(),
             SaslError::InvalidBase64
+        );
+    }
+
+    #[test]
+    fn parsed_inputs() {
+        use crate::syntax::command::parse_sasl_response;
+        let (mut ex, step) = ServerExchange::start_parsed(
+            &Mechanism::Login,
+            Some(&InitialResponse::Base64("dGlt".into())),
+        )
+        .unwrap();
+        assert_eq!(step.challenge_line().unwrap(), "334 UGFzc3dvcmQ6\r\n");
+        let r = parse_sasl_response(b"dGFuc3RhYWZs\r\n").unwrap();
+        assert!(matches!(ex.step_parsed(&r).unwrap(), ServerStep::Verify(_)));
+        let (mut ex, _) = ServerExchange::start_parsed(&Mechanism::Gssapi, None).unwrap();
+        assert_eq!(
+            ex.step_parsed(&SaslResponse::Cancel),
+            Err(SaslError::Cancelled)
+        );
+        let (_, step) =
+            ServerExchange::start_parsed(&Mechanism::Gssapi, Some(&InitialResponse::Empty))
+                .unwrap();
+        assert!(matches!(step, ServerStep::Token { data, .. } if data.is_empty()));
+        assert_eq!(
+            ServerStep::Challenge(String::new())
+                .challenge_line()
+                .unwrap(),
+            "334 \r\n"
         );
     }
 

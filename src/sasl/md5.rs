@@ -176,18 +176,27 @@ fn compress(state: &mut [u32; 4], block: &[u8; BLOCK_LEN]) {
         *word = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
     }
     let [mut a, mut b, mut c, mut d] = *state;
-    for i in 0..64 {
-        let (f, g) = match i / 16 {
-            0 => ((b & c) | (!b & d), i),
-            1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
-            2 => (b ^ c ^ d, (3 * i + 5) % 16),
-            _ => (c ^ (b | !d), (7 * i) % 16),
-        };
-        let sum = a.wrapping_add(f).wrapping_add(T[i]).wrapping_add(x[g]);
-        a = d;
-        d = c;
-        c = b;
-        b = b.wrapping_add(sum.rotate_left(S[i]));
+    // One round step: a = b + ((a + f + X[g] + T[i]) <<< s), then rotate the registers.
+    macro_rules! step {
+        ($f:expr, $i:expr, $g:expr) => {{
+            let sum = a.wrapping_add($f).wrapping_add(T[$i]).wrapping_add(x[$g]);
+            a = d;
+            d = c;
+            c = b;
+            b = b.wrapping_add(sum.rotate_left(S[$i]));
+        }};
+    }
+    for i in 0..16 {
+        step!((b & c) | (!b & d), i, i);
+    }
+    for i in 16..32 {
+        step!((d & b) | (!d & c), i, (5 * i + 1) % 16);
+    }
+    for i in 32..48 {
+        step!(b ^ c ^ d, i, (3 * i + 5) % 16);
+    }
+    for i in 48..64 {
+        step!(c ^ (b | !d), i, (7 * i) % 16);
     }
     state[0] = state[0].wrapping_add(a);
     state[1] = state[1].wrapping_add(b);

@@ -9,6 +9,7 @@ use super::oauthbearer::{self, OAuthBearerMessage};
 use super::plain::PlainMessage;
 use super::xoauth2::{self, XOAuth2Message};
 use super::{b64, login, Mechanism, SaslError};
+use crate::limits::MAX_SASL_LINE;
 
 /// What the client authenticates with. `Debug` never prints secrets.
 #[derive(Clone, PartialEq, Eq)]
@@ -219,15 +220,27 @@ impl ClientExchange {
         &self.mechanism
     }
 
-    /// The `AUTH` arguments. With `sasl_ir` (the caller decided an initial response is
-    /// wanted and fits the line limit) and a mechanism that
-    /// [supports one](Mechanism::supports_initial_response), the first message rides on
-    /// the command; CRAM-MD5 never sends one. Call once.
+    /// The `AUTH` arguments. With `sasl_ir` (the caller wants an initial response) and a
+    /// mechanism that [supports one](Mechanism::supports_initial_response), the first
+    /// message rides on the command; CRAM-MD5 never sends one. If the command with the
+    /// initial response would exceed [`MAX_SASL_LINE`] octets, the initial response is left
+    /// out and sent after the server's empty challenge instead (RFC 4954 section 4).
+    /// Call once.
     pub fn start(&mut self, sasl_ir: bool) -> Result<AuthStart, SaslError> {
         if !matches!(self.state, State::New) {
             return Err(SaslError::UnexpectedStep(self.mechanism.static_name()));
         }
         let ir = sasl_ir && self.mechanism.supports_initial_response();
+        let start = self.begin(ir)?;
+        // "X-EXPS" is the longest verb that carries an exchange.
+        if ir && start.command_line("X-EXPS").len() > MAX_SASL_LINE {
+            self.state = State::New;
+            return self.begin(false);
+        }
+        Ok(start)
+    }
+
+    fn begin(&mut self, ir: bool) -> Result<AuthStart, SaslError> {
         let mut initial = None;
         self.state = match (&self.mechanism, &self.creds) {
             (
@@ -493,6 +506,20 @@ mod tests {
         assert!(ClientExchange::new(Mechanism::Plain, pw("", "x")).is_err());
         assert!(format!("{:?}", pw("tim", "tanstaafl")).contains("redacted"));
         assert!(!format!("{:?}", pw("tim", "tanstaafl")).contains("tanstaafl"));
+    }
+
+    #[test]
+    fn oversized_initial_response_falls_back() {
+        let long = "x".repeat(10_000);
+        let mut ex = ClientExchange::new(Mechanism::Plain, pw(&long, &long)).unwrap();
+        let start = ex.start(true).unwrap();
+        assert_eq!(start.initial_response, None);
+        let ClientStep::Send(line) = ex.challenge(b"").unwrap() else {
+            panic!()
+        };
+        assert_eq!(b64::decode(line.as_bytes()).unwrap().len(), 20_002);
+        let mut ex = ClientExchange::new(Mechanism::Plain, pw("u", &"x".repeat(9000))).unwrap();
+        assert!(ex.start(true).unwrap().initial_response.is_some());
     }
 
     #[test]

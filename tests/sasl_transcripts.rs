@@ -68,27 +68,34 @@ fn rfc4954_plain() {
     );
 }
 
-/// RFC 4954 section 4: the CRAM-MD5 example's client response parses.
+/// RFC 4954 section 4.1: the CRAM-MD5 example (the challenge line is wrapped in the RFC;
+/// on the wire it is one line).
 #[test]
-fn rfc4954_cram_md5_response() {
-    let c = CramMd5Challenge::from_string("<74.1051206@elwood.innosoft.com>".into()).unwrap();
+fn rfc4954_cram_md5() {
+    let c = CramMd5Challenge::new("4192942341", 12_828_472, "sourcefour.andrew.cmu.edu").unwrap();
     let (mut ex, step) = ServerExchange::start_cram_md5(c, None).unwrap();
     assert_eq!(
         server_line(&step, |_| false),
-        "334 PDc0LjEwNTEyMDZAZWx3b29kLmlubm9zb2Z0LmNvbT4=\r\n"
+        "334 PDQxOTI5NDIzNDEuMTI4Mjg0NzJAc291cmNlZm91ci5hbmRyZXcuY211LmVkdT4=\r\n"
     );
     let ServerStep::Verify(Credentials::CramMd5 {
         username,
         digest_hex,
-        ..
+        challenge,
     }) = ex
-        .step(b"ZnJlZCA5ZTk1YWVlMDljNDBhZjJiODRhMGMyYjNiYmFlNzg2ZQ==")
+        .step(b"cmpzMyBlYzNhNTlmZWQzOTVhYmExZWM2MzY3YzRmNGI0MWFjMA==")
         .unwrap()
     else {
         panic!()
     };
-    assert_eq!(username, "fred");
-    assert_eq!(digest_hex, "9e95aee09c40af2b84a0c2b3bbae786e");
+    assert_eq!(username, "rjs3");
+    assert_eq!(digest_hex, "ec3a59fed395aba1ec6367c4f4b41ac0");
+    assert_eq!(challenge, "<4192942341.12828472@sourcefour.andrew.cmu.edu>");
+    // An initial response with this server-first mechanism: 501 5.7.0 (RFC 4954 section 4).
+    let c = CramMd5Challenge::new("1", 2, "h").unwrap();
+    let e = ServerExchange::start_cram_md5(c, Some(b"cmpzMw==")).unwrap_err();
+    assert_eq!(e.reply().code, 501);
+    assert_eq!(e.reply().enhanced.to_string(), "5.7.0");
 }
 
 /// RFC 2195 section 2, both directions.

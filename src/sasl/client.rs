@@ -9,7 +9,7 @@ use super::oauthbearer::{self, OAuthBearerMessage};
 use super::plain::PlainMessage;
 use super::xoauth2::{self, XOAuth2Message};
 use super::{b64, login, Mechanism, SaslError};
-use crate::limits::MAX_SASL_LINE;
+use crate::limits::MAX_COMMAND_LINE;
 
 /// What the client authenticates with. `Debug` never prints secrets.
 #[derive(Clone, PartialEq, Eq)]
@@ -222,9 +222,10 @@ impl ClientExchange {
 
     /// The `AUTH` arguments. With `sasl_ir` (the caller wants an initial response) and a
     /// mechanism that [supports one](Mechanism::supports_initial_response), the first
-    /// message rides on the command; CRAM-MD5 never sends one. If the command with the
-    /// initial response would exceed [`MAX_SASL_LINE`] octets, the initial response is left
-    /// out and sent after the server's empty challenge instead (RFC 4954 section 4).
+    /// message rides on the command; CRAM-MD5 never sends one. The `AUTH` command stays
+    /// subject to the SMTP command line limit ([`MAX_COMMAND_LINE`], 512 octets): if the
+    /// initial response would push it over, it is left out and sent after the server's
+    /// empty challenge instead (RFC 4954 section 4, RFC 4422 section 5.1).
     /// Call once.
     pub fn start(&mut self, sasl_ir: bool) -> Result<AuthStart, SaslError> {
         if !matches!(self.state, State::New) {
@@ -233,7 +234,7 @@ impl ClientExchange {
         let ir = sasl_ir && self.mechanism.supports_initial_response();
         let start = self.begin(ir)?;
         // "X-EXPS" is the longest verb that carries an exchange.
-        if ir && start.command_line("X-EXPS").len() > MAX_SASL_LINE {
+        if ir && start.command_line("X-EXPS").len() > MAX_COMMAND_LINE {
             self.state = State::New;
             return self.begin(false);
         }
@@ -510,16 +511,15 @@ mod tests {
 
     #[test]
     fn oversized_initial_response_falls_back() {
-        let long = "x".repeat(10_000);
-        let mut ex = ClientExchange::new(Mechanism::Plain, pw(&long, &long)).unwrap();
-        let start = ex.start(true).unwrap();
-        assert_eq!(start.initial_response, None);
+        // "X-EXPS PLAIN " (13) + base64 + CRLF (2) <= 512: base64 <= 497, message <= 372.
+        let mut ex = ClientExchange::new(Mechanism::Plain, pw("u", &"x".repeat(369))).unwrap();
+        assert!(ex.start(true).unwrap().initial_response.is_some());
+        let mut ex = ClientExchange::new(Mechanism::Plain, pw("u", &"x".repeat(370))).unwrap();
+        assert_eq!(ex.start(true).unwrap().initial_response, None);
         let ClientStep::Send(line) = ex.challenge(b"").unwrap() else {
             panic!()
         };
-        assert_eq!(b64::decode(line.as_bytes()).unwrap().len(), 20_002);
-        let mut ex = ClientExchange::new(Mechanism::Plain, pw("u", &"x".repeat(9000))).unwrap();
-        assert!(ex.start(true).unwrap().initial_response.is_some());
+        assert_eq!(b64::decode(line.as_bytes()).unwrap().len(), 373);
     }
 
     #[test]

@@ -57,11 +57,11 @@ impl AuthReply {
         enhanced: EnhancedCode::new(5, 0, 0),
         text: "Authentication cancelled",
     };
-    /// `501 5.5.2 Initial response not allowed`: an initial response was sent with a
+    /// `501 5.7.0 Initial response not allowed`: an initial response was sent with a
     /// mechanism where the server speaks first, such as CRAM-MD5 (RFC 4954 section 4).
     pub const UNEXPECTED_INITIAL_RESPONSE: AuthReply = AuthReply {
         code: 501,
-        enhanced: EnhancedCode::new(5, 5, 2),
+        enhanced: EnhancedCode::new(5, 7, 0),
         text: "Initial response not allowed for this mechanism",
     };
     /// `504 5.5.4 Unrecognized authentication type` (RFC 4954 section 4).
@@ -140,7 +140,7 @@ pub enum SaslError {
         reason: &'static str,
     },
     /// An initial response with a mechanism where the server speaks first (CRAM-MD5),
-    /// RFC 4954 section 4. Server reply: `501 5.5.2`.
+    /// RFC 4954 section 4. Server reply: `501 5.7.0`.
     #[error("initial response not allowed for {0}")]
     UnexpectedInitialResponse(&'static str),
     /// The mechanism name is not valid SASL syntax or is not one this driver implements

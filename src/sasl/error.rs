@@ -96,6 +96,12 @@ impl AuthReply {
         enhanced: EnhancedCode::new(4, 7, 0),
         text: "Temporary authentication failure",
     };
+    /// `432 4.7.12 A password transition is needed` (RFC 4954 section 6).
+    pub const PASSWORD_TRANSITION: AuthReply = AuthReply {
+        code: 432,
+        enhanced: EnhancedCode::new(4, 7, 12),
+        text: "A password transition is needed",
+    };
     /// `530 5.7.0 Authentication required` (RFC 4954 section 6).
     pub const AUTH_REQUIRED: AuthReply = AuthReply {
         code: 530,

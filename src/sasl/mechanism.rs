@@ -123,6 +123,14 @@ impl Mechanism {
         !matches!(self, Mechanism::CramMd5 | Mechanism::Other(_))
     }
 
+    /// Whether `AUTH` with an initial response may be followed by pipelined commands
+    /// (RFC 4954 section 4: only for a client-first mechanism known to finish in one round
+    /// trip without a security layer). True for PLAIN only: the OAuth mechanisms may need
+    /// a second round for their error challenge, LOGIN always does.
+    pub fn pipelinable_with_initial_response(&self) -> bool {
+        matches!(self, Mechanism::Plain)
+    }
+
     /// Credential-safety ranking a client uses to pick among the mechanisms both sides
     /// support; higher is better. The order, strongest first:
     ///
@@ -236,6 +244,8 @@ mod tests {
         assert!(Mechanism::Gssapi.strength() > Mechanism::Ntlm.strength());
         assert!(Mechanism::CramMd5.strength() > Mechanism::Plain.strength());
         assert!(Mechanism::Plain.strength() > Mechanism::Login.strength());
+        assert!(Mechanism::Plain.pipelinable_with_initial_response());
+        assert!(!Mechanism::XOAuth2.pipelinable_with_initial_response());
     }
 
     #[test]

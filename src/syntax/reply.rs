@@ -74,7 +74,11 @@ impl ReplyCode {
 
 impl Reply {
     /// Builds a reply. `text` lines are separated by `\n`.
-    pub fn new(code: u16, enhanced: Option<EnhancedCode>, text: impl Into<Cow<'static, str>>) -> Self {
+    pub fn new(
+        code: u16,
+        enhanced: Option<EnhancedCode>,
+        text: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Reply {
             code: ReplyCode(code),
             enhanced,
@@ -122,7 +126,10 @@ impl ReplyParser {
 
     /// Consumes complete lines from the front of `buf`; returns a reply once its last line
     /// has arrived, `Ok(None)` when more bytes are needed.
-    pub fn decode(&mut self, buf: &mut bytes::BytesMut) -> Result<Option<Reply>, super::ReplyError> {
+    pub fn decode(
+        &mut self,
+        buf: &mut bytes::BytesMut,
+    ) -> Result<Option<Reply>, super::ReplyError> {
         let _ = buf;
         todo!("syntax helper")
     }

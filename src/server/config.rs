@@ -7,7 +7,7 @@ use crate::syntax::capability::Capability;
 use crate::syntax::Leniency;
 use std::time::Duration;
 
-pub use super::data::{BareLineEnding, LongLines};
+pub use crate::data::{BareLineEnding, LongLines};
 
 /// Everything that shapes a server session. Cheap to clone; share one per listener.
 ///

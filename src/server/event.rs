@@ -1,6 +1,6 @@
 //! What the server tells the caller ([`Event`]) and what the caller answers ([`Decision`]).
 
-use super::data::DataError;
+use crate::data::DataError;
 use crate::syntax::command::ExchangeVerb;
 use crate::syntax::param::{MailParams, RcptParams};
 use crate::syntax::path::{ForwardPath, ReversePath};

@@ -71,11 +71,8 @@
 //! ```
 
 mod config;
-mod data_shim;
 mod event;
 pub mod replies;
-
-use data_shim as data;
 
 pub use config::{
     AuthConfig, BareLineEnding, ExchangeConfig, Extensions, LongLines, Mechanism, ServerConfig,
@@ -93,7 +90,7 @@ use crate::syntax::reply::{EnhancedCode, Reply};
 use crate::syntax::{Leniency, ParseOptions};
 use base64::Engine as _;
 use bytes::{Buf, Bytes, BytesMut};
-use data::{ChunkReader, DataDecoder, DataError, DataEvent, DecoderConfig};
+use crate::data::{ChunkReader, DataDecoder, DataError, DataEvent, DecoderConfig};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;

@@ -25,7 +25,6 @@ mod config;
 mod envelope;
 mod error;
 mod session;
-mod stuff;
 
 pub use config::{AuthVerb, ClientConfig, Credentials, Timeouts, TlsPolicy};
 pub use envelope::{Body, BodyType, Envelope, Recipient, Xexch50};

@@ -6,7 +6,7 @@ use super::envelope::{Body, BodyScanner, BodyType, Envelope};
 use super::error::{
     CloseReason, Extension, MessageError, ProtocolError, SendError, TimeoutKind, UsageError,
 };
-use super::stuff::DataEncoder;
+use crate::data::{DataEncoder, EncoderConfig};
 use crate::syntax::capability::{Capabilities, Capability};
 use crate::syntax::command::{Command, InitialResponse, SaslResponse};
 use crate::syntax::param::{self, MailParams, RcptParams};
@@ -1241,7 +1241,7 @@ impl Client {
                         RcptParams {
                             notify: r.notify,
                             orcpt: r.orcpt.clone(),
-                            other: Vec::new(),
+                            ..RcptParams::default()
                         }
                     } else {
                         RcptParams::default()
@@ -1330,7 +1330,7 @@ impl Client {
                         self.expect(Expect::DataEnd);
                     } else {
                         txn.phase = BodyPhase::Active;
-                        txn.encoder = Some(DataEncoder::new());
+                        txn.encoder = Some(DataEncoder::new(EncoderConfig::default()));
                     }
                 } else {
                     txn.barrier = false;

@@ -388,6 +388,9 @@ impl Client {
             }
             if self.state == State::AwaitTls {
                 if !self.input.is_empty() {
+                    // The go-ahead and injected bytes came in one read: withdraw the
+                    // StartTls event so the caller never starts the handshake.
+                    self.events.retain(|e| !matches!(e, Event::StartTls { .. }));
                     self.close(CloseReason::Protocol(ProtocolError::ResponseInjection));
                 }
                 break;

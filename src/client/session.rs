@@ -28,7 +28,7 @@ const DATA_PIECE: usize = 64 * 1024;
 pub struct MessageId(pub u64);
 
 /// A step of an authentication exchange the caller drives
-/// ([`Credentials::External`]). Answer with [`Client::auth_respond`].
+/// ([`Credentials::External`](super::Credentials::External)). Answer with [`Client::auth_respond`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthChallenge {
     /// The mechanism, upper-case (e.g. `NTLM`, `GSSAPI`).

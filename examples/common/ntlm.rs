@@ -278,12 +278,12 @@ impl ServerChallenge {
     /// Checks an AUTHENTICATE message against the password `lookup` finds for its user
     /// name (matched case-insensitively: `lookup` returns the canonical name and the
     /// password). Accepts NTLMv2, the NTLM2 session response and NTLMv1. Returns the
-    /// canonical user name.
+    /// canonical user name and which response the client used.
     pub fn verify<'a>(
         &self,
         message: &[u8],
         lookup: impl Fn(&str) -> Option<(&'a str, &'a str)>,
-    ) -> Result<String, NtlmError> {
+    ) -> Result<(String, &'static str), NtlmError> {
         check_type(message, 3)?;
         let lm = field(message, 12)?;
         let nt = field(message, 20)?;
@@ -295,6 +295,13 @@ impl ServerChallenge {
             return Err(NtlmError::UnknownUser);
         }
         let (canonical, password) = lookup(&user).ok_or(NtlmError::UnknownUser)?;
+        let variant = if nt.len() > 24 {
+            "NTLMv2"
+        } else if flags & NEGOTIATE_EXTENDED_SESSIONSECURITY != 0 {
+            "NTLM2 session"
+        } else {
+            "NTLMv1"
+        };
         let ok = if nt.len() > 24 {
             // NTLMv2 (3.3.2): NTProofStr = HMAC_MD5(NTOWFv2, ServerChallenge || temp).
             let (proof, temp) = nt.split_at(16);
@@ -323,7 +330,7 @@ impl ServerChallenge {
             false
         };
         if ok {
-            Ok(canonical.to_string())
+            Ok((canonical.to_string(), variant))
         } else {
             Err(NtlmError::BadResponse)
         }
@@ -476,7 +483,10 @@ mod tests {
         let (server, challenge) =
             ServerChallenge::new(&negotiate_message(), "MX", "mx.test").unwrap();
         let auth = authenticate_message(&challenge, "Alice", "s3cret", "", "WS").unwrap();
-        assert_eq!(server.verify(&auth, lookup).unwrap(), "alice");
+        assert_eq!(
+            server.verify(&auth, lookup).unwrap(),
+            ("alice".to_string(), "NTLMv2")
+        );
         let auth = authenticate_message(&challenge, "alice", "wrong", "", "WS").unwrap();
         assert_eq!(server.verify(&auth, lookup), Err(NtlmError::BadResponse));
         let auth = authenticate_message(&challenge, "bob", "s3cret", "", "WS").unwrap();

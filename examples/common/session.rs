@@ -392,7 +392,10 @@ impl Session {
             Auth::NtlmAuthenticate(challenge) => {
                 let users = &self.shared.users;
                 match challenge.verify(&data, |name| users.password_ci(name)) {
-                    Ok(user) => self.success(verb, "NTLM", &user),
+                    Ok((user, variant)) => {
+                        info!(conn = self.id, variant, "NTLM response verified");
+                        self.success(verb, "NTLM", &user)
+                    }
                     Err(e) => {
                         let name = ntlm::authenticate_user(&data).unwrap_or_default();
                         debug!(conn = self.id, error = %e, "NTLM verification failed");

@@ -98,7 +98,10 @@ pub fn wait_listening(addr: SocketAddr, child: &mut Child, log: &Path) {
                 std::fs::read_to_string(log).unwrap_or_default()
             );
         }
-        assert!(Instant::now() < deadline, "nothing listens on {addr} after 15 s");
+        assert!(
+            Instant::now() < deadline,
+            "nothing listens on {addr} after 15 s"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -177,7 +180,12 @@ impl ExampleServer {
     /// Exactly one message is stored; returns it.
     pub fn only_message(&self) -> Vec<u8> {
         let mut m = self.messages();
-        assert_eq!(m.len(), 1, "expected one message; server log:\n{}", self.guard.log());
+        assert_eq!(
+            m.len(),
+            1,
+            "expected one message; server log:\n{}",
+            self.guard.log()
+        );
         m.remove(0)
     }
 
@@ -310,8 +318,10 @@ pub fn run(cmd: &mut Command, stdin: Option<&[u8]>, timeout: Duration) -> Output
             Ok(None) if Instant::now() >= deadline => {
                 let _ = child.kill();
                 let _ = child.wait();
-                let stdout = String::from_utf8_lossy(&t_out.join().unwrap_or_default()).into_owned();
-                let stderr = String::from_utf8_lossy(&t_err.join().unwrap_or_default()).into_owned();
+                let stdout =
+                    String::from_utf8_lossy(&t_out.join().unwrap_or_default()).into_owned();
+                let stderr =
+                    String::from_utf8_lossy(&t_err.join().unwrap_or_default()).into_owned();
                 panic!("{cmd:?} timed out after {timeout:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(10)),

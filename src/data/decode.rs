@@ -3,7 +3,8 @@
 
 use bytes::{Buf, Bytes};
 use memchr::memchr2;
-use memchr::memmem::Finder;
+
+use super::scan::skip_plain;
 
 use crate::limits::MAX_TEXT_LINE;
 
@@ -227,8 +228,6 @@ pub struct DataDecoder {
     line_len: u64,
     bare_offset: Option<u64>,
     long_line_offset: Option<u64>,
-    /// Finds `CRLF .` for the fast scan.
-    finder: Finder<'static>,
 }
 
 impl DataDecoder {
@@ -241,7 +240,6 @@ impl DataDecoder {
             line_len: 0,
             bare_offset: None,
             long_line_offset: None,
-            finder: Finder::new(b"\r\n."),
         }
     }
 
@@ -412,7 +410,7 @@ impl DataDecoder {
         let check_bare = self.config.bare_line_endings != BareLineEnding::PassThrough;
         loop {
             if fast {
-                pos = skip_plain(&self.finder, input, pos, check_bare);
+                pos = skip_plain(input, pos, check_bare);
             }
             let Some(off) = memchr2(b'\r', b'\n', &input[pos..]) else {
                 self.line_len = self.line_len.saturating_add((len - pos) as u64);
@@ -471,85 +469,6 @@ impl DataDecoder {
             self.line_len = self.line_len.saturating_add(1);
             pos = j + 1;
         }
-    }
-}
-
-/// Bytes per block of the fast bare-line-ending check.
-const BLOCK: usize = 64;
-/// First and largest window of the fast scan. Windows grow so that the work per call stays
-/// proportional to the bytes the call consumes.
-const FIRST_WINDOW: usize = 256;
-const MAX_WINDOW: usize = 64 * 1024;
-
-/// Whether every CR of `w[..BLOCK]` is followed by an LF and every LF of `w[1..]` is
-/// preceded by a CR. Written as a branch-free reduction so that the compiler turns it into
-/// SIMD compares.
-#[inline]
-fn block_pairs_ok(w: &[u8; BLOCK + 1]) -> bool {
-    let mut bad = false;
-    for i in 0..BLOCK {
-        bad |= (w[i] == b'\r') != (w[i + 1] == b'\n');
-    }
-    !bad
-}
-
-/// The first `i` in `s..e` where `buf[i]` is a CR not followed by LF or `buf[i + 1]` is an LF
-/// not preceded by CR. Requires `e < buf.len()`.
-fn first_bad_pair(buf: &[u8], s: usize, e: usize) -> Option<usize> {
-    let mut i = s;
-    while i + BLOCK <= e {
-        match buf
-            .get(i..i + BLOCK + 1)
-            .and_then(|w| <&[u8; BLOCK + 1]>::try_from(w).ok())
-        {
-            Some(w) if block_pairs_ok(w) => i += BLOCK,
-            _ => break,
-        }
-    }
-    (i..e).find(|&k| (buf.get(k) == Some(&b'\r')) != (buf.get(k + 1) == Some(&b'\n')))
-}
-
-/// Fast scan for the text state, used when line lengths need no tracking. Starting at `pos`
-/// (not at a line start, not between a CR and its LF), returns the furthest position `p >=
-/// pos` such that `buf[pos..p]` is plain content: no `CRLF .` starts in it, and, with
-/// `check_bare`, every CR and LF in it belongs to a CRLF. `p` is never between a CR and its
-/// LF and stays at least two bytes before the end of `buf`, so the exact scan sees any held
-/// CR or trailing CRLF.
-fn skip_plain(finder: &Finder<'_>, buf: &[u8], pos: usize, check_bare: bool) -> usize {
-    let end = buf.len().saturating_sub(2);
-    if pos >= end || (check_bare && buf.get(pos) == Some(&b'\n')) {
-        return pos;
-    }
-    let mut s = pos;
-    let mut window = FIRST_WINDOW;
-    let stop = loop {
-        if s >= end {
-            break end;
-        }
-        let e = s.saturating_add(window).min(end);
-        // A "CRLF ." starting in s..e.
-        let dot = buf
-            .get(s..(e + 2).min(buf.len()))
-            .and_then(|w| finder.find(w))
-            .map(|k| s + k);
-        let bare = if check_bare {
-            first_bad_pair(buf, s, e)
-        } else {
-            None
-        };
-        match (dot, bare) {
-            (None, None) => {}
-            (Some(d), None) => break d,
-            (None, Some(b)) => break b,
-            (Some(d), Some(b)) => break d.min(b),
-        }
-        s = e;
-        window = (window * 2).min(MAX_WINDOW);
-    };
-    if stop > pos && buf.get(stop - 1) == Some(&b'\r') && buf.get(stop) == Some(&b'\n') {
-        stop - 1
-    } else {
-        stop
     }
 }
 

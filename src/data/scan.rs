@@ -12,15 +12,34 @@ fn special_pair(a: u8, b: u8, check_bare: bool) -> bool {
     ((a == b'\n') & (b == b'.')) | (check_bare & ((a == b'\r') != (b == b'\n')))
 }
 
-/// Whether any pair `(w[i], w[i + 1])` of the block is special. Written as a branch-free
-/// reduction so that the compiler turns it into SIMD compares.
+/// Whether any pair `(a[i], b[i])` is special, `b` being `a` shifted by one byte. Written as
+/// a branch-free reduction over two plain loads so that the compiler turns it into SIMD
+/// compares.
 #[inline]
-fn block_special(w: &[u8; BLOCK + 1], check_bare: bool) -> bool {
-    let mut hit = false;
+fn block_special<const CHECK_BARE: bool>(a: &[u8; BLOCK], b: &[u8; BLOCK]) -> bool {
+    let mut hit = 0u8;
     for i in 0..BLOCK {
-        hit |= special_pair(w[i], w[i + 1], check_bare);
+        hit |= u8::from(special_pair(a[i], b[i], CHECK_BARE));
     }
-    hit
+    hit != 0
+}
+
+/// Skips whole blocks with no special pair, starting at `i`; returns the first block start
+/// that has one (or whose block would reach past `end`).
+fn skip_blocks<const CHECK_BARE: bool>(buf: &[u8], mut i: usize, end: usize) -> usize {
+    while i + BLOCK <= end {
+        let a = buf
+            .get(i..i + BLOCK)
+            .and_then(|w| <&[u8; BLOCK]>::try_from(w).ok());
+        let b = buf
+            .get(i + 1..i + 1 + BLOCK)
+            .and_then(|w| <&[u8; BLOCK]>::try_from(w).ok());
+        match (a, b) {
+            (Some(a), Some(b)) if !block_special::<CHECK_BARE>(a, b) => i += BLOCK,
+            _ => break,
+        }
+    }
+    i
 }
 
 /// Fast scan over line content, used by the decoder (when line lengths need no tracking)
@@ -35,16 +54,11 @@ pub(crate) fn skip_plain(buf: &[u8], pos: usize, check_bare: bool) -> usize {
         return pos;
     }
     // Pairs (i, i + 1) for i in pos..end; the LF at `pos` was checked above.
-    let mut i = pos;
-    while i + BLOCK <= end {
-        match buf
-            .get(i..i + BLOCK + 1)
-            .and_then(|w| <&[u8; BLOCK + 1]>::try_from(w).ok())
-        {
-            Some(w) if !block_special(w, check_bare) => i += BLOCK,
-            _ => break,
-        }
-    }
+    let i = if check_bare {
+        skip_blocks::<true>(buf, pos, end)
+    } else {
+        skip_blocks::<false>(buf, pos, end)
+    };
     let stop = (i..end)
         .find(|&k| match (buf.get(k), buf.get(k + 1)) {
             (Some(&a), Some(&b)) => special_pair(a, b, check_bare),

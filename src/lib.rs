@@ -25,7 +25,6 @@ pub mod sasl;
 pub mod server;
 pub mod syntax;
 
-
 pub use syntax::capability::{Capabilities, Capability};
 pub use syntax::command::Command;
 pub use syntax::reply::{EnhancedCode, Reply, ReplyCode};

@@ -178,29 +178,612 @@ pub enum Command<'a> {
     },
 }
 
+use super::{CommandError, Leniency, ParseOptions};
+use crate::limits::{MAX_LINK2STATE_LINE, MAX_SASL_LINE, MAX_XEXCH50_BLOB, MAX_XEXCH50_COMMAND};
+use bytes::BufMut;
+
+/// The verbs the parser recognises (internal dispatch).
+#[derive(Clone, Copy)]
+enum Verb {
+    Helo,
+    Ehlo,
+    Mail,
+    Rcpt,
+    Data,
+    Bdat,
+    Rset,
+    Vrfy,
+    Expn,
+    Help,
+    Noop,
+    Quit,
+    StartTls,
+    Auth,
+    Etrn,
+    Atrn,
+    Turn,
+    XExps,
+    XAnonymousTls,
+    XExch50,
+    Exchange(ExchangeVerb),
+    Other,
+}
+
+/// Verb characters: letters, digits, `-` and `_` (covers every registered and Exchange verb).
+#[inline]
+fn is_verb_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+fn lookup(verb: &[u8]) -> Verb {
+    let mut up = [0u8; 16];
+    let Some(buf) = up.get_mut(..verb.len()) else {
+        return Verb::Other;
+    };
+    for (d, s) in buf.iter_mut().zip(verb) {
+        *d = s.to_ascii_uppercase();
+    }
+    match &*buf {
+        b"HELO" => Verb::Helo,
+        b"EHLO" => Verb::Ehlo,
+        b"MAIL" => Verb::Mail,
+        b"RCPT" => Verb::Rcpt,
+        b"DATA" => Verb::Data,
+        b"BDAT" => Verb::Bdat,
+        b"RSET" => Verb::Rset,
+        b"VRFY" => Verb::Vrfy,
+        b"EXPN" => Verb::Expn,
+        b"HELP" => Verb::Help,
+        b"NOOP" => Verb::Noop,
+        b"QUIT" => Verb::Quit,
+        b"STARTTLS" => Verb::StartTls,
+        b"AUTH" => Verb::Auth,
+        b"ETRN" => Verb::Etrn,
+        b"ATRN" => Verb::Atrn,
+        b"TURN" => Verb::Turn,
+        b"X-EXPS" => Verb::XExps,
+        b"X-ANONYMOUSTLS" => Verb::XAnonymousTls,
+        b"XEXCH50" => Verb::XExch50,
+        b"X-LINK2STATE" => Verb::Exchange(ExchangeVerb::XLink2State),
+        b"XSHADOW" => Verb::Exchange(ExchangeVerb::XShadow),
+        b"XSHADOWREQUEST" => Verb::Exchange(ExchangeVerb::XShadowRequest),
+        b"XQDISCARD" => Verb::Exchange(ExchangeVerb::XQDiscard),
+        b"XPROXY" => Verb::Exchange(ExchangeVerb::XProxy),
+        b"XPROXYFROM" => Verb::Exchange(ExchangeVerb::XProxyFrom),
+        b"XPROXYTO" => Verb::Exchange(ExchangeVerb::XProxyTo),
+        b"XSESSIONPARAMS" => Verb::Exchange(ExchangeVerb::XSessionParams),
+        b"XRSETPROXYTO" => Verb::Exchange(ExchangeVerb::XRsetProxyTo),
+        b"XRDST" => Verb::Exchange(ExchangeVerb::XRdst),
+        _ => Verb::Other,
+    }
+}
+
+impl ExchangeVerb {
+    /// The canonical verb.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExchangeVerb::XLink2State => "X-LINK2STATE",
+            ExchangeVerb::XShadow => "XSHADOW",
+            ExchangeVerb::XShadowRequest => "XSHADOWREQUEST",
+            ExchangeVerb::XQDiscard => "XQDISCARD",
+            ExchangeVerb::XProxy => "XPROXY",
+            ExchangeVerb::XProxyFrom => "XPROXYFROM",
+            ExchangeVerb::XProxyTo => "XPROXYTO",
+            ExchangeVerb::XSessionParams => "XSESSIONPARAMS",
+            ExchangeVerb::XRsetProxyTo => "XRSETPROXYTO",
+            ExchangeVerb::XRdst => "XRDST",
+        }
+    }
+}
+
+#[inline]
+fn is_ws(b: u8, lenient: bool) -> bool {
+    b == b' ' || (lenient && b == b'\t')
+}
+
+/// Trims leading and trailing SP / HTAB (lenient parsing only).
+fn trim_ws(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
+/// Splits off the first token: `(token, rest after the separator)`. Strict: the separator
+/// is exactly one SP; lenient: a run of SP / HTAB.
+fn next_token(s: &str, lenient: bool) -> (&str, &str) {
+    match s.bytes().position(|b| is_ws(b, lenient)) {
+        None => (s, ""),
+        Some(i) => {
+            let tok = &s[..i];
+            let mut rest = &s[i + 1..];
+            if lenient {
+                rest = rest.trim_start_matches([' ', '\t']);
+            }
+            (tok, rest)
+        }
+    }
+}
+
+/// Parses `1*DIGIT` into a u64 (no sign, no overflow).
+fn parse_num(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.bytes().try_fold(0u64, |a, b| {
+        a.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+    })
+}
+
+/// `sasl-mech = 1*20(UPPER-ALPHA / DIGIT / "-" / "_")` (RFC 4422 3.1; lower case accepted).
+fn is_mechanism(s: &str) -> bool {
+    (1..=20).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The base64 alphabet of RFC 4648 section 4, with padding.
+fn is_base64(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
+}
+
+fn parse_auth<'a>(
+    args: &'a str,
+    lenient: bool,
+    verb: &'static str,
+) -> Result<(Cow<'a, str>, Option<InitialResponse<'a>>), CommandError> {
+    let bad = CommandError::Arguments { verb };
+    let (mech, rest) = next_token(args, lenient);
+    if !is_mechanism(mech) {
+        return Err(bad);
+    }
+    let ir = if rest.is_empty() {
+        if args.len() > mech.len() && !lenient {
+            return Err(bad); // "AUTH PLAIN " in strict mode
+        }
+        None
+    } else {
+        let (tok, more) = next_token(rest, lenient);
+        if !more.is_empty() || tok.is_empty() {
+            return Err(bad);
+        }
+        if tok == "=" {
+            Some(InitialResponse::Empty)
+        } else if is_base64(tok) {
+            Some(InitialResponse::Base64(Cow::Borrowed(tok)))
+        } else {
+            return Err(CommandError::InvalidBase64);
+        }
+    };
+    Ok((Cow::Borrowed(mech), ir))
+}
+
+/// Splits `FROM:<path> params` / `TO:<path> params` into the path text and the parameter
+/// text (RFC 5321 4.1.1.2, 4.1.1.3). Lenient: spaces after the colon and a path without
+/// angle brackets are accepted (as Postfix does).
+fn split_path<'a>(
+    args: &'a str,
+    keyword: &str,
+    lenient: bool,
+    verb: &'static str,
+) -> Result<(&'a str, &'a str), CommandError> {
+    let bad = CommandError::Arguments { verb };
+    let head = args.get(..keyword.len()).ok_or(bad.clone())?;
+    if !head.eq_ignore_ascii_case(keyword) {
+        return Err(bad);
+    }
+    let mut rest = &args[keyword.len()..];
+    if lenient {
+        rest = rest.trim_start_matches([' ', '\t']);
+    }
+    let b = rest.as_bytes();
+    let end = match b.first() {
+        Some(b'<') => super::path::closing_bracket(b).ok_or(bad.clone())? + 1,
+        Some(_) if lenient => b.iter().position(|&c| is_ws(c, true)).unwrap_or(b.len()),
+        _ => return Err(bad),
+    };
+    let (path, after) = rest.split_at(end);
+    let params = match after.as_bytes().first() {
+        None => "",
+        Some(&c) if is_ws(c, lenient) => {
+            let p = &after[1..];
+            if lenient {
+                p.trim_start_matches([' ', '\t'])
+            } else if p.is_empty() {
+                return Err(bad); // trailing space in strict mode
+            } else {
+                p
+            }
+        }
+        Some(_) => return Err(bad),
+    };
+    Ok((path, params))
+}
+
 /// Parses one command line (with or without its CRLF terminator).
 ///
 /// Incomplete input is the caller's business: feed whole lines found with
-/// [`super::line::find_line`].
-pub fn parse_command<'a>(
-    line: &'a [u8],
-    opts: &super::ParseOptions,
-) -> Result<Command<'a>, super::CommandError> {
-    let _ = (line, opts);
-    todo!("syntax helper")
+/// [`super::line::find_line`]. A CR, LF or NUL inside the line is a
+/// [`CommandError::Syntax`] (no command smuggling through bare line ends). The length limit
+/// is `opts.max_line` (CRLF included), raised to 12,288 for `AUTH` / `X-EXPS` (RFC 4954
+/// section 4) and to 1,024 for `X-LINK2STATE`, lowered to 50 for `XEXCH50` (Microsoft KB
+/// 812455).
+///
+/// Under [`Leniency::Lenient`] (the default) the parser also accepts: SP or HTAB runs
+/// between verb and arguments and between arguments, trailing SP / HTAB, a bare LF
+/// terminator, spaces after `MAIL FROM:` / `RCPT TO:`, a path without angle brackets, and
+/// any non-empty HELO/EHLO argument. Under [`Leniency::Strict`] only the RFC 5321 grammar
+/// is accepted. Arguments of Exchange verbs with no public grammar and of unknown verbs are
+/// kept byte for byte in both modes.
+pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<'a>, CommandError> {
+    let lenient = opts.leniency == Leniency::Lenient;
+    let content = match line.strip_suffix(b"\r\n") {
+        Some(c) => c,
+        None if lenient => line.strip_suffix(b"\n").unwrap_or(line),
+        None => line,
+    };
+    let wire_len = content.len().saturating_add(2);
+    if memchr::memchr3(b'\r', b'\n', 0, content).is_some() {
+        return Err(CommandError::Syntax);
+    }
+    let verb_len = content
+        .iter()
+        .position(|&b| !is_verb_char(b))
+        .unwrap_or(content.len());
+    if verb_len == 0 {
+        return Err(CommandError::Syntax);
+    }
+    let (verb_bytes, after) = content.split_at(verb_len);
+    let raw_args: &'a [u8] = match after.first() {
+        None => after,
+        Some(&c) if is_ws(c, lenient) => &after[1..],
+        Some(_) => return Err(CommandError::Syntax),
+    };
+    let verb = lookup(verb_bytes);
+
+    let max = match verb {
+        Verb::Auth | Verb::XExps => opts.max_line.max(MAX_SASL_LINE),
+        Verb::Exchange(ExchangeVerb::XLink2State) => opts.max_line.max(MAX_LINK2STATE_LINE),
+        Verb::XExch50 => opts.max_line.min(MAX_XEXCH50_COMMAND),
+        _ => opts.max_line,
+    };
+    if wire_len > max {
+        return Err(match verb {
+            Verb::Auth | Verb::XExps => CommandError::AuthLineTooLong,
+            _ => CommandError::LineTooLong,
+        });
+    }
+
+    // Opaque arguments: preserved exactly.
+    match verb {
+        Verb::Exchange(v) => {
+            return Ok(Command::Exchange {
+                verb: v,
+                args: Cow::Borrowed(raw_args),
+            })
+        }
+        Verb::Other => {
+            // Verb characters are ASCII, so this cannot fail.
+            let v = std::str::from_utf8(verb_bytes).map_err(|_| CommandError::Syntax)?;
+            return Ok(Command::Other {
+                verb: Cow::Borrowed(v),
+                args: Cow::Borrowed(raw_args),
+            });
+        }
+        _ => {}
+    }
+
+    let name = verb_name(verb);
+    let bad = CommandError::Arguments { verb: name };
+    let args_bytes = if lenient {
+        trim_ws(raw_args)
+    } else {
+        if !after.is_empty() && raw_args.is_empty() {
+            return Err(bad); // "DATA " in strict mode
+        }
+        raw_args
+    };
+    let args = std::str::from_utf8(args_bytes).map_err(|_| bad.clone())?;
+    let none = |cmd: Command<'a>| {
+        if args.is_empty() {
+            Ok(cmd)
+        } else {
+            Err(bad.clone())
+        }
+    };
+    let required = || {
+        if args.is_empty() {
+            Err(bad.clone())
+        } else {
+            Ok(Cow::Borrowed(args))
+        }
+    };
+    let optional = || {
+        if args.is_empty() {
+            None
+        } else {
+            Some(Cow::Borrowed(args))
+        }
+    };
+    let one_token = || {
+        if args.is_empty() || (!lenient && args.contains(' ')) {
+            Err(bad.clone())
+        } else {
+            Ok(Cow::Borrowed(args))
+        }
+    };
+
+    match verb {
+        Verb::Helo | Verb::Ehlo => {
+            if args.is_empty() {
+                return Err(bad);
+            }
+            if !lenient {
+                let ok = if matches!(verb, Verb::Helo) {
+                    super::path::Domain::parse(args, opts).is_ok()
+                } else {
+                    super::path::Host::parse(args, opts).is_ok()
+                };
+                if !ok {
+                    return Err(bad);
+                }
+            }
+            let domain = Cow::Borrowed(args);
+            Ok(if matches!(verb, Verb::Helo) {
+                Command::Helo { domain }
+            } else {
+                Command::Ehlo { domain }
+            })
+        }
+        Verb::Mail => {
+            let (path, params) = split_path(args, "FROM:", lenient, name)?;
+            let from = ReversePath::parse(path, opts)?;
+            let params = MailParams::parse(params, opts)?;
+            Ok(Command::Mail { from, params })
+        }
+        Verb::Rcpt => {
+            let (path, params) = split_path(args, "TO:", lenient, name)?;
+            let to = ForwardPath::parse(path, opts)?;
+            let params = RcptParams::parse(params, opts)?;
+            Ok(Command::Rcpt { to, params })
+        }
+        Verb::Data => none(Command::Data),
+        Verb::Rset => none(Command::Rset),
+        Verb::Quit => none(Command::Quit),
+        Verb::StartTls => none(Command::StartTls),
+        Verb::Turn => none(Command::Turn),
+        Verb::XAnonymousTls => none(Command::XAnonymousTls),
+        Verb::Bdat => {
+            let (size, rest) = next_token(args, lenient);
+            let size = parse_num(size).ok_or(bad.clone())?;
+            let last = match rest {
+                "" if args.len() == size_len(args, lenient) => false,
+                l if l.eq_ignore_ascii_case("LAST") => true,
+                _ => return Err(bad),
+            };
+            Ok(Command::Bdat { size, last })
+        }
+        Verb::XExch50 => {
+            let (size, mode) = next_token(args, lenient);
+            let size = parse_num(size)
+                .filter(|&n| n <= MAX_XEXCH50_BLOB)
+                .ok_or(bad.clone())?;
+            let mode = parse_num(mode)
+                .and_then(|m| u32::try_from(m).ok())
+                .ok_or(bad)?;
+            Ok(Command::XExch50 { size, mode })
+        }
+        Verb::Vrfy => Ok(Command::Vrfy { arg: required()? }),
+        Verb::Expn => Ok(Command::Expn { arg: required()? }),
+        Verb::Help => Ok(Command::Help { arg: optional() }),
+        Verb::Noop => Ok(Command::Noop { arg: optional() }),
+        Verb::Etrn => Ok(Command::Etrn { node: one_token()? }),
+        Verb::Atrn => {
+            if !lenient && args.contains(' ') {
+                return Err(bad);
+            }
+            Ok(Command::Atrn {
+                domains: optional(),
+            })
+        }
+        Verb::Auth => {
+            let (mechanism, initial_response) = parse_auth(args, lenient, name)?;
+            Ok(Command::Auth {
+                mechanism,
+                initial_response,
+            })
+        }
+        Verb::XExps => {
+            let (mechanism, initial_response) = parse_auth(args, lenient, name)?;
+            Ok(Command::XExps {
+                mechanism,
+                initial_response,
+            })
+        }
+        Verb::Exchange(_) | Verb::Other => Err(CommandError::Syntax),
+    }
 }
 
-/// Parses a SASL continuation line (with or without CRLF): base64 text or `*`.
-pub fn parse_sasl_response(line: &[u8]) -> Result<SaslResponse<'_>, super::CommandError> {
-    let _ = line;
-    todo!("syntax helper")
+/// Length of the first token of `args` (to tell "BDAT 5" from "BDAT 5 " in strict mode).
+fn size_len(args: &str, lenient: bool) -> usize {
+    args.bytes()
+        .position(|b| is_ws(b, lenient))
+        .unwrap_or(args.len())
+}
+
+fn verb_name(v: Verb) -> &'static str {
+    match v {
+        Verb::Helo => "HELO",
+        Verb::Ehlo => "EHLO",
+        Verb::Mail => "MAIL",
+        Verb::Rcpt => "RCPT",
+        Verb::Data => "DATA",
+        Verb::Bdat => "BDAT",
+        Verb::Rset => "RSET",
+        Verb::Vrfy => "VRFY",
+        Verb::Expn => "EXPN",
+        Verb::Help => "HELP",
+        Verb::Noop => "NOOP",
+        Verb::Quit => "QUIT",
+        Verb::StartTls => "STARTTLS",
+        Verb::Auth => "AUTH",
+        Verb::Etrn => "ETRN",
+        Verb::Atrn => "ATRN",
+        Verb::Turn => "TURN",
+        Verb::XExps => "X-EXPS",
+        Verb::XAnonymousTls => "X-ANONYMOUSTLS",
+        Verb::XExch50 => "XEXCH50",
+        Verb::Exchange(v) => v.as_str(),
+        Verb::Other => "",
+    }
+}
+
+/// Parses a SASL continuation line (with or without CRLF): base64 text or `*`
+/// (RFC 4954 section 4). Trailing SP / HTAB are ignored. A line longer than 12,288 octets
+/// is [`CommandError::AuthLineTooLong`]; characters outside the base64 alphabet are
+/// [`CommandError::InvalidBase64`].
+///
+/// ```
+/// use ehlo::syntax::command::{parse_sasl_response, SaslResponse};
+/// assert_eq!(parse_sasl_response(b"*\r\n").unwrap(), SaslResponse::Cancel);
+/// assert_eq!(parse_sasl_response(b"dGVzdA==\r\n").unwrap(), SaslResponse::Base64("dGVzdA==".into()));
+/// ```
+pub fn parse_sasl_response(line: &[u8]) -> Result<SaslResponse<'_>, CommandError> {
+    let content = line
+        .strip_suffix(b"\r\n")
+        .or_else(|| line.strip_suffix(b"\n"))
+        .unwrap_or(line);
+    if content.len().saturating_add(2) > MAX_SASL_LINE {
+        return Err(CommandError::AuthLineTooLong);
+    }
+    let mut content = content;
+    while let [rest @ .., b' ' | b'\t'] = content {
+        content = rest;
+    }
+    if content == b"*" {
+        return Ok(SaslResponse::Cancel);
+    }
+    let s = std::str::from_utf8(content).map_err(|_| CommandError::InvalidBase64)?;
+    if !is_base64(s) {
+        return Err(CommandError::InvalidBase64);
+    }
+    Ok(SaslResponse::Base64(Cow::Borrowed(s)))
+}
+
+#[inline]
+fn own(c: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(c.into_owned())
+}
+
+#[inline]
+fn own_bytes(c: Cow<'_, [u8]>) -> Cow<'static, [u8]> {
+    Cow::Owned(c.into_owned())
+}
+
+fn own_ir(ir: Option<InitialResponse<'_>>) -> Option<InitialResponse<'static>> {
+    ir.map(|ir| match ir {
+        InitialResponse::Empty => InitialResponse::Empty,
+        InitialResponse::Base64(s) => InitialResponse::Base64(own(s)),
+    })
+}
+
+fn put_upper(out: &mut impl BufMut, s: &str) {
+    for b in s.bytes() {
+        out.put_u8(b.to_ascii_uppercase());
+    }
+}
+
+fn put_opt(out: &mut impl BufMut, arg: &Option<Cow<'_, str>>) {
+    if let Some(a) = arg {
+        out.put_u8(b' ');
+        out.put_slice(a.as_bytes());
+    }
+}
+
+fn put_auth(out: &mut impl BufMut, mech: &str, ir: &Option<InitialResponse<'_>>) {
+    out.put_u8(b' ');
+    put_upper(out, mech);
+    match ir {
+        None => {}
+        Some(InitialResponse::Empty) => out.put_slice(b" ="),
+        Some(InitialResponse::Base64(s)) => {
+            out.put_u8(b' ');
+            out.put_slice(s.as_bytes());
+        }
+    }
 }
 
 impl<'a> Command<'a> {
-    /// Writes the canonical form, CRLF included.
-    pub fn encode(&self, out: &mut impl bytes::BufMut) {
-        let _ = out;
-        todo!("syntax helper")
+    /// Writes the canonical form, CRLF included: upper-case verb, single spaces, paths in
+    /// angle brackets, parameters in canonical order with upper-case keywords (unknown
+    /// parameters as written). Values built by hand are written as given: a value that
+    /// would not parse (e.g. a CR in `Other` arguments) is the builder's responsibility.
+    pub fn encode(&self, out: &mut impl BufMut) {
+        out.put_slice(self.verb().as_bytes());
+        match self {
+            Command::Helo { domain } | Command::Ehlo { domain } => {
+                out.put_u8(b' ');
+                out.put_slice(domain.as_bytes());
+            }
+            Command::Mail { from, params } => {
+                out.put_slice(b" FROM:");
+                super::path::put_reverse_path(out, from);
+                params.encode(out);
+            }
+            Command::Rcpt { to, params } => {
+                out.put_slice(b" TO:");
+                super::path::put_forward_path(out, to);
+                params.encode(out);
+            }
+            Command::Bdat { size, last } => {
+                out.put_u8(b' ');
+                super::param::put_u64(out, *size);
+                if *last {
+                    out.put_slice(b" LAST");
+                }
+            }
+            Command::Vrfy { arg } | Command::Expn { arg } => {
+                out.put_u8(b' ');
+                out.put_slice(arg.as_bytes());
+            }
+            Command::Help { arg } | Command::Noop { arg } => put_opt(out, arg),
+            Command::Auth {
+                mechanism,
+                initial_response,
+            }
+            | Command::XExps {
+                mechanism,
+                initial_response,
+            } => put_auth(out, mechanism, initial_response),
+            Command::Etrn { node } => {
+                out.put_u8(b' ');
+                out.put_slice(node.as_bytes());
+            }
+            Command::Atrn { domains } => put_opt(out, domains),
+            Command::XExch50 { size, mode } => {
+                out.put_u8(b' ');
+                super::param::put_u64(out, *size);
+                out.put_u8(b' ');
+                super::param::put_u64(out, u64::from(*mode));
+            }
+            Command::Exchange { args, .. } | Command::Other { args, .. } => {
+                if !args.is_empty() {
+                    out.put_u8(b' ');
+                    out.put_slice(args);
+                }
+            }
+            Command::Data
+            | Command::Rset
+            | Command::Quit
+            | Command::StartTls
+            | Command::Turn
+            | Command::XAnonymousTls => {}
+        }
+        out.put_slice(b"\r\n");
     }
 
     /// The canonical form as a vector, CRLF included.
@@ -212,19 +795,570 @@ impl<'a> Command<'a> {
 
     /// Detaches the command from the input it borrows.
     pub fn into_owned(self) -> Command<'static> {
-        todo!("syntax helper")
+        match self {
+            Command::Helo { domain } => Command::Helo {
+                domain: own(domain),
+            },
+            Command::Ehlo { domain } => Command::Ehlo {
+                domain: own(domain),
+            },
+            Command::Mail { from, params } => Command::Mail {
+                from: from.into_owned(),
+                params: params.into_owned(),
+            },
+            Command::Rcpt { to, params } => Command::Rcpt {
+                to: to.into_owned(),
+                params: params.into_owned(),
+            },
+            Command::Data => Command::Data,
+            Command::Bdat { size, last } => Command::Bdat { size, last },
+            Command::Rset => Command::Rset,
+            Command::Vrfy { arg } => Command::Vrfy { arg: own(arg) },
+            Command::Expn { arg } => Command::Expn { arg: own(arg) },
+            Command::Help { arg } => Command::Help { arg: arg.map(own) },
+            Command::Noop { arg } => Command::Noop { arg: arg.map(own) },
+            Command::Quit => Command::Quit,
+            Command::StartTls => Command::StartTls,
+            Command::Auth {
+                mechanism,
+                initial_response,
+            } => Command::Auth {
+                mechanism: own(mechanism),
+                initial_response: own_ir(initial_response),
+            },
+            Command::Etrn { node } => Command::Etrn { node: own(node) },
+            Command::Atrn { domains } => Command::Atrn {
+                domains: domains.map(own),
+            },
+            Command::Turn => Command::Turn,
+            Command::XExps {
+                mechanism,
+                initial_response,
+            } => Command::XExps {
+                mechanism: own(mechanism),
+                initial_response: own_ir(initial_response),
+            },
+            Command::XAnonymousTls => Command::XAnonymousTls,
+            Command::XExch50 { size, mode } => Command::XExch50 { size, mode },
+            Command::Exchange { verb, args } => Command::Exchange {
+                verb,
+                args: own_bytes(args),
+            },
+            Command::Other { verb, args } => Command::Other {
+                verb: own(verb),
+                args: own_bytes(args),
+            },
+        }
     }
 
     /// The canonical upper-case verb (`MAIL`, `X-EXPS`, or the verb of `Other` as written).
     pub fn verb(&self) -> &str {
-        todo!("syntax helper")
+        match self {
+            Command::Helo { .. } => "HELO",
+            Command::Ehlo { .. } => "EHLO",
+            Command::Mail { .. } => "MAIL",
+            Command::Rcpt { .. } => "RCPT",
+            Command::Data => "DATA",
+            Command::Bdat { .. } => "BDAT",
+            Command::Rset => "RSET",
+            Command::Vrfy { .. } => "VRFY",
+            Command::Expn { .. } => "EXPN",
+            Command::Help { .. } => "HELP",
+            Command::Noop { .. } => "NOOP",
+            Command::Quit => "QUIT",
+            Command::StartTls => "STARTTLS",
+            Command::Auth { .. } => "AUTH",
+            Command::Etrn { .. } => "ETRN",
+            Command::Atrn { .. } => "ATRN",
+            Command::Turn => "TURN",
+            Command::XExps { .. } => "X-EXPS",
+            Command::XAnonymousTls => "X-ANONYMOUSTLS",
+            Command::XExch50 { .. } => "XEXCH50",
+            Command::Exchange { verb, .. } => verb.as_str(),
+            Command::Other { verb, .. } => verb,
+        }
     }
 }
 
 impl SaslResponse<'_> {
     /// Writes the line, CRLF included.
-    pub fn encode(&self, out: &mut impl bytes::BufMut) {
-        let _ = out;
-        todo!("syntax helper")
+    pub fn encode(&self, out: &mut impl BufMut) {
+        match self {
+            SaslResponse::Cancel => out.put_u8(b'*'),
+            SaslResponse::Base64(s) => out.put_slice(s.as_bytes()),
+        }
+        out.put_slice(b"\r\n");
+    }
+
+    /// Detaches the response from the input it borrows.
+    pub fn into_owned(self) -> SaslResponse<'static> {
+        match self {
+            SaslResponse::Cancel => SaslResponse::Cancel,
+            SaslResponse::Base64(s) => SaslResponse::Base64(own(s)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::param::{Body, Notify};
+    use super::super::path::{Domain, Host, LocalPart, Mailbox};
+    use super::super::{ParamError, PathError};
+    use super::*;
+
+    fn lenient() -> ParseOptions {
+        ParseOptions::default()
+    }
+    fn strict() -> ParseOptions {
+        ParseOptions {
+            leniency: Leniency::Strict,
+            ..ParseOptions::default()
+        }
+    }
+    fn p(s: &str) -> Result<Command<'_>, CommandError> {
+        parse_command(s.as_bytes(), &lenient())
+    }
+    fn ps(s: &str) -> Result<Command<'_>, CommandError> {
+        parse_command(s.as_bytes(), &strict())
+    }
+    fn canon(s: &str) -> String {
+        String::from_utf8(p(s).unwrap().to_bytes()).unwrap()
+    }
+
+    #[test]
+    fn simple_verbs() {
+        assert_eq!(p("DATA\r\n"), Ok(Command::Data));
+        assert_eq!(p("data"), Ok(Command::Data));
+        assert_eq!(p("rSeT\r\n"), Ok(Command::Rset));
+        assert_eq!(p("QUIT\r\n"), Ok(Command::Quit));
+        assert_eq!(p("STARTTLS\r\n"), Ok(Command::StartTls));
+        assert_eq!(p("TURN\r\n"), Ok(Command::Turn));
+        assert_eq!(p("x-anonymoustls\r\n"), Ok(Command::XAnonymousTls));
+        assert_eq!(
+            p("DATA x\r\n"),
+            Err(CommandError::Arguments { verb: "DATA" })
+        );
+        assert_eq!(
+            p("STARTTLS now\r\n"),
+            Err(CommandError::Arguments { verb: "STARTTLS" })
+        );
+        assert_eq!(p("DATA \r\n"), Ok(Command::Data));
+        assert_eq!(
+            ps("DATA \r\n"),
+            Err(CommandError::Arguments { verb: "DATA" })
+        );
+        assert_eq!(canon("quit"), "QUIT\r\n");
+    }
+
+    #[test]
+    fn helo_ehlo() {
+        assert_eq!(
+            p("EHLO client.example.test\r\n"),
+            Ok(Command::Ehlo {
+                domain: "client.example.test".into()
+            })
+        );
+        assert_eq!(
+            p("helo [192.0.2.1]\r\n"),
+            Ok(Command::Helo {
+                domain: "[192.0.2.1]".into()
+            })
+        );
+        assert_eq!(p("EHLO\r\n"), Err(CommandError::Arguments { verb: "EHLO" }));
+        assert_eq!(
+            p("EHLO my host\r\n"),
+            Ok(Command::Ehlo {
+                domain: "my host".into()
+            })
+        );
+        assert!(ps("EHLO [192.0.2.1]\r\n").is_ok());
+        assert_eq!(
+            ps("HELO [192.0.2.1]\r\n"),
+            Err(CommandError::Arguments { verb: "HELO" })
+        );
+        assert_eq!(
+            ps("EHLO my host\r\n"),
+            Err(CommandError::Arguments { verb: "EHLO" })
+        );
+        assert_eq!(canon("ehlo x.test  "), "EHLO x.test\r\n");
+    }
+
+    #[test]
+    fn mail_and_rcpt() {
+        let c = p("MAIL FROM:<a@example.test> SIZE=1000 BODY=8BITMIME\r\n").unwrap();
+        let Command::Mail { from, params } = &c else {
+            panic!()
+        };
+        assert_eq!(
+            from,
+            &ReversePath::Mailbox(Mailbox {
+                local_part: LocalPart::DotString("a".into()),
+                host: Host::Domain(Domain("example.test".into())),
+            })
+        );
+        assert_eq!(params.size, Some(1000));
+        assert_eq!(params.body, Some(Body::EightBitMime));
+        assert!(matches!(
+            from,
+            ReversePath::Mailbox(Mailbox {
+                local_part: LocalPart::DotString(Cow::Borrowed(_)),
+                ..
+            })
+        ));
+
+        assert_eq!(
+            p("MAIL FROM:<>\r\n"),
+            Ok(Command::Mail {
+                from: ReversePath::Null,
+                params: Default::default()
+            })
+        );
+        let c = p("RCPT TO:<Postmaster> NOTIFY=FAILURE\r\n").unwrap();
+        assert_eq!(
+            c,
+            Command::Rcpt {
+                to: ForwardPath::Postmaster,
+                params: super::super::param::RcptParams {
+                    notify: Some(Notify {
+                        failure: true,
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }
+            }
+        );
+        assert_eq!(canon("rcpt to:<postmaster>"), "RCPT TO:<Postmaster>\r\n");
+    }
+
+    #[test]
+    fn mail_leniency() {
+        for s in [
+            "MAIL FROM: <a@b.test>\r\n",
+            "MAIL FROM:a@b.test\r\n",
+            "MAIL FROM:<a@b.test>  \r\n",
+            "mail from:\t<a@b.test>\r\n",
+            "MAIL  FROM:<a@b.test>\r\n",
+        ] {
+            assert_eq!(canon(s), "MAIL FROM:<a@b.test>\r\n", "{s:?}");
+            assert!(ps(s).is_err(), "{s:?}");
+        }
+        assert_eq!(
+            canon("MAIL FROM:a@b.test  SIZE=5"),
+            "MAIL FROM:<a@b.test> SIZE=5\r\n"
+        );
+        assert_eq!(canon("RCPT TO: postmaster"), "RCPT TO:<Postmaster>\r\n");
+        assert!(ps("MAIL FROM:<a@b.test> SIZE=5\r\n").is_ok());
+    }
+
+    #[test]
+    fn mail_errors() {
+        assert_eq!(p("MAIL\r\n"), Err(CommandError::Arguments { verb: "MAIL" }));
+        assert_eq!(
+            p("MAIL TO:<a@b>\r\n"),
+            Err(CommandError::Arguments { verb: "MAIL" })
+        );
+        assert_eq!(
+            p("MAIL FROM:\r\n"),
+            Err(CommandError::Arguments { verb: "MAIL" })
+        );
+        assert_eq!(
+            p("MAIL FROM:<a@b\r\n"),
+            Err(CommandError::Arguments { verb: "MAIL" })
+        );
+        assert_eq!(
+            p("MAIL FROM:<a@b>SIZE=1\r\n"),
+            Err(CommandError::Arguments { verb: "MAIL" })
+        );
+        assert_eq!(
+            p("MAIL FROM:<a b@c>\r\n"),
+            Err(CommandError::Path(PathError::Syntax))
+        );
+        assert_eq!(
+            p("RCPT TO:<>\r\n"),
+            Err(CommandError::Path(PathError::Syntax))
+        );
+        assert_eq!(
+            p("MAIL FROM:<a@b> SIZE=1 SIZE=2\r\n"),
+            Err(CommandError::Param(ParamError::Duplicate("SIZE".into())))
+        );
+        assert_eq!(
+            p("RCPT TO:<jörg@b.test>\r\n"),
+            Err(CommandError::Path(PathError::NonAscii))
+        );
+        let utf8 = ParseOptions {
+            utf8: true,
+            ..lenient()
+        };
+        assert!(parse_command("RCPT TO:<jörg@b.test>\r\n".as_bytes(), &utf8).is_ok());
+        assert_eq!(
+            parse_command(b"MAIL FROM:<\xff@b>\r\n", &lenient()),
+            Err(CommandError::Arguments { verb: "MAIL" })
+        );
+    }
+
+    #[test]
+    fn bdat_and_xexch50() {
+        assert_eq!(
+            p("BDAT 1000\r\n"),
+            Ok(Command::Bdat {
+                size: 1000,
+                last: false
+            })
+        );
+        assert_eq!(
+            p("bdat 0 last\r\n"),
+            Ok(Command::Bdat {
+                size: 0,
+                last: true
+            })
+        );
+        assert_eq!(canon("bdat 0 last"), "BDAT 0 LAST\r\n");
+        for bad in [
+            "BDAT",
+            "BDAT x",
+            "BDAT -1",
+            "BDAT 1 FIRST",
+            "BDAT 1 LAST x",
+            "BDAT 99999999999999999999",
+        ] {
+            assert_eq!(
+                p(bad),
+                Err(CommandError::Arguments { verb: "BDAT" }),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            ps("BDAT 1 \r\n"),
+            Err(CommandError::Arguments { verb: "BDAT" })
+        );
+        assert_eq!(
+            p("XEXCH50 2020 2\r\n"),
+            Ok(Command::XExch50 {
+                size: 2020,
+                mode: 2
+            })
+        );
+        assert_eq!(canon("xexch50 2020 2"), "XEXCH50 2020 2\r\n");
+        assert_eq!(
+            p("XEXCH50 2000000000 2\r\n"),
+            Err(CommandError::Arguments { verb: "XEXCH50" })
+        );
+        assert_eq!(
+            p("XEXCH50 1\r\n"),
+            Err(CommandError::Arguments { verb: "XEXCH50" })
+        );
+        let long = format!("XEXCH50 1 {}\r\n", "0".repeat(40));
+        assert_eq!(p(&long), Err(CommandError::LineTooLong));
+    }
+
+    #[test]
+    fn auth() {
+        assert_eq!(
+            p("AUTH PLAIN dGVzdAB0ZXN0AHRlc3Q=\r\n"),
+            Ok(Command::Auth {
+                mechanism: "PLAIN".into(),
+                initial_response: Some(InitialResponse::Base64("dGVzdAB0ZXN0AHRlc3Q=".into()))
+            })
+        );
+        assert_eq!(
+            p("auth login =\r\n"),
+            Ok(Command::Auth {
+                mechanism: "login".into(),
+                initial_response: Some(InitialResponse::Empty)
+            })
+        );
+        assert_eq!(canon("auth login ="), "AUTH LOGIN =\r\n");
+        assert_eq!(
+            p("X-EXPS GSSAPI\r\n"),
+            Ok(Command::XExps {
+                mechanism: "GSSAPI".into(),
+                initial_response: None
+            })
+        );
+        assert_eq!(p("AUTH\r\n"), Err(CommandError::Arguments { verb: "AUTH" }));
+        assert_eq!(
+            p("AUTH PLAIN a b\r\n"),
+            Err(CommandError::Arguments { verb: "AUTH" })
+        );
+        assert_eq!(p("AUTH PLAIN a!b\r\n"), Err(CommandError::InvalidBase64));
+        assert_eq!(
+            p("AUTH ABCDEFGHIJKLMNOPQRSTU\r\n"),
+            Err(CommandError::Arguments { verb: "AUTH" })
+        );
+        // AUTH lines may be up to 12,288 octets (RFC 4954 section 4).
+        let ok = format!("AUTH PLAIN {}\r\n", "A".repeat(12288 - 13));
+        assert!(p(&ok).is_ok());
+        let long = format!("AUTH PLAIN {}\r\n", "A".repeat(12288 - 12));
+        assert_eq!(p(&long), Err(CommandError::AuthLineTooLong));
+    }
+
+    #[test]
+    fn sasl_responses() {
+        assert_eq!(parse_sasl_response(b"*\r\n"), Ok(SaslResponse::Cancel));
+        assert_eq!(
+            parse_sasl_response(b"\r\n"),
+            Ok(SaslResponse::Base64("".into()))
+        );
+        assert_eq!(
+            parse_sasl_response(b"abc=\r\n"),
+            Ok(SaslResponse::Base64("abc=".into()))
+        );
+        assert_eq!(
+            parse_sasl_response(b"a b\r\n"),
+            Err(CommandError::InvalidBase64)
+        );
+        assert_eq!(
+            parse_sasl_response(b"\xff\r\n"),
+            Err(CommandError::InvalidBase64)
+        );
+        let mut v = Vec::new();
+        SaslResponse::Cancel.encode(&mut v);
+        SaslResponse::Base64("YQ==".into()).encode(&mut v);
+        assert_eq!(v, b"*\r\nYQ==\r\n");
+        let long = vec![b'A'; 12287];
+        assert_eq!(
+            parse_sasl_response(&long),
+            Err(CommandError::AuthLineTooLong)
+        );
+    }
+
+    #[test]
+    fn text_arguments() {
+        assert_eq!(
+            p("VRFY Smith\r\n"),
+            Ok(Command::Vrfy {
+                arg: "Smith".into()
+            })
+        );
+        assert_eq!(
+            p("EXPN list one\r\n"),
+            Ok(Command::Expn {
+                arg: "list one".into()
+            })
+        );
+        assert_eq!(p("VRFY\r\n"), Err(CommandError::Arguments { verb: "VRFY" }));
+        assert_eq!(p("HELP\r\n"), Ok(Command::Help { arg: None }));
+        assert_eq!(
+            p("HELP MAIL\r\n"),
+            Ok(Command::Help {
+                arg: Some("MAIL".into())
+            })
+        );
+        assert_eq!(
+            p("NOOP hello there\r\n"),
+            Ok(Command::Noop {
+                arg: Some("hello there".into())
+            })
+        );
+        assert_eq!(
+            p("ETRN @example.test\r\n"),
+            Ok(Command::Etrn {
+                node: "@example.test".into()
+            })
+        );
+        assert_eq!(p("ETRN\r\n"), Err(CommandError::Arguments { verb: "ETRN" }));
+        assert_eq!(
+            ps("ETRN a b\r\n"),
+            Err(CommandError::Arguments { verb: "ETRN" })
+        );
+        assert_eq!(p("ATRN\r\n"), Ok(Command::Atrn { domains: None }));
+        assert_eq!(
+            p("ATRN a.test,b.test\r\n"),
+            Ok(Command::Atrn {
+                domains: Some("a.test,b.test".into())
+            })
+        );
+        assert_eq!(canon("noop   x  "), "NOOP x\r\n");
+    }
+
+    #[test]
+    fn exchange_and_other_verbs() {
+        assert_eq!(
+            p("x-link2state FIRST CHUNK=abc\r\n"),
+            Ok(Command::Exchange {
+                verb: ExchangeVerb::XLink2State,
+                args: Cow::Borrowed(b"FIRST CHUNK=abc")
+            })
+        );
+        assert_eq!(canon("xshadowrequest"), "XSHADOWREQUEST\r\n");
+        assert_eq!(canon("XPROXYTO  a  "), "XPROXYTO  a  \r\n");
+        assert_eq!(
+            p("FOO bar\r\n"),
+            Ok(Command::Other {
+                verb: "FOO".into(),
+                args: Cow::Borrowed(b"bar")
+            })
+        );
+        assert_eq!(canon("foo \x01\x7f"), "foo \x01\x7f\r\n");
+        assert_eq!(p("FOO bar\r\n").unwrap().verb(), "FOO");
+        assert_eq!(p("XRDST x").unwrap().verb(), "XRDST");
+        let long = format!("X-LINK2STATE {}\r\n", "a".repeat(1000));
+        assert!(p(&long).is_ok());
+        let long = format!("X-LINK2STATE {}\r\n", "a".repeat(1010));
+        assert_eq!(p(&long), Err(CommandError::LineTooLong));
+        let long = format!("NOOP {}\r\n", "a".repeat(506));
+        assert_eq!(p(&long), Err(CommandError::LineTooLong));
+    }
+
+    #[test]
+    fn garbage() {
+        assert_eq!(p(""), Err(CommandError::Syntax));
+        assert_eq!(p("\r\n"), Err(CommandError::Syntax));
+        assert_eq!(p(" DATA\r\n"), Err(CommandError::Syntax));
+        assert_eq!(p("DATA\rQUIT\r\n"), Err(CommandError::Syntax));
+        assert_eq!(p("DATA\nQUIT\r\n"), Err(CommandError::Syntax));
+        assert_eq!(p("NOOP \0\r\n"), Err(CommandError::Syntax));
+        assert_eq!(p("MAIL:x\r\n"), Err(CommandError::Syntax));
+        assert_eq!(
+            parse_command(b"\x16\x03\x01\x02", &lenient()),
+            Err(CommandError::Syntax)
+        );
+        assert_eq!(ps("DATA\tx\r\n"), Err(CommandError::Syntax));
+        assert_eq!(ps("DATA\n"), Err(CommandError::Syntax));
+        assert_eq!(p("DATA\n"), Ok(Command::Data));
+    }
+
+    #[test]
+    fn into_owned_keeps_value() {
+        let line = b"MAIL FROM:<a@b.test> SIZE=1 X-Y=z\r\n".to_vec();
+        let c = parse_command(&line, &lenient()).unwrap();
+        let owned = c.clone().into_owned();
+        drop(line);
+        assert_eq!(owned.to_bytes(), b"MAIL FROM:<a@b.test> SIZE=1 X-Y=z\r\n");
+    }
+
+    #[test]
+    fn replies() {
+        use super::super::reply::EnhancedCode;
+        let r = CommandError::Syntax.reply();
+        assert_eq!(
+            (r.code.0, r.enhanced),
+            (500, Some(EnhancedCode::new(5, 5, 2)))
+        );
+        let r = CommandError::Arguments { verb: "MAIL" }.reply();
+        assert_eq!(
+            (r.code.0, r.enhanced),
+            (501, Some(EnhancedCode::new(5, 5, 4)))
+        );
+        let r = CommandError::Param(ParamError::Unrecognized("X".into())).reply();
+        assert_eq!(
+            (r.code.0, r.enhanced),
+            (555, Some(EnhancedCode::new(5, 5, 4)))
+        );
+        let r = CommandError::Path(PathError::PathTooLong).reply();
+        assert_eq!(
+            (r.code.0, r.enhanced),
+            (501, Some(EnhancedCode::new(5, 1, 3)))
+        );
+        let r = CommandError::AuthLineTooLong.reply();
+        assert_eq!(
+            (r.code.0, r.enhanced),
+            (500, Some(EnhancedCode::new(5, 5, 6)))
+        );
+        let r = CommandError::InvalidBase64.reply();
+        assert_eq!(
+            (r.code.0, r.enhanced),
+            (501, Some(EnhancedCode::new(5, 5, 2)))
+        );
     }
 }

@@ -1,7 +1,25 @@
 //! Errors of the syntax layer. Each parse error maps to the reply a server must send
 //! ([`CommandError::reply`]).
+//!
+//! | error | reply | source |
+//! |---|---|---|
+//! | [`CommandError::LineTooLong`] | `500 5.5.2 Line too long` | RFC 5321 4.5.3.1.10 |
+//! | [`CommandError::AuthLineTooLong`] | `500 5.5.6 Authentication exchange line is too long` | RFC 4954 section 4 |
+//! | [`CommandError::Syntax`] | `500 5.5.2 Syntax error, command unrecognized` | RFC 5321 4.2.4 |
+//! | [`CommandError::Arguments`] | `501 5.5.4 Syntax error in parameters or arguments` | RFC 5321 4.2.4, RFC 3463 |
+//! | [`CommandError::InvalidBase64`] | `501 5.5.2 Cannot Base64-decode client response` | RFC 4954 section 4 |
+//! | [`PathError::Syntax`] | `553 5.1.3 Bad address syntax` | RFC 5321 4.2.4, RFC 3463 X.1.3 |
+//! | [`PathError::LocalPartTooLong`], [`PathError::DomainTooLong`], [`PathError::PathTooLong`] | `501 5.1.3 Path too long` (text names the part) | RFC 5321 4.5.3.1.10 |
+//! | [`PathError::NonAscii`] | `553 5.6.7 Non-ASCII address requires SMTPUTF8` | RFC 6531 3.5, RFC 6533 |
+//! | [`ParamError::Duplicate`], [`ParamError::InvalidValue`], [`ParamError::Syntax`] | `501 5.5.4 ...` | RFC 5321 4.1.2, RFC 1869 |
+//! | [`ParamError::Unrecognized`] (built by a server, never by the parser) | `555 5.5.4 Unsupported parameter` | RFC 5321 4.1.1.11 |
+//!
+//! Unknown MAIL/RCPT parameters are not parse errors: they land in `other` and the server
+//! decides (usually `555 5.5.4` through [`ParamError::Unrecognized`]). Unknown verbs parse
+//! to [`Command::Other`](super::command::Command::Other); the server answers
+//! `500 5.5.1` or `502 5.5.1`.
 
-use super::reply::Reply;
+use super::reply::{EnhancedCode, Reply};
 
 /// A path or mailbox could not be parsed (RFC 5321 4.1.2, 4.5.3.1). Servers answer
 /// `553 5.1.3` for bad syntax and `501 5.1.3` / `552`-class codes as documented per variant.
@@ -36,6 +54,11 @@ pub enum ParamError {
     /// Not an esmtp-param at all (`501 5.5.4`).
     #[error("malformed parameter")]
     Syntax,
+    /// A well-formed parameter the server does not implement (`555 5.5.4`, RFC 5321
+    /// 4.1.1.11). Never produced by the parser (unknown parameters go to `other`); a server
+    /// builds it to answer with [`CommandError::reply`].
+    #[error("unrecognized parameter {0}")]
+    Unrecognized(String),
 }
 
 /// A command line could not be parsed. [`CommandError::reply`] is what a server sends.
@@ -44,6 +67,14 @@ pub enum CommandError {
     /// The line exceeds the limit (`500 5.5.2`, RFC 5321 4.5.3.1.4).
     #[error("line too long")]
     LineTooLong,
+    /// An AUTH / X-EXPS command or a SASL continuation line exceeds 12,288 octets
+    /// (`500 5.5.6`, RFC 4954 section 4).
+    #[error("authentication line too long")]
+    AuthLineTooLong,
+    /// An AUTH initial response or SASL continuation line holds characters outside the
+    /// base64 alphabet (`501 5.5.2`, RFC 4954 section 4).
+    #[error("invalid base64 in SASL response")]
+    InvalidBase64,
     /// Not a command at all: empty line, bad verb characters (`500 5.5.2`).
     #[error("syntax error")]
     Syntax,
@@ -63,8 +94,69 @@ pub enum CommandError {
 
 impl CommandError {
     /// The reply a server sends for this error.
+    ///
+    /// ```
+    /// use ehlo::syntax::{CommandError, PathError};
+    /// use ehlo::syntax::reply::EnhancedCode;
+    /// let r = CommandError::Path(PathError::Syntax).reply();
+    /// assert_eq!((r.code.0, r.enhanced), (553, Some(EnhancedCode::new(5, 1, 3))));
+    /// ```
     pub fn reply(&self) -> Reply {
-        todo!("syntax helper")
+        let (code, e, text): (u16, EnhancedCode, &'static str) = match self {
+            CommandError::LineTooLong => (500, EnhancedCode::new(5, 5, 2), "Line too long"),
+            CommandError::AuthLineTooLong => (
+                500,
+                EnhancedCode::new(5, 5, 6),
+                "Authentication exchange line is too long",
+            ),
+            CommandError::Syntax => (
+                500,
+                EnhancedCode::new(5, 5, 2),
+                "Syntax error, command unrecognized",
+            ),
+            CommandError::Arguments { .. } => (
+                501,
+                EnhancedCode::new(5, 5, 4),
+                "Syntax error in parameters or arguments",
+            ),
+            CommandError::InvalidBase64 => (
+                501,
+                EnhancedCode::new(5, 5, 2),
+                "Cannot Base64-decode client response",
+            ),
+            CommandError::Path(p) => match p {
+                PathError::Syntax => (553, EnhancedCode::new(5, 1, 3), "Bad address syntax"),
+                PathError::LocalPartTooLong => (
+                    501,
+                    EnhancedCode::new(5, 1, 3),
+                    "Path too long: local part exceeds 64 octets",
+                ),
+                PathError::DomainTooLong => (
+                    501,
+                    EnhancedCode::new(5, 1, 3),
+                    "Path too long: domain exceeds 255 octets",
+                ),
+                PathError::PathTooLong => (501, EnhancedCode::new(5, 1, 3), "Path too long"),
+                PathError::NonAscii => (
+                    553,
+                    EnhancedCode::new(5, 6, 7),
+                    "Non-ASCII address requires SMTPUTF8",
+                ),
+            },
+            CommandError::Param(p) => match p {
+                ParamError::Duplicate(_) => {
+                    (501, EnhancedCode::new(5, 5, 4), "Duplicate parameter")
+                }
+                ParamError::InvalidValue(_) => {
+                    (501, EnhancedCode::new(5, 5, 4), "Invalid parameter value")
+                }
+                ParamError::Syntax => (501, EnhancedCode::new(5, 5, 4), "Malformed parameter"),
+                ParamError::Unrecognized(_) => {
+                    (555, EnhancedCode::new(5, 5, 4), "Unsupported parameter")
+                }
+            },
+        };
+        Reply::new(code, Some(e), text)
     }
 }
 

@@ -88,6 +88,46 @@ pub struct Param<'a> {
     pub value: Option<Cow<'a, str>>,
 }
 
+/// The MAIL parameters Exchange Server sends to peers that advertised the matching
+/// (unpublished) EHLO keywords. Each value is xtext, kept encoded as on the wire.
+///
+/// Source: the public record of Exchange's SMTP send path (the `MailSmtpCommand.FormatCommand`
+/// routine of `Microsoft.Exchange.Transport`, as found in public decompiled copies), which
+/// appends, in this order, `XSHADOW=`, `XOORG=`, `XMESSAGECONTEXT=`, `XATTRDIRECT=`,
+/// `XATTRORGID=`, `XSYSPROBEID=`, `XMSGID=` (at most 500 characters) and `XORIGFROM=`
+/// (xtext, UTF-8 allowed under SMTPUTF8). Their meaning is not published; they are typed
+/// here so a server or proxy can find and relay them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct ExchangeMailParams<'a> {
+    /// `XSHADOW=`: the shadow-redundancy server (shadow redundancy, Exchange 2010+).
+    pub xshadow: Option<XText<'a>>,
+    /// `XOORG=`: the originating organization.
+    pub xoorg: Option<XText<'a>>,
+    /// `XMESSAGECONTEXT=`: comma-separated message-context blob versions.
+    pub xmessagecontext: Option<XText<'a>>,
+    /// `XATTRDIRECT=`: the attribution direction (`Incoming`/`Originating`).
+    pub xattrdirect: Option<XText<'a>>,
+    /// `XATTRORGID=`: the attributed organization (`xorgid:<guid>`).
+    pub xattrorgid: Option<XText<'a>>,
+    /// `XSYSPROBEID=`: a system probe identifier (a GUID).
+    pub xsysprobeid: Option<XText<'a>>,
+    /// `XMSGID=`: the Internet Message-ID.
+    pub xmsgid: Option<XText<'a>>,
+    /// `XORIGFROM=`: the original sender address.
+    pub xorigfrom: Option<XText<'a>>,
+}
+
+/// The RCPT parameters Exchange Server sends (same public record as
+/// [`ExchangeMailParams`], routine `RcptSmtpCommand.FormatCommand`): `XORAR=` and `XRDST=`,
+/// both xtext.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct ExchangeRcptParams<'a> {
+    /// `XORAR=`: the original recipient address for redirection (an address).
+    pub xorar: Option<XText<'a>>,
+    /// `XRDST=`: a routing override destination (advertised as the `XRDST` EHLO keyword).
+    pub xrdst: Option<XText<'a>>,
+}
+
 /// The parameters of a MAIL command.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct MailParams<'a> {
@@ -111,6 +151,8 @@ pub struct MailParams<'a> {
     pub mt_priority: Option<i8>,
     /// `HOLDFOR=` / `HOLDUNTIL=` (RFC 4865).
     pub hold: Option<Hold<'a>>,
+    /// The Exchange MAIL parameters (all xtext).
+    pub exchange: ExchangeMailParams<'a>,
     /// Everything else (including Exchange parameters not typed above), in order.
     pub other: Vec<Param<'a>>,
 }
@@ -122,6 +164,701 @@ pub struct RcptParams<'a> {
     pub notify: Option<Notify>,
     /// `ORCPT=` (RFC 3461).
     pub orcpt: Option<Orcpt<'a>>,
+    /// The Exchange RCPT parameters (all xtext).
+    pub exchange: ExchangeRcptParams<'a>,
     /// Everything else, in order.
     pub other: Vec<Param<'a>>,
+}
+
+use super::{Leniency, ParamError, ParseOptions};
+use bytes::BufMut;
+
+#[inline]
+fn own(c: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(c.into_owned())
+}
+
+#[inline]
+fn own_x(x: Option<XText<'_>>) -> Option<XText<'static>> {
+    x.map(XText::into_owned)
+}
+
+/// `esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")` (RFC 5321 4.1.2).
+fn is_keyword(k: &str) -> bool {
+    let b = k.as_bytes();
+    !b.is_empty()
+        && b[0].is_ascii_alphanumeric()
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+}
+
+/// `esmtp-value = 1*(%d33-60 / %d62-126)` (RFC 5321 4.1.2), plus UTF-8 under SMTPUTF8
+/// (RFC 6531 3.3). Lenient parsing also accepts `=` inside a value (Postfix splits at the
+/// first `=`).
+fn is_value(v: &str, opts: &ParseOptions) -> bool {
+    let lenient = opts.leniency == Leniency::Lenient;
+    !v.is_empty()
+        && v.bytes()
+            .all(|c| (33..=126).contains(&c) && (c != b'=' || lenient) || (opts.utf8 && c >= 0x80))
+}
+
+/// Splits the parameter list into `keyword[=value]` items. Strict: exactly one SP
+/// between items. Lenient: any run of SP / HTAB.
+fn items<'a>(
+    s: &'a str,
+    opts: &ParseOptions,
+) -> impl Iterator<Item = Result<(&'a str, Option<&'a str>), ParamError>> + 'a {
+    let opts = *opts;
+    let lenient = opts.leniency == Leniency::Lenient;
+    s.split(move |c: char| c == ' ' || (lenient && c == '\t'))
+        .filter(move |t| !(lenient && t.is_empty()))
+        .map(move |t| {
+            let (k, v) = match t.split_once('=') {
+                Some((k, v)) => (k, Some(v)),
+                None => (t, None),
+            };
+            if !is_keyword(k) {
+                return Err(ParamError::Syntax);
+            }
+            if let Some(v) = v {
+                if !is_value(v, &opts) {
+                    return Err(ParamError::Syntax);
+                }
+            }
+            Ok((k, v))
+        })
+}
+
+fn upper(k: &str) -> String {
+    k.to_ascii_uppercase()
+}
+
+/// Parses `1*20DIGIT` into a u64 without overflow.
+fn parse_u64(v: &str, max_digits: usize) -> Option<u64> {
+    if v.is_empty() || v.len() > max_digits || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    v.bytes().try_fold(0u64, |a, b| {
+        a.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+    })
+}
+
+fn need_value<'a>(k: &str, v: Option<&'a str>) -> Result<&'a str, ParamError> {
+    v.ok_or_else(|| ParamError::InvalidValue(upper(k)))
+}
+
+fn no_value(k: &str, v: Option<&str>) -> Result<(), ParamError> {
+    match v {
+        None => Ok(()),
+        Some(_) => Err(ParamError::InvalidValue(upper(k))),
+    }
+}
+
+fn xtext<'a>(k: &str, v: Option<&'a str>, utf8: bool) -> Result<XText<'a>, ParamError> {
+    let v = need_value(k, v)?;
+    if super::xtext::is_valid(v, utf8) {
+        Ok(XText(Cow::Borrowed(v)))
+    } else {
+        Err(ParamError::InvalidValue(upper(k)))
+    }
+}
+
+/// Sets a typed slot, reporting a duplicate.
+fn set<T>(slot: &mut Option<T>, k: &str, v: T) -> Result<(), ParamError> {
+    if slot.is_some() {
+        return Err(ParamError::Duplicate(upper(k)));
+    }
+    *slot = Some(v);
+    Ok(())
+}
+
+fn set_flag(slot: &mut bool, k: &str, v: Option<&str>) -> Result<(), ParamError> {
+    no_value(k, v)?;
+    if *slot {
+        return Err(ParamError::Duplicate(upper(k)));
+    }
+    *slot = true;
+    Ok(())
+}
+
+fn push_other<'a>(
+    other: &mut Vec<Param<'a>>,
+    k: &'a str,
+    v: Option<&'a str>,
+) -> Result<(), ParamError> {
+    if other.iter().any(|p| p.keyword.eq_ignore_ascii_case(k)) {
+        return Err(ParamError::Duplicate(upper(k)));
+    }
+    other.push(Param {
+        keyword: Cow::Borrowed(k),
+        value: v.map(Cow::Borrowed),
+    });
+    Ok(())
+}
+
+/// `BY=` value: `by-time ";" by-mode [by-trace]`, by-time `["-" / "+"] 1*9DIGIT`
+/// (RFC 2852 section 4).
+fn parse_by(v: &str) -> Option<DeliverBy> {
+    let (t, m) = v.split_once(';')?;
+    let (neg, digits) = match t.as_bytes().first()? {
+        b'-' => (true, &t[1..]),
+        b'+' => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let n = i64::try_from(parse_u64(digits, 9)?).ok()?;
+    let time = if neg { -n } else { n };
+    let (mode, trace) = match m.as_bytes() {
+        [c] => (*c, false),
+        [c, b't' | b'T'] => (*c, true),
+        _ => return None,
+    };
+    let mode = match mode {
+        b'N' | b'n' => DeliverByMode::Notify,
+        b'R' | b'r' => DeliverByMode::Return,
+        _ => return None,
+    };
+    Some(DeliverBy { time, mode, trace })
+}
+
+/// `MT-PRIORITY=` value: `["-" / "+"] DIGIT`, -9..=9 (RFC 6710 section 3).
+fn parse_priority(v: &str) -> Option<i8> {
+    let (neg, d) = match v.as_bytes() {
+        [b'-', d] => (true, *d),
+        [b'+', d] => (false, *d),
+        [d] => (false, *d),
+        _ => return None,
+    };
+    if !d.is_ascii_digit() {
+        return None;
+    }
+    let n = (d - b'0') as i8;
+    Some(if neg { -n } else { n })
+}
+
+/// `NOTIFY=` value (RFC 3461 4.1): `NEVER` or a comma list of SUCCESS, FAILURE, DELAY.
+fn parse_notify(v: &str) -> Option<Notify> {
+    let mut n = Notify::default();
+    for item in v.split(',') {
+        let slot = if item.eq_ignore_ascii_case("NEVER") {
+            &mut n.never
+        } else if item.eq_ignore_ascii_case("SUCCESS") {
+            &mut n.success
+        } else if item.eq_ignore_ascii_case("FAILURE") {
+            &mut n.failure
+        } else if item.eq_ignore_ascii_case("DELAY") {
+            &mut n.delay
+        } else {
+            return None;
+        };
+        if *slot {
+            return None;
+        }
+        *slot = true;
+    }
+    if n.never && (n.success || n.failure || n.delay) {
+        return None;
+    }
+    Some(n)
+}
+
+/// `HOLDUNTIL=` value: an RFC 3339 date-time, checked for its character set only.
+fn is_date_time(v: &str) -> bool {
+    v.len() >= 20
+        && v.bytes()
+            .all(|b| b.is_ascii_digit() || b"-:.+TZtz".contains(&b))
+}
+
+impl<'a> MailParams<'a> {
+    /// Parses the parameters of `MAIL FROM:<path> [params]` (the text after the path and
+    /// its separating space). Keywords are case-insensitive.
+    pub fn parse(s: &'a str, opts: &ParseOptions) -> Result<MailParams<'a>, ParamError> {
+        let mut p = MailParams::default();
+        for item in items(s, opts) {
+            let (k, v) = item?;
+            p.add(k, v, opts)?;
+        }
+        Ok(p)
+    }
+
+    fn add(
+        &mut self,
+        k: &'a str,
+        v: Option<&'a str>,
+        opts: &ParseOptions,
+    ) -> Result<(), ParamError> {
+        let bad = || ParamError::InvalidValue(upper(k));
+        let is = |name: &str| k.eq_ignore_ascii_case(name);
+        if is("SIZE") {
+            let n = parse_u64(need_value(k, v)?, 20).ok_or_else(bad)?;
+            set(&mut self.size, k, n)
+        } else if is("BODY") {
+            let v = need_value(k, v)?;
+            let b = if v.eq_ignore_ascii_case("7BIT") {
+                Body::SevenBit
+            } else if v.eq_ignore_ascii_case("8BITMIME") {
+                Body::EightBitMime
+            } else if v.eq_ignore_ascii_case("BINARYMIME") {
+                Body::BinaryMime
+            } else {
+                return Err(bad());
+            };
+            set(&mut self.body, k, b)
+        } else if is("SMTPUTF8") {
+            set_flag(&mut self.smtputf8, k, v)
+        } else if is("RET") {
+            let v = need_value(k, v)?;
+            let r = if v.eq_ignore_ascii_case("FULL") {
+                Ret::Full
+            } else if v.eq_ignore_ascii_case("HDRS") {
+                Ret::Headers
+            } else {
+                return Err(bad());
+            };
+            set(&mut self.ret, k, r)
+        } else if is("ENVID") {
+            let x = xtext(k, v, false)?;
+            set(&mut self.envid, k, x)
+        } else if is("AUTH") {
+            let x = xtext(k, v, opts.utf8)?;
+            set(&mut self.auth, k, x)
+        } else if is("REQUIRETLS") {
+            set_flag(&mut self.requiretls, k, v)
+        } else if is("BY") {
+            let by = parse_by(need_value(k, v)?).ok_or_else(bad)?;
+            set(&mut self.by, k, by)
+        } else if is("MT-PRIORITY") {
+            let n = parse_priority(need_value(k, v)?).ok_or_else(bad)?;
+            set(&mut self.mt_priority, k, n)
+        } else if is("HOLDFOR") {
+            let n = parse_u64(need_value(k, v)?, 9).ok_or_else(bad)?;
+            set(&mut self.hold, k, Hold::For(n))
+        } else if is("HOLDUNTIL") {
+            let v = need_value(k, v)?;
+            if !is_date_time(v) {
+                return Err(bad());
+            }
+            set(&mut self.hold, k, Hold::Until(Cow::Borrowed(v)))
+        } else {
+            let x = &mut self.exchange;
+            let slot = if is("XSHADOW") {
+                &mut x.xshadow
+            } else if is("XOORG") {
+                &mut x.xoorg
+            } else if is("XMESSAGECONTEXT") {
+                &mut x.xmessagecontext
+            } else if is("XATTRDIRECT") {
+                &mut x.xattrdirect
+            } else if is("XATTRORGID") {
+                &mut x.xattrorgid
+            } else if is("XSYSPROBEID") {
+                &mut x.xsysprobeid
+            } else if is("XMSGID") {
+                &mut x.xmsgid
+            } else if is("XORIGFROM") {
+                &mut x.xorigfrom
+            } else {
+                return push_other(&mut self.other, k, v);
+            };
+            let val = xtext(k, v, opts.utf8)?;
+            set(slot, k, val)
+        }
+    }
+
+    /// Writes the parameters in canonical order, each preceded by one space.
+    pub fn encode(&self, out: &mut impl BufMut) {
+        if let Some(n) = self.size {
+            out.put_slice(b" SIZE=");
+            put_u64(out, n);
+        }
+        if let Some(b) = self.body {
+            out.put_slice(match b {
+                Body::SevenBit => b" BODY=7BIT",
+                Body::EightBitMime => b" BODY=8BITMIME",
+                Body::BinaryMime => b" BODY=BINARYMIME",
+            });
+        }
+        if let Some(r) = self.ret {
+            out.put_slice(match r {
+                Ret::Full => b" RET=FULL",
+                Ret::Headers => b" RET=HDRS",
+            });
+        }
+        put_x(out, b" ENVID=", &self.envid);
+        put_x(out, b" AUTH=", &self.auth);
+        if self.smtputf8 {
+            out.put_slice(b" SMTPUTF8");
+        }
+        if self.requiretls {
+            out.put_slice(b" REQUIRETLS");
+        }
+        if let Some(by) = &self.by {
+            out.put_slice(b" BY=");
+            put_i64(out, by.time);
+            out.put_slice(match (by.mode, by.trace) {
+                (DeliverByMode::Notify, false) => b";N",
+                (DeliverByMode::Notify, true) => b";NT",
+                (DeliverByMode::Return, false) => b";R",
+                (DeliverByMode::Return, true) => b";RT",
+            });
+        }
+        if let Some(p) = self.mt_priority {
+            out.put_slice(b" MT-PRIORITY=");
+            put_i64(out, i64::from(p));
+        }
+        match &self.hold {
+            Some(Hold::For(n)) => {
+                out.put_slice(b" HOLDFOR=");
+                put_u64(out, *n);
+            }
+            Some(Hold::Until(t)) => {
+                out.put_slice(b" HOLDUNTIL=");
+                out.put_slice(t.as_bytes());
+            }
+            None => {}
+        }
+        let x = &self.exchange;
+        put_x(out, b" XSHADOW=", &x.xshadow);
+        put_x(out, b" XOORG=", &x.xoorg);
+        put_x(out, b" XMESSAGECONTEXT=", &x.xmessagecontext);
+        put_x(out, b" XATTRDIRECT=", &x.xattrdirect);
+        put_x(out, b" XATTRORGID=", &x.xattrorgid);
+        put_x(out, b" XSYSPROBEID=", &x.xsysprobeid);
+        put_x(out, b" XMSGID=", &x.xmsgid);
+        put_x(out, b" XORIGFROM=", &x.xorigfrom);
+        put_other(out, &self.other);
+    }
+
+    /// Detaches the parameters from the input they borrow.
+    pub fn into_owned(self) -> MailParams<'static> {
+        let x = self.exchange;
+        MailParams {
+            size: self.size,
+            body: self.body,
+            smtputf8: self.smtputf8,
+            ret: self.ret,
+            envid: own_x(self.envid),
+            auth: own_x(self.auth),
+            requiretls: self.requiretls,
+            by: self.by,
+            mt_priority: self.mt_priority,
+            hold: self.hold.map(|h| match h {
+                Hold::For(n) => Hold::For(n),
+                Hold::Until(t) => Hold::Until(own(t)),
+            }),
+            exchange: ExchangeMailParams {
+                xshadow: own_x(x.xshadow),
+                xoorg: own_x(x.xoorg),
+                xmessagecontext: own_x(x.xmessagecontext),
+                xattrdirect: own_x(x.xattrdirect),
+                xattrorgid: own_x(x.xattrorgid),
+                xsysprobeid: own_x(x.xsysprobeid),
+                xmsgid: own_x(x.xmsgid),
+                xorigfrom: own_x(x.xorigfrom),
+            },
+            other: self.other.into_iter().map(Param::into_owned).collect(),
+        }
+    }
+}
+
+impl<'a> RcptParams<'a> {
+    /// Parses the parameters of `RCPT TO:<path> [params]`. Keywords are case-insensitive.
+    pub fn parse(s: &'a str, opts: &ParseOptions) -> Result<RcptParams<'a>, ParamError> {
+        let mut p = RcptParams::default();
+        for item in items(s, opts) {
+            let (k, v) = item?;
+            let is = |name: &str| k.eq_ignore_ascii_case(name);
+            if is("NOTIFY") {
+                let n = parse_notify(need_value(k, v)?)
+                    .ok_or_else(|| ParamError::InvalidValue(upper(k)))?;
+                set(&mut p.notify, k, n)?;
+            } else if is("ORCPT") {
+                let o = parse_orcpt(need_value(k, v)?, opts)
+                    .ok_or_else(|| ParamError::InvalidValue(upper(k)))?;
+                set(&mut p.orcpt, k, o)?;
+            } else if is("XORAR") {
+                let x = xtext(k, v, opts.utf8)?;
+                set(&mut p.exchange.xorar, k, x)?;
+            } else if is("XRDST") {
+                let x = xtext(k, v, opts.utf8)?;
+                set(&mut p.exchange.xrdst, k, x)?;
+            } else {
+                push_other(&mut p.other, k, v)?;
+            }
+        }
+        Ok(p)
+    }
+
+    /// Writes the parameters in canonical order, each preceded by one space.
+    pub fn encode(&self, out: &mut impl BufMut) {
+        if let Some(n) = &self.notify {
+            out.put_slice(b" NOTIFY=");
+            n.encode(out);
+        }
+        if let Some(o) = &self.orcpt {
+            out.put_slice(b" ORCPT=");
+            out.put_slice(o.addr_type.as_bytes());
+            out.put_u8(b';');
+            out.put_slice(o.addr.0.as_bytes());
+        }
+        put_x(out, b" XORAR=", &self.exchange.xorar);
+        put_x(out, b" XRDST=", &self.exchange.xrdst);
+        put_other(out, &self.other);
+    }
+
+    /// Detaches the parameters from the input they borrow.
+    pub fn into_owned(self) -> RcptParams<'static> {
+        RcptParams {
+            notify: self.notify,
+            orcpt: self.orcpt.map(|o| Orcpt {
+                addr_type: own(o.addr_type),
+                addr: o.addr.into_owned(),
+            }),
+            exchange: ExchangeRcptParams {
+                xorar: own_x(self.exchange.xorar),
+                xrdst: own_x(self.exchange.xrdst),
+            },
+            other: self.other.into_iter().map(Param::into_owned).collect(),
+        }
+    }
+}
+
+/// `ORCPT=` value: `addr-type ";" xtext` (RFC 3461 4.2); addr-type is an atom. Under
+/// SMTPUTF8 the address may hold UTF-8 (RFC 6533 `utf-8-addr-unitext`).
+fn parse_orcpt<'a>(v: &'a str, opts: &ParseOptions) -> Option<Orcpt<'a>> {
+    let (t, a) = v.split_once(';')?;
+    if t.is_empty() || !t.bytes().all(super::path::is_atext) {
+        return None;
+    }
+    if !super::xtext::is_valid(a, opts.utf8) {
+        return None;
+    }
+    Some(Orcpt {
+        addr_type: Cow::Borrowed(t),
+        addr: XText(Cow::Borrowed(a)),
+    })
+}
+
+impl Notify {
+    /// Writes `NEVER` or the comma list `SUCCESS,FAILURE,DELAY` (those set).
+    pub fn encode(&self, out: &mut impl BufMut) {
+        let mut first = true;
+        for (on, name) in [
+            (self.never, &b"NEVER"[..]),
+            (self.success, b"SUCCESS"),
+            (self.failure, b"FAILURE"),
+            (self.delay, b"DELAY"),
+        ] {
+            if on {
+                if !first {
+                    out.put_u8(b',');
+                }
+                out.put_slice(name);
+                first = false;
+            }
+        }
+    }
+}
+
+impl<'a> Param<'a> {
+    /// Detaches the parameter from the input it borrows.
+    pub fn into_owned(self) -> Param<'static> {
+        Param {
+            keyword: own(self.keyword),
+            value: self.value.map(own),
+        }
+    }
+}
+
+fn put_x(out: &mut impl BufMut, prefix: &[u8], x: &Option<XText<'_>>) {
+    if let Some(x) = x {
+        out.put_slice(prefix);
+        out.put_slice(x.0.as_bytes());
+    }
+}
+
+fn put_other(out: &mut impl BufMut, other: &[Param<'_>]) {
+    for p in other {
+        out.put_u8(b' ');
+        out.put_slice(p.keyword.as_bytes());
+        if let Some(v) = &p.value {
+            out.put_u8(b'=');
+            out.put_slice(v.as_bytes());
+        }
+    }
+}
+
+/// Writes a decimal number without allocating.
+pub(crate) fn put_u64(out: &mut impl BufMut, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.put_slice(&buf[i..]);
+}
+
+/// Writes a signed decimal number without allocating.
+pub(crate) fn put_i64(out: &mut impl BufMut, n: i64) {
+    if n < 0 {
+        out.put_u8(b'-');
+    }
+    put_u64(out, n.unsigned_abs());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts() -> ParseOptions {
+        ParseOptions::default()
+    }
+    fn strict() -> ParseOptions {
+        ParseOptions {
+            leniency: Leniency::Strict,
+            ..ParseOptions::default()
+        }
+    }
+    fn enc_mail(p: &MailParams<'_>) -> String {
+        let mut v = Vec::new();
+        p.encode(&mut v);
+        String::from_utf8(v).unwrap()
+    }
+    fn enc_rcpt(p: &RcptParams<'_>) -> String {
+        let mut v = Vec::new();
+        p.encode(&mut v);
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn mail_params_typed() {
+        let p = MailParams::parse(
+            "size=1000 BODY=8bitmime SMTPUTF8 RET=hdrs ENVID=QQ+2B1 AUTH=<> REQUIRETLS BY=-60;rt MT-PRIORITY=-3 HOLDFOR=30",
+            &opts(),
+        )
+        .unwrap();
+        assert_eq!(p.size, Some(1000));
+        assert_eq!(p.body, Some(Body::EightBitMime));
+        assert!(p.smtputf8 && p.requiretls);
+        assert_eq!(p.ret, Some(Ret::Headers));
+        assert_eq!(
+            p.envid.as_ref().unwrap().decode().unwrap().as_ref(),
+            b"QQ+1"
+        );
+        assert_eq!(p.auth, Some(XText("<>".into())));
+        assert_eq!(
+            p.by,
+            Some(DeliverBy {
+                time: -60,
+                mode: DeliverByMode::Return,
+                trace: true
+            })
+        );
+        assert_eq!(p.mt_priority, Some(-3));
+        assert_eq!(p.hold, Some(Hold::For(30)));
+        assert!(p.other.is_empty());
+        assert_eq!(
+            enc_mail(&p),
+            " SIZE=1000 BODY=8BITMIME RET=HDRS ENVID=QQ+2B1 AUTH=<> SMTPUTF8 REQUIRETLS BY=-60;RT MT-PRIORITY=-3 HOLDFOR=30"
+        );
+    }
+
+    #[test]
+    fn unknown_kept_verbatim() {
+        let p = MailParams::parse("X-Foo=Bar TRANSID ALT-ADDRESS=a:b", &opts()).unwrap();
+        assert_eq!(p.other.len(), 3);
+        assert_eq!(p.other[0].keyword, "X-Foo");
+        assert_eq!(p.other[1].value, None);
+        assert_eq!(enc_mail(&p), " X-Foo=Bar TRANSID ALT-ADDRESS=a:b");
+    }
+
+    #[test]
+    fn exchange_params() {
+        let p = MailParams::parse(
+            "SIZE=5 XSHADOW=srv.example.test XATTRDIRECT=Incoming XATTRORGID=xorgid:0000 XMESSAGECONTEXT=1.0,2.0 XMSGID=<id+40x> XORIGFROM=a@b XSYSPROBEID=1 XOORG=example.test",
+            &opts(),
+        )
+        .unwrap();
+        assert_eq!(p.exchange.xattrorgid, Some(XText("xorgid:0000".into())));
+        assert!(p.other.is_empty());
+        let r = RcptParams::parse("XORAR=a@b XRDST=hub.example.test", &opts()).unwrap();
+        assert_eq!(r.exchange.xrdst, Some(XText("hub.example.test".into())));
+        assert_eq!(enc_rcpt(&r), " XORAR=a@b XRDST=hub.example.test");
+    }
+
+    #[test]
+    fn rcpt_params() {
+        let p = RcptParams::parse("NOTIFY=success,Delay ORCPT=rfc822;a+2Bb@x", &opts()).unwrap();
+        assert_eq!(
+            p.notify,
+            Some(Notify {
+                success: true,
+                delay: true,
+                ..Notify::default()
+            })
+        );
+        assert_eq!(p.orcpt.as_ref().unwrap().addr_type, "rfc822");
+        assert_eq!(enc_rcpt(&p), " NOTIFY=SUCCESS,DELAY ORCPT=rfc822;a+2Bb@x");
+        let p = RcptParams::parse("NOTIFY=NEVER", &opts()).unwrap();
+        assert_eq!(enc_rcpt(&p), " NOTIFY=NEVER");
+    }
+
+    #[test]
+    fn errors() {
+        use ParamError::*;
+        let cases: &[(&str, ParamError)] = &[
+            ("SIZE=1 SIZE=2", Duplicate("SIZE".into())),
+            ("size=1 SIZE=1", Duplicate("SIZE".into())),
+            ("SIZE=x", InvalidValue("SIZE".into())),
+            ("SIZE", InvalidValue("SIZE".into())),
+            ("SIZE=123456789012345678901", InvalidValue("SIZE".into())),
+            ("SIZE=99999999999999999999", InvalidValue("SIZE".into())),
+            ("BODY=9BIT", InvalidValue("BODY".into())),
+            ("SMTPUTF8=yes", InvalidValue("SMTPUTF8".into())),
+            ("ENVID=a+zz", InvalidValue("ENVID".into())),
+            ("MT-PRIORITY=10", InvalidValue("MT-PRIORITY".into())),
+            ("BY=10", InvalidValue("BY".into())),
+            ("BY=10;X", InvalidValue("BY".into())),
+            (
+                "HOLDFOR=1 HOLDUNTIL=2030-01-01T00:00:00Z",
+                Duplicate("HOLDUNTIL".into()),
+            ),
+            ("X=1 x=2", Duplicate("X".into())),
+            ("=1", Syntax),
+            ("-A=1", Syntax),
+            ("A=", Syntax),
+            ("A=\u{7f}", Syntax),
+            ("A=é", Syntax),
+        ];
+        for (s, e) in cases {
+            assert_eq!(MailParams::parse(s, &opts()).as_ref(), Err(e), "{s}");
+        }
+        assert_eq!(MailParams::parse("A=1  B=2", &strict()), Err(Syntax));
+        assert!(MailParams::parse("A=1  B=2", &opts()).is_ok());
+        assert_eq!(MailParams::parse("A=b=c", &strict()), Err(Syntax));
+        for bad in ["NEVER,SUCCESS", "", "SUCCESS,SUCCESS", "SOMETIMES"] {
+            assert!(
+                RcptParams::parse(&format!("NOTIFY={bad}"), &opts()).is_err(),
+                "{bad}"
+            );
+        }
+        for bad in ["rfc822", ";a", "rfc 822;a", "rfc822;a=b"] {
+            assert!(
+                RcptParams::parse(&format!("ORCPT={bad}"), &strict()).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn numbers() {
+        let mut v = Vec::new();
+        put_u64(&mut v, 0);
+        put_u64(&mut v, u64::MAX);
+        put_i64(&mut v, i64::MIN);
+        assert_eq!(v, b"018446744073709551615-9223372036854775808");
+    }
 }

@@ -75,23 +75,708 @@ pub enum ForwardPath<'a> {
     Mailbox(Mailbox<'a>),
 }
 
+use super::{Leniency, ParseOptions, PathError};
+use crate::limits::{MAX_DOMAIN, MAX_LOCAL_PART, MAX_PATH};
+
+/// `atext` of RFC 5322 3.2.3 as used by RFC 5321 4.1.2 (`Atom`).
+#[inline]
+pub(crate) fn is_atext(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b)
+}
+
+#[inline]
+fn own(c: Cow<'_, str>) -> Cow<'static, str> {
+    Cow::Owned(c.into_owned())
+}
+
+/// `Dot-string = Atom *("." Atom)`; with `utf8`, non-ASCII characters count as atext
+/// (RFC 6531 3.3).
+fn is_dot_string(s: &str, utf8: bool) -> bool {
+    let mut prev_dot = true; // no leading dot
+    for &b in s.as_bytes() {
+        if b == b'.' {
+            if prev_dot {
+                return false;
+            }
+            prev_dot = true;
+        } else if is_atext(b) || (utf8 && b >= 0x80) {
+            prev_dot = false;
+        } else {
+            return false;
+        }
+    }
+    !prev_dot
+}
+
+/// The content of a `Quoted-string` between the quotes: `qtextSMTP` (32-33, 35-91, 93-126)
+/// and `quoted-pairSMTP` (backslash followed by 32-126); non-ASCII with `utf8`.
+fn is_quoted_content(s: &str, utf8: bool) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => match b.get(i + 1) {
+                Some(&c) if (32..=126).contains(&c) => i += 2,
+                _ => return false,
+            },
+            b'"' => return false,
+            32..=126 => i += 1,
+            c if utf8 && c >= 0x80 => i += 1,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Index of the closing quote of a quoted string starting at `b[0] == b'"'`.
+fn closing_quote(b: &[u8]) -> Option<usize> {
+    let mut i = 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Checks `Domain = sub-domain *("." sub-domain)` (RFC 5321 4.1.2), labels of 1 to 63
+/// octets (RFC 1035 2.3.4), total at most 255 octets (4.5.3.1.2). With `utf8`, non-ASCII
+/// characters are allowed in labels (U-labels, RFC 6531 3.3).
+fn check_domain(s: &str, utf8: bool) -> Result<(), PathError> {
+    if s.len() > MAX_DOMAIN {
+        return Err(PathError::DomainTooLong);
+    }
+    if s.is_empty() {
+        return Err(PathError::Syntax);
+    }
+    for label in s.split('.') {
+        let b = label.as_bytes();
+        let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
+            return Err(PathError::Syntax);
+        };
+        if b.len() > 63 || first == b'-' || last == b'-' {
+            return Err(PathError::Syntax);
+        }
+        for &c in b {
+            if !(c.is_ascii_alphanumeric() || c == b'-' || (utf8 && c >= 0x80)) {
+                return Err(PathError::Syntax);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `Snum` (1 to 3 digits, 0..=255) x 4 separated by dots (RFC 5321 4.1.3).
+fn parse_ipv4(s: &str) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = s.split('.');
+    for o in octets.iter_mut() {
+        let p = parts.next()?;
+        if p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let v: u16 = p.bytes().fold(0u16, |a, b| a * 10 + u16::from(b - b'0'));
+        *o = u8::try_from(v).ok()?;
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(Ipv4Addr::from(octets))
+}
+
+/// `Ldh-str` used as a Standardized-tag: letters, digits, hyphens, not ending in a hyphen.
+fn is_ldh_tag(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+}
+
+impl<'a> Domain<'a> {
+    /// Parses and checks a domain name (RFC 5321 4.1.2; U-labels only with `opts.utf8`).
+    pub fn parse(s: &'a str, opts: &ParseOptions) -> Result<Domain<'a>, PathError> {
+        if !opts.utf8 && !s.is_ascii() {
+            return Err(PathError::NonAscii);
+        }
+        check_domain(s, opts.utf8)?;
+        Ok(Domain(Cow::Borrowed(s)))
+    }
+
+    /// Case-insensitive (ASCII) comparison, as domain names compare (RFC 5321 2.4).
+    pub fn eq_ignore_case(&self, other: &Domain<'_>) -> bool {
+        self.0.eq_ignore_ascii_case(&other.0)
+    }
+
+    /// The domain as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Detaches the domain from the input it borrows.
+    pub fn into_owned(self) -> Domain<'static> {
+        Domain(own(self.0))
+    }
+}
+
+impl<'a> AddressLiteral<'a> {
+    /// Parses an address literal including its square brackets (RFC 5321 4.1.3):
+    /// `[192.0.2.1]`, `[IPv6:2001:db8::1]` or `[tag:content]`.
+    pub fn parse(s: &'a str) -> Result<AddressLiteral<'a>, PathError> {
+        let inner = s
+            .strip_prefix('[')
+            .and_then(|s| s.strip_suffix(']'))
+            .ok_or(PathError::Syntax)?;
+        if let Some((tag, content)) = inner.split_once(':') {
+            if tag.eq_ignore_ascii_case("IPv6") {
+                return content
+                    .parse::<Ipv6Addr>()
+                    .map(AddressLiteral::Ipv6)
+                    .map_err(|_| PathError::Syntax);
+            }
+            // dcontent = %d33-90 / %d94-126
+            let ok_content = !content.is_empty()
+                && content
+                    .bytes()
+                    .all(|b| (33..=90).contains(&b) || (94..=126).contains(&b));
+            if is_ldh_tag(tag) && ok_content {
+                return Ok(AddressLiteral::General {
+                    tag: Cow::Borrowed(tag),
+                    content: Cow::Borrowed(content),
+                });
+            }
+            return Err(PathError::Syntax);
+        }
+        parse_ipv4(inner)
+            .map(AddressLiteral::Ipv4)
+            .ok_or(PathError::Syntax)
+    }
+
+    /// Detaches the literal from the input it borrows.
+    pub fn into_owned(self) -> AddressLiteral<'static> {
+        match self {
+            AddressLiteral::Ipv4(a) => AddressLiteral::Ipv4(a),
+            AddressLiteral::Ipv6(a) => AddressLiteral::Ipv6(a),
+            AddressLiteral::General { tag, content } => AddressLiteral::General {
+                tag: own(tag),
+                content: own(content),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for AddressLiteral<'_> {
+    /// `[192.0.2.1]`, `[IPv6:2001:db8::1]`, `[tag:content]`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AddressLiteral::Ipv4(a) => write!(f, "[{a}]"),
+            AddressLiteral::Ipv6(a) => write!(f, "[IPv6:{a}]"),
+            AddressLiteral::General { tag, content } => write!(f, "[{tag}:{content}]"),
+        }
+    }
+}
+
+impl<'a> Host<'a> {
+    /// Parses a domain or an address literal (RFC 5321 4.1.2 `Domain / address-literal`).
+    pub fn parse(s: &'a str, opts: &ParseOptions) -> Result<Host<'a>, PathError> {
+        if s.starts_with('[') {
+            AddressLiteral::parse(s).map(Host::Literal)
+        } else {
+            Domain::parse(s, opts).map(Host::Domain)
+        }
+    }
+
+    /// Detaches the host from the input it borrows.
+    pub fn into_owned(self) -> Host<'static> {
+        match self {
+            Host::Domain(d) => Host::Domain(d.into_owned()),
+            Host::Literal(l) => Host::Literal(l.into_owned()),
+        }
+    }
+}
+
+impl std::fmt::Display for Host<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Host::Domain(d) => f.write_str(&d.0),
+            Host::Literal(l) => l.fmt(f),
+        }
+    }
+}
+
+impl<'a> LocalPart<'a> {
+    /// The unescaped value: a Dot-string as is, a Quoted-string without its quotes and
+    /// with its backslash escapes resolved (allocates only when there is an escape).
+    pub fn value(&self) -> Cow<'_, str> {
+        match self {
+            LocalPart::DotString(s) => Cow::Borrowed(s),
+            LocalPart::Quoted(s) => {
+                if !s.contains('\\') {
+                    return Cow::Borrowed(s);
+                }
+                let mut out = String::with_capacity(s.len());
+                let mut esc = false;
+                for c in s.chars() {
+                    if !esc && c == '\\' {
+                        esc = true;
+                    } else {
+                        out.push(c);
+                        esc = false;
+                    }
+                }
+                Cow::Owned(out)
+            }
+        }
+    }
+
+    /// Detaches the local part from the input it borrows.
+    pub fn into_owned(self) -> LocalPart<'static> {
+        match self {
+            LocalPart::DotString(s) => LocalPart::DotString(own(s)),
+            LocalPart::Quoted(s) => LocalPart::Quoted(own(s)),
+        }
+    }
+}
+
+impl std::fmt::Display for LocalPart<'_> {
+    /// The wire form: a Dot-string as is, a Quoted-string with its quotes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LocalPart::DotString(s) => f.write_str(s),
+            LocalPart::Quoted(s) => write!(f, "\"{s}\""),
+        }
+    }
+}
+
 impl<'a> Mailbox<'a> {
     /// Parses `local@host` (no angle brackets), enforcing the 4.5.3.1 limits.
-    pub fn parse(s: &'a str, opts: &super::ParseOptions) -> Result<Mailbox<'a>, super::PathError> {
-        let _ = (s, opts);
-        todo!("syntax helper")
+    ///
+    /// ```
+    /// use ehlo::syntax::path::{Mailbox, LocalPart};
+    /// use ehlo::syntax::ParseOptions;
+    /// let m = Mailbox::parse("\"john smith\"@[192.0.2.1]", &ParseOptions::default()).unwrap();
+    /// assert_eq!(m.local_part, LocalPart::Quoted("john smith".into()));
+    /// assert_eq!(m.to_string(), "\"john smith\"@[192.0.2.1]");
+    /// ```
+    pub fn parse(s: &'a str, opts: &ParseOptions) -> Result<Mailbox<'a>, PathError> {
+        if !opts.utf8 && !s.is_ascii() {
+            return Err(PathError::NonAscii);
+        }
+        let b = s.as_bytes();
+        let (local, host) = if b.first() == Some(&b'"') {
+            let end = closing_quote(b).ok_or(PathError::Syntax)?;
+            if b.get(end + 1) != Some(&b'@') {
+                return Err(PathError::Syntax);
+            }
+            (&s[..=end], &s[end + 2..])
+        } else {
+            let at = memchr::memchr(b'@', b).ok_or(PathError::Syntax)?;
+            (&s[..at], &s[at + 1..])
+        };
+        if local.len() > MAX_LOCAL_PART {
+            return Err(PathError::LocalPartTooLong);
+        }
+        let local_part = if let Some(q) = local.strip_prefix('"') {
+            let q = &q[..q.len() - 1];
+            if !is_quoted_content(q, opts.utf8) {
+                return Err(PathError::Syntax);
+            }
+            LocalPart::Quoted(Cow::Borrowed(q))
+        } else {
+            if !is_dot_string(local, opts.utf8) {
+                return Err(PathError::Syntax);
+            }
+            LocalPart::DotString(Cow::Borrowed(local))
+        };
+        let host = Host::parse(host, opts)?;
+        Ok(Mailbox { local_part, host })
     }
 
     /// Detaches the mailbox from the input it borrows.
     pub fn into_owned(self) -> Mailbox<'static> {
-        todo!("syntax helper")
+        Mailbox {
+            local_part: self.local_part.into_owned(),
+            host: self.host.into_owned(),
+        }
     }
 }
 
 impl std::fmt::Display for Mailbox<'_> {
     /// `local@host` in canonical form (quoted local parts keep their quotes).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let _ = f;
-        todo!("syntax helper")
+        write!(f, "{}@{}", self.local_part, self.host)
+    }
+}
+
+/// Splits `<path>` into its inner text, checking the 256-octet path limit. Without
+/// brackets (accepted under [`Leniency::Lenient`] only) the limit counts the brackets
+/// that should have been there.
+fn unbracket<'a>(s: &'a str, opts: &ParseOptions) -> Result<&'a str, PathError> {
+    let inner = match s.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
+        Some(inner) => inner,
+        None if opts.leniency == Leniency::Lenient
+            && !s.is_empty()
+            && !s.starts_with('<')
+            && !s.ends_with('>') =>
+        {
+            s
+        }
+        None => return Err(PathError::Syntax),
+    };
+    if inner.len() + 2 > MAX_PATH {
+        return Err(PathError::PathTooLong);
+    }
+    Ok(inner)
+}
+
+/// Skips an `A-d-l` source route (`@a,@b:`) at the start of a path, checking its domains
+/// (RFC 5321 4.1.2; the route is then ignored as 4.1.2 and appendix C allow).
+fn skip_source_route<'a>(inner: &'a str, opts: &ParseOptions) -> Result<&'a str, PathError> {
+    if !inner.starts_with('@') {
+        return Ok(inner);
+    }
+    let (route, rest) = inner.split_once(':').ok_or(PathError::Syntax)?;
+    for at_domain in route.split(',') {
+        let d = at_domain.strip_prefix('@').ok_or(PathError::Syntax)?;
+        Domain::parse(d, opts)?;
+    }
+    Ok(rest)
+}
+
+impl<'a> ReversePath<'a> {
+    /// Parses a reverse-path with its angle brackets: `<>`, `<a@b>`, `<@route:a@b>`.
+    /// Under [`Leniency::Lenient`] the brackets around a plain address may be missing.
+    pub fn parse(s: &'a str, opts: &ParseOptions) -> Result<ReversePath<'a>, PathError> {
+        let inner = unbracket(s, opts)?;
+        if inner.is_empty() {
+            return Ok(ReversePath::Null);
+        }
+        let inner = skip_source_route(inner, opts)?;
+        Mailbox::parse(inner, opts).map(ReversePath::Mailbox)
+    }
+
+    /// Detaches the path from the input it borrows.
+    pub fn into_owned(self) -> ReversePath<'static> {
+        match self {
+            ReversePath::Null => ReversePath::Null,
+            ReversePath::Mailbox(m) => ReversePath::Mailbox(m.into_owned()),
+        }
+    }
+}
+
+impl std::fmt::Display for ReversePath<'_> {
+    /// `<>` or `<local@host>`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReversePath::Null => f.write_str("<>"),
+            ReversePath::Mailbox(m) => write!(f, "<{m}>"),
+        }
+    }
+}
+
+impl<'a> ForwardPath<'a> {
+    /// Parses a forward-path with its angle brackets: `<a@b>`, `<Postmaster>`,
+    /// `<@route:a@b>`. Under [`Leniency::Lenient`] the brackets around a plain address may be
+    /// missing.
+    pub fn parse(s: &'a str, opts: &ParseOptions) -> Result<ForwardPath<'a>, PathError> {
+        let inner = unbracket(s, opts)?;
+        if inner.eq_ignore_ascii_case("postmaster") {
+            return Ok(ForwardPath::Postmaster);
+        }
+        let inner = skip_source_route(inner, opts)?;
+        Mailbox::parse(inner, opts).map(ForwardPath::Mailbox)
+    }
+
+    /// Detaches the path from the input it borrows.
+    pub fn into_owned(self) -> ForwardPath<'static> {
+        match self {
+            ForwardPath::Postmaster => ForwardPath::Postmaster,
+            ForwardPath::Mailbox(m) => ForwardPath::Mailbox(m.into_owned()),
+        }
+    }
+}
+
+impl std::fmt::Display for ForwardPath<'_> {
+    /// `<Postmaster>` or `<local@host>`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ForwardPath::Postmaster => f.write_str("<Postmaster>"),
+            ForwardPath::Mailbox(m) => write!(f, "<{m}>"),
+        }
+    }
+}
+
+/// Writes a mailbox in wire form without allocating.
+pub(crate) fn put_mailbox(out: &mut impl bytes::BufMut, m: &Mailbox<'_>) {
+    match &m.local_part {
+        LocalPart::DotString(s) => out.put_slice(s.as_bytes()),
+        LocalPart::Quoted(s) => {
+            out.put_u8(b'"');
+            out.put_slice(s.as_bytes());
+            out.put_u8(b'"');
+        }
+    }
+    out.put_u8(b'@');
+    match &m.host {
+        Host::Domain(d) => out.put_slice(d.0.as_bytes()),
+        Host::Literal(l) => {
+            use std::io::Write as _;
+            // An address literal is at most ~50 octets: format it on the stack.
+            let mut buf = [0u8; 64];
+            let mut cur = std::io::Cursor::new(&mut buf[..]);
+            if let AddressLiteral::General { tag, content } = l {
+                out.put_u8(b'[');
+                out.put_slice(tag.as_bytes());
+                out.put_u8(b':');
+                out.put_slice(content.as_bytes());
+                out.put_u8(b']');
+            } else if write!(cur, "{l}").is_ok() {
+                let n = usize::try_from(cur.position()).unwrap_or(0);
+                out.put_slice(&buf[..n]);
+            }
+        }
+    }
+}
+
+/// Writes `<>`/`<Postmaster>`/`<mailbox>`.
+pub(crate) fn put_reverse_path(out: &mut impl bytes::BufMut, p: &ReversePath<'_>) {
+    match p {
+        ReversePath::Null => out.put_slice(b"<>"),
+        ReversePath::Mailbox(m) => {
+            out.put_u8(b'<');
+            put_mailbox(out, m);
+            out.put_u8(b'>');
+        }
+    }
+}
+
+/// Writes `<Postmaster>`/`<mailbox>`.
+pub(crate) fn put_forward_path(out: &mut impl bytes::BufMut, p: &ForwardPath<'_>) {
+    match p {
+        ForwardPath::Postmaster => out.put_slice(b"<Postmaster>"),
+        ForwardPath::Mailbox(m) => {
+            out.put_u8(b'<');
+            put_mailbox(out, m);
+            out.put_u8(b'>');
+        }
+    }
+}
+
+/// Finds the end of a bracketed path at the start of `b` (`b[0] == b'<'`): the index of
+/// the `>` that is not inside a quoted local part.
+pub(crate) fn closing_bracket(b: &[u8]) -> Option<usize> {
+    let mut i = 1;
+    let mut quoted = false;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if quoted => i += 1,
+            b'"' => quoted = !quoted,
+            b'>' if !quoted => return Some(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lenient() -> ParseOptions {
+        ParseOptions::default()
+    }
+    fn strict() -> ParseOptions {
+        ParseOptions {
+            leniency: Leniency::Strict,
+            ..ParseOptions::default()
+        }
+    }
+    fn utf8() -> ParseOptions {
+        ParseOptions {
+            utf8: true,
+            ..ParseOptions::default()
+        }
+    }
+
+    #[test]
+    fn dot_string_mailboxes() {
+        let m = Mailbox::parse("john.smith@example.test", &strict()).unwrap();
+        assert_eq!(m.local_part, LocalPart::DotString("john.smith".into()));
+        assert_eq!(m.host, Host::Domain(Domain("example.test".into())));
+        assert_eq!(m.to_string(), "john.smith@example.test");
+        for bad in [
+            "a..b@x.test",
+            ".a@x.test",
+            "a.@x.test",
+            "@x.test",
+            "a@",
+            "a",
+            "a b@x.test",
+            "a@-x.test",
+            "a@x-.test",
+            "a@x..test",
+            "a@x.test.",
+            "a@x_y.test",
+        ] {
+            assert_eq!(
+                Mailbox::parse(bad, &strict()),
+                Err(PathError::Syntax),
+                "{bad}"
+            );
+        }
+        assert!(Mailbox::parse("!#$%&'*+-/=?^_`{|}~@x", &strict()).is_ok());
+    }
+
+    #[test]
+    fn quoted_local_parts() {
+        let m = Mailbox::parse(r#""a \"b\"@c"@x.test"#, &strict()).unwrap();
+        assert_eq!(m.local_part, LocalPart::Quoted(r#"a \"b\"@c"#.into()));
+        assert_eq!(m.local_part.value(), r#"a "b"@c"#);
+        assert_eq!(m.to_string(), r#""a \"b\"@c"@x.test"#);
+        assert!(Mailbox::parse(r#"""@x.test"#, &strict()).is_ok());
+        assert_eq!(
+            Mailbox::parse(r#""a@x.test"#, &strict()),
+            Err(PathError::Syntax)
+        );
+        assert_eq!(
+            Mailbox::parse("\"a\tb\"@x.test", &strict()),
+            Err(PathError::Syntax)
+        );
+        assert_eq!(
+            Mailbox::parse("\"a\"b@x.test", &strict()),
+            Err(PathError::Syntax)
+        );
+    }
+
+    #[test]
+    fn address_literals() {
+        let m = Mailbox::parse("a@[192.0.2.1]", &strict()).unwrap();
+        assert_eq!(
+            m.host,
+            Host::Literal(AddressLiteral::Ipv4(Ipv4Addr::new(192, 0, 2, 1)))
+        );
+        let m = Mailbox::parse("a@[ipv6:2001:db8::1]", &strict()).unwrap();
+        assert_eq!(m.to_string(), "a@[IPv6:2001:db8::1]");
+        let m = Mailbox::parse("a@[x-tag:some.thing]", &strict()).unwrap();
+        assert_eq!(m.to_string(), "a@[x-tag:some.thing]");
+        for bad in [
+            "a@[256.0.0.1]",
+            "a@[1.2.3]",
+            "a@[1.2.3.4.5]",
+            "a@[IPv6:1.2.3.4]",
+            "a@[IPv6:zz::]",
+            "a@[tag:]",
+            "a@[tag:a]b]",
+            "a@[1.2.3.4",
+            "a@[]",
+        ] {
+            assert_eq!(
+                Mailbox::parse(bad, &strict()),
+                Err(PathError::Syntax),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            AddressLiteral::parse("[001.002.003.004]").unwrap(),
+            AddressLiteral::Ipv4(Ipv4Addr::new(1, 2, 3, 4))
+        );
+    }
+
+    #[test]
+    fn limits() {
+        let local = "a".repeat(64);
+        assert!(Mailbox::parse(&format!("{local}@x.test"), &strict()).is_ok());
+        let local = "a".repeat(65);
+        assert_eq!(
+            Mailbox::parse(&format!("{local}@x.test"), &strict()),
+            Err(PathError::LocalPartTooLong)
+        );
+        let label = "a".repeat(63);
+        let domain = format!("{label}.{label}.{label}.{}", "b".repeat(63)); // 255
+        assert_eq!(domain.len(), 255);
+        assert!(Domain::parse(&domain, &strict()).is_ok());
+        assert_eq!(
+            Domain::parse(&format!("a{domain}"), &strict()),
+            Err(PathError::DomainTooLong)
+        );
+        assert_eq!(
+            Domain::parse(&"a".repeat(64), &strict()),
+            Err(PathError::Syntax)
+        );
+        // path: 1 + 64 + 1 + 189 + 1 = 256 octets with the brackets
+        let ok = format!(
+            "<{}@{}.{}.{}>",
+            "a".repeat(64),
+            "b".repeat(63),
+            "c".repeat(63),
+            "d".repeat(61)
+        );
+        assert_eq!(ok.len(), 256);
+        assert!(ReversePath::parse(&ok, &strict()).is_ok());
+        let long = format!(
+            "<{}@{}.{}.{}>",
+            "a".repeat(64),
+            "b".repeat(63),
+            "c".repeat(63),
+            "d".repeat(62)
+        );
+        assert_eq!(
+            ReversePath::parse(&long, &strict()),
+            Err(PathError::PathTooLong)
+        );
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(ReversePath::parse("<>", &strict()), Ok(ReversePath::Null));
+        assert_eq!(
+            ForwardPath::parse("<postMaster>", &strict()),
+            Ok(ForwardPath::Postmaster)
+        );
+        assert_eq!(ForwardPath::parse("<>", &strict()), Err(PathError::Syntax));
+        let p = ForwardPath::parse("<@a.test,@b.test:u@c.test>", &strict()).unwrap();
+        assert_eq!(p.to_string(), "<u@c.test>");
+        assert_eq!(
+            ForwardPath::parse("<@a.test,b.test:u@c.test>", &strict()),
+            Err(PathError::Syntax)
+        );
+        assert_eq!(
+            ForwardPath::parse("u@c.test", &strict()),
+            Err(PathError::Syntax)
+        );
+        assert!(ForwardPath::parse("u@c.test", &lenient()).is_ok());
+        assert_eq!(
+            ForwardPath::parse("<u@c.test", &lenient()),
+            Err(PathError::Syntax)
+        );
+        assert_eq!(
+            ReversePath::parse("<postmaster>", &lenient()),
+            Err(PathError::Syntax)
+        );
+    }
+
+    #[test]
+    fn utf8_addresses() {
+        assert_eq!(
+            Mailbox::parse("jörg@bücher.test", &lenient()),
+            Err(PathError::NonAscii)
+        );
+        let m = Mailbox::parse("jörg@bücher.test", &utf8()).unwrap();
+        assert_eq!(m.to_string(), "jörg@bücher.test");
+        assert!(Mailbox::parse("\"j ö\"@x.test", &utf8()).is_ok());
+    }
+
+    #[test]
+    fn encode_without_display() {
+        let m = Mailbox::parse("a@[IPv6:2001:db8::1]", &strict()).unwrap();
+        let mut v = Vec::new();
+        put_reverse_path(&mut v, &ReversePath::Mailbox(m));
+        assert_eq!(v, b"<a@[IPv6:2001:db8::1]>");
+        assert_eq!(closing_bracket(br#"<"a>b"@c> X"#), Some(8));
+        assert_eq!(closing_bracket(br#"<"a\">b"@c> X"#), Some(10));
+        assert_eq!(closing_bracket(b"<abc"), None);
     }
 }

@@ -1,6 +1,14 @@
 //! xtext (RFC 3461 section 4): `+XX` hex escapes for octets outside `!`..`~`, `+` and `=`.
 //!
-//! Used by ENVID, ORCPT and the `AUTH=` MAIL parameter (RFC 4954 section 5).
+//! Used by ENVID, ORCPT and the `AUTH=` MAIL parameter (RFC 4954 section 5), and by the
+//! Exchange MAIL/RCPT parameters (`XSHADOW=`, `XORIGFROM=`, `XRDST=`, ...).
+//!
+//! ```
+//! use ehlo::syntax::xtext::XText;
+//! let x = XText::encode(b"a+b=c d");
+//! assert_eq!(x.as_str(), "a+2Bb+3Dc+20d");
+//! assert_eq!(x.decode().unwrap().as_ref(), b"a+b=c d");
+//! ```
 
 use std::borrow::Cow;
 
@@ -9,15 +17,148 @@ use std::borrow::Cow;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct XText<'a>(pub Cow<'a, str>);
 
+/// `xchar` of RFC 3461 section 4: `!`..`~` except `+` and `=`.
+#[inline]
+pub(crate) fn is_xchar(b: u8) -> bool {
+    (33..=126).contains(&b) && b != b'+' && b != b'='
+}
+
+#[inline]
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        // RFC 3461 requires upper-case hex; lower case is accepted on input.
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    }
+}
+
+/// Whether `s` is valid xtext. With `utf8`, non-ASCII characters are also accepted as
+/// themselves (RFC 6533 `utf-8-addr-unitext`, RFC 6531 esmtp-value).
+pub(crate) fn is_valid(s: &str, utf8: bool) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'+' {
+            match (b.get(i + 1), b.get(i + 2)) {
+                (Some(&h), Some(&l)) if hex_val(h).is_some() && hex_val(l).is_some() => i += 3,
+                _ => return false,
+            }
+        } else if is_xchar(c) || (utf8 && c >= 0x80) {
+            i += 1;
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
 impl<'a> XText<'a> {
-    /// Encodes octets as xtext.
+    /// Encodes octets as xtext (upper-case hex escapes, RFC 3461 section 4).
     pub fn encode(raw: &[u8]) -> XText<'static> {
-        let _ = raw;
-        todo!("syntax helper")
+        let mut s = String::with_capacity(raw.len());
+        for &b in raw {
+            if is_xchar(b) {
+                s.push(b as char);
+            } else {
+                s.push('+');
+                s.push(HEX[(b >> 4) as usize] as char);
+                s.push(HEX[(b & 15) as usize] as char);
+            }
+        }
+        XText(Cow::Owned(s))
     }
 
-    /// Decodes the xtext; `None` if it is not valid xtext.
+    /// Decodes the xtext; `None` if it is not valid xtext. Borrows when there is no escape.
+    /// Non-ASCII characters (allowed under SMTPUTF8) decode to their UTF-8 octets.
     pub fn decode(&self) -> Option<Cow<'a, [u8]>> {
-        todo!("syntax helper")
+        if !is_valid(&self.0, true) {
+            return None;
+        }
+        if !self.0.as_bytes().contains(&b'+') {
+            return Some(match &self.0 {
+                Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+                Cow::Owned(s) => Cow::Owned(s.as_bytes().to_vec()),
+            });
+        }
+        let b = self.0.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'+' {
+                let h = hex_val(*b.get(i + 1)?)?;
+                let l = hex_val(*b.get(i + 2)?)?;
+                out.push(h << 4 | l);
+                i += 3;
+            } else {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+        Some(Cow::Owned(out))
+    }
+
+    /// The encoded text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Detaches the value from the input it borrows.
+    pub fn into_owned(self) -> XText<'static> {
+        XText(Cow::Owned(self.0.into_owned()))
+    }
+}
+
+impl std::fmt::Display for XText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_escapes_specials() {
+        assert_eq!(XText::encode(b"abc").as_str(), "abc");
+        assert_eq!(XText::encode(b"a b").as_str(), "a+20b");
+        assert_eq!(XText::encode(b"+=").as_str(), "+2B+3D");
+        assert_eq!(XText::encode(&[0, 0x7f, 0xff]).as_str(), "+00+7F+FF");
+        assert_eq!(XText::encode(b"").as_str(), "");
+    }
+
+    #[test]
+    fn decode_borrows_without_escapes() {
+        let x = XText(Cow::Borrowed("user@example.test"));
+        assert!(matches!(
+            x.decode(),
+            Some(Cow::Borrowed(b"user@example.test"))
+        ));
+        let x = XText(Cow::Borrowed("rfc822;a+2Bb"));
+        assert_eq!(x.decode().unwrap().as_ref(), b"rfc822;a+b");
+        let x = XText(Cow::Borrowed("+2b"));
+        assert_eq!(x.decode().unwrap().as_ref(), b"+");
+    }
+
+    #[test]
+    fn decode_rejects_invalid() {
+        for bad in ["+", "+2", "+G0", "a=b", "a b", "\x7f"] {
+            assert_eq!(XText(Cow::Borrowed(bad)).decode(), None, "{bad:?}");
+        }
+        assert!(!is_valid("é", false));
+        assert!(is_valid("é", true));
+    }
+
+    #[test]
+    fn roundtrip_all_octets() {
+        let raw: Vec<u8> = (0..=255u8).collect();
+        let x = XText::encode(&raw);
+        assert!(is_valid(x.as_str(), false));
+        assert_eq!(x.decode().unwrap().as_ref(), &raw[..]);
     }
 }

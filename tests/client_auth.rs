@@ -308,3 +308,32 @@ fn caller_cancels_before_the_command() {
         Some(CloseReason::AuthFailed(None))
     ));
 }
+
+#[test]
+fn cram_md5_without_tls() {
+    // CRAM-MD5 never exposes the password: allowed in plaintext, and preferred to PLAIN.
+    // Challenge of RFC 2195 section 2; "tim " + HMAC-MD5("tanstaafl", challenge) in hex.
+    let creds = Credentials::Password {
+        authzid: None,
+        username: "tim".into(),
+        password: "tanstaafl".into(),
+    };
+    let mut t = T::new(config(creds, false));
+    t.hello(&["AUTH PLAIN LOGIN CRAM-MD5"]);
+    t.expect("AUTH CRAM-MD5\r\n");
+    t.server("334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n");
+    t.expect("dGltIDg0ZWMwOTllYzJiMWU3OWNhZDFkM2JjMTM1MzAwYWM5\r\n");
+    t.server("235 Authentication successful\r\n");
+    assert!(t.events().contains(&Event::Ready));
+}
+
+#[test]
+fn bad_challenge_for_builtin_mechanism_cancels() {
+    let mut t = T::new(config(password(), false));
+    t.hello(&["AUTH CRAM-MD5"]);
+    t.expect("AUTH CRAM-MD5\r\n");
+    t.server("334 !!not base64!!\r\n");
+    t.expect("*\r\n");
+    t.server("501 5.0.0 cancelled\r\n");
+    t.expect("QUIT\r\n");
+}

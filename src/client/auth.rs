@@ -1,204 +1,101 @@
-//! Choosing a SASL mechanism (RFC 4954 section 4) and driving the mechanisms the client
-//! runs itself.
+//! Choosing a SASL mechanism (RFC 4954 section 4) and driving it: the built-in mechanisms
+//! through [`crate::sasl::ClientExchange`], caller-driven ones through events.
 
 use super::config::Credentials;
+use crate::sasl::{select_mechanism, ClientCredentials, ClientExchange, ClientStep, Mechanism};
 
 /// What the client answers to a `334` challenge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Step {
-    /// Send these octets (base64-encoded on the wire).
-    Respond(Vec<u8>),
+    /// Send this BASE64 line.
+    Line(String),
     /// Send `*` (RFC 4954 section 4: cancel the exchange).
     Cancel,
 }
 
 /// A mechanism the client drives, or the caller.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum Driver {
-    /// PLAIN (RFC 4616): one message `authzid NUL authcid NUL passwd`.
-    Plain { message: Vec<u8>, sent: bool },
-    /// LOGIN (\[MS-XLOGIN\]): user name, then password, each after a `334`.
-    Login {
-        user: Vec<u8>,
-        pass: Vec<u8>,
-        step: u8,
-    },
-    /// OAUTHBEARER (RFC 7628) and XOAUTH2: one message; after an error challenge the
-    /// client sends the dummy answer (`%x01` for OAUTHBEARER, RFC 7628 3.2.3; empty for
-    /// XOAUTH2) and the server follows with its failure reply.
-    Bearer {
-        message: Vec<u8>,
-        dummy: &'static [u8],
-        sent: bool,
-    },
-    /// The caller answers every step.
+    /// PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER via the SASL helpers.
+    Builtin(Box<ClientExchange>),
+    /// The caller answers every step (NTLM, GSSAPI, custom).
     External,
 }
 
-impl std::fmt::Debug for Driver {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Driver::Plain { .. } => "Plain",
-            Driver::Login { .. } => "Login",
-            Driver::Bearer { .. } => "Bearer",
-            Driver::External => "External",
-        })
+/// The `AUTH` arguments of a built-in mechanism: the initial response as BASE64 (`=` for
+/// an empty one), if it rides on the command.
+pub(crate) fn start(ex: &mut ClientExchange, sasl_ir: bool) -> Result<Option<String>, ()> {
+    // LOGIN's initial response (the user name, [MS-XLOGIN]) is not understood by every
+    // server; the two-step form is.
+    let ir = sasl_ir && *ex.mechanism() != Mechanism::Login;
+    ex.start(ir).map(|s| s.initial_response).map_err(|_| ())
+}
+
+/// Answers a `334` for a built-in mechanism; `text` is what follows `334 `.
+pub(crate) fn step(ex: &mut ClientExchange, text: &str) -> Step {
+    match ex.challenge(text.as_bytes()) {
+        Ok(ClientStep::Send(line)) => Step::Line(line),
+        Ok(ClientStep::OAuthError { line, .. }) => Step::Line(line),
+        // A built-in mechanism never asks for a token; anything else cancels.
+        Ok(ClientStep::NeedToken { .. }) | Err(_) => Step::Cancel,
     }
 }
 
-impl Driver {
-    /// The initial response, if the mechanism has one (RFC 4954 section 4).
-    pub(crate) fn initial(&self) -> Option<&[u8]> {
-        match self {
-            Driver::Plain { message, .. } | Driver::Bearer { message, .. } => Some(message),
-            Driver::Login { .. } | Driver::External => None,
-        }
-    }
-
-    /// Records that the initial response went out with the AUTH command.
-    pub(crate) fn initial_sent(&mut self) {
-        match self {
-            Driver::Plain { sent, .. } | Driver::Bearer { sent, .. } => *sent = true,
-            Driver::Login { .. } | Driver::External => {}
-        }
-    }
-
-    /// Answers one challenge (already base64-decoded; LOGIN ignores its text, because
-    /// servers vary the prompt's spelling).
-    pub(crate) fn step(&mut self, _challenge: &[u8]) -> Step {
-        match self {
-            Driver::Plain { message, sent } => {
-                if *sent {
-                    Step::Cancel
-                } else {
-                    *sent = true;
-                    Step::Respond(message.clone())
-                }
-            }
-            Driver::Login { user, pass, step } => {
-                *step = step.saturating_add(1);
-                match *step {
-                    1 => Step::Respond(user.clone()),
-                    2 => Step::Respond(pass.clone()),
-                    _ => Step::Cancel,
-                }
-            }
-            Driver::Bearer {
-                message,
-                dummy,
-                sent,
-            } => {
-                if *sent {
-                    Step::Respond(dummy.to_vec())
-                } else {
-                    *sent = true;
-                    Step::Respond(message.clone())
-                }
-            }
-            Driver::External => Step::Cancel,
-        }
-    }
-}
-
-/// Whether a mechanism exposes the secret to anyone reading the connection.
-pub(crate) fn is_plaintext(mechanism: &str) -> bool {
-    [
-        "PLAIN",
-        "LOGIN",
-        "XOAUTH2",
-        "OAUTHBEARER",
-        "XOAUTH",
-        "PLAIN-CLIENTTOKEN",
-    ]
-    .iter()
-    .any(|m| m.eq_ignore_ascii_case(mechanism))
-}
-
-/// Picks the strongest mechanism both sides support. `offered` are the advertised names.
-/// Plaintext mechanisms are skipped when `secure` is false unless `allow_plaintext`.
+/// Picks the strongest mechanism both sides support (ranking of
+/// [`Mechanism::strength`]). `offered` are the advertised names. Plaintext mechanisms are
+/// skipped when `secure` is false unless `allow_plaintext`.
 pub(crate) fn choose(
     creds: &Credentials,
     offered: &[String],
     secure: bool,
     allow_plaintext: bool,
 ) -> Option<(String, Driver)> {
-    let has = |m: &str| offered.iter().any(|o| o.eq_ignore_ascii_case(m));
-    let usable = |m: &str| has(m) && (secure || allow_plaintext || !is_plaintext(m));
-    match creds {
+    let offered_m: Vec<Mechanism> = offered
+        .iter()
+        .filter_map(|o| Mechanism::parse(o).ok())
+        .collect();
+    let secure = secure || allow_plaintext;
+    let (usable, sasl_creds): (&[Mechanism], ClientCredentials) = match creds {
         Credentials::Password {
             authzid,
             username,
             password,
-        } => {
-            if usable("PLAIN") {
-                let mut message = Vec::new();
-                if let Some(z) = authzid {
-                    message.extend_from_slice(z.as_bytes());
-                }
-                message.push(0);
-                message.extend_from_slice(username.as_bytes());
-                message.push(0);
-                message.extend_from_slice(password.as_bytes());
-                return Some((
-                    "PLAIN".into(),
-                    Driver::Plain {
-                        message,
-                        sent: false,
-                    },
-                ));
-            }
-            if usable("LOGIN") {
-                return Some((
-                    "LOGIN".into(),
-                    Driver::Login {
-                        user: username.as_bytes().to_vec(),
-                        pass: password.as_bytes().to_vec(),
-                        step: 0,
-                    },
-                ));
-            }
-            None
+        } => (
+            &[Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login],
+            ClientCredentials::Password {
+                authzid: authzid.clone(),
+                username: username.clone(),
+                password: password.clone(),
+            },
+        ),
+        Credentials::OAuth2 { username, token } => (
+            &[Mechanism::OAuthBearer, Mechanism::XOAuth2],
+            ClientCredentials::OAuth {
+                user: username.clone(),
+                token: token.clone(),
+                host: None,
+                port: None,
+            },
+        ),
+        Credentials::External { mechanisms } => {
+            // The caller's mechanisms the server offers, strongest first, the caller's
+            // order among equals (custom mechanisms rank last).
+            let mut candidates: Vec<(usize, Mechanism)> = mechanisms
+                .iter()
+                .filter_map(|m| Mechanism::parse(m).ok())
+                .filter(|m| offered_m.contains(m))
+                .enumerate()
+                .collect();
+            candidates.sort_by_key(|(i, m)| (std::cmp::Reverse(m.strength()), *i));
+            return candidates
+                .into_iter()
+                .next()
+                .map(|(_, m)| (m.as_str().to_string(), Driver::External));
         }
-        Credentials::OAuth2 { username, token } => {
-            if usable("OAUTHBEARER") {
-                // RFC 7628 3.1: gs2-header "n,a=user," then kvpairs separated by %x01.
-                let message = format!(
-                    "n,a={},\x01auth=Bearer {}\x01\x01",
-                    gs2_escape(username),
-                    token
-                );
-                return Some((
-                    "OAUTHBEARER".into(),
-                    Driver::Bearer {
-                        message: message.into_bytes(),
-                        dummy: b"\x01",
-                        sent: false,
-                    },
-                ));
-            }
-            if usable("XOAUTH2") {
-                let message = format!("user={}\x01auth=Bearer {}\x01\x01", username, token);
-                return Some((
-                    "XOAUTH2".into(),
-                    Driver::Bearer {
-                        message: message.into_bytes(),
-                        dummy: b"",
-                        sent: false,
-                    },
-                ));
-            }
-            None
-        }
-        Credentials::External { mechanisms } => mechanisms
-            .iter()
-            .find(|m| has(m))
-            .map(|m| (m.to_ascii_uppercase(), Driver::External)),
-    }
-}
-
-/// RFC 5801 saslname escaping for the gs2 header: `,` -> `=2C`, `=` -> `=3D`.
-fn gs2_escape(s: &str) -> String {
-    s.replace('=', "=3D").replace(',', "=2C")
+    };
+    let m = select_mechanism(&offered_m, usable, secure)?;
+    let ex = ClientExchange::new(m.clone(), sasl_creds).ok()?;
+    Some((m.as_str().to_string(), Driver::Builtin(Box::new(ex))))
 }
 
 #[cfg(test)]
@@ -217,62 +114,78 @@ mod tests {
         }
     }
 
+    fn name(c: &Credentials, o: &[&str], secure: bool, allow: bool) -> Option<String> {
+        choose(c, &offered(o), secure, allow).map(|(m, _)| m)
+    }
+
     #[test]
     fn plaintext_needs_tls() {
-        assert!(choose(&pw(), &offered(&["PLAIN", "LOGIN"]), false, false).is_none());
+        assert_eq!(name(&pw(), &["PLAIN", "LOGIN"], false, false), None);
         assert_eq!(
-            choose(&pw(), &offered(&["PLAIN", "LOGIN"]), true, false)
-                .unwrap()
-                .0,
-            "PLAIN"
+            name(&pw(), &["PLAIN", "LOGIN"], true, false).as_deref(),
+            Some("PLAIN")
         );
         assert_eq!(
-            choose(&pw(), &offered(&["LOGIN"]), false, true).unwrap().0,
-            "LOGIN"
+            name(&pw(), &["LOGIN"], false, true).as_deref(),
+            Some("LOGIN")
+        );
+        // CRAM-MD5 does not expose the password: fine without TLS, and preferred.
+        assert_eq!(
+            name(&pw(), &["PLAIN", "CRAM-MD5"], false, false).as_deref(),
+            Some("CRAM-MD5")
+        );
+        assert_eq!(
+            name(&pw(), &["PLAIN", "cram-md5"], true, false).as_deref(),
+            Some("CRAM-MD5")
         );
     }
 
     #[test]
     fn oauth_prefers_oauthbearer() {
         let c = Credentials::OAuth2 {
-            username: "a,b=c".into(),
+            username: "a".into(),
             token: "t".into(),
         };
-        let (m, d) = choose(&c, &offered(&["XOAUTH2", "OAUTHBEARER"]), true, false).unwrap();
-        assert_eq!(m, "OAUTHBEARER");
         assert_eq!(
-            d.initial().unwrap(),
-            b"n,a=a=2Cb=3Dc,\x01auth=Bearer t\x01\x01"
+            name(&c, &["XOAUTH2", "OAUTHBEARER"], true, false).as_deref(),
+            Some("OAUTHBEARER")
         );
-        let (m, d) = choose(&c, &offered(&["LOGIN", "XOAUTH2"]), true, false).unwrap();
-        assert_eq!(m, "XOAUTH2");
-        assert_eq!(d.initial().unwrap(), b"user=a,b=c\x01auth=Bearer t\x01\x01");
+        assert_eq!(
+            name(&c, &["LOGIN", "XOAUTH2"], true, false).as_deref(),
+            Some("XOAUTH2")
+        );
+        assert_eq!(name(&c, &["XOAUTH2"], false, false), None);
     }
 
     #[test]
-    fn login_steps() {
-        let (_, mut d) = choose(&pw(), &offered(&["LOGIN"]), true, false).unwrap();
-        assert_eq!(d.step(b"Username:"), Step::Respond(b"u".to_vec()));
-        assert_eq!(d.step(b"Password:"), Step::Respond(b"p".to_vec()));
-        assert_eq!(d.step(b"?"), Step::Cancel);
+    fn login_steps_without_initial_response() {
+        let Some((_, Driver::Builtin(mut ex))) = choose(&pw(), &offered(&["LOGIN"]), true, false)
+        else {
+            panic!()
+        };
+        assert_eq!(start(&mut ex, true), Ok(None));
+        assert_eq!(step(&mut ex, "VXNlcm5hbWU6"), Step::Line("dQ==".into()));
+        assert_eq!(step(&mut ex, "UGFzc3dvcmQ6"), Step::Line("cA==".into()));
+        assert_eq!(step(&mut ex, "?"), Step::Cancel);
     }
 
     #[test]
-    fn external_in_caller_order() {
+    fn external_strongest_first() {
         let c = Credentials::External {
-            mechanisms: vec!["gssapi".into(), "NTLM".into()],
+            mechanisms: vec!["X-CUSTOM".into(), "ntlm".into(), "GSSAPI".into()],
         };
         assert_eq!(
-            choose(&c, &offered(&["NTLM", "LOGIN"]), false, false)
-                .unwrap()
-                .0,
-            "NTLM"
+            name(&c, &["NTLM", "LOGIN"], false, false).as_deref(),
+            Some("NTLM")
         );
         assert_eq!(
-            choose(&c, &offered(&["NTLM", "GSSAPI"]), false, false)
-                .unwrap()
-                .0,
-            "GSSAPI"
+            name(&c, &["NTLM", "GSSAPI"], false, false).as_deref(),
+            Some("GSSAPI")
         );
+        assert_eq!(
+            name(&c, &["X-CUSTOM"], false, false).as_deref(),
+            Some("X-CUSTOM")
+        );
+        assert_eq!(name(&c, &["PLAIN"], true, false), None);
     }
 }

@@ -893,24 +893,33 @@ impl Client {
             return;
         };
         self.state = State::Auth;
-        if driver == Driver::External {
-            self.events.push_back(Event::AuthChallenge(AuthChallenge {
-                mechanism: mechanism.clone(),
-                verb,
-                initial: true,
-                data: None,
-                reply: None,
-            }));
-            self.auth = Some(AuthState {
-                verb,
-                mechanism,
-                driver,
-                wait: AuthWait::CallerInitial,
-                deferred: None,
-            });
-            return;
-        }
-        let initial = driver.initial().map(|d| d.to_vec());
+        let mut driver = driver;
+        let initial = match &mut driver {
+            Driver::External => {
+                self.events.push_back(Event::AuthChallenge(AuthChallenge {
+                    mechanism: mechanism.clone(),
+                    verb,
+                    initial: true,
+                    data: None,
+                    reply: None,
+                }));
+                self.auth = Some(AuthState {
+                    verb,
+                    mechanism,
+                    driver,
+                    wait: AuthWait::CallerInitial,
+                    deferred: None,
+                });
+                return;
+            }
+            Driver::Builtin(ex) => match auth::start(ex, self.config.sasl_initial_response) {
+                Ok(ir) => ir,
+                Err(()) => {
+                    self.fail_session(CloseReason::AuthUnavailable);
+                    return;
+                }
+            },
+        };
         self.auth = Some(AuthState {
             verb,
             mechanism: mechanism.clone(),
@@ -918,7 +927,14 @@ impl Client {
             wait: AuthWait::Server,
             deferred: None,
         });
-        self.send_auth_command(verb, &mechanism, initial);
+        let ir = initial.map(|text| {
+            if text == "=" || text.is_empty() {
+                InitialResponse::Empty
+            } else {
+                InitialResponse::Base64(Cow::Owned(text))
+            }
+        });
+        self.send_auth_line(verb, &mechanism, ir);
     }
 
     fn xexps_mechanisms(&self) -> Vec<String> {
@@ -938,46 +954,49 @@ impl Client {
         out
     }
 
-    /// Sends `AUTH mech [ir]`; an initial response that would push the line over 512
-    /// octets (RFC 4954 section 4) or that the configuration forbids waits for the first
-    /// `334`.
+    /// Sends `AUTH mech [ir]` for a caller-driven mechanism; an initial response that
+    /// would push the line over 512 octets (RFC 4954 section 4) or that the configuration
+    /// forbids waits for the first `334`.
     fn send_auth_command(&mut self, verb: AuthVerb, mechanism: &str, initial: Option<Vec<u8>>) {
         let mut ir = None;
-        let mut deferred = None;
         if let Some(data) = initial {
             let text = b64(&data);
-            let line_len = 4 + 1 + mechanism.len() + 1 + text.len().max(1) + 2;
+            let verb_len = match verb {
+                AuthVerb::Auth => 4,
+                AuthVerb::XExps => 6,
+            };
+            let line_len = verb_len + 1 + mechanism.len() + 1 + text.len().max(1) + 2;
             if self.config.sasl_initial_response && line_len <= crate::limits::MAX_COMMAND_LINE {
                 ir = Some(if text.is_empty() {
                     InitialResponse::Empty
                 } else {
                     InitialResponse::Base64(Cow::Owned(text))
                 });
-            } else {
-                deferred = Some(data);
+            } else if let Some(a) = self.auth.as_mut() {
+                a.deferred = Some(data);
             }
         }
-        let sent_ir = ir.is_some();
-        let mechanism_c = Cow::Owned(mechanism.to_string());
+        self.send_auth_line(verb, mechanism, ir);
+    }
+
+    fn send_auth_line(
+        &mut self,
+        verb: AuthVerb,
+        mechanism: &str,
+        ir: Option<InitialResponse<'static>>,
+    ) {
+        let mechanism = Cow::Owned(mechanism.to_string());
         let cmd = match verb {
             AuthVerb::Auth => Command::Auth {
-                mechanism: mechanism_c,
+                mechanism,
                 initial_response: ir,
             },
             AuthVerb::XExps => Command::XExps {
-                mechanism: mechanism_c,
+                mechanism,
                 initial_response: ir,
             },
         };
         self.command(&cmd, Expect::Auth);
-        if let Some(a) = self.auth.as_mut() {
-            if sent_ir {
-                a.driver.initial_sent();
-            } else if deferred.is_some() {
-                a.driver.initial_sent();
-                a.deferred = deferred;
-            }
-        }
     }
 
     fn send_sasl_line(&mut self, data: Option<&[u8]>) {
@@ -1013,24 +1032,28 @@ impl Client {
                     self.send_sasl_line(Some(&d));
                     return;
                 }
-                if auth.driver == Driver::External {
-                    self.events.push_back(Event::AuthChallenge(AuthChallenge {
-                        mechanism: auth.mechanism.clone(),
-                        verb: auth.verb,
-                        initial: false,
-                        data: decoded,
-                        reply: Some(reply),
-                    }));
-                    auth.wait = AuthWait::CallerChallenge;
-                    self.auth = Some(auth);
-                    return;
-                }
-                let step = auth.driver.step(decoded.as_deref().unwrap_or_default());
+                let step = match &mut auth.driver {
+                    Driver::External => {
+                        self.events.push_back(Event::AuthChallenge(AuthChallenge {
+                            mechanism: auth.mechanism.clone(),
+                            verb: auth.verb,
+                            initial: false,
+                            data: decoded,
+                            reply: Some(reply),
+                        }));
+                        auth.wait = AuthWait::CallerChallenge;
+                        self.auth = Some(auth);
+                        return;
+                    }
+                    Driver::Builtin(ex) => auth::step(ex, &text),
+                };
                 self.auth = Some(auth);
-                match step {
-                    auth::Step::Respond(d) => self.send_sasl_line(Some(&d)),
-                    auth::Step::Cancel => self.send_sasl_line(None),
-                }
+                let line = match step {
+                    auth::Step::Line(l) => SaslResponse::Base64(Cow::Owned(l)),
+                    auth::Step::Cancel => SaslResponse::Cancel,
+                };
+                line.encode(&mut self.out);
+                self.expect(Expect::Auth);
             }
             _ => self.fail_session(CloseReason::AuthFailed(Some(reply))),
         }

@@ -8,7 +8,7 @@
 //!   [SASL-IR?](Mechanism::supports_initial_response), [strength](Mechanism::strength)),
 //!   and [`select_mechanism`] for a client.
 //! * Per mechanism, message builders and parsers: [`plain`] (RFC 4616), [`login`]
-//!   (\[MS-XLOGIN\]), [`cram_md5`] (RFC 2195, with [`md5`] implementing RFC 1321 / RFC 2104),
+//!   (\[MS-XLOGIN\]), [`cram_md5`] (RFC 2195, HMAC-MD5 from the RustCrypto `md-5` and `hmac` crates via [`md5`]),
 //!   [`xoauth2`], [`oauthbearer`] (RFC 7628) and their shared [`oauth`] error JSON,
 //!   [`ntlm`] (\[MS-SMTPNTLM\] framing, NTLMSSP type recognition), [`gssapi`] (RFC 4752
 //!   framing).

@@ -37,7 +37,7 @@
 //! loop {
 //!     while let Some(event) = server.poll_event() {
 //!         let decision = match event {
-//!             Event::RcptTo { to, .. } if to.to_string().starts_with("nobody") => {
+//!             Event::RcptTo { to, .. } if to.to_string().contains("nobody@") => {
 //!                 Decision::Reply(Reply::new(550, Some(ehlo::EnhancedCode::new(5, 1, 1)), "No such user"))
 //!             }
 //!             Event::MessageChunk(bytes) => {

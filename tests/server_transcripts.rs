@@ -1154,3 +1154,162 @@ fn smuggling_variants_never_end_data() {
         }
     }
 }
+
+// ---- more rules ----
+
+#[test]
+fn etrn_event_default_and_not_advertised() {
+    let mut c = config();
+    c.extensions.etrn = true;
+    let input = t(EHLO) + "ETRN @example.test\r\nETRN #queue\r\n";
+    let r = run(c, input.as_bytes(), |e| match e {
+        Event::Etrn { node } if node == "#queue" => Decision::Accept,
+        _ => Decision::Default,
+    });
+    assert!(r.text().contains("250 ETRN\r\n"));
+    assert!(r
+        .text()
+        .ends_with("458 4.5.0 Unable to queue messages for node\r\n250 2.0.0 Queuing started\r\n"));
+    let r = run(config(), input.as_bytes(), defaults);
+    assert!(r
+        .text()
+        .ends_with("502 5.5.1 Command not implemented\r\n502 5.5.1 Command not implemented\r\n"));
+}
+
+#[test]
+fn smtputf8_addresses_need_the_parameter() {
+    let mut c = config();
+    c.extensions.smtputf8 = true;
+    let input = t(EHLO)
+        + "MAIL FROM:<jos\u{e9}@example.test>\r\nMAIL FROM:<jos\u{e9}@example.test> SMTPUTF8\r\nRCPT TO:<\u{f8}@example.test>\r\n";
+    let r = run(c, input.as_bytes(), defaults);
+    assert!(r.text().contains("250 SMTPUTF8\r\n"));
+    assert!(r.text().ends_with(
+        "553 5.6.7 Non-ASCII address requires SMTPUTF8\r\n250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n"
+    ), "{}", r.text());
+}
+
+#[test]
+fn group_ending_commands_end_a_transmit() {
+    let input = t(EHLO) + "RSET\r\nNOOP\r\nRSET\r\nVRFY x\r\nRSET\r\n";
+    let r = run_pieces(
+        config(),
+        &[EHLO.as_bytes(), &input.as_bytes()[EHLO.len()..]],
+        defaults,
+    );
+    let tx: Vec<String> = r
+        .transmits
+        .iter()
+        .map(|t| String::from_utf8_lossy(t).into_owned())
+        .collect();
+    assert_eq!(
+        tx,
+        [
+            t(GREETING),
+            t(EHLO_DEFAULT),
+            t("250 2.0.0 OK\r\n250 2.0.0 OK\r\n"),
+            t("250 2.0.0 OK\r\n252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery\r\n"),
+            t("250 2.0.0 OK\r\n"),
+        ]
+    );
+}
+
+#[test]
+fn rcpt_after_bdat_is_503() {
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nBDAT 1\r\nxRCPT TO:<c@example.test>\r\n";
+    let r = run(config(), input.as_bytes(), defaults);
+    assert!(r
+        .text()
+        .ends_with("250 2.0.0 1 octets received\r\n503 5.5.1 RCPT not allowed after BDAT\r\n"));
+}
+
+#[test]
+fn rcpt_after_xexch50_is_allowed() {
+    let mut c = config();
+    c.exchange.xexch50 = true;
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nXEXCH50 2 2\r\nxyRCPT TO:<c@example.test>\r\nXEXCH50 2 2\r\n";
+    let r = run(c, input.as_bytes(), defaults);
+    assert!(r.text().ends_with(
+        "354 Send binary data\r\n250 2.0.0 XEXCH50 OK\r\n250 2.1.5 Recipient OK\r\n503 5.5.1 XEXCH50 already received\r\n"
+    ), "{}", r.text());
+}
+
+#[test]
+fn auth_needs_ehlo_and_configuration() {
+    let r = run(
+        auth_config(),
+        b"AUTH NTLM\r\nHELO c\r\nAUTH NTLM\r\n",
+        defaults,
+    );
+    assert_eq!(
+        r.text(),
+        t(GREETING)
+            + "503 5.5.1 Send EHLO first\r\n250 mx.example.test\r\n503 5.5.1 Send EHLO first\r\n"
+    );
+    let input = t(EHLO) + "AUTH PLAIN\r\n";
+    let r = run(config(), input.as_bytes(), defaults);
+    assert!(r.text().ends_with("502 5.5.1 Command not implemented\r\n"));
+}
+
+#[test]
+fn implicit_tls_offers_plaintext_mechanisms() {
+    use ehlo::server::Server;
+    let mut s = Server::new(auth_config(), t0());
+    s.tls_established();
+    let mut run = Run::default();
+    s.receive(t0(), b"EHLO c\r\nAUTH PLAIN AGEAYg==\r\n");
+    drain(&mut s, &mut run, &mut |e| match e {
+        Event::AuthStart {
+            mechanism,
+            initial_response,
+            ..
+        } => {
+            assert_eq!(mechanism, "PLAIN");
+            assert_eq!(initial_response.as_deref(), Some(&b"\0a\0b"[..]));
+            Decision::AuthSuccess {
+                identity: "a".into(),
+            }
+        }
+        _ => Decision::Default,
+    });
+    assert!(s.is_tls());
+    assert_eq!(s.authenticated(), Some("a"));
+    assert!(!run.text().contains("STARTTLS"));
+    assert!(run
+        .text()
+        .ends_with("235 2.7.0 Authentication successful\r\n"));
+}
+
+#[test]
+fn close_decision_and_421_reply_close() {
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\nNOOP\r\n";
+    let r = run(config(), input.as_bytes(), |e| match e {
+        Event::MailFrom { .. } => Decision::Close(Reply::new(
+            421,
+            Some(EnhancedCode::new(4, 3, 2)),
+            "Shutting down",
+        )),
+        _ => Decision::Default,
+    });
+    assert!(r.text().ends_with("421 4.3.2 Shutting down\r\n"));
+    assert!(r.closed);
+}
+
+#[test]
+fn session_state_accessors() {
+    use ehlo::server::Server;
+    let mut s = Server::new(config(), t0());
+    let mut run = Run::default();
+    s.receive(
+        t0(),
+        b"EHLO client.example.test\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n",
+    );
+    drain(&mut s, &mut run, &mut defaults);
+    assert_eq!(s.client_name(), Some("client.example.test"));
+    assert!(s.is_esmtp());
+    assert!(s.in_transaction());
+    assert_eq!(s.recipients(), 1);
+    assert_eq!(s.transactions(), 1);
+    assert_eq!(s.authenticated(), None);
+    assert!(!s.is_decision_pending());
+}

@@ -53,8 +53,10 @@ pub enum MessageAbort {
 /// Events marked *decision* leave the machine waiting: it processes no further input
 /// until [`Server::decide`](super::Server::decide) (or `accept`/`reject`) is called, so
 /// replies always leave in command order. Calling `poll_event` again without deciding
-/// applies the documented default. The other events are informational.
+/// applies the documented default. The other events are informational. New kinds of events
+/// may be added, so matches need a catch-all arm (answer it with [`Decision::Default`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// *Decision*: a client connected. Accept: `220 <host> <greeting>`. Reject with a
     /// `554` reply: only QUIT is served afterwards (RFC 5321 3.1), other commands get

@@ -1274,7 +1274,7 @@ impl Server {
         let dsn = self.is_esmtp() && self.config.extensions.dsn;
         let reply = match self.txn {
             None => replies::NEED_MAIL,
-            Some(t) if t.bdat || t.xexch50 => replies::NEED_MAIL,
+            Some(t) if t.bdat => replies::RCPT_AFTER_BDAT,
             Some(_)
                 if !params.other.is_empty()
                     || (!dsn && (params.notify.is_some() || params.orcpt.is_some())) =>

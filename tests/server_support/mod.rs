@@ -82,6 +82,7 @@ pub fn kind(e: &Event) -> &'static str {
         Event::XExch50 { .. } => "XExch50",
         Event::XExch50Chunk(_) => "XExch50Chunk",
         Event::XExch50End => "XExch50End",
+        _ => "Other",
     }
 }
 

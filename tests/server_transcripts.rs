@@ -1313,3 +1313,33 @@ fn session_state_accessors() {
     assert_eq!(s.authenticated(), None);
     assert!(!s.is_decision_pending());
 }
+
+#[test]
+fn empty_challenge_keeps_the_space() {
+    let input = t(EHLO) + "AUTH NTLM\r\n\r\n";
+    let r = run(auth_config(), input.as_bytes(), |e| match e {
+        Event::AuthStart { .. } => Decision::AuthChallenge(Vec::new()),
+        Event::AuthResponse { data, .. } => {
+            assert!(data.is_empty());
+            Decision::AuthFailure
+        }
+        _ => Decision::Default,
+    });
+    assert!(
+        r.text()
+            .ends_with("334 \r\n535 5.7.8 Authentication credentials invalid\r\n"),
+        "{}",
+        r.text()
+    );
+}
+
+#[test]
+fn out_of_range_reply_codes_refuse() {
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\nMAIL FROM:<a@example.test>\r\n";
+    let r = run(config(), input.as_bytes(), |e| match e {
+        Event::MailFrom { .. } => Decision::Reply(Reply::new(150, None, "odd")),
+        _ => Decision::Default,
+    });
+    // Serialized as 554 by the reply encoder, and no transaction was opened.
+    assert!(r.text().ends_with("554 odd\r\n554 odd\r\n"), "{}", r.text());
+}

@@ -218,7 +218,9 @@ fn starts_with_ci(line: &[u8], prefix: &[u8]) -> bool {
 fn resolve(decision: Decision, default: Option<Reply>) -> Outcome {
     match decision {
         Decision::Accept => Outcome::Accept(None),
-        Decision::Reply(r) | Decision::Close(r) if r.code.0 < 400 => Outcome::Accept(Some(r)),
+        Decision::Reply(r) | Decision::Close(r) if (200..400).contains(&r.code.0) => {
+            Outcome::Accept(Some(r))
+        }
         Decision::Reply(r) | Decision::Close(r) => Outcome::Reject(r),
         _ => match default {
             None => Outcome::Accept(None),
@@ -527,7 +529,12 @@ impl Server {
 
     fn decide_auth(&mut self, verb: AuthVerb, decision: Decision) {
         let challenge = |s: &mut Server, text: String| {
-            Reply::new(334, None, text).encode_with(&mut s.out, false);
+            if text.is_empty() {
+                // RFC 4954 section 4: continue-req = "334" SP [base64] CRLF.
+                s.out.extend_from_slice(b"334 \r\n");
+            } else {
+                Reply::new(334, None, text).encode_with(&mut s.out, false);
+            }
             s.flush();
             s.phase = Phase::Sasl(verb);
         };

@@ -2,7 +2,7 @@
 //!
 //! Known keywords are typed; any other `keyword[=value]` is kept verbatim in `other` so a
 //! server can answer `555 5.5.4` and a proxy can relay it. A duplicate or malformed
-//! parameter is a typed [`ParamError`](super::ParamError). Parsing a typical MAIL or RCPT
+//! parameter is a typed [`super::ParamError`]. Parsing a typical MAIL or RCPT
 //! command allocates nothing: values borrow from the input and `other` stays empty.
 
 use super::xtext::XText;

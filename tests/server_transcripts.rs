@@ -1343,3 +1343,116 @@ fn out_of_range_reply_codes_refuse() {
     // Serialized as 554 by the reply encoder, and no transaction was opened.
     assert!(r.text().ends_with("554 odd\r\n554 odd\r\n"), "{}", r.text());
 }
+
+// ---- built-in SASL exchanges (src/sasl) ----
+
+fn builtin_config() -> ServerConfig {
+    let mut c = auth_config();
+    c.auth.builtin_exchanges = true;
+    c.auth.allow_plaintext_without_tls = true;
+    c
+}
+
+#[test]
+fn builtin_login_exchange_ms_xlogin() {
+    use ehlo::sasl::Credentials;
+    let input = t(EHLO) + "AUTH LOGIN\r\ndGlt\r\ndGFuc3RhYWZs\r\nMAIL FROM:<a@example.test>\r\n";
+    let r = run(builtin_config(), input.as_bytes(), |e| match e {
+        Event::AuthVerify {
+            credentials: Credentials::Login { username, password },
+            ..
+        } => {
+            assert_eq!((username.as_str(), password.as_str()), ("tim", "tanstaafl"));
+            Decision::AuthSuccess {
+                identity: username.clone(),
+            }
+        }
+        _ => Decision::Default,
+    });
+    assert!(r.text().ends_with(
+        "334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n235 2.7.0 Authentication successful\r\n250 2.1.0 Sender OK\r\n"
+    ), "{}", r.text());
+    assert_eq!(r.kinds().iter().filter(|k| **k == "AuthVerify").count(), 1);
+}
+
+#[test]
+fn builtin_plain_with_initial_response_and_malformed() {
+    use ehlo::sasl::Credentials;
+    // "\0tim\0tanstaafl", then a PLAIN message without its NULs.
+    let input =
+        t(EHLO) + "AUTH PLAIN AHRpbQB0YW5zdGFhZmw=\r\nAUTH PLAIN dGlt\r\nAUTH PLAIN\r\n*\r\n";
+    let r = run(builtin_config(), input.as_bytes(), |e| match e {
+        Event::AuthVerify {
+            credentials: Credentials::Plain {
+                authcid, password, ..
+            },
+            ..
+        } => {
+            assert_eq!((authcid.as_str(), password.as_str()), ("tim", "tanstaafl"));
+            Decision::AuthFailure
+        }
+        _ => Decision::Default,
+    });
+    let tail = r
+        .text()
+        .split("250 CHUNKING\r\n")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert!(
+        tail.starts_with("535 5.7.8 Authentication credentials invalid\r\n501 5.5.2 "),
+        "{tail}"
+    );
+    assert!(
+        tail.ends_with("334 \r\n501 5.0.0 Authentication cancelled\r\n"),
+        "{tail}"
+    );
+    assert!(r.events.contains(&Event::AuthAborted {
+        verb: AuthVerb::Auth,
+        reason: AuthAbort::Refused
+    }));
+    assert!(r.events.contains(&Event::AuthAborted {
+        verb: AuthVerb::Auth,
+        reason: AuthAbort::Cancelled
+    }));
+}
+
+#[test]
+fn builtin_ntlm_exchange_ms_smtpntlm() {
+    // NEGOTIATE, CHALLENGE and AUTHENTICATE messages: signature plus type.
+    let negotiate = b"NTLMSSP\0\x01\0\0\0";
+    let challenge = b"NTLMSSP\0\x02\0\0\0";
+    let authenticate = b"NTLMSSP\0\x03\0\0\0";
+    let b64 = |b: &[u8]| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(b)
+    };
+    let input = t(EHLO) + "AUTH NTLM\r\n" + &b64(negotiate) + "\r\n" + &b64(authenticate) + "\r\n";
+    let mut tokens = Vec::new();
+    let r = run(builtin_config(), input.as_bytes(), |e| match e {
+        Event::AuthToken {
+            mechanism, data, ..
+        } => {
+            assert_eq!(mechanism, "NTLM");
+            tokens.push(data.clone());
+            if data[8] == 1 {
+                Decision::AuthChallenge(challenge.to_vec())
+            } else {
+                Decision::AuthSuccess {
+                    identity: "EXAMPLE\\tim".into(),
+                }
+            }
+        }
+        _ => Decision::Default,
+    });
+    assert_eq!(tokens, [negotiate.to_vec(), authenticate.to_vec()]);
+    assert!(
+        r.text().ends_with(
+            &(t("334 ntlm supported\r\n334 ")
+                + &b64(challenge)
+                + "\r\n235 2.7.0 Authentication successful\r\n")
+        ),
+        "{}",
+        r.text()
+    );
+}

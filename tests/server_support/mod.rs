@@ -71,6 +71,8 @@ pub fn kind(e: &Event) -> &'static str {
         Event::AuthStart { .. } => "AuthStart",
         Event::AuthResponse { .. } => "AuthResponse",
         Event::AuthAborted { .. } => "AuthAborted",
+        Event::AuthVerify { .. } => "AuthVerify",
+        Event::AuthToken { .. } => "AuthToken",
         Event::StartTls { .. } => "StartTls",
         Event::TlsUpgrade => "TlsUpgrade",
         Event::Vrfy { .. } => "Vrfy",

@@ -1,7 +1,8 @@
 #![no_main]
 //! Arbitrary server output fed to the incremental reply parser in pieces whose sizes come
 //! from the input. Checks: no panic, bounded buffering, and every decoded reply
-//! re-encodes into lines of at most 512 octets that parse back to its normalized form.
+//! re-encodes into lines of at most 512 octets that parse back to its normalized form
+//! (see `Reply::normalized` for the one ambiguous case).
 use bytes::BytesMut;
 use ehlo::syntax::reply::{Reply, ReplyParser};
 use libfuzzer_sys::fuzz_target;
@@ -12,6 +13,11 @@ fn reparse(bytes: &[u8]) -> Reply {
     assert!(buf.is_empty());
     r.expect("encoder output parses")
         .expect("encoder output is complete")
+}
+
+/// A reply without an enhanced code whose first line starts with a digit.
+fn ambiguous(r: &Reply) -> bool {
+    r.enhanced.is_none() && r.first_line().starts_with(|c: char| c.is_ascii_digit())
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -32,7 +38,15 @@ fuzz_target!(|data: &[u8]| {
                     for line in bytes.split_inclusive(|&b| b == b'\n') {
                         assert!(line.len() <= 512 && line.ends_with(b"\r\n"));
                     }
-                    assert_eq!(reparse(&bytes), reply.normalized());
+                    let back = reparse(&bytes);
+                    let n = reply.normalized();
+                    if ambiguous(&n) {
+                        // No enhanced code, but the (sanitized) first line starts like one:
+                        // the wire cannot tell them apart; only the code must survive.
+                        assert_eq!(back.code, n.code);
+                    } else {
+                        assert_eq!(back, n);
+                    }
                 }
                 Ok(None) => break,
                 Err(_) => {}

@@ -1456,3 +1456,37 @@ fn builtin_ntlm_exchange_ms_smtpntlm() {
         r.text()
     );
 }
+
+#[test]
+fn data_block_timeout() {
+    let input = t(EHLO) + TXN + "partial line";
+    let r = run_acts(
+        config(),
+        &[
+            Act::Input(input.as_bytes()),
+            Act::Wait(Duration::from_secs(179)),
+            Act::Wait(Duration::from_secs(180)),
+        ],
+        defaults,
+    );
+    assert!(r.text().ends_with(
+        "354 Start mail input; end with <CRLF>.<CRLF>\r\n421 4.4.2 Timeout exceeded, closing connection\r\n"
+    ));
+    assert!(r.closed);
+}
+
+#[test]
+fn bdat_and_xexch50_split_across_reads() {
+    let mut c = config();
+    c.exchange.xexch50 = true;
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nXEXCH50 5 2\r\n12345BDAT 10 LAST\r\n0123456789QUIT\r\n";
+    let whole = run(c.clone(), input.as_bytes(), defaults);
+    let pieces: Vec<&[u8]> = input.as_bytes().chunks(3).collect();
+    let split = run_pieces(c, &pieces, defaults);
+    assert_eq!(split.text(), whole.text());
+    assert_eq!(split.message(), b"0123456789");
+    assert!(whole.text().ends_with(
+        "354 Send binary data\r\n250 2.0.0 XEXCH50 OK\r\n250 2.0.0 Message accepted\r\n221 2.0.0 Bye\r\n"
+    ), "{}", whole.text());
+}

@@ -247,7 +247,7 @@ impl Event {
 ///
 /// A [`Decision::Reply`] with a 2xx or 3xx code counts as acceptance (with the caller's
 /// text), any other code as refusal; a `421` reply also closes the session (RFC 5321
-/// 3.8).
+/// 3.8). The SASL decisions given to a non-AUTH event count as [`Decision::Default`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// The event's documented default.

@@ -1618,3 +1618,95 @@ impl Server {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> Server {
+        Server::new(ServerConfig::new("mx.example.test"), Instant::now())
+    }
+
+    #[test]
+    fn resolve_classifies_decisions() {
+        let r = |code| Reply::new(code, None, "x");
+        assert!(matches!(
+            resolve(Decision::Accept, None),
+            Outcome::Accept(None)
+        ));
+        assert!(matches!(
+            resolve(Decision::Default, None),
+            Outcome::Accept(None)
+        ));
+        assert!(matches!(
+            resolve(Decision::Default, Some(r(500))),
+            Outcome::Reject(_)
+        ));
+        assert!(matches!(
+            resolve(Decision::Reply(r(250)), None),
+            Outcome::Accept(Some(_))
+        ));
+        assert!(matches!(
+            resolve(Decision::Reply(r(354)), None),
+            Outcome::Accept(Some(_))
+        ));
+        assert!(matches!(
+            resolve(Decision::Reply(r(450)), None),
+            Outcome::Reject(_)
+        ));
+        assert!(matches!(
+            resolve(Decision::Reply(r(150)), None),
+            Outcome::Reject(_)
+        ));
+        assert!(matches!(
+            resolve(Decision::Reply(r(700)), None),
+            Outcome::Reject(_)
+        ));
+        assert!(matches!(
+            resolve(Decision::AuthFailure, None),
+            Outcome::Accept(None)
+        ));
+    }
+
+    #[test]
+    fn transmits_end_at_flush_marks() {
+        let mut s = session();
+        s.out.extend_from_slice(b"aaa");
+        s.flush();
+        s.flush();
+        s.out.extend_from_slice(b"bb");
+        s.out.extend_from_slice(b"c");
+        s.flush();
+        s.out.extend_from_slice(b"dd");
+        assert_eq!(s.poll_transmit().as_deref(), Some(&b"aaa"[..]));
+        assert_eq!(s.poll_transmit().as_deref(), Some(&b"bbc"[..]));
+        assert_eq!(s.poll_transmit().as_deref(), Some(&b"dd"[..]));
+        assert_eq!(s.poll_transmit(), None);
+    }
+
+    #[test]
+    fn decide_without_pending_is_ignored() {
+        let mut s = session();
+        s.decide(Decision::Accept);
+        assert_eq!(s.poll_transmit(), None);
+        assert_eq!(s.poll_event(), Some(Event::Connect));
+        assert!(s.is_decision_pending());
+        // Polling again applies the default (accept): the greeting goes out.
+        assert_eq!(s.poll_event(), None);
+        assert_eq!(
+            s.poll_transmit().as_deref(),
+            Some(&b"220 mx.example.test ESMTP ready\r\n"[..])
+        );
+    }
+
+    #[test]
+    fn default_mechanism_properties() {
+        assert!(Mechanism::new("plain").plaintext);
+        assert!(Mechanism::new("LOGIN").plaintext);
+        assert!(Mechanism::new("XOAUTH2").plaintext);
+        assert!(!Mechanism::new("NTLM").plaintext);
+        assert!(!Mechanism::new("GSSAPI").plaintext);
+        assert!(!Mechanism::new("CRAM-MD5").plaintext);
+        assert_eq!(Mechanism::new("ntlm").name, "NTLM");
+    }
+}

@@ -737,9 +737,14 @@ impl Client {
             self.close(CloseReason::ServiceUnavailable(reply));
             return;
         }
-        let Some(pending) = self.expects.pop_front() else {
-            self.close(CloseReason::Protocol(ProtocolError::Unsolicited(reply)));
-            return;
+        // A reply to a command that was never handed to the transport cannot be genuine
+        // (a server answering ahead, or injected bytes): treat it as unsolicited.
+        let pending = match self.expects.pop_front() {
+            Some(p) if p.sent_at.is_some() => p,
+            _ => {
+                self.close(CloseReason::Protocol(ProtocolError::Unsolicited(reply)));
+                return;
+            }
         };
         match pending.expect {
             Expect::Greeting => self.on_greeting(reply),

@@ -263,3 +263,71 @@ proptest! {
         prop_assert_eq!(feed(&cfg, &pieces(&input, &cuts)), feed(&cfg, &[&input]));
     }
 }
+
+/// Long, mostly well-formed input: text lines joined by CRLF with a few injected dots, bare
+/// CRs, bare LFs and terminator look-alikes, so the block-wise fast scan is exercised.
+fn arb_long_input() -> impl Strategy<Value = Vec<u8>> {
+    (
+        prop::collection::vec((0usize..150, any::<u8>()), 1..40),
+        prop::collection::vec(
+            (
+                any::<prop::sample::Index>(),
+                prop::sample::select(vec![
+                    &b"."[..],
+                    b"\r",
+                    b"\n",
+                    b"\r\n.",
+                    b"\n.",
+                    b"\r.",
+                    b"\r\n.\r",
+                    b"\r\n.\n",
+                ]),
+            ),
+            0..4,
+        ),
+        prop::bool::ANY,
+    )
+        .prop_map(|(lines, injections, end)| {
+            let mut v = Vec::new();
+            for (len, seed) in lines {
+                if seed % 7 == 0 {
+                    v.push(b'.');
+                }
+                v.extend((0..len).map(|k| b'a' + ((k + seed as usize) % 26) as u8));
+                v.extend_from_slice(b"\r\n");
+            }
+            for (at, bytes) in injections {
+                let at = at.index(v.len() + 1);
+                v.splice(at..at, bytes.iter().copied());
+            }
+            if end {
+                v.extend_from_slice(b".\r\nNEXT");
+            }
+            v
+        })
+}
+
+proptest! {
+    #[test]
+    fn differential_long_inputs(
+        bare in prop_oneof![
+            Just(BareLineEnding::Reject),
+            Just(BareLineEnding::Normalize),
+            Just(BareLineEnding::PassThrough)
+        ],
+        (input, cuts) in arb_long_input()
+            .prop_flat_map(|v| { let n = v.len(); (Just(v), split_points(n)) }),
+    ) {
+        let cfg = DecoderConfig { bare_line_endings: bare, ..Default::default() };
+        let got = feed(&cfg, &pieces(&input, &cuts));
+        match reference::decode(&input, &cfg) {
+            Some(exp) => {
+                prop_assert_eq!(&got.0, &exp.content);
+                prop_assert_eq!(got.1, Some(exp.summary));
+                prop_assert_eq!(&got.2[..], &input[exp.consumed..]);
+            }
+            None => prop_assert_eq!(got.1, None),
+        }
+        prop_assert_eq!(feed(&cfg, &pieces(&input, &cuts)), feed(&cfg, &[&input]));
+    }
+}

@@ -236,3 +236,80 @@ fn encoder_stuffs_the_smuggling_variants() {
         b"a\r\n..\r\nb\r\n..\r\nc\r\n..\r\nMAIL FROM:<evil@example.test>\r\n.\r\n"
     );
 }
+
+/// Long text (so the block-wise fast scan runs) with a few injected dots, bare CRs and bare
+/// LFs.
+fn long_content() -> impl Strategy<Value = Vec<u8>> {
+    (
+        prop::collection::vec((0usize..150, any::<u8>()), 1..40),
+        prop::collection::vec(
+            (
+                any::<prop::sample::Index>(),
+                prop::sample::select(vec![&b"."[..], b"\r", b"\n", b"\r\n.", b"\n.", b"\r."]),
+            ),
+            0..4,
+        ),
+    )
+        .prop_map(|(lines, injections)| {
+            let mut v = Vec::new();
+            for (len, seed) in lines {
+                if seed % 5 == 0 {
+                    v.push(b'.');
+                }
+                v.extend((0..len).map(|k| b'a' + ((k + seed as usize) % 26) as u8));
+                v.extend_from_slice(if seed % 11 == 0 { b"\n" } else { b"\r\n" });
+            }
+            for (at, bytes) in injections {
+                let at = at.index(v.len() + 1);
+                v.splice(at..at, bytes.iter().copied());
+            }
+            v
+        })
+}
+
+proptest! {
+    #[test]
+    fn data_round_trip_long(m in long_content(), c1 in cuts(), c2 in cuts(), pass in any::<bool>()) {
+        let bare_cr = if pass { BareCr::PassThrough } else { BareCr::Normalize };
+        let cfg = EncoderConfig { bare_cr };
+        let enc = encode(cfg, &pieces(&m, &c1));
+        prop_assert_eq!(&enc, &encode(cfg, &[&m]));
+        check_wire(&enc, bare_cr);
+        let dec_cfg = DecoderConfig {
+            max_size: u64::MAX,
+            bare_line_endings: BareLineEnding::PassThrough,
+            ..Default::default()
+        };
+        prop_assert_eq!(decode(&dec_cfg, &pieces(&enc, &c2)), expected(&m, bare_cr));
+    }
+}
+
+#[test]
+fn bdat_and_xexch50_content_is_never_interpreted() {
+    // A BDAT chunk whose content looks like an end of data and a pipelined command.
+    let body = b"x\r\n.\r\nMAIL FROM:<evil@example.test>\r\n\n.\n";
+    let mut wire = body.to_vec();
+    wire.extend_from_slice(b"QUIT\r\n");
+    for split in 0..=wire.len() {
+        let mut reader = ChunkReader::new(body.len() as u64);
+        let mut got = Vec::new();
+        let mut a = Bytes::copy_from_slice(&wire[..split]);
+        let mut b = Bytes::copy_from_slice(&wire[split..]);
+        while let Some(p) = reader.read(&mut a) {
+            got.extend_from_slice(&p);
+        }
+        while let Some(p) = reader.read(&mut b) {
+            got.extend_from_slice(&p);
+        }
+        assert!(reader.is_done());
+        assert_eq!(got, body);
+        let mut rest = a.to_vec();
+        rest.extend_from_slice(&b);
+        assert_eq!(rest, b"QUIT\r\n");
+    }
+    // `BDAT 0 LAST`: nothing to read, the next command is untouched.
+    let mut reader = ChunkReader::new(0);
+    let mut input = Bytes::from_static(b"QUIT\r\n");
+    assert_eq!(reader.read(&mut input), None);
+    assert_eq!(&input[..], b"QUIT\r\n");
+}

@@ -265,7 +265,7 @@ fn syntax_errors() {
         r.text(),
         t(GREETING)
             + EHLO_DEFAULT
-            + "500 5.5.2 Syntax error\r\n501 5.5.4 Syntax error in parameters\r\n"
+            + "500 5.5.2 Syntax error, command unrecognized\r\n501 5.5.4 Syntax error in parameters or arguments\r\n"
     );
 }
 
@@ -754,7 +754,7 @@ fn auth_errors() {
         tail,
         "538 5.7.11 Encryption required for requested authentication mechanism\r\n\
          504 5.5.4 Unrecognized authentication type\r\n\
-         501 5.5.2 Invalid base64 data\r\n\
+         501 5.5.2 Cannot Base64-decode client response\r\n\
          334 ntlm supported\r\n501 5.0.0 Authentication cancelled\r\n\
          334 ntlm supported\r\n501 5.5.2 Invalid base64 data\r\n\
          250 2.1.0 Sender OK\r\n\
@@ -916,7 +916,7 @@ fn xexch50_blob() {
 fn xexch50_sequence_and_advertisement() {
     let input = t(EHLO) + "XEXCH50 6 2\r\nMAIL FROM:<a@example.test>\r\nXEXCH50 6 2\r\n";
     let r = run(xexch50_config(), input.as_bytes(), defaults);
-    assert!(r.text().contains("250-XEXCH50\r\n"));
+    assert!(r.text().contains("250 XEXCH50\r\n"));
     assert!(r.text().ends_with(
         "503 5.5.1 Need MAIL command first\r\n250 2.1.0 Sender OK\r\n503 5.5.1 Need RCPT command first\r\n"
     ));
@@ -984,7 +984,8 @@ fn long_command_line_resyncs() {
         r.text(),
         t(GREETING) + EHLO_DEFAULT + "500 5.5.2 Line too long\r\n250 2.0.0 OK\r\n"
     );
-    assert!(r.max_buffered <= 512);
+    // At most one line limit plus one read is ever held.
+    assert!(r.max_buffered < 512 + 7, "{}", r.max_buffered);
 }
 
 #[test]

@@ -4,6 +4,8 @@
 use bytes::{Buf, Bytes};
 use memchr::memchr2;
 
+use super::scan::skip_plain;
+
 use crate::limits::MAX_TEXT_LINE;
 
 /// What the decoder does with a bare CR (a CR not followed by LF) or a bare LF (an LF not
@@ -402,7 +404,14 @@ impl DataDecoder {
         let mut pos = 0usize;
         // Decoded offset of input[0] is self.size (everything before `pos` is emitted as-is).
         let base = self.size;
+        // Line lengths are only tracked when long lines are rejected; otherwise whole blocks
+        // of plain text are skipped at once.
+        let fast = self.config.long_lines == LongLines::Accept;
+        let check_bare = self.config.bare_line_endings != BareLineEnding::PassThrough;
         loop {
+            if fast {
+                pos = skip_plain(input, pos, check_bare);
+            }
             let Some(off) = memchr2(b'\r', b'\n', &input[pos..]) else {
                 self.line_len = self.line_len.saturating_add((len - pos) as u64);
                 let piece = input.split_to(len);

@@ -3,6 +3,8 @@
 use bytes::{BufMut, BytesMut};
 use memchr::memchr2;
 
+use super::scan::skip_plain;
+
 /// What the [`DataEncoder`] does with a bare CR (a CR not followed by LF) in the content.
 ///
 /// A bare LF is always written as CRLF: `LF . LF` and friends are the SMTP smuggling
@@ -105,6 +107,7 @@ impl DataEncoder {
                 }
                 self.line_start = false;
             }
+            i = skip_plain(chunk, i, true);
             let Some(off) = memchr2(b'\r', b'\n', &chunk[i..]) else {
                 break;
             };
@@ -162,7 +165,8 @@ impl DataEncoder {
             out.put_slice(b"\r\n");
         }
         out.put_slice(b".\r\n");
-        *self = DataEncoder::new(self.config);
+        self.line_start = true;
+        self.pending_cr = false;
     }
 }
 

@@ -7,6 +7,12 @@
 //!   `XEXCH50` blob.
 //! * Client side: [`DataEncoder`] dot-stuffs content and repairs line endings for `DATA`;
 //!   [`BdatChunker`] cuts content into `BDAT` frames.
+//!
+//! Replies for a refused message ([`DataError`]): too large `552 5.3.4`, bare CR/LF with
+//! [`BareLineEnding::Reject`] `550 5.5.2`, long line with [`LongLines::Reject`] `500 5.5.2`.
+//!
+//! `reference` (hidden) is a whole-buffer decoder kept only as a test oracle for the tests and the
+//! fuzz targets.
 
 mod bdat;
 mod chunk;
@@ -14,6 +20,7 @@ mod decode;
 mod encode;
 #[doc(hidden)]
 pub mod reference;
+mod scan;
 
 pub use bdat::BdatChunker;
 pub use chunk::ChunkReader;

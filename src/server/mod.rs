@@ -37,7 +37,7 @@
 //! loop {
 //!     while let Some(event) = server.poll_event() {
 //!         let decision = match event {
-//!             Event::RcptTo { to, .. } if to.to_string().starts_with("nobody") => {
+//!             Event::RcptTo { to, .. } if to.to_string().contains("nobody@") => {
 //!                 Decision::Reply(Reply::new(550, Some(ehlo::EnhancedCode::new(5, 1, 1)), "No such user"))
 //!             }
 //!             Event::MessageChunk(bytes) => {
@@ -80,6 +80,7 @@ pub use config::{
 };
 pub use event::{AuthAbort, AuthVerb, Decision, Event, MessageAbort, TlsVerb};
 
+use crate::data::{ChunkReader, DataDecoder, DataError, DataEvent, DecoderConfig};
 use crate::syntax::capability::{Capabilities, Capability};
 use crate::syntax::command::{
     parse_command, parse_sasl_response, Command, ExchangeVerb, InitialResponse, SaslResponse,
@@ -90,7 +91,6 @@ use crate::syntax::reply::{EnhancedCode, Reply};
 use crate::syntax::{Leniency, ParseOptions};
 use base64::Engine as _;
 use bytes::{Buf, Bytes, BytesMut};
-use crate::data::{ChunkReader, DataDecoder, DataError, DataEvent, DecoderConfig};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;

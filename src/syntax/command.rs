@@ -127,7 +127,8 @@ pub enum Command<'a> {
     StartTls,
     /// `AUTH mechanism [initial-response]` (RFC 4954).
     Auth {
-        /// The SASL mechanism name, upper-cased on output.
+        /// The SASL mechanism name, upper case (the parser upper-cases a name written in
+        /// lower case, allocating only then; the encoder upper-cases too).
         mechanism: Cow<'a, str>,
         /// The initial response, if any.
         initial_response: Option<InitialResponse<'a>>,
@@ -147,7 +148,7 @@ pub enum Command<'a> {
     /// `X-EXPS mechanism [initial-response]`: Exchange server-to-server authentication,
     /// the AUTH exchange under another verb.
     XExps {
-        /// The SASL mechanism name.
+        /// The SASL mechanism name, upper case (as for [`Command::Auth`]).
         mechanism: Cow<'a, str>,
         /// The initial response, if any.
         initial_response: Option<InitialResponse<'a>>,
@@ -359,7 +360,13 @@ fn parse_auth<'a>(
             return Err(CommandError::InvalidBase64);
         }
     };
-    Ok((Cow::Borrowed(mech), ir))
+    // Mechanism names are upper case (RFC 4422 3.1); normalizing keeps parse(encode(x)) == x.
+    let mech = if mech.bytes().any(|b| b.is_ascii_lowercase()) {
+        Cow::Owned(mech.to_ascii_uppercase())
+    } else {
+        Cow::Borrowed(mech)
+    };
+    Ok((mech, ir))
 }
 
 /// Splits `FROM:<path> params` / `TO:<path> params` into the path text and the parameter
@@ -1048,6 +1055,8 @@ mod tests {
         );
         assert_eq!(canon("RCPT TO: postmaster"), "RCPT TO:<Postmaster>\r\n");
         assert!(ps("MAIL FROM:<a@b.test> SIZE=5\r\n").is_ok());
+        assert!(ps("MAIL FROM:<a@b.test>\r\n").is_ok());
+        assert!(ps("RCPT TO:<a@b.test>\r\n").is_ok());
     }
 
     #[test]
@@ -1163,7 +1172,7 @@ mod tests {
         assert_eq!(
             p("auth login =\r\n"),
             Ok(Command::Auth {
-                mechanism: "login".into(),
+                mechanism: "LOGIN".into(),
                 initial_response: Some(InitialResponse::Empty)
             })
         );

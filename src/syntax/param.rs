@@ -2,7 +2,7 @@
 //!
 //! Known keywords are typed; any other `keyword[=value]` is kept verbatim in `other` so a
 //! server can answer `555 5.5.4` and a proxy can relay it. A duplicate or malformed
-//! parameter is a typed [`ParamError`](super::ParamError). Parsing a typical MAIL or RCPT
+//! parameter is a typed [`super::ParamError`]. Parsing a typical MAIL or RCPT
 //! command allocates nothing: values borrow from the input and `other` stays empty.
 
 use super::xtext::XText;
@@ -372,6 +372,9 @@ impl<'a> MailParams<'a> {
     /// its separating space). Keywords are case-insensitive.
     pub fn parse(s: &'a str, opts: &ParseOptions) -> Result<MailParams<'a>, ParamError> {
         let mut p = MailParams::default();
+        if s.is_empty() {
+            return Ok(p);
+        }
         for item in items(s, opts) {
             let (k, v) = item?;
             p.add(k, v, opts)?;
@@ -563,6 +566,9 @@ impl<'a> RcptParams<'a> {
     /// Parses the parameters of `RCPT TO:<path> [params]`. Keywords are case-insensitive.
     pub fn parse(s: &'a str, opts: &ParseOptions) -> Result<RcptParams<'a>, ParamError> {
         let mut p = RcptParams::default();
+        if s.is_empty() {
+            return Ok(p);
+        }
         for item in items(s, opts) {
             let (k, v) = item?;
             let is = |name: &str| k.eq_ignore_ascii_case(name);
@@ -838,6 +844,9 @@ mod tests {
         }
         assert_eq!(MailParams::parse("A=1  B=2", &strict()), Err(Syntax));
         assert!(MailParams::parse("A=1  B=2", &opts()).is_ok());
+        assert_eq!(MailParams::parse("", &strict()), Ok(MailParams::default()));
+        assert_eq!(RcptParams::parse("", &strict()), Ok(RcptParams::default()));
+        assert_eq!(MailParams::parse(" ", &strict()), Err(Syntax));
         assert_eq!(MailParams::parse("A=b=c", &strict()), Err(Syntax));
         for bad in ["NEVER,SUCCESS", "", "SUCCESS,SUCCESS", "SOMETIMES"] {
             assert!(

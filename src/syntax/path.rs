@@ -2,7 +2,7 @@
 //!
 //! Size limits of RFC 5321 4.5.3.1 are enforced while parsing: local part 64 octets,
 //! domain 255 octets, path 256 octets (including the angle brackets), each with a typed
-//! [`PathError`](super::PathError).
+//! [`super::PathError`].
 
 use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -565,15 +565,43 @@ pub(crate) fn put_forward_path(out: &mut impl bytes::BufMut, p: &ForwardPath<'_>
 }
 
 /// Finds the end of a bracketed path at the start of `b` (`b[0] == b'<'`): the index of
-/// the `>` that is not inside a quoted local part.
+/// the `>` that closes it. A `>` can also appear inside a quoted local part and inside a
+/// General-address-literal (`dcontent` includes it, RFC 5321 4.1.3), so the scan follows the
+/// path's structure: optional source route, local part (quoted or not), then the host.
 pub(crate) fn closing_bracket(b: &[u8]) -> Option<usize> {
     let mut i = 1;
-    let mut quoted = false;
+    // A-d-l source route up to its ':' (domains hold neither ':' nor '>').
+    if b.get(i) == Some(&b'@') {
+        loop {
+            match *b.get(i)? {
+                b'>' => return Some(i),
+                b':' => break,
+                _ => i += 1,
+            }
+        }
+        i += 1;
+    }
+    // Quoted-string local part.
+    if b.get(i) == Some(&b'"') {
+        i += 1;
+        loop {
+            match *b.get(i)? {
+                b'\\' => i += 2,
+                b'"' => break,
+                _ => i += 1,
+            }
+        }
+        i += 1;
+    }
     while i < b.len() {
         match b[i] {
-            b'\\' if quoted => i += 1,
-            b'"' => quoted = !quoted,
-            b'>' if !quoted => return Some(i),
+            b'>' => return Some(i),
+            b'@' if b.get(i + 1) == Some(&b'[') => {
+                i += 2;
+                while *b.get(i)? != b']' {
+                    i += 1;
+                }
+            }
             _ => {}
         }
         i += 1;
@@ -778,5 +806,10 @@ mod tests {
         assert_eq!(closing_bracket(br#"<"a>b"@c> X"#), Some(8));
         assert_eq!(closing_bracket(br#"<"a\">b"@c> X"#), Some(10));
         assert_eq!(closing_bracket(b"<abc"), None);
+        assert_eq!(closing_bracket(br#"<a@[x:">"]>"#), Some(10));
+        assert_eq!(closing_bracket(br#"<@r.test:"a>"@b> "#), Some(15));
+        assert_eq!(closing_bracket(br#"<@r.test>"#), Some(8));
+        assert_eq!(closing_bracket(br#"<"a"#), None);
+        assert_eq!(closing_bracket(br#"<a@[x"#), None);
     }
 }

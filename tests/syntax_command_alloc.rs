@@ -1,0 +1,130 @@
+//! Zero-copy proof: parsing typical MAIL and RCPT commands performs no heap allocation.
+//!
+//! A counting global allocator wraps `System`; this test file is its own crate, so the
+//! `unsafe impl GlobalAlloc` it needs does not touch the library's `forbid(unsafe_code)`.
+//! Counting is per thread, so tests running in parallel cannot disturb each other.
+
+use ehlo::syntax::command::{parse_command, parse_sasl_response, Command};
+use ehlo::syntax::ParseOptions;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::borrow::Cow;
+use std::cell::Cell;
+
+struct Counting;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn note() {
+    if COUNTING.try_with(Cell::get).unwrap_or(false) {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+    }
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Runs `f` and returns how many allocations it made.
+fn count<R>(f: impl FnOnce() -> R) -> (usize, R) {
+    ALLOCS.with(|c| c.set(0));
+    COUNTING.with(|c| c.set(true));
+    let r = f();
+    COUNTING.with(|c| c.set(false));
+    (ALLOCS.with(Cell::get), r)
+}
+
+const TYPICAL: &[&[u8]] = &[
+    b"MAIL FROM:<alice@example.test>\r\n",
+    b"MAIL FROM:<> BODY=8BITMIME SIZE=12345\r\n",
+    b"MAIL FROM:<bounce+tag@lists.example.test> SIZE=37748736 BODY=BINARYMIME SMTPUTF8 RET=HDRS ENVID=QQ314159 AUTH=<>\r\n",
+    b"mail from: <alice@example.test> size=1000\r\n",
+    b"MAIL FROM:<\"john smith\"@[192.0.2.1]> REQUIRETLS MT-PRIORITY=3 BY=3600;R HOLDFOR=60\r\n",
+    b"MAIL FROM:<a@b.test> XSHADOW=hub.example.test XATTRDIRECT=Incoming XATTRORGID=xorgid:1234\r\n",
+    b"RCPT TO:<bob@example.test>\r\n",
+    b"RCPT TO:<bob@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob+40example.test\r\n",
+    b"RCPT TO:<Postmaster>\r\n",
+    b"RCPT TO:<@relay.test:carol@[IPv6:2001:db8::1]> NOTIFY=NEVER XRDST=hub.test\r\n",
+    b"RCPT TO:bob@example.test\r\n",
+];
+
+#[test]
+fn typical_mail_and_rcpt_do_not_allocate() {
+    let opts = ParseOptions::default();
+    for &line in TYPICAL {
+        let (n, cmd) = count(|| parse_command(line, &opts));
+        let cmd = cmd.unwrap_or_else(|e| panic!("{e:?}: {}", String::from_utf8_lossy(line)));
+        assert!(matches!(cmd, Command::Mail { .. } | Command::Rcpt { .. }));
+        assert_eq!(
+            n,
+            0,
+            "{} allocated {n} times",
+            String::from_utf8_lossy(line)
+        );
+    }
+}
+
+#[test]
+fn other_commands_do_not_allocate() {
+    let opts = ParseOptions::default();
+    for &line in &[
+        &b"EHLO client.example.test\r\n"[..],
+        b"DATA\r\n",
+        b"BDAT 1000 LAST\r\n",
+        b"AUTH PLAIN dGVzdAB0ZXN0AHRlc3Q=\r\n",
+        b"X-LINK2STATE FIRST CHUNK=x\r\n",
+        b"NOOP\r\n",
+        b"QUIT\r\n",
+        b"FOO bar\r\n",
+    ] {
+        let (n, cmd) = count(|| parse_command(line, &opts));
+        assert!(cmd.is_ok());
+        assert_eq!(n, 0, "{}", String::from_utf8_lossy(line));
+    }
+    let (n, r) = count(|| parse_sasl_response(b"dGVzdA==\r\n"));
+    assert!(r.is_ok());
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn parsed_values_borrow_from_the_input() {
+    let line = b"RCPT TO:<bob@example.test> ORCPT=rfc822;bob+40example.test\r\n";
+    let Ok(Command::Rcpt { to, params }) = parse_command(line, &ParseOptions::default()) else {
+        panic!("parse failed");
+    };
+    let ehlo::syntax::path::ForwardPath::Mailbox(m) = to else {
+        panic!("not a mailbox");
+    };
+    assert!(matches!(
+        m.local_part,
+        ehlo::syntax::path::LocalPart::DotString(Cow::Borrowed(_))
+    ));
+    let orcpt = params.orcpt.expect("orcpt");
+    assert!(matches!(orcpt.addr.0, Cow::Borrowed(_)));
+    assert!(matches!(orcpt.addr_type, Cow::Borrowed(_)));
+}
+
+#[test]
+fn the_counter_counts() {
+    let (n, v) = count(|| vec![1u8; 10]);
+    assert_eq!(v.len(), 10);
+    assert!(n >= 1);
+}

@@ -1,7 +1,79 @@
 #![no_main]
-//! Placeholder: replaced by the owner of this target.
+//! Drives the server machine with arbitrary input pieces and arbitrary caller decisions.
+//! Checks: no panic, bounded buffering, well-formed reply lines, closed after a timeout.
+use ehlo::server::{Decision, Event, Mechanism, Server, ServerConfig};
+use ehlo::{EnhancedCode, Reply};
 use libfuzzer_sys::fuzz_target;
+use std::borrow::Cow;
+use std::time::{Duration, Instant};
+
+fn decision(sel: u8) -> Decision {
+    match sel % 12 {
+        0 => Decision::Default,
+        1 => Decision::Accept,
+        2 => Decision::Reply(Reply::new(550, Some(EnhancedCode::new(5, 7, 1)), "No")),
+        3 => Decision::Reply(Reply::new(250, None, "Fine\nreally")),
+        4 => Decision::Reply(Reply::new(451, None, "x".repeat(600))),
+        5 => Decision::Close(Reply::new(421, None, "Bye")),
+        6 => Decision::AuthChallenge(vec![sel, 0, 255]),
+        7 => Decision::AuthChallengeText(Cow::Borrowed("ntlm supported")),
+        8 => Decision::AuthSuccess { identity: "x".into() },
+        9 => Decision::AuthFailure,
+        10 => Decision::AuthTemporaryFailure,
+        _ => Decision::Reply(Reply::new(354, None, "go")),
+    }
+}
+
+fn check(out: &[u8]) {
+    for line in out.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        assert!(line.len() < 512);
+        assert!(line.ends_with(b"\r"));
+        assert!(line.len() >= 4 && line[..3].iter().all(u8::is_ascii_digit));
+    }
+}
 
 fuzz_target!(|data: &[u8]| {
-    let _ = data;
+    if data.len() < 2 {
+        return;
+    }
+    let (head, input) = data.split_at(2);
+    let mut config = ServerConfig::new("mx.example.test");
+    config.limits.max_input_buffer = 2048;
+    config.limits.max_message_size = 4096;
+    config.extensions.starttls = head[0] & 1 != 0;
+    config.extensions.smtputf8 = head[0] & 2 != 0;
+    config.exchange.xexch50 = head[0] & 4 != 0;
+    config.exchange.link2state = head[0] & 8 != 0;
+    config.exchange.anonymous_tls = head[0] & 16 != 0;
+    config.auth.require_auth = head[0] & 32 != 0;
+    config.auth.builtin_exchanges = head[0] & 64 != 0;
+    config.auth.mechanisms = vec![Mechanism::new("NTLM"), Mechanism::new("PLAIN")];
+    config.exchange.exps_mechanisms = vec![Mechanism::new("NTLM")];
+    let now = Instant::now();
+    let mut server = Server::new(config, now);
+    let mut out = Vec::new();
+    let mut sel = head[1];
+    // Pieces are separated by 0xFE; each piece boundary drains events and output.
+    for piece in input.split(|b| *b == 0xFE) {
+        server.receive(now, piece);
+        assert!(server.buffered_len() <= 2048);
+        while let Some(e) = server.poll_event() {
+            if e.needs_decision() {
+                server.decide(decision(sel));
+                sel = sel.wrapping_mul(31).wrapping_add(7);
+            }
+            if e == Event::TlsUpgrade && sel & 1 == 0 {
+                server.tls_established();
+            }
+        }
+        while let Some(t) = server.poll_transmit() {
+            out.extend_from_slice(&t);
+        }
+    }
+    server.handle_timeout(now + Duration::from_secs(3600));
+    while let Some(t) = server.poll_transmit() {
+        out.extend_from_slice(&t);
+    }
+    assert!(server.is_closed());
+    check(&out);
 });

@@ -1,1 +1,112 @@
 //! The client session state machine.
+//!
+//! [`Client`] speaks SMTP (RFC 5321) with ESMTP extensions to one server over one
+//! connection, without IO and without a clock: the caller feeds received bytes to
+//! [`Client::receive`], writes what [`Client::poll_transmit`] returns, acts on
+//! [`Client::poll_event`], and calls [`Client::handle_timeout`] when
+//! [`Client::poll_timeout`] says so. Time comes in as [`std::time::Instant`] arguments.
+//!
+//! What the client does on its own:
+//! * greeting (`220`; `554` ends with `QUIT`, `421` closes), EHLO with HELO fallback on
+//!   `500`/`502`, capability parsing;
+//! * STARTTLS per [`TlsPolicy`] (or Exchange's X-ANONYMOUSTLS when configured), with the
+//!   response-injection guard of RFC 3207 / CVE-2011-0411, and EHLO again after TLS;
+//! * AUTH with the strongest mechanism the credentials and the server share, never a
+//!   plaintext mechanism without TLS unless allowed; caller-driven mechanisms (NTLM,
+//!   GSSAPI) through [`Event::AuthChallenge`]; X-EXPS when configured;
+//! * transactions: PIPELINING (RFC 2920) flights, BDAT (RFC 3030) when CHUNKING is
+//!   offered, BODY/SMTPUTF8/REQUIRETLS/DSN/SIZE parameters only when advertised, and a
+//!   clear [`MessageError`] *before anything is sent* when a message needs what the server
+//!   lacks; per-recipient results; RSET after a failed transaction; XEXCH50 blobs for
+//!   Exchange;
+//! * the reply timeouts of RFC 5321 4.5.3.2.
+//!
+//! # The caller's loop
+//!
+//! 1. `Client::new(config, now)` when the connection is open; queue messages with
+//!    [`Client::send`] at any time (they wait for the session to be ready).
+//! 2. Write every buffer [`Client::poll_transmit`] returns, in order.
+//! 3. Hand every byte read to [`Client::receive`]; on EOF call [`Client::peer_closed`].
+//! 4. Drain [`Client::poll_event`]: upgrade the transport on [`Event::StartTls`] and call
+//!    [`Client::tls_established`]; answer [`Event::AuthChallenge`] with
+//!    [`Client::auth_respond`]; feed streamed bodies on [`Event::BodyNeeded`] with
+//!    [`Client::push_body`] / [`Client::finish_body`]; read [`Event::RecipientResult`] and
+//!    [`Event::MessageResult`]; stop on [`Event::Closed`].
+//! 5. Sleep until [`Client::poll_timeout`] at most, then call [`Client::handle_timeout`].
+//!
+//! # Example
+//!
+//! A complete session against scripted server bytes (a real caller reads them from a
+//! socket):
+//!
+//! ```
+//! use ehlo::client::{Client, ClientConfig, Envelope, Event, TlsPolicy};
+//! use std::time::Instant;
+//!
+//! let mut config = ClientConfig::new("client.example.test");
+//! config.tls = TlsPolicy::Never; // a test without TLS
+//! let now = Instant::now();
+//! let mut client = Client::new(config, now);
+//!
+//! let envelope = Envelope::new("alice@example.test")?
+//!     .recipient("bob@example.test")?
+//!     .recipient("carol@example.test")?;
+//! let id = client.send(envelope, "Subject: hi\r\n\r\n.Hello\r\n").unwrap();
+//! client.quit();
+//!
+//! // Collects what the client sends in answer to each server flight.
+//! fn transmit(client: &mut Client, now: Instant) -> Vec<u8> {
+//!     let mut out = Vec::new();
+//!     while let Some(bytes) = client.poll_transmit(now) {
+//!         out.extend_from_slice(&bytes);
+//!     }
+//!     out
+//! }
+//!
+//! client.receive(b"220 mx.example.test ESMTP\r\n");
+//! assert_eq!(transmit(&mut client, now), b"EHLO client.example.test\r\n");
+//! client.receive(b"250-mx.example.test\r\n250-PIPELINING\r\n250 SIZE 1000000\r\n");
+//! // PIPELINING: MAIL, every RCPT and DATA in one flight.
+//! assert_eq!(
+//!     transmit(&mut client, now),
+//!     &b"MAIL FROM:<alice@example.test> SIZE=23\r\n\
+//!        RCPT TO:<bob@example.test>\r\n\
+//!        RCPT TO:<carol@example.test>\r\n\
+//!        DATA\r\n"[..]
+//! );
+//! client.receive(b"250 2.1.0 OK\r\n250 2.1.5 OK\r\n550 5.1.1 No such user\r\n354 Go ahead\r\n");
+//! // The body, dot-stuffed, and the end of data.
+//! assert_eq!(transmit(&mut client, now), b"Subject: hi\r\n\r\n..Hello\r\n.\r\n");
+//! client.receive(b"250 2.0.0 Queued\r\n");
+//! assert_eq!(transmit(&mut client, now), b"QUIT\r\n");
+//! client.receive(b"221 2.0.0 Bye\r\n");
+//!
+//! let mut delivered_to = Vec::new();
+//! let mut closed = false;
+//! while let Some(event) = client.poll_event() {
+//!     match event {
+//!         Event::RecipientResult { index, accepted: true, .. } => delivered_to.push(index),
+//!         Event::MessageResult { message, result, .. } => {
+//!             assert_eq!(message, id);
+//!             assert_eq!(result.unwrap().code.0, 250);
+//!         }
+//!         Event::Closed(_) => closed = true,
+//!         _ => {}
+//!     }
+//! }
+//! assert_eq!(delivered_to, [0]);
+//! assert!(closed && client.is_closed());
+//! # Ok::<(), ehlo::syntax::PathError>(())
+//! ```
+pub(crate) mod auth;
+mod config;
+mod envelope;
+mod error;
+mod session;
+
+pub use config::{AuthVerb, ClientConfig, Credentials, Timeouts, TlsPolicy};
+pub use envelope::{Body, BodyType, Envelope, Recipient, Xexch50};
+pub use error::{
+    CloseReason, Extension, MessageError, ProtocolError, SendError, TimeoutKind, UsageError,
+};
+pub use session::{AuthChallenge, AuthResponse, Client, Event, MessageId, RecipientStatus};

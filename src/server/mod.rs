@@ -1,1 +1,1712 @@
-//! The server session state machine.
+//! The server session state machine (RFC 5321 and the extensions, plus the Exchange verbs
+//! of \[MS-OXSMTP\]).
+//!
+//! A [`Server`] is one SMTP session, without any IO: the caller feeds the bytes it read
+//! with [`Server::receive`], takes [`Event`]s from [`Server::poll_event`], answers those
+//! that need a decision with [`Server::decide`] (or [`Server::accept`] /
+//! [`Server::reject`]), and writes what [`Server::poll_transmit`] returns. Time comes in as
+//! [`Instant`] arguments ([`Server::new`], [`Server::receive`], [`Server::handle_timeout`]);
+//! the machine never reads a clock. The same input and decisions always give the same
+//! events and output bytes, however the input is split.
+//!
+//! While a decision is pending the machine processes no further input, so replies always
+//! leave in command order, also when the client pipelines (RFC 2920). Replies are collected
+//! and handed out in as few transmits as possible; a reply to a command that must end a
+//! pipelining group (EHLO, DATA, VRFY, EXPN, TURN, QUIT, NOOP, and STARTTLS and AUTH
+//! challenges) closes a transmit.
+//!
+//! # Example
+//!
+//! ```
+//! use ehlo::server::{Decision, Event, Server, ServerConfig};
+//! use ehlo::Reply;
+//! use std::time::Instant;
+//!
+//! let now = Instant::now();
+//! let mut server = Server::new(ServerConfig::new("mx.example.test"), now);
+//! let mut wire = Vec::new(); // what would go to the socket
+//! let mut message = Vec::new(); // what would go to storage
+//!
+//! // The client's bytes as they might come from a socket, in arbitrary pieces.
+//! let input: [&[u8]; 3] = [
+//!     b"EHLO client.example.test\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@exa",
+//!     b"mple.test>\r\nRCPT TO:<nobody@example.test>\r\nDATA\r\nSubject: hi\r\n\r\nHello\r\n.\r\n",
+//!     b"QUIT\r\n",
+//! ];
+//! let mut pieces = input.iter();
+//! loop {
+//!     while let Some(event) = server.poll_event() {
+//!         let decision = match event {
+//!             Event::RcptTo { to, .. } if to.to_string().contains("nobody@") => {
+//!                 Decision::Reply(Reply::new(550, Some(ehlo::EnhancedCode::new(5, 1, 1)), "No such user"))
+//!             }
+//!             Event::MessageChunk(bytes) => {
+//!                 message.extend_from_slice(&bytes);
+//!                 continue;
+//!             }
+//!             event if !event.needs_decision() => continue,
+//!             _ => Decision::Accept,
+//!         };
+//!         server.decide(decision);
+//!     }
+//!     while let Some(bytes) = server.poll_transmit() {
+//!         wire.extend_from_slice(&bytes);
+//!     }
+//!     if server.is_closed() {
+//!         break;
+//!     }
+//!     match pieces.next() {
+//!         Some(piece) => server.receive(now, piece),
+//!         None => break,
+//!     }
+//! }
+//! assert_eq!(message, b"Subject: hi\r\n\r\nHello\r\n");
+//! let wire = String::from_utf8(wire).unwrap();
+//! assert!(wire.starts_with("220 mx.example.test ESMTP ready\r\n250-mx.example.test Hello client.example.test\r\n"));
+//! assert!(wire.ends_with(
+//!     "250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n550 5.1.1 No such user\r\n\
+//!      354 Start mail input; end with <CRLF>.<CRLF>\r\n250 2.0.0 Message accepted\r\n221 2.0.0 Bye\r\n"
+//! ));
+//! assert!(server.is_closed());
+//! ```
+
+mod config;
+mod event;
+pub mod replies;
+
+pub use config::{
+    AuthConfig, BareLineEnding, ExchangeConfig, Extensions, LongLines, Mechanism, ServerConfig,
+    ServerLimits, Timeouts,
+};
+pub use event::{AuthAbort, AuthVerb, Decision, Event, MessageAbort, TlsVerb};
+
+use crate::data::{ChunkReader, DataDecoder, DataError, DataEvent, DecoderConfig};
+use crate::sasl::{SaslError, ServerExchange, ServerStep};
+use crate::syntax::capability::{Capabilities, Capability};
+use crate::syntax::command::{
+    parse_command, parse_sasl_response, Command, ExchangeVerb, InitialResponse, SaslResponse,
+};
+use crate::syntax::line::{find_line, skip_line, LineStatus};
+use crate::syntax::param::{Body, MailParams, RcptParams};
+use crate::syntax::reply::{EnhancedCode, Reply};
+use crate::syntax::{Leniency, ParseOptions};
+use base64::Engine as _;
+use bytes::{Buf, Bytes, BytesMut};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// How the client greeted us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Greeted {
+    No,
+    Helo,
+    Ehlo,
+}
+
+/// What the next input bytes mean.
+#[derive(Debug)]
+enum Phase {
+    /// The greeting decision has not been asked yet.
+    Connect,
+    /// Command lines.
+    Command,
+    /// A SASL continuation line after a `334`, with the built-in exchange if one runs.
+    Sasl(AuthVerb, Option<Box<ServerExchange>>),
+    /// DATA content after `354`.
+    Data { decoder: DataDecoder, emitted: u64 },
+    /// A BDAT chunk. `error` is the reply to send after the chunk was skipped instead of
+    /// delivered.
+    Bdat {
+        reader: ChunkReader,
+        size: u64,
+        last: bool,
+        error: Option<BdatError>,
+    },
+    /// The XEXCH50 blob after `354`.
+    XExch50(ChunkReader),
+    /// After `220` to STARTTLS/X-ANONYMOUSTLS: input is discarded until the handshake.
+    TlsHandshake,
+    /// Nothing more is processed.
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BdatError {
+    NotImplemented,
+    NeedMail,
+    NoRecipients,
+    TooLarge,
+}
+
+/// The decision the machine waits for.
+#[derive(Debug)]
+enum Pending {
+    Connect,
+    Ehlo(String),
+    Helo(String),
+    Mail { smtputf8: bool, binarymime: bool },
+    Rcpt,
+    DataStart,
+    MessageEnd,
+    Auth(AuthVerb, Option<Box<ServerExchange>>),
+    StartTls,
+    Vrfy,
+    Expn,
+    Etrn,
+    Unknown,
+    Exchange,
+    XExch50Start(u64),
+    XExch50End,
+}
+
+/// The current mail transaction (RFC 5321 3.3).
+#[derive(Debug, Clone, Copy, Default)]
+struct Transaction {
+    recipients: usize,
+    smtputf8: bool,
+    binarymime: bool,
+    bdat: bool,
+    bdat_size: u64,
+    xexch50: bool,
+}
+
+/// The result of one processing step (returned at once, never stored).
+#[allow(clippy::large_enum_variant)]
+enum Step {
+    Event(Event),
+    Progress,
+    Idle,
+}
+
+/// How the caller's decision resolves.
+enum Outcome {
+    Accept(Option<Reply>),
+    Reject(Reply),
+}
+
+/// One server-side SMTP session. See the [module documentation](self) for an example.
+#[derive(Debug)]
+pub struct Server {
+    config: Arc<ServerConfig>,
+    input: BytesMut,
+    /// Input frozen for a body reader (DATA, BDAT, XEXCH50), consumed before `input`.
+    body_in: Bytes,
+    out: BytesMut,
+    /// Offsets in `out` where a transmit must end.
+    flush_marks: VecDeque<usize>,
+    queued: VecDeque<Event>,
+    phase: Phase,
+    pending: Option<Pending>,
+    skipping: bool,
+    greeted: Greeted,
+    client_name: Option<String>,
+    refused: bool,
+    tls: bool,
+    auth_identity: Option<String>,
+    exps_identity: Option<String>,
+    txn: Option<Transaction>,
+    errors: u32,
+    commands: u64,
+    transactions: u32,
+    last_activity: Instant,
+}
+
+fn starts_with_ci(line: &[u8], prefix: &[u8]) -> bool {
+    line.len() >= prefix.len() && line[..prefix.len()].eq_ignore_ascii_case(prefix)
+}
+
+fn resolve(decision: Decision, default: Option<Reply>) -> Outcome {
+    match decision {
+        Decision::Accept => Outcome::Accept(None),
+        Decision::Reply(r) | Decision::Close(r) if (200..400).contains(&r.code.0) => {
+            Outcome::Accept(Some(r))
+        }
+        Decision::Reply(r) | Decision::Close(r) => Outcome::Reject(r),
+        _ => match default {
+            None => Outcome::Accept(None),
+            Some(r) => Outcome::Reject(r),
+        },
+    }
+}
+
+fn data_error_reply(e: &DataError) -> Reply {
+    match e {
+        DataError::TooLarge { .. } => replies::TOO_LARGE,
+        DataError::LineTooLong { .. } => Reply {
+            code: crate::syntax::reply::ReplyCode(500),
+            enhanced: Some(EnhancedCode::new(5, 5, 2)),
+            text: "Line too long in message content".into(),
+        },
+        DataError::BareLineEnding { .. } => Reply {
+            code: crate::syntax::reply::ReplyCode(550),
+            enhanced: Some(EnhancedCode::new(5, 5, 2)),
+            text: "Bare CR or LF in message content not allowed".into(),
+        },
+    }
+}
+
+impl Server {
+    /// A new session for a client that just connected at `now`. The first event is
+    /// [`Event::Connect`]. `config` may be a `ServerConfig` or an `Arc` shared by many
+    /// sessions.
+    pub fn new(config: impl Into<Arc<ServerConfig>>, now: Instant) -> Server {
+        Server {
+            config: config.into(),
+            input: BytesMut::new(),
+            body_in: Bytes::new(),
+            out: BytesMut::new(),
+            flush_marks: VecDeque::new(),
+            queued: VecDeque::new(),
+            phase: Phase::Connect,
+            pending: None,
+            skipping: false,
+            greeted: Greeted::No,
+            client_name: None,
+            refused: false,
+            tls: false,
+            auth_identity: None,
+            exps_identity: None,
+            txn: None,
+            errors: 0,
+            commands: 0,
+            transactions: 0,
+            last_activity: now,
+        }
+    }
+
+    /// The configuration of this session.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// Feeds bytes read from the client at `now`.
+    ///
+    /// Input is only buffered here; [`Server::poll_event`] processes it. Input after the
+    /// session closed, and input between an accepted STARTTLS and
+    /// [`Server::tls_established`], is discarded. If the unprocessed input would exceed
+    /// `limits.max_input_buffer`, the session answers `421 4.7.0` and closes.
+    pub fn receive(&mut self, now: Instant, data: &[u8]) {
+        self.last_activity = now;
+        if matches!(self.phase, Phase::Closed | Phase::TlsHandshake) {
+            return;
+        }
+        let total = self.buffered_len().saturating_add(data.len());
+        if total > self.config.limits.max_input_buffer {
+            self.pending = None;
+            self.send(&replies::INPUT_OVERFLOW);
+            self.close();
+            return;
+        }
+        self.input.extend_from_slice(data);
+    }
+
+    /// Octets of input held and not yet processed (bounded by
+    /// `limits.max_input_buffer`).
+    pub fn buffered_len(&self) -> usize {
+        self.input.len() + self.body_in.len()
+    }
+
+    /// Octets of output waiting for [`Server::poll_transmit`].
+    pub fn pending_output_len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// The next event, processing buffered input as far as needed.
+    ///
+    /// If the previous event needed a decision and none was given, its default is applied
+    /// first. Returns `None` when all buffered input is processed (feed more with
+    /// [`Server::receive`]) or the session is closed.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        if self.pending.is_some() {
+            self.decide(Decision::Default);
+        }
+        loop {
+            if let Some(event) = self.queued.pop_front() {
+                return Some(event);
+            }
+            if self.pending.is_some() {
+                return None;
+            }
+            match self.step() {
+                Step::Event(event) => return Some(event),
+                Step::Progress => continue,
+                Step::Idle => return None,
+            }
+        }
+    }
+
+    /// Whether the machine waits for a decision on the last event.
+    pub fn is_decision_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Accepts the pending event with its standard reply ([`Decision::Accept`]).
+    pub fn accept(&mut self) {
+        self.decide(Decision::Accept)
+    }
+
+    /// Answers the pending event with `reply` ([`Decision::Reply`]): a 4xx/5xx code
+    /// refuses, a 2xx/3xx code accepts with the caller's text.
+    pub fn reject(&mut self, reply: Reply) {
+        self.decide(Decision::Reply(reply))
+    }
+
+    /// Answers the pending event. Does nothing when no decision is pending.
+    pub fn decide(&mut self, decision: Decision) {
+        let Some(pending) = self.pending.take() else {
+            return;
+        };
+        if let Decision::Close(reply) = &decision {
+            let reply = reply.clone();
+            self.send(&reply);
+            self.close();
+            return;
+        }
+        match pending {
+            Pending::Connect => match resolve(decision, None) {
+                Outcome::Accept(r) => {
+                    let r = r.unwrap_or_else(|| {
+                        Reply::new(
+                            220,
+                            None,
+                            format!("{} {}", self.config.hostname, self.config.greeting),
+                        )
+                    });
+                    self.send_flush(&r);
+                }
+                Outcome::Reject(r) => {
+                    self.refused = true;
+                    self.send_reject(&r);
+                    self.flush();
+                }
+            },
+            Pending::Ehlo(domain) => match resolve(decision, None) {
+                Outcome::Accept(r) => {
+                    self.greeted = Greeted::Ehlo;
+                    self.txn = None;
+                    let first = match &r {
+                        Some(r) => r.lines().next().unwrap_or_default().to_string(),
+                        None => format!("{} Hello {}", self.config.hostname, domain),
+                    };
+                    self.client_name = Some(domain);
+                    let caps = self.capabilities(first);
+                    let reply = caps.to_reply();
+                    reply.encode_with(&mut self.out, false);
+                    self.flush();
+                }
+                Outcome::Reject(r) => {
+                    self.send_reject(&r);
+                    self.flush();
+                }
+            },
+            Pending::Helo(domain) => match resolve(decision, None) {
+                Outcome::Accept(r) => {
+                    self.greeted = Greeted::Helo;
+                    self.txn = None;
+                    self.client_name = Some(domain);
+                    let r =
+                        r.unwrap_or_else(|| Reply::new(250, None, self.config.hostname.clone()));
+                    r.encode_with(&mut self.out, false);
+                    self.flush();
+                }
+                Outcome::Reject(r) => {
+                    self.send_reject(&r);
+                    self.flush();
+                }
+            },
+            Pending::Mail {
+                smtputf8,
+                binarymime,
+            } => match resolve(decision, None) {
+                Outcome::Accept(r) => {
+                    self.transactions = self.transactions.saturating_add(1);
+                    self.txn = Some(Transaction {
+                        smtputf8,
+                        binarymime,
+                        ..Transaction::default()
+                    });
+                    self.send(r.as_ref().unwrap_or(&replies::SENDER_OK));
+                }
+                Outcome::Reject(r) => self.send_reject(&r),
+            },
+            Pending::Rcpt => match resolve(decision, None) {
+                Outcome::Accept(r) => {
+                    if let Some(t) = self.txn.as_mut() {
+                        t.recipients += 1;
+                    }
+                    self.send(r.as_ref().unwrap_or(&replies::RECIPIENT_OK));
+                }
+                Outcome::Reject(r) => self.send_reject(&r),
+            },
+            Pending::DataStart => match resolve(decision, None) {
+                Outcome::Accept(r) => {
+                    self.send_flush(r.as_ref().unwrap_or(&replies::START_INPUT));
+                    let limits = &self.config.limits;
+                    self.phase = Phase::Data {
+                        decoder: DataDecoder::new(DecoderConfig {
+                            max_size: limits.max_message_size,
+                            max_line_length: limits.max_text_line,
+                            long_lines: self.config.long_lines,
+                            bare_line_endings: self.config.bare_line_endings,
+                        }),
+                        emitted: 0,
+                    };
+                }
+                Outcome::Reject(r) => {
+                    self.send_reject(&r);
+                    self.flush();
+                }
+            },
+            Pending::MessageEnd => {
+                self.txn = None;
+                match resolve(decision, None) {
+                    Outcome::Accept(r) => {
+                        self.send(r.as_ref().unwrap_or(&replies::MESSAGE_ACCEPTED))
+                    }
+                    Outcome::Reject(r) => self.send_reject(&r),
+                }
+            }
+            Pending::Auth(verb, exchange) => self.decide_auth(verb, exchange, decision),
+            Pending::StartTls => match resolve(decision, None) {
+                Outcome::Accept(r) => {
+                    self.send_flush(r.as_ref().unwrap_or(&replies::READY_FOR_TLS));
+                    // RFC 3207 section 4.2 / CVE-2011-0411: nothing pipelined behind
+                    // STARTTLS is ever processed.
+                    self.input.clear();
+                    self.body_in.clear();
+                    self.skipping = false;
+                    self.phase = Phase::TlsHandshake;
+                    self.queued.push_back(Event::TlsUpgrade);
+                }
+                Outcome::Reject(r) => {
+                    self.send_reject(&r);
+                    self.flush();
+                }
+            },
+            Pending::Vrfy | Pending::Expn => {
+                let default = if matches!(pending, Pending::Vrfy) {
+                    replies::CANNOT_VRFY
+                } else {
+                    replies::EXPN_DISABLED
+                };
+                match resolve(decision, Some(default)) {
+                    Outcome::Accept(r) => self.send(r.as_ref().unwrap_or(&replies::CANNOT_VRFY)),
+                    Outcome::Reject(r) => self.send_reject(&r),
+                }
+                self.flush();
+            }
+            Pending::Etrn => match resolve(decision, Some(replies::ETRN_UNABLE)) {
+                Outcome::Accept(r) => {
+                    let ok = Reply::new(250, Some(EnhancedCode::new(2, 0, 0)), "Queuing started");
+                    self.send(r.as_ref().unwrap_or(&ok))
+                }
+                Outcome::Reject(r) => self.send_reject(&r),
+            },
+            Pending::Unknown | Pending::Exchange => {
+                let default = matches!(decision, Decision::Default);
+                match resolve(decision, Some(replies::UNRECOGNIZED)) {
+                    Outcome::Accept(r) => self.send(r.as_ref().unwrap_or(&replies::OK)),
+                    Outcome::Reject(r) if default => self.error(&r),
+                    Outcome::Reject(r) => self.send_reject(&r),
+                }
+            }
+            Pending::XExch50Start(size) => match resolve(decision, None) {
+                Outcome::Accept(r) => {
+                    if let Some(t) = self.txn.as_mut() {
+                        t.xexch50 = true;
+                    }
+                    self.send_flush(r.as_ref().unwrap_or(&replies::SEND_BLOB));
+                    self.phase = Phase::XExch50(ChunkReader::new(size));
+                }
+                Outcome::Reject(r) => self.send_reject(&r),
+            },
+            Pending::XExch50End => match resolve(decision, None) {
+                Outcome::Accept(r) => self.send(r.as_ref().unwrap_or(&replies::BLOB_OK)),
+                Outcome::Reject(r) => self.send_reject(&r),
+            },
+        }
+    }
+
+    /// Sends `334 <text>` as one line (never wrapped: a long NTLM or GSSAPI token must stay
+    /// on one line, RFC 4954 section 4) and waits for the client's answer.
+    fn challenge(&mut self, verb: AuthVerb, text: &str, exchange: Option<Box<ServerExchange>>) {
+        // continue-req = "334" SP [base64] CRLF; a challenge carries no CR or LF.
+        self.out.extend_from_slice(b"334 ");
+        for b in text.bytes() {
+            if b != b'\r' && b != b'\n' {
+                self.out.extend_from_slice(&[b]);
+            }
+        }
+        self.out.extend_from_slice(b"\r\n");
+        self.flush();
+        self.phase = Phase::Sasl(verb, exchange);
+    }
+
+    fn decide_auth(
+        &mut self,
+        verb: AuthVerb,
+        exchange: Option<Box<ServerExchange>>,
+        decision: Decision,
+    ) {
+        match decision {
+            Decision::AuthChallenge(bytes) => match exchange {
+                Some(mut ex) => match ex.send_token(&bytes) {
+                    Ok(ServerStep::Challenge(text)) => self.challenge(verb, &text, Some(ex)),
+                    _ => self.auth_failure(&replies::AUTH_TEMP_FAILURE),
+                },
+                None => {
+                    let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+                    self.challenge(verb, &text, None);
+                }
+            },
+            Decision::AuthChallengeText(text) => self.challenge(verb, &text, None),
+            Decision::AuthSuccess { identity } => self.auth_success(verb, identity, None),
+            Decision::AuthTemporaryFailure => self.auth_failure(&replies::AUTH_TEMP_FAILURE),
+            Decision::Reply(r) if r.code.0 == 334 => {
+                let text = r.first_line().to_string();
+                self.challenge(verb, &text, None);
+            }
+            Decision::Reply(r) if (200..300).contains(&r.code.0) => {
+                self.auth_success(verb, String::new(), Some(r))
+            }
+            Decision::Reply(r) | Decision::Close(r) => self.auth_failure(&r),
+            Decision::AuthFailure | Decision::Default | Decision::Accept => {
+                self.auth_failure(&replies::AUTH_FAILED)
+            }
+        }
+    }
+
+    fn auth_success(&mut self, verb: AuthVerb, identity: String, reply: Option<Reply>) {
+        self.phase = Phase::Command;
+        match verb {
+            AuthVerb::Auth => self.auth_identity = Some(identity),
+            AuthVerb::XExps => self.exps_identity = Some(identity),
+        }
+        self.send_flush(reply.as_ref().unwrap_or(&replies::AUTH_SUCCESS));
+    }
+
+    fn auth_failure(&mut self, reply: &Reply) {
+        self.phase = Phase::Command;
+        self.send_reject(reply);
+        self.flush();
+    }
+
+    /// The next transmit: bytes to write to the client, in order. A transmit ends where
+    /// the client must see a reply before it may go on (see the module docs).
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        if self.out.is_empty() {
+            self.flush_marks.clear();
+            return None;
+        }
+        match self.flush_marks.pop_front() {
+            Some(mark) if mark > 0 && mark < self.out.len() => {
+                for m in self.flush_marks.iter_mut() {
+                    *m = m.saturating_sub(mark);
+                }
+                Some(self.out.split_to(mark).freeze())
+            }
+            _ => {
+                self.flush_marks.clear();
+                Some(self.out.split().freeze())
+            }
+        }
+    }
+
+    /// When [`Server::handle_timeout`] must be called next, if ever.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let t = &self.config.timeouts;
+        let wait = match (&self.pending, &self.phase) {
+            (_, Phase::Closed) => return None,
+            (Some(Pending::DataStart), _) => t.data_initiation,
+            (Some(Pending::MessageEnd), _) => t.data_termination,
+            (Some(_), _) => t.command,
+            (None, Phase::Data { .. } | Phase::Bdat { .. } | Phase::XExch50(_)) => t.data_block,
+            (None, _) => t.command,
+        };
+        self.last_activity.checked_add(wait)
+    }
+
+    /// Tells the machine the time is `now`. If a timeout expired, the session answers
+    /// `421 4.4.2` and closes (RFC 5321 4.5.3.2).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(deadline) = self.poll_timeout() {
+            if now >= deadline {
+                self.pending = None;
+                self.queued.clear();
+                self.send(&replies::TIMEOUT);
+                self.close();
+            }
+        }
+    }
+
+    /// The TLS handshake completed (after [`Event::TlsUpgrade`], or at once for implicit
+    /// TLS). The session is back at its start (RFC 3207 section 4.2): EHLO is required,
+    /// the EHLO name, any transaction and any authentication are forgotten, and the EHLO
+    /// reply advertises what applies under TLS.
+    pub fn tls_established(&mut self) {
+        self.tls = true;
+        if matches!(self.phase, Phase::TlsHandshake) {
+            self.phase = Phase::Command;
+            self.input.clear();
+            self.body_in.clear();
+            self.skipping = false;
+            self.greeted = Greeted::No;
+            self.client_name = None;
+            self.txn = None;
+            self.auth_identity = None;
+            self.exps_identity = None;
+        }
+    }
+
+    /// Whether the session ended (QUIT, `421`, timeout, limits). Send the remaining
+    /// transmits, then close the connection.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.phase, Phase::Closed)
+    }
+
+    /// Whether TLS is active.
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// The name the client gave in its accepted EHLO or HELO.
+    pub fn client_name(&self) -> Option<&str> {
+        self.client_name.as_deref()
+    }
+
+    /// Whether the client greeted with EHLO (extensions advertised).
+    pub fn is_esmtp(&self) -> bool {
+        self.greeted == Greeted::Ehlo
+    }
+
+    /// The identity of a successful AUTH exchange.
+    pub fn authenticated(&self) -> Option<&str> {
+        self.auth_identity.as_deref()
+    }
+
+    /// The identity of a successful X-EXPS exchange (kept apart from AUTH).
+    pub fn exps_authenticated(&self) -> Option<&str> {
+        self.exps_identity.as_deref()
+    }
+
+    /// Whether a mail transaction is open (MAIL accepted, not yet ended or reset).
+    pub fn in_transaction(&self) -> bool {
+        self.txn.is_some()
+    }
+
+    /// Recipients accepted in the current transaction.
+    pub fn recipients(&self) -> usize {
+        self.txn.map_or(0, |t| t.recipients)
+    }
+
+    /// Mail transactions started in this session.
+    pub fn transactions(&self) -> u32 {
+        self.transactions
+    }
+
+    /// The capabilities the EHLO reply would advertise now (after TLS: no STARTTLS,
+    /// mechanisms that need TLS).
+    pub fn capabilities(&self, greeting: String) -> Capabilities {
+        let c = &*self.config;
+        let x = &c.extensions;
+        let e = &c.exchange;
+        let mut list = Vec::with_capacity(16);
+        if x.size {
+            list.push(Capability::Size(Some(c.limits.max_message_size)));
+        }
+        if x.pipelining {
+            list.push(Capability::Pipelining);
+        }
+        if x.dsn {
+            list.push(Capability::Dsn);
+        }
+        if x.enhanced_status_codes {
+            list.push(Capability::EnhancedStatusCodes);
+        }
+        if x.starttls && !self.tls {
+            list.push(Capability::StartTls);
+        }
+        if e.anonymous_tls && !self.tls {
+            list.push(Capability::XAnonymousTls);
+        }
+        let auth: Vec<String> = self
+            .offered(AuthVerb::Auth)
+            .map(|m| m.name.clone())
+            .collect();
+        if !auth.is_empty() {
+            let login = auth.iter().any(|m| m == "LOGIN");
+            list.push(Capability::Auth(auth));
+            if c.auth.legacy_auth_line && login {
+                list.push(Capability::AuthLegacy(vec!["LOGIN".to_string()]));
+            }
+        }
+        let exps: Vec<String> = self
+            .offered(AuthVerb::XExps)
+            .map(|m| m.name.clone())
+            .collect();
+        if !exps.is_empty() {
+            let login = exps.iter().any(|m| m == "LOGIN");
+            list.push(Capability::XExps(exps));
+            if e.exps_legacy_line && login {
+                list.push(Capability::XExpsLegacy(vec!["LOGIN".to_string()]));
+            }
+        }
+        if x.eight_bit_mime {
+            list.push(Capability::EightBitMime);
+        }
+        if x.chunking && x.binary_mime {
+            list.push(Capability::BinaryMime);
+        }
+        if x.chunking {
+            list.push(Capability::Chunking);
+        }
+        if x.smtputf8 {
+            list.push(Capability::SmtpUtf8);
+        }
+        if x.requiretls && self.tls {
+            list.push(Capability::RequireTls);
+        }
+        if x.etrn {
+            list.push(Capability::Etrn);
+        }
+        if x.vrfy_keyword {
+            list.push(Capability::Vrfy);
+        }
+        if x.help_keyword {
+            list.push(Capability::Help);
+        }
+        let flags = [
+            (e.xexch50, Capability::XExch50),
+            (e.link2state, Capability::XLink2State),
+            (e.xrdst, Capability::XRdst),
+            (e.xshadow, Capability::XShadow),
+            (e.xshadowrequest, Capability::XShadowRequest),
+            (e.xqdiscard, Capability::XQDiscard),
+            (e.xproxy, Capability::XProxy),
+            (e.xproxy, Capability::XProxyFrom),
+            (e.xproxy, Capability::XProxyTo),
+            (e.xsessionparams, Capability::XSessionParams),
+        ];
+        for (on, cap) in flags {
+            if on {
+                list.push(cap);
+            }
+        }
+        list.extend(x.extra.iter().cloned());
+        Capabilities { greeting, list }
+    }
+
+    /// The mechanisms offered for `verb` in the current TLS state.
+    fn offered(&self, verb: AuthVerb) -> impl Iterator<Item = &Mechanism> {
+        let auth = &self.config.auth;
+        let (list, blocked) = match verb {
+            AuthVerb::Auth => (&auth.mechanisms, auth.require_tls && !self.tls),
+            AuthVerb::XExps => (&self.config.exchange.exps_mechanisms, false),
+        };
+        let plain_ok = self.tls || auth.allow_plaintext_without_tls;
+        list.iter()
+            .filter(move |m| !blocked && (plain_ok || !m.plaintext))
+    }
+
+    // ---- output helpers ----
+
+    fn enhanced(&self) -> bool {
+        self.config.extensions.enhanced_status_codes
+    }
+
+    fn send(&mut self, reply: &Reply) {
+        let enhanced = self.enhanced();
+        reply.encode_with(&mut self.out, enhanced);
+    }
+
+    fn send_flush(&mut self, reply: &Reply) {
+        self.send(reply);
+        self.flush();
+    }
+
+    /// Sends a refusal; a `421` also closes the session.
+    fn send_reject(&mut self, reply: &Reply) {
+        self.send(reply);
+        if reply.code.0 == 421 {
+            self.close();
+        }
+    }
+
+    /// Sends a protocol error and counts it; the last allowed one is followed by
+    /// `421 4.7.0` and the session closes.
+    fn error(&mut self, reply: &Reply) {
+        self.send_reject(reply);
+        self.errors = self.errors.saturating_add(1);
+        if self.errors >= self.config.limits.max_errors && !self.is_closed() {
+            self.send(&replies::TOO_MANY_ERRORS);
+            self.close();
+        }
+    }
+
+    fn flush(&mut self) {
+        let len = self.out.len();
+        if len > 0 && self.flush_marks.back() != Some(&len) {
+            self.flush_marks.push_back(len);
+        }
+    }
+
+    fn close(&mut self) {
+        self.phase = Phase::Closed;
+        self.pending = None;
+        self.input = BytesMut::new();
+        self.body_in = Bytes::new();
+        self.txn = None;
+        self.flush();
+    }
+
+    // ---- input processing ----
+
+    fn bare_lf(&self) -> bool {
+        self.config.leniency == Leniency::Lenient
+    }
+
+    /// How far to look for a command line end: AUTH and X-EXPS lines may be as long as
+    /// SASL lines (RFC 4954 section 4), X-LINK2STATE lines 1,024 octets.
+    fn scan_limit(&self) -> usize {
+        let l = &self.config.limits;
+        let mut max = l.max_command_line;
+        if !self.config.auth.mechanisms.is_empty()
+            || !self.config.exchange.exps_mechanisms.is_empty()
+        {
+            max = max.max(l.max_sasl_line);
+        }
+        if self.config.exchange.link2state {
+            max = max.max(crate::limits::MAX_LINK2STATE_LINE);
+        }
+        max
+    }
+
+    fn step(&mut self) -> Step {
+        match self.phase {
+            Phase::Closed | Phase::TlsHandshake => Step::Idle,
+            Phase::Connect => {
+                self.phase = Phase::Command;
+                self.pending = Some(Pending::Connect);
+                Step::Event(Event::Connect)
+            }
+            Phase::Command | Phase::Sasl(..) => self.step_line(),
+            Phase::Data { .. } => self.step_data(),
+            Phase::Bdat { .. } | Phase::XExch50(_) => self.step_chunk(),
+        }
+    }
+
+    fn step_line(&mut self) -> Step {
+        let bare_lf = self.bare_lf();
+        if self.skipping {
+            let (n, found) = skip_line(&self.input, bare_lf);
+            self.input.advance(n);
+            if !found {
+                return Step::Idle;
+            }
+            self.skipping = false;
+        }
+        let sasl = match self.phase {
+            Phase::Sasl(verb, _) => Some(verb),
+            _ => None,
+        };
+        let max = match sasl {
+            Some(_) => self.config.limits.max_sasl_line,
+            None => self.scan_limit(),
+        };
+        match find_line(&self.input, max, bare_lf) {
+            LineStatus::Incomplete => Step::Idle,
+            LineStatus::TooLong => {
+                self.skipping = true;
+                match sasl {
+                    Some(verb) => {
+                        self.phase = Phase::Command;
+                        self.send_flush(&replies::SASL_LINE_TOO_LONG);
+                        Step::Event(Event::AuthAborted {
+                            verb,
+                            reason: AuthAbort::LineTooLong,
+                        })
+                    }
+                    None => {
+                        self.error(&replies::LINE_TOO_LONG);
+                        Step::Progress
+                    }
+                }
+            }
+            LineStatus::Complete { content, total } => {
+                let input = std::mem::take(&mut self.input);
+                let line = input.get(..content).unwrap_or_default();
+                let step = self.count_command().unwrap_or_else(|| match sasl {
+                    Some(verb) => {
+                        let exchange = match &mut self.phase {
+                            Phase::Sasl(_, ex) => ex.take(),
+                            _ => None,
+                        };
+                        self.handle_sasl(verb, exchange, line)
+                    }
+                    None => self.handle_command(line, total),
+                });
+                self.input = input;
+                if matches!(self.phase, Phase::Closed) {
+                    self.input = BytesMut::new();
+                } else {
+                    self.input.advance(total.min(self.input.len()));
+                }
+                step
+            }
+        }
+    }
+
+    /// Counts a command line; `Some` when the session limit closed the session.
+    fn count_command(&mut self) -> Option<Step> {
+        self.commands = self.commands.saturating_add(1);
+        if self.commands > self.config.limits.max_commands {
+            self.send(&replies::TOO_MANY_COMMANDS);
+            self.close();
+            return Some(Step::Progress);
+        }
+        None
+    }
+
+    fn handle_sasl(
+        &mut self,
+        verb: AuthVerb,
+        exchange: Option<Box<ServerExchange>>,
+        line: &[u8],
+    ) -> Step {
+        self.phase = Phase::Command;
+        if let Some(mut ex) = exchange {
+            return match ex.step(line) {
+                Ok(step) => self.drive(verb, ex, step),
+                Err(e) => self.sasl_refused(verb, &e),
+            };
+        }
+        let (reply, reason) = match parse_sasl_response(line) {
+            Ok(SaslResponse::Cancel) => (replies::AUTH_CANCELLED, AuthAbort::Cancelled),
+            Ok(SaslResponse::Base64(text)) => {
+                match base64::engine::general_purpose::STANDARD.decode(text.as_bytes()) {
+                    Ok(data) => {
+                        self.pending = Some(Pending::Auth(verb, None));
+                        return Step::Event(Event::AuthResponse { verb, data });
+                    }
+                    Err(_) => (replies::INVALID_BASE64, AuthAbort::InvalidBase64),
+                }
+            }
+            Err(_) => (replies::INVALID_BASE64, AuthAbort::InvalidBase64),
+        };
+        self.send_flush(&reply);
+        Step::Event(Event::AuthAborted { verb, reason })
+    }
+
+    fn parse_options(&self, utf8: bool, total: usize) -> ParseOptions {
+        ParseOptions {
+            leniency: self.config.leniency,
+            utf8,
+            max_line: total.max(self.config.limits.max_command_line),
+        }
+    }
+
+    fn ask(&mut self, pending: Pending, event: Event) -> Step {
+        self.pending = Some(pending);
+        Step::Event(event)
+    }
+
+    fn handle_command(&mut self, line: &[u8], total: usize) -> Step {
+        let limits = &self.config.limits;
+        if total > limits.max_command_line {
+            let allowed = if starts_with_ci(line, b"AUTH ") || starts_with_ci(line, b"X-EXPS ") {
+                limits.max_sasl_line
+            } else if starts_with_ci(line, b"X-LINK2STATE") {
+                crate::limits::MAX_LINK2STATE_LINE
+            } else {
+                limits.max_command_line
+            };
+            if total > allowed {
+                self.error(&replies::LINE_TOO_LONG);
+                return Step::Progress;
+            }
+        }
+        let utf8 = match self.txn {
+            Some(t) => t.smtputf8,
+            None => self.config.extensions.smtputf8 && self.is_esmtp(),
+        };
+        let opts = self.parse_options(utf8, total);
+        let cmd = match parse_command(line, &opts) {
+            Ok(cmd) => cmd,
+            Err(e) => {
+                if self.refused {
+                    self.error(&replies::ONLY_QUIT);
+                } else {
+                    self.error(&e.reply());
+                }
+                return Step::Progress;
+            }
+        };
+        if self.refused && !matches!(cmd, Command::Quit) {
+            self.error(&replies::ONLY_QUIT);
+            return Step::Progress;
+        }
+        let esmtp = self.is_esmtp();
+        let x = &self.config.extensions;
+        let ex = &self.config.exchange;
+        match cmd {
+            Command::Quit => {
+                self.send(&replies::BYE);
+                self.close();
+                Step::Event(Event::Quit)
+            }
+            Command::Ehlo { domain } => {
+                let domain = domain.into_owned();
+                self.ask(Pending::Ehlo(domain.clone()), Event::Ehlo { domain })
+            }
+            Command::Helo { domain } => {
+                let domain = domain.into_owned();
+                self.ask(Pending::Helo(domain.clone()), Event::Helo { domain })
+            }
+            Command::Noop { .. } => {
+                self.send_flush(&replies::OK);
+                Step::Progress
+            }
+            Command::Help { .. } => {
+                self.send(&replies::HELP);
+                Step::Progress
+            }
+            Command::Rset => {
+                self.txn = None;
+                self.send(&replies::OK);
+                Step::Event(Event::Reset)
+            }
+            Command::Vrfy { arg } => self.ask(
+                Pending::Vrfy,
+                Event::Vrfy {
+                    arg: arg.into_owned(),
+                },
+            ),
+            Command::Expn { arg } => self.ask(
+                Pending::Expn,
+                Event::Expn {
+                    arg: arg.into_owned(),
+                },
+            ),
+            Command::Turn | Command::Atrn { .. } => {
+                self.error(&replies::NOT_IMPLEMENTED);
+                self.flush();
+                Step::Progress
+            }
+            Command::Etrn { node } => {
+                if !x.etrn {
+                    self.error(&replies::NOT_IMPLEMENTED);
+                } else if !esmtp {
+                    self.error(&replies::SEND_EHLO_FIRST);
+                } else {
+                    return self.ask(
+                        Pending::Etrn,
+                        Event::Etrn {
+                            node: node.into_owned(),
+                        },
+                    );
+                }
+                Step::Progress
+            }
+            Command::Mail { from, params } => self.handle_mail(line, from, params),
+            Command::Rcpt { to, params } => self.handle_rcpt(to, params),
+            Command::Data => {
+                let reply = match self.txn {
+                    None => Some(replies::NEED_MAIL),
+                    Some(t) if t.bdat || t.binarymime => Some(replies::DATA_AFTER_BDAT),
+                    Some(t) if t.recipients == 0 => {
+                        self.send_flush(&replies::NO_VALID_RECIPIENTS);
+                        return Step::Progress;
+                    }
+                    Some(_) => None,
+                };
+                match reply {
+                    Some(r) => {
+                        self.error(&r);
+                        self.flush();
+                        Step::Progress
+                    }
+                    None => self.ask(Pending::DataStart, Event::DataStart),
+                }
+            }
+            Command::Bdat { size, last } => self.handle_bdat(size, last),
+            Command::StartTls | Command::XAnonymousTls => {
+                let (verb, on) = if matches!(cmd, Command::StartTls) {
+                    (TlsVerb::StartTls, x.starttls)
+                } else {
+                    (TlsVerb::XAnonymousTls, ex.anonymous_tls)
+                };
+                let reply = if self.tls {
+                    replies::TLS_ALREADY_ACTIVE
+                } else if !on {
+                    replies::NOT_IMPLEMENTED
+                } else if !esmtp {
+                    replies::SEND_EHLO_FIRST
+                } else {
+                    return self.ask(Pending::StartTls, Event::StartTls { verb });
+                };
+                self.error(&reply);
+                self.flush();
+                Step::Progress
+            }
+            Command::Auth {
+                mechanism,
+                initial_response,
+            } => self.handle_auth(AuthVerb::Auth, &mechanism, initial_response),
+            Command::XExps {
+                mechanism,
+                initial_response,
+            } => self.handle_auth(AuthVerb::XExps, &mechanism, initial_response),
+            Command::XExch50 { size, mode } => {
+                let reply = if !(ex.xexch50 && esmtp) {
+                    replies::NOT_IMPLEMENTED
+                } else {
+                    match self.txn {
+                        None => replies::NEED_MAIL,
+                        Some(t) if t.recipients == 0 => replies::NEED_RCPT,
+                        Some(t) if t.xexch50 || t.bdat => replies::XEXCH50_TWICE,
+                        Some(_) if size > crate::limits::MAX_XEXCH50_BLOB => replies::TOO_LARGE,
+                        Some(_) => {
+                            return self
+                                .ask(Pending::XExch50Start(size), Event::XExch50 { size, mode })
+                        }
+                    }
+                };
+                self.error(&reply);
+                Step::Progress
+            }
+            Command::Exchange { verb, args } => {
+                let on = match verb {
+                    ExchangeVerb::XLink2State => ex.link2state,
+                    ExchangeVerb::XShadow => ex.xshadow,
+                    ExchangeVerb::XShadowRequest => ex.xshadowrequest,
+                    ExchangeVerb::XQDiscard => ex.xqdiscard,
+                    ExchangeVerb::XProxy
+                    | ExchangeVerb::XProxyFrom
+                    | ExchangeVerb::XProxyTo
+                    | ExchangeVerb::XRsetProxyTo => ex.xproxy,
+                    ExchangeVerb::XSessionParams => ex.xsessionparams,
+                    ExchangeVerb::XRdst => ex.xrdst,
+                };
+                if on && esmtp {
+                    self.ask(
+                        Pending::Exchange,
+                        Event::Exchange {
+                            verb,
+                            args: Bytes::copy_from_slice(&args),
+                        },
+                    )
+                } else {
+                    self.error(&replies::NOT_IMPLEMENTED);
+                    Step::Progress
+                }
+            }
+            Command::Other { verb, args } => self.ask(
+                Pending::Unknown,
+                Event::Unknown {
+                    verb: verb.into_owned(),
+                    args: Bytes::copy_from_slice(&args),
+                },
+            ),
+        }
+    }
+
+    /// Whether an extra (caller-listed) capability of this kind is advertised.
+    fn extra_has(&self, cap: &Capability) -> bool {
+        self.is_esmtp()
+            && self
+                .config
+                .extensions
+                .extra
+                .iter()
+                .any(|c| std::mem::discriminant(c) == std::mem::discriminant(cap))
+    }
+
+    /// Parameters of extensions that were not advertised in this session, and unknown
+    /// parameters, get `555 5.5.4` (RFC 5321 4.1.1.11 / 4.1.1.2).
+    fn mail_params_ok(&self, p: &MailParams<'_>) -> bool {
+        let esmtp = self.is_esmtp();
+        let x = &self.config.extensions;
+        if !p.other.is_empty() {
+            return false;
+        }
+        if p.size.is_some() && !(esmtp && x.size) {
+            return false;
+        }
+        match p.body {
+            None => {}
+            Some(Body::BinaryMime) if !(esmtp && x.chunking && x.binary_mime) => return false,
+            Some(Body::SevenBit | Body::EightBitMime) if !(esmtp && x.eight_bit_mime) => {
+                return false
+            }
+            Some(_) => {}
+        }
+        if p.smtputf8 && !(esmtp && x.smtputf8) {
+            return false;
+        }
+        if (p.ret.is_some() || p.envid.is_some()) && !(esmtp && x.dsn) {
+            return false;
+        }
+        if p.auth.is_some() && !(esmtp && self.offered(AuthVerb::Auth).next().is_some()) {
+            return false;
+        }
+        if p.requiretls && !(esmtp && x.requiretls && self.tls) {
+            return false;
+        }
+        if p.by.is_some() && !self.extra_has(&Capability::DeliverBy(None)) {
+            return false;
+        }
+        if p.mt_priority.is_some() && !self.extra_has(&Capability::MtPriority(None)) {
+            return false;
+        }
+        if p.hold.is_some() && !self.extra_has(&Capability::FutureRelease(String::new())) {
+            return false;
+        }
+        true
+    }
+
+    fn handle_mail(
+        &mut self,
+        line: &[u8],
+        from: crate::syntax::path::ReversePath<'_>,
+        params: MailParams<'_>,
+    ) -> Step {
+        let reply = if self.greeted == Greeted::No {
+            replies::SEND_HELO_FIRST
+        } else if self.txn.is_some() {
+            replies::NESTED_MAIL
+        } else if self.config.auth.require_auth && self.auth_identity.is_none() {
+            replies::AUTH_REQUIRED
+        } else if self.transactions >= self.config.limits.max_transactions {
+            self.send(&replies::TOO_MANY_TRANSACTIONS);
+            self.close();
+            return Step::Progress;
+        } else if !self.mail_params_ok(&params) {
+            replies::PARAM_NOT_RECOGNIZED
+        } else if params
+            .size
+            .is_some_and(|s| s > self.config.limits.max_message_size)
+        {
+            self.send(&replies::TOO_LARGE);
+            return Step::Progress;
+        } else if !params.smtputf8 && !line.is_ascii() {
+            replies::NEED_SMTPUTF8
+        } else {
+            let pending = Pending::Mail {
+                smtputf8: params.smtputf8,
+                binarymime: params.body == Some(Body::BinaryMime),
+            };
+            let Command::Mail { from, params } = (Command::Mail { from, params }).into_owned()
+            else {
+                return Step::Progress;
+            };
+            return self.ask(pending, Event::MailFrom { from, params });
+        };
+        self.error(&reply);
+        Step::Progress
+    }
+
+    fn handle_rcpt(
+        &mut self,
+        to: crate::syntax::path::ForwardPath<'_>,
+        params: RcptParams<'_>,
+    ) -> Step {
+        let dsn = self.is_esmtp() && self.config.extensions.dsn;
+        let reply = match self.txn {
+            None => replies::NEED_MAIL,
+            Some(t) if t.bdat => replies::RCPT_AFTER_BDAT,
+            Some(_)
+                if !params.other.is_empty()
+                    || (!dsn && (params.notify.is_some() || params.orcpt.is_some())) =>
+            {
+                replies::PARAM_NOT_RECOGNIZED
+            }
+            Some(t) if t.recipients >= self.config.limits.max_recipients => {
+                self.send(&replies::TOO_MANY_RECIPIENTS);
+                return Step::Progress;
+            }
+            Some(_) => {
+                let Command::Rcpt { to, params } = (Command::Rcpt { to, params }).into_owned()
+                else {
+                    return Step::Progress;
+                };
+                return self.ask(Pending::Rcpt, Event::RcptTo { to, params });
+            }
+        };
+        self.error(&reply);
+        Step::Progress
+    }
+
+    fn handle_bdat(&mut self, size: u64, last: bool) -> Step {
+        let max = self.config.limits.max_message_size;
+        let error = if !(self.config.extensions.chunking && self.is_esmtp()) {
+            Some(BdatError::NotImplemented)
+        } else {
+            match self.txn.as_mut() {
+                None => Some(BdatError::NeedMail),
+                Some(t) if t.recipients == 0 => Some(BdatError::NoRecipients),
+                Some(t) => {
+                    t.bdat = true;
+                    if t.bdat_size.saturating_add(size) > max {
+                        Some(BdatError::TooLarge)
+                    } else {
+                        None
+                    }
+                }
+            }
+        };
+        // The chunk is consumed in every case so its octets are never read as commands.
+        self.phase = Phase::Bdat {
+            reader: ChunkReader::new(size),
+            size,
+            last,
+            error,
+        };
+        match error {
+            None => Step::Event(Event::Bdat { size, last }),
+            Some(_) => Step::Progress,
+        }
+    }
+
+    fn handle_auth(
+        &mut self,
+        verb: AuthVerb,
+        mechanism: &str,
+        initial: Option<InitialResponse<'_>>,
+    ) -> Step {
+        let configured = match verb {
+            AuthVerb::Auth => &self.config.auth.mechanisms,
+            AuthVerb::XExps => &self.config.exchange.exps_mechanisms,
+        };
+        let identity = match verb {
+            AuthVerb::Auth => &self.auth_identity,
+            AuthVerb::XExps => &self.exps_identity,
+        };
+        let known = configured
+            .iter()
+            .find(|m| m.name.eq_ignore_ascii_case(mechanism))
+            .map(|m| m.name.clone());
+        let offered = self
+            .offered(verb)
+            .any(|m| m.name.eq_ignore_ascii_case(mechanism));
+        let reply = if configured.is_empty() {
+            replies::NOT_IMPLEMENTED
+        } else if !self.is_esmtp() {
+            replies::SEND_EHLO_FIRST
+        } else if identity.is_some() {
+            replies::ALREADY_AUTHENTICATED
+        } else if self.txn.is_some() {
+            replies::AUTH_IN_TRANSACTION
+        } else if verb == AuthVerb::Auth && self.config.auth.require_tls && !self.tls {
+            replies::ENCRYPTION_REQUIRED
+        } else if known.is_none() {
+            replies::UNKNOWN_MECHANISM
+        } else if !offered {
+            replies::ENCRYPTION_REQUIRED
+        } else {
+            if self.config.auth.builtin_exchanges {
+                if let Ok(mech) = crate::sasl::Mechanism::parse(mechanism) {
+                    let started = ServerExchange::start_parsed(&mech, initial.as_ref());
+                    match started {
+                        Ok((ex, step)) => return self.drive(verb, Box::new(ex), step),
+                        Err(SaslError::UnsupportedMechanism) => {}
+                        Err(e) => return self.sasl_refused(verb, &e),
+                    }
+                }
+            }
+            let initial_response = match initial {
+                None => None,
+                Some(InitialResponse::Empty) => Some(Vec::new()),
+                Some(InitialResponse::Base64(text)) => {
+                    match base64::engine::general_purpose::STANDARD.decode(text.as_bytes()) {
+                        Ok(v) => Some(v),
+                        Err(_) => {
+                            self.error(&replies::INVALID_BASE64);
+                            self.flush();
+                            return Step::Progress;
+                        }
+                    }
+                }
+            };
+            return self.ask(
+                Pending::Auth(verb, None),
+                Event::AuthStart {
+                    verb,
+                    mechanism: known.unwrap_or_default(),
+                    initial_response,
+                },
+            );
+        };
+        self.error(&reply);
+        self.flush();
+        Step::Progress
+    }
+
+    /// Acts on a step of a built-in SASL exchange.
+    fn drive(&mut self, verb: AuthVerb, ex: Box<ServerExchange>, step: ServerStep) -> Step {
+        match step {
+            ServerStep::Challenge(text) => {
+                self.challenge(verb, &text, Some(ex));
+                Step::Progress
+            }
+            ServerStep::Verify(credentials) => self.ask(
+                Pending::Auth(verb, Some(ex)),
+                Event::AuthVerify { verb, credentials },
+            ),
+            ServerStep::Token {
+                mechanism, data, ..
+            } => self.ask(
+                Pending::Auth(verb, Some(ex)),
+                Event::AuthToken {
+                    verb,
+                    mechanism: mechanism.as_str().to_string(),
+                    data,
+                },
+            ),
+        }
+    }
+
+    /// A built-in exchange refused the client's message: send the mechanism's reply.
+    fn sasl_refused(&mut self, verb: AuthVerb, e: &SaslError) -> Step {
+        self.phase = Phase::Command;
+        let reason = match e {
+            SaslError::Cancelled => AuthAbort::Cancelled,
+            SaslError::InvalidBase64 => AuthAbort::InvalidBase64,
+            _ => AuthAbort::Refused,
+        };
+        self.send_flush(&e.reply().to_reply());
+        Step::Event(Event::AuthAborted { verb, reason })
+    }
+
+    /// Moves unconsumed frozen body input back in front of `input`.
+    fn restore_body_input(&mut self) {
+        let rest = std::mem::take(&mut self.body_in);
+        if rest.is_empty() {
+            return;
+        }
+        if self.input.is_empty() {
+            self.input.extend_from_slice(&rest);
+        } else {
+            let mut merged = BytesMut::with_capacity(rest.len() + self.input.len());
+            merged.extend_from_slice(&rest);
+            merged.extend_from_slice(&self.input);
+            self.input = merged;
+        }
+    }
+
+    fn fill_body_input(&mut self) -> bool {
+        if self.body_in.is_empty() && !self.input.is_empty() {
+            self.body_in = self.input.split().freeze();
+        }
+        !self.body_in.is_empty()
+    }
+
+    fn step_data(&mut self) -> Step {
+        if !self.fill_body_input() {
+            return Step::Idle;
+        }
+        let max = self.config.limits.max_message_size;
+        let Phase::Data { decoder, emitted } = &mut self.phase else {
+            return Step::Idle;
+        };
+        let before = self.body_in.len();
+        match decoder.decode(&mut self.body_in) {
+            None => {
+                if self.body_in.len() == before {
+                    // No progress possible with this input; wait for more.
+                    return Step::Idle;
+                }
+                Step::Progress
+            }
+            Some(DataEvent::Content(chunk)) => {
+                *emitted = emitted.saturating_add(chunk.len() as u64);
+                if *emitted > max || chunk.is_empty() {
+                    // Over the limit: the rest is counted by the decoder, not kept.
+                    Step::Progress
+                } else {
+                    Step::Event(Event::MessageChunk(chunk))
+                }
+            }
+            Some(DataEvent::End(summary)) => {
+                self.phase = Phase::Command;
+                self.restore_body_input();
+                match summary.outcome {
+                    Ok(()) => self.ask(
+                        Pending::MessageEnd,
+                        Event::MessageEnd { size: summary.size },
+                    ),
+                    Err(e) => {
+                        self.txn = None;
+                        self.send(&data_error_reply(&e));
+                        Step::Event(Event::MessageAborted(MessageAbort::Data(e)))
+                    }
+                }
+            }
+        }
+    }
+
+    fn step_chunk(&mut self) -> Step {
+        let done = match &self.phase {
+            Phase::Bdat { reader, .. } | Phase::XExch50(reader) => reader.is_done(),
+            _ => return Step::Idle,
+        };
+        if !done {
+            if !self.fill_body_input() {
+                return Step::Idle;
+            }
+            let (reader, deliver_bdat) = match &mut self.phase {
+                Phase::Bdat { reader, error, .. } => (reader, Some(error.is_none())),
+                Phase::XExch50(reader) => (reader, None),
+                _ => return Step::Idle,
+            };
+            return match reader.read(&mut self.body_in) {
+                None => Step::Idle,
+                Some(chunk) if chunk.is_empty() => Step::Progress,
+                Some(chunk) => match deliver_bdat {
+                    Some(true) => Step::Event(Event::MessageChunk(chunk)),
+                    Some(false) => Step::Progress,
+                    None => Step::Event(Event::XExch50Chunk(chunk)),
+                },
+            };
+        }
+        let phase = std::mem::replace(&mut self.phase, Phase::Command);
+        self.restore_body_input();
+        match phase {
+            Phase::XExch50(_) => self.ask(Pending::XExch50End, Event::XExch50End),
+            Phase::Bdat {
+                size, last, error, ..
+            } => match error {
+                None => {
+                    let total = match self.txn.as_mut() {
+                        Some(t) => {
+                            t.bdat_size = t.bdat_size.saturating_add(size);
+                            t.bdat_size
+                        }
+                        None => size,
+                    };
+                    if last {
+                        self.ask(Pending::MessageEnd, Event::MessageEnd { size: total })
+                    } else {
+                        let r = Reply::new(
+                            250,
+                            Some(EnhancedCode::new(2, 0, 0)),
+                            format!("{size} octets received"),
+                        );
+                        self.send(&r);
+                        Step::Progress
+                    }
+                }
+                Some(BdatError::TooLarge) => {
+                    self.txn = None;
+                    self.send(&replies::TOO_LARGE);
+                    Step::Event(Event::MessageAborted(MessageAbort::TooLarge))
+                }
+                Some(BdatError::NoRecipients) => {
+                    self.send(&replies::NO_VALID_RECIPIENTS);
+                    Step::Progress
+                }
+                Some(BdatError::NeedMail) => {
+                    self.error(&replies::NEED_MAIL);
+                    Step::Progress
+                }
+                Some(BdatError::NotImplemented) => {
+                    self.error(&replies::NOT_IMPLEMENTED);
+                    Step::Progress
+                }
+            },
+            _ => Step::Progress,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> Server {
+        Server::new(ServerConfig::new("mx.example.test"), Instant::now())
+    }
+
+    #[test]
+    fn resolve_classifies_decisions() {
+        let r = |code| Reply::new(code, None, "x");
+        assert!(matches!(
+            resolve(Decision::Accept, None),
+            Outcome::Accept(None)
+        ));
+        assert!(matches!(
+            resolve(Decision::Default, None),
+            Outcome::Accept(None)
+        ));
+        assert!(matches!(
+            resolve(Decision::Default, Some(r(500))),
+            Outcome::Reject(_)
+        ));
+        assert!(matches!(
+            resolve(Decision::Reply(r(250)), None),
+            Outcome::Accept(Some(_))
+        ));
+        assert!(matches!(
+            resolve(Decision::Reply(r(354)), None),
+            Outcome::Accept(Some(_))
+        ));
+        assert!(matches!(
+            resolve(Decision::Reply(r(450)), None),
+            Outcome::Reject(_)
+        ));
+        assert!(matches!(
+            resolve(Decision::Reply(r(150)), None),
+            Outcome::Reject(_)
+        ));
+        assert!(matches!(
+            resolve(Decision::Reply(r(700)), None),
+            Outcome::Reject(_)
+        ));
+        assert!(matches!(
+            resolve(Decision::AuthFailure, None),
+            Outcome::Accept(None)
+        ));
+    }
+
+    #[test]
+    fn transmits_end_at_flush_marks() {
+        let mut s = session();
+        s.out.extend_from_slice(b"aaa");
+        s.flush();
+        s.flush();
+        s.out.extend_from_slice(b"bb");
+        s.out.extend_from_slice(b"c");
+        s.flush();
+        s.out.extend_from_slice(b"dd");
+        assert_eq!(s.poll_transmit().as_deref(), Some(&b"aaa"[..]));
+        assert_eq!(s.poll_transmit().as_deref(), Some(&b"bbc"[..]));
+        assert_eq!(s.poll_transmit().as_deref(), Some(&b"dd"[..]));
+        assert_eq!(s.poll_transmit(), None);
+    }
+
+    #[test]
+    fn decide_without_pending_is_ignored() {
+        let mut s = session();
+        s.decide(Decision::Accept);
+        assert_eq!(s.poll_transmit(), None);
+        assert_eq!(s.poll_event(), Some(Event::Connect));
+        assert!(s.is_decision_pending());
+        // Polling again applies the default (accept): the greeting goes out.
+        assert_eq!(s.poll_event(), None);
+        assert_eq!(
+            s.poll_transmit().as_deref(),
+            Some(&b"220 mx.example.test ESMTP ready\r\n"[..])
+        );
+    }
+
+    #[test]
+    fn default_mechanism_properties() {
+        assert!(Mechanism::new("plain").plaintext);
+        assert!(Mechanism::new("LOGIN").plaintext);
+        assert!(Mechanism::new("XOAUTH2").plaintext);
+        assert!(!Mechanism::new("NTLM").plaintext);
+        assert!(!Mechanism::new("GSSAPI").plaintext);
+        assert!(!Mechanism::new("CRAM-MD5").plaintext);
+        assert_eq!(Mechanism::new("ntlm").name, "NTLM");
+    }
+}

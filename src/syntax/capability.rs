@@ -3,13 +3,53 @@
 //!
 //! A [`Capabilities`] value keeps the advertised keywords in order (so a server profile
 //! reproduces Exchange's exact EHLO reply) and answers typed questions about them.
+//!
+//! # Decisions
+//!
+//! * Keywords are case-insensitive (RFC 5321 2.4: Exchange 2003 sends `8bitmime`);
+//!   [`Capability::to_line`] writes the canonical upper-case spelling Exchange uses.
+//!   Parameters (AUTH mechanisms, the FUTURERELEASE text, ...) are kept as written.
+//! * A line gets a typed variant only when it is well-formed for its keyword: `SIZE` with
+//!   nothing or one decimal number that fits in a `u64`, a keyword without parameters with
+//!   none at all, `LIMITS` with `name=value` pairs only, `MT-PRIORITY` with at most one
+//!   profile. Anything else (`SIZE abc`, `PIPELINING now`, `PIPE_CONNECT`, `PRDR`) is kept
+//!   verbatim as [`Capability::Other`], so a client never acts on a keyword it did not
+//!   understand and a proxy can relay it. Surrounding whitespace is ignored and runs of
+//!   spaces between parameters collapse to one on output.
+//! * `SIZE` without a number is `Size(None)`; `SIZE 0` stays `Size(Some(0))` as written.
+//!   Both mean "no fixed maximum" (RFC 1870 section 4), and [`Capabilities::size`] reports
+//!   both as `Some(None)`.
+//! * The legacy `AUTH=LOGIN` line (needed by old Outlook versions) and Exchange's
+//!   `X-EXPS=LOGIN` are their own variants; [`Capabilities::auth_mechanisms`] merges them.
+//!
+//! ```
+//! use ehlo::syntax::capability::{Capabilities, Capability};
+//! use ehlo::syntax::reply::Reply;
+//!
+//! let reply = Reply::new(250, None, "mail.example.test Hello\nSIZE 37748736\n8bitmime\nAUTH NTLM LOGIN\nAUTH=LOGIN");
+//! let caps = Capabilities::from_reply(&reply);
+//! assert_eq!(caps.list, [
+//!     Capability::Size(Some(37748736)),
+//!     Capability::EightBitMime,
+//!     Capability::Auth(vec!["NTLM".into(), "LOGIN".into()]),
+//!     Capability::AuthLegacy(vec!["LOGIN".into()]),
+//! ]);
+//! assert_eq!(caps.size(), Some(Some(37748736)));
+//! assert_eq!(caps.auth_mechanisms(), ["NTLM", "LOGIN"]);
+//! assert_eq!(caps.to_reply().to_bytes(),
+//!     b"250-mail.example.test Hello\r\n250-SIZE 37748736\r\n250-8BITMIME\r\n250-AUTH NTLM LOGIN\r\n250 AUTH=LOGIN\r\n");
+//! ```
+
+use super::reply::Reply;
+use std::fmt;
 
 /// One EHLO keyword line.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Capability {
     /// `PIPELINING` (RFC 2920).
     Pipelining,
-    /// `SIZE [n]` (RFC 1870); `None` when no limit was announced (or `SIZE 0`? see docs).
+    /// `SIZE [n]` (RFC 1870); `None` for `SIZE` without a number. `SIZE 0` is kept as
+    /// `Some(0)`; both mean no fixed limit (see [`Capabilities::size`]).
     Size(Option<u64>),
     /// `8BITMIME` (RFC 6152).
     EightBitMime,
@@ -78,7 +118,8 @@ pub enum Capability {
     XSessionParams,
     /// `XQDISCARD`.
     XQDiscard,
-    /// Any other keyword, verbatim, with its parameter text (possibly empty).
+    /// Any other keyword (or a known keyword with malformed parameters), verbatim, with its
+    /// parameter text (possibly empty).
     Other {
         /// The keyword as written.
         keyword: String,
@@ -96,45 +137,615 @@ pub struct Capabilities {
     pub list: Vec<Capability>,
 }
 
+/// The limits of a `LIMITS` line (RFC 9422 section 3): the ones this crate knows, as numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Limits {
+    /// `RCPTMAX`: recipients per transaction.
+    pub rcpt_max: Option<u64>,
+    /// `MAILMAX`: transactions per session.
+    pub mail_max: Option<u64>,
+    /// `RCPTDOMAINMAX`: distinct recipient domains per transaction.
+    pub rcpt_domain_max: Option<u64>,
+}
+
+/// Longest text of one EHLO reply line [`Capabilities::to_reply`] writes: 512 octets minus
+/// `250-` and CRLF (RFC 5321 4.5.3.1.5).
+const MAX_LINE_TEXT: usize = crate::limits::MAX_REPLY_LINE - 6;
+
 impl Capabilities {
+    /// A capability set with the given greeting line and keyword lines.
+    pub fn new(greeting: impl Into<String>, list: Vec<Capability>) -> Self {
+        Capabilities {
+            greeting: greeting.into(),
+            list,
+        }
+    }
+
     /// Reads the capabilities from a `250` EHLO reply (first line: greeting).
-    pub fn from_reply(reply: &super::reply::Reply) -> Capabilities {
-        let _ = reply;
-        todo!("syntax helper")
+    ///
+    /// The reply code is the caller's business (a `5yz` to EHLO means "try HELO"); a
+    /// single-line reply (or a HELO reply) gives an empty list.
+    pub fn from_reply(reply: &Reply) -> Capabilities {
+        let mut lines = reply.lines();
+        let greeting = lines.next().unwrap_or_default().to_string();
+        Capabilities {
+            greeting,
+            list: lines.map(Capability::parse).collect(),
+        }
     }
 
     /// Builds the `250` EHLO reply.
-    pub fn to_reply(&self) -> super::reply::Reply {
-        todo!("syntax helper")
+    ///
+    /// CR and LF inside the greeting or a keyword line become spaces (no line can be
+    /// injected), and a line whose text is longer than 506 octets is cut at a character
+    /// boundary so that the reply's lines are exactly the greeting and the keywords.
+    pub fn to_reply(&self) -> Reply {
+        let mut text = String::new();
+        push_line(&mut text, &self.greeting);
+        for cap in &self.list {
+            text.push('\n');
+            push_line(&mut text, &cap.to_line());
+        }
+        Reply::new(250, None, text)
     }
 
     /// Whether a keyword of this kind is present (e.g. `caps.has(&Capability::Pipelining)`;
-    /// for keywords with arguments compares the kind only).
+    /// for keywords with arguments compares the kind only; for [`Capability::Other`]
+    /// compares the keyword, case-insensitively).
     pub fn has(&self, cap: &Capability) -> bool {
-        let _ = cap;
-        todo!("syntax helper")
+        self.list.iter().any(|c| match (c, cap) {
+            (Capability::Other { keyword: a, .. }, Capability::Other { keyword: b, .. }) => {
+                a.eq_ignore_ascii_case(b)
+            }
+            _ => std::mem::discriminant(c) == std::mem::discriminant(cap),
+        })
+    }
+
+    /// Whether a line with this keyword is present, case-insensitively, typed or not
+    /// (`AUTH=LOGIN` counts as `AUTH`, `X-EXPS=LOGIN` as `X-EXPS`).
+    pub fn has_keyword(&self, keyword: &str) -> bool {
+        self.list
+            .iter()
+            .any(|c| c.keyword().eq_ignore_ascii_case(keyword))
     }
 
     /// The `SIZE` capability: `None` if absent, `Some(None)` without a limit.
+    ///
+    /// `SIZE 0` also gives `Some(None)`: RFC 1870 section 4 says 0 means no fixed maximum.
+    /// With several `SIZE` lines the first wins.
     pub fn size(&self) -> Option<Option<u64>> {
-        todo!("syntax helper")
+        self.list.iter().find_map(|c| match c {
+            Capability::Size(n) => Some(n.filter(|&n| n > 0)),
+            _ => None,
+        })
     }
 
     /// The AUTH mechanisms (from `AUTH` and `AUTH=` lines, deduplicated, upper-case).
     pub fn auth_mechanisms(&self) -> Vec<String> {
-        todo!("syntax helper")
+        mechanisms(self.list.iter().filter_map(|c| match c {
+            Capability::Auth(m) | Capability::AuthLegacy(m) => Some(m),
+            _ => None,
+        }))
     }
+
+    /// Whether `mechanism` is among [`Capabilities::auth_mechanisms`] (case-insensitive).
+    pub fn supports_auth(&self, mechanism: &str) -> bool {
+        self.list.iter().any(|c| match c {
+            Capability::Auth(m) | Capability::AuthLegacy(m) => {
+                m.iter().any(|x| x.eq_ignore_ascii_case(mechanism))
+            }
+            _ => false,
+        })
+    }
+
+    /// The X-EXPS mechanisms (from `X-EXPS` and `X-EXPS=` lines, deduplicated, upper-case).
+    pub fn xexps_mechanisms(&self) -> Vec<String> {
+        mechanisms(self.list.iter().filter_map(|c| match c {
+            Capability::XExps(m) | Capability::XExpsLegacy(m) => Some(m),
+            _ => None,
+        }))
+    }
+
+    /// The known limits of the first `LIMITS` line (RFC 9422), `None` without one. Names
+    /// are case-insensitive; a value that is not a decimal number is ignored.
+    pub fn limits(&self) -> Option<Limits> {
+        self.list.iter().find_map(|c| match c {
+            Capability::Limits(pairs) => {
+                let mut l = Limits::default();
+                for (name, value) in pairs {
+                    let slot = if name.eq_ignore_ascii_case("RCPTMAX") {
+                        &mut l.rcpt_max
+                    } else if name.eq_ignore_ascii_case("MAILMAX") {
+                        &mut l.mail_max
+                    } else if name.eq_ignore_ascii_case("RCPTDOMAINMAX") {
+                        &mut l.rcpt_domain_max
+                    } else {
+                        continue;
+                    };
+                    if slot.is_none() {
+                        *slot = parse_number(value);
+                    }
+                }
+                Some(l)
+            }
+            _ => None,
+        })
+    }
+
+    /// The `DELIVERBY` capability (RFC 2852): `None` if absent, `Some(min_by_time)`.
+    pub fn deliver_by(&self) -> Option<Option<u64>> {
+        self.list.iter().find_map(|c| match c {
+            Capability::DeliverBy(n) => Some(*n),
+            _ => None,
+        })
+    }
+
+    /// `PIPELINING` (RFC 2920).
+    pub fn pipelining(&self) -> bool {
+        self.has(&Capability::Pipelining)
+    }
+
+    /// `STARTTLS` (RFC 3207).
+    pub fn starttls(&self) -> bool {
+        self.has(&Capability::StartTls)
+    }
+
+    /// `CHUNKING` (RFC 3030).
+    pub fn chunking(&self) -> bool {
+        self.has(&Capability::Chunking)
+    }
+
+    /// `BINARYMIME` (RFC 3030).
+    pub fn binary_mime(&self) -> bool {
+        self.has(&Capability::BinaryMime)
+    }
+
+    /// `8BITMIME` (RFC 6152).
+    pub fn eight_bit_mime(&self) -> bool {
+        self.has(&Capability::EightBitMime)
+    }
+
+    /// `DSN` (RFC 3461).
+    pub fn dsn(&self) -> bool {
+        self.has(&Capability::Dsn)
+    }
+
+    /// `ENHANCEDSTATUSCODES` (RFC 2034).
+    pub fn enhanced_status_codes(&self) -> bool {
+        self.has(&Capability::EnhancedStatusCodes)
+    }
+
+    /// `SMTPUTF8` (RFC 6531).
+    pub fn smtputf8(&self) -> bool {
+        self.has(&Capability::SmtpUtf8)
+    }
+
+    /// `REQUIRETLS` (RFC 8689).
+    pub fn requiretls(&self) -> bool {
+        self.has(&Capability::RequireTls)
+    }
+
+    /// `X-ANONYMOUSTLS` (Exchange).
+    pub fn x_anonymous_tls(&self) -> bool {
+        self.has(&Capability::XAnonymousTls)
+    }
+
+    /// `X-LINK2STATE` (Exchange).
+    pub fn x_link2state(&self) -> bool {
+        self.has(&Capability::XLink2State)
+    }
+
+    /// `XEXCH50` (Exchange, Microsoft KB 812455).
+    pub fn xexch50(&self) -> bool {
+        self.has(&Capability::XExch50)
+    }
+}
+
+/// Appends `line` with CR/LF turned into spaces, cut to [`MAX_LINE_TEXT`] octets.
+fn push_line(text: &mut String, line: &str) {
+    let mut end = line.len().min(MAX_LINE_TEXT);
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    let line = line.get(..end).unwrap_or_default();
+    if line.contains(['\r', '\n']) {
+        text.extend(
+            line.chars()
+                .map(|c| if c == '\r' || c == '\n' { ' ' } else { c }),
+        );
+    } else {
+        text.push_str(line);
+    }
+}
+
+/// Upper-cased, deduplicated mechanisms in first-seen order.
+fn mechanisms<'a>(lists: impl Iterator<Item = &'a Vec<String>>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in lists.flatten() {
+        let m = m.to_ascii_uppercase();
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    }
+    out
+}
+
+/// A non-empty run of ASCII digits that fits in a `u64`.
+fn parse_number(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// `s` without a case-insensitive ASCII `prefix`.
+fn strip_prefix_ci<'s>(s: &'s str, prefix: &str) -> Option<&'s str> {
+    let head = s.get(..prefix.len())?;
+    if head.eq_ignore_ascii_case(prefix) {
+        s.get(prefix.len()..)
+    } else {
+        None
+    }
+}
+
+/// Writes `keyword` followed by the words, separated by single spaces.
+fn words(keyword: &str, sep: &str, words: &[String]) -> String {
+    let mut s =
+        String::with_capacity(keyword.len() + words.iter().map(|w| w.len() + 1).sum::<usize>());
+    s.push_str(keyword);
+    for (i, w) in words.iter().enumerate() {
+        s.push_str(if i == 0 { sep } else { " " });
+        s.push_str(w);
+    }
+    s
 }
 
 impl Capability {
     /// Parses one keyword line (without the `250-` prefix).
+    ///
+    /// Never fails: a line that is not a well-formed known keyword line is
+    /// [`Capability::Other`] (see the module documentation).
     pub fn parse(line: &str) -> Capability {
-        let _ = line;
-        todo!("syntax helper")
+        let line = line.trim_ascii();
+        let (keyword, rest) = match line.split_once(' ') {
+            Some((k, r)) => (k, r),
+            None => (line, ""),
+        };
+        let params: Vec<&str> = rest.split(' ').filter(|t| !t.is_empty()).collect();
+        let owned = |v: &[&str]| v.iter().map(|t| t.to_string()).collect::<Vec<String>>();
+        let other = || Capability::Other {
+            keyword: keyword.to_string(),
+            params: rest.to_string(),
+        };
+        if let Some(first) = strip_prefix_ci(keyword, "AUTH=") {
+            return Capability::AuthLegacy(
+                std::iter::once(first)
+                    .chain(params.iter().copied())
+                    .filter(|t| !t.is_empty())
+                    .map(String::from)
+                    .collect(),
+            );
+        }
+        if let Some(first) = strip_prefix_ci(keyword, "X-EXPS=") {
+            return Capability::XExpsLegacy(
+                std::iter::once(first)
+                    .chain(params.iter().copied())
+                    .filter(|t| !t.is_empty())
+                    .map(String::from)
+                    .collect(),
+            );
+        }
+        let mut upper = [0u8; 24];
+        let Some(slot) = upper.get_mut(..keyword.len()) else {
+            return other();
+        };
+        slot.copy_from_slice(keyword.as_bytes());
+        slot.make_ascii_uppercase();
+        let bare = |cap: Capability| if params.is_empty() { cap } else { other() };
+        let number = |make: fn(Option<u64>) -> Capability| match params.as_slice() {
+            [] => make(None),
+            [n] => parse_number(n).map_or_else(other, |n| make(Some(n))),
+            _ => other(),
+        };
+        match &*slot {
+            b"PIPELINING" => bare(Capability::Pipelining),
+            b"SIZE" => number(Capability::Size),
+            b"8BITMIME" => bare(Capability::EightBitMime),
+            b"BINARYMIME" => bare(Capability::BinaryMime),
+            b"CHUNKING" => bare(Capability::Chunking),
+            b"DSN" => bare(Capability::Dsn),
+            b"ENHANCEDSTATUSCODES" => bare(Capability::EnhancedStatusCodes),
+            b"STARTTLS" => bare(Capability::StartTls),
+            b"AUTH" => Capability::Auth(owned(&params)),
+            b"SMTPUTF8" => bare(Capability::SmtpUtf8),
+            b"REQUIRETLS" => bare(Capability::RequireTls),
+            b"LIMITS" => {
+                let mut pairs = Vec::with_capacity(params.len());
+                for p in &params {
+                    match p.split_once('=') {
+                        Some((name, value)) if !name.is_empty() => {
+                            pairs.push((name.to_string(), value.to_string()))
+                        }
+                        _ => return other(),
+                    }
+                }
+                Capability::Limits(pairs)
+            }
+            b"DELIVERBY" => number(Capability::DeliverBy),
+            b"ETRN" => bare(Capability::Etrn),
+            b"ATRN" => bare(Capability::Atrn),
+            b"TURN" => bare(Capability::Turn),
+            b"VRFY" => bare(Capability::Vrfy),
+            b"EXPN" => bare(Capability::Expn),
+            b"HELP" => bare(Capability::Help),
+            b"MT-PRIORITY" => match params.as_slice() {
+                [] => Capability::MtPriority(None),
+                [p] => Capability::MtPriority(Some(p.to_string())),
+                _ => other(),
+            },
+            b"FUTURERELEASE" => Capability::FutureRelease(rest.trim_ascii().to_string()),
+            b"X-EXPS" => Capability::XExps(owned(&params)),
+            b"X-ANONYMOUSTLS" => bare(Capability::XAnonymousTls),
+            b"X-LINK2STATE" => bare(Capability::XLink2State),
+            b"XEXCH50" => bare(Capability::XExch50),
+            b"XRDST" => bare(Capability::XRdst),
+            b"XSHADOW" => bare(Capability::XShadow),
+            b"XSHADOWREQUEST" => bare(Capability::XShadowRequest),
+            b"XPROXY" => bare(Capability::XProxy),
+            b"XPROXYFROM" => bare(Capability::XProxyFrom),
+            b"XPROXYTO" => bare(Capability::XProxyTo),
+            b"XSESSIONPARAMS" => bare(Capability::XSessionParams),
+            b"XQDISCARD" => bare(Capability::XQDiscard),
+            _ => other(),
+        }
     }
 
-    /// The keyword line as advertised (without the `250-` prefix).
+    /// The canonical upper-case keyword (`AUTH` for both AUTH forms, `X-EXPS` for both
+    /// X-EXPS forms), or the keyword of [`Capability::Other`] as written.
+    pub fn keyword(&self) -> &str {
+        match self {
+            Capability::Pipelining => "PIPELINING",
+            Capability::Size(_) => "SIZE",
+            Capability::EightBitMime => "8BITMIME",
+            Capability::BinaryMime => "BINARYMIME",
+            Capability::Chunking => "CHUNKING",
+            Capability::Dsn => "DSN",
+            Capability::EnhancedStatusCodes => "ENHANCEDSTATUSCODES",
+            Capability::StartTls => "STARTTLS",
+            Capability::Auth(_) | Capability::AuthLegacy(_) => "AUTH",
+            Capability::SmtpUtf8 => "SMTPUTF8",
+            Capability::RequireTls => "REQUIRETLS",
+            Capability::Limits(_) => "LIMITS",
+            Capability::DeliverBy(_) => "DELIVERBY",
+            Capability::Etrn => "ETRN",
+            Capability::Atrn => "ATRN",
+            Capability::Turn => "TURN",
+            Capability::Vrfy => "VRFY",
+            Capability::Expn => "EXPN",
+            Capability::Help => "HELP",
+            Capability::MtPriority(_) => "MT-PRIORITY",
+            Capability::FutureRelease(_) => "FUTURERELEASE",
+            Capability::XExps(_) | Capability::XExpsLegacy(_) => "X-EXPS",
+            Capability::XAnonymousTls => "X-ANONYMOUSTLS",
+            Capability::XLink2State => "X-LINK2STATE",
+            Capability::XExch50 => "XEXCH50",
+            Capability::XRdst => "XRDST",
+            Capability::XShadow => "XSHADOW",
+            Capability::XShadowRequest => "XSHADOWREQUEST",
+            Capability::XProxy => "XPROXY",
+            Capability::XProxyFrom => "XPROXYFROM",
+            Capability::XProxyTo => "XPROXYTO",
+            Capability::XSessionParams => "XSESSIONPARAMS",
+            Capability::XQDiscard => "XQDISCARD",
+            Capability::Other { keyword, .. } => keyword,
+        }
+    }
+
+    /// The keyword line as advertised (without the `250-` prefix), keyword in canonical
+    /// upper case, parameters separated by single spaces.
     pub fn to_line(&self) -> String {
-        todo!("syntax helper")
+        let kw = self.keyword();
+        match self {
+            Capability::Size(Some(n)) | Capability::DeliverBy(Some(n)) => format!("{kw} {n}"),
+            Capability::Auth(m) | Capability::XExps(m) => words(kw, " ", m),
+            Capability::AuthLegacy(m) => words("AUTH=", "", m),
+            Capability::XExpsLegacy(m) => words("X-EXPS=", "", m),
+            Capability::Limits(pairs) => {
+                let mut s = String::from(kw);
+                for (name, value) in pairs {
+                    s.push(' ');
+                    s.push_str(name);
+                    s.push('=');
+                    s.push_str(value);
+                }
+                s
+            }
+            Capability::MtPriority(Some(p)) => format!("{kw} {p}"),
+            Capability::FutureRelease(p) if !p.is_empty() => format!("{kw} {p}"),
+            Capability::Other { keyword, params } if !params.is_empty() => {
+                format!("{keyword} {params}")
+            }
+            _ => kw.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Capability {
+    /// The keyword line, as [`Capability::to_line`].
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_line())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Capability as C;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn keywords_case_insensitive() {
+        assert_eq!(C::parse("8bitmime"), C::EightBitMime);
+        assert_eq!(C::parse("  Pipelining \t"), C::Pipelining);
+        assert_eq!(C::parse("x-anonymoustls"), C::XAnonymousTls);
+        assert_eq!(C::parse("starttls").to_line(), "STARTTLS");
+    }
+
+    #[test]
+    fn size_forms() {
+        assert_eq!(C::parse("SIZE"), C::Size(None));
+        assert_eq!(C::parse("SIZE 37748736"), C::Size(Some(37748736)));
+        assert_eq!(C::parse("SIZE   0"), C::Size(Some(0)));
+        assert_eq!(C::parse("SIZE 007").to_line(), "SIZE 7");
+        for bad in [
+            "SIZE abc",
+            "SIZE +5",
+            "SIZE 1 2",
+            "SIZE 99999999999999999999999",
+        ] {
+            assert!(matches!(C::parse(bad), C::Other { .. }), "{bad}");
+            assert_eq!(C::parse(bad).to_line(), bad);
+        }
+        let caps = |c| Capabilities::new("x", vec![c]);
+        assert_eq!(caps(C::Size(Some(0))).size(), Some(None));
+        assert_eq!(caps(C::Size(None)).size(), Some(None));
+        assert_eq!(caps(C::Size(Some(10))).size(), Some(Some(10)));
+        assert_eq!(caps(C::Pipelining).size(), None);
+    }
+
+    #[test]
+    fn auth_forms() {
+        assert_eq!(
+            C::parse("AUTH GSSAPI  NTLM LOGIN"),
+            C::Auth(s(&["GSSAPI", "NTLM", "LOGIN"]))
+        );
+        assert_eq!(C::parse("AUTH"), C::Auth(vec![]));
+        assert_eq!(C::parse("auth=login"), C::AuthLegacy(s(&["login"])));
+        assert_eq!(C::parse("AUTH=LOGIN PLAIN").to_line(), "AUTH=LOGIN PLAIN");
+        assert_eq!(C::parse("AUTH=").to_line(), "AUTH=");
+        assert_eq!(C::parse("X-EXPS=LOGIN"), C::XExpsLegacy(s(&["LOGIN"])));
+        assert_eq!(
+            C::parse("X-EXPS GSSAPI NTLM").to_line(),
+            "X-EXPS GSSAPI NTLM"
+        );
+        let caps = Capabilities::new(
+            "x",
+            vec![
+                C::Auth(s(&["gssapi", "NTLM"])),
+                C::AuthLegacy(s(&["LOGIN", "ntlm"])),
+            ],
+        );
+        assert_eq!(caps.auth_mechanisms(), s(&["GSSAPI", "NTLM", "LOGIN"]));
+        assert!(caps.supports_auth("login") && !caps.supports_auth("PLAIN"));
+        assert!(caps.has_keyword("auth"));
+    }
+
+    #[test]
+    fn limits_and_others() {
+        let c = C::parse("LIMITS RCPTMAX=50 mailmax=1000 FOO=bar");
+        assert_eq!(
+            c,
+            C::Limits(vec![
+                ("RCPTMAX".into(), "50".into()),
+                ("mailmax".into(), "1000".into()),
+                ("FOO".into(), "bar".into())
+            ])
+        );
+        let caps = Capabilities::new("x", vec![c]);
+        assert_eq!(
+            caps.limits(),
+            Some(Limits {
+                rcpt_max: Some(50),
+                mail_max: Some(1000),
+                rcpt_domain_max: None
+            })
+        );
+        assert!(matches!(C::parse("LIMITS RCPTMAX"), C::Other { .. }));
+        assert_eq!(C::parse("DELIVERBY 240"), C::DeliverBy(Some(240)));
+        assert_eq!(
+            C::parse("MT-PRIORITY MIXER"),
+            C::MtPriority(Some("MIXER".into()))
+        );
+        assert_eq!(
+            C::parse("FUTURERELEASE 604800 2026-12-01T00:00:00Z"),
+            C::FutureRelease("604800 2026-12-01T00:00:00Z".into())
+        );
+        assert_eq!(
+            C::parse("PIPE_CONNECT"),
+            C::Other {
+                keyword: "PIPE_CONNECT".into(),
+                params: String::new()
+            }
+        );
+        assert_eq!(
+            C::parse("PIPELINING now"),
+            C::Other {
+                keyword: "PIPELINING".into(),
+                params: "now".into()
+            }
+        );
+        assert_eq!(C::parse("X-Foo  a b").to_line(), "X-Foo  a b");
+        assert_eq!(
+            C::parse(""),
+            C::Other {
+                keyword: String::new(),
+                params: String::new()
+            }
+        );
+        let caps = Capabilities::new("x", vec![C::parse("prdr")]);
+        assert!(caps.has(&C::Other {
+            keyword: "PRDR".into(),
+            params: String::new()
+        }));
+        assert!(caps.has_keyword("PRDR"));
+    }
+
+    #[test]
+    fn reply_round_trip() {
+        let caps = Capabilities::new(
+            "mail.example.test Hello [192.0.2.10]",
+            vec![
+                C::Size(Some(37748736)),
+                C::Pipelining,
+                C::Auth(s(&["NTLM"])),
+                C::XRdst,
+            ],
+        );
+        let r = caps.to_reply();
+        assert_eq!(
+            r.to_bytes(),
+            b"250-mail.example.test Hello [192.0.2.10]\r\n250-SIZE 37748736\r\n250-PIPELINING\r\n250-AUTH NTLM\r\n250 XRDST\r\n"
+        );
+        assert_eq!(Capabilities::from_reply(&r), caps);
+        let helo = Capabilities::from_reply(&Reply::new(250, None, "mail.example.test"));
+        assert_eq!(helo, Capabilities::new("mail.example.test", vec![]));
+    }
+
+    #[test]
+    fn to_reply_cannot_inject_lines() {
+        let caps = Capabilities::new(
+            "evil\r\n250 fake",
+            vec![
+                C::Other {
+                    keyword: "X".into(),
+                    params: "a\nSTARTTLS".into(),
+                },
+                C::Pipelining,
+            ],
+        );
+        let bytes = caps.to_reply().to_bytes();
+        assert_eq!(
+            bytes,
+            b"250-evil  250 fake\r\n250-X a STARTTLS\r\n250 PIPELINING\r\n"
+        );
+        let long = Capabilities::new("h".repeat(600), vec![C::Auth(vec!["M".repeat(700)])]);
+        let r = long.to_reply();
+        for l in r.to_bytes().split_inclusive(|&b| b == b'\n') {
+            assert!(l.len() <= 512);
+        }
+        assert_eq!(r.lines().count(), 2);
     }
 }

@@ -101,15 +101,30 @@ mod tests {
 
     #[test]
     fn bare_lf_policy() {
-        assert_eq!(find_line(b"A\nB\r\n", 512, false), LineStatus::Complete { content: 3, total: 5 });
-        assert_eq!(find_line(b"A\nB\r\n", 512, true), LineStatus::Complete { content: 1, total: 2 });
+        assert_eq!(
+            find_line(b"A\nB\r\n", 512, false),
+            LineStatus::Complete {
+                content: 3,
+                total: 5
+            }
+        );
+        assert_eq!(
+            find_line(b"A\nB\r\n", 512, true),
+            LineStatus::Complete {
+                content: 1,
+                total: 2
+            }
+        );
     }
 
     #[test]
     fn limit_counts_the_crlf() {
         let mut line = vec![b'a'; 510];
         line.extend_from_slice(b"\r\n");
-        assert!(matches!(find_line(&line, 512, false), LineStatus::Complete { total: 512, .. }));
+        assert!(matches!(
+            find_line(&line, 512, false),
+            LineStatus::Complete { total: 512, .. }
+        ));
         let mut line = vec![b'a'; 511];
         line.extend_from_slice(b"\r\n");
         assert_eq!(find_line(&line, 512, false), LineStatus::TooLong);

@@ -1,0 +1,196 @@
+//! Client configuration: TLS policy, credentials, timeouts, limits.
+
+use std::time::Duration;
+
+/// When the client upgrades the connection with STARTTLS (RFC 3207) or, for Exchange
+/// peers, X-ANONYMOUSTLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsPolicy {
+    /// TLS is mandatory: if the server does not offer it (or refuses it), the client sends
+    /// `QUIT` and closes with [`CloseReason::TlsUnavailable`](super::CloseReason::TlsUnavailable);
+    /// no mail and no credentials travel in the clear.
+    Required,
+    /// Use TLS when the server advertises it; go on in plaintext otherwise, or when the
+    /// server answers the upgrade command with an error (RFC 3207 section 4).
+    #[default]
+    Opportunistic,
+    /// Never upgrade.
+    Never,
+}
+
+/// What the client authenticates with (RFC 4954). The client picks the strongest mechanism
+/// the credentials can drive and the server advertises.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// A user name and password: CRAM-MD5 (RFC 2195), PLAIN (RFC 4616) and LOGIN
+    /// (\[MS-XLOGIN\]), in that order of preference.
+    Password {
+        /// The authorization identity for PLAIN (usually `None`).
+        authzid: Option<String>,
+        /// The authentication identity.
+        username: String,
+        /// The password.
+        password: String,
+    },
+    /// An OAuth 2.0 bearer token: OAUTHBEARER (RFC 7628), then XOAUTH2 (Google, Microsoft).
+    OAuth2 {
+        /// The user the token belongs to.
+        username: String,
+        /// The access token.
+        token: String,
+    },
+    /// Mechanisms the caller drives itself (NTLM per \[MS-SMTPNTLM\], GSSAPI, anything
+    /// custom), in order of preference. The client surfaces every step as an
+    /// [`Event::AuthChallenge`](super::Event::AuthChallenge) and the caller answers with
+    /// [`Client::auth_respond`](super::Client::auth_respond).
+    External {
+        /// Mechanism names (case-insensitive), most preferred first.
+        mechanisms: Vec<String>,
+    },
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Password {
+                authzid, username, ..
+            } => f
+                .debug_struct("Password")
+                .field("authzid", authzid)
+                .field("username", username)
+                .field("password", &"<redacted>")
+                .finish(),
+            Credentials::OAuth2 { username, .. } => f
+                .debug_struct("OAuth2")
+                .field("username", username)
+                .field("token", &"<redacted>")
+                .finish(),
+            Credentials::External { mechanisms } => f
+                .debug_struct("External")
+                .field("mechanisms", mechanisms)
+                .finish(),
+        }
+    }
+}
+
+/// Which verb carries the SASL exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthVerb {
+    /// `AUTH` (RFC 4954).
+    #[default]
+    Auth,
+    /// `X-EXPS` (Exchange server-to-server authentication, Microsoft KB 812455): used when
+    /// the server advertises `X-EXPS` with a mechanism the credentials can drive; the
+    /// client falls back to `AUTH` otherwise.
+    XExps,
+}
+
+/// Reply timeouts of RFC 5321 section 4.5.3.2. All are minimums the RFC recommends; a
+/// client may use longer ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Waiting for the `220` greeting (4.5.3.2.1): 5 minutes.
+    pub greeting: Duration,
+    /// Reply to `MAIL` (4.5.3.2.2): 5 minutes.
+    pub mail: Duration,
+    /// Reply to each `RCPT` (4.5.3.2.3): 5 minutes.
+    pub rcpt: Duration,
+    /// The `354` reply to `DATA` (4.5.3.2.4): 2 minutes.
+    pub data_initiation: Duration,
+    /// No progress sending a data block (4.5.3.2.5): 3 minutes.
+    pub data_block: Duration,
+    /// The final reply after the end of data (4.5.3.2.6), also used for the last `BDAT`
+    /// and each `BDAT` chunk: 10 minutes.
+    pub data_termination: Duration,
+    /// Every other command (EHLO, STARTTLS, AUTH, RSET, QUIT, XEXCH50): 5 minutes.
+    pub other: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            greeting: Duration::from_secs(5 * 60),
+            mail: Duration::from_secs(5 * 60),
+            rcpt: Duration::from_secs(5 * 60),
+            data_initiation: Duration::from_secs(2 * 60),
+            data_block: Duration::from_secs(3 * 60),
+            data_termination: Duration::from_secs(10 * 60),
+            other: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+/// Everything a [`Client`](super::Client) needs to know before the connection opens.
+///
+/// ```
+/// use ehlo::client::{ClientConfig, Credentials, TlsPolicy};
+/// let mut config = ClientConfig::new("client.example.test");
+/// config.tls = TlsPolicy::Required;
+/// config.credentials = Some(Credentials::Password {
+///     authzid: None,
+///     username: "alice".into(),
+///     password: "secret".into(),
+/// });
+/// assert!(config.pipelining && config.chunking);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The name sent with `EHLO`/`HELO`: a domain or an address literal such as
+    /// `[192.0.2.1]` (RFC 5321 4.1.1.1).
+    pub hostname: String,
+    /// STARTTLS policy.
+    pub tls: TlsPolicy,
+    /// The transport is already TLS (implicit TLS, RFC 8314): never STARTTLS, and plaintext
+    /// SASL mechanisms are allowed.
+    pub implicit_tls: bool,
+    /// Upgrade with `X-ANONYMOUSTLS` instead of `STARTTLS` when the server advertises it
+    /// (Exchange server-to-server). Off by default.
+    pub anonymous_tls: bool,
+    /// Credentials; `None` sends mail without authenticating.
+    pub credentials: Option<Credentials>,
+    /// The verb for authentication (`AUTH` or Exchange's `X-EXPS`).
+    pub auth_verb: AuthVerb,
+    /// Allow mechanisms that expose the secret (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER) on a
+    /// connection without TLS. Off by default.
+    pub allow_plaintext_auth: bool,
+    /// Send the initial response with the AUTH command (RFC 4954 section 4) when the
+    /// mechanism has one and the line stays within 512 octets.
+    pub sasl_initial_response: bool,
+    /// Use PIPELINING (RFC 2920) when advertised.
+    pub pipelining: bool,
+    /// Use CHUNKING / BDAT (RFC 3030) when advertised.
+    pub chunking: bool,
+    /// Size of the BDAT chunks cut from a whole [`Bytes`](bytes::Bytes) body (octets).
+    pub bdat_chunk_size: usize,
+    /// Reply timeouts.
+    pub timeouts: Timeouts,
+    /// Longest reply line accepted, CRLF included. The default is the RFC 4954 SASL line
+    /// limit (12288) because `334` challenges (NTLM, GSSAPI) exceed the 512 octets of
+    /// RFC 5321 4.5.3.1.5.
+    pub max_reply_line: usize,
+    /// Most lines accepted in one multi-line reply.
+    pub max_reply_lines: usize,
+}
+
+impl ClientConfig {
+    /// A configuration with safe defaults: opportunistic TLS, no credentials, pipelining
+    /// and chunking when offered, RFC 5321 timeouts.
+    pub fn new(hostname: impl Into<String>) -> Self {
+        ClientConfig {
+            hostname: hostname.into(),
+            tls: TlsPolicy::default(),
+            implicit_tls: false,
+            anonymous_tls: false,
+            credentials: None,
+            auth_verb: AuthVerb::default(),
+            allow_plaintext_auth: false,
+            sasl_initial_response: true,
+            pipelining: true,
+            chunking: true,
+            bdat_chunk_size: 1 << 20,
+            timeouts: Timeouts::default(),
+            max_reply_line: crate::limits::MAX_SASL_LINE,
+            max_reply_lines: 1000,
+        }
+    }
+}

@@ -1,0 +1,361 @@
+//! Envelopes (RFC 5321 3.3) and message bodies as the client sends them.
+
+use crate::syntax::param::{Notify, Orcpt, Ret};
+use crate::syntax::path::{ForwardPath, Mailbox, ReversePath};
+use crate::syntax::{ParseOptions, PathError};
+use bytes::Bytes;
+
+/// One recipient: a forward-path and its DSN parameters (RFC 3461 4.1, 4.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    /// The forward-path.
+    pub path: ForwardPath<'static>,
+    /// `NOTIFY=`, sent only when the server advertises DSN.
+    pub notify: Option<Notify>,
+    /// `ORCPT=`, sent only when the server advertises DSN.
+    pub orcpt: Option<Orcpt<'static>>,
+}
+
+/// An Exchange XEXCH50 blob (Microsoft KB 812455): MAPI message and recipient properties,
+/// sent after the recipients when the server advertises `XEXCH50`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Xexch50 {
+    /// The blob, at most [`MAX_XEXCH50_BLOB`](crate::limits::MAX_XEXCH50_BLOB) octets.
+    pub blob: Bytes,
+    /// The mode argument (Exchange sends `2`).
+    pub mode: u32,
+}
+
+/// The envelope of one message: reverse-path, recipients and the MAIL parameters the
+/// caller asks for. Parameters are sent only when the server advertises their extension;
+/// when the message *needs* an extension (SMTPUTF8 for UTF-8 addresses, REQUIRETLS), the
+/// client refuses the message before sending anything instead.
+///
+/// ```
+/// use ehlo::client::Envelope;
+/// let env = Envelope::new("alice@example.test")?
+///     .recipient("bob@example.test")?
+///     .recipient("carol@example.test")?;
+/// assert_eq!(env.recipients.len(), 2);
+/// assert!(!env.needs_smtputf8());
+/// # Ok::<(), ehlo::syntax::PathError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// The reverse-path (`<>` for bounces).
+    pub from: ReversePath<'static>,
+    /// The recipients, in order.
+    pub recipients: Vec<Recipient>,
+    /// The message carries UTF-8 headers (RFC 6531): send `SMTPUTF8` even if every address
+    /// is ASCII. Addresses with non-ASCII text set this need implicitly.
+    pub smtputf8: bool,
+    /// Ask for `REQUIRETLS` (RFC 8689): refused unless TLS is active and advertised.
+    pub requiretls: bool,
+    /// `RET=` (RFC 3461), sent only when DSN is advertised.
+    pub ret: Option<Ret>,
+    /// `ENVID=` (RFC 3461), raw (the client xtext-encodes it), sent only with DSN.
+    pub envid: Option<String>,
+    /// An Exchange XEXCH50 blob, sent only when the server advertises `XEXCH50`.
+    pub xexch50: Option<Xexch50>,
+}
+
+fn parse_mailbox(s: &str) -> Result<Mailbox<'static>, PathError> {
+    let opts = ParseOptions {
+        utf8: true,
+        ..ParseOptions::default()
+    };
+    let s = s
+        .strip_prefix('<')
+        .and_then(|s| s.strip_suffix('>'))
+        .unwrap_or(s);
+    Ok(Mailbox::parse(s, &opts)?.into_owned())
+}
+
+impl Envelope {
+    /// An envelope from `from` (`""` or `"<>"` for the null reverse-path) without
+    /// recipients yet.
+    pub fn new(from: &str) -> Result<Envelope, PathError> {
+        let from = if from.is_empty() || from == "<>" {
+            ReversePath::Null
+        } else {
+            ReversePath::Mailbox(parse_mailbox(from)?)
+        };
+        Ok(Envelope {
+            from,
+            recipients: Vec::new(),
+            smtputf8: false,
+            requiretls: false,
+            ret: None,
+            envid: None,
+            xexch50: None,
+        })
+    }
+
+    /// Adds a recipient (`local@domain`, or `Postmaster`).
+    pub fn recipient(mut self, to: &str) -> Result<Envelope, PathError> {
+        self.add_recipient(to)?;
+        Ok(self)
+    }
+
+    /// Adds a recipient in place.
+    pub fn add_recipient(&mut self, to: &str) -> Result<(), PathError> {
+        let path =
+            if to.eq_ignore_ascii_case("postmaster") || to.eq_ignore_ascii_case("<postmaster>") {
+                ForwardPath::Postmaster
+            } else {
+                ForwardPath::Mailbox(parse_mailbox(to)?)
+            };
+        self.recipients.push(Recipient {
+            path,
+            notify: None,
+            orcpt: None,
+        });
+        Ok(())
+    }
+
+    /// Whether the message needs SMTPUTF8: the flag, or a non-ASCII address.
+    pub fn needs_smtputf8(&self) -> bool {
+        if self.smtputf8 {
+            return true;
+        }
+        let from = match &self.from {
+            ReversePath::Null => false,
+            ReversePath::Mailbox(m) => !mailbox_is_ascii(m),
+        };
+        from || self.recipients.iter().any(|r| match &r.path {
+            ForwardPath::Postmaster => false,
+            ForwardPath::Mailbox(m) => !mailbox_is_ascii(m),
+        })
+    }
+}
+
+fn mailbox_is_ascii(m: &Mailbox<'_>) -> bool {
+    use crate::syntax::path::{AddressLiteral, Host, LocalPart};
+    let local = match &m.local_part {
+        LocalPart::DotString(s) | LocalPart::Quoted(s) => s.is_ascii(),
+    };
+    let host = match &m.host {
+        Host::Domain(d) => d.0.is_ascii(),
+        Host::Literal(AddressLiteral::General { tag, content }) => {
+            tag.is_ascii() && content.is_ascii()
+        }
+        Host::Literal(_) => true,
+    };
+    local && host
+}
+
+/// What a body needs from the transport, from most to least portable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum BodyType {
+    /// CRLF-terminated lines of at most 998 octets, every octet 1..=127: goes anywhere.
+    SevenBit,
+    /// Like `SevenBit` but with octets above 127: needs 8BITMIME (RFC 6152) or
+    /// BINARYMIME.
+    EightBit,
+    /// NUL octets, a bare CR or LF, or lines over 998 octets: only BDAT with BINARYMIME
+    /// (RFC 3030) carries it unchanged. DATA would corrupt it (Exchange refuses bare line
+    /// feeds with `550 5.6.11` for the same reason).
+    Binary,
+}
+
+impl BodyType {
+    /// Classifies a whole body.
+    ///
+    /// ```
+    /// use ehlo::client::BodyType;
+    /// assert_eq!(BodyType::of(b"Subject: hi\r\n\r\nhello\r\n"), BodyType::SevenBit);
+    /// assert_eq!(BodyType::of("caf\u{e9}\r\n".as_bytes()), BodyType::EightBit);
+    /// assert_eq!(BodyType::of(b"bare\nline feed"), BodyType::Binary);
+    /// ```
+    pub fn of(body: &[u8]) -> BodyType {
+        let mut s = BodyScanner::default();
+        s.scan(body);
+        s.body_type()
+    }
+}
+
+/// Incremental body classification across chunks (bare CR at a chunk end, line lengths).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BodyScanner {
+    seen: Option<BodyType>,
+    /// Octets on the current line so far (without CR/LF).
+    line: usize,
+    /// The previous chunk ended in a CR.
+    pending_cr: bool,
+}
+
+/// Longest line content allowed on a text line (RFC 5321 4.5.3.1.6: 1000 with CRLF).
+const MAX_LINE_CONTENT: usize = crate::limits::MAX_TEXT_LINE - 2;
+
+impl BodyScanner {
+    pub(crate) fn scan(&mut self, chunk: &[u8]) {
+        if self.seen == Some(BodyType::Binary) {
+            return;
+        }
+        let mut ty = self.seen.unwrap_or(BodyType::SevenBit);
+        let mut pos = 0;
+        if self.pending_cr {
+            self.pending_cr = false;
+            match chunk.first() {
+                Some(b'\n') => pos = 1,
+                Some(_) => ty = BodyType::Binary,
+                None => {
+                    self.pending_cr = true;
+                }
+            }
+        }
+        let rest = chunk.get(pos..).unwrap_or_default();
+        if ty != BodyType::Binary {
+            if memchr::memchr(0, rest).is_some() {
+                ty = BodyType::Binary;
+            } else if ty == BodyType::SevenBit && !rest.is_ascii() {
+                ty = BodyType::EightBit;
+            }
+        }
+        if ty != BodyType::Binary {
+            let mut p = 0;
+            loop {
+                let window = rest.get(p..).unwrap_or_default();
+                let Some(off) = memchr::memchr2(b'\r', b'\n', window) else {
+                    self.line = self.line.saturating_add(window.len());
+                    if self.line > MAX_LINE_CONTENT {
+                        ty = BodyType::Binary;
+                    }
+                    break;
+                };
+                self.line = self.line.saturating_add(off);
+                if self.line > MAX_LINE_CONTENT {
+                    ty = BodyType::Binary;
+                    break;
+                }
+                let i = p + off;
+                if rest.get(i) == Some(&b'\n') {
+                    // A LF without its CR: bare LF.
+                    ty = BodyType::Binary;
+                    break;
+                }
+                // A CR: the next octet must be LF.
+                match rest.get(i + 1) {
+                    Some(b'\n') => {
+                        self.line = 0;
+                        p = i + 2;
+                    }
+                    Some(_) => {
+                        ty = BodyType::Binary;
+                        break;
+                    }
+                    None => {
+                        self.line = 0;
+                        self.pending_cr = true;
+                        break;
+                    }
+                }
+            }
+        }
+        self.seen = Some(ty);
+    }
+
+    pub(crate) fn seen_so_far(&self) -> BodyType {
+        self.seen.unwrap_or(BodyType::SevenBit)
+    }
+
+    pub(crate) fn body_type(&self) -> BodyType {
+        match self.seen {
+            Some(BodyType::Binary) => BodyType::Binary,
+            // A CR at the very end with nothing after it is a bare CR.
+            _ if self.pending_cr => BodyType::Binary,
+            Some(t) => t,
+            None => BodyType::SevenBit,
+        }
+    }
+}
+
+/// A message body: whole in memory, or streamed by the caller chunk by chunk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    /// The whole body. The client classifies it and cuts BDAT chunks from it without
+    /// copying.
+    Bytes(Bytes),
+    /// The caller supplies the body on [`Event::BodyNeeded`](super::Event::BodyNeeded)
+    /// with [`Client::push_body`](super::Client::push_body) and
+    /// [`Client::finish_body`](super::Client::finish_body), so a large message never sits in
+    /// memory whole. The declared type and size decide the MAIL parameters; a chunk that
+    /// breaks the declaration aborts the message (never corrupts it).
+    Stream {
+        /// What the body needs (see [`BodyType`]).
+        body_type: BodyType,
+        /// Its size in octets if known (for the `SIZE=` parameter, RFC 1870).
+        size: Option<u64>,
+    },
+}
+
+impl From<Bytes> for Body {
+    fn from(b: Bytes) -> Self {
+        Body::Bytes(b)
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(b: Vec<u8>) -> Self {
+        Body::Bytes(Bytes::from(b))
+    }
+}
+
+impl From<String> for Body {
+    fn from(b: String) -> Self {
+        Body::Bytes(Bytes::from(b))
+    }
+}
+
+impl From<&'static [u8]> for Body {
+    fn from(b: &'static [u8]) -> Self {
+        Body::Bytes(Bytes::from_static(b))
+    }
+}
+
+impl From<&'static str> for Body {
+    fn from(b: &'static str) -> Self {
+        Body::Bytes(Bytes::from_static(b.as_bytes()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunks(parts: &[&[u8]]) -> BodyType {
+        let mut s = BodyScanner::default();
+        for p in parts {
+            s.scan(p);
+        }
+        s.body_type()
+    }
+
+    #[test]
+    fn classification() {
+        assert_eq!(BodyType::of(b""), BodyType::SevenBit);
+        assert_eq!(BodyType::of(b"a\r\nb"), BodyType::SevenBit);
+        assert_eq!(BodyType::of(b"a\rb"), BodyType::Binary);
+        assert_eq!(BodyType::of(b"a\r"), BodyType::Binary);
+        assert_eq!(BodyType::of(b"a\x00b\r\n"), BodyType::Binary);
+        assert_eq!(BodyType::of(b"\xff\r\n"), BodyType::EightBit);
+        let mut long = vec![b'a'; 998];
+        long.extend_from_slice(b"\r\n");
+        assert_eq!(BodyType::of(&long), BodyType::SevenBit);
+        long.insert(0, b'a');
+        assert_eq!(BodyType::of(&long), BodyType::Binary);
+    }
+
+    #[test]
+    fn across_chunks() {
+        assert_eq!(chunks(&[b"a\r", b"\nb"]), BodyType::SevenBit);
+        assert_eq!(chunks(&[b"a\r", b"b"]), BodyType::Binary);
+        assert_eq!(chunks(&[b"a\r", b"", b"\n"]), BodyType::SevenBit);
+        assert_eq!(chunks(&[&[b'a'; 500], &[b'a'; 499]]), BodyType::Binary);
+        assert_eq!(
+            chunks(&[&[b'a'; 500], &[b'a'; 498], b"\r\n"]),
+            BodyType::SevenBit
+        );
+        assert_eq!(chunks(&[b"x\r\n", b"\xc3\xa9"]), BodyType::EightBit);
+    }
+}

@@ -1,0 +1,1544 @@
+//! The client state machine.
+
+use super::auth::{self, Driver};
+use super::config::{AuthVerb, ClientConfig, TlsPolicy};
+use super::envelope::{Body, BodyScanner, BodyType, Envelope};
+use super::error::{
+    CloseReason, Extension, MessageError, ProtocolError, SendError, TimeoutKind, UsageError,
+};
+use crate::data::{DataEncoder, EncoderConfig};
+use crate::syntax::capability::{Capabilities, Capability};
+use crate::syntax::command::{Command, InitialResponse, SaslResponse};
+use crate::syntax::param::{self, MailParams, RcptParams};
+use crate::syntax::reply::{Reply, ReplyParser};
+use crate::syntax::xtext::XText;
+use base64::Engine as _;
+use bytes::{Bytes, BytesMut};
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// Below this many queued octets the client produces more body (bounded memory).
+const LOW_WATER: usize = 64 * 1024;
+/// Size of the pieces a whole body is cut into for the DATA encoder.
+const DATA_PIECE: usize = 64 * 1024;
+
+/// Identifies a message queued with [`Client::send`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MessageId(pub u64);
+
+/// A step of an authentication exchange the caller drives
+/// ([`Credentials::External`](super::Credentials::External)). Answer with [`Client::auth_respond`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthChallenge {
+    /// The mechanism, upper-case (e.g. `NTLM`, `GSSAPI`).
+    pub mechanism: String,
+    /// The verb carrying the exchange (`AUTH` or `X-EXPS`).
+    pub verb: AuthVerb,
+    /// `true` when the client asks for the initial response before sending the command
+    /// (answer [`AuthResponse::Data`] or [`AuthResponse::NoInitialResponse`]).
+    pub initial: bool,
+    /// The server challenge, base64-decoded; `None` for the initial step and when the
+    /// `334` text is not base64 (\[MS-SMTPNTLM\] servers send human-readable text to an
+    /// `AUTH NTLM` without initial response).
+    pub data: Option<Vec<u8>>,
+    /// The `334` reply itself (`None` for the initial step).
+    pub reply: Option<Reply>,
+}
+
+/// The caller's answer to an [`AuthChallenge`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthResponse {
+    /// These octets (the client base64-encodes them).
+    Data(Vec<u8>),
+    /// For the initial step: send the command without an initial response. For a later
+    /// step: an empty response.
+    NoInitialResponse,
+    /// Cancel the exchange (`*`, RFC 4954 section 4).
+    Cancel,
+}
+
+/// The outcome for one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientStatus {
+    /// Index in [`Envelope::recipients`].
+    pub index: usize,
+    /// The server's reply to `RCPT`, `None` if the command was never answered (the
+    /// transaction failed before, or the session closed).
+    pub reply: Option<Reply>,
+}
+
+impl RecipientStatus {
+    /// Whether the server accepted the recipient (`2xx`).
+    pub fn accepted(&self) -> bool {
+        self.reply.as_ref().is_some_and(is_positive)
+    }
+}
+
+/// What the client reports. Poll with [`Client::poll_event`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The server's `220` greeting (or the `554` refusal, followed by `Closed`).
+    Greeting(Reply),
+    /// The capabilities of an EHLO reply (empty after a HELO fallback). Sent again after
+    /// TLS, when the client re-issues EHLO (RFC 3207 section 4.2).
+    Capabilities(Capabilities),
+    /// The server accepted STARTTLS (or X-ANONYMOUSTLS, see `anonymous`): drain
+    /// [`Client::poll_transmit`] (nothing more comes), run the TLS handshake on the
+    /// transport, then call [`Client::tls_established`]. Every byte handed to
+    /// [`Client::receive`] before that is treated as response injection.
+    StartTls {
+        /// `true` for Exchange's X-ANONYMOUSTLS.
+        anonymous: bool,
+    },
+    /// The caller-driven mechanism needs an answer ([`Client::auth_respond`]).
+    AuthChallenge(AuthChallenge),
+    /// Authentication succeeded.
+    Authenticated {
+        /// The mechanism used.
+        mechanism: String,
+        /// The server's `235` reply.
+        reply: Reply,
+    },
+    /// The session is ready for mail (after greeting, EHLO, TLS and AUTH as configured).
+    /// Messages queued earlier start now.
+    Ready,
+    /// The client wants the next piece of a streamed body: call [`Client::push_body`] once
+    /// or [`Client::finish_body`].
+    BodyNeeded(MessageId),
+    /// The reply to one `RCPT`.
+    RecipientResult {
+        /// The message.
+        message: MessageId,
+        /// Index in [`Envelope::recipients`].
+        index: usize,
+        /// `true` for a `2xx` reply.
+        accepted: bool,
+        /// The full reply.
+        reply: Reply,
+    },
+    /// A message is done: delivered (the final reply) or not (why).
+    MessageResult {
+        /// The message.
+        message: MessageId,
+        /// The final `250` reply, or the error.
+        result: Result<Reply, MessageError>,
+        /// Per-recipient outcomes.
+        recipients: Vec<RecipientStatus>,
+    },
+    /// The session is over; drop the transport.
+    Closed(CloseReason),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Greeting,
+    Hello,
+    Tls,
+    AwaitTls,
+    Auth,
+    Ready,
+    Quitting,
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Greeting,
+    Ehlo,
+    Helo,
+    Tls { anonymous: bool },
+    Auth,
+    Mail,
+    Rcpt(usize),
+    Xexch50,
+    Xexch50Data,
+    Data,
+    DataEnd,
+    Bdat { last: bool },
+    Rset,
+    Quit,
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    expect: Expect,
+    timeout: Duration,
+    kind: TimeoutKind,
+    sent_at: Option<Instant>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TxStep {
+    Mail,
+    Rcpt(usize),
+    Xexch50,
+    Data,
+    Bdat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyPhase {
+    Pending,
+    Active,
+    Done,
+}
+
+#[derive(Debug)]
+enum Source {
+    Whole {
+        data: Bytes,
+        offset: usize,
+    },
+    Stream {
+        declared: BodyType,
+        scanner: BodyScanner,
+        requested: bool,
+        held: Option<Bytes>,
+    },
+}
+
+#[derive(Debug)]
+struct Queued {
+    id: MessageId,
+    envelope: Envelope,
+    body: Body,
+}
+
+#[derive(Debug)]
+struct Txn {
+    id: MessageId,
+    envelope: Envelope,
+    source: Source,
+    use_bdat: bool,
+    mail_params: MailParams<'static>,
+    dsn: bool,
+    steps: VecDeque<TxStep>,
+    rcpt: Vec<Option<Reply>>,
+    answered: usize,
+    accepted: usize,
+    failed: Option<MessageError>,
+    delivered: Option<Reply>,
+    barrier: bool,
+    phase: BodyPhase,
+    encoder: Option<DataEncoder>,
+}
+
+#[derive(Debug)]
+enum AuthWait {
+    /// Waiting for the server.
+    Server,
+    /// Waiting for the caller's initial response.
+    CallerInitial,
+    /// Waiting for the caller's answer to a challenge.
+    CallerChallenge,
+}
+
+#[derive(Debug)]
+struct AuthState {
+    verb: AuthVerb,
+    mechanism: String,
+    driver: Driver,
+    wait: AuthWait,
+    /// An initial response that did not fit on the command line: sent on the first `334`.
+    deferred: Option<Vec<u8>>,
+}
+
+/// The sans-IO SMTP client session. See the [module documentation](super) for the loop.
+#[derive(Debug)]
+pub struct Client {
+    config: ClientConfig,
+    state: State,
+    input: BytesMut,
+    parser: ReplyParser,
+    out: BytesMut,
+    transmit: VecDeque<Bytes>,
+    transmit_len: usize,
+    events: VecDeque<Event>,
+    expects: VecDeque<Pending>,
+    caps: Option<Capabilities>,
+    esmtp: bool,
+    tls_active: bool,
+    tls_declined: bool,
+    auth: Option<AuthState>,
+    authenticated: bool,
+    ready_sent: bool,
+    queue: VecDeque<Queued>,
+    txn: Option<Txn>,
+    next_id: u64,
+    quit_requested: bool,
+    close_reason: Option<CloseReason>,
+    last_send: Option<Instant>,
+}
+
+fn is_positive(r: &Reply) -> bool {
+    (200..300).contains(&r.code.0)
+}
+
+fn b64(data: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+impl Client {
+    /// A client for a connection that was just opened at `now` (the greeting timer of
+    /// RFC 5321 4.5.3.2.1 starts here).
+    pub fn new(config: ClientConfig, now: Instant) -> Client {
+        let parser = ReplyParser::new(config.max_reply_line, config.max_reply_lines);
+        let tls_active = config.implicit_tls;
+        let timeout = config.timeouts.greeting;
+        let mut expects = VecDeque::new();
+        expects.push_back(Pending {
+            expect: Expect::Greeting,
+            timeout,
+            kind: TimeoutKind::Greeting,
+            sent_at: Some(now),
+        });
+        Client {
+            config,
+            state: State::Greeting,
+            input: BytesMut::new(),
+            parser,
+            out: BytesMut::new(),
+            transmit: VecDeque::new(),
+            transmit_len: 0,
+            events: VecDeque::new(),
+            expects,
+            caps: None,
+            esmtp: false,
+            tls_active,
+            tls_declined: false,
+            auth: None,
+            authenticated: false,
+            ready_sent: false,
+            queue: VecDeque::new(),
+            txn: None,
+            next_id: 0,
+            quit_requested: false,
+            close_reason: None,
+            last_send: None,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// The capabilities of the last EHLO reply, if any.
+    pub fn capabilities(&self) -> Option<&Capabilities> {
+        self.caps.as_ref()
+    }
+
+    /// Whether TLS is active (after [`Client::tls_established`], or implicit TLS).
+    pub fn is_tls(&self) -> bool {
+        self.tls_active
+    }
+
+    /// Whether the session is over ([`Event::Closed`] was queued).
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    /// Queues a message. It goes out as soon as the session is ready and the messages
+    /// before it are done; its outcome arrives as [`Event::MessageResult`].
+    ///
+    /// Whether the server can take the message is checked once its capabilities are
+    /// known, before any byte of the transaction is sent.
+    pub fn send(
+        &mut self,
+        envelope: Envelope,
+        body: impl Into<Body>,
+    ) -> Result<MessageId, SendError> {
+        if self.state == State::Closed || self.state == State::Quitting || self.quit_requested {
+            return Err(SendError::Closed);
+        }
+        let id = MessageId(self.next_id);
+        self.next_id = self.next_id.wrapping_add(1);
+        self.queue.push_back(Queued {
+            id,
+            envelope,
+            body: body.into(),
+        });
+        self.advance();
+        Ok(id)
+    }
+
+    /// Ends the session politely: once every queued message is done, sends `QUIT`.
+    pub fn quit(&mut self) {
+        self.quit_requested = true;
+        self.advance();
+    }
+
+    /// Feeds bytes read from the transport.
+    pub fn receive(&mut self, data: &[u8]) {
+        if self.state == State::Closed {
+            return;
+        }
+        if self.state == State::AwaitTls {
+            if !data.is_empty() {
+                self.close(CloseReason::Protocol(ProtocolError::ResponseInjection));
+            }
+            return;
+        }
+        self.input.extend_from_slice(data);
+        loop {
+            if self.state == State::Closed {
+                break;
+            }
+            if self.state == State::AwaitTls {
+                if !self.input.is_empty() {
+                    // The go-ahead and injected bytes came in one read: withdraw the
+                    // StartTls event so the caller never starts the handshake.
+                    self.events.retain(|e| !matches!(e, Event::StartTls { .. }));
+                    self.close(CloseReason::Protocol(ProtocolError::ResponseInjection));
+                }
+                break;
+            }
+            match self.parser.decode(&mut self.input) {
+                Ok(Some(reply)) => self.on_reply(reply),
+                Ok(None) => break,
+                Err(e) => {
+                    self.close(CloseReason::Protocol(ProtocolError::Malformed(e)));
+                    break;
+                }
+            }
+        }
+        self.advance();
+    }
+
+    /// The transport was closed by the peer (or failed).
+    pub fn peer_closed(&mut self) {
+        if self.state == State::Closed {
+            return;
+        }
+        let reason = if self.state == State::Quitting {
+            self.close_reason.take().unwrap_or(CloseReason::Quit(None))
+        } else {
+            CloseReason::PeerClosed
+        };
+        self.close(reason);
+    }
+
+    /// The TLS handshake after [`Event::StartTls`] completed: the client forgets what it
+    /// knew about the server and sends EHLO again (RFC 3207 section 4.2).
+    pub fn tls_established(&mut self) -> Result<(), UsageError> {
+        if self.state != State::AwaitTls {
+            return Err(UsageError::NotAwaitingTls);
+        }
+        self.tls_active = true;
+        self.input.clear();
+        self.parser = ReplyParser::new(self.config.max_reply_line, self.config.max_reply_lines);
+        self.caps = None;
+        self.esmtp = false;
+        self.send_hello(true);
+        self.advance();
+        Ok(())
+    }
+
+    /// Answers an [`Event::AuthChallenge`].
+    pub fn auth_respond(&mut self, response: AuthResponse) -> Result<(), UsageError> {
+        let Some(auth) = self.auth.as_mut() else {
+            return Err(UsageError::NoChallenge);
+        };
+        match auth.wait {
+            AuthWait::Server => return Err(UsageError::NoChallenge),
+            AuthWait::CallerInitial => {
+                auth.wait = AuthWait::Server;
+                let (verb, mech) = (auth.verb, auth.mechanism.clone());
+                match response {
+                    AuthResponse::Cancel => {
+                        self.auth = None;
+                        self.fail_session(CloseReason::AuthFailed(None));
+                    }
+                    AuthResponse::NoInitialResponse => self.send_auth_command(verb, &mech, None),
+                    AuthResponse::Data(d) => self.send_auth_command(verb, &mech, Some(d)),
+                }
+            }
+            AuthWait::CallerChallenge => {
+                auth.wait = AuthWait::Server;
+                match response {
+                    AuthResponse::Cancel => self.send_sasl_line(None),
+                    AuthResponse::NoInitialResponse => self.send_sasl_line(Some(&[])),
+                    AuthResponse::Data(d) => self.send_sasl_line(Some(&d)),
+                }
+            }
+        }
+        self.advance();
+        Ok(())
+    }
+
+    /// Supplies the next piece of a streamed body after [`Event::BodyNeeded`].
+    ///
+    /// With BDAT each piece becomes one chunk without copying; with DATA it runs through
+    /// the dot-stuffing encoder. A piece that breaks the declared [`BodyType`] aborts the
+    /// message ([`MessageError::BodyTypeViolation`]).
+    pub fn push_body(&mut self, id: MessageId, chunk: Bytes) -> Result<(), UsageError> {
+        self.check_body(id)?;
+        let Some(txn) = self.txn.as_mut() else {
+            return Err(UsageError::BodyNotExpected);
+        };
+        let Source::Stream {
+            declared,
+            scanner,
+            requested,
+            held,
+        } = &mut txn.source
+        else {
+            return Err(UsageError::BodyNotExpected);
+        };
+        *requested = false;
+        scanner.scan(&chunk);
+        if scanner.seen_type() > *declared {
+            self.abort_body();
+            self.advance();
+            return Err(UsageError::BodyTypeViolation);
+        }
+        if chunk.is_empty() {
+            self.advance();
+            return Ok(());
+        }
+        if txn.use_bdat {
+            if let Some(prev) = held.replace(chunk) {
+                self.send_bdat(prev, false);
+            }
+        } else if let Some(enc) = txn.encoder.as_mut() {
+            enc.encode(&chunk, &mut self.out);
+        }
+        self.advance();
+        Ok(())
+    }
+
+    /// Ends a streamed body (after [`Event::BodyNeeded`] or any time after a
+    /// [`Client::push_body`]).
+    pub fn finish_body(&mut self, id: MessageId) -> Result<(), UsageError> {
+        self.check_body(id)?;
+        let Some(txn) = self.txn.as_mut() else {
+            return Err(UsageError::BodyNotExpected);
+        };
+        let Source::Stream {
+            declared,
+            scanner,
+            requested,
+            held,
+        } = &mut txn.source
+        else {
+            return Err(UsageError::BodyNotExpected);
+        };
+        *requested = false;
+        if scanner.body_type() > *declared {
+            self.abort_body();
+            self.advance();
+            return Err(UsageError::BodyTypeViolation);
+        }
+        let held = held.take();
+        txn.phase = BodyPhase::Done;
+        if txn.use_bdat {
+            self.send_bdat(held.unwrap_or_default(), true);
+        } else {
+            if let Some(enc) = txn.encoder.as_mut() {
+                enc.finish(&mut self.out);
+            }
+            self.expect(Expect::DataEnd);
+        }
+        self.advance();
+        Ok(())
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The next bytes to write to the transport, if any. `now` starts the reply timers of
+    /// the commands handed out.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
+        if self.state == State::Closed {
+            return None;
+        }
+        self.flush_out();
+        if self.transmit.is_empty() {
+            self.refill();
+            self.flush_out();
+        }
+        let seg = self.transmit.pop_front()?;
+        self.transmit_len = self.transmit_len.saturating_sub(seg.len());
+        self.last_send = Some(now);
+        for p in self.expects.iter_mut() {
+            if p.sent_at.is_none() {
+                p.sent_at = Some(now);
+            }
+        }
+        Some(seg)
+    }
+
+    /// When [`Client::handle_timeout`] must be called next, if a timer runs.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.deadline().map(|(t, _)| t)
+    }
+
+    /// Tells the client the time; a reply timeout that has expired closes the session
+    /// with [`CloseReason::Timeout`] (RFC 5321 4.5.3.2).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some((deadline, kind)) = self.deadline() {
+            if now >= deadline {
+                self.close(CloseReason::Timeout(kind));
+            }
+        }
+    }
+
+    fn deadline(&self) -> Option<(Instant, TimeoutKind)> {
+        if self.state == State::Closed {
+            return None;
+        }
+        let mut best: Option<(Instant, TimeoutKind)> = None;
+        if let Some(p) = self.expects.front() {
+            if let Some(t) = p.sent_at.and_then(|at| at.checked_add(p.timeout)) {
+                best = Some((t, p.kind));
+            }
+        }
+        let body_active = self
+            .txn
+            .as_ref()
+            .is_some_and(|t| t.phase == BodyPhase::Active);
+        if body_active && self.transmit_len > 0 {
+            let block = self.config.timeouts.data_block;
+            if let Some(t) = self.last_send.and_then(|at| at.checked_add(block)) {
+                if best.map_or(true, |(b, _)| t < b) {
+                    best = Some((t, TimeoutKind::DataBlock));
+                }
+            }
+        }
+        best
+    }
+
+    // ----- output helpers -----
+
+    fn flush_out(&mut self) {
+        if !self.out.is_empty() {
+            let seg = self.out.split().freeze();
+            self.transmit_len = self.transmit_len.saturating_add(seg.len());
+            self.transmit.push_back(seg);
+        }
+    }
+
+    fn push_segment(&mut self, seg: Bytes) {
+        self.flush_out();
+        if !seg.is_empty() {
+            self.transmit_len = self.transmit_len.saturating_add(seg.len());
+            self.transmit.push_back(seg);
+        }
+    }
+
+    fn queued_len(&self) -> usize {
+        self.transmit_len.saturating_add(self.out.len())
+    }
+
+    fn expect(&mut self, expect: Expect) {
+        let t = &self.config.timeouts;
+        let (timeout, kind) = match expect {
+            Expect::Greeting => (t.greeting, TimeoutKind::Greeting),
+            Expect::Mail => (t.mail, TimeoutKind::Mail),
+            Expect::Rcpt(_) => (t.rcpt, TimeoutKind::Rcpt),
+            Expect::Data => (t.data_initiation, TimeoutKind::DataInitiation),
+            Expect::DataEnd | Expect::Bdat { .. } => {
+                (t.data_termination, TimeoutKind::DataTermination)
+            }
+            _ => (t.other, TimeoutKind::Command),
+        };
+        self.expects.push_back(Pending {
+            expect,
+            timeout,
+            kind,
+            sent_at: None,
+        });
+    }
+
+    fn command(&mut self, cmd: &Command<'_>, expect: Expect) {
+        cmd.encode(&mut self.out);
+        self.expect(expect);
+    }
+
+    fn send_hello(&mut self, ehlo: bool) {
+        let domain = Cow::Owned(self.config.hostname.clone());
+        if ehlo {
+            self.command(&Command::Ehlo { domain }, Expect::Ehlo);
+        } else {
+            self.command(&Command::Helo { domain }, Expect::Helo);
+        }
+        self.state = State::Hello;
+    }
+
+    fn send_quit(&mut self) {
+        self.command(&Command::Quit, Expect::Quit);
+        self.state = State::Quitting;
+    }
+
+    // ----- closing -----
+
+    /// Ends the session now (no QUIT): fails every message, queues `Closed`.
+    fn close(&mut self, reason: CloseReason) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.state = State::Closed;
+        self.fail_all(&reason);
+        self.expects.clear();
+        self.transmit.clear();
+        self.transmit_len = 0;
+        self.out.clear();
+        self.input.clear();
+        self.auth = None;
+        self.events.push_back(Event::Closed(reason));
+    }
+
+    /// Ends the session with QUIT; `Closed(reason)` follows the QUIT reply.
+    fn fail_session(&mut self, reason: CloseReason) {
+        if matches!(self.state, State::Closed | State::Quitting) {
+            return;
+        }
+        self.fail_all(&reason);
+        self.close_reason = Some(reason);
+        self.auth = None;
+        self.send_quit();
+    }
+
+    fn fail_all(&mut self, reason: &CloseReason) {
+        if let Some(txn) = self.txn.take() {
+            let err = txn
+                .failed
+                .clone()
+                .unwrap_or_else(|| MessageError::SessionClosed(reason.clone()));
+            self.events.push_back(Event::MessageResult {
+                message: txn.id,
+                result: Err(err),
+                recipients: statuses(&txn.rcpt),
+            });
+        }
+        while let Some(q) = self.queue.pop_front() {
+            self.events.push_back(Event::MessageResult {
+                message: q.id,
+                result: Err(MessageError::SessionClosed(reason.clone())),
+                recipients: (0..q.envelope.recipients.len())
+                    .map(|index| RecipientStatus { index, reply: None })
+                    .collect(),
+            });
+        }
+    }
+
+    // ----- replies -----
+
+    fn on_reply(&mut self, reply: Reply) {
+        if reply.code.0 == 421 {
+            // RFC 5321 3.8: the server is closing the channel, whatever was asked.
+            if self.expects.front().map(|p| p.expect) == Some(Expect::Greeting) {
+                self.events.push_back(Event::Greeting(reply.clone()));
+            }
+            self.close(CloseReason::ServiceUnavailable(reply));
+            return;
+        }
+        // A reply to a command that was never handed to the transport cannot be genuine
+        // (a server answering ahead, or injected bytes): treat it as unsolicited.
+        let pending = match self.expects.pop_front() {
+            Some(p) if p.sent_at.is_some() => p,
+            _ => {
+                self.close(CloseReason::Protocol(ProtocolError::Unsolicited(reply)));
+                return;
+            }
+        };
+        match pending.expect {
+            Expect::Greeting => self.on_greeting(reply),
+            Expect::Ehlo => self.on_ehlo(reply),
+            Expect::Helo => self.on_helo(reply),
+            Expect::Tls { anonymous } => self.on_tls(reply, anonymous),
+            Expect::Auth => self.on_auth(reply),
+            Expect::Quit => {
+                let reason = match self.close_reason.take() {
+                    Some(r) => r,
+                    None => CloseReason::Quit(Some(reply)),
+                };
+                self.close(reason);
+            }
+            Expect::Rset => {}
+            Expect::Mail
+            | Expect::Rcpt(_)
+            | Expect::Xexch50
+            | Expect::Xexch50Data
+            | Expect::Data
+            | Expect::DataEnd
+            | Expect::Bdat { .. } => self.on_txn_reply(pending.expect, reply),
+        }
+    }
+
+    fn on_greeting(&mut self, reply: Reply) {
+        self.events.push_back(Event::Greeting(reply.clone()));
+        match reply.code.0 {
+            220 => self.send_hello(true),
+            // RFC 5321 3.1: a 554 greeting means no service; the client SHOULD send QUIT.
+            c if (500..600).contains(&c) => self.fail_session(CloseReason::GreetingRefused(reply)),
+            _ => self.close(CloseReason::Protocol(ProtocolError::UnexpectedReply {
+                command: "greeting",
+                reply,
+            })),
+        }
+    }
+
+    fn on_ehlo(&mut self, reply: Reply) {
+        match reply.code.0 {
+            250 => {
+                let caps = Capabilities::from_reply(&reply);
+                self.esmtp = true;
+                self.events.push_back(Event::Capabilities(caps.clone()));
+                self.caps = Some(caps);
+                self.after_hello();
+            }
+            // RFC 5321 4.1.4 / 3.2: a server without EHLO answers 500 or 502; fall back.
+            500 | 502 => self.send_hello(false),
+            _ => self.fail_session(CloseReason::HelloRefused(reply)),
+        }
+    }
+
+    fn on_helo(&mut self, reply: Reply) {
+        if reply.code.0 == 250 {
+            let caps = Capabilities {
+                greeting: reply.lines().next().unwrap_or_default().to_string(),
+                list: Vec::new(),
+            };
+            self.esmtp = false;
+            self.events.push_back(Event::Capabilities(caps.clone()));
+            self.caps = Some(caps);
+            self.after_hello();
+        } else {
+            self.fail_session(CloseReason::HelloRefused(reply));
+        }
+    }
+
+    fn has(&self, cap: &Capability) -> bool {
+        self.caps.as_ref().is_some_and(|c| c.has(cap))
+    }
+
+    fn after_hello(&mut self) {
+        if !self.tls_active && !self.tls_declined && self.config.tls != TlsPolicy::Never {
+            if self.config.anonymous_tls && self.has(&Capability::XAnonymousTls) {
+                self.command(&Command::XAnonymousTls, Expect::Tls { anonymous: true });
+                self.state = State::Tls;
+                return;
+            }
+            if self.has(&Capability::StartTls) {
+                self.command(&Command::StartTls, Expect::Tls { anonymous: false });
+                self.state = State::Tls;
+                return;
+            }
+            if self.config.tls == TlsPolicy::Required {
+                self.fail_session(CloseReason::TlsUnavailable(None));
+                return;
+            }
+        }
+        if self.config.tls == TlsPolicy::Required && !self.tls_active {
+            self.fail_session(CloseReason::TlsUnavailable(None));
+            return;
+        }
+        if self.config.credentials.is_some() && !self.authenticated {
+            self.start_auth();
+            return;
+        }
+        self.become_ready();
+    }
+
+    fn become_ready(&mut self) {
+        self.state = State::Ready;
+        if !self.ready_sent {
+            self.ready_sent = true;
+            self.events.push_back(Event::Ready);
+        }
+    }
+
+    fn on_tls(&mut self, reply: Reply, anonymous: bool) {
+        if reply.code.0 == 220 {
+            // RFC 3207 4.2 and the 2011 injection record: nothing read in plaintext after
+            // this reply may be used; `receive` enforces it.
+            self.state = State::AwaitTls;
+            self.events.push_back(Event::StartTls { anonymous });
+        } else if self.config.tls == TlsPolicy::Required {
+            self.fail_session(CloseReason::TlsUnavailable(Some(reply)));
+        } else {
+            self.tls_declined = true;
+            self.after_hello();
+        }
+    }
+
+    // ----- AUTH -----
+
+    fn start_auth(&mut self) {
+        let Some(creds) = self.config.credentials.clone() else {
+            self.become_ready();
+            return;
+        };
+        let secure = self.tls_active;
+        let allow = self.config.allow_plaintext_auth;
+        let mut chosen = None;
+        if self.config.auth_verb == AuthVerb::XExps {
+            let offered = self.xexps_mechanisms();
+            if let Some((m, d)) = auth::choose(&creds, &offered, secure, allow) {
+                chosen = Some((AuthVerb::XExps, m, d));
+            }
+        }
+        if chosen.is_none() {
+            let offered = self
+                .caps
+                .as_ref()
+                .map(|c| c.auth_mechanisms())
+                .unwrap_or_default();
+            if let Some((m, d)) = auth::choose(&creds, &offered, secure, allow) {
+                chosen = Some((AuthVerb::Auth, m, d));
+            }
+        }
+        let Some((verb, mechanism, driver)) = chosen else {
+            self.fail_session(CloseReason::AuthUnavailable);
+            return;
+        };
+        self.state = State::Auth;
+        let mut driver = driver;
+        let initial = match &mut driver {
+            Driver::External => {
+                self.events.push_back(Event::AuthChallenge(AuthChallenge {
+                    mechanism: mechanism.clone(),
+                    verb,
+                    initial: true,
+                    data: None,
+                    reply: None,
+                }));
+                self.auth = Some(AuthState {
+                    verb,
+                    mechanism,
+                    driver,
+                    wait: AuthWait::CallerInitial,
+                    deferred: None,
+                });
+                return;
+            }
+            Driver::Builtin(ex) => match auth::start(ex, self.config.sasl_initial_response) {
+                Ok(ir) => ir,
+                Err(()) => {
+                    self.fail_session(CloseReason::AuthUnavailable);
+                    return;
+                }
+            },
+        };
+        self.auth = Some(AuthState {
+            verb,
+            mechanism: mechanism.clone(),
+            driver,
+            wait: AuthWait::Server,
+            deferred: None,
+        });
+        let ir = initial.map(|text| {
+            if text == "=" || text.is_empty() {
+                InitialResponse::Empty
+            } else {
+                InitialResponse::Base64(Cow::Owned(text))
+            }
+        });
+        self.send_auth_line(verb, &mechanism, ir);
+    }
+
+    fn xexps_mechanisms(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        if let Some(caps) = &self.caps {
+            for c in &caps.list {
+                if let Capability::XExps(m) | Capability::XExpsLegacy(m) = c {
+                    for name in m {
+                        let up = name.to_ascii_uppercase();
+                        if !out.contains(&up) {
+                            out.push(up);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Sends `AUTH mech [ir]` for a caller-driven mechanism; an initial response that
+    /// would push the line over 512 octets (RFC 4954 section 4) or that the configuration
+    /// forbids waits for the first `334`.
+    fn send_auth_command(&mut self, verb: AuthVerb, mechanism: &str, initial: Option<Vec<u8>>) {
+        let mut ir = None;
+        if let Some(data) = initial {
+            let text = b64(&data);
+            let verb_len = match verb {
+                AuthVerb::Auth => 4,
+                AuthVerb::XExps => 6,
+            };
+            let line_len = verb_len + 1 + mechanism.len() + 1 + text.len().max(1) + 2;
+            if self.config.sasl_initial_response && line_len <= crate::limits::MAX_COMMAND_LINE {
+                ir = Some(if text.is_empty() {
+                    InitialResponse::Empty
+                } else {
+                    InitialResponse::Base64(Cow::Owned(text))
+                });
+            } else if let Some(a) = self.auth.as_mut() {
+                a.deferred = Some(data);
+            }
+        }
+        self.send_auth_line(verb, mechanism, ir);
+    }
+
+    fn send_auth_line(
+        &mut self,
+        verb: AuthVerb,
+        mechanism: &str,
+        ir: Option<InitialResponse<'static>>,
+    ) {
+        let mechanism = Cow::Owned(mechanism.to_string());
+        let cmd = match verb {
+            AuthVerb::Auth => Command::Auth {
+                mechanism,
+                initial_response: ir,
+            },
+            AuthVerb::XExps => Command::XExps {
+                mechanism,
+                initial_response: ir,
+            },
+        };
+        self.command(&cmd, Expect::Auth);
+    }
+
+    fn send_sasl_line(&mut self, data: Option<&[u8]>) {
+        let line = match data {
+            None => SaslResponse::Cancel,
+            Some(d) => SaslResponse::Base64(Cow::Owned(b64(d))),
+        };
+        line.encode(&mut self.out);
+        self.expect(Expect::Auth);
+    }
+
+    fn on_auth(&mut self, reply: Reply) {
+        let Some(mut auth) = self.auth.take() else {
+            self.close(CloseReason::Protocol(ProtocolError::Unsolicited(reply)));
+            return;
+        };
+        match reply.code.0 {
+            c if (200..300).contains(&c) => {
+                self.authenticated = true;
+                self.events.push_back(Event::Authenticated {
+                    mechanism: auth.mechanism,
+                    reply,
+                });
+                self.become_ready();
+            }
+            334 => {
+                let text: String = reply.lines().next().unwrap_or_default().trim().to_string();
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(text.as_bytes())
+                    .ok();
+                if let Some(d) = auth.deferred.take() {
+                    self.auth = Some(auth);
+                    self.send_sasl_line(Some(&d));
+                    return;
+                }
+                let step = match &mut auth.driver {
+                    Driver::External => {
+                        self.events.push_back(Event::AuthChallenge(AuthChallenge {
+                            mechanism: auth.mechanism.clone(),
+                            verb: auth.verb,
+                            initial: false,
+                            data: decoded,
+                            reply: Some(reply),
+                        }));
+                        auth.wait = AuthWait::CallerChallenge;
+                        self.auth = Some(auth);
+                        return;
+                    }
+                    Driver::Builtin(ex) => auth::step(ex, &text),
+                };
+                self.auth = Some(auth);
+                let line = match step {
+                    auth::Step::Line(l) => SaslResponse::Base64(Cow::Owned(l)),
+                    auth::Step::Cancel => SaslResponse::Cancel,
+                };
+                line.encode(&mut self.out);
+                self.expect(Expect::Auth);
+            }
+            _ => self.fail_session(CloseReason::AuthFailed(Some(reply))),
+        }
+    }
+
+    // ----- transactions -----
+
+    fn advance(&mut self) {
+        loop {
+            if self.state != State::Ready {
+                break;
+            }
+            let pipelining = self.pipelining();
+            if self.txn.is_none() {
+                if !(pipelining || self.expects.is_empty()) {
+                    break;
+                }
+                if let Some(q) = self.queue.pop_front() {
+                    self.start_txn(q);
+                    continue;
+                }
+                if self.quit_requested {
+                    self.send_quit();
+                }
+                break;
+            }
+            self.pump();
+            if !self.maybe_finalize() {
+                break;
+            }
+        }
+        self.refill();
+    }
+
+    fn pipelining(&self) -> bool {
+        self.config.pipelining && self.esmtp && self.has(&Capability::Pipelining)
+    }
+
+    /// Checks the message against the server and builds the transaction, or reports the
+    /// refusal before anything is sent.
+    fn start_txn(&mut self, q: Queued) {
+        match self.plan(&q) {
+            Ok(txn) => self.txn = Some(txn),
+            Err(err) => {
+                let n = q.envelope.recipients.len();
+                self.events.push_back(Event::MessageResult {
+                    message: q.id,
+                    result: Err(err),
+                    recipients: (0..n)
+                        .map(|index| RecipientStatus { index, reply: None })
+                        .collect(),
+                });
+            }
+        }
+    }
+
+    fn plan(&self, q: &Queued) -> Result<Txn, MessageError> {
+        let env = &q.envelope;
+        if env.recipients.is_empty() {
+            return Err(MessageError::NoRecipients);
+        }
+        let chunking = self.config.chunking && self.esmtp && self.has(&Capability::Chunking);
+        let binarymime = chunking && self.has(&Capability::BinaryMime);
+        let eightbit = self.esmtp && self.has(&Capability::EightBitMime);
+        let (body_type, size) = match &q.body {
+            Body::Bytes(b) => (BodyType::of(b), Some(b.len() as u64)),
+            Body::Stream { body_type, size } => (*body_type, *size),
+        };
+        let mut params = MailParams::default();
+        match body_type {
+            BodyType::SevenBit => {}
+            BodyType::EightBit => {
+                if eightbit {
+                    params.body = Some(param::Body::EightBitMime);
+                } else if binarymime {
+                    params.body = Some(param::Body::BinaryMime);
+                } else {
+                    return Err(MessageError::Unsupported(Extension::EightBitMime));
+                }
+            }
+            BodyType::Binary => {
+                if binarymime {
+                    params.body = Some(param::Body::BinaryMime);
+                } else {
+                    return Err(MessageError::Unsupported(Extension::BinaryMime));
+                }
+            }
+        }
+        if env.needs_smtputf8() {
+            if !(self.esmtp && self.has(&Capability::SmtpUtf8)) {
+                return Err(MessageError::Unsupported(Extension::SmtpUtf8));
+            }
+            params.smtputf8 = true;
+        }
+        if env.requiretls {
+            if !(self.tls_active && self.has(&Capability::RequireTls)) {
+                return Err(MessageError::Unsupported(Extension::RequireTls));
+            }
+            params.requiretls = true;
+        }
+        if let Some(Some(limit)) = self
+            .caps
+            .as_ref()
+            .and_then(|c| c.size())
+            .filter(|_| self.esmtp)
+        {
+            if let Some(size) = size {
+                if limit > 0 && size > limit {
+                    return Err(MessageError::TooLarge { size, limit });
+                }
+            }
+        }
+        if self.esmtp && self.has(&Capability::Size(None)) {
+            params.size = size;
+        }
+        let dsn = self.esmtp && self.has(&Capability::Dsn);
+        if dsn {
+            params.ret = env.ret;
+            params.envid = env.envid.as_ref().map(|e| XText::encode(e.as_bytes()));
+        }
+        let xexch50 = match &env.xexch50 {
+            Some(x) if self.esmtp && self.has(&Capability::XExch50) => {
+                if x.blob.len() as u64 > crate::limits::MAX_XEXCH50_BLOB {
+                    return Err(MessageError::Xexch50TooLarge);
+                }
+                true
+            }
+            _ => false,
+        };
+        let use_bdat = chunking;
+        let mut steps = VecDeque::with_capacity(env.recipients.len() + 3);
+        steps.push_back(TxStep::Mail);
+        for i in 0..env.recipients.len() {
+            steps.push_back(TxStep::Rcpt(i));
+        }
+        if xexch50 {
+            steps.push_back(TxStep::Xexch50);
+        }
+        steps.push_back(if use_bdat { TxStep::Bdat } else { TxStep::Data });
+        let source = match &q.body {
+            Body::Bytes(b) => Source::Whole {
+                data: b.clone(),
+                offset: 0,
+            },
+            Body::Stream { body_type, .. } => Source::Stream {
+                declared: *body_type,
+                scanner: BodyScanner::default(),
+                requested: false,
+                held: None,
+            },
+        };
+        Ok(Txn {
+            id: q.id,
+            envelope: env.clone(),
+            source,
+            use_bdat,
+            mail_params: params,
+            dsn,
+            steps,
+            rcpt: vec![None; env.recipients.len()],
+            answered: 0,
+            accepted: 0,
+            failed: None,
+            delivered: None,
+            barrier: false,
+            phase: BodyPhase::Pending,
+            encoder: None,
+        })
+    }
+
+    /// Sends what the transaction may send now: everything up to the next sync point
+    /// with PIPELINING (RFC 2920 3.1), one command at a time without.
+    fn pump(&mut self) {
+        let pipelining = self.pipelining();
+        loop {
+            let expects_empty = self.expects.is_empty();
+            let Some(txn) = self.txn.as_mut() else { return };
+            if txn.failed.is_some() {
+                txn.steps.clear();
+                return;
+            }
+            if txn.barrier || !(pipelining || expects_empty) {
+                return;
+            }
+            let Some(step) = txn.steps.front().copied() else {
+                return;
+            };
+            let all_answered = txn.answered == txn.rcpt.len();
+            if matches!(step, TxStep::Xexch50 | TxStep::Data | TxStep::Bdat)
+                && all_answered
+                && txn.accepted == 0
+            {
+                set_failed(txn, MessageError::NoValidRecipients);
+                txn.steps.clear();
+                return;
+            }
+            txn.steps.pop_front();
+            match step {
+                TxStep::Mail => {
+                    let cmd = Command::Mail {
+                        from: txn.envelope.from.clone(),
+                        params: txn.mail_params.clone(),
+                    };
+                    self.command(&cmd, Expect::Mail);
+                }
+                TxStep::Rcpt(i) => {
+                    let Some(r) = txn.envelope.recipients.get(i) else {
+                        continue;
+                    };
+                    let params = if txn.dsn {
+                        RcptParams {
+                            notify: r.notify,
+                            orcpt: r.orcpt.clone(),
+                            ..RcptParams::default()
+                        }
+                    } else {
+                        RcptParams::default()
+                    };
+                    let cmd = Command::Rcpt {
+                        to: r.path.clone(),
+                        params,
+                    };
+                    self.command(&cmd, Expect::Rcpt(i));
+                }
+                TxStep::Xexch50 => {
+                    let (size, mode) = txn
+                        .envelope
+                        .xexch50
+                        .as_ref()
+                        .map(|x| (x.blob.len() as u64, x.mode))
+                        .unwrap_or((0, 2));
+                    txn.barrier = true;
+                    self.command(&Command::XExch50 { size, mode }, Expect::Xexch50);
+                }
+                TxStep::Data => {
+                    txn.barrier = true;
+                    self.command(&Command::Data, Expect::Data);
+                }
+                TxStep::Bdat => {
+                    txn.phase = BodyPhase::Active;
+                }
+            }
+        }
+    }
+
+    fn on_txn_reply(&mut self, expect: Expect, reply: Reply) {
+        let Some(txn) = self.txn.as_mut() else {
+            // A transaction reply with no transaction: only after an abort; ignore.
+            return;
+        };
+        let ok = is_positive(&reply);
+        match expect {
+            Expect::Mail if !ok => set_failed(txn, MessageError::SenderRejected(reply)),
+            Expect::Mail => {}
+            Expect::Rcpt(i) => {
+                if let Some(slot) = txn.rcpt.get_mut(i) {
+                    *slot = Some(reply.clone());
+                }
+                txn.answered = txn.answered.saturating_add(1);
+                if ok {
+                    txn.accepted = txn.accepted.saturating_add(1);
+                }
+                let id = txn.id;
+                if txn.answered == txn.rcpt.len() && txn.accepted == 0 {
+                    set_failed(txn, MessageError::NoValidRecipients);
+                }
+                self.events.push_back(Event::RecipientResult {
+                    message: id,
+                    index: i,
+                    accepted: ok,
+                    reply,
+                });
+            }
+            Expect::Xexch50 => {
+                if reply.code.0 == 354 {
+                    let blob = txn
+                        .envelope
+                        .xexch50
+                        .as_ref()
+                        .map(|x| x.blob.clone())
+                        .unwrap_or_default();
+                    self.push_segment(blob);
+                    self.expect(Expect::Xexch50Data);
+                } else {
+                    // Exchange goes on without the properties when XEXCH50 is refused.
+                    txn.barrier = false;
+                }
+            }
+            Expect::Xexch50Data => {
+                txn.barrier = false;
+            }
+            Expect::Data => {
+                if reply.code.0 == 354 {
+                    if txn.failed.is_some() || txn.accepted == 0 {
+                        // RFC 2920 3.1: DATA was accepted although nothing else was; end
+                        // the (empty) content so the server answers and the session
+                        // stays in sync. The server refuses it for lack of recipients.
+                        set_failed(txn, MessageError::NoValidRecipients);
+                        self.out.extend_from_slice(b".\r\n");
+                        self.expect(Expect::DataEnd);
+                    } else {
+                        txn.phase = BodyPhase::Active;
+                        txn.encoder = Some(DataEncoder::new(EncoderConfig::default()));
+                    }
+                } else {
+                    txn.barrier = false;
+                    set_failed(txn, MessageError::Rejected(reply));
+                }
+            }
+            Expect::DataEnd => {
+                if ok && txn.failed.is_none() {
+                    txn.delivered = Some(reply);
+                } else {
+                    set_failed(txn, MessageError::Rejected(reply));
+                }
+            }
+            Expect::Bdat { last } => {
+                if !ok {
+                    set_failed(txn, MessageError::Rejected(reply));
+                } else if last && txn.failed.is_none() {
+                    txn.delivered = Some(reply);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Emits the result once the transaction is over; returns whether it was.
+    fn maybe_finalize(&mut self) -> bool {
+        let Some(txn) = self.txn.as_ref() else {
+            return false;
+        };
+        let over = txn.delivered.is_some()
+            || (txn.failed.is_some() && self.expects.is_empty() && txn.phase != BodyPhase::Active);
+        if !over {
+            return false;
+        }
+        let Some(txn) = self.txn.take() else {
+            return false;
+        };
+        let recipients = statuses(&txn.rcpt);
+        match (txn.delivered, txn.failed) {
+            (Some(reply), None) => self.events.push_back(Event::MessageResult {
+                message: txn.id,
+                result: Ok(reply),
+                recipients,
+            }),
+            (_, failed) => {
+                let err = failed.unwrap_or(MessageError::NoValidRecipients);
+                self.events.push_back(Event::MessageResult {
+                    message: txn.id,
+                    result: Err(err),
+                    recipients,
+                });
+                // RFC 5321 4.1.1.5: reset before the next transaction.
+                self.command(&Command::Rset, Expect::Rset);
+            }
+        }
+        true
+    }
+
+    /// Produces body bytes while the transmit queue is short.
+    fn refill(&mut self) {
+        let pipelining = self.pipelining();
+        let chunk_size = self.config.bdat_chunk_size.max(1);
+        loop {
+            if self.state != State::Ready || self.queued_len() >= LOW_WATER {
+                return;
+            }
+            let expects_empty = self.expects.is_empty();
+            let Some(txn) = self.txn.as_mut() else { return };
+            if txn.phase != BodyPhase::Active {
+                return;
+            }
+            if txn.use_bdat && !(pipelining || expects_empty) {
+                return;
+            }
+            match &mut txn.source {
+                Source::Whole { data, offset } => {
+                    let total = data.len();
+                    let start = (*offset).min(total);
+                    if txn.use_bdat {
+                        let end = start.saturating_add(chunk_size).min(total);
+                        let piece = data.slice(start..end);
+                        *offset = end;
+                        let last = end == total;
+                        if last {
+                            txn.phase = BodyPhase::Done;
+                        }
+                        self.send_bdat(piece, last);
+                    } else {
+                        let end = start.saturating_add(DATA_PIECE).min(total);
+                        *offset = end;
+                        let last = end == total;
+                        if let Some(enc) = txn.encoder.as_mut() {
+                            if let Some(piece) = data.get(start..end) {
+                                enc.encode(piece, &mut self.out);
+                            }
+                            if last {
+                                enc.finish(&mut self.out);
+                            }
+                        }
+                        if last {
+                            txn.phase = BodyPhase::Done;
+                            self.expect(Expect::DataEnd);
+                        }
+                    }
+                }
+                Source::Stream { requested, .. } => {
+                    if !*requested {
+                        *requested = true;
+                        let id = txn.id;
+                        self.events.push_back(Event::BodyNeeded(id));
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn send_bdat(&mut self, chunk: Bytes, last: bool) {
+        let size = chunk.len() as u64;
+        self.command(&Command::Bdat { size, last }, Expect::Bdat { last });
+        self.push_segment(chunk);
+    }
+
+    fn check_body(&self, id: MessageId) -> Result<(), UsageError> {
+        match self.txn.as_ref() {
+            Some(t) if t.id == id && t.phase == BodyPhase::Active && self.state == State::Ready => {
+                Ok(())
+            }
+            _ => Err(UsageError::BodyNotExpected),
+        }
+    }
+
+    /// A streamed chunk broke the declared body type.
+    fn abort_body(&mut self) {
+        let Some(txn) = self.txn.as_mut() else { return };
+        if txn.use_bdat {
+            // Chunks already sent are discarded by the RSET that follows the failure.
+            set_failed(txn, MessageError::BodyTypeViolation);
+            txn.phase = BodyPhase::Done;
+        } else {
+            // No way to end DATA without delivering what was sent: drop the connection.
+            set_failed(txn, MessageError::BodyTypeViolation);
+            self.close(CloseReason::Aborted);
+        }
+    }
+}
+
+fn set_failed(txn: &mut Txn, err: MessageError) {
+    if txn.failed.is_none() {
+        txn.failed = Some(err);
+    }
+    if txn.use_bdat && txn.phase == BodyPhase::Active {
+        txn.phase = BodyPhase::Done;
+        if let Source::Stream {
+            held, requested, ..
+        } = &mut txn.source
+        {
+            *held = None;
+            *requested = false;
+        }
+    }
+}
+
+fn statuses(rcpt: &[Option<Reply>]) -> Vec<RecipientStatus> {
+    rcpt.iter()
+        .enumerate()
+        .map(|(index, reply)| RecipientStatus {
+            index,
+            reply: reply.clone(),
+        })
+        .collect()
+}
+
+impl BodyScanner {
+    /// The type seen so far, not counting a CR at the very end (it may be followed by LF
+    /// in the next chunk).
+    pub(crate) fn seen_type(&self) -> BodyType {
+        self.seen_so_far()
+    }
+}

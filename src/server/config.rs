@@ -1,0 +1,287 @@
+//! Server configuration: what is advertised, which limits apply, how long to wait.
+//!
+//! Every field has a safe default ([`ServerConfig::default`]); a typical server changes the
+//! host name and the extensions it wants and keeps the rest.
+
+use crate::syntax::capability::Capability;
+use crate::syntax::Leniency;
+use std::time::Duration;
+
+pub use crate::data::{BareLineEnding, LongLines};
+
+/// Everything that shapes a server session. Cheap to clone; share one per listener.
+///
+/// ```
+/// use ehlo::server::ServerConfig;
+/// let mut config = ServerConfig::new("mx.example.test");
+/// config.extensions.starttls = true;
+/// config.limits.max_message_size = 25 * 1024 * 1024;
+/// assert_eq!(config.limits.max_recipients, 100);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// The server's name, first word of the `220` greeting and of the EHLO reply.
+    pub hostname: String,
+    /// Text after the host name in the `220` greeting (default `ESMTP ready`).
+    pub greeting: String,
+    /// The extensions offered in the EHLO reply.
+    pub extensions: Extensions,
+    /// Authentication (RFC 4954) settings.
+    pub auth: AuthConfig,
+    /// Microsoft Exchange extensions ([MS-OXSMTP], KB 812455). All off by default.
+    pub exchange: ExchangeConfig,
+    /// Limits on what a client may make the server hold or do.
+    pub limits: ServerLimits,
+    /// How long the server waits (RFC 5321 4.5.3.2).
+    pub timeouts: Timeouts,
+    /// Command grammar: strict RFC 5321 or Postfix-like leniency (default lenient).
+    pub leniency: Leniency,
+    /// What to do with a bare CR or LF in DATA content (default: normalize to CRLF).
+    /// BDAT content is never interpreted.
+    pub bare_line_endings: BareLineEnding,
+    /// What to do with DATA content lines longer than `limits.max_text_line` (default
+    /// accept: RFC 5321 4.5.3.1.6 is a limit for senders; rejecting breaks real mail).
+    pub long_lines: LongLines,
+}
+
+/// The ESMTP extensions the server offers. Each flag adds its EHLO keyword and allows the
+/// parameters and commands of that extension; an extension that is off (or was not
+/// advertised in the session, e.g. after `HELO`) has its parameters rejected with
+/// `555 5.5.4` and its commands with `502 5.5.1`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extensions {
+    /// `SIZE <max_message_size>` (RFC 1870). Default on.
+    pub size: bool,
+    /// `PIPELINING` (RFC 2920). Default on. (The machine always handles pipelined input
+    /// in order; the flag only controls the advertisement.)
+    pub pipelining: bool,
+    /// `DSN` (RFC 3461): `RET`, `ENVID`, `NOTIFY`, `ORCPT`. Default on.
+    pub dsn: bool,
+    /// `ENHANCEDSTATUSCODES` (RFC 2034): when on, every reply except the greeting and
+    /// the HELO/EHLO reply carries an enhanced status code. Default on.
+    pub enhanced_status_codes: bool,
+    /// `8BITMIME` (RFC 6152). Default on.
+    pub eight_bit_mime: bool,
+    /// `CHUNKING` (RFC 3030): the `BDAT` command. Default on.
+    pub chunking: bool,
+    /// `BINARYMIME` (RFC 3030); only advertised together with `chunking`. Default on.
+    pub binary_mime: bool,
+    /// `SMTPUTF8` (RFC 6531). Default off.
+    pub smtputf8: bool,
+    /// `STARTTLS` (RFC 3207), advertised only before TLS is active. Default off (the caller
+    /// must own a TLS stack to offer it).
+    pub starttls: bool,
+    /// `REQUIRETLS` (RFC 8689), advertised only under TLS. Default off.
+    pub requiretls: bool,
+    /// `ETRN` (RFC 1985). Default off.
+    pub etrn: bool,
+    /// `VRFY` keyword (informational; VRFY is always answered, `252` by default).
+    /// Default off.
+    pub vrfy_keyword: bool,
+    /// `HELP` keyword (informational; HELP is always answered). Default off.
+    pub help_keyword: bool,
+    /// More keyword lines appended to the EHLO reply verbatim (e.g. `LIMITS`,
+    /// `DELIVERBY`, `MT-PRIORITY`, `FUTURERELEASE`). Parameters of the typed extensions
+    /// listed here (`BY=`, `MT-PRIORITY=`, `HOLDFOR=`/`HOLDUNTIL=`) become acceptable.
+    pub extra: Vec<Capability>,
+}
+
+impl Default for Extensions {
+    fn default() -> Self {
+        Extensions {
+            size: true,
+            pipelining: true,
+            dsn: true,
+            enhanced_status_codes: true,
+            eight_bit_mime: true,
+            chunking: true,
+            binary_mime: true,
+            smtputf8: false,
+            starttls: false,
+            requiretls: false,
+            etrn: false,
+            vrfy_keyword: false,
+            help_keyword: false,
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// One SASL mechanism the server offers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mechanism {
+    /// The mechanism name as advertised (upper case, e.g. `PLAIN`, `NTLM`).
+    pub name: String,
+    /// Whether the mechanism reveals the password or a bearer token to an eavesdropper
+    /// (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER). Such mechanisms are only offered under TLS
+    /// unless [`AuthConfig::allow_plaintext_without_tls`] is set (RFC 4954 section 4,
+    /// RFC 4616 section 6).
+    pub plaintext: bool,
+}
+
+impl Mechanism {
+    /// A mechanism by name; `plaintext` follows
+    /// [`crate::sasl::Mechanism::sends_plaintext_credentials`]: only CRAM-MD5, NTLM and
+    /// GSSAPI are offered before TLS; unknown mechanisms are assumed to need TLS.
+    pub fn new(name: &str) -> Mechanism {
+        let name = name.to_ascii_uppercase();
+        let plaintext =
+            crate::sasl::Mechanism::parse(&name).map_or(true, |m| m.sends_plaintext_credentials());
+        Mechanism { name, plaintext }
+    }
+}
+
+/// Authentication settings (RFC 4954, [MS-OXSMTP], [MS-XLOGIN], [MS-SMTPNTLM]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuthConfig {
+    /// The mechanisms offered with `AUTH`, in advertised order. Empty: no AUTH extension.
+    pub mechanisms: Vec<Mechanism>,
+    /// Also advertise the legacy `AUTH=LOGIN` line old Outlook versions look for
+    /// (only when LOGIN is currently offered).
+    pub legacy_auth_line: bool,
+    /// Offer plaintext mechanisms before TLS. Default off.
+    pub allow_plaintext_without_tls: bool,
+    /// Refuse every AUTH before TLS with `538 5.7.11` (and advertise AUTH only under TLS).
+    pub require_tls: bool,
+    /// Refuse MAIL with `530 5.7.0` until the client authenticated (submission, RFC 6409).
+    pub require_auth: bool,
+    /// Run the exchange of the mechanisms [`crate::sasl::ServerExchange`] implements
+    /// (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER, NTLM, GSSAPI) inside the machine: the caller
+    /// then sees [`Event::AuthVerify`](super::Event::AuthVerify) with decoded credentials
+    /// or [`Event::AuthToken`](super::Event::AuthToken) with NTLM/GSSAPI tokens instead of
+    /// `AuthStart`/`AuthResponse`. Other mechanisms (CRAM-MD5, unknown ones) stay
+    /// caller-driven. Default off.
+    pub builtin_exchanges: bool,
+}
+
+/// The Microsoft Exchange extensions. All off by default; each flag adds its EHLO keyword
+/// and enables its verb (a verb that is off is answered `502 5.5.1`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExchangeConfig {
+    /// `X-ANONYMOUSTLS`: the STARTTLS upgrade under the Exchange verb (before TLS only).
+    pub anonymous_tls: bool,
+    /// `X-EXPS` mechanisms (server-to-server authentication), in advertised order.
+    /// Kept apart from AUTH in the session state.
+    pub exps_mechanisms: Vec<Mechanism>,
+    /// Also advertise the legacy `X-EXPS=LOGIN` line (when LOGIN is offered).
+    pub exps_legacy_line: bool,
+    /// `XEXCH50` (KB 812455): MAPI properties blob after RCPT.
+    pub xexch50: bool,
+    /// `X-LINK2STATE`.
+    pub link2state: bool,
+    /// `XRDST`.
+    pub xrdst: bool,
+    /// `XSHADOW`.
+    pub xshadow: bool,
+    /// `XSHADOWREQUEST`.
+    pub xshadowrequest: bool,
+    /// `XQDISCARD`.
+    pub xqdiscard: bool,
+    /// `XPROXY`, `XPROXYFROM`, `XPROXYTO` and `XRSETPROXYTO`.
+    pub xproxy: bool,
+    /// `XSESSIONPARAMS`.
+    pub xsessionparams: bool,
+}
+
+/// Limits on client behaviour. Exceeding one gets a defined reply, never unbounded memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Longest command line including CRLF (RFC 5321 4.5.3.1.4; default 512). Longer
+    /// lines get `500 5.5.2` and are skipped up to the next line end without being stored.
+    pub max_command_line: usize,
+    /// Longest AUTH / X-EXPS command or SASL continuation line including CRLF (RFC 4954
+    /// section 4; default 12288).
+    pub max_sasl_line: usize,
+    /// Longest DATA content line including CRLF for the `long_lines` policy (RFC 5321
+    /// 4.5.3.1.6; default 1000).
+    pub max_text_line: usize,
+    /// Cap on buffered, unprocessed input in octets (default 256 KiB). Input beyond it
+    /// (a client flooding while a decision is pending) closes the session with
+    /// `421 4.7.0`. Feed input in reads smaller than this and drain events in between.
+    pub max_input_buffer: usize,
+    /// Largest message in octets (advertised with SIZE; default 10 MiB). `SIZE=` above
+    /// it and messages that grow beyond it get `552 5.3.4`.
+    pub max_message_size: u64,
+    /// Accepted recipients per transaction (default 100, RFC 5321 4.5.3.1.8); more get
+    /// `452 4.5.3`.
+    pub max_recipients: usize,
+    /// Protocol errors (bad syntax, bad sequence, unknown commands) before the server
+    /// answers `421 4.7.0` and closes (default 10).
+    pub max_errors: u32,
+    /// Commands per session before `421 4.7.0` and close (default 10,000).
+    pub max_commands: u64,
+    /// Mail transactions (MAIL commands accepted) per session before `421 4.7.0` and
+    /// close (default 1,000).
+    pub max_transactions: u32,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            max_command_line: crate::limits::MAX_COMMAND_LINE,
+            max_sasl_line: crate::limits::MAX_SASL_LINE,
+            max_text_line: crate::limits::MAX_TEXT_LINE,
+            max_input_buffer: 256 * 1024,
+            max_message_size: 10 * 1024 * 1024,
+            max_recipients: crate::limits::MIN_RECIPIENTS,
+            max_errors: 10,
+            max_commands: 10_000,
+            max_transactions: 1_000,
+        }
+    }
+}
+
+/// Timeouts (RFC 5321 4.5.3.2). On expiry the server sends `421 4.4.2` and closes.
+///
+/// The RFC states the data timeouts from the client's side; the server applies them to
+/// the matching waits of its own so the client's timers never fire first:
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Waiting for a command line, and for the caller's decision on a command
+    /// (RFC 5321 4.5.3.2.7 server timeout; default 5 minutes).
+    pub command: Duration,
+    /// Waiting for the caller's decision on DATA, i.e. before `354` (4.5.3.2.2; default
+    /// 2 minutes).
+    pub data_initiation: Duration,
+    /// Waiting for the next block of message content, BDAT chunk or XEXCH50 blob
+    /// (4.5.3.2.3; default 3 minutes).
+    pub data_block: Duration,
+    /// Waiting for the caller's decision after the end of the message (4.5.3.2.4;
+    /// default 10 minutes).
+    pub data_termination: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            command: Duration::from_secs(5 * 60),
+            data_initiation: Duration::from_secs(2 * 60),
+            data_block: Duration::from_secs(3 * 60),
+            data_termination: Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig::new("localhost")
+    }
+}
+
+impl ServerConfig {
+    /// The default configuration with the given host name.
+    pub fn new(hostname: impl Into<String>) -> ServerConfig {
+        ServerConfig {
+            hostname: hostname.into(),
+            greeting: "ESMTP ready".to_string(),
+            extensions: Extensions::default(),
+            auth: AuthConfig::default(),
+            exchange: ExchangeConfig::default(),
+            limits: ServerLimits::default(),
+            timeouts: Timeouts::default(),
+            leniency: Leniency::Lenient,
+            bare_line_endings: BareLineEnding::Normalize,
+            long_lines: LongLines::Accept,
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! What the server tells the caller ([`Event`]) and what the caller answers ([`Decision`]).
+
+use crate::data::DataError;
+use crate::syntax::command::ExchangeVerb;
+use crate::syntax::param::{MailParams, RcptParams};
+use crate::syntax::path::{ForwardPath, ReversePath};
+use crate::syntax::reply::Reply;
+use bytes::Bytes;
+use std::borrow::Cow;
+
+/// Which verb started a SASL exchange. AUTH and X-EXPS are the same exchange; the session
+/// keeps their outcomes apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthVerb {
+    /// `AUTH` (RFC 4954).
+    Auth,
+    /// `X-EXPS` (Exchange server-to-server authentication).
+    XExps,
+}
+
+/// Which verb asked for the TLS upgrade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TlsVerb {
+    /// `STARTTLS` (RFC 3207).
+    StartTls,
+    /// `X-ANONYMOUSTLS` (Exchange).
+    XAnonymousTls,
+}
+
+/// Why a SASL exchange ended without a decision of the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuthAbort {
+    /// The client sent `*` (answered `501 5.0.0`).
+    Cancelled,
+    /// The client's line was not valid base64 (answered `501 5.5.2`).
+    InvalidBase64,
+    /// The client's line was longer than the SASL line limit (answered `500 5.5.6`).
+    LineTooLong,
+    /// A built-in exchange refused the client's message (malformed for the mechanism,
+    /// unexpected, or an initial response where none is allowed); the reply of
+    /// [`crate::sasl::SaslError::reply`] was sent.
+    Refused,
+}
+
+/// Why a message was dropped by the machine (the caller must discard what it stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageAbort {
+    /// The DATA decoder refused the content (too large, bad line endings, long lines).
+    Data(DataError),
+    /// A BDAT chunk made the message larger than the limit (`552 5.3.4`).
+    TooLarge,
+}
+
+/// Something the caller must know or decide. Returned by
+/// [`Server::poll_event`](super::Server::poll_event).
+///
+/// Events marked *decision* leave the machine waiting: it processes no further input
+/// until [`Server::decide`](super::Server::decide) (or `accept`/`reject`) is called, so
+/// replies always leave in command order. Calling `poll_event` again without deciding
+/// applies the documented default. The other events are informational. New kinds of events
+/// may be added, so matches need a catch-all arm (answer it with [`Decision::Default`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// *Decision*: a client connected. Accept: `220 <host> <greeting>`. Reject with a
+    /// `554` reply: only QUIT is served afterwards (RFC 5321 3.1), other commands get
+    /// `503 5.5.1`. A `421` reply closes at once. Default: accept.
+    Connect,
+    /// *Decision*: `EHLO`. Accept: the capability reply for the current TLS state.
+    /// Default: accept. Implies a reset of any transaction.
+    Ehlo {
+        /// The client's name as given.
+        domain: String,
+    },
+    /// *Decision*: `HELO`. Accept: `250 <host>`. Default: accept.
+    Helo {
+        /// The client's name as given.
+        domain: String,
+    },
+    /// *Decision*: `MAIL FROM`. Accept: `250 2.1.0`. Default: accept.
+    MailFrom {
+        /// The reverse-path.
+        from: ReversePath<'static>,
+        /// The parameters (only those of advertised extensions get here; `AUTH=` is in
+        /// `params.auth`).
+        params: MailParams<'static>,
+    },
+    /// *Decision*: `RCPT TO`. Accept: `250 2.1.5`. Default: accept.
+    RcptTo {
+        /// The forward-path.
+        to: ForwardPath<'static>,
+        /// The parameters.
+        params: RcptParams<'static>,
+    },
+    /// *Decision*: `DATA` with a valid transaction. Accept: `354`, then the content
+    /// arrives as [`Event::MessageChunk`] events. Default: accept.
+    DataStart,
+    /// Informational: `BDAT <size> [LAST]` was accepted; its chunk follows as
+    /// [`Event::MessageChunk`] events and is acknowledged by the machine.
+    Bdat {
+        /// Chunk size in octets.
+        size: u64,
+        /// Whether this is the last chunk.
+        last: bool,
+    },
+    /// Informational: a piece of message content (DATA content with dot-stuffing removed
+    /// and line endings per policy, or raw BDAT octets).
+    MessageChunk(Bytes),
+    /// *Decision*: the message is complete (end of DATA, or BDAT LAST). Accept:
+    /// `250 2.0.0`. Default: accept.
+    MessageEnd {
+        /// Content size in octets.
+        size: u64,
+    },
+    /// Informational: the machine refused the message in transit (the reply was sent);
+    /// discard the chunks received. The transaction is over.
+    MessageAborted(MessageAbort),
+    /// Informational: `RSET`; the transaction (if any) is over.
+    Reset,
+    /// *Decision*: `AUTH`/`X-EXPS` with an advertised mechanism. Answer with
+    /// [`Decision::AuthChallenge`], [`Decision::AuthChallengeText`],
+    /// [`Decision::AuthSuccess`], [`Decision::AuthFailure`] or
+    /// [`Decision::AuthTemporaryFailure`]. Default: failure (`535 5.7.8`).
+    AuthStart {
+        /// AUTH or X-EXPS.
+        verb: AuthVerb,
+        /// The mechanism, upper case.
+        mechanism: String,
+        /// The decoded initial response: `None` without one, `Some(empty)` for `=`.
+        initial_response: Option<Vec<u8>>,
+    },
+    /// *Decision*: the client's answer to a `334` challenge, decoded. Same answers and
+    /// default as [`Event::AuthStart`].
+    AuthResponse {
+        /// AUTH or X-EXPS.
+        verb: AuthVerb,
+        /// The decoded response.
+        data: Vec<u8>,
+    },
+    /// *Decision* (with [`AuthConfig::builtin_exchanges`](super::AuthConfig)): a built-in
+    /// exchange is complete on the wire; verify these credentials and answer
+    /// [`Decision::AuthSuccess`] or [`Decision::AuthFailure`]. Default: failure.
+    AuthVerify {
+        /// AUTH or X-EXPS.
+        verb: AuthVerb,
+        /// What the client sent, decoded.
+        credentials: crate::sasl::Credentials,
+    },
+    /// *Decision* (with [`AuthConfig::builtin_exchanges`](super::AuthConfig)): an NTLM or
+    /// GSSAPI token for the caller's security package. Answer with
+    /// [`Decision::AuthChallenge`] carrying the package's answer token (for NTLM the
+    /// CHALLENGE_MESSAGE, checked), or [`Decision::AuthSuccess`] /
+    /// [`Decision::AuthFailure`]. Default: failure.
+    AuthToken {
+        /// AUTH or X-EXPS.
+        verb: AuthVerb,
+        /// `NTLM` or `GSSAPI`.
+        mechanism: String,
+        /// The decoded token.
+        data: Vec<u8>,
+    },
+    /// Informational: the SASL exchange ended on the client's side (the reply was sent).
+    AuthAborted {
+        /// AUTH or X-EXPS.
+        verb: AuthVerb,
+        /// Why.
+        reason: AuthAbort,
+    },
+    /// *Decision*: `STARTTLS` / `X-ANONYMOUSTLS`. Accept: `220 2.0.0`, then
+    /// [`Event::TlsUpgrade`]. Reject e.g. with `454 4.7.0`. Default: accept.
+    StartTls {
+        /// Which verb.
+        verb: TlsVerb,
+    },
+    /// Informational: send what [`Server::poll_transmit`](super::Server::poll_transmit)
+    /// holds, then run the TLS handshake on the transport and call
+    /// [`Server::tls_established`](super::Server::tls_established). Input received until
+    /// then is discarded (CVE-2011-0411).
+    TlsUpgrade,
+    /// *Decision*: `VRFY`. Default: `252 2.5.0` (RFC 5321 3.5.3).
+    Vrfy {
+        /// The argument.
+        arg: String,
+    },
+    /// *Decision*: `EXPN`. Default: `502 5.5.1`.
+    Expn {
+        /// The argument.
+        arg: String,
+    },
+    /// *Decision*: `ETRN` (when advertised). Default: `458 4.5.0`.
+    Etrn {
+        /// The node argument.
+        node: String,
+    },
+    /// Informational: `QUIT` was answered with `221`; the session is closed.
+    Quit,
+    /// *Decision*: an unknown verb. Default: `500 5.5.1`.
+    Unknown {
+        /// The verb as written.
+        verb: String,
+        /// The arguments, opaque.
+        args: Bytes,
+    },
+    /// *Decision*: an advertised Exchange verb with opaque arguments (X-LINK2STATE,
+    /// XRDST, XSHADOW, XSHADOWREQUEST, XQDISCARD, XPROXY*, XSESSIONPARAMS).
+    /// Default: `500 5.5.1`.
+    Exchange {
+        /// Which verb.
+        verb: ExchangeVerb,
+        /// The arguments after the verb, opaque.
+        args: Bytes,
+    },
+    /// *Decision*: `XEXCH50 <size> <mode>` inside a transaction with recipients.
+    /// Accept: `354`, then exactly `size` octets arrive as [`Event::XExch50Chunk`].
+    /// Default: accept.
+    XExch50 {
+        /// Blob size in octets.
+        size: u64,
+        /// The mode argument.
+        mode: u32,
+    },
+    /// Informational: a piece of the XEXCH50 blob.
+    XExch50Chunk(Bytes),
+    /// *Decision*: the XEXCH50 blob is complete. Accept: `250 2.0.0`. Default: accept.
+    XExch50End,
+}
+
+impl Event {
+    /// Whether the machine waits for a decision on this event.
+    pub fn needs_decision(&self) -> bool {
+        !matches!(
+            self,
+            Event::Bdat { .. }
+                | Event::MessageChunk(_)
+                | Event::MessageAborted(_)
+                | Event::Reset
+                | Event::AuthAborted { .. }
+                | Event::TlsUpgrade
+                | Event::Quit
+                | Event::XExch50Chunk(_)
+        )
+    }
+}
+
+/// The caller's answer to an event that needs a decision.
+///
+/// A [`Decision::Reply`] with a 2xx or 3xx code counts as acceptance (with the caller's
+/// text), any other code as refusal; a `421` reply also closes the session (RFC 5321
+/// 3.8). The SASL decisions given to a non-AUTH event count as [`Decision::Default`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// The event's documented default.
+    Default,
+    /// Accept with the standard reply. (For AUTH events this is the default, a failure:
+    /// success needs [`Decision::AuthSuccess`].)
+    Accept,
+    /// Answer with this reply.
+    Reply(Reply),
+    /// Close the session: send this reply (usually `421 4.x.x`) and close.
+    Close(Reply),
+    /// SASL: send `334 <base64 of these octets>` and wait for the client's answer.
+    AuthChallenge(Vec<u8>),
+    /// SASL: send `334 <text>` as is (e.g. MS-SMTPNTLM's `334 ntlm supported` when no
+    /// initial response was given).
+    AuthChallengeText(Cow<'static, str>),
+    /// SASL: the client is authenticated as `identity` (`235 2.7.0`).
+    AuthSuccess {
+        /// The authenticated identity, kept in the session state.
+        identity: String,
+    },
+    /// SASL: bad credentials (`535 5.7.8`).
+    AuthFailure,
+    /// SASL: temporary failure of the back end (`454 4.7.0`).
+    AuthTemporaryFailure,
+}

@@ -1,0 +1,499 @@
+//! Transcript tests: greeting, EHLO/HELO, STARTTLS / X-ANONYMOUSTLS, QUIT, 421, timeouts,
+//! tolerance of real servers' reply shapes.
+mod client_support;
+use client_support::*;
+use ehlo::client::*;
+use std::time::Duration;
+
+fn env1() -> Envelope {
+    Envelope::new("a@example.test")
+        .unwrap()
+        .recipient("b@example.test")
+        .unwrap()
+}
+
+fn closed(ev: &[Event]) -> Option<&CloseReason> {
+    ev.iter().find_map(|e| match e {
+        Event::Closed(r) => Some(r),
+        _ => None,
+    })
+}
+
+#[test]
+fn one_message_pipelined_then_quit() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING", "8BITMIME", "SIZE 1000"]);
+    let id = t.c.send(env1(), "Subject: x\r\n\r\n.hi\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test> SIZE=19\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+    t.server("250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n");
+    t.expect("Subject: x\r\n\r\n..hi\r\n.\r\n");
+    t.server("250 2.0.0 queued\r\n");
+    t.c.quit();
+    t.expect("QUIT\r\n");
+    t.server("221 2.0.0 bye\r\n");
+    let ev = t.events();
+    assert!(matches!(&ev[0], Event::Greeting(r) if r.code.0 == 220));
+    assert!(matches!(&ev[1], Event::Capabilities(c) if c.greeting == "mx.example.test"));
+    assert_eq!(ev[2], Event::Ready);
+    assert!(matches!(
+        &ev[3],
+        Event::RecipientResult {
+            index: 0,
+            accepted: true,
+            ..
+        }
+    ));
+    match &ev[4] {
+        Event::MessageResult {
+            message,
+            result: Ok(r),
+            recipients,
+        } => {
+            assert_eq!(*message, id);
+            assert_eq!(r.code.0, 250);
+            assert!(recipients[0].accepted());
+        }
+        e => panic!("{e:?}"),
+    }
+    assert!(matches!(closed(&ev), Some(CloseReason::Quit(Some(r))) if r.code.0 == 221));
+    assert!(t.c.is_closed());
+    assert_eq!(t.c.poll_transmit(t.now), None);
+}
+
+#[test]
+fn multiline_greeting_and_quit_before_anything() {
+    let mut t = T::plain();
+    t.c.quit();
+    t.expect("");
+    t.server("220-mx.example.test ESMTP\r\n220-more text\r\n");
+    t.expect("");
+    t.server("220 last\r\n");
+    t.expect("EHLO client.example.test\r\n");
+    t.server("250 mx\r\n");
+    t.expect("QUIT\r\n");
+    t.server("221 bye\r\n");
+    let ev = t.events();
+    assert!(
+        matches!(&ev[0], Event::Greeting(r) if r.text == "mx.example.test ESMTP\nmore text\nlast")
+    );
+    assert!(matches!(closed(&ev), Some(CloseReason::Quit(_))));
+}
+
+#[test]
+fn greeting_554_sends_quit() {
+    let mut t = T::plain();
+    let id = t.c.send(env1(), "x\r\n").unwrap();
+    t.server("554 5.7.1 no service for you\r\n");
+    t.expect("QUIT\r\n");
+    t.server("221 bye\r\n");
+    let ev = t.events();
+    assert!(matches!(&ev[0], Event::Greeting(r) if r.code.0 == 554));
+    assert!(ev.iter().any(|e| matches!(e, Event::MessageResult { message, result: Err(MessageError::SessionClosed(CloseReason::GreetingRefused(_))), .. } if *message == id)));
+    assert!(matches!(closed(&ev), Some(CloseReason::GreetingRefused(r)) if r.code.0 == 554));
+}
+
+#[test]
+fn greeting_421_closes_without_quit() {
+    let mut t = T::plain();
+    t.server("421 4.3.2 busy, try later\r\n");
+    t.expect("");
+    let ev = t.events();
+    assert!(matches!(closed(&ev), Some(CloseReason::ServiceUnavailable(r)) if r.code.0 == 421));
+}
+
+#[test]
+fn garbage_greeting_is_a_protocol_error() {
+    let mut t = T::plain();
+    t.server("HTTP/1.1 400 Bad Request\r\n");
+    t.expect("");
+    assert!(matches!(
+        closed(&t.events()),
+        Some(CloseReason::Protocol(ProtocolError::Malformed(_)))
+    ));
+    let mut t = T::plain();
+    t.server("250 what\r\n");
+    assert!(matches!(
+        closed(&t.events()),
+        Some(CloseReason::Protocol(ProtocolError::UnexpectedReply { .. }))
+    ));
+}
+
+#[test]
+fn ehlo_500_and_502_fall_back_to_helo() {
+    for code in ["500", "502"] {
+        let mut t = T::plain();
+        t.server("220 old.example.test\r\n");
+        t.expect("EHLO client.example.test\r\n");
+        t.server(&format!("{code} command unrecognized\r\n"));
+        t.expect("HELO client.example.test\r\n");
+        t.server("250 old.example.test\r\n");
+        // No ESMTP: no parameters, one command at a time, DATA.
+        t.c.send(env1(), "hi\r\n").unwrap();
+        t.expect("MAIL FROM:<a@example.test>\r\n");
+        t.server("250 ok\r\n");
+        t.expect("RCPT TO:<b@example.test>\r\n");
+        t.server("250 ok\r\n");
+        t.expect("DATA\r\n");
+        t.server("354 go\r\n");
+        t.expect("hi\r\n.\r\n");
+        t.server("250 ok\r\n");
+        let ev = t.events();
+        assert!(matches!(&ev[1], Event::Capabilities(c) if c.list.is_empty()));
+        assert!(ev
+            .iter()
+            .any(|e| matches!(e, Event::MessageResult { result: Ok(_), .. })));
+        // An 8-bit body cannot go to a HELO server: refused before anything is sent.
+        t.c.send(env1(), "caf\u{e9}\r\n").unwrap();
+        t.expect("");
+        assert!(t.events().iter().any(|e| matches!(
+            e,
+            Event::MessageResult {
+                result: Err(MessageError::Unsupported(Extension::EightBitMime)),
+                ..
+            }
+        )));
+    }
+}
+
+#[test]
+fn ehlo_refused_otherwise_quits() {
+    let mut t = T::plain();
+    t.server("220 mx\r\n");
+    t.expect("EHLO client.example.test\r\n");
+    t.server("550 5.7.1 go away\r\n");
+    t.expect("QUIT\r\n");
+    t.server("221 bye\r\n");
+    assert!(matches!(closed(&t.events()), Some(CloseReason::HelloRefused(r)) if r.code.0 == 550));
+}
+
+#[test]
+fn helo_refused_quits() {
+    let mut t = T::plain();
+    t.server("220 mx\r\n");
+    t.expect("EHLO client.example.test\r\n");
+    t.server("502 no\r\n");
+    t.expect("HELO client.example.test\r\n");
+    t.server("501 bad name\r\n");
+    t.expect("QUIT\r\n");
+    t.c.peer_closed();
+    assert!(matches!(closed(&t.events()), Some(CloseReason::HelloRefused(r)) if r.code.0 == 501));
+}
+
+fn tls_config(policy: TlsPolicy) -> ClientConfig {
+    let mut c = ClientConfig::new("client.example.test");
+    c.tls = policy;
+    c
+}
+
+#[test]
+fn starttls_opportunistic_then_ehlo_again() {
+    let mut t = T::new(tls_config(TlsPolicy::Opportunistic));
+    t.hello(&["PIPELINING", "STARTTLS"]);
+    t.expect("STARTTLS\r\n");
+    t.server("220 2.0.0 ready to start TLS\r\n");
+    t.expect("");
+    let ev = t.events();
+    assert!(ev.contains(&Event::StartTls { anonymous: false }));
+    assert!(!ev.contains(&Event::Ready));
+    t.c.tls_established().unwrap();
+    assert!(t.c.is_tls());
+    t.expect("EHLO client.example.test\r\n");
+    t.server("250-mx\r\n250 PIPELINING\r\n");
+    let ev = t.events();
+    assert!(ev.contains(&Event::Ready));
+    // No STARTTLS a second time, even if the server still advertises it.
+    assert_eq!(t.c.tls_established(), Err(UsageError::NotAwaitingTls));
+}
+
+#[test]
+fn starttls_required_but_not_offered() {
+    let mut t = T::new(tls_config(TlsPolicy::Required));
+    let id = t.c.send(env1(), "x\r\n").unwrap();
+    t.hello(&["PIPELINING"]);
+    t.expect("QUIT\r\n");
+    t.server("221 bye\r\n");
+    let ev = t.events();
+    assert!(ev.iter().any(|e| matches!(e, Event::MessageResult { message, result: Err(MessageError::SessionClosed(CloseReason::TlsUnavailable(None))), .. } if *message == id)));
+    assert!(matches!(
+        closed(&ev),
+        Some(CloseReason::TlsUnavailable(None))
+    ));
+}
+
+#[test]
+fn starttls_refused_required_vs_opportunistic() {
+    let mut t = T::new(tls_config(TlsPolicy::Required));
+    t.hello(&["STARTTLS"]);
+    t.expect("STARTTLS\r\n");
+    t.server("454 4.7.0 TLS not available\r\n");
+    t.expect("QUIT\r\n");
+    t.server("221 bye\r\n");
+    assert!(
+        matches!(closed(&t.events()), Some(CloseReason::TlsUnavailable(Some(r))) if r.code.0 == 454)
+    );
+
+    let mut t = T::new(tls_config(TlsPolicy::Opportunistic));
+    t.hello(&["STARTTLS"]);
+    t.expect("STARTTLS\r\n");
+    t.server("454 4.7.0 TLS not available\r\n");
+    assert!(t.events().contains(&Event::Ready));
+    t.c.send(env1(), "x\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\n");
+}
+
+#[test]
+fn tls_never_and_implicit_tls_skip_starttls() {
+    let mut t = T::new(tls_config(TlsPolicy::Never));
+    t.hello(&["STARTTLS"]);
+    t.expect("");
+    assert!(t.events().contains(&Event::Ready));
+    let mut c = tls_config(TlsPolicy::Required);
+    c.implicit_tls = true;
+    let mut t = T::new(c);
+    t.hello(&["STARTTLS"]);
+    t.expect("");
+    assert!(t.events().contains(&Event::Ready));
+    assert!(t.c.is_tls());
+}
+
+#[test]
+fn bytes_after_starttls_220_in_same_read_are_injection() {
+    let mut t = T::new(tls_config(TlsPolicy::Opportunistic));
+    t.hello(&["STARTTLS"]);
+    t.expect("STARTTLS\r\n");
+    t.server("220 go ahead\r\n250-mx\r\n250 AUTH PLAIN\r\n");
+    t.expect("");
+    let ev = t.events();
+    assert!(matches!(
+        closed(&ev),
+        Some(CloseReason::Protocol(ProtocolError::ResponseInjection))
+    ));
+    assert!(!ev.iter().any(|e| matches!(e, Event::StartTls { .. })));
+    assert_eq!(t.c.tls_established(), Err(UsageError::NotAwaitingTls));
+}
+
+#[test]
+fn bytes_after_starttls_220_in_later_read_are_injection() {
+    let mut t = T::new(tls_config(TlsPolicy::Opportunistic));
+    t.hello(&["STARTTLS"]);
+    t.expect("STARTTLS\r\n");
+    t.server("220 go ahead\r\n");
+    assert!(t.events().contains(&Event::StartTls { anonymous: false }));
+    t.server("2");
+    t.expect("");
+    assert!(matches!(
+        closed(&t.events()),
+        Some(CloseReason::Protocol(ProtocolError::ResponseInjection))
+    ));
+    assert!(t.c.is_closed());
+}
+
+#[test]
+fn x_anonymoustls_when_configured() {
+    let mut c = tls_config(TlsPolicy::Opportunistic);
+    c.anonymous_tls = true;
+    let mut t = T::new(c);
+    t.hello(&["STARTTLS", "X-ANONYMOUSTLS"]);
+    t.expect("X-ANONYMOUSTLS\r\n");
+    t.server("220 2.0.0 SMTP server ready\r\n");
+    assert!(t.events().contains(&Event::StartTls { anonymous: true }));
+    t.c.tls_established().unwrap();
+    t.expect("EHLO client.example.test\r\n");
+    // Injection guard holds for X-ANONYMOUSTLS too.
+    let mut c = tls_config(TlsPolicy::Opportunistic);
+    c.anonymous_tls = true;
+    let mut t = T::new(c);
+    t.hello(&["X-ANONYMOUSTLS"]);
+    t.expect("X-ANONYMOUSTLS\r\n");
+    t.server("220 go\r\n421 fake\r\n");
+    assert!(matches!(
+        closed(&t.events()),
+        Some(CloseReason::Protocol(ProtocolError::ResponseInjection))
+    ));
+    // Not configured: STARTTLS even if X-ANONYMOUSTLS is offered.
+    let mut t = T::new(tls_config(TlsPolicy::Opportunistic));
+    t.hello(&["X-ANONYMOUSTLS", "STARTTLS"]);
+    t.expect("STARTTLS\r\n");
+}
+
+#[test]
+fn service_closing_421_mid_transaction() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    let a = t.c.send(env1(), "x\r\n").unwrap();
+    let b = t.c.send(env1(), "y\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+    t.server("250 ok\r\n421 4.4.2 shutting down\r\n");
+    t.expect("");
+    let ev = t.events();
+    let failed: Vec<_> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::MessageResult {
+                message,
+                result: Err(MessageError::SessionClosed(CloseReason::ServiceUnavailable(_))),
+                ..
+            } => Some(*message),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed, vec![a, b]);
+    assert!(matches!(
+        closed(&ev),
+        Some(CloseReason::ServiceUnavailable(_))
+    ));
+    assert_eq!(t.c.send(env1(), "z"), Err(SendError::Closed));
+}
+
+#[test]
+fn unsolicited_reply_is_a_protocol_error() {
+    let mut t = T::plain();
+    t.hello(&[]);
+    t.server("250 surprise\r\n");
+    assert!(matches!(
+        closed(&t.events()),
+        Some(CloseReason::Protocol(ProtocolError::Unsolicited(_)))
+    ));
+}
+
+#[test]
+fn peer_closed_fails_pending_messages() {
+    let mut t = T::plain();
+    t.hello(&[]);
+    let id = t.c.send(env1(), "x\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\n");
+    t.c.peer_closed();
+    let ev = t.events();
+    assert!(ev.iter().any(|e| matches!(e, Event::MessageResult { message, result: Err(MessageError::SessionClosed(CloseReason::PeerClosed)), .. } if *message == id)));
+    assert!(matches!(closed(&ev), Some(CloseReason::PeerClosed)));
+}
+
+#[test]
+fn replies_split_at_every_byte_without_text_and_lower_case() {
+    // EHLO reply in lower case, enhanced codes absent/present, replies without text.
+    let script: &[(&str, &str)] = &[
+        ("220 mx\r\n", "EHLO client.example.test\r\n"),
+        (
+            "250-mx.example.test\r\n250-pipelining\r\n250-size 100\r\n250-8bitmime\r\n250 enhancedstatuscodes\r\n",
+            "",
+        ),
+    ];
+    let mut t = T::plain();
+    for (server, client) in script {
+        for b in server.as_bytes() {
+            t.server_bytes(&[*b]);
+        }
+        t.expect(client);
+    }
+    t.c.send(env1(), "x\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test> SIZE=3\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+    for b in b"250\r\n250 2.1.5\r\n354\r\n" {
+        t.server_bytes(&[*b]);
+    }
+    t.expect("x\r\n.\r\n");
+    for b in b"250-2.0.0 queued\r\n250 2.0.0 as 1234\r\n" {
+        t.server_bytes(&[*b]);
+    }
+    let ev = t.events();
+    match ev.iter().find(|e| matches!(e, Event::MessageResult { .. })) {
+        Some(Event::MessageResult { result: Ok(r), .. }) => assert_eq!(r.text, "queued\nas 1234"),
+        e => panic!("{e:?}"),
+    }
+}
+
+#[test]
+fn greeting_timeout() {
+    let mut t = T::plain();
+    let deadline = t.c.poll_timeout().unwrap();
+    assert_eq!(deadline, t.now + Duration::from_secs(300));
+    t.c.handle_timeout(deadline - Duration::from_secs(1));
+    assert!(!t.c.is_closed());
+    t.c.handle_timeout(deadline);
+    assert!(matches!(
+        closed(&t.events()),
+        Some(CloseReason::Timeout(TimeoutKind::Greeting))
+    ));
+    assert_eq!(t.c.poll_timeout(), None);
+}
+
+#[test]
+fn timeouts_per_command() {
+    let mut t = T::plain();
+    t.hello(&[]);
+    assert_eq!(t.c.poll_timeout(), None, "idle: no timer");
+    t.c.send(env1(), "x\r\n").unwrap();
+    t.advance(Duration::from_secs(10));
+    t.expect("MAIL FROM:<a@example.test>\r\n");
+    assert_eq!(t.c.poll_timeout(), Some(t.now + Duration::from_secs(300)));
+    t.server("250 ok\r\n");
+    t.expect("RCPT TO:<b@example.test>\r\n");
+    t.server("250 ok\r\n");
+    t.advance(Duration::from_secs(1));
+    t.expect("DATA\r\n");
+    // RFC 5321 4.5.3.2.4: 2 minutes for the 354.
+    assert_eq!(t.c.poll_timeout(), Some(t.now + Duration::from_secs(120)));
+    t.server("354 go\r\n");
+    t.advance(Duration::from_secs(1));
+    t.expect("x\r\n.\r\n");
+    // 4.5.3.2.6: 10 minutes for the final reply.
+    let d = t.c.poll_timeout().unwrap();
+    assert_eq!(d, t.now + Duration::from_secs(600));
+    t.c.handle_timeout(d);
+    let ev = t.events();
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        Event::MessageResult {
+            result: Err(MessageError::SessionClosed(CloseReason::Timeout(
+                TimeoutKind::DataTermination
+            ))),
+            ..
+        }
+    )));
+    assert!(matches!(
+        closed(&ev),
+        Some(CloseReason::Timeout(TimeoutKind::DataTermination))
+    ));
+}
+
+#[test]
+fn custom_timeouts_apply() {
+    let mut c = ClientConfig::new("client.example.test");
+    c.timeouts.greeting = Duration::from_secs(30);
+    let t = T::new(c);
+    assert_eq!(t.c.poll_timeout(), Some(t.now + Duration::from_secs(30)));
+}
+
+#[test]
+fn overlong_reply_line_is_a_protocol_error() {
+    let mut c = ClientConfig::new("client.example.test");
+    c.max_reply_line = 512;
+    let mut t = T::new(c);
+    let long = format!("220 {}\r\n", "x".repeat(600));
+    t.server(&long);
+    assert!(matches!(
+        closed(&t.events()),
+        Some(CloseReason::Protocol(ProtocolError::Malformed(_)))
+    ));
+}
+
+#[test]
+fn reply_to_a_command_not_yet_sent_is_unsolicited() {
+    // The EHLO reply arrives with the greeting, before EHLO left the client.
+    let mut t = T::plain();
+    t.server("220 mx\r\n250 mx\r\n");
+    t.expect("");
+    assert!(matches!(
+        closed(&t.events()),
+        Some(CloseReason::Protocol(ProtocolError::Unsolicited(_)))
+    ));
+    // Same for a pipelined flight answered ahead of the DATA that was never sent.
+    let mut t = T::plain();
+    t.hello(&[]);
+    t.c.send(env1(), "x\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\n");
+    t.server("250 ok\r\n250 ok\r\n");
+    assert!(matches!(
+        closed(&t.events()),
+        Some(CloseReason::Protocol(ProtocolError::Unsolicited(_)))
+    ));
+}

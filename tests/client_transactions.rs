@@ -1,0 +1,701 @@
+//! Transcript tests: MAIL/RCPT/DATA/BDAT, pipelining, per-recipient results, RSET,
+//! extension parameters and up-front refusals, streamed bodies, XEXCH50.
+mod client_support;
+use bytes::Bytes;
+use client_support::*;
+use ehlo::client::*;
+use ehlo::syntax::param::{Notify, Ret};
+
+fn env(rcpts: &[&str]) -> Envelope {
+    let mut e = Envelope::new("a@example.test").unwrap();
+    for r in rcpts {
+        e.add_recipient(r).unwrap();
+    }
+    e
+}
+
+fn results(ev: &[Event]) -> Vec<(MessageId, Result<u16, MessageError>)> {
+    ev.iter()
+        .filter_map(|e| match e {
+            Event::MessageResult {
+                message, result, ..
+            } => Some((
+                *message,
+                result.as_ref().map(|r| r.code.0).map_err(Clone::clone),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+fn rcpt_results(ev: &[Event]) -> Vec<(usize, bool, u16)> {
+    ev.iter()
+        .filter_map(|e| match e {
+            Event::RecipientResult {
+                index,
+                accepted,
+                reply,
+                ..
+            } => Some((*index, *accepted, reply.code.0)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn pipelined_flight_with_one_recipient_refused() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    let id =
+        t.c.send(
+            env(&["b@example.test", "c@example.test", "d@example.test"]),
+            "hi\r\n",
+        )
+        .unwrap();
+    t.expect(
+        "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nRCPT TO:<c@example.test>\r\nRCPT TO:<d@example.test>\r\nDATA\r\n",
+    );
+    t.server(
+        "250 2.1.0 ok\r\n250 2.1.5 ok\r\n550 5.1.1 no such user\r\n250 2.1.5 ok\r\n354 go\r\n",
+    );
+    t.expect("hi\r\n.\r\n");
+    t.server("250 2.0.0 ok\r\n");
+    let ev = t.events();
+    assert_eq!(
+        rcpt_results(&ev),
+        vec![(0, true, 250), (1, false, 550), (2, true, 250)]
+    );
+    assert_eq!(results(&ev), vec![(id, Ok(250))]);
+    match ev
+        .iter()
+        .find(|e| matches!(e, Event::MessageResult { .. }))
+        .unwrap()
+    {
+        Event::MessageResult { recipients, .. } => {
+            let acc: Vec<bool> = recipients.iter().map(|r| r.accepted()).collect();
+            assert_eq!(acc, vec![true, false, true]);
+            assert_eq!(recipients[1].reply.as_ref().unwrap().text, "no such user");
+        }
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn pipelined_all_recipients_refused_data_503_then_rset() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING", "ENHANCEDSTATUSCODES"]);
+    let id =
+        t.c.send(env(&["b@example.test", "c@example.test"]), "hi\r\n")
+            .unwrap();
+    let id2 = t.c.send(env(&["e@example.test"]), "second\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nRCPT TO:<c@example.test>\r\nDATA\r\n");
+    t.server(
+        "250 2.1.0 ok\r\n550 5.1.1 no\r\n451 4.3.0 later\r\n554 5.5.1 no valid recipients\r\n",
+    );
+    // RSET, and (pipelined) the next transaction right behind it.
+    t.expect("RSET\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<e@example.test>\r\nDATA\r\n");
+    t.server("250 2.0.0 reset\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+    t.expect("second\r\n.\r\n");
+    t.server("250 ok\r\n");
+    let ev = t.events();
+    assert_eq!(
+        results(&ev),
+        vec![(id, Err(MessageError::NoValidRecipients)), (id2, Ok(250))]
+    );
+}
+
+#[test]
+fn pipelined_all_refused_but_data_354_sends_lone_dot() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    let id =
+        t.c.send(env(&["b@example.test"]), "secret body\r\n")
+            .unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+    t.server("250 ok\r\n550 no\r\n354 go ahead anyway\r\n");
+    // RFC 2920 3.1: end the content; the body is never sent.
+    t.expect(".\r\n");
+    t.server("554 no valid recipients\r\n");
+    t.expect("RSET\r\n");
+    t.server("250 ok\r\n");
+    assert_eq!(
+        results(&t.events()),
+        vec![(id, Err(MessageError::NoValidRecipients))]
+    );
+}
+
+#[test]
+fn pipelined_sender_refused() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    let id = t.c.send(env(&["b@example.test"]), "x\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+    t.server("553 5.1.8 bad sender\r\n503 5.5.1 need MAIL\r\n503 5.5.1 need RCPT\r\n");
+    t.expect("RSET\r\n");
+    match &results(&t.events())[0] {
+        (m, Err(MessageError::SenderRejected(r))) => {
+            assert_eq!(*m, id);
+            assert_eq!(r.code.0, 553);
+        }
+        e => panic!("{e:?}"),
+    }
+}
+
+#[test]
+fn without_pipelining_one_command_at_a_time() {
+    let mut t = T::plain();
+    t.hello(&["8BITMIME"]);
+    t.c.send(env(&["b@example.test", "c@example.test"]), "x\r\n")
+        .unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\n");
+    t.expect("");
+    t.server("250 ok\r\n");
+    t.expect("RCPT TO:<b@example.test>\r\n");
+    t.server("250 ok\r\n");
+    t.expect("RCPT TO:<c@example.test>\r\n");
+    t.server("250 ok\r\n");
+    t.expect("DATA\r\n");
+    t.server("354 go\r\n");
+    t.expect("x\r\n.\r\n");
+    t.server("250 ok\r\n");
+    assert!(matches!(results(&t.events())[..], [(_, Ok(250))]));
+}
+
+#[test]
+fn without_pipelining_sender_refused_skips_recipients() {
+    let mut t = T::plain();
+    t.hello(&[]);
+    let id = t.c.send(env(&["b@example.test"]), "x\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\n");
+    t.server("550 5.7.1 sender refused\r\n");
+    t.expect("RSET\r\n");
+    t.server("250 ok\r\n");
+    assert!(
+        matches!(&results(&t.events())[..], [(m, Err(MessageError::SenderRejected(_)))] if *m == id)
+    );
+}
+
+#[test]
+fn without_pipelining_no_data_when_every_recipient_fails() {
+    let mut t = T::plain();
+    t.hello(&[]);
+    t.c.send(env(&["b@example.test", "c@example.test"]), "x\r\n")
+        .unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\n");
+    t.server("250 ok\r\n");
+    t.expect("RCPT TO:<b@example.test>\r\n");
+    t.server("550 no\r\n");
+    t.expect("RCPT TO:<c@example.test>\r\n");
+    t.server("452 4.5.3 too many\r\n");
+    t.expect("RSET\r\n");
+    let ev = t.events();
+    assert_eq!(rcpt_results(&ev), vec![(0, false, 550), (1, false, 452)]);
+    assert!(matches!(
+        results(&ev)[..],
+        [(_, Err(MessageError::NoValidRecipients))]
+    ));
+}
+
+#[test]
+fn final_reply_refusal_then_next_message() {
+    let mut t = T::plain();
+    t.hello(&[]);
+    let a = t.c.send(env(&["b@example.test"]), "spam\r\n").unwrap();
+    let b = t.c.send(env(&["b@example.test"]), "ham\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\n");
+    t.server("250 ok\r\n");
+    t.expect("RCPT TO:<b@example.test>\r\n");
+    t.server("250 ok\r\n");
+    t.expect("DATA\r\n");
+    t.server("354 go\r\n");
+    t.expect("spam\r\n.\r\n");
+    t.server("550 5.7.1 looks like spam\r\n");
+    t.expect("RSET\r\n");
+    t.server("250 ok\r\n");
+    t.expect("MAIL FROM:<a@example.test>\r\n");
+    t.server("250 ok\r\n");
+    t.expect("RCPT TO:<b@example.test>\r\n");
+    t.server("250 ok\r\n");
+    t.expect("DATA\r\n");
+    t.server("451 4.3.0 try later\r\n");
+    t.expect("RSET\r\n");
+    t.server("250 ok\r\n");
+    t.c.quit();
+    t.expect("QUIT\r\n");
+    let r = results(&t.events());
+    assert!(matches!(&r[0], (m, Err(MessageError::Rejected(x))) if *m == a && x.code.0 == 550));
+    assert!(matches!(&r[1], (m, Err(MessageError::Rejected(x))) if *m == b && x.code.0 == 451));
+}
+
+#[test]
+fn several_messages_per_session() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    let ids: Vec<_> = (0..3)
+        .map(|i| {
+            t.c.send(env(&["b@example.test"]), Bytes::from(format!("m{i}\r\n")))
+                .unwrap()
+        })
+        .collect();
+    for i in 0..3 {
+        t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+        t.server("250 ok\r\n250 ok\r\n354 go\r\n");
+        t.expect(&format!("m{i}\r\n.\r\n"));
+        t.server("250 ok\r\n");
+    }
+    t.c.quit();
+    t.expect("QUIT\r\n");
+    let r = results(&t.events());
+    assert_eq!(r, ids.iter().map(|i| (*i, Ok(250))).collect::<Vec<_>>());
+}
+
+#[test]
+fn bdat_when_chunking_is_advertised() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING", "CHUNKING"]);
+    t.c.send(env(&["b@example.test"]), ".dot\r\nline").unwrap();
+    // No dot-stuffing, no terminator: BDAT carries the octets as they are.
+    t.expect(
+        "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nBDAT 10 LAST\r\n.dot\r\nline",
+    );
+    t.server("250 ok\r\n250 ok\r\n250 2.0.0 queued\r\n");
+    assert!(matches!(results(&t.events())[..], [(_, Ok(250))]));
+}
+
+#[test]
+fn bdat_chunks_and_empty_body() {
+    let mut c = ClientConfig::new("client.example.test");
+    c.bdat_chunk_size = 4;
+    let mut t = T::new(c);
+    t.hello(&["CHUNKING"]);
+    t.c.send(env(&["b@example.test"]), "0123456789").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\n");
+    t.server("250 ok\r\n");
+    t.expect("RCPT TO:<b@example.test>\r\n");
+    t.server("250 ok\r\n");
+    // Without PIPELINING each chunk waits for the reply to the previous one.
+    t.expect("BDAT 4\r\n0123");
+    t.server("250 2.0.0 4 octets\r\n");
+    t.expect("BDAT 4\r\n4567");
+    t.server("250 ok\r\n");
+    t.expect("BDAT 2 LAST\r\n89");
+    t.server("250 queued\r\n");
+    t.c.send(env(&["b@example.test"]), "").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\n");
+    t.server("250 ok\r\n");
+    t.expect("RCPT TO:<b@example.test>\r\n");
+    t.server("250 ok\r\n");
+    t.expect("BDAT 0 LAST\r\n");
+    t.server("250 queued\r\n");
+    assert!(matches!(
+        results(&t.events())[..],
+        [(_, Ok(250)), (_, Ok(250))]
+    ));
+}
+
+#[test]
+fn bdat_chunk_refused_fails_message_and_resets() {
+    let mut c = ClientConfig::new("client.example.test");
+    c.bdat_chunk_size = 4;
+    let mut t = T::new(c);
+    t.hello(&["CHUNKING", "PIPELINING"]);
+    t.c.send(env(&["b@example.test"]), "0123456789").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nBDAT 4\r\n0123BDAT 4\r\n4567BDAT 2 LAST\r\n89");
+    t.server("250 ok\r\n250 ok\r\n552 5.3.4 too big\r\n503 5.5.1 no\r\n503 5.5.1 no\r\n");
+    t.expect("RSET\r\n");
+    assert!(
+        matches!(&results(&t.events())[..], [(_, Err(MessageError::Rejected(r)))] if r.code.0 == 552)
+    );
+}
+
+#[test]
+fn pipelined_bdat_all_recipients_refused() {
+    let mut t = T::plain();
+    t.hello(&["CHUNKING", "PIPELINING"]);
+    t.c.send(env(&["b@example.test"]), "body").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nBDAT 4 LAST\r\nbody");
+    t.server("250 ok\r\n550 no\r\n554 5.5.1 no valid recipients\r\n");
+    t.expect("RSET\r\n");
+    assert!(matches!(
+        results(&t.events())[..],
+        [(_, Err(MessageError::NoValidRecipients))]
+    ));
+}
+
+#[test]
+fn eight_bit_body_parameters() {
+    let body = "Subject: caf\u{e9}\r\n\r\n\u{e9}t\u{e9}\r\n";
+    // 8BITMIME: BODY=8BITMIME over DATA.
+    let mut t = T::plain();
+    t.hello(&["8BITMIME"]);
+    t.c.send(env(&["b@example.test"]), Bytes::from(body))
+        .unwrap();
+    t.expect("MAIL FROM:<a@example.test> BODY=8BITMIME\r\n");
+    // Only BINARYMIME + CHUNKING: BODY=BINARYMIME over BDAT.
+    let mut t = T::plain();
+    t.hello(&["BINARYMIME", "CHUNKING"]);
+    t.c.send(env(&["b@example.test"]), Bytes::from(body))
+        .unwrap();
+    t.expect("MAIL FROM:<a@example.test> BODY=BINARYMIME\r\n");
+    // Neither: refused before anything is sent, the session goes on.
+    let mut t = T::plain();
+    t.hello(&["PIPELINING", "CHUNKING"]);
+    let id =
+        t.c.send(env(&["b@example.test"]), Bytes::from(body))
+            .unwrap();
+    t.expect("");
+    assert_eq!(
+        results(&t.events()),
+        vec![(id, Err(MessageError::Unsupported(Extension::EightBitMime)))]
+    );
+    t.c.send(env(&["b@example.test"]), "ascii").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nBDAT 5 LAST\r\nascii");
+}
+
+#[test]
+fn binary_body_needs_binarymime_and_chunking() {
+    let body: &[u8] = b"line\nbare lf\x00nul\r";
+    for caps in [
+        &["8BITMIME", "CHUNKING"][..],
+        &["8BITMIME", "BINARYMIME"][..],
+        &["8BITMIME"][..],
+    ] {
+        let mut t = T::plain();
+        t.hello(caps);
+        t.c.send(env(&["b@example.test"]), body).unwrap();
+        t.expect("");
+        assert!(matches!(
+            results(&t.events())[..],
+            [(_, Err(MessageError::Unsupported(Extension::BinaryMime)))]
+        ));
+    }
+    let mut t = T::plain();
+    t.hello(&["BINARYMIME", "CHUNKING", "SIZE"]);
+    t.c.send(env(&["b@example.test"]), body).unwrap();
+    t.expect("MAIL FROM:<a@example.test> SIZE=17 BODY=BINARYMIME\r\n");
+    t.server("250 ok\r\n");
+    t.expect("RCPT TO:<b@example.test>\r\n");
+    t.server("250 ok\r\n");
+    assert_eq!(t.sent_bytes(), b"BDAT 17 LAST\r\nline\nbare lf\x00nul\r");
+    // Chunking turned off in the configuration: refused too.
+    let mut c = ClientConfig::new("client.example.test");
+    c.chunking = false;
+    let mut t = T::new(c);
+    t.hello(&["BINARYMIME", "CHUNKING"]);
+    t.c.send(env(&["b@example.test"]), body).unwrap();
+    t.expect("");
+    assert!(matches!(
+        results(&t.events())[..],
+        [(_, Err(MessageError::Unsupported(Extension::BinaryMime)))]
+    ));
+}
+
+#[test]
+fn smtputf8_only_when_advertised() {
+    let e = Envelope::new("jos\u{e9}@example.test")
+        .unwrap()
+        .recipient("b@\u{e9}xample.test")
+        .unwrap();
+    assert!(e.needs_smtputf8());
+    let mut t = T::plain();
+    t.hello(&["8BITMIME"]);
+    t.c.send(e.clone(), "x\r\n").unwrap();
+    t.expect("");
+    assert!(matches!(
+        results(&t.events())[..],
+        [(_, Err(MessageError::Unsupported(Extension::SmtpUtf8)))]
+    ));
+    let mut t = T::plain();
+    t.hello(&["8BITMIME", "SMTPUTF8", "PIPELINING"]);
+    t.c.send(e, "x\r\n").unwrap();
+    t.expect(
+        "MAIL FROM:<jos\u{e9}@example.test> SMTPUTF8\r\nRCPT TO:<b@\u{e9}xample.test>\r\nDATA\r\n",
+    );
+    // The flag alone (UTF-8 headers) asks for it as well.
+    let mut t = T::plain();
+    t.hello(&["SMTPUTF8"]);
+    let mut e = env(&["b@example.test"]);
+    e.smtputf8 = true;
+    t.c.send(e, "x\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test> SMTPUTF8\r\n");
+}
+
+#[test]
+fn requiretls_needs_tls_and_the_keyword() {
+    let mut e = env(&["b@example.test"]);
+    e.requiretls = true;
+    let mut t = T::plain();
+    t.hello(&["REQUIRETLS"]);
+    t.c.send(e.clone(), "x\r\n").unwrap();
+    t.expect("");
+    assert!(matches!(
+        results(&t.events())[..],
+        [(_, Err(MessageError::Unsupported(Extension::RequireTls)))]
+    ));
+    let mut c = ClientConfig::new("client.example.test");
+    c.implicit_tls = true;
+    let mut t = T::new(c);
+    t.hello(&["REQUIRETLS"]);
+    t.c.send(e, "x\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test> REQUIRETLS\r\n");
+}
+
+#[test]
+fn dsn_parameters_only_when_advertised() {
+    let mut e = env(&["b@example.test"]);
+    e.ret = Some(Ret::Headers);
+    e.envid = Some("id+1".into());
+    e.recipients[0].notify = Some(Notify {
+        failure: true,
+        delay: true,
+        ..Notify::default()
+    });
+    let mut t = T::plain();
+    t.hello(&["DSN", "PIPELINING"]);
+    t.c.send(e.clone(), "x\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test> RET=HDRS ENVID=id+2B1\r\nRCPT TO:<b@example.test> NOTIFY=FAILURE,DELAY\r\nDATA\r\n");
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    t.c.send(e, "x\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+}
+
+#[test]
+fn size_limit_refused_up_front_and_size_only_when_advertised() {
+    let mut t = T::plain();
+    t.hello(&["SIZE 10", "PIPELINING"]);
+    let id = t.c.send(env(&["b@example.test"]), "0123456789A").unwrap();
+    t.expect("");
+    assert_eq!(
+        results(&t.events()),
+        vec![(
+            id,
+            Err(MessageError::TooLarge {
+                size: 11,
+                limit: 10
+            })
+        )]
+    );
+    t.c.send(env(&["b@example.test"]), "0123456789").unwrap();
+    t.expect("MAIL FROM:<a@example.test> SIZE=10\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+    // SIZE 0 / bare SIZE: no limit, the parameter still goes out.
+    let mut t = T::plain();
+    t.hello(&["SIZE 0"]);
+    t.c.send(env(&["b@example.test"]), "0123456789A").unwrap();
+    t.expect("MAIL FROM:<a@example.test> SIZE=11\r\n");
+    let mut t = T::plain();
+    t.hello(&[]);
+    t.c.send(env(&["b@example.test"]), "0123456789A").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\n");
+}
+
+#[test]
+fn no_recipients_is_refused_up_front() {
+    let mut t = T::plain();
+    t.hello(&[]);
+    let id = t.c.send(env(&[]), "x").unwrap();
+    t.expect("");
+    assert_eq!(
+        results(&t.events()),
+        vec![(id, Err(MessageError::NoRecipients))]
+    );
+}
+
+fn body_needed(ev: &[Event]) -> Option<MessageId> {
+    ev.iter().find_map(|e| match e {
+        Event::BodyNeeded(id) => Some(*id),
+        _ => None,
+    })
+}
+
+#[test]
+fn streamed_body_over_data() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING", "8BITMIME", "SIZE"]);
+    let id =
+        t.c.send(
+            env(&["b@example.test"]),
+            Body::Stream {
+                body_type: BodyType::SevenBit,
+                size: Some(12),
+            },
+        )
+        .unwrap();
+    t.expect("MAIL FROM:<a@example.test> SIZE=12\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+    assert_eq!(body_needed(&t.events()), None);
+    assert_eq!(
+        t.c.push_body(id, bytes("x")),
+        Err(UsageError::BodyNotExpected)
+    );
+    t.server("250 ok\r\n250 ok\r\n354 go\r\n");
+    assert_eq!(body_needed(&t.events()), Some(id));
+    t.c.push_body(id, bytes("line one\r\n.")).unwrap();
+    assert_eq!(body_needed(&t.events()), Some(id));
+    t.expect("line one\r\n..");
+    t.c.push_body(id, bytes("x")).unwrap();
+    t.c.finish_body(id).unwrap();
+    t.expect("x\r\n.\r\n");
+    assert_eq!(t.c.finish_body(id), Err(UsageError::BodyNotExpected));
+    t.server("250 ok\r\n");
+    assert!(matches!(results(&t.events())[..], [(_, Ok(250))]));
+}
+
+#[test]
+fn streamed_body_over_bdat_is_zero_copy_chunks() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING", "CHUNKING", "BINARYMIME"]);
+    let id =
+        t.c.send(
+            env(&["b@example.test"]),
+            Body::Stream {
+                body_type: BodyType::Binary,
+                size: None,
+            },
+        )
+        .unwrap();
+    assert_eq!(body_needed(&t.events()), Some(id));
+    t.c.push_body(id, bytes("first\n")).unwrap();
+    t.c.push_body(id, bytes("second\r")).unwrap();
+    t.c.finish_body(id).unwrap();
+    t.expect("MAIL FROM:<a@example.test> BODY=BINARYMIME\r\nRCPT TO:<b@example.test>\r\nBDAT 6\r\nfirst\nBDAT 7 LAST\r\nsecond\r");
+    t.server("250 ok\r\n250 ok\r\n250 ok\r\n250 queued\r\n");
+    assert!(matches!(results(&t.events())[..], [(_, Ok(250))]));
+}
+
+#[test]
+fn streamed_body_violating_its_type_over_bdat_resets() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING", "CHUNKING"]);
+    let id =
+        t.c.send(
+            env(&["b@example.test"]),
+            Body::Stream {
+                body_type: BodyType::SevenBit,
+                size: None,
+            },
+        )
+        .unwrap();
+    t.c.push_body(id, bytes("ok\r\n")).unwrap();
+    t.c.push_body(id, bytes("more\r\n")).unwrap();
+    assert_eq!(
+        t.c.push_body(id, Bytes::from_static(b"\xff")),
+        Err(UsageError::BodyTypeViolation)
+    );
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nBDAT 4\r\nok\r\n");
+    t.server("250 ok\r\n250 ok\r\n250 ok\r\n");
+    t.expect("RSET\r\n");
+    assert!(matches!(
+        results(&t.events())[..],
+        [(_, Err(MessageError::BodyTypeViolation))]
+    ));
+}
+
+#[test]
+fn streamed_body_violating_its_type_over_data_drops_the_connection() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    let id =
+        t.c.send(
+            env(&["b@example.test"]),
+            Body::Stream {
+                body_type: BodyType::SevenBit,
+                size: None,
+            },
+        )
+        .unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+    t.server("250 ok\r\n250 ok\r\n354 go\r\n");
+    t.c.push_body(id, bytes("fine\r\n")).unwrap();
+    assert_eq!(
+        t.c.push_body(id, bytes("bare\nlf")),
+        Err(UsageError::BodyTypeViolation)
+    );
+    // Nothing more goes out: not even the first chunk, never a terminating dot.
+    t.expect("");
+    let ev = t.events();
+    assert!(matches!(
+        results(&ev)[..],
+        [(_, Err(MessageError::BodyTypeViolation))]
+    ));
+    assert!(ev.contains(&Event::Closed(CloseReason::Aborted)));
+}
+
+#[test]
+fn streamed_body_is_requested_only_when_the_queue_drains() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING", "CHUNKING"]);
+    let id =
+        t.c.send(
+            env(&["b@example.test"]),
+            Body::Stream {
+                body_type: BodyType::SevenBit,
+                size: None,
+            },
+        )
+        .unwrap();
+    assert_eq!(body_needed(&t.events()), Some(id));
+    let big = Bytes::from(format!("{}\r\n", "a".repeat(98)).repeat(1000));
+    t.c.push_body(id, big.clone()).unwrap(); // held back as the possible last chunk
+    assert_eq!(body_needed(&t.events()), Some(id));
+    t.c.push_body(id, big.clone()).unwrap(); // the first goes out: 100 kB queued
+    assert_eq!(
+        body_needed(&t.events()),
+        None,
+        "no request while the queue is full"
+    );
+    let mut seen = 0;
+    while let Some(b) = t.c.poll_transmit(t.now) {
+        seen += b.len();
+    }
+    assert!(seen > 100_000);
+    assert_eq!(body_needed(&t.events()), Some(id));
+}
+
+#[test]
+fn xexch50_after_recipients_when_advertised() {
+    let mut e = env(&["b@example.test"]);
+    e.xexch50 = Some(Xexch50 {
+        blob: Bytes::from_static(b"\x00\x01BLOB\r\n.\r\n"),
+        mode: 2,
+    });
+    let mut t = T::plain();
+    t.hello(&["PIPELINING", "XEXCH50"]);
+    t.c.send(e.clone(), "x\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nXEXCH50 11 2\r\n");
+    t.server("250 ok\r\n250 ok\r\n354 Send binary data\r\n");
+    assert_eq!(t.sent_bytes(), b"\x00\x01BLOB\r\n.\r\n");
+    t.server("250 XEXCH50 OK\r\n");
+    t.expect("DATA\r\n");
+    t.server("354 go\r\n");
+    t.expect("x\r\n.\r\n");
+    t.server("250 ok\r\n");
+    assert!(matches!(results(&t.events())[..], [(_, Ok(250))]));
+    // Refused XEXCH50: the message goes on without it.
+    let mut t = T::plain();
+    t.hello(&["XEXCH50", "CHUNKING", "BINARYMIME"]);
+    t.c.send(e.clone(), "x\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\n");
+    t.server("250 ok\r\n");
+    t.expect("RCPT TO:<b@example.test>\r\n");
+    t.server("250 ok\r\n");
+    t.expect("XEXCH50 11 2\r\n");
+    t.server("504 need auth\r\n");
+    t.expect("BDAT 3 LAST\r\nx\r\n");
+    // Not advertised: never sent.
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    t.c.send(e, "x\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+}
+
+#[test]
+fn null_sender_and_postmaster() {
+    let e = Envelope::new("<>")
+        .unwrap()
+        .recipient("Postmaster")
+        .unwrap();
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    t.c.send(e, "x\r\n").unwrap();
+    t.expect("MAIL FROM:<>\r\nRCPT TO:<Postmaster>\r\nDATA\r\n");
+}

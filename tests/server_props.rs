@@ -1,0 +1,211 @@
+//! Property tests for the server machine: input splitting does not matter; hostile input
+//! with arbitrary decisions never panics, stays within the memory bounds and only ever
+//! produces well-formed replies.
+
+mod server_support;
+
+use ehlo::server::{Decision, Event, Mechanism, Server, ServerConfig};
+use ehlo::{EnhancedCode, Reply};
+use proptest::prelude::*;
+use server_support::*;
+use std::borrow::Cow;
+
+fn full_config() -> ServerConfig {
+    let mut c = config();
+    c.auth.mechanisms = vec![
+        Mechanism::new("NTLM"),
+        Mechanism::new("LOGIN"),
+        Mechanism::new("PLAIN"),
+    ];
+    c.auth.allow_plaintext_without_tls = true;
+    c.exchange.xexch50 = true;
+    c.exchange.link2state = true;
+    c.exchange.exps_mechanisms = vec![Mechanism::new("NTLM")];
+    c.extensions.etrn = true;
+    c.extensions.smtputf8 = true;
+    c
+}
+
+const SESSIONS: &[&str] = &[
+    "EHLO client.example.test\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nRCPT TO:<bad@example.test>\r\nDATA\r\nSubject: x\r\n\r\n..dot\r\nline\r\n.\r\nQUIT\r\n",
+    "EHLO c\r\nMAIL FROM:<a@example.test> BODY=BINARYMIME\r\nRCPT TO:<b@example.test>\r\nBDAT 5\r\nhelloBDAT 7 LAST\r\n\r\n.\r\n\r\nRSET\r\nQUIT\r\n",
+    "EHLO c\r\nAUTH LOGIN\r\ndXNlcg==\r\ncGFzcw==\r\nMAIL FROM:<a@example.test> AUTH=a@example.test\r\nRCPT TO:<b@example.test>\r\nXEXCH50 4 2\r\nab\r\nDATA\r\nx\r\n.\r\nQUIT\r\n",
+    "HELO c\r\nNOOP\r\nVRFY x\r\nFOO bar\r\n\r\nMAIL FROM:<>\r\nRCPT TO:<postmaster>\r\nDATA\r\n.\r\nQUIT\r\n",
+    "EHLO c\r\nAUTH NTLM\r\n*\r\nX-LINK2STATE FIRST CHUNK=x\r\nETRN @example.test\r\nMAIL FROM:<a@example.test> SIZE=99999999999\r\nQUIT\r\n",
+];
+
+fn decide(e: &Event) -> Decision {
+    match e {
+        Event::RcptTo { to, .. } if format!("{to:?}").contains("bad") => Decision::Reply(
+            Reply::new(550, Some(EnhancedCode::new(5, 1, 1)), "No such user"),
+        ),
+        Event::AuthStart {
+            initial_response: None,
+            ..
+        } => Decision::AuthChallenge(b"Username:".to_vec()),
+        Event::AuthResponse { data, .. } if data == b"user" => {
+            Decision::AuthChallenge(b"Password:".to_vec())
+        }
+        Event::AuthResponse { .. } => Decision::AuthSuccess {
+            identity: "user".into(),
+        },
+        _ => Decision::Default,
+    }
+}
+
+/// Events with consecutive content chunks merged (chunk boundaries follow the input).
+fn normalized(events: &[Event]) -> Vec<Event> {
+    let mut v: Vec<Event> = Vec::new();
+    for e in events {
+        match (v.last_mut(), e) {
+            (Some(Event::MessageChunk(a)), Event::MessageChunk(b)) => {
+                let mut m = a.to_vec();
+                m.extend_from_slice(b);
+                *a = m.into();
+            }
+            (Some(Event::XExch50Chunk(a)), Event::XExch50Chunk(b)) => {
+                let mut m = a.to_vec();
+                m.extend_from_slice(b);
+                *a = m.into();
+            }
+            _ => v.push(e.clone()),
+        }
+    }
+    v
+}
+
+#[test]
+fn one_byte_at_a_time_equals_whole() {
+    for s in SESSIONS {
+        let whole = run(full_config(), s.as_bytes(), decide);
+        let pieces: Vec<&[u8]> = s.as_bytes().chunks(1).collect();
+        let split = run_pieces(full_config(), &pieces, decide);
+        assert_eq!(split.text(), whole.text(), "{s:?}");
+        assert_eq!(
+            normalized(&split.events),
+            normalized(&whole.events),
+            "{s:?}"
+        );
+        assert!(whole.closed || !s.ends_with("QUIT\r\n"));
+        assert_well_formed(&whole.out);
+    }
+}
+
+proptest! {
+    #[test]
+    fn splitting_does_not_matter(idx in 0..SESSIONS.len(), mut cuts in prop::collection::vec(0usize..400, 0..12)) {
+        let s = SESSIONS[idx].as_bytes();
+        cuts.iter_mut().for_each(|c| *c %= s.len() + 1);
+        cuts.sort_unstable();
+        cuts.dedup();
+        let mut pieces = Vec::new();
+        let mut start = 0;
+        for c in cuts {
+            pieces.push(&s[start..c]);
+            start = c;
+        }
+        pieces.push(&s[start..]);
+        let whole = run(full_config(), s, decide);
+        let split = run_pieces(full_config(), &pieces, decide);
+        prop_assert_eq!(split.text(), whole.text());
+        prop_assert_eq!(normalized(&split.events), normalized(&whole.events));
+    }
+}
+
+fn token() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        Just(b"EHLO c\r\n".to_vec()),
+        Just(b"HELO c\r\n".to_vec()),
+        Just(b"MAIL FROM:<a@example.test>\r\n".to_vec()),
+        Just(b"MAIL FROM:<a@example.test> SIZE=10 BODY=8BITMIME\r\n".to_vec()),
+        Just(b"RCPT TO:<b@example.test>\r\n".to_vec()),
+        Just(b"DATA\r\n".to_vec()),
+        Just(b"\r\n.\r\n".to_vec()),
+        Just(b"BDAT 3\r\n".to_vec()),
+        Just(b"BDAT 2 LAST\r\n".to_vec()),
+        Just(b"RSET\r\n".to_vec()),
+        Just(b"NOOP\r\n".to_vec()),
+        Just(b"QUIT\r\n".to_vec()),
+        Just(b"STARTTLS\r\n".to_vec()),
+        Just(b"AUTH LOGIN\r\n".to_vec()),
+        Just(b"AUTH PLAIN AGEAYg==\r\n".to_vec()),
+        Just(b"AUTH NTLM TlRMTVNTUAABAAAA\r\n".to_vec()),
+        Just(b"dGlt\r\n".to_vec()),
+        Just(b"*\r\n".to_vec()),
+        Just(b"XEXCH50 3 2\r\n".to_vec()),
+        Just(b"X-LINK2STATE x\r\n".to_vec()),
+        Just(b"\r\n".to_vec()),
+        Just(b"\n".to_vec()),
+        Just(b"\r".to_vec()),
+        Just(b".".to_vec()),
+        prop::collection::vec(any::<u8>(), 0..64),
+        prop::collection::vec(b'a'..=b'z', 500..700),
+    ]
+}
+
+fn decision(sel: u8) -> Decision {
+    match sel % 12 {
+        0 => Decision::Default,
+        1 => Decision::Accept,
+        2 => Decision::Reply(Reply::new(550, Some(EnhancedCode::new(5, 7, 1)), "No")),
+        3 => Decision::Reply(Reply::new(
+            250,
+            Some(EnhancedCode::new(2, 0, 0)),
+            "Fine\nreally fine",
+        )),
+        4 => Decision::Reply(Reply::new(451, None, "x".repeat(700))),
+        5 => Decision::Close(Reply::new(421, Some(EnhancedCode::new(4, 3, 2)), "Bye")),
+        6 => Decision::AuthChallenge(vec![0, 1, 2, 255]),
+        7 => Decision::AuthChallengeText(Cow::Borrowed("ntlm supported")),
+        8 => Decision::AuthSuccess {
+            identity: "x".into(),
+        },
+        9 => Decision::AuthFailure,
+        10 => Decision::AuthTemporaryFailure,
+        _ => Decision::Reply(Reply::new(354, None, "go on")),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #[test]
+    fn hostile_input_and_decisions(
+        pieces in prop::collection::vec(prop::collection::vec(token(), 1..8).prop_map(|v| v.concat()), 1..12),
+        sels in prop::collection::vec(any::<u8>(), 1..32),
+        tls_at in any::<u8>(),
+    ) {
+        let mut c = full_config();
+        c.extensions.starttls = true;
+        c.limits.max_input_buffer = 4096;
+        c.limits.max_message_size = 2000;
+        c.limits.max_errors = 50;
+        c.auth.builtin_exchanges = tls_at & 0x80 != 0;
+        let cap = c.limits.max_input_buffer;
+        let mut server = Server::new(c, t0());
+        let mut out = Vec::new();
+        let mut n = 0usize;
+        for (i, p) in pieces.iter().enumerate() {
+            server.receive(t0(), p);
+            prop_assert!(server.buffered_len() <= cap);
+            while let Some(e) = server.poll_event() {
+                prop_assert!(server.buffered_len() <= cap);
+                if e.needs_decision() {
+                    server.decide(decision(sels[n % sels.len()]));
+                    n += 1;
+                }
+                if e == Event::TlsUpgrade && (i as u8) >= tls_at % 4 {
+                    server.tls_established();
+                }
+            }
+            while let Some(t) = server.poll_transmit() {
+                out.extend_from_slice(&t);
+            }
+        }
+        server.handle_timeout(t0() + std::time::Duration::from_secs(3600));
+        while let Some(t) = server.poll_transmit() {
+            out.extend_from_slice(&t);
+        }
+        prop_assert!(server.is_closed());
+        assert_well_formed(&out);
+    }
+}

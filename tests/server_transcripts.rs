@@ -1,0 +1,1492 @@
+//! Transcript tests for the server machine: input bytes in, exact output bytes and
+//! events out. One test (or more) per rule of the server issue.
+
+mod server_support;
+
+use ehlo::server::{
+    AuthAbort, AuthVerb, Decision, Event, Mechanism, MessageAbort, ServerConfig, TlsVerb,
+};
+use ehlo::syntax::command::ExchangeVerb;
+use ehlo::{EnhancedCode, Reply};
+use server_support::*;
+use std::borrow::Cow;
+use std::time::Duration;
+
+const EHLO: &str = "EHLO client.example.test\r\n";
+
+fn t(s: &str) -> String {
+    s.to_string()
+}
+
+// ---- greeting, QUIT ----
+
+#[test]
+fn greeting_then_quit() {
+    let r = run(config(), b"QUIT\r\n", defaults);
+    assert_eq!(r.text(), t(GREETING) + "221 2.0.0 Bye\r\n");
+    assert_eq!(r.kinds(), ["Connect", "Quit"]);
+    assert!(r.closed);
+}
+
+#[test]
+fn input_after_quit_is_ignored() {
+    let r = run(config(), b"QUIT\r\nNOOP\r\n", defaults);
+    assert_eq!(r.text(), t(GREETING) + "221 2.0.0 Bye\r\n");
+    assert!(r.closed);
+}
+
+#[test]
+fn refused_connection_serves_only_quit() {
+    let r = run(
+        config(),
+        b"EHLO client.example.test\r\nMAIL FROM:<a@example.test>\r\nQUIT\r\n",
+        |e| match e {
+            Event::Connect => Decision::Reply(Reply::new(
+                554,
+                Some(EnhancedCode::new(5, 7, 1)),
+                "No service here",
+            )),
+            _ => Decision::Default,
+        },
+    );
+    assert_eq!(
+        r.text(),
+        "554 5.7.1 No service here\r\n\
+         503 5.5.1 Bad sequence of commands: only QUIT is accepted\r\n\
+         503 5.5.1 Bad sequence of commands: only QUIT is accepted\r\n\
+         221 2.0.0 Bye\r\n"
+    );
+    assert_eq!(r.kinds(), ["Connect", "Quit"]);
+}
+
+#[test]
+fn connect_refused_with_421_closes() {
+    let r = run(config(), b"EHLO x\r\n", |_| {
+        Decision::Reply(Reply::new(421, Some(EnhancedCode::new(4, 3, 2)), "Busy"))
+    });
+    assert_eq!(r.text(), "421 4.3.2 Busy\r\n");
+    assert!(r.closed);
+}
+
+// ---- EHLO / HELO ----
+
+#[test]
+fn ehlo_advertises_from_config() {
+    let r = run(config(), EHLO.as_bytes(), defaults);
+    assert_eq!(r.text(), t(GREETING) + EHLO_DEFAULT);
+    match &r.events[1] {
+        Event::Ehlo { domain } => assert_eq!(domain, "client.example.test"),
+        e => panic!("{e:?}"),
+    }
+}
+
+#[test]
+fn ehlo_exchange_profile() {
+    let mut c = config();
+    c.limits.max_message_size = 37748736;
+    c.extensions.starttls = true;
+    c.exchange.anonymous_tls = true;
+    c.auth.mechanisms = vec![Mechanism::new("NTLM")];
+    c.exchange.exps_mechanisms = vec![Mechanism::new("GSSAPI"), Mechanism::new("NTLM")];
+    c.exchange.xrdst = true;
+    c.exchange.xshadowrequest = true;
+    let r = run(c, EHLO.as_bytes(), defaults);
+    assert_eq!(
+        r.text(),
+        t(GREETING)
+            + "250-mx.example.test Hello client.example.test\r\n250-SIZE 37748736\r\n\
+               250-PIPELINING\r\n250-DSN\r\n250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n\
+               250-X-ANONYMOUSTLS\r\n250-AUTH NTLM\r\n250-X-EXPS GSSAPI NTLM\r\n250-8BITMIME\r\n\
+               250-BINARYMIME\r\n250-CHUNKING\r\n250-XRDST\r\n250 XSHADOWREQUEST\r\n"
+    );
+}
+
+#[test]
+fn helo_gets_plain_reply_and_no_extensions() {
+    let r = run(
+        config(),
+        b"HELO client.example.test\r\nMAIL FROM:<a@example.test> SIZE=100\r\nMAIL FROM:<a@example.test>\r\n",
+        defaults,
+    );
+    assert_eq!(
+        r.text(),
+        t(GREETING)
+            + "250 mx.example.test\r\n\
+               555 5.5.4 Parameter not recognized or not implemented\r\n\
+               250 2.1.0 Sender OK\r\n"
+    );
+}
+
+#[test]
+fn ehlo_rejected_by_caller() {
+    let r = run(
+        config(),
+        b"EHLO bad.example.test\r\nMAIL FROM:<a@example.test>\r\n",
+        |e| match e {
+            Event::Ehlo { .. } => {
+                Decision::Reply(Reply::new(550, Some(EnhancedCode::new(5, 7, 1)), "Go away"))
+            }
+            _ => Decision::Default,
+        },
+    );
+    assert_eq!(
+        r.text(),
+        t(GREETING) + "550 5.7.1 Go away\r\n503 5.5.1 Send HELO or EHLO first\r\n"
+    );
+}
+
+#[test]
+fn ehlo_resets_transaction() {
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\n" + EHLO + "RCPT TO:<b@example.test>\r\n";
+    let r = run(config(), input.as_bytes(), defaults);
+    assert_eq!(
+        r.text(),
+        t(GREETING)
+            + EHLO_DEFAULT
+            + "250 2.1.0 Sender OK\r\n"
+            + EHLO_DEFAULT
+            + "503 5.5.1 Need MAIL command first\r\n"
+    );
+}
+
+// ---- sequencing (RFC 5321 4.1.4) ----
+
+#[test]
+fn command_sequence_errors() {
+    let input = "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n".to_string()
+        + EHLO
+        + "RCPT TO:<b@example.test>\r\nDATA\r\nMAIL FROM:<a@example.test>\r\nMAIL FROM:<a@example.test>\r\nDATA\r\n";
+    let r = run(config(), input.as_bytes(), defaults);
+    assert_eq!(
+        r.text(),
+        t(GREETING)
+            + "503 5.5.1 Send HELO or EHLO first\r\n\
+               503 5.5.1 Need MAIL command first\r\n\
+               503 5.5.1 Need MAIL command first\r\n"
+            + EHLO_DEFAULT
+            + "503 5.5.1 Need MAIL command first\r\n\
+               503 5.5.1 Need MAIL command first\r\n\
+               250 2.1.0 Sender OK\r\n\
+               503 5.5.1 Sender already specified\r\n\
+               554 5.5.1 No valid recipients\r\n"
+    );
+}
+
+#[test]
+fn data_without_valid_recipient_is_554() {
+    let input =
+        t(EHLO) + "MAIL FROM:<a@example.test>\r\nRCPT TO:<x@example.test>\r\nDATA\r\nQUIT\r\n";
+    let r = run(config(), input.as_bytes(), |e| match e {
+        Event::RcptTo { .. } => Decision::Reply(Reply::new(
+            550,
+            Some(EnhancedCode::new(5, 1, 1)),
+            "No such user",
+        )),
+        _ => Decision::Default,
+    });
+    assert_eq!(
+        r.text(),
+        t(GREETING) + EHLO_DEFAULT
+            + "250 2.1.0 Sender OK\r\n550 5.1.1 No such user\r\n554 5.5.1 No valid recipients\r\n221 2.0.0 Bye\r\n"
+    );
+    assert!(!r.kinds().contains(&"DataStart"));
+}
+
+// ---- RSET, NOOP, HELP, VRFY, EXPN, unknown ----
+
+#[test]
+fn simple_commands() {
+    let input = t(EHLO) + "NOOP\r\nHELP\r\nVRFY someone\r\nEXPN list\r\nRSET\r\nTURN\r\n";
+    let r = run(config(), input.as_bytes(), defaults);
+    assert_eq!(
+        r.text(),
+        t(GREETING)
+            + EHLO_DEFAULT
+            + "250 2.0.0 OK\r\n\
+               214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP\r\n\
+               252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery\r\n\
+               502 5.5.1 EXPN not available\r\n\
+               250 2.0.0 OK\r\n\
+               502 5.5.1 Command not implemented\r\n"
+    );
+    assert_eq!(r.kinds(), ["Connect", "Ehlo", "Vrfy", "Expn", "Reset"]);
+}
+
+#[test]
+fn vrfy_decided_by_caller() {
+    let input = t(EHLO) + "VRFY postmaster\r\n";
+    let r = run(config(), input.as_bytes(), |e| match e {
+        Event::Vrfy { arg } => {
+            assert_eq!(arg, "postmaster");
+            Decision::Reply(Reply::new(
+                250,
+                Some(EnhancedCode::new(2, 1, 5)),
+                "<postmaster@example.test>",
+            ))
+        }
+        _ => Decision::Default,
+    });
+    assert!(r
+        .text()
+        .ends_with("250 2.1.5 <postmaster@example.test>\r\n"));
+}
+
+#[test]
+fn unknown_command_default_and_caller() {
+    let input = t(EHLO) + "FOO bar\r\nXYZZY\r\n";
+    let r = run(config(), input.as_bytes(), |e| match e {
+        Event::Unknown { verb, .. } if verb == "XYZZY" => Decision::Reply(Reply::new(
+            250,
+            Some(EnhancedCode::new(2, 0, 0)),
+            "Nothing happens",
+        )),
+        _ => Decision::Default,
+    });
+    assert_eq!(
+        r.text(),
+        t(GREETING)
+            + EHLO_DEFAULT
+            + "500 5.5.1 Command unrecognized\r\n250 2.0.0 Nothing happens\r\n"
+    );
+    match &r.events[2] {
+        Event::Unknown { verb, args } => {
+            assert_eq!(verb, "FOO");
+            assert_eq!(&args[..], b"bar");
+        }
+        e => panic!("{e:?}"),
+    }
+}
+
+#[test]
+fn syntax_errors() {
+    let input = t(EHLO) + "\r\nEHLO\r\n";
+    let r = run(config(), input.as_bytes(), defaults);
+    assert_eq!(
+        r.text(),
+        t(GREETING)
+            + EHLO_DEFAULT
+            + "500 5.5.2 Syntax error, command unrecognized\r\n501 5.5.4 Syntax error in parameters or arguments\r\n"
+    );
+}
+
+#[test]
+fn unrecognized_and_unadvertised_parameters_are_555() {
+    let mut c = config();
+    c.extensions.dsn = false;
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test> FOO=BAR\r\n\
+           MAIL FROM:<a@example.test> RET=HDRS\r\n\
+           MAIL FROM:<a@example.test> SMTPUTF8\r\n\
+           MAIL FROM:<a@example.test> AUTH=<>\r\n\
+           MAIL FROM:<a@example.test>\r\n\
+           RCPT TO:<b@example.test> NOTIFY=NEVER\r\n\
+           RCPT TO:<b@example.test> XYZ\r\n";
+    let r = run(c, input.as_bytes(), defaults);
+    let p = "555 5.5.4 Parameter not recognized or not implemented\r\n";
+    let ehlo = EHLO_DEFAULT.replace("250-DSN\r\n", "");
+    assert_eq!(
+        r.text(),
+        t(GREETING) + &ehlo + p + p + p + p + "250 2.1.0 Sender OK\r\n" + p + p
+    );
+}
+
+// ---- transactions ----
+
+const TXN: &str = "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n";
+
+#[test]
+fn data_transaction() {
+    let input = t(EHLO) + TXN + "Subject: x\r\n\r\n..leading dot\r\nend\r\n.\r\nQUIT\r\n";
+    let r = run_lines(config(), input.as_bytes(), defaults);
+    assert_eq!(
+        r.text(),
+        t(GREETING)
+            + EHLO_DEFAULT
+            + "250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n\
+               354 Start mail input; end with <CRLF>.<CRLF>\r\n\
+               250 2.0.0 Message accepted\r\n221 2.0.0 Bye\r\n"
+    );
+    assert_eq!(r.message(), b"Subject: x\r\n\r\n.leading dot\r\nend\r\n");
+    let kinds = r.kinds();
+    assert_eq!(
+        kinds[..5],
+        ["Connect", "Ehlo", "MailFrom", "RcptTo", "DataStart"]
+    );
+    assert_eq!(kinds[kinds.len() - 2..], ["MessageEnd", "Quit"]);
+    match &r.events[2] {
+        Event::MailFrom { from, .. } => {
+            assert!(format!("{from:?}").contains("example.test"))
+        }
+        e => panic!("{e:?}"),
+    }
+}
+
+#[test]
+fn message_end_rejected_and_second_transaction() {
+    let input = t(EHLO) + TXN + "one\r\n.\r\n" + TXN + "two\r\n.\r\n";
+    let mut n = 0;
+    let r = run(config(), input.as_bytes(), |e| match e {
+        Event::MessageEnd { .. } => {
+            n += 1;
+            if n == 1 {
+                Decision::Reply(Reply::new(550, Some(EnhancedCode::new(5, 7, 1)), "Spam"))
+            } else {
+                Decision::Reply(Reply::new(
+                    250,
+                    Some(EnhancedCode::new(2, 0, 0)),
+                    "Queued as 42",
+                ))
+            }
+        }
+        _ => Decision::Default,
+    });
+    let ok = "250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n354 Start mail input; end with <CRLF>.<CRLF>\r\n";
+    assert_eq!(
+        r.text(),
+        t(GREETING) + EHLO_DEFAULT + ok + "550 5.7.1 Spam\r\n" + ok + "250 2.0.0 Queued as 42\r\n"
+    );
+    assert_eq!(r.message(), b"one\r\ntwo\r\n");
+}
+
+#[test]
+fn data_start_rejected() {
+    let input = t(EHLO) + TXN + "RSET\r\n";
+    let r = run(config(), input.as_bytes(), |e| match e {
+        Event::DataStart => Decision::Reply(Reply::new(
+            451,
+            Some(EnhancedCode::new(4, 3, 0)),
+            "Try later",
+        )),
+        _ => Decision::Default,
+    });
+    assert!(r
+        .text()
+        .ends_with("250 2.1.5 Recipient OK\r\n451 4.3.0 Try later\r\n250 2.0.0 OK\r\n"));
+}
+
+#[test]
+fn rset_clears_transaction() {
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nRSET\r\nRCPT TO:<b@example.test>\r\nMAIL FROM:<a@example.test>\r\n";
+    let r = run(config(), input.as_bytes(), defaults);
+    assert_eq!(
+        r.text(),
+        t(GREETING)
+            + EHLO_DEFAULT
+            + "250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n250 2.0.0 OK\r\n\
+               503 5.5.1 Need MAIL command first\r\n250 2.1.0 Sender OK\r\n"
+    );
+}
+
+#[test]
+fn recipient_limit_is_452() {
+    let mut c = config();
+    c.limits.max_recipients = 2;
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nRCPT TO:<c@example.test>\r\nRCPT TO:<d@example.test>\r\n";
+    let r = run(c, input.as_bytes(), defaults);
+    assert!(r.text().ends_with(
+        "250 2.1.5 Recipient OK\r\n250 2.1.5 Recipient OK\r\n452 4.5.3 Too many recipients\r\n"
+    ));
+}
+
+#[test]
+fn per_recipient_decisions() {
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nRCPT TO:<c@example.test>\r\n";
+    let r = run(config(), input.as_bytes(), |e| match e {
+        Event::RcptTo { to, .. } if format!("{to:?}").contains("\"c\"") => Decision::Reply(
+            Reply::new(450, Some(EnhancedCode::new(4, 2, 1)), "Mailbox busy"),
+        ),
+        _ => Decision::Default,
+    });
+    assert!(
+        r.text()
+            .ends_with("250 2.1.5 Recipient OK\r\n450 4.2.1 Mailbox busy\r\n"),
+        "{}",
+        r.text()
+    );
+}
+
+// ---- BDAT ----
+
+#[test]
+fn bdat_transaction() {
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test> BODY=BINARYMIME\r\nRCPT TO:<b@example.test>\r\n\
+           BDAT 5\r\nhello\
+           BDAT 8 LAST\r\n world\r\n\
+           QUIT\r\n";
+    let r = run(config(), input.as_bytes(), defaults);
+    assert_eq!(
+        r.text(),
+        t(GREETING)
+            + EHLO_DEFAULT
+            + "250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n\
+               250 2.0.0 5 octets received\r\n250 2.0.0 Message accepted\r\n221 2.0.0 Bye\r\n"
+    );
+    assert_eq!(r.message(), b"hello world\r\n");
+    assert!(r
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::MessageEnd { size: 13 })));
+}
+
+#[test]
+fn bdat_zero_last() {
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nBDAT 3\r\nabcBDAT 0 LAST\r\n";
+    let r = run(config(), input.as_bytes(), defaults);
+    assert!(r
+        .text()
+        .ends_with("250 2.0.0 3 octets received\r\n250 2.0.0 Message accepted\r\n"));
+    assert_eq!(r.message(), b"abc");
+}
+
+#[test]
+fn bdat_and_data_do_not_mix() {
+    let input =
+        t(EHLO) + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nBDAT 3\r\nabcDATA\r\n";
+    let r = run(config(), input.as_bytes(), defaults);
+    assert!(r.text().ends_with(
+        "250 2.0.0 3 octets received\r\n503 5.5.1 DATA not allowed in a BDAT transaction\r\n"
+    ));
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test> BODY=BINARYMIME\r\nRCPT TO:<b@example.test>\r\nDATA\r\n";
+    let r = run(config(), input.as_bytes(), defaults);
+    assert!(r
+        .text()
+        .ends_with("503 5.5.1 DATA not allowed in a BDAT transaction\r\n"));
+}
+
+#[test]
+fn bdat_errors_consume_the_chunk() {
+    // Without MAIL: the chunk holds a command that must not run.
+    let input = t(EHLO) + "BDAT 6\r\nQUIT\r\nNOOP\r\n";
+    let r = run(config(), input.as_bytes(), defaults);
+    assert_eq!(
+        r.text(),
+        t(GREETING) + EHLO_DEFAULT + "503 5.5.1 Need MAIL command first\r\n250 2.0.0 OK\r\n"
+    );
+    assert!(!r.closed);
+    // Without recipients.
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\nBDAT 6\r\nQUIT\r\nNOOP\r\n";
+    let r = run(config(), input.as_bytes(), defaults);
+    assert!(r
+        .text()
+        .ends_with("250 2.1.0 Sender OK\r\n554 5.5.1 No valid recipients\r\n250 2.0.0 OK\r\n"));
+    // Not advertised.
+    let mut c = config();
+    c.extensions.chunking = false;
+    let input = t(EHLO) + "BDAT 6\r\nQUIT\r\nNOOP\r\n";
+    let r = run(c, input.as_bytes(), defaults);
+    assert!(r
+        .text()
+        .ends_with("502 5.5.1 Command not implemented\r\n250 2.0.0 OK\r\n"));
+}
+
+#[test]
+fn bdat_too_large() {
+    let mut c = config();
+    c.limits.max_message_size = 10;
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nBDAT 6\r\nabcdefBDAT 6 LAST\r\nghijklNOOP\r\n";
+    let r = run(c, input.as_bytes(), defaults);
+    assert!(r.text().ends_with(
+        "250 2.0.0 6 octets received\r\n552 5.3.4 Message size exceeds fixed maximum message size\r\n250 2.0.0 OK\r\n"
+    ), "{}", r.text());
+    assert!(r
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::MessageAborted(MessageAbort::TooLarge))));
+    assert!(!r.kinds().contains(&"MessageEnd"));
+}
+
+// ---- SIZE ----
+
+#[test]
+fn size_parameter_over_limit() {
+    let mut c = config();
+    c.limits.max_message_size = 1000;
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test> SIZE=1001\r\nMAIL FROM:<a@example.test> SIZE=1000\r\n";
+    let r = run(c, input.as_bytes(), defaults);
+    assert!(r.text().ends_with(
+        "552 5.3.4 Message size exceeds fixed maximum message size\r\n250 2.1.0 Sender OK\r\n"
+    ));
+}
+
+#[test]
+fn message_too_large_in_transit() {
+    let mut c = config();
+    c.limits.max_message_size = 100;
+    let body = "x".repeat(70) + "\r\n" + &"y".repeat(70) + "\r\n.\r\nNOOP\r\n";
+    let input = t(EHLO) + TXN + &body;
+    let r = run(c, input.as_bytes(), defaults);
+    assert!(r.text().ends_with(
+        "354 Start mail input; end with <CRLF>.<CRLF>\r\n552 5.3.4 Message size exceeds fixed maximum message size\r\n250 2.0.0 OK\r\n"
+    ), "{}", r.text());
+    assert!(r
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::MessageAborted(MessageAbort::Data(_)))));
+    assert!(r.message().len() <= 100);
+}
+
+// ---- PIPELINING ----
+
+#[test]
+fn pipelined_session_batches_replies() {
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nRCPT TO:<c@example.test>\r\nDATA\r\n";
+    let r = run_pieces(
+        config(),
+        &[input.as_bytes(), b"body\r\n.\r\nQUIT\r\n"],
+        defaults,
+    );
+    let tx: Vec<String> = r
+        .transmits
+        .iter()
+        .map(|t| String::from_utf8_lossy(t).into_owned())
+        .collect();
+    assert_eq!(
+        tx,
+        [
+            t(GREETING),
+            t(EHLO_DEFAULT),
+            t("250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n250 2.1.5 Recipient OK\r\n354 Start mail input; end with <CRLF>.<CRLF>\r\n"),
+            t("250 2.0.0 Message accepted\r\n221 2.0.0 Bye\r\n"),
+        ]
+    );
+}
+
+#[test]
+fn data_in_same_packet_as_data_command_is_content() {
+    let input = t(EHLO) + TXN + "MAIL FROM:<evil@example.test>\r\n.\r\n";
+    let r = run(config(), input.as_bytes(), defaults);
+    assert_eq!(r.message(), b"MAIL FROM:<evil@example.test>\r\n");
+    assert!(r.text().ends_with(
+        "354 Start mail input; end with <CRLF>.<CRLF>\r\n250 2.0.0 Message accepted\r\n"
+    ));
+}
+
+// ---- STARTTLS ----
+
+fn tls_config() -> ServerConfig {
+    let mut c = config();
+    c.extensions.starttls = true;
+    c
+}
+
+#[test]
+fn starttls_discards_pipelined_plaintext() {
+    let first = t(EHLO) + "STARTTLS\r\nMAIL FROM:<evil@example.test>\r\n";
+    let r = run_acts(
+        tls_config(),
+        &[
+            Act::Input(first.as_bytes()),
+            Act::Input(b"RCPT TO:<evil@example.test>\r\n"),
+            Act::Tls,
+            Act::Input(b"MAIL FROM:<a@example.test>\r\nEHLO client.example.test\r\nSTARTTLS\r\n"),
+        ],
+        defaults,
+    );
+    let ehlo_tls = EHLO_DEFAULT.to_string();
+    let ehlo_plain = EHLO_DEFAULT.replace(
+        "250-ENHANCEDSTATUSCODES\r\n",
+        "250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n",
+    );
+    assert_eq!(
+        r.text(),
+        t(GREETING)
+            + &ehlo_plain
+            + "220 2.0.0 Ready to start TLS\r\n"
+            + "503 5.5.1 Send HELO or EHLO first\r\n"
+            + &ehlo_tls
+            + "503 5.5.1 TLS already active\r\n"
+    );
+    assert_eq!(
+        r.kinds(),
+        ["Connect", "Ehlo", "StartTls", "TlsUpgrade", "Ehlo"]
+    );
+    assert!(!r.events.iter().any(|e| matches!(e, Event::MailFrom { .. })));
+}
+
+#[test]
+fn starttls_refused_and_not_advertised() {
+    let input = t(EHLO) + "STARTTLS\r\nNOOP\r\n";
+    let r = run(tls_config(), input.as_bytes(), |e| match e {
+        Event::StartTls { .. } => Decision::Reply(Reply::new(
+            454,
+            Some(EnhancedCode::new(4, 7, 0)),
+            "TLS not available",
+        )),
+        _ => Decision::Default,
+    });
+    assert!(r
+        .text()
+        .ends_with("454 4.7.0 TLS not available\r\n250 2.0.0 OK\r\n"));
+    let r = run(config(), input.as_bytes(), defaults);
+    assert!(r
+        .text()
+        .ends_with("502 5.5.1 Command not implemented\r\n250 2.0.0 OK\r\n"));
+    let r = run(tls_config(), b"STARTTLS\r\n", defaults);
+    assert_eq!(r.text(), t(GREETING) + "503 5.5.1 Send EHLO first\r\n");
+}
+
+#[test]
+fn x_anonymoustls_is_the_same_upgrade() {
+    let mut c = config();
+    c.exchange.anonymous_tls = true;
+    let input = t(EHLO) + "X-ANONYMOUSTLS\r\nMAIL FROM:<evil@example.test>\r\n";
+    let r = run_acts(
+        c.clone(),
+        &[
+            Act::Input(input.as_bytes()),
+            Act::Tls,
+            Act::Input(EHLO.as_bytes()),
+        ],
+        defaults,
+    );
+    let ehlo_plain = EHLO_DEFAULT.replace(
+        "250-ENHANCEDSTATUSCODES\r\n",
+        "250-ENHANCEDSTATUSCODES\r\n250-X-ANONYMOUSTLS\r\n",
+    );
+    assert_eq!(
+        r.text(),
+        t(GREETING) + &ehlo_plain + "220 2.0.0 Ready to start TLS\r\n" + EHLO_DEFAULT
+    );
+    assert!(r.events.contains(&Event::StartTls {
+        verb: TlsVerb::XAnonymousTls
+    }));
+    assert!(!r.kinds().contains(&"MailFrom"));
+    let r = run(config(), input.as_bytes(), defaults);
+    assert!(r.text().contains("502 5.5.1 Command not implemented\r\n"));
+}
+
+// ---- AUTH ----
+
+fn auth_config() -> ServerConfig {
+    let mut c = tls_config();
+    c.auth.mechanisms = vec![
+        Mechanism::new("NTLM"),
+        Mechanism::new("LOGIN"),
+        Mechanism::new("PLAIN"),
+    ];
+    c.auth.legacy_auth_line = true;
+    c
+}
+
+#[test]
+fn auth_mechanisms_depend_on_tls() {
+    let r = run_acts(
+        auth_config(),
+        &[
+            Act::Input(b"EHLO c\r\nSTARTTLS\r\n"),
+            Act::Tls,
+            Act::Input(b"EHLO c\r\n"),
+        ],
+        defaults,
+    );
+    let text = r.text();
+    let first = text.split("220 2.0.0").next().unwrap();
+    assert!(first.contains("250-AUTH NTLM\r\n"));
+    assert!(!first.contains("AUTH=LOGIN"));
+    let second = text
+        .split("220 2.0.0 Ready to start TLS\r\n")
+        .nth(1)
+        .unwrap();
+    assert!(
+        second.contains("250-AUTH NTLM LOGIN PLAIN\r\n250-AUTH=LOGIN\r\n"),
+        "{second}"
+    );
+    assert!(!second.contains("STARTTLS"));
+}
+
+#[test]
+fn auth_ntlm_exchange_ms_smtpntlm() {
+    let input = t(EHLO) + "AUTH NTLM\r\nTlRMTVNTUAABAAAA\r\nTlRMTVNTUAADAAAA\r\nAUTH NTLM\r\n";
+    let r = run(auth_config(), input.as_bytes(), |e| match e {
+        Event::AuthStart {
+            mechanism,
+            initial_response: None,
+            verb: AuthVerb::Auth,
+        } => {
+            assert_eq!(mechanism, "NTLM");
+            Decision::AuthChallengeText(Cow::Borrowed("ntlm supported"))
+        }
+        Event::AuthResponse { data, .. } if data.starts_with(b"NTLMSSP\0\x01") => {
+            Decision::AuthChallenge(b"NTLMSSP\0\x02\0\0\0".to_vec())
+        }
+        Event::AuthResponse { .. } => Decision::AuthSuccess {
+            identity: "EXAMPLE\\user".into(),
+        },
+        _ => Decision::Default,
+    });
+    let ehlo = EHLO_DEFAULT.replace(
+        "250-ENHANCEDSTATUSCODES\r\n",
+        "250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n250-AUTH NTLM\r\n",
+    );
+    assert_eq!(
+        r.text(),
+        t(GREETING) + &ehlo
+            + "334 ntlm supported\r\n334 TlRMTVNTUAACAAAA\r\n235 2.7.0 Authentication successful\r\n\
+               503 5.5.1 Already authenticated\r\n"
+    );
+}
+
+#[test]
+fn auth_errors() {
+    let mut c = auth_config();
+    c.auth.allow_plaintext_without_tls = false;
+    let input = t(EHLO)
+        + "AUTH PLAIN dGVzdAB0ZXN0AHRlc3Q=\r\nAUTH FOO\r\nAUTH NTLM !!!\r\nAUTH NTLM\r\n*\r\nAUTH NTLM\r\n%%%\r\n\
+           MAIL FROM:<a@example.test>\r\nAUTH NTLM\r\n";
+    let r = run(c, input.as_bytes(), |e| match e {
+        Event::AuthStart { .. } => Decision::AuthChallengeText(Cow::Borrowed("ntlm supported")),
+        _ => Decision::Default,
+    });
+    let tail = r
+        .text()
+        .split("250 CHUNKING\r\n")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        tail,
+        "538 5.7.11 Encryption required for requested authentication mechanism\r\n\
+         504 5.5.4 Unrecognized authentication type\r\n\
+         501 5.5.2 Cannot Base64-decode client response\r\n\
+         334 ntlm supported\r\n501 5.0.0 Authentication cancelled\r\n\
+         334 ntlm supported\r\n501 5.5.2 Invalid base64 data\r\n\
+         250 2.1.0 Sender OK\r\n\
+         503 5.5.1 AUTH not allowed during a mail transaction\r\n"
+    );
+    assert!(r.events.contains(&Event::AuthAborted {
+        verb: AuthVerb::Auth,
+        reason: AuthAbort::Cancelled
+    }));
+    assert!(r.events.contains(&Event::AuthAborted {
+        verb: AuthVerb::Auth,
+        reason: AuthAbort::InvalidBase64
+    }));
+}
+
+#[test]
+fn auth_failure_temp_failure_and_initial_responses() {
+    let mut c = auth_config();
+    c.auth.allow_plaintext_without_tls = true;
+    let input = t(EHLO) + "AUTH PLAIN =\r\nAUTH PLAIN AGEAYg==\r\nAUTH LOGIN\r\ndXNlcg==\r\n";
+    let mut seen = Vec::new();
+    let r = run(c, input.as_bytes(), |e| match e {
+        Event::AuthStart {
+            initial_response: Some(ir),
+            ..
+        } => {
+            seen.push(ir.clone());
+            if ir.is_empty() {
+                Decision::AuthFailure
+            } else {
+                Decision::AuthTemporaryFailure
+            }
+        }
+        Event::AuthStart { .. } => Decision::AuthChallenge(b"Username:".to_vec()),
+        Event::AuthResponse { data, .. } => {
+            assert_eq!(data, b"user");
+            Decision::Default
+        }
+        _ => Decision::Default,
+    });
+    assert_eq!(seen, [b"".to_vec(), b"\0a\0b".to_vec()]);
+    assert!(r.text().ends_with(
+        "535 5.7.8 Authentication credentials invalid\r\n454 4.7.0 Temporary authentication failure\r\n\
+         334 VXNlcm5hbWU6\r\n535 5.7.8 Authentication credentials invalid\r\n"
+    ), "{}", r.text());
+}
+
+#[test]
+fn auth_require_tls_and_require_auth() {
+    let mut c = auth_config();
+    c.auth.require_tls = true;
+    c.auth.require_auth = true;
+    let input = t(EHLO) + "AUTH NTLM\r\nMAIL FROM:<a@example.test>\r\n";
+    let r = run(c, input.as_bytes(), defaults);
+    assert!(!r.text().contains("AUTH NTLM\r\n"));
+    assert!(r.text().ends_with(
+        "538 5.7.11 Encryption required for requested authentication mechanism\r\n530 5.7.0 Authentication required\r\n"
+    ));
+}
+
+#[test]
+fn authenticated_identity_and_mail_auth_param() {
+    let mut c = auth_config();
+    c.auth.require_auth = true;
+    let input = t(EHLO) + "AUTH NTLM =\r\nMAIL FROM:<a@example.test> AUTH=a@example.test\r\n";
+    let mut auth_param = None;
+    let r = run(c, input.as_bytes(), |e| match e {
+        Event::AuthStart { .. } => Decision::AuthSuccess {
+            identity: "a".into(),
+        },
+        Event::MailFrom { params, .. } => {
+            auth_param = params.auth.as_ref().map(|x| x.0.to_string());
+            Decision::Default
+        }
+        _ => Decision::Default,
+    });
+    assert!(r
+        .text()
+        .ends_with("235 2.7.0 Authentication successful\r\n250 2.1.0 Sender OK\r\n"));
+    assert_eq!(auth_param.as_deref(), Some("a@example.test"));
+}
+
+#[test]
+fn sasl_line_limit() {
+    let long = "A".repeat(12300);
+    let input = t(EHLO) + "AUTH NTLM\r\n" + &long + "\r\nNOOP\r\n";
+    let r = run(auth_config(), input.as_bytes(), |e| match e {
+        Event::AuthStart { .. } => Decision::AuthChallengeText(Cow::Borrowed("ntlm supported")),
+        _ => Decision::Default,
+    });
+    assert!(r.text().ends_with("334 ntlm supported\r\n500 5.5.6 Authentication exchange line is too long\r\n250 2.0.0 OK\r\n"), "{}", r.text());
+    // An AUTH command line may be longer than 512 octets but not than 12288.
+    let ir = "QUFB".repeat(200);
+    let input = t(EHLO) + "AUTH NTLM " + &ir + "\r\n";
+    let r = run(auth_config(), input.as_bytes(), |e| match e {
+        Event::AuthStart {
+            initial_response, ..
+        } => {
+            assert_eq!(initial_response.as_ref().map(Vec::len), Some(600));
+            Decision::AuthFailure
+        }
+        _ => Decision::Default,
+    });
+    assert!(r
+        .text()
+        .ends_with("535 5.7.8 Authentication credentials invalid\r\n"));
+}
+
+#[test]
+fn x_exps_is_separate_from_auth() {
+    let mut c = config();
+    c.exchange.exps_mechanisms = vec![Mechanism::new("GSSAPI"), Mechanism::new("NTLM")];
+    let input = t(EHLO) + "AUTH NTLM\r\nX-EXPS NTLM =\r\nX-EXPS NTLM =\r\n";
+    let mut verbs = Vec::new();
+    let r = run(c, input.as_bytes(), |e| match e {
+        Event::AuthStart { verb, .. } => {
+            verbs.push(*verb);
+            Decision::AuthSuccess {
+                identity: "server$".into(),
+            }
+        }
+        _ => Decision::Default,
+    });
+    assert_eq!(verbs, [AuthVerb::XExps]);
+    assert!(r.text().ends_with(
+        "502 5.5.1 Command not implemented\r\n235 2.7.0 Authentication successful\r\n503 5.5.1 Already authenticated\r\n"
+    ), "{}", r.text());
+}
+
+// ---- Exchange verbs ----
+
+fn xexch50_config() -> ServerConfig {
+    let mut c = config();
+    c.exchange.xexch50 = true;
+    c
+}
+
+#[test]
+fn xexch50_blob() {
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nXEXCH50 6 2\r\nab\r\ncdNOOP\r\n";
+    let r = run(xexch50_config(), input.as_bytes(), defaults);
+    assert!(r.text().ends_with(
+        "250 2.1.5 Recipient OK\r\n354 Send binary data\r\n250 2.0.0 XEXCH50 OK\r\n250 2.0.0 OK\r\n"
+    ), "{}", r.text());
+    let blob: Vec<u8> = r
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::XExch50Chunk(b) => Some(b.to_vec()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(blob, b"ab\r\ncd");
+    assert!(r.events.contains(&Event::XExch50 { size: 6, mode: 2 }));
+}
+
+#[test]
+fn xexch50_sequence_and_advertisement() {
+    let input = t(EHLO) + "XEXCH50 6 2\r\nMAIL FROM:<a@example.test>\r\nXEXCH50 6 2\r\n";
+    let r = run(xexch50_config(), input.as_bytes(), defaults);
+    assert!(r.text().contains("250 XEXCH50\r\n"));
+    assert!(r.text().ends_with(
+        "503 5.5.1 Need MAIL command first\r\n250 2.1.0 Sender OK\r\n503 5.5.1 Need RCPT command first\r\n"
+    ));
+    let r = run(config(), input.as_bytes(), defaults);
+    assert!(r.text().ends_with("502 5.5.1 Command not implemented\r\n250 2.1.0 Sender OK\r\n502 5.5.1 Command not implemented\r\n"));
+}
+
+#[test]
+fn xexch50_refused_reads_no_blob() {
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nXEXCH50 6 2\r\nNOOP\r\n";
+    let r = run(xexch50_config(), input.as_bytes(), |e| match e {
+        Event::XExch50 { .. } => Decision::Reply(Reply::new(
+            504,
+            Some(EnhancedCode::new(5, 7, 1)),
+            "Not authorized",
+        )),
+        _ => Decision::Default,
+    });
+    assert!(r
+        .text()
+        .ends_with("504 5.7.1 Not authorized\r\n250 2.0.0 OK\r\n"));
+}
+
+#[test]
+fn exchange_verbs() {
+    let mut c = config();
+    c.exchange.link2state = true;
+    let input = t(EHLO) + "X-LINK2STATE LAST CHUNK=abc\r\nX-LINK2STATE FIRST\r\nXSHADOW abc\r\n";
+    let mut n = 0;
+    let r = run(c, input.as_bytes(), |e| match e {
+        Event::Exchange {
+            verb: ExchangeVerb::XLink2State,
+            args,
+        } => {
+            n += 1;
+            if n == 1 {
+                assert_eq!(&args[..], b"LAST CHUNK=abc");
+                Decision::Reply(Reply::new(
+                    250,
+                    Some(EnhancedCode::new(2, 0, 0)),
+                    "X-LINK2STATE OK",
+                ))
+            } else {
+                Decision::Default
+            }
+        }
+        _ => Decision::Default,
+    });
+    assert!(r.text().ends_with(
+        "250 2.0.0 X-LINK2STATE OK\r\n500 5.5.1 Command unrecognized\r\n502 5.5.1 Command not implemented\r\n"
+    ), "{}", r.text());
+}
+
+// ---- limits ----
+
+#[test]
+fn long_command_line_resyncs() {
+    let long = "NOOP ".to_string() + &"x".repeat(600);
+    let input = t(EHLO) + &long + "\r\nNOOP\r\n";
+    // Fed in small pieces: nothing of the long line is stored.
+    let pieces: Vec<&[u8]> = input.as_bytes().chunks(7).collect();
+    let r = run_pieces(config(), &pieces, defaults);
+    assert_eq!(
+        r.text(),
+        t(GREETING) + EHLO_DEFAULT + "500 5.5.2 Line too long\r\n250 2.0.0 OK\r\n"
+    );
+    // At most one line limit plus one read is ever held.
+    assert!(r.max_buffered < 512 + 7, "{}", r.max_buffered);
+}
+
+#[test]
+fn error_limit_closes() {
+    let mut c = config();
+    c.limits.max_errors = 3;
+    let r = run(c, b"FOO\r\nBAR\r\nBAZ\r\nNOOP\r\n", defaults);
+    assert_eq!(
+        r.text(),
+        t(GREETING)
+            + "500 5.5.1 Command unrecognized\r\n500 5.5.1 Command unrecognized\r\n500 5.5.1 Command unrecognized\r\n\
+               421 4.7.0 Too many errors, closing connection\r\n"
+    );
+    assert!(r.closed);
+}
+
+#[test]
+fn command_and_transaction_limits() {
+    let mut c = config();
+    c.limits.max_commands = 3;
+    let r = run(c, b"NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n", defaults);
+    assert_eq!(
+        r.text(),
+        t(GREETING) + "250 2.0.0 OK\r\n250 2.0.0 OK\r\n250 2.0.0 OK\r\n421 4.7.0 Too many commands, closing connection\r\n"
+    );
+    let mut c = config();
+    c.limits.max_transactions = 1;
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\nRSET\r\nMAIL FROM:<a@example.test>\r\n";
+    let r = run(c, input.as_bytes(), defaults);
+    assert!(r.text().ends_with(
+        "250 2.0.0 OK\r\n421 4.7.0 Too many messages in this session, closing connection\r\n"
+    ));
+    assert!(r.closed);
+}
+
+#[test]
+fn input_buffer_cap() {
+    let mut c = config();
+    c.limits.max_input_buffer = 1024;
+    let big = vec![b'A'; 2000];
+    let r = run(c, &big, defaults);
+    assert_eq!(
+        r.text(),
+        t(GREETING) + "421 4.7.0 Too much unprocessed input, closing connection\r\n"
+    );
+    assert!(r.closed);
+}
+
+// ---- timeouts ----
+
+#[test]
+fn command_timeout() {
+    let r = run_acts(
+        config(),
+        &[
+            Act::Input(EHLO.as_bytes()),
+            Act::Wait(Duration::from_secs(299)),
+            Act::Wait(Duration::from_secs(300)),
+        ],
+        defaults,
+    );
+    assert_eq!(
+        r.text(),
+        t(GREETING) + EHLO_DEFAULT + "421 4.4.2 Timeout exceeded, closing connection\r\n"
+    );
+    assert!(r.closed);
+}
+
+#[test]
+fn timeout_deadlines_follow_the_state() {
+    use ehlo::server::Server;
+    let now = t0();
+    let mut s = Server::new(config(), now);
+    assert_eq!(s.poll_event(), Some(Event::Connect));
+    assert_eq!(s.poll_timeout(), Some(now + Duration::from_secs(300)));
+    s.accept();
+    s.receive(
+        now,
+        b"EHLO c\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n",
+    );
+    while let Some(e) = s.poll_event() {
+        if e == Event::DataStart {
+            assert_eq!(s.poll_timeout(), Some(now + Duration::from_secs(120)));
+            s.accept();
+        } else {
+            s.accept();
+        }
+    }
+    assert_eq!(s.poll_timeout(), Some(now + Duration::from_secs(180)));
+    s.receive(now, b"x\r\n.\r\n");
+    let mut got_end = false;
+    while let Some(e) = s.poll_event() {
+        if matches!(e, Event::MessageEnd { .. }) {
+            got_end = true;
+            assert_eq!(s.poll_timeout(), Some(now + Duration::from_secs(600)));
+            s.handle_timeout(now + Duration::from_secs(599));
+            assert!(!s.is_closed());
+            s.handle_timeout(now + Duration::from_secs(600));
+            assert!(s.is_closed());
+        }
+    }
+    assert!(got_end);
+    let mut out = Vec::new();
+    while let Some(t) = s.poll_transmit() {
+        out.extend_from_slice(&t);
+    }
+    assert!(String::from_utf8(out)
+        .unwrap()
+        .ends_with("421 4.4.2 Timeout exceeded, closing connection\r\n"));
+    assert_eq!(s.poll_timeout(), None);
+}
+
+// ---- enhanced status codes ----
+
+#[test]
+fn enhanced_codes_can_be_turned_off() {
+    let mut c = config();
+    c.extensions.enhanced_status_codes = false;
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\nFOO\r\n";
+    let r = run(c, input.as_bytes(), defaults);
+    assert!(!r.text().contains("ENHANCEDSTATUSCODES"));
+    assert!(r
+        .text()
+        .ends_with("250 Sender OK\r\n500 Command unrecognized\r\n"));
+}
+
+// ---- smuggling (../shared/spec/smuggling.md) ----
+
+#[test]
+fn smuggling_variants_never_end_data() {
+    let variants: [&[u8]; 10] = [
+        b"\n.\n",
+        b"\n.\r\n",
+        b"\r\n.\n",
+        b"\r.\r",
+        b"\r.\r\n",
+        b"\r\n.\r",
+        b"\r\n.\r\r\n",
+        b"\n.\r\r\n",
+        b"\r\n.\x00\r\n",
+        b"\r\n. \r\n",
+    ];
+    for v in variants {
+        for policy in [
+            ehlo::server::BareLineEnding::Reject,
+            ehlo::server::BareLineEnding::Normalize,
+            ehlo::server::BareLineEnding::PassThrough,
+        ] {
+            let mut c = config();
+            c.bare_line_endings = policy;
+            let mut input = (t(EHLO) + TXN + "first").into_bytes();
+            input.extend_from_slice(v);
+            input.extend_from_slice(b"MAIL FROM:<evil@example.test>\r\nRCPT TO:<victim@example.test>\r\nDATA\r\nforged\r\n.\r\n");
+            let r = run(c, &input, defaults);
+            let ends = r.kinds().iter().filter(|k| **k == "MessageEnd").count();
+            assert!(ends <= 1, "{v:?} {policy:?}");
+            assert_eq!(
+                r.kinds().iter().filter(|k| **k == "MailFrom").count(),
+                1,
+                "{v:?} {policy:?}"
+            );
+            if ends == 1 {
+                let m = r.message();
+                assert!(m.windows(6).any(|w| w == b"forged"), "{v:?} {policy:?}");
+            }
+        }
+    }
+}
+
+// ---- more rules ----
+
+#[test]
+fn etrn_event_default_and_not_advertised() {
+    let mut c = config();
+    c.extensions.etrn = true;
+    let input = t(EHLO) + "ETRN @example.test\r\nETRN #queue\r\n";
+    let r = run(c, input.as_bytes(), |e| match e {
+        Event::Etrn { node } if node == "#queue" => Decision::Accept,
+        _ => Decision::Default,
+    });
+    assert!(r.text().contains("250 ETRN\r\n"));
+    assert!(r
+        .text()
+        .ends_with("458 4.5.0 Unable to queue messages for node\r\n250 2.0.0 Queuing started\r\n"));
+    let r = run(config(), input.as_bytes(), defaults);
+    assert!(r
+        .text()
+        .ends_with("502 5.5.1 Command not implemented\r\n502 5.5.1 Command not implemented\r\n"));
+}
+
+#[test]
+fn smtputf8_addresses_need_the_parameter() {
+    let mut c = config();
+    c.extensions.smtputf8 = true;
+    let input = t(EHLO)
+        + "MAIL FROM:<jos\u{e9}@example.test>\r\nMAIL FROM:<jos\u{e9}@example.test> SMTPUTF8\r\nRCPT TO:<\u{f8}@example.test>\r\n";
+    let r = run(c, input.as_bytes(), defaults);
+    assert!(r.text().contains("250 SMTPUTF8\r\n"));
+    assert!(r.text().ends_with(
+        "553 5.6.7 Non-ASCII address requires SMTPUTF8\r\n250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n"
+    ), "{}", r.text());
+}
+
+#[test]
+fn group_ending_commands_end_a_transmit() {
+    let input = t(EHLO) + "RSET\r\nNOOP\r\nRSET\r\nVRFY x\r\nRSET\r\n";
+    let r = run_pieces(
+        config(),
+        &[EHLO.as_bytes(), &input.as_bytes()[EHLO.len()..]],
+        defaults,
+    );
+    let tx: Vec<String> = r
+        .transmits
+        .iter()
+        .map(|t| String::from_utf8_lossy(t).into_owned())
+        .collect();
+    assert_eq!(
+        tx,
+        [
+            t(GREETING),
+            t(EHLO_DEFAULT),
+            t("250 2.0.0 OK\r\n250 2.0.0 OK\r\n"),
+            t("250 2.0.0 OK\r\n252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery\r\n"),
+            t("250 2.0.0 OK\r\n"),
+        ]
+    );
+}
+
+#[test]
+fn rcpt_after_bdat_is_503() {
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nBDAT 1\r\nxRCPT TO:<c@example.test>\r\n";
+    let r = run(config(), input.as_bytes(), defaults);
+    assert!(r
+        .text()
+        .ends_with("250 2.0.0 1 octets received\r\n503 5.5.1 RCPT not allowed after BDAT\r\n"));
+}
+
+#[test]
+fn rcpt_after_xexch50_is_allowed() {
+    let mut c = config();
+    c.exchange.xexch50 = true;
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nXEXCH50 2 2\r\nxyRCPT TO:<c@example.test>\r\nXEXCH50 2 2\r\n";
+    let r = run(c, input.as_bytes(), defaults);
+    assert!(r.text().ends_with(
+        "354 Send binary data\r\n250 2.0.0 XEXCH50 OK\r\n250 2.1.5 Recipient OK\r\n503 5.5.1 XEXCH50 already received\r\n"
+    ), "{}", r.text());
+}
+
+#[test]
+fn auth_needs_ehlo_and_configuration() {
+    let r = run(
+        auth_config(),
+        b"AUTH NTLM\r\nHELO c\r\nAUTH NTLM\r\n",
+        defaults,
+    );
+    assert_eq!(
+        r.text(),
+        t(GREETING)
+            + "503 5.5.1 Send EHLO first\r\n250 mx.example.test\r\n503 5.5.1 Send EHLO first\r\n"
+    );
+    let input = t(EHLO) + "AUTH PLAIN\r\n";
+    let r = run(config(), input.as_bytes(), defaults);
+    assert!(r.text().ends_with("502 5.5.1 Command not implemented\r\n"));
+}
+
+#[test]
+fn implicit_tls_offers_plaintext_mechanisms() {
+    use ehlo::server::Server;
+    let mut s = Server::new(auth_config(), t0());
+    s.tls_established();
+    let mut run = Run::default();
+    s.receive(t0(), b"EHLO c\r\nAUTH PLAIN AGEAYg==\r\n");
+    drain(&mut s, &mut run, &mut |e| match e {
+        Event::AuthStart {
+            mechanism,
+            initial_response,
+            ..
+        } => {
+            assert_eq!(mechanism, "PLAIN");
+            assert_eq!(initial_response.as_deref(), Some(&b"\0a\0b"[..]));
+            Decision::AuthSuccess {
+                identity: "a".into(),
+            }
+        }
+        _ => Decision::Default,
+    });
+    assert!(s.is_tls());
+    assert_eq!(s.authenticated(), Some("a"));
+    assert!(!run.text().contains("STARTTLS"));
+    assert!(run
+        .text()
+        .ends_with("235 2.7.0 Authentication successful\r\n"));
+}
+
+#[test]
+fn close_decision_and_421_reply_close() {
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\nNOOP\r\n";
+    let r = run(config(), input.as_bytes(), |e| match e {
+        Event::MailFrom { .. } => Decision::Close(Reply::new(
+            421,
+            Some(EnhancedCode::new(4, 3, 2)),
+            "Shutting down",
+        )),
+        _ => Decision::Default,
+    });
+    assert!(r.text().ends_with("421 4.3.2 Shutting down\r\n"));
+    assert!(r.closed);
+}
+
+#[test]
+fn session_state_accessors() {
+    use ehlo::server::Server;
+    let mut s = Server::new(config(), t0());
+    let mut run = Run::default();
+    s.receive(
+        t0(),
+        b"EHLO client.example.test\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n",
+    );
+    drain(&mut s, &mut run, &mut defaults);
+    assert_eq!(s.client_name(), Some("client.example.test"));
+    assert!(s.is_esmtp());
+    assert!(s.in_transaction());
+    assert_eq!(s.recipients(), 1);
+    assert_eq!(s.transactions(), 1);
+    assert_eq!(s.authenticated(), None);
+    assert!(!s.is_decision_pending());
+}
+
+#[test]
+fn empty_challenge_keeps_the_space() {
+    let input = t(EHLO) + "AUTH NTLM\r\n\r\n";
+    let r = run(auth_config(), input.as_bytes(), |e| match e {
+        Event::AuthStart { .. } => Decision::AuthChallenge(Vec::new()),
+        Event::AuthResponse { data, .. } => {
+            assert!(data.is_empty());
+            Decision::AuthFailure
+        }
+        _ => Decision::Default,
+    });
+    assert!(
+        r.text()
+            .ends_with("334 \r\n535 5.7.8 Authentication credentials invalid\r\n"),
+        "{}",
+        r.text()
+    );
+}
+
+#[test]
+fn out_of_range_reply_codes_refuse() {
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\nMAIL FROM:<a@example.test>\r\n";
+    let r = run(config(), input.as_bytes(), |e| match e {
+        Event::MailFrom { .. } => Decision::Reply(Reply::new(150, None, "odd")),
+        _ => Decision::Default,
+    });
+    // Serialized as 554 by the reply encoder, and no transaction was opened.
+    assert!(r.text().ends_with("554 odd\r\n554 odd\r\n"), "{}", r.text());
+}
+
+// ---- built-in SASL exchanges (src/sasl) ----
+
+fn builtin_config() -> ServerConfig {
+    let mut c = auth_config();
+    c.auth.builtin_exchanges = true;
+    c.auth.allow_plaintext_without_tls = true;
+    c
+}
+
+#[test]
+fn builtin_login_exchange_ms_xlogin() {
+    use ehlo::sasl::Credentials;
+    let input = t(EHLO) + "AUTH LOGIN\r\ndGlt\r\ndGFuc3RhYWZs\r\nMAIL FROM:<a@example.test>\r\n";
+    let r = run(builtin_config(), input.as_bytes(), |e| match e {
+        Event::AuthVerify {
+            credentials: Credentials::Login { username, password },
+            ..
+        } => {
+            assert_eq!((username.as_str(), password.as_str()), ("tim", "tanstaafl"));
+            Decision::AuthSuccess {
+                identity: username.clone(),
+            }
+        }
+        _ => Decision::Default,
+    });
+    assert!(r.text().ends_with(
+        "334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n235 2.7.0 Authentication successful\r\n250 2.1.0 Sender OK\r\n"
+    ), "{}", r.text());
+    assert_eq!(r.kinds().iter().filter(|k| **k == "AuthVerify").count(), 1);
+}
+
+#[test]
+fn builtin_plain_with_initial_response_and_malformed() {
+    use ehlo::sasl::Credentials;
+    // "\0tim\0tanstaafl", then a PLAIN message without its NULs.
+    let input =
+        t(EHLO) + "AUTH PLAIN AHRpbQB0YW5zdGFhZmw=\r\nAUTH PLAIN dGlt\r\nAUTH PLAIN\r\n*\r\n";
+    let r = run(builtin_config(), input.as_bytes(), |e| match e {
+        Event::AuthVerify {
+            credentials: Credentials::Plain {
+                authcid, password, ..
+            },
+            ..
+        } => {
+            assert_eq!((authcid.as_str(), password.as_str()), ("tim", "tanstaafl"));
+            Decision::AuthFailure
+        }
+        _ => Decision::Default,
+    });
+    let tail = r
+        .text()
+        .split("250 CHUNKING\r\n")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert!(
+        tail.starts_with("535 5.7.8 Authentication credentials invalid\r\n501 5.5.2 "),
+        "{tail}"
+    );
+    assert!(
+        tail.ends_with("334 \r\n501 5.0.0 Authentication cancelled\r\n"),
+        "{tail}"
+    );
+    assert!(r.events.contains(&Event::AuthAborted {
+        verb: AuthVerb::Auth,
+        reason: AuthAbort::Refused
+    }));
+    assert!(r.events.contains(&Event::AuthAborted {
+        verb: AuthVerb::Auth,
+        reason: AuthAbort::Cancelled
+    }));
+}
+
+#[test]
+fn builtin_ntlm_exchange_ms_smtpntlm() {
+    // NEGOTIATE, CHALLENGE and AUTHENTICATE messages: signature plus type.
+    let negotiate = b"NTLMSSP\0\x01\0\0\0";
+    let challenge = b"NTLMSSP\0\x02\0\0\0";
+    let authenticate = b"NTLMSSP\0\x03\0\0\0";
+    let b64 = |b: &[u8]| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(b)
+    };
+    let input = t(EHLO) + "AUTH NTLM\r\n" + &b64(negotiate) + "\r\n" + &b64(authenticate) + "\r\n";
+    let mut tokens = Vec::new();
+    let r = run(builtin_config(), input.as_bytes(), |e| match e {
+        Event::AuthToken {
+            mechanism, data, ..
+        } => {
+            assert_eq!(mechanism, "NTLM");
+            tokens.push(data.clone());
+            if data[8] == 1 {
+                Decision::AuthChallenge(challenge.to_vec())
+            } else {
+                Decision::AuthSuccess {
+                    identity: "EXAMPLE\\tim".into(),
+                }
+            }
+        }
+        _ => Decision::Default,
+    });
+    assert_eq!(tokens, [negotiate.to_vec(), authenticate.to_vec()]);
+    assert!(
+        r.text().ends_with(
+            &(t("334 ntlm supported\r\n334 ")
+                + &b64(challenge)
+                + "\r\n235 2.7.0 Authentication successful\r\n")
+        ),
+        "{}",
+        r.text()
+    );
+}
+
+#[test]
+fn data_block_timeout() {
+    let input = t(EHLO) + TXN + "partial line";
+    let r = run_acts(
+        config(),
+        &[
+            Act::Input(input.as_bytes()),
+            Act::Wait(Duration::from_secs(179)),
+            Act::Wait(Duration::from_secs(180)),
+        ],
+        defaults,
+    );
+    assert!(r.text().ends_with(
+        "354 Start mail input; end with <CRLF>.<CRLF>\r\n421 4.4.2 Timeout exceeded, closing connection\r\n"
+    ));
+    assert!(r.closed);
+}
+
+#[test]
+fn bdat_and_xexch50_split_across_reads() {
+    let mut c = config();
+    c.exchange.xexch50 = true;
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nXEXCH50 5 2\r\n12345BDAT 10 LAST\r\n0123456789QUIT\r\n";
+    let whole = run(c.clone(), input.as_bytes(), defaults);
+    let pieces: Vec<&[u8]> = input.as_bytes().chunks(3).collect();
+    let split = run_pieces(c, &pieces, defaults);
+    assert_eq!(split.text(), whole.text());
+    assert_eq!(split.message(), b"0123456789");
+    assert!(whole.text().ends_with(
+        "354 Send binary data\r\n250 2.0.0 XEXCH50 OK\r\n250 2.0.0 Message accepted\r\n221 2.0.0 Bye\r\n"
+    ), "{}", whole.text());
+}

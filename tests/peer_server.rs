@@ -309,6 +309,46 @@ fn swaks_size_limit() {
     assert_eq!(server.tmp_files(), 0);
 }
 
+#[test]
+fn swaks_exchange_profile() {
+    need!("swaks");
+    let server = ExampleServer::start(&["--exchange", "--tls-self-signed", "--user", USER]);
+    let data = server.file("m.eml", MESSAGE);
+    let out = run(
+        swaks(&server)
+            .args([
+                "--auth",
+                "NTLM",
+                "--auth-user",
+                "alice",
+                "--auth-password",
+                "s3cret pass",
+            ])
+            .args(["--from", "alice@example.test", "--to", "bob@example.test"])
+            .arg("--data")
+            .arg(format!("@{}", data.display())),
+        None,
+        PEER_TIMEOUT,
+    )
+    .ok();
+    // The Exchange 2016/2019 keywords (spec/ehlo-fixtures.md), before TLS.
+    for keyword in [
+        "250-STARTTLS",
+        "250-X-ANONYMOUSTLS",
+        "250-AUTH NTLM",
+        "250-X-EXPS NTLM",
+        "250-XEXCH50",
+        "250-XRDST",
+        "250-XSHADOWREQUEST",
+    ] {
+        assert!(out.stdout.contains(keyword), "{keyword}: {}", out.all());
+    }
+    assert_eq!(
+        split_trace(&server.only_message()).content,
+        swaks_stored(MESSAGE)
+    );
+}
+
 // ------------------------------------------------------------------ curl
 
 fn curl(server: &ExampleServer) -> Command {

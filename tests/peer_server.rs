@@ -153,6 +153,39 @@ fn swaks_starttls() {
     assert_eq!(split_trace(&msg).content, swaks_stored(MESSAGE));
 }
 
+#[test]
+fn swaks_starttls_certificate_from_files() {
+    need!("swaks");
+    let dir = tempfile::tempdir().unwrap();
+    let ck = rcgen::generate_simple_self_signed(vec!["mx.test".to_string()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.key_pair.serialize_pem()).unwrap();
+    let (cert, key) = (cert.to_string_lossy(), key.to_string_lossy());
+    let server = ExampleServer::start(&["--tls-cert", &cert, "--tls-key", &key]);
+    let data = server.file("m.eml", MESSAGE);
+    let out = run(
+        swaks(&server)
+            .args([
+                "-tls",
+                "--from",
+                "alice@example.test",
+                "--to",
+                "bob@example.test",
+            ])
+            .arg("--data")
+            .arg(format!("@{}", data.display())),
+        None,
+        PEER_TIMEOUT,
+    )
+    .ok();
+    assert!(out.stdout.contains("TLS started"), "{}", out.all());
+    assert_eq!(
+        split_trace(&server.only_message()).content,
+        swaks_stored(MESSAGE)
+    );
+}
+
 fn swaks_auth(mech: &str, password: &str) -> (ExampleServer, peer_support::Output) {
     let server = tls_auth_server();
     let data = server.file("m.eml", MESSAGE);

@@ -597,11 +597,12 @@ impl Client {
                 best = Some((t, p.kind));
             }
         }
-        let body_active = self
+        // 4.5.3.2.5: message bytes waiting to be taken by the transport for too long.
+        let sending = self
             .txn
             .as_ref()
-            .is_some_and(|t| t.phase == BodyPhase::Active);
-        if body_active && self.transmit_len > 0 {
+            .is_some_and(|t| t.phase != BodyPhase::Pending);
+        if sending && self.queued_len() > 0 {
             let block = self.config.timeouts.data_block;
             if let Some(t) = self.last_send.and_then(|at| at.checked_add(block)) {
                 if best.map_or(true, |(b, _)| t < b) {

@@ -699,3 +699,39 @@ fn null_sender_and_postmaster() {
     t.c.send(e, "x\r\n").unwrap();
     t.expect("MAIL FROM:<>\r\nRCPT TO:<Postmaster>\r\nDATA\r\n");
 }
+
+#[test]
+fn streamed_bdat_without_pipelining_waits_for_each_reply() {
+    let mut t = T::plain();
+    t.hello(&["CHUNKING"]);
+    let id =
+        t.c.send(
+            env(&["b@example.test"]),
+            Body::Stream {
+                body_type: BodyType::SevenBit,
+                size: None,
+            },
+        )
+        .unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\n");
+    t.server("250 ok\r\n");
+    t.expect("RCPT TO:<b@example.test>\r\n");
+    t.server("250 ok\r\n");
+    assert_eq!(body_needed(&t.events()), Some(id));
+    t.c.push_body(id, bytes("one\r\n")).unwrap();
+    assert_eq!(body_needed(&t.events()), Some(id));
+    t.c.push_body(id, bytes("two\r\n")).unwrap();
+    t.expect("BDAT 5\r\none\r\n");
+    // The reply to the first chunk is outstanding: no request, no push.
+    assert_eq!(body_needed(&t.events()), None);
+    assert_eq!(
+        t.c.push_body(id, bytes("three")),
+        Err(UsageError::BodyNotExpected)
+    );
+    t.server("250 2.0.0 5 octets\r\n");
+    assert_eq!(body_needed(&t.events()), Some(id));
+    t.c.finish_body(id).unwrap();
+    t.expect("BDAT 5 LAST\r\ntwo\r\n");
+    t.server("250 2.0.0 queued\r\n");
+    assert!(matches!(results(&t.events())[..], [(_, Ok(250))]));
+}

@@ -468,7 +468,8 @@ impl Client {
         Ok(())
     }
 
-    /// Supplies the next piece of a streamed body after [`Event::BodyNeeded`].
+    /// Supplies the next piece of a streamed body, in answer to an [`Event::BodyNeeded`]
+    /// (one piece per event; [`UsageError::BodyNotExpected`] otherwise).
     ///
     /// With BDAT each piece becomes one chunk without copying; with DATA it runs through
     /// the dot-stuffing encoder. A piece that breaks the declared [`BodyType`] aborts the
@@ -487,7 +488,9 @@ impl Client {
         else {
             return Err(UsageError::BodyNotExpected);
         };
-        *requested = false;
+        if !std::mem::replace(requested, false) {
+            return Err(UsageError::BodyNotExpected);
+        }
         scanner.scan(&chunk);
         if scanner.seen_type() > *declared {
             self.abort_body();
@@ -509,8 +512,7 @@ impl Client {
         Ok(())
     }
 
-    /// Ends a streamed body (after [`Event::BodyNeeded`] or any time after a
-    /// [`Client::push_body`]).
+    /// Ends a streamed body, in answer to an [`Event::BodyNeeded`].
     pub fn finish_body(&mut self, id: MessageId) -> Result<(), UsageError> {
         self.check_body(id)?;
         let Some(txn) = self.txn.as_mut() else {
@@ -525,7 +527,9 @@ impl Client {
         else {
             return Err(UsageError::BodyNotExpected);
         };
-        *requested = false;
+        if !std::mem::replace(requested, false) {
+            return Err(UsageError::BodyNotExpected);
+        }
         if scanner.body_type() > *declared {
             self.abort_body();
             self.advance();

@@ -735,3 +735,37 @@ fn streamed_bdat_without_pipelining_waits_for_each_reply() {
     t.server("250 2.0.0 queued\r\n");
     assert!(matches!(results(&t.events())[..], [(_, Ok(250))]));
 }
+
+#[test]
+fn injected_line_breaks_in_parameters_are_refused() {
+    use ehlo::syntax::param::Orcpt;
+    use ehlo::syntax::xtext::XText;
+    use std::borrow::Cow;
+    let mut e = env(&["b@example.test"]);
+    e.recipients[0].orcpt = Some(Orcpt {
+        addr_type: Cow::Borrowed("rfc822"),
+        addr: XText(Cow::Borrowed(
+            "b@example.test\r\nRCPT TO:<evil@example.test>",
+        )),
+    });
+    let mut t = T::plain();
+    t.hello(&["DSN", "PIPELINING"]);
+    let id = t.c.send(e, "x\r\n").unwrap();
+    t.expect("");
+    assert_eq!(
+        results(&t.events()),
+        vec![(id, Err(MessageError::InvalidEnvelope))]
+    );
+}
+
+#[test]
+fn invalid_hostname_never_goes_out() {
+    for name in ["client\r\nMAIL FROM:<x@y>", "", "two words"] {
+        let mut t = T::new(ClientConfig::new(name));
+        t.server("220 mx\r\n");
+        t.expect("");
+        assert!(t
+            .events()
+            .contains(&Event::Closed(CloseReason::InvalidHostname)));
+    }
+}

@@ -212,8 +212,9 @@ struct Txn {
     envelope: Envelope,
     source: Source,
     use_bdat: bool,
-    mail_params: MailParams<'static>,
-    dsn: bool,
+    /// The MAIL and RCPT lines, encoded and checked when the transaction was planned.
+    mail_line: Bytes,
+    rcpt_lines: Vec<Bytes>,
     steps: VecDeque<TxStep>,
     rcpt: Vec<Option<Reply>>,
     answered: usize,
@@ -666,11 +667,20 @@ impl Client {
 
     fn send_hello(&mut self, ehlo: bool) {
         let domain = Cow::Owned(self.config.hostname.clone());
-        if ehlo {
-            self.command(&Command::Ehlo { domain }, Expect::Ehlo);
+        let (cmd, expect) = if ehlo {
+            (Command::Ehlo { domain }, Expect::Ehlo)
         } else {
-            self.command(&Command::Helo { domain }, Expect::Helo);
+            (Command::Helo { domain }, Expect::Helo)
+        };
+        let mut line = BytesMut::new();
+        cmd.encode(&mut line);
+        let name = self.config.hostname.as_bytes();
+        if !clean_line(&line) || name.is_empty() || name.contains(&b' ') {
+            self.close(CloseReason::InvalidHostname);
+            return;
         }
+        self.out.extend_from_slice(&line);
+        self.expect(expect);
         self.state = State::Hello;
     }
 
@@ -1193,6 +1203,28 @@ impl Client {
             }
             _ => false,
         };
+        // Encode MAIL and every RCPT now: a CR, LF or NUL inside a line (from a hand-built
+        // ORCPT, say) would inject commands, so such an envelope is refused here.
+        let mail_line = encode_line(&Command::Mail {
+            from: env.from.clone(),
+            params,
+        })?;
+        let mut rcpt_lines = Vec::with_capacity(env.recipients.len());
+        for r in &env.recipients {
+            let params = if dsn {
+                RcptParams {
+                    notify: r.notify,
+                    orcpt: r.orcpt.clone(),
+                    ..RcptParams::default()
+                }
+            } else {
+                RcptParams::default()
+            };
+            rcpt_lines.push(encode_line(&Command::Rcpt {
+                to: r.path.clone(),
+                params,
+            })?);
+        }
         let use_bdat = chunking;
         let mut steps = VecDeque::with_capacity(env.recipients.len() + 3);
         steps.push_back(TxStep::Mail);
@@ -1220,8 +1252,8 @@ impl Client {
             envelope: env.clone(),
             source,
             use_bdat,
-            mail_params: params,
-            dsn,
+            mail_line,
+            rcpt_lines,
             steps,
             rcpt: vec![None; env.recipients.len()],
             answered: 0,
@@ -1263,30 +1295,16 @@ impl Client {
             txn.steps.pop_front();
             match step {
                 TxStep::Mail => {
-                    let cmd = Command::Mail {
-                        from: txn.envelope.from.clone(),
-                        params: txn.mail_params.clone(),
-                    };
-                    self.command(&cmd, Expect::Mail);
+                    let line = txn.mail_line.clone();
+                    self.out.extend_from_slice(&line);
+                    self.expect(Expect::Mail);
                 }
                 TxStep::Rcpt(i) => {
-                    let Some(r) = txn.envelope.recipients.get(i) else {
+                    let Some(line) = txn.rcpt_lines.get(i).cloned() else {
                         continue;
                     };
-                    let params = if txn.dsn {
-                        RcptParams {
-                            notify: r.notify,
-                            orcpt: r.orcpt.clone(),
-                            ..RcptParams::default()
-                        }
-                    } else {
-                        RcptParams::default()
-                    };
-                    let cmd = Command::Rcpt {
-                        to: r.path.clone(),
-                        params,
-                    };
-                    self.command(&cmd, Expect::Rcpt(i));
+                    self.out.extend_from_slice(&line);
+                    self.expect(Expect::Rcpt(i));
                 }
                 TxStep::Xexch50 => {
                     let (size, mode) = txn
@@ -1511,6 +1529,24 @@ impl Client {
             set_failed(txn, MessageError::BodyTypeViolation);
             self.close(CloseReason::Aborted);
         }
+    }
+}
+
+/// Encodes a command; refuses a line with CR, LF or NUL before its CRLF.
+fn encode_line(cmd: &Command<'_>) -> Result<Bytes, MessageError> {
+    let mut buf = BytesMut::with_capacity(64);
+    cmd.encode(&mut buf);
+    if !clean_line(&buf) {
+        return Err(MessageError::InvalidEnvelope);
+    }
+    Ok(buf.freeze())
+}
+
+/// Whether `line` is one command line: CRLF at the end and no CR, LF or NUL before.
+fn clean_line(line: &[u8]) -> bool {
+    match line.strip_suffix(b"\r\n") {
+        Some(body) => memchr::memchr3(b'\r', b'\n', 0, body).is_none(),
+        None => false,
     }
 }
 

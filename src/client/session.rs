@@ -1115,12 +1115,12 @@ impl Client {
     /// Checks the message against the server and builds the transaction, or reports the
     /// refusal before anything is sent.
     fn start_txn(&mut self, q: Queued) {
-        match self.plan(&q) {
+        let (id, n) = (q.id, q.envelope.recipients.len());
+        match self.plan(q) {
             Ok(txn) => self.txn = Some(txn),
             Err(err) => {
-                let n = q.envelope.recipients.len();
                 self.events.push_back(Event::MessageResult {
-                    message: q.id,
+                    message: id,
                     result: Err(err),
                     recipients: (0..n)
                         .map(|index| RecipientStatus { index, reply: None })
@@ -1130,7 +1130,7 @@ impl Client {
         }
     }
 
-    fn plan(&self, q: &Queued) -> Result<Txn, MessageError> {
+    fn plan(&self, q: Queued) -> Result<Txn, MessageError> {
         let env = &q.envelope;
         if env.recipients.is_empty() {
             return Err(MessageError::NoRecipients);
@@ -1235,27 +1235,25 @@ impl Client {
             steps.push_back(TxStep::Xexch50);
         }
         steps.push_back(if use_bdat { TxStep::Bdat } else { TxStep::Data });
-        let source = match &q.body {
-            Body::Bytes(b) => Source::Whole {
-                data: b.clone(),
-                offset: 0,
-            },
+        let source = match q.body {
+            Body::Bytes(data) => Source::Whole { data, offset: 0 },
             Body::Stream { body_type, .. } => Source::Stream {
-                declared: *body_type,
+                declared: body_type,
                 scanner: BodyScanner::default(),
                 requested: false,
                 held: None,
             },
         };
+        let rcpt = vec![None; env.recipients.len()];
         Ok(Txn {
             id: q.id,
-            envelope: env.clone(),
+            envelope: q.envelope,
             source,
             use_bdat,
             mail_line,
             rcpt_lines,
             steps,
-            rcpt: vec![None; env.recipients.len()],
+            rcpt,
             answered: 0,
             accepted: 0,
             failed: None,

@@ -531,3 +531,17 @@ fn data_block_timeout_when_the_transport_does_not_drain() {
         }
     )));
 }
+
+#[test]
+fn endless_multiline_reply_is_cut_off() {
+    let mut t = T::plain();
+    t.server("220 mx\r\n");
+    t.expect("EHLO client.example.test\r\n");
+    for _ in 0..300 {
+        t.server("250-X\r\n");
+    }
+    assert!(matches!(
+        closed(&t.events()),
+        Some(CloseReason::Protocol(ProtocolError::Malformed(_)))
+    ));
+}

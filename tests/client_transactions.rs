@@ -769,3 +769,22 @@ fn invalid_hostname_never_goes_out() {
             .contains(&Event::Closed(CloseReason::InvalidHostname)));
     }
 }
+
+#[test]
+fn large_whole_body_over_data_is_cut_in_pieces_and_stuffed_across_them() {
+    let body = ".x\r\n".repeat(50_000); // 200 kB, a dot at every line start
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    t.c.send(env(&["b@example.test"]), body.clone()).unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+    t.server("250 ok\r\n250 ok\r\n354 go\r\n");
+    // Produced lazily: at most one piece (64 kB) is encoded ahead of the transport.
+    let first = t.c.poll_transmit(t.now).unwrap();
+    assert!(first.len() <= 2 * 64 * 1024);
+    let mut out = first.to_vec();
+    out.extend_from_slice(&t.sent_bytes());
+    assert_eq!(
+        out,
+        format!("{}.\r\n", "..x\r\n".repeat(50_000)).into_bytes()
+    );
+}

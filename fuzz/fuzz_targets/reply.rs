@@ -32,7 +32,17 @@ fuzz_target!(|data: &[u8]| {
                     for line in bytes.split_inclusive(|&b| b == b'\n') {
                         assert!(line.len() <= 512 && line.ends_with(b"\r\n"));
                     }
-                    assert_eq!(reparse(&bytes), reply.normalized());
+                    let again = reparse(&bytes);
+                    let normalized = reply.normalized();
+                    if normalized.enhanced.is_none() && again.enhanced.is_some() {
+                        // The documented exception of `Reply::normalized`: text without an
+                        // enhanced code whose first line starts with one once sanitized
+                        // (e.g. `2.1.0\x01 OK`) reads back with the code. The wire form is
+                        // still a fixed point.
+                        assert_eq!(again.to_bytes(), bytes);
+                    } else {
+                        assert_eq!(again, normalized);
+                    }
                 }
                 Ok(None) => break,
                 Err(_) => {}

@@ -456,7 +456,7 @@ fn client_refuses_malformed_replies() {
 /// followed by control characters instead of a space has no enhanced code; once the
 /// serializer sanitized the controls to spaces, the wire form reads back *with* the code.
 /// That is the documented exception of `Reply::normalized`; the wire form is a fixed
-/// point. Input: fuzz/artifacts/reply/crash-9789cd72 (first line).
+/// point. Inputs: the `reply` target's crash-9789cd72 and crash-ac63f66d (first lines).
 #[test]
 fn reply_with_control_characters_after_an_enhanced_code() {
     let mut buf = BytesMut::from(&b"250 2.1.0\x01\x7f OK\r\n"[..]);
@@ -474,4 +474,19 @@ fn reply_with_control_characters_after_an_enhanced_code() {
         .expect("parses")
         .expect("complete");
     assert_eq!(again.to_bytes(), wire);
+
+    // The second finding (crash-ac63f66d): the same with a leading zero in the detail.
+    // The code reads back canonical (2.1.4), and that form is a fixed point.
+    let mut buf = BytesMut::from(&b"250 2.1.04\x1eGo ahead\r\n"[..]);
+    let reply = ReplyParser::default().decode(&mut buf).unwrap().unwrap();
+    assert_eq!(reply.enhanced, None);
+    let wire = reply.to_bytes();
+    assert_eq!(wire, b"250 2.1.04 Go ahead\r\n");
+    let mut buf = BytesMut::from(&wire[..]);
+    let again = ReplyParser::default().decode(&mut buf).unwrap().unwrap();
+    assert_eq!(again.enhanced, Some(ehlo::EnhancedCode::new(2, 1, 4)));
+    assert_eq!(again.to_bytes(), b"250 2.1.4 Go ahead\r\n");
+    let mut buf = BytesMut::from(&again.to_bytes()[..]);
+    let twice = ReplyParser::default().decode(&mut buf).unwrap().unwrap();
+    assert_eq!(twice, again);
 }

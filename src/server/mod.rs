@@ -72,6 +72,7 @@
 
 mod config;
 mod event;
+pub mod exchange;
 pub mod replies;
 
 pub use config::{
@@ -200,6 +201,9 @@ pub struct Server {
     skipping: bool,
     greeted: Greeted,
     client_name: Option<String>,
+    /// The client's IP address, for the `<host> Hello [<ip>]` EHLO line (see
+    /// [`Server::set_client_address`]).
+    client_address: Option<std::net::IpAddr>,
     refused: bool,
     tls: bool,
     auth_identity: Option<String>,
@@ -260,6 +264,7 @@ impl Server {
             skipping: false,
             greeted: Greeted::No,
             client_name: None,
+            client_address: None,
             refused: false,
             tls: false,
             auth_identity: None,
@@ -384,7 +389,10 @@ impl Server {
                     self.txn = None;
                     let first = match &r {
                         Some(r) => r.lines().next().unwrap_or_default().to_string(),
-                        None => format!("{} Hello {}", self.config.hostname, domain),
+                        None => match self.client_address {
+                            Some(ip) => format!("{} Hello [{}]", self.config.hostname, ip),
+                            None => format!("{} Hello {}", self.config.hostname, domain),
+                        },
                     };
                     self.client_name = Some(domain);
                     let caps = self.capabilities(first);
@@ -402,8 +410,14 @@ impl Server {
                     self.greeted = Greeted::Helo;
                     self.txn = None;
                     self.client_name = Some(domain);
-                    let r =
-                        r.unwrap_or_else(|| Reply::new(250, None, self.config.hostname.clone()));
+                    let r = r.unwrap_or_else(|| match self.client_address {
+                        Some(ip) => Reply::new(
+                            250,
+                            None,
+                            format!("{} Hello [{}]", self.config.hostname, ip),
+                        ),
+                        None => Reply::new(250, None, self.config.hostname.clone()),
+                    });
                     r.encode_with(&mut self.out, false);
                     self.flush();
                 }
@@ -771,6 +785,9 @@ impl Server {
             }
         }
         list.extend(x.extra.iter().cloned());
+        if !e.ehlo_order.is_empty() {
+            exchange::arrange(&e.ehlo_order, &mut list);
+        }
         Capabilities { greeting, list }
     }
 
@@ -1190,7 +1207,7 @@ impl Server {
         if !p.other.is_empty() {
             return false;
         }
-        if p.size.is_some() && !(esmtp && x.size) {
+        if p.size.is_some() && !(esmtp && x.size) && !self.extra_has(&Capability::Size(None)) {
             return false;
         }
         match p.body {

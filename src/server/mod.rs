@@ -1165,7 +1165,11 @@ impl Server {
                     ExchangeVerb::XSessionParams => ex.xsessionparams,
                     ExchangeVerb::XRdst => ex.xrdst,
                 };
-                if on && esmtp {
+                if on && !esmtp {
+                    // Advertised only in an EHLO reply (like X-EXPS and XEXCH50).
+                    self.error(&replies::SEND_EHLO_FIRST);
+                    Step::Progress
+                } else if on {
                     self.ask(
                         Pending::Exchange,
                         Event::Exchange {

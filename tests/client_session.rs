@@ -475,3 +475,25 @@ fn overlong_reply_line_is_a_protocol_error() {
         Some(CloseReason::Protocol(ProtocolError::Malformed(_)))
     ));
 }
+
+#[test]
+fn reply_to_a_command_not_yet_sent_is_unsolicited() {
+    // The EHLO reply arrives with the greeting, before EHLO left the client.
+    let mut t = T::plain();
+    t.server("220 mx\r\n250 mx\r\n");
+    t.expect("");
+    assert!(matches!(
+        closed(&t.events()),
+        Some(CloseReason::Protocol(ProtocolError::Unsolicited(_)))
+    ));
+    // Same for a pipelined flight answered ahead of the DATA that was never sent.
+    let mut t = T::plain();
+    t.hello(&[]);
+    t.c.send(env1(), "x\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\n");
+    t.server("250 ok\r\n250 ok\r\n");
+    assert!(matches!(
+        closed(&t.events()),
+        Some(CloseReason::Protocol(ProtocolError::Unsolicited(_)))
+    ));
+}

@@ -593,8 +593,8 @@ impl Client {
         }
         let mut best: Option<(Instant, TimeoutKind)> = None;
         if let Some(p) = self.expects.front() {
-            if let Some(at) = p.sent_at {
-                best = Some((at + p.timeout, p.kind));
+            if let Some(t) = p.sent_at.and_then(|at| at.checked_add(p.timeout)) {
+                best = Some((t, p.kind));
             }
         }
         let body_active = self
@@ -602,8 +602,8 @@ impl Client {
             .as_ref()
             .is_some_and(|t| t.phase == BodyPhase::Active);
         if body_active && self.transmit_len > 0 {
-            if let Some(at) = self.last_send {
-                let t = at + self.config.timeouts.data_block;
+            let block = self.config.timeouts.data_block;
+            if let Some(t) = self.last_send.and_then(|at| at.checked_add(block)) {
                 if best.map_or(true, |(b, _)| t < b) {
                     best = Some((t, TimeoutKind::DataBlock));
                 }
@@ -737,9 +737,14 @@ impl Client {
             self.close(CloseReason::ServiceUnavailable(reply));
             return;
         }
-        let Some(pending) = self.expects.pop_front() else {
-            self.close(CloseReason::Protocol(ProtocolError::Unsolicited(reply)));
-            return;
+        // A reply to a command that was never handed to the transport cannot be genuine
+        // (a server answering ahead, or injected bytes): treat it as unsolicited.
+        let pending = match self.expects.pop_front() {
+            Some(p) if p.sent_at.is_some() => p,
+            _ => {
+                self.close(CloseReason::Protocol(ProtocolError::Unsolicited(reply)));
+                return;
+            }
         };
         match pending.expect {
             Expect::Greeting => self.on_greeting(reply),

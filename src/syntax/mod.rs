@@ -19,6 +19,7 @@ pub mod line;
 pub mod param;
 pub mod path;
 pub mod reply;
+mod scan;
 pub mod xtext;
 
 pub use error::{CommandError, ParamError, PathError, ReplyError};

@@ -8,7 +8,7 @@ use super::error::{
 };
 use crate::data::{DataEncoder, EncoderConfig};
 use crate::syntax::capability::{Capabilities, Capability};
-use crate::syntax::command::{Command, InitialResponse, SaslResponse};
+use crate::syntax::command::{Command, ExchangeVerb, InitialResponse, SaslResponse};
 use crate::syntax::param::{self, MailParams, RcptParams};
 use crate::syntax::reply::{Reply, ReplyParser};
 use crate::syntax::xtext::XText;
@@ -129,6 +129,15 @@ pub enum Event {
     },
     /// The session is over; drop the transport.
     Closed(CloseReason),
+    /// The answer to an Exchange verb queued with
+    /// [`Client::send_exchange`](super::Client::send_exchange): the server's reply, or
+    /// why the verb was not sent or not answered.
+    ExchangeReply {
+        /// The verb.
+        verb: ExchangeVerb,
+        /// The server's reply (any code), or the reason there is none.
+        result: Result<Reply, super::exchange::ExchangeError>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,7 +153,7 @@ enum State {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Expect {
+pub(super) enum Expect {
     Greeting,
     Ehlo,
     Helo,
@@ -159,6 +168,7 @@ enum Expect {
     Bdat { last: bool },
     Rset,
     Quit,
+    Exchange(ExchangeVerb),
 }
 
 #[derive(Debug, Clone)]
@@ -255,7 +265,9 @@ pub struct Client {
     out: BytesMut,
     transmit: VecDeque<Bytes>,
     transmit_len: usize,
-    events: VecDeque<Event>,
+    pub(super) events: VecDeque<Event>,
+    /// Exchange verbs queued with `send_exchange` (see `client/exchange.rs`).
+    pub(super) exchange_queue: VecDeque<(ExchangeVerb, Bytes)>,
     expects: VecDeque<Pending>,
     caps: Option<Capabilities>,
     esmtp: bool,
@@ -303,6 +315,7 @@ impl Client {
             transmit: VecDeque::new(),
             transmit_len: 0,
             events: VecDeque::new(),
+            exchange_queue: VecDeque::new(),
             expects,
             caps: None,
             esmtp: false,
@@ -318,6 +331,21 @@ impl Client {
             close_reason: None,
             last_send: None,
         }
+    }
+
+    /// Whether new commands may still be queued (not closed, not quitting).
+    pub(super) fn open_for_commands(&self) -> bool {
+        !matches!(self.state, State::Closed | State::Quitting) && !self.quit_requested
+    }
+
+    /// Whether the last hello was EHLO.
+    pub(super) fn is_esmtp(&self) -> bool {
+        self.esmtp
+    }
+
+    /// The expected replies still outstanding.
+    pub(super) fn outstanding(&self) -> impl Iterator<Item = Expect> + '_ {
+        self.expects.iter().map(|p| p.expect)
     }
 
     /// The configuration.
@@ -654,7 +682,7 @@ impl Client {
         });
     }
 
-    fn command(&mut self, cmd: &Command<'_>, expect: Expect) {
+    pub(super) fn command(&mut self, cmd: &Command<'_>, expect: Expect) {
         cmd.encode(&mut self.out);
         self.expect(expect);
     }
@@ -683,6 +711,7 @@ impl Client {
         }
         self.state = State::Closed;
         self.fail_all(&reason);
+        self.fail_exchange_expects();
         self.expects.clear();
         self.transmit.clear();
         self.transmit_len = 0;
@@ -704,6 +733,7 @@ impl Client {
     }
 
     fn fail_all(&mut self, reason: &CloseReason) {
+        self.fail_exchange_queue();
         if let Some(txn) = self.txn.take() {
             let err = txn
                 .failed
@@ -760,6 +790,10 @@ impl Client {
                 self.close(reason);
             }
             Expect::Rset => {}
+            Expect::Exchange(verb) => self.events.push_back(Event::ExchangeReply {
+                verb,
+                result: Ok(reply),
+            }),
             Expect::Mail
             | Expect::Rcpt(_)
             | Expect::Xexch50
@@ -1066,7 +1100,7 @@ impl Client {
 
     // ----- transactions -----
 
-    fn advance(&mut self) {
+    pub(super) fn advance(&mut self) {
         loop {
             if self.state != State::Ready {
                 break;
@@ -1074,6 +1108,13 @@ impl Client {
             let pipelining = self.pipelining();
             if self.txn.is_none() {
                 if !(pipelining || self.expects.is_empty()) {
+                    break;
+                }
+                if !self.exchange_queue.is_empty() {
+                    // One Exchange verb at a time, never pipelined with anything.
+                    if self.expects.is_empty() && !self.dispatch_exchange() {
+                        continue;
+                    }
                     break;
                 }
                 if let Some(q) = self.queue.pop_front() {

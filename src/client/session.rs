@@ -710,8 +710,8 @@ impl Client {
             return;
         }
         self.state = State::Closed;
-        self.fail_all(&reason);
         self.fail_exchange_expects();
+        self.fail_all(&reason);
         self.expects.clear();
         self.transmit.clear();
         self.transmit_len = 0;

@@ -1248,7 +1248,7 @@ impl Server {
     fn mail_params_ok(&self, p: &MailParams<'_>) -> bool {
         let esmtp = self.is_esmtp();
         let x = &self.config.extensions;
-        if !p.other.is_empty() {
+        if !p.other.is_empty() || !self.exchange_mail_params_ok(&p.exchange) {
             return false;
         }
         if p.size.is_some() && !(esmtp && x.size) && !self.extra_has(&Capability::Size(None)) {
@@ -1338,6 +1338,7 @@ impl Server {
             Some(t) if t.bdat => replies::RCPT_AFTER_BDAT,
             Some(_)
                 if !params.other.is_empty()
+                    || !self.exchange_rcpt_params_ok(&params.exchange)
                     || (!dsn && (params.notify.is_some() || params.orcpt.is_some())) =>
             {
                 replies::PARAM_NOT_RECOGNIZED

@@ -666,8 +666,78 @@ fn opaque_verbs_bad_syntax_sequence_not_advertised() {
 }
 
 #[test]
+fn exchange_parameters_only_when_advertised() {
+    let bad = "555 5.5.4 Parameter not recognized or not implemented\r\n";
+    // Not advertised at all (submission preset).
+    let mut cfg = ServerConfig::exchange_2016_submission("mail.example.test");
+    cfg.auth.require_auth = false;
+    let mut t = S::new(cfg);
+    t.ehlo();
+    let mut t2 = S::new(ServerConfig::exchange_2016_default("mail.example.test"));
+    t2.ehlo();
+    for (t, xshadow_ok) in [(&mut t, false), (&mut t2, true)] {
+        let out = t.io(
+            b"MAIL FROM:<a@example.test> XSHADOW=h.example.test\r\n",
+            |_| Decision::Accept,
+        );
+        if xshadow_ok {
+            assert_eq!(out, "250 2.1.0 Sender OK\r\n");
+            t.accept("RSET\r\n");
+        } else {
+            assert_eq!(out, bad);
+        }
+        // Exchange-to-Exchange parameters need an X-EXPS peer (or their keyword).
+        assert_eq!(
+            t.accept("MAIL FROM:<a@example.test> XOORG=example.test\r\n"),
+            bad
+        );
+    }
+    // XRDST= needs XRDST: refused on submission, accepted on the default connector.
+    let mut cfg = ServerConfig::exchange_2016_submission("mail.example.test");
+    cfg.auth.require_auth = false;
+    let mut t = S::new(cfg);
+    t.ehlo();
+    t.accept("MAIL FROM:<a@example.test>\r\n");
+    assert_eq!(
+        t.accept("RCPT TO:<b@example.test> XRDST=h.example.test\r\n"),
+        bad
+    );
+    assert_eq!(
+        t.accept("RCPT TO:<b@example.test> XORAR=c@example.test\r\n"),
+        bad
+    );
+    // After X-EXPS the Exchange-to-Exchange parameters are accepted.
+    let mut t = S::new(ServerConfig::exchange_2016_default("mail.example.test"));
+    t.ehlo();
+    t.io(b"X-EXPS GSSAPI =\r\n", |_| Decision::AuthSuccess {
+        identity: "hub".into(),
+    });
+    assert_eq!(
+        t.accept("MAIL FROM:<a@example.test> XOORG=example.test XATTRDIRECT=Originating\r\n"),
+        "250 2.1.0 Sender OK\r\n"
+    );
+    // Or when the keyword is listed.
+    let mut cfg = ServerConfig::exchange_2016_default("mail.example.test");
+    cfg.extensions.extra.push(ehlo::Capability::Other {
+        keyword: "XOORG".into(),
+        params: String::new(),
+    });
+    let mut t = S::new(cfg);
+    assert!(t.ehlo().ends_with("250 XOORG\r\n"));
+    assert_eq!(
+        t.accept("MAIL FROM:<a@example.test> XOORG=example.test\r\n"),
+        "250 2.1.0 Sender OK\r\n"
+    );
+}
+
+#[test]
 fn exchange_mail_and_rcpt_parameters_reach_the_caller() {
-    let mut t = S::new(all_verbs_config());
+    let mut cfg = all_verbs_config();
+    cfg.extensions.extra.push(ehlo::Capability::Other {
+        keyword: "XMESSAGECONTEXT".into(),
+        params: String::new(),
+    });
+    let mut t = S::new(cfg);
     t.ehlo();
     let out = t.accept(
         "MAIL FROM:<a@example.test> XSHADOW=hub2.example.test XMESSAGECONTEXT=1.0,2.0\r\n\

@@ -83,6 +83,7 @@
 use super::{Decision, ExchangeConfig, Extensions, Mechanism, Server, ServerConfig};
 use crate::syntax::capability::Capability;
 use crate::syntax::command::ExchangeVerb;
+use crate::syntax::param::{ExchangeMailParams, ExchangeRcptParams};
 use crate::syntax::reply::{EnhancedCode, Reply};
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -197,6 +198,48 @@ impl Server {
     /// The address given to [`Server::set_client_address`].
     pub fn client_address(&self) -> Option<IpAddr> {
         self.client_address
+    }
+}
+
+impl Server {
+    /// The Exchange MAIL parameters are accepted only when the session advertised them
+    /// (RFC 5321 4.1.1.11: parameters of extensions not advertised get `555 5.5.4`):
+    /// `XSHADOW=` with `XSHADOW` or `XSHADOWREQUEST`; the Exchange-to-Exchange parameters
+    /// (`XOORG=`, `XMESSAGECONTEXT=`, `XATTRDIRECT=`, `XATTRORGID=`, `XSYSPROBEID=`,
+    /// `XMSGID=`, `XORIGFROM=`), which Exchange sends only to a peer that authenticated
+    /// with X-EXPS, after a successful X-EXPS exchange or when a keyword of the same name
+    /// is listed in `extensions.extra`.
+    pub(crate) fn exchange_mail_params_ok(&self, p: &ExchangeMailParams<'_>) -> bool {
+        let esmtp = self.is_esmtp();
+        let e = &self.config.exchange;
+        if p.xshadow.is_some() && !(esmtp && (e.xshadow || e.xshadowrequest)) {
+            return false;
+        }
+        let peer = self.exps_authenticated().is_some();
+        let named = |kw: &str| {
+            peer || (esmtp
+                && self
+                    .config
+                    .extensions
+                    .extra
+                    .iter()
+                    .any(|c| c.keyword().eq_ignore_ascii_case(kw)))
+        };
+        let typed = [
+            (p.xoorg.is_some(), "XOORG"),
+            (p.xmessagecontext.is_some(), "XMESSAGECONTEXT"),
+            (p.xattrdirect.is_some(), "XATTRDIRECT"),
+            (p.xattrorgid.is_some(), "XATTRORGID"),
+            (p.xsysprobeid.is_some(), "XSYSPROBEID"),
+            (p.xmsgid.is_some(), "XMSGID"),
+            (p.xorigfrom.is_some(), "XORIGFROM"),
+        ];
+        typed.iter().all(|&(present, kw)| !present || named(kw))
+    }
+
+    /// `XRDST=` and `XORAR=` (RCPT) are accepted only when `XRDST` was advertised.
+    pub(crate) fn exchange_rcpt_params_ok(&self, p: &ExchangeRcptParams<'_>) -> bool {
+        (p.xrdst.is_none() && p.xorar.is_none()) || (self.is_esmtp() && self.config.exchange.xrdst)
     }
 }
 

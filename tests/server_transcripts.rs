@@ -1490,3 +1490,38 @@ fn bdat_and_xexch50_split_across_reads() {
         "354 Send binary data\r\n250 2.0.0 XEXCH50 OK\r\n250 2.0.0 Message accepted\r\n221 2.0.0 Bye\r\n"
     ), "{}", whole.text());
 }
+
+#[test]
+fn tls_only_and_legacy_advertisements() {
+    let mut c = tls_config();
+    c.extensions.requiretls = true;
+    c.exchange.exps_mechanisms = vec![
+        Mechanism::new("GSSAPI"),
+        Mechanism::new("NTLM"),
+        Mechanism::new("LOGIN"),
+    ];
+    c.exchange.exps_legacy_line = true;
+    c.exchange.xexch50 = true;
+    c.exchange.link2state = true;
+    let r = run_acts(
+        c,
+        &[
+            Act::Input(b"EHLO c\r\nMAIL FROM:<a@example.test> REQUIRETLS\r\nSTARTTLS\r\n"),
+            Act::Tls,
+            Act::Input(b"EHLO c\r\nMAIL FROM:<a@example.test> REQUIRETLS\r\n"),
+        ],
+        defaults,
+    );
+    let text = r.text();
+    let (before, after) = text.split_once("220 2.0.0 Ready to start TLS\r\n").unwrap();
+    assert!(before.contains("250-X-EXPS GSSAPI NTLM\r\n"), "{before}");
+    assert!(!before.contains("REQUIRETLS\r\n250"));
+    assert!(before.ends_with("555 5.5.4 Parameter not recognized or not implemented\r\n"));
+    assert_eq!(
+        after,
+        "250-mx.example.test Hello c\r\n250-SIZE 10485760\r\n250-PIPELINING\r\n250-DSN\r\n\
+         250-ENHANCEDSTATUSCODES\r\n250-X-EXPS GSSAPI NTLM LOGIN\r\n250-X-EXPS=LOGIN\r\n\
+         250-8BITMIME\r\n250-BINARYMIME\r\n250-CHUNKING\r\n250-REQUIRETLS\r\n250-XEXCH50\r\n\
+         250 X-LINK2STATE\r\n250 2.1.0 Sender OK\r\n"
+    );
+}

@@ -1722,6 +1722,14 @@ mod tests {
     }
 
     #[test]
+    fn server_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Server>();
+        check::<Event>();
+        check::<Decision>();
+    }
+
+    #[test]
     fn default_mechanism_properties() {
         assert!(Mechanism::new("plain").plaintext);
         assert!(Mechanism::new("LOGIN").plaintext);

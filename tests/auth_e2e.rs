@@ -223,7 +223,7 @@ enum Tls {
     /// Implicit TLS on both sides.
     Implicit,
     /// STARTTLS.
-    StartTls,
+    Upgrade,
 }
 
 struct Outcome {
@@ -277,7 +277,7 @@ fn session(
     match tls {
         Tls::None => cc.tls = TlsPolicy::Never,
         Tls::Implicit => cc.implicit_tls = true,
-        Tls::StartTls => {
+        Tls::Upgrade => {
             sc.extensions.starttls = true;
             cc.tls = TlsPolicy::Required;
         }
@@ -398,7 +398,7 @@ fn every_mechanism_every_mode() {
     let mut runs = 0;
     for mech in ALL {
         for builtin in [false, true] {
-            for tls in [Tls::None, Tls::Implicit, Tls::StartTls] {
+            for tls in [Tls::None, Tls::Implicit, Tls::Upgrade] {
                 for allow in [false, true] {
                     for good in [true, false] {
                         let password = if good { PASSWORD } else { "wrong!" };
@@ -483,7 +483,7 @@ fn strongest_shared_mechanism_is_chosen() {
         ("PLAIN", Tls::Implicit, false, "CRAM-MD5"),
         ("PLAIN", Tls::None, false, "CRAM-MD5"),
         ("XOAUTH2", Tls::Implicit, false, "OAUTHBEARER"),
-        ("XOAUTH2", Tls::StartTls, false, "OAUTHBEARER"),
+        ("XOAUTH2", Tls::Upgrade, false, "OAUTHBEARER"),
         ("XOAUTH2", Tls::None, true, "OAUTHBEARER"),
         ("NTLM", Tls::None, false, "NTLM"),
         ("GSSAPI", Tls::None, false, "GSSAPI"),
@@ -525,7 +525,7 @@ fn server_tls_policy() {
         // Nothing offered before TLS, so the client has nothing to use.
         assert!(!o.s2c.contains("AUTH"), "{}", o.s2c);
         assert!(matches!(o.closed, Some(CloseReason::AuthUnavailable)));
-        let o = session(sc.clone(), cc, Tls::StartTls, builtin, PASSWORD, true);
+        let o = session(sc.clone(), cc, Tls::Upgrade, builtin, PASSWORD, true);
         assert_eq!(o.authenticated.as_deref(), Some("PLAIN"));
         assert!(o.s2c.contains("250-AUTH PLAIN LOGIN\r\n"));
 

@@ -90,3 +90,63 @@ fn reference_transcript() {
         .collect();
     assert_eq!(results, [true, false]);
 }
+
+fn server_noise() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(
+        prop_oneof![
+            Just(b"220 mx\r\n".to_vec()),
+            Just(b"250-mx\r\n250-PIPELINING\r\n250-STARTTLS\r\n250-CHUNKING\r\n250 AUTH PLAIN NTLM\r\n".to_vec()),
+            Just(b"250 ok\r\n".to_vec()),
+            Just(b"354 go\r\n".to_vec()),
+            Just(b"334 \r\n".to_vec()),
+            Just(b"334 TlRMTVNTUAACAAAA\r\n".to_vec()),
+            Just(b"235 ok\r\n".to_vec()),
+            Just(b"421 bye\r\n".to_vec()),
+            Just(b"550 no\r\n".to_vec()),
+            Just(b"220 go ahead\r\n".to_vec()),
+            Just(b"250-".to_vec()),
+            prop::collection::vec(any::<u8>(), 0..40),
+        ],
+        0..30,
+    )
+    .prop_map(|v| v.concat())
+}
+
+proptest! {
+    /// Hostile server bytes: never a panic, never output after `Closed`, and the client
+    /// answers whatever it is asked (the same harness as the fuzz target).
+    #[test]
+    fn arbitrary_server_bytes(data in server_noise(), step in 1usize..64, knobs in any::<u8>()) {
+        let mut c = ClientConfig::new("client.example.test");
+        c.tls = if knobs & 1 == 0 { TlsPolicy::Opportunistic } else { TlsPolicy::Required };
+        c.pipelining = knobs & 2 != 0;
+        c.credentials = Some(match knobs & 12 {
+            0 => Credentials::Password { authzid: None, username: "u".into(), password: "p".into() },
+            4 => Credentials::OAuth2 { username: "u".into(), token: "t".into() },
+            _ => Credentials::External { mechanisms: vec!["NTLM".into()] },
+        });
+        c.allow_plaintext_auth = knobs & 16 != 0;
+        let mut t = T::new(c);
+        let env = Envelope::new("a@example.test").unwrap().recipient("b@example.test").unwrap();
+        t.c.send(env.clone(), "x\r\n").unwrap();
+        t.c.send(env, Body::Stream { body_type: BodyType::SevenBit, size: None }).unwrap();
+        let mut closed = false;
+        for piece in data.chunks(step) {
+            let out = t.sent_bytes();
+            prop_assert!(!closed || out.is_empty(), "bytes after Closed");
+            t.server_bytes(piece);
+            for ev in t.events() {
+                match ev {
+                    Event::StartTls { .. } => { let _ = t.c.tls_established(); }
+                    Event::AuthChallenge(_) => { let _ = t.c.auth_respond(AuthResponse::Data(b"NTLMSSP\0".to_vec())); }
+                    Event::BodyNeeded(id) => { let _ = t.c.finish_body(id); }
+                    Event::Closed(_) => closed = true,
+                    _ => {}
+                }
+            }
+        }
+        t.c.peer_closed();
+        prop_assert!(t.events().iter().any(|e| matches!(e, Event::Closed(_))) || closed);
+        prop_assert!(t.c.poll_transmit(t.now).is_none());
+    }
+}

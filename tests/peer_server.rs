@@ -569,8 +569,85 @@ fn smtp_source_5000_messages_20_sessions() {
     assert_eq!(server.tmp_files(), 0);
 }
 
+// ------------------------------------------------------------------ the other loops
+
+/// The thread-per-connection and the mio examples: STARTTLS + AUTH, pipelining, NTLM and
+/// a load run, with the same checks.
+fn other_loop(name: &str) {
+    let swaks_path = need!("swaks");
+    let server = ExampleServer::start_example(name, &["--tls-self-signed", "--user", USER]);
+    let data = server.file("m.eml", MESSAGE);
+    for (i, extra) in [
+        &["-tls", "--auth", "PLAIN"][..],
+        &["--pipeline", "-tls", "--auth", "LOGIN"][..],
+        &["--auth", "NTLM"][..],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let out = run(
+            Command::new(&swaks_path)
+                .arg("--server")
+                .arg(server.addr.to_string())
+                .args(["--helo", "client.test", "--timeout", "30"])
+                .args(*extra)
+                .args(["--auth-user", "alice", "--auth-password", "s3cret pass"])
+                .args(["--from", "alice@example.test", "--to", "bob@example.test"])
+                .arg("--data")
+                .arg(format!("@{}", data.display())),
+            None,
+            PEER_TIMEOUT,
+        );
+        assert!(
+            out.status.success(),
+            "{name} run {i}: {}\n{}",
+            out.all(),
+            server.guard.log()
+        );
+        let messages = server.messages();
+        assert_eq!(messages.len(), i + 1);
+    }
+    for m in server.messages() {
+        assert_eq!(split_trace(&m).content, swaks_stored(MESSAGE));
+    }
+    if let Some(source) = peer_support::find_peer("smtp-source") {
+        let out = run(
+            Command::new(source)
+                .args([
+                    "-s",
+                    "10",
+                    "-m",
+                    "500",
+                    "-l",
+                    "2000",
+                    "-N",
+                    "-M",
+                    "client.test",
+                ])
+                .arg(server.addr.to_string()),
+            None,
+            Duration::from_secs(120),
+        );
+        assert!(out.status.success(), "{}", out.all());
+        assert_eq!(server.messages().len(), 503);
+    }
+    assert_eq!(server.tmp_files(), 0);
+}
+
+#[test]
+fn blocking_example_with_swaks_and_smtp_source() {
+    other_loop("blocking");
+}
+
+#[test]
+fn event_loop_example_with_swaks_and_smtp_source() {
+    other_loop("event-loop");
+}
+
 /// The example binaries exist (cargo test builds them).
 #[test]
 fn examples_are_built() {
-    assert!(example("smtp-server").exists());
+    for name in ["smtp-server", "smtp-send", "blocking", "event-loop"] {
+        assert!(example(name).exists());
+    }
 }

@@ -12,7 +12,7 @@ pub mod session;
 pub mod tls;
 
 use clap::Args;
-use ehlo::server::{ExchangeConfig, Mechanism, ServerConfig};
+use ehlo::server::{Mechanism, ServerConfig};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -121,28 +121,27 @@ impl ServerOptions {
         }
         config.auth.require_auth = self.require_auth;
         if self.exchange {
-            // Exchange 2016/2019 front end (see the spec's EHLO fixtures): STARTTLS,
-            // X-ANONYMOUSTLS, AUTH NTLM (+ LOGIN), X-EXPS GSSAPI NTLM, 8BITMIME,
-            // BINARYMIME, CHUNKING, XEXCH50, XRDST, XSHADOWREQUEST. GSSAPI is not
-            // served by this example, so X-EXPS offers NTLM and LOGIN.
-            config.exchange = ExchangeConfig {
-                anonymous_tls: self.tls_enabled(),
-                exps_mechanisms: if self.users.is_empty() {
-                    Vec::new()
-                } else {
-                    vec![Mechanism::new("NTLM"), Mechanism::new("LOGIN")]
-                },
-                exps_legacy_line: false,
-                xexch50: true,
-                link2state: false,
-                xrdst: true,
-                xshadow: false,
-                xshadowrequest: true,
-                xqdiscard: false,
-                xproxy: false,
-                xsessionparams: false,
-            };
-            config.auth.legacy_auth_line = true;
+            // The Exchange 2016/2019 front-end profile (`ServerConfig::exchange_2016_default`,
+            // the recorded EHLO reply of the spec's fixtures) plus XEXCH50. GSSAPI is not
+            // served by this example, so it is not offered: every advertised keyword is served.
+            let preset = ServerConfig::exchange_2016_default(self.hostname());
+            config.greeting = preset.greeting;
+            config.extensions.smtputf8 = false;
+            config.exchange = preset.exchange;
+            config.exchange.anonymous_tls = self.tls_enabled();
+            config.exchange.xexch50 = true;
+            config
+                .exchange
+                .exps_mechanisms
+                .retain(|m| m.name != "GSSAPI");
+            if self.users.is_empty() {
+                config.exchange.exps_mechanisms.clear();
+            } else {
+                config.auth.mechanisms = vec![Mechanism::new("NTLM"), Mechanism::new("LOGIN")];
+            }
+            if self.max_size.is_none() {
+                config.limits.max_message_size = preset.limits.max_message_size;
+            }
         }
         config
     }

@@ -8,7 +8,7 @@ use super::error::{
 };
 use crate::data::{DataEncoder, EncoderConfig};
 use crate::syntax::capability::{Capabilities, Capability};
-use crate::syntax::command::{Command, InitialResponse, SaslResponse};
+use crate::syntax::command::{Command, ExchangeVerb, InitialResponse, SaslResponse};
 use crate::syntax::param::{self, MailParams, RcptParams};
 use crate::syntax::reply::{Reply, ReplyParser};
 use crate::syntax::xtext::XText;
@@ -129,6 +129,15 @@ pub enum Event {
     },
     /// The session is over; drop the transport.
     Closed(CloseReason),
+    /// The answer to an Exchange verb queued with
+    /// [`Client::send_exchange`](super::Client::send_exchange): the server's reply, or
+    /// why the verb was not sent or not answered.
+    ExchangeReply {
+        /// The verb.
+        verb: ExchangeVerb,
+        /// The server's reply (any code), or the reason there is none.
+        result: Result<Reply, super::exchange::ExchangeError>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,7 +153,7 @@ enum State {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Expect {
+pub(super) enum Expect {
     Greeting,
     Ehlo,
     Helo,
@@ -159,6 +168,7 @@ enum Expect {
     Bdat { last: bool },
     Rset,
     Quit,
+    Exchange(ExchangeVerb),
 }
 
 #[derive(Debug, Clone)]
@@ -212,8 +222,9 @@ struct Txn {
     envelope: Envelope,
     source: Source,
     use_bdat: bool,
-    mail_params: MailParams<'static>,
-    dsn: bool,
+    /// The MAIL and RCPT lines, encoded and checked when the transaction was planned.
+    mail_line: Bytes,
+    rcpt_lines: Vec<Bytes>,
     steps: VecDeque<TxStep>,
     rcpt: Vec<Option<Reply>>,
     answered: usize,
@@ -255,7 +266,9 @@ pub struct Client {
     out: BytesMut,
     transmit: VecDeque<Bytes>,
     transmit_len: usize,
-    events: VecDeque<Event>,
+    pub(super) events: VecDeque<Event>,
+    /// Exchange verbs queued with `send_exchange` (see `client/exchange.rs`).
+    pub(super) exchange_queue: VecDeque<(ExchangeVerb, Bytes)>,
     expects: VecDeque<Pending>,
     caps: Option<Capabilities>,
     esmtp: bool,
@@ -303,6 +316,7 @@ impl Client {
             transmit: VecDeque::new(),
             transmit_len: 0,
             events: VecDeque::new(),
+            exchange_queue: VecDeque::new(),
             expects,
             caps: None,
             esmtp: false,
@@ -318,6 +332,21 @@ impl Client {
             close_reason: None,
             last_send: None,
         }
+    }
+
+    /// Whether new commands may still be queued (not closed, not quitting).
+    pub(super) fn open_for_commands(&self) -> bool {
+        !matches!(self.state, State::Closed | State::Quitting) && !self.quit_requested
+    }
+
+    /// Whether the last hello was EHLO.
+    pub(super) fn is_esmtp(&self) -> bool {
+        self.esmtp
+    }
+
+    /// The expected replies still outstanding.
+    pub(super) fn outstanding(&self) -> impl Iterator<Item = Expect> + '_ {
+        self.expects.iter().map(|p| p.expect)
     }
 
     /// The configuration.
@@ -377,6 +406,10 @@ impl Client {
         }
         if self.state == State::AwaitTls {
             if !data.is_empty() {
+                // As for injected bytes in the same read (below): a StartTls event the
+                // caller has not taken yet is withdrawn, so the outcome does not depend on
+                // how the bytes were split.
+                self.events.retain(|e| !matches!(e, Event::StartTls { .. }));
                 self.close(CloseReason::Protocol(ProtocolError::ResponseInjection));
             }
             return;
@@ -468,7 +501,8 @@ impl Client {
         Ok(())
     }
 
-    /// Supplies the next piece of a streamed body after [`Event::BodyNeeded`].
+    /// Supplies the next piece of a streamed body, in answer to an [`Event::BodyNeeded`]
+    /// (one piece per event; [`UsageError::BodyNotExpected`] otherwise).
     ///
     /// With BDAT each piece becomes one chunk without copying; with DATA it runs through
     /// the dot-stuffing encoder. A piece that breaks the declared [`BodyType`] aborts the
@@ -487,7 +521,9 @@ impl Client {
         else {
             return Err(UsageError::BodyNotExpected);
         };
-        *requested = false;
+        if !std::mem::replace(requested, false) {
+            return Err(UsageError::BodyNotExpected);
+        }
         scanner.scan(&chunk);
         if scanner.seen_type() > *declared {
             self.abort_body();
@@ -509,8 +545,7 @@ impl Client {
         Ok(())
     }
 
-    /// Ends a streamed body (after [`Event::BodyNeeded`] or any time after a
-    /// [`Client::push_body`]).
+    /// Ends a streamed body, in answer to an [`Event::BodyNeeded`].
     pub fn finish_body(&mut self, id: MessageId) -> Result<(), UsageError> {
         self.check_body(id)?;
         let Some(txn) = self.txn.as_mut() else {
@@ -525,7 +560,9 @@ impl Client {
         else {
             return Err(UsageError::BodyNotExpected);
         };
-        *requested = false;
+        if !std::mem::replace(requested, false) {
+            return Err(UsageError::BodyNotExpected);
+        }
         if scanner.body_type() > *declared {
             self.abort_body();
             self.advance();
@@ -597,11 +634,12 @@ impl Client {
                 best = Some((t, p.kind));
             }
         }
-        let body_active = self
+        // 4.5.3.2.5: message bytes waiting to be taken by the transport for too long.
+        let sending = self
             .txn
             .as_ref()
-            .is_some_and(|t| t.phase == BodyPhase::Active);
-        if body_active && self.transmit_len > 0 {
+            .is_some_and(|t| t.phase != BodyPhase::Pending);
+        if sending && self.queued_len() > 0 {
             let block = self.config.timeouts.data_block;
             if let Some(t) = self.last_send.and_then(|at| at.checked_add(block)) {
                 if best.map_or(true, |(b, _)| t < b) {
@@ -654,18 +692,27 @@ impl Client {
         });
     }
 
-    fn command(&mut self, cmd: &Command<'_>, expect: Expect) {
+    pub(super) fn command(&mut self, cmd: &Command<'_>, expect: Expect) {
         cmd.encode(&mut self.out);
         self.expect(expect);
     }
 
     fn send_hello(&mut self, ehlo: bool) {
         let domain = Cow::Owned(self.config.hostname.clone());
-        if ehlo {
-            self.command(&Command::Ehlo { domain }, Expect::Ehlo);
+        let (cmd, expect) = if ehlo {
+            (Command::Ehlo { domain }, Expect::Ehlo)
         } else {
-            self.command(&Command::Helo { domain }, Expect::Helo);
+            (Command::Helo { domain }, Expect::Helo)
+        };
+        let mut line = BytesMut::new();
+        cmd.encode(&mut line);
+        let name = self.config.hostname.as_bytes();
+        if !clean_line(&line) || name.is_empty() || name.contains(&b' ') {
+            self.close(CloseReason::InvalidHostname);
+            return;
         }
+        self.out.extend_from_slice(&line);
+        self.expect(expect);
         self.state = State::Hello;
     }
 
@@ -682,6 +729,7 @@ impl Client {
             return;
         }
         self.state = State::Closed;
+        self.fail_exchange_expects();
         self.fail_all(&reason);
         self.expects.clear();
         self.transmit.clear();
@@ -704,6 +752,7 @@ impl Client {
     }
 
     fn fail_all(&mut self, reason: &CloseReason) {
+        self.fail_exchange_queue();
         if let Some(txn) = self.txn.take() {
             let err = txn
                 .failed
@@ -760,6 +809,10 @@ impl Client {
                 self.close(reason);
             }
             Expect::Rset => {}
+            Expect::Exchange(verb) => self.events.push_back(Event::ExchangeReply {
+                verb,
+                result: Ok(reply),
+            }),
             Expect::Mail
             | Expect::Rcpt(_)
             | Expect::Xexch50
@@ -1066,7 +1119,7 @@ impl Client {
 
     // ----- transactions -----
 
-    fn advance(&mut self) {
+    pub(super) fn advance(&mut self) {
         loop {
             if self.state != State::Ready {
                 break;
@@ -1074,6 +1127,13 @@ impl Client {
             let pipelining = self.pipelining();
             if self.txn.is_none() {
                 if !(pipelining || self.expects.is_empty()) {
+                    break;
+                }
+                if !self.exchange_queue.is_empty() {
+                    // One Exchange verb at a time, never pipelined with anything.
+                    if self.expects.is_empty() && !self.dispatch_exchange() {
+                        continue;
+                    }
                     break;
                 }
                 if let Some(q) = self.queue.pop_front() {
@@ -1100,12 +1160,12 @@ impl Client {
     /// Checks the message against the server and builds the transaction, or reports the
     /// refusal before anything is sent.
     fn start_txn(&mut self, q: Queued) {
-        match self.plan(&q) {
+        let (id, n) = (q.id, q.envelope.recipients.len());
+        match self.plan(q) {
             Ok(txn) => self.txn = Some(txn),
             Err(err) => {
-                let n = q.envelope.recipients.len();
                 self.events.push_back(Event::MessageResult {
-                    message: q.id,
+                    message: id,
                     result: Err(err),
                     recipients: (0..n)
                         .map(|index| RecipientStatus { index, reply: None })
@@ -1115,7 +1175,7 @@ impl Client {
         }
     }
 
-    fn plan(&self, q: &Queued) -> Result<Txn, MessageError> {
+    fn plan(&self, q: Queued) -> Result<Txn, MessageError> {
         let env = &q.envelope;
         if env.recipients.is_empty() {
             return Err(MessageError::NoRecipients);
@@ -1188,6 +1248,28 @@ impl Client {
             }
             _ => false,
         };
+        // Encode MAIL and every RCPT now: a CR, LF or NUL inside a line (from a hand-built
+        // ORCPT, say) would inject commands, so such an envelope is refused here.
+        let mail_line = encode_line(&Command::Mail {
+            from: env.from.clone(),
+            params,
+        })?;
+        let mut rcpt_lines = Vec::with_capacity(env.recipients.len());
+        for r in &env.recipients {
+            let params = if dsn {
+                RcptParams {
+                    notify: r.notify,
+                    orcpt: r.orcpt.clone(),
+                    ..RcptParams::default()
+                }
+            } else {
+                RcptParams::default()
+            };
+            rcpt_lines.push(encode_line(&Command::Rcpt {
+                to: r.path.clone(),
+                params,
+            })?);
+        }
         let use_bdat = chunking;
         let mut steps = VecDeque::with_capacity(env.recipients.len() + 3);
         steps.push_back(TxStep::Mail);
@@ -1198,27 +1280,25 @@ impl Client {
             steps.push_back(TxStep::Xexch50);
         }
         steps.push_back(if use_bdat { TxStep::Bdat } else { TxStep::Data });
-        let source = match &q.body {
-            Body::Bytes(b) => Source::Whole {
-                data: b.clone(),
-                offset: 0,
-            },
+        let source = match q.body {
+            Body::Bytes(data) => Source::Whole { data, offset: 0 },
             Body::Stream { body_type, .. } => Source::Stream {
-                declared: *body_type,
+                declared: body_type,
                 scanner: BodyScanner::default(),
                 requested: false,
                 held: None,
             },
         };
+        let rcpt = vec![None; env.recipients.len()];
         Ok(Txn {
             id: q.id,
-            envelope: env.clone(),
+            envelope: q.envelope,
             source,
             use_bdat,
-            mail_params: params,
-            dsn,
+            mail_line,
+            rcpt_lines,
             steps,
-            rcpt: vec![None; env.recipients.len()],
+            rcpt,
             answered: 0,
             accepted: 0,
             failed: None,
@@ -1258,30 +1338,16 @@ impl Client {
             txn.steps.pop_front();
             match step {
                 TxStep::Mail => {
-                    let cmd = Command::Mail {
-                        from: txn.envelope.from.clone(),
-                        params: txn.mail_params.clone(),
-                    };
-                    self.command(&cmd, Expect::Mail);
+                    let line = txn.mail_line.clone();
+                    self.out.extend_from_slice(&line);
+                    self.expect(Expect::Mail);
                 }
                 TxStep::Rcpt(i) => {
-                    let Some(r) = txn.envelope.recipients.get(i) else {
+                    let Some(line) = txn.rcpt_lines.get(i).cloned() else {
                         continue;
                     };
-                    let params = if txn.dsn {
-                        RcptParams {
-                            notify: r.notify,
-                            orcpt: r.orcpt.clone(),
-                            ..RcptParams::default()
-                        }
-                    } else {
-                        RcptParams::default()
-                    };
-                    let cmd = Command::Rcpt {
-                        to: r.path.clone(),
-                        params,
-                    };
-                    self.command(&cmd, Expect::Rcpt(i));
+                    self.out.extend_from_slice(&line);
+                    self.expect(Expect::Rcpt(i));
                 }
                 TxStep::Xexch50 => {
                     let (size, mode) = txn
@@ -1506,6 +1572,24 @@ impl Client {
             set_failed(txn, MessageError::BodyTypeViolation);
             self.close(CloseReason::Aborted);
         }
+    }
+}
+
+/// Encodes a command; refuses a line with CR, LF or NUL before its CRLF.
+fn encode_line(cmd: &Command<'_>) -> Result<Bytes, MessageError> {
+    let mut buf = BytesMut::with_capacity(64);
+    cmd.encode(&mut buf);
+    if !clean_line(&buf) {
+        return Err(MessageError::InvalidEnvelope);
+    }
+    Ok(buf.freeze())
+}
+
+/// Whether `line` is one command line: CRLF at the end and no CR, LF or NUL before.
+fn clean_line(line: &[u8]) -> bool {
+    match line.strip_suffix(b"\r\n") {
+        Some(body) => memchr::memchr3(b'\r', b'\n', 0, body).is_none(),
+        None => false,
     }
 }
 

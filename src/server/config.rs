@@ -181,6 +181,9 @@ pub struct ExchangeConfig {
     pub xproxy: bool,
     /// `XSESSIONPARAMS`.
     pub xsessionparams: bool,
+    /// The order (and spelling) of the EHLO keyword lines; empty keeps the built-in
+    /// order. See [`crate::server::exchange`] for the rules and the Exchange presets.
+    pub ehlo_order: Vec<String>,
 }
 
 /// Limits on client behaviour. Exceeding one gets a defined reply, never unbounded memory.

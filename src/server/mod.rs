@@ -72,6 +72,7 @@
 
 mod config;
 mod event;
+pub mod exchange;
 pub mod replies;
 
 pub use config::{
@@ -201,6 +202,9 @@ pub struct Server {
     skipping: bool,
     greeted: Greeted,
     client_name: Option<String>,
+    /// The client's IP address, for the `<host> Hello [<ip>]` EHLO line (see
+    /// [`Server::set_client_address`]).
+    client_address: Option<std::net::IpAddr>,
     refused: bool,
     tls: bool,
     auth_identity: Option<String>,
@@ -263,6 +267,7 @@ impl Server {
             skipping: false,
             greeted: Greeted::No,
             client_name: None,
+            client_address: None,
             refused: false,
             tls: false,
             auth_identity: None,
@@ -387,7 +392,10 @@ impl Server {
                     self.txn = None;
                     let first = match &r {
                         Some(r) => r.lines().next().unwrap_or_default().to_string(),
-                        None => format!("{} Hello {}", self.config.hostname, domain),
+                        None => match self.client_address {
+                            Some(ip) => format!("{} Hello [{}]", self.config.hostname, ip),
+                            None => format!("{} Hello {}", self.config.hostname, domain),
+                        },
                     };
                     self.client_name = Some(domain);
                     let caps = self.capabilities(first);
@@ -405,8 +413,14 @@ impl Server {
                     self.greeted = Greeted::Helo;
                     self.txn = None;
                     self.client_name = Some(domain);
-                    let r =
-                        r.unwrap_or_else(|| Reply::new(250, None, self.config.hostname.clone()));
+                    let r = r.unwrap_or_else(|| match self.client_address {
+                        Some(ip) => Reply::new(
+                            250,
+                            None,
+                            format!("{} Hello [{}]", self.config.hostname, ip),
+                        ),
+                        None => Reply::new(250, None, self.config.hostname.clone()),
+                    });
                     r.encode_with(&mut self.out, false);
                     self.flush();
                 }
@@ -794,6 +808,9 @@ impl Server {
             }
         }
         list.extend(x.extra.iter().cloned());
+        if !e.ehlo_order.is_empty() {
+            exchange::arrange(&e.ehlo_order, &mut list);
+        }
         Capabilities { greeting, list }
     }
 
@@ -1188,7 +1205,11 @@ impl Server {
                     ExchangeVerb::XSessionParams => ex.xsessionparams,
                     ExchangeVerb::XRdst => ex.xrdst,
                 };
-                if on && esmtp {
+                if on && !esmtp {
+                    // Advertised only in an EHLO reply (like X-EXPS and XEXCH50).
+                    self.error(&replies::SEND_EHLO_FIRST);
+                    Step::Progress
+                } else if on {
                     self.ask(
                         Pending::Exchange,
                         Event::Exchange {
@@ -1227,10 +1248,10 @@ impl Server {
     fn mail_params_ok(&self, p: &MailParams<'_>) -> bool {
         let esmtp = self.is_esmtp();
         let x = &self.config.extensions;
-        if !p.other.is_empty() {
+        if !p.other.is_empty() || !self.exchange_mail_params_ok(&p.exchange) {
             return false;
         }
-        if p.size.is_some() && !(esmtp && x.size) {
+        if p.size.is_some() && !(esmtp && x.size) && !self.extra_has(&Capability::Size(None)) {
             return false;
         }
         match p.body {
@@ -1317,6 +1338,7 @@ impl Server {
             Some(t) if t.bdat => replies::RCPT_AFTER_BDAT,
             Some(_)
                 if !params.other.is_empty()
+                    || !self.exchange_rcpt_params_ok(&params.exchange)
                     || (!dsn && (params.notify.is_some() || params.orcpt.is_some())) =>
             {
                 replies::PARAM_NOT_RECOGNIZED

@@ -2,7 +2,7 @@
 //!
 //! Known keywords are typed; any other `keyword[=value]` is kept verbatim in `other` so a
 //! server can answer `555 5.5.4` and a proxy can relay it. A duplicate or malformed
-//! parameter is a typed [`super::ParamError`]. Parsing a typical MAIL or RCPT
+//! parameter is a typed [`ParamError`]. Parsing a typical MAIL or RCPT
 //! command allocates nothing: values borrow from the input and `other` stays empty.
 
 use super::xtext::XText;
@@ -221,43 +221,40 @@ impl<'a> Iterator for Items<'a> {
             return None;
         }
         let start = self.pos;
-        let mut eq = None;
-        let mut i = start;
-        let mut ok = true;
-        while let Some(&c) = b.get(i) {
-            if c == b' ' || (lenient && c == b'\t') {
-                break;
-            }
-            match eq {
-                None if c == b'=' => eq = Some(i),
-                None => ok &= scan::is(c, scan::LDH),
-                Some(_) => {
-                    ok &= scan::is(c, scan::VALUE)
-                        || (c == b'=' && lenient)
-                        || (self.utf8 && c >= 0x80)
-                }
-            }
-            i += 1;
-        }
+        let rest = b.get(start..).unwrap_or_default();
+        let len = if lenient {
+            rest.iter()
+                .position(|&c| c == b' ' || c == b'\t')
+                .unwrap_or(rest.len())
+        } else {
+            memchr::memchr(b' ', rest).unwrap_or(rest.len())
+        };
+        let i = start + len;
+        let token = rest.get(..len).unwrap_or_default();
         // Skip the separator; in strict mode a separator must be followed by an item.
         self.pos = i + 1;
-        if !lenient && i < b.len() && self.pos >= b.len() {
-            ok = false;
+        let mut ok = lenient || i >= b.len() || self.pos < b.len();
+        let eq = memchr::memchr(b'=', token);
+        let key = token.get(..eq.unwrap_or(len)).unwrap_or_default();
+        ok &= key.first().is_some_and(|&c| scan::is(c, scan::ALNUM)) && scan::all(key, scan::LDH);
+        if let Some(e) = eq {
+            let value = token.get(e + 1..).unwrap_or_default();
+            let utf8 = self.utf8;
+            ok &= !value.is_empty()
+                && (scan::all(value, scan::VALUE)
+                    || value.iter().all(|&c| {
+                        scan::is(c, scan::VALUE) || (c == b'=' && lenient) || (utf8 && c >= 0x80)
+                    }));
         }
-        let key_end = eq.unwrap_or(i);
-        let first_ok = b.get(start).is_some_and(|&c| scan::is(c, scan::ALNUM));
-        let value_ok = match eq {
-            Some(e) => e + 1 < i,
-            None => true,
-        };
-        if !(ok && first_ok && value_ok) {
+        if !ok {
             self.pos = b.len();
             return Some(Err(ParamError::Syntax));
         }
+        let key_end = start + key.len();
         // The boundaries sit on ASCII octets, so slicing the str cannot fail.
         let k = self.s.get(start..key_end)?;
         let v = match eq {
-            Some(e) => Some(self.s.get(e + 1..i)?),
+            Some(e) => Some(self.s.get(start + e + 1..i)?),
             None => None,
         };
         Some(Ok((k, v)))
@@ -321,6 +318,10 @@ fn push_other<'a>(
     k: &'a str,
     v: Option<&'a str>,
 ) -> Result<(), ParamError> {
+    // Bounds the quadratic duplicate check below (see `limits::MAX_OTHER_PARAMS`).
+    if other.len() >= crate::limits::MAX_OTHER_PARAMS {
+        return Err(ParamError::Syntax);
+    }
     if other.iter().any(|p| p.keyword.eq_ignore_ascii_case(k)) {
         return Err(ParamError::Duplicate(upper(k)));
     }

@@ -2,7 +2,7 @@
 //!
 //! Size limits of RFC 5321 4.5.3.1 are enforced while parsing: local part 64 octets,
 //! domain 255 octets, path 256 octets (including the angle brackets), each with a typed
-//! [`super::PathError`].
+//! [`PathError`].
 
 use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};

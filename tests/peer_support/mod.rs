@@ -152,10 +152,15 @@ impl ExampleServer {
     /// Starts `smtp-server --listen 127.0.0.1:<free> --maildir <tmp>/maildir
     /// --hostname mx.test <extra>`.
     pub fn start(extra: &[&str]) -> ExampleServer {
+        ExampleServer::start_example("smtp-server", extra)
+    }
+
+    /// [`ExampleServer::start`] with another server example (`blocking`, `event-loop`).
+    pub fn start_example(name: &str, extra: &[&str]) -> ExampleServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let mut cmd = Command::new(example("smtp-server"));
+        let mut cmd = Command::new(example(name));
         cmd.arg("--listen")
             .arg(addr.to_string())
             .arg("--maildir")

@@ -1442,11 +1442,8 @@ impl Server {
                 Some(InitialResponse::Base64(text)) => {
                     match base64::engine::general_purpose::STANDARD.decode(text.as_bytes()) {
                         Ok(v) => Some(v),
-                        Err(_) => {
-                            self.error(&replies::INVALID_BASE64);
-                            self.flush();
-                            return Step::Progress;
-                        }
+                        // The same answer and event as in the built-in mode.
+                        Err(_) => return self.sasl_refused(verb, &SaslError::InvalidBase64),
                     }
                 }
             };
@@ -1496,7 +1493,13 @@ impl Server {
             SaslError::InvalidBase64 => AuthAbort::InvalidBase64,
             _ => AuthAbort::Refused,
         };
-        self.send_flush(&e.reply().to_reply());
+        // One text per reply whichever mode runs the exchange.
+        let reply = match e {
+            SaslError::InvalidBase64 => replies::INVALID_BASE64,
+            SaslError::Cancelled => replies::AUTH_CANCELLED,
+            _ => e.reply().to_reply(),
+        };
+        self.send_flush(&reply);
         Step::Event(Event::AuthAborted { verb, reason })
     }
 

@@ -454,3 +454,95 @@ fn auth_command_line_limit() {
         }
     }
 }
+
+// ---- any split of the client's bytes gives the same server transcript ----
+
+/// A whole LOGIN + PLAIN + NTLM-shaped session's input, and the deciding back end.
+fn split_session(builtin: bool, input: &[u8], cuts: &[usize]) -> String {
+    let mut sc = ServerConfig::new("mx.example.test");
+    sc.auth.mechanisms = ["LOGIN", "PLAIN", "NTLM"]
+        .iter()
+        .map(|m| Mechanism::new(m))
+        .collect();
+    sc.auth.allow_plaintext_without_tls = true;
+    sc.auth.builtin_exchanges = builtin;
+    let mut server = Server::new(sc, Instant::now());
+    let mut out = String::new();
+    let mut login_user = None;
+    let mut pos = 0;
+    let mut points: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
+    points.push(input.len());
+    points.sort_unstable();
+    for p in points {
+        server.receive(Instant::now(), &input[pos..p]);
+        pos = p;
+        while let Some(e) = server.poll_event() {
+            let d = match &e {
+                SEvent::AuthStart {
+                    mechanism,
+                    initial_response: None,
+                    ..
+                } => match mechanism.as_str() {
+                    "LOGIN" => Decision::AuthChallenge(b"Username:".to_vec()),
+                    "NTLM" => Decision::AuthChallengeText(Cow::Borrowed("ntlm supported")),
+                    _ => Decision::AuthChallenge(Vec::new()),
+                },
+                SEvent::AuthResponse { data, .. } if login_user.is_none() && data == b"Charlie" => {
+                    login_user = Some(data.clone());
+                    Decision::AuthChallenge(b"Password:".to_vec())
+                }
+                SEvent::AuthResponse { data, .. } | SEvent::AuthToken { data, .. }
+                    if data.starts_with(b"NTLMSSP\0\x01") =>
+                {
+                    Decision::AuthChallenge(b"NTLMSSP\0\x02\0\0\0nonce".to_vec())
+                }
+                SEvent::AuthVerify {
+                    credentials: Credentials::Login { password, .. },
+                    ..
+                } => {
+                    if password == "password" {
+                        Decision::AuthSuccess {
+                            identity: "Charlie".into(),
+                        }
+                    } else {
+                        Decision::AuthFailure
+                    }
+                }
+                SEvent::AuthResponse { data, .. } if data == b"password" => Decision::AuthSuccess {
+                    identity: "Charlie".into(),
+                },
+                _ => Decision::AuthFailure,
+            };
+            if e.needs_decision() {
+                server.decide(d);
+            }
+        }
+        while let Some(b) = server.poll_transmit() {
+            out.push_str(&String::from_utf8_lossy(&b));
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn any_split_same_transcript(builtin in any::<bool>(), cuts in proptest::collection::vec(any::<usize>(), 0..12)) {
+        let ntlm1 = base64::engine::general_purpose::STANDARD.encode(b"NTLMSSP\0\x01\0\0\0");
+        let ntlm3 = base64::engine::general_purpose::STANDARD.encode(b"NTLMSSP\0\x03\0\0\0x");
+        let input = format!(
+            "EHLO c\r\nAUTH NTLM\r\n{ntlm1}\r\n{ntlm3}\r\nAUTH PLAIN QQ=\r\nAUTH PLAIN\r\n*\r\n\
+             AUTH LOGIN\r\nQ2hhcmxpZQ==\r\ncGFzc3dvcmQ=\r\nAUTH LOGIN\r\nNOOP\r\n"
+        );
+        let whole = split_session(builtin, input.as_bytes(), &[]);
+        let split = split_session(builtin, input.as_bytes(), &cuts);
+        prop_assert_eq!(&split, &whole);
+        let expected_tail = "334 ntlm supported\r\n334 TlRMTVNTUAACAAAAbm9uY2U=\r\n\
+             535 5.7.8 Authentication credentials invalid\r\n\
+             501 5.5.2 Invalid base64 data\r\n334 \r\n501 5.0.0 Authentication cancelled\r\n\
+             334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n235 2.7.0 Authentication successful\r\n\
+             503 5.5.1 Already authenticated\r\n250 2.0.0 OK\r\n";
+        prop_assert!(whole.ends_with(expected_tail), "{}", whole);
+    }
+}

@@ -549,3 +549,91 @@ fn server_tls_policy() {
         ));
     }
 }
+
+/// Long tokens (Kerberos tickets with a PAC run to several kilobytes): challenges and
+/// answers up to the 12,288-octet SASL line pass both machines on one line; an answer
+/// over it gets `500 5.5.6` and the client reports the failure.
+#[test]
+fn long_tokens_up_to_the_sasl_line_limit() {
+    // BASE64 of n octets is 4 * ceil(n / 3) characters; 12,288 - 2 (CRLF) = 12,286.
+    for (answer_len, ok) in [(9_000, true), (9_213, true), (9_216, false)] {
+        for builtin in [false, true] {
+            let now = Instant::now();
+            let mut sc = ServerConfig::new("mx.example.test");
+            sc.auth.mechanisms = vec![Mechanism::new("GSSAPI")];
+            sc.auth.builtin_exchanges = builtin;
+            let mut server = Server::new(sc, now);
+            let mut cc = ClientConfig::new("client.example.test");
+            cc.tls = TlsPolicy::Never;
+            cc.credentials = Some(ClientCreds::External {
+                mechanisms: vec!["GSSAPI".into()],
+            });
+            let mut client = Client::new(cc, now);
+            let mut got = Vec::new();
+            let mut closed = None;
+            for _ in 0..50 {
+                while let Some(ev) = server.poll_event() {
+                    let d = match &ev {
+                        SEvent::AuthStart { .. } => Decision::AuthChallenge(vec![0x5a; 9_000]),
+                        SEvent::AuthToken { data, .. } if data.is_empty() => {
+                            Decision::AuthChallenge(vec![0x5a; 9_000])
+                        }
+                        SEvent::AuthResponse { data, .. } | SEvent::AuthToken { data, .. } => {
+                            got.push(data.len());
+                            verdict(true)
+                        }
+                        _ => Decision::Default,
+                    };
+                    if ev.needs_decision() {
+                        server.decide(d);
+                    }
+                }
+                while let Some(b) = server.poll_transmit() {
+                    client.receive(&b);
+                }
+                while let Some(ev) = client.poll_event() {
+                    match ev {
+                        CEvent::AuthChallenge(c) if c.initial => client
+                            .auth_respond(AuthResponse::NoInitialResponse)
+                            .unwrap(),
+                        CEvent::AuthChallenge(c) => {
+                            if builtin && c.data.as_deref() == Some(&[][..]) {
+                                // The built-in GSSAPI asks for the first token with "334 ".
+                                client
+                                    .auth_respond(AuthResponse::NoInitialResponse)
+                                    .unwrap();
+                            } else {
+                                assert_eq!(c.data.map(|d| d.len()), Some(9_000));
+                                client
+                                    .auth_respond(AuthResponse::Data(vec![0xa5; answer_len]))
+                                    .unwrap();
+                            }
+                        }
+                        CEvent::Ready => client.quit(),
+                        CEvent::Closed(r) => closed = Some(r),
+                        _ => {}
+                    }
+                }
+                while let Some(b) = client.poll_transmit(now) {
+                    server.receive(now, &b);
+                }
+                if client.is_closed() {
+                    break;
+                }
+            }
+            if ok {
+                assert_eq!(got.last(), Some(&answer_len), "{answer_len} {builtin}");
+                assert!(matches!(closed, Some(CloseReason::Quit(_))), "{closed:?}");
+            } else {
+                assert!(!got.contains(&answer_len));
+                match closed {
+                    Some(CloseReason::AuthFailed(Some(r))) => {
+                        assert_eq!(r.code.0, 500);
+                        assert_eq!(r.enhanced.unwrap().to_string(), "5.5.6");
+                    }
+                    other => panic!("{answer_len} {builtin}: {other:?}"),
+                }
+            }
+        }
+    }
+}

@@ -98,9 +98,33 @@ impl ServerOptions {
 
     /// The session configuration these options describe.
     pub fn server_config(&self) -> ServerConfig {
-        let mut config = ServerConfig::new(self.hostname());
+        let mut config = if self.exchange {
+            // The crate's Exchange 2016/2019 "Default Frontend" profile (the recorded
+            // EHLO reply of the spec's fixtures): X-ANONYMOUSTLS, AUTH NTLM (LOGIN under
+            // TLS), X-EXPS, XRDST, XSHADOWREQUEST, Exchange's size limit and greeting.
+            let mut c = ServerConfig::exchange_2016_default(self.hostname());
+            // GSSAPI (Kerberos) is not served by this example.
+            c.exchange.exps_mechanisms.retain(|m| m.name != "GSSAPI");
+            c.auth.mechanisms.retain(|m| m.name != "GSSAPI");
+            c.exchange.anonymous_tls = self.tls_enabled();
+            if self.users.is_empty() {
+                c.auth.mechanisms.clear();
+                c.exchange.exps_mechanisms.clear();
+            }
+            c
+        } else {
+            let mut c = ServerConfig::new(self.hostname());
+            c.extensions.smtputf8 = true;
+            if !self.users.is_empty() {
+                c.auth.mechanisms = vec![
+                    Mechanism::new("PLAIN"),
+                    Mechanism::new("LOGIN"),
+                    Mechanism::new("NTLM"),
+                ];
+            }
+            c
+        };
         config.extensions.starttls = self.tls_enabled();
-        config.extensions.smtputf8 = true;
         if let Some(size) = self.max_size {
             config.limits.max_message_size = size;
         }
@@ -110,39 +134,9 @@ impl ServerOptions {
         // A benchmark or bulk client sends many messages per session.
         config.limits.max_transactions = 100_000;
         config.limits.max_commands = 1_000_000;
-        if !self.users.is_empty() {
-            config.auth.mechanisms = vec![
-                Mechanism::new("PLAIN"),
-                Mechanism::new("LOGIN"),
-                Mechanism::new("NTLM"),
-            ];
-            config.auth.allow_plaintext_without_tls =
-                self.allow_plaintext_auth || !self.tls_enabled();
-        }
+        config.auth.allow_plaintext_without_tls =
+            !self.users.is_empty() && (self.allow_plaintext_auth || !self.tls_enabled());
         config.auth.require_auth = self.require_auth;
-        if self.exchange {
-            // The Exchange 2016/2019 front-end profile (`ServerConfig::exchange_2016_default`,
-            // the recorded EHLO reply of the spec's fixtures) plus XEXCH50. GSSAPI is not
-            // served by this example, so it is not offered: every advertised keyword is served.
-            let preset = ServerConfig::exchange_2016_default(self.hostname());
-            config.greeting = preset.greeting;
-            config.extensions.smtputf8 = false;
-            config.exchange = preset.exchange;
-            config.exchange.anonymous_tls = self.tls_enabled();
-            config.exchange.xexch50 = true;
-            config
-                .exchange
-                .exps_mechanisms
-                .retain(|m| m.name != "GSSAPI");
-            if self.users.is_empty() {
-                config.exchange.exps_mechanisms.clear();
-            } else {
-                config.auth.mechanisms = vec![Mechanism::new("NTLM"), Mechanism::new("LOGIN")];
-            }
-            if self.max_size.is_none() {
-                config.limits.max_message_size = preset.limits.max_message_size;
-            }
-        }
         config
     }
 }

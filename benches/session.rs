@@ -77,5 +77,88 @@ fn server_sessions(c: &mut Criterion) {
     g.finish();
 }
 
+// ----- group `client_server` (owned by the client helper) -----
+
+/// Messages per session in the client+server benchmark.
+const MESSAGES: usize = 10;
+
+/// One session: the client machine sends `MESSAGES` messages of `body` to the server
+/// machine, everything in memory. Returns the content octets the server received.
+fn client_server_session(
+    server_config: &Arc<ServerConfig>,
+    client_config: &ehlo::client::ClientConfig,
+    body: &bytes::Bytes,
+    now: Instant,
+) -> usize {
+    use ehlo::client::{Client, Envelope, Event as CEvent};
+    let mut server = Server::new(Arc::clone(server_config), now);
+    let mut client = Client::new(client_config.clone(), now);
+    let env = Envelope::new("a@example.test")
+        .and_then(|e| e.recipient("b@example.test"))
+        .and_then(|e| e.recipient("c@example.test"))
+        .expect("envelope");
+    for _ in 0..MESSAGES {
+        client.send(env.clone(), body.clone()).expect("send");
+    }
+    client.quit();
+    let mut content = 0;
+    let mut delivered = 0;
+    loop {
+        let mut progress = false;
+        while let Some(t) = client.poll_transmit(now) {
+            server.receive(now, &t);
+            progress = true;
+        }
+        while let Some(e) = server.poll_event() {
+            if let Event::MessageChunk(b) = &e {
+                content += b.len();
+            }
+            if e.needs_decision() {
+                server.accept();
+            }
+        }
+        while let Some(t) = server.poll_transmit() {
+            client.receive(&t);
+            progress = true;
+        }
+        while let Some(e) = client.poll_event() {
+            if let CEvent::MessageResult { result: Ok(_), .. } = e {
+                delivered += 1;
+            }
+        }
+        if client.is_closed() || !progress {
+            break;
+        }
+    }
+    assert_eq!(delivered, MESSAGES);
+    content
+}
+
+fn client_server_sessions(c: &mut Criterion) {
+    let (whole, _) = session_input();
+    // The 4 KiB body of the server group, without its commands.
+    let start = whole
+        .windows(6)
+        .position(|w| w == b"DATA\r\n")
+        .map_or(0, |i| i + 6);
+    let end = whole.len() - b".\r\nQUIT\r\n".len();
+    let body = bytes::Bytes::copy_from_slice(&whole[start..end]);
+    let now = Instant::now();
+    let mut g = c.benchmark_group("client_server");
+    g.throughput(Throughput::Elements(MESSAGES as u64));
+    for (name, chunking) in [("messages_data", false), ("messages_bdat", true)] {
+        let mut sc = ServerConfig::new("mx.example.test");
+        sc.extensions.chunking = chunking;
+        let sc = Arc::new(sc);
+        let mut cc = ehlo::client::ClientConfig::new("client.example.test");
+        cc.tls = ehlo::client::TlsPolicy::Never;
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(client_server_session(&sc, &cc, &body, now)))
+        });
+    }
+    g.finish();
+}
+
 criterion_group!(server, server_sessions);
-criterion_main!(server);
+criterion_group!(client_server, client_server_sessions);
+criterion_main!(server, client_server);

@@ -28,3 +28,8 @@ pub mod syntax;
 pub use syntax::capability::{Capabilities, Capability};
 pub use syntax::command::Command;
 pub use syntax::reply::{EnhancedCode, Reply, ReplyCode};
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -475,3 +475,73 @@ fn overlong_reply_line_is_a_protocol_error() {
         Some(CloseReason::Protocol(ProtocolError::Malformed(_)))
     ));
 }
+
+#[test]
+fn reply_to_a_command_not_yet_sent_is_unsolicited() {
+    // The EHLO reply arrives with the greeting, before EHLO left the client.
+    let mut t = T::plain();
+    t.server("220 mx\r\n250 mx\r\n");
+    t.expect("");
+    assert!(matches!(
+        closed(&t.events()),
+        Some(CloseReason::Protocol(ProtocolError::Unsolicited(_)))
+    ));
+    // Same for a pipelined flight answered ahead of the DATA that was never sent.
+    let mut t = T::plain();
+    t.hello(&[]);
+    t.c.send(env1(), "x\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\n");
+    t.server("250 ok\r\n250 ok\r\n");
+    assert!(matches!(
+        closed(&t.events()),
+        Some(CloseReason::Protocol(ProtocolError::Unsolicited(_)))
+    ));
+}
+
+#[test]
+fn data_block_timeout_when_the_transport_does_not_drain() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    let id =
+        t.c.send(
+            env1(),
+            Body::Stream {
+                body_type: BodyType::SevenBit,
+                size: None,
+            },
+        )
+        .unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+    t.server("250 ok\r\n250 ok\r\n354 go\r\n");
+    t.events();
+    t.advance(Duration::from_secs(5));
+    t.c.push_body(id, bytes("line\r\n")).unwrap();
+    // Nobody takes the bytes: RFC 5321 4.5.3.2.5, 3 minutes after the last hand-out.
+    let sent_at = t.now - Duration::from_secs(5);
+    assert_eq!(t.c.poll_timeout(), Some(sent_at + Duration::from_secs(180)));
+    t.c.handle_timeout(sent_at + Duration::from_secs(180));
+    let ev = t.events();
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        Event::MessageResult {
+            result: Err(MessageError::SessionClosed(CloseReason::Timeout(
+                TimeoutKind::DataBlock
+            ))),
+            ..
+        }
+    )));
+}
+
+#[test]
+fn endless_multiline_reply_is_cut_off() {
+    let mut t = T::plain();
+    t.server("220 mx\r\n");
+    t.expect("EHLO client.example.test\r\n");
+    for _ in 0..300 {
+        t.server("250-X\r\n");
+    }
+    assert!(matches!(
+        closed(&t.events()),
+        Some(CloseReason::Protocol(ProtocolError::Malformed(_)))
+    ));
+}

@@ -699,3 +699,92 @@ fn null_sender_and_postmaster() {
     t.c.send(e, "x\r\n").unwrap();
     t.expect("MAIL FROM:<>\r\nRCPT TO:<Postmaster>\r\nDATA\r\n");
 }
+
+#[test]
+fn streamed_bdat_without_pipelining_waits_for_each_reply() {
+    let mut t = T::plain();
+    t.hello(&["CHUNKING"]);
+    let id =
+        t.c.send(
+            env(&["b@example.test"]),
+            Body::Stream {
+                body_type: BodyType::SevenBit,
+                size: None,
+            },
+        )
+        .unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\n");
+    t.server("250 ok\r\n");
+    t.expect("RCPT TO:<b@example.test>\r\n");
+    t.server("250 ok\r\n");
+    assert_eq!(body_needed(&t.events()), Some(id));
+    t.c.push_body(id, bytes("one\r\n")).unwrap();
+    assert_eq!(body_needed(&t.events()), Some(id));
+    t.c.push_body(id, bytes("two\r\n")).unwrap();
+    t.expect("BDAT 5\r\none\r\n");
+    // The reply to the first chunk is outstanding: no request, no push.
+    assert_eq!(body_needed(&t.events()), None);
+    assert_eq!(
+        t.c.push_body(id, bytes("three")),
+        Err(UsageError::BodyNotExpected)
+    );
+    t.server("250 2.0.0 5 octets\r\n");
+    assert_eq!(body_needed(&t.events()), Some(id));
+    t.c.finish_body(id).unwrap();
+    t.expect("BDAT 5 LAST\r\ntwo\r\n");
+    t.server("250 2.0.0 queued\r\n");
+    assert!(matches!(results(&t.events())[..], [(_, Ok(250))]));
+}
+
+#[test]
+fn injected_line_breaks_in_parameters_are_refused() {
+    use ehlo::syntax::param::Orcpt;
+    use ehlo::syntax::xtext::XText;
+    use std::borrow::Cow;
+    let mut e = env(&["b@example.test"]);
+    e.recipients[0].orcpt = Some(Orcpt {
+        addr_type: Cow::Borrowed("rfc822"),
+        addr: XText(Cow::Borrowed(
+            "b@example.test\r\nRCPT TO:<evil@example.test>",
+        )),
+    });
+    let mut t = T::plain();
+    t.hello(&["DSN", "PIPELINING"]);
+    let id = t.c.send(e, "x\r\n").unwrap();
+    t.expect("");
+    assert_eq!(
+        results(&t.events()),
+        vec![(id, Err(MessageError::InvalidEnvelope))]
+    );
+}
+
+#[test]
+fn invalid_hostname_never_goes_out() {
+    for name in ["client\r\nMAIL FROM:<x@y>", "", "two words"] {
+        let mut t = T::new(ClientConfig::new(name));
+        t.server("220 mx\r\n");
+        t.expect("");
+        assert!(t
+            .events()
+            .contains(&Event::Closed(CloseReason::InvalidHostname)));
+    }
+}
+
+#[test]
+fn large_whole_body_over_data_is_cut_in_pieces_and_stuffed_across_them() {
+    let body = ".x\r\n".repeat(50_000); // 200 kB, a dot at every line start
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    t.c.send(env(&["b@example.test"]), body.clone()).unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+    t.server("250 ok\r\n250 ok\r\n354 go\r\n");
+    // Produced lazily: at most one piece (64 kB) is encoded ahead of the transport.
+    let first = t.c.poll_transmit(t.now).unwrap();
+    assert!(first.len() <= 2 * 64 * 1024);
+    let mut out = first.to_vec();
+    out.extend_from_slice(&t.sent_bytes());
+    assert_eq!(
+        out,
+        format!("{}.\r\n", "..x\r\n".repeat(50_000)).into_bytes()
+    );
+}

@@ -129,6 +129,8 @@ fn token() -> impl Strategy<Value = Vec<u8>> {
         Just(b"STARTTLS\r\n".to_vec()),
         Just(b"AUTH LOGIN\r\n".to_vec()),
         Just(b"AUTH PLAIN AGEAYg==\r\n".to_vec()),
+        Just(b"AUTH NTLM TlRMTVNTUAABAAAA\r\n".to_vec()),
+        Just(b"dGlt\r\n".to_vec()),
         Just(b"*\r\n".to_vec()),
         Just(b"XEXCH50 3 2\r\n".to_vec()),
         Just(b"X-LINK2STATE x\r\n".to_vec()),
@@ -177,6 +179,7 @@ proptest! {
         c.limits.max_input_buffer = 4096;
         c.limits.max_message_size = 2000;
         c.limits.max_errors = 50;
+        c.auth.builtin_exchanges = tls_at & 0x80 != 0;
         let cap = c.limits.max_input_buffer;
         let mut server = Server::new(c, t0());
         let mut out = Vec::new();

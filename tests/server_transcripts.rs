@@ -1154,3 +1154,374 @@ fn smuggling_variants_never_end_data() {
         }
     }
 }
+
+// ---- more rules ----
+
+#[test]
+fn etrn_event_default_and_not_advertised() {
+    let mut c = config();
+    c.extensions.etrn = true;
+    let input = t(EHLO) + "ETRN @example.test\r\nETRN #queue\r\n";
+    let r = run(c, input.as_bytes(), |e| match e {
+        Event::Etrn { node } if node == "#queue" => Decision::Accept,
+        _ => Decision::Default,
+    });
+    assert!(r.text().contains("250 ETRN\r\n"));
+    assert!(r
+        .text()
+        .ends_with("458 4.5.0 Unable to queue messages for node\r\n250 2.0.0 Queuing started\r\n"));
+    let r = run(config(), input.as_bytes(), defaults);
+    assert!(r
+        .text()
+        .ends_with("502 5.5.1 Command not implemented\r\n502 5.5.1 Command not implemented\r\n"));
+}
+
+#[test]
+fn smtputf8_addresses_need_the_parameter() {
+    let mut c = config();
+    c.extensions.smtputf8 = true;
+    let input = t(EHLO)
+        + "MAIL FROM:<jos\u{e9}@example.test>\r\nMAIL FROM:<jos\u{e9}@example.test> SMTPUTF8\r\nRCPT TO:<\u{f8}@example.test>\r\n";
+    let r = run(c, input.as_bytes(), defaults);
+    assert!(r.text().contains("250 SMTPUTF8\r\n"));
+    assert!(r.text().ends_with(
+        "553 5.6.7 Non-ASCII address requires SMTPUTF8\r\n250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n"
+    ), "{}", r.text());
+}
+
+#[test]
+fn group_ending_commands_end_a_transmit() {
+    let input = t(EHLO) + "RSET\r\nNOOP\r\nRSET\r\nVRFY x\r\nRSET\r\n";
+    let r = run_pieces(
+        config(),
+        &[EHLO.as_bytes(), &input.as_bytes()[EHLO.len()..]],
+        defaults,
+    );
+    let tx: Vec<String> = r
+        .transmits
+        .iter()
+        .map(|t| String::from_utf8_lossy(t).into_owned())
+        .collect();
+    assert_eq!(
+        tx,
+        [
+            t(GREETING),
+            t(EHLO_DEFAULT),
+            t("250 2.0.0 OK\r\n250 2.0.0 OK\r\n"),
+            t("250 2.0.0 OK\r\n252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery\r\n"),
+            t("250 2.0.0 OK\r\n"),
+        ]
+    );
+}
+
+#[test]
+fn rcpt_after_bdat_is_503() {
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nBDAT 1\r\nxRCPT TO:<c@example.test>\r\n";
+    let r = run(config(), input.as_bytes(), defaults);
+    assert!(r
+        .text()
+        .ends_with("250 2.0.0 1 octets received\r\n503 5.5.1 RCPT not allowed after BDAT\r\n"));
+}
+
+#[test]
+fn rcpt_after_xexch50_is_allowed() {
+    let mut c = config();
+    c.exchange.xexch50 = true;
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nXEXCH50 2 2\r\nxyRCPT TO:<c@example.test>\r\nXEXCH50 2 2\r\n";
+    let r = run(c, input.as_bytes(), defaults);
+    assert!(r.text().ends_with(
+        "354 Send binary data\r\n250 2.0.0 XEXCH50 OK\r\n250 2.1.5 Recipient OK\r\n503 5.5.1 XEXCH50 already received\r\n"
+    ), "{}", r.text());
+}
+
+#[test]
+fn auth_needs_ehlo_and_configuration() {
+    let r = run(
+        auth_config(),
+        b"AUTH NTLM\r\nHELO c\r\nAUTH NTLM\r\n",
+        defaults,
+    );
+    assert_eq!(
+        r.text(),
+        t(GREETING)
+            + "503 5.5.1 Send EHLO first\r\n250 mx.example.test\r\n503 5.5.1 Send EHLO first\r\n"
+    );
+    let input = t(EHLO) + "AUTH PLAIN\r\n";
+    let r = run(config(), input.as_bytes(), defaults);
+    assert!(r.text().ends_with("502 5.5.1 Command not implemented\r\n"));
+}
+
+#[test]
+fn implicit_tls_offers_plaintext_mechanisms() {
+    use ehlo::server::Server;
+    let mut s = Server::new(auth_config(), t0());
+    s.tls_established();
+    let mut run = Run::default();
+    s.receive(t0(), b"EHLO c\r\nAUTH PLAIN AGEAYg==\r\n");
+    drain(&mut s, &mut run, &mut |e| match e {
+        Event::AuthStart {
+            mechanism,
+            initial_response,
+            ..
+        } => {
+            assert_eq!(mechanism, "PLAIN");
+            assert_eq!(initial_response.as_deref(), Some(&b"\0a\0b"[..]));
+            Decision::AuthSuccess {
+                identity: "a".into(),
+            }
+        }
+        _ => Decision::Default,
+    });
+    assert!(s.is_tls());
+    assert_eq!(s.authenticated(), Some("a"));
+    assert!(!run.text().contains("STARTTLS"));
+    assert!(run
+        .text()
+        .ends_with("235 2.7.0 Authentication successful\r\n"));
+}
+
+#[test]
+fn close_decision_and_421_reply_close() {
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\nNOOP\r\n";
+    let r = run(config(), input.as_bytes(), |e| match e {
+        Event::MailFrom { .. } => Decision::Close(Reply::new(
+            421,
+            Some(EnhancedCode::new(4, 3, 2)),
+            "Shutting down",
+        )),
+        _ => Decision::Default,
+    });
+    assert!(r.text().ends_with("421 4.3.2 Shutting down\r\n"));
+    assert!(r.closed);
+}
+
+#[test]
+fn session_state_accessors() {
+    use ehlo::server::Server;
+    let mut s = Server::new(config(), t0());
+    let mut run = Run::default();
+    s.receive(
+        t0(),
+        b"EHLO client.example.test\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n",
+    );
+    drain(&mut s, &mut run, &mut defaults);
+    assert_eq!(s.client_name(), Some("client.example.test"));
+    assert!(s.is_esmtp());
+    assert!(s.in_transaction());
+    assert_eq!(s.recipients(), 1);
+    assert_eq!(s.transactions(), 1);
+    assert_eq!(s.authenticated(), None);
+    assert!(!s.is_decision_pending());
+}
+
+#[test]
+fn empty_challenge_keeps_the_space() {
+    let input = t(EHLO) + "AUTH NTLM\r\n\r\n";
+    let r = run(auth_config(), input.as_bytes(), |e| match e {
+        Event::AuthStart { .. } => Decision::AuthChallenge(Vec::new()),
+        Event::AuthResponse { data, .. } => {
+            assert!(data.is_empty());
+            Decision::AuthFailure
+        }
+        _ => Decision::Default,
+    });
+    assert!(
+        r.text()
+            .ends_with("334 \r\n535 5.7.8 Authentication credentials invalid\r\n"),
+        "{}",
+        r.text()
+    );
+}
+
+#[test]
+fn out_of_range_reply_codes_refuse() {
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\nMAIL FROM:<a@example.test>\r\n";
+    let r = run(config(), input.as_bytes(), |e| match e {
+        Event::MailFrom { .. } => Decision::Reply(Reply::new(150, None, "odd")),
+        _ => Decision::Default,
+    });
+    // Serialized as 554 by the reply encoder, and no transaction was opened.
+    assert!(r.text().ends_with("554 odd\r\n554 odd\r\n"), "{}", r.text());
+}
+
+// ---- built-in SASL exchanges (src/sasl) ----
+
+fn builtin_config() -> ServerConfig {
+    let mut c = auth_config();
+    c.auth.builtin_exchanges = true;
+    c.auth.allow_plaintext_without_tls = true;
+    c
+}
+
+#[test]
+fn builtin_login_exchange_ms_xlogin() {
+    use ehlo::sasl::Credentials;
+    let input = t(EHLO) + "AUTH LOGIN\r\ndGlt\r\ndGFuc3RhYWZs\r\nMAIL FROM:<a@example.test>\r\n";
+    let r = run(builtin_config(), input.as_bytes(), |e| match e {
+        Event::AuthVerify {
+            credentials: Credentials::Login { username, password },
+            ..
+        } => {
+            assert_eq!((username.as_str(), password.as_str()), ("tim", "tanstaafl"));
+            Decision::AuthSuccess {
+                identity: username.clone(),
+            }
+        }
+        _ => Decision::Default,
+    });
+    assert!(r.text().ends_with(
+        "334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n235 2.7.0 Authentication successful\r\n250 2.1.0 Sender OK\r\n"
+    ), "{}", r.text());
+    assert_eq!(r.kinds().iter().filter(|k| **k == "AuthVerify").count(), 1);
+}
+
+#[test]
+fn builtin_plain_with_initial_response_and_malformed() {
+    use ehlo::sasl::Credentials;
+    // "\0tim\0tanstaafl", then a PLAIN message without its NULs.
+    let input =
+        t(EHLO) + "AUTH PLAIN AHRpbQB0YW5zdGFhZmw=\r\nAUTH PLAIN dGlt\r\nAUTH PLAIN\r\n*\r\n";
+    let r = run(builtin_config(), input.as_bytes(), |e| match e {
+        Event::AuthVerify {
+            credentials: Credentials::Plain {
+                authcid, password, ..
+            },
+            ..
+        } => {
+            assert_eq!((authcid.as_str(), password.as_str()), ("tim", "tanstaafl"));
+            Decision::AuthFailure
+        }
+        _ => Decision::Default,
+    });
+    let tail = r
+        .text()
+        .split("250 CHUNKING\r\n")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert!(
+        tail.starts_with("535 5.7.8 Authentication credentials invalid\r\n501 5.5.2 "),
+        "{tail}"
+    );
+    assert!(
+        tail.ends_with("334 \r\n501 5.0.0 Authentication cancelled\r\n"),
+        "{tail}"
+    );
+    assert!(r.events.contains(&Event::AuthAborted {
+        verb: AuthVerb::Auth,
+        reason: AuthAbort::Refused
+    }));
+    assert!(r.events.contains(&Event::AuthAborted {
+        verb: AuthVerb::Auth,
+        reason: AuthAbort::Cancelled
+    }));
+}
+
+#[test]
+fn builtin_ntlm_exchange_ms_smtpntlm() {
+    // NEGOTIATE, CHALLENGE and AUTHENTICATE messages: signature plus type.
+    let negotiate = b"NTLMSSP\0\x01\0\0\0";
+    let challenge = b"NTLMSSP\0\x02\0\0\0";
+    let authenticate = b"NTLMSSP\0\x03\0\0\0";
+    let b64 = |b: &[u8]| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(b)
+    };
+    let input = t(EHLO) + "AUTH NTLM\r\n" + &b64(negotiate) + "\r\n" + &b64(authenticate) + "\r\n";
+    let mut tokens = Vec::new();
+    let r = run(builtin_config(), input.as_bytes(), |e| match e {
+        Event::AuthToken {
+            mechanism, data, ..
+        } => {
+            assert_eq!(mechanism, "NTLM");
+            tokens.push(data.clone());
+            if data[8] == 1 {
+                Decision::AuthChallenge(challenge.to_vec())
+            } else {
+                Decision::AuthSuccess {
+                    identity: "EXAMPLE\\tim".into(),
+                }
+            }
+        }
+        _ => Decision::Default,
+    });
+    assert_eq!(tokens, [negotiate.to_vec(), authenticate.to_vec()]);
+    assert!(
+        r.text().ends_with(
+            &(t("334 ntlm supported\r\n334 ")
+                + &b64(challenge)
+                + "\r\n235 2.7.0 Authentication successful\r\n")
+        ),
+        "{}",
+        r.text()
+    );
+}
+
+#[test]
+fn data_block_timeout() {
+    let input = t(EHLO) + TXN + "partial line";
+    let r = run_acts(
+        config(),
+        &[
+            Act::Input(input.as_bytes()),
+            Act::Wait(Duration::from_secs(179)),
+            Act::Wait(Duration::from_secs(180)),
+        ],
+        defaults,
+    );
+    assert!(r.text().ends_with(
+        "354 Start mail input; end with <CRLF>.<CRLF>\r\n421 4.4.2 Timeout exceeded, closing connection\r\n"
+    ));
+    assert!(r.closed);
+}
+
+#[test]
+fn bdat_and_xexch50_split_across_reads() {
+    let mut c = config();
+    c.exchange.xexch50 = true;
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nXEXCH50 5 2\r\n12345BDAT 10 LAST\r\n0123456789QUIT\r\n";
+    let whole = run(c.clone(), input.as_bytes(), defaults);
+    let pieces: Vec<&[u8]> = input.as_bytes().chunks(3).collect();
+    let split = run_pieces(c, &pieces, defaults);
+    assert_eq!(split.text(), whole.text());
+    assert_eq!(split.message(), b"0123456789");
+    assert!(whole.text().ends_with(
+        "354 Send binary data\r\n250 2.0.0 XEXCH50 OK\r\n250 2.0.0 Message accepted\r\n221 2.0.0 Bye\r\n"
+    ), "{}", whole.text());
+}
+
+#[test]
+fn tls_only_and_legacy_advertisements() {
+    let mut c = tls_config();
+    c.extensions.requiretls = true;
+    c.exchange.exps_mechanisms = vec![
+        Mechanism::new("GSSAPI"),
+        Mechanism::new("NTLM"),
+        Mechanism::new("LOGIN"),
+    ];
+    c.exchange.exps_legacy_line = true;
+    c.exchange.xexch50 = true;
+    c.exchange.link2state = true;
+    let r = run_acts(
+        c,
+        &[
+            Act::Input(b"EHLO c\r\nMAIL FROM:<a@example.test> REQUIRETLS\r\nSTARTTLS\r\n"),
+            Act::Tls,
+            Act::Input(b"EHLO c\r\nMAIL FROM:<a@example.test> REQUIRETLS\r\n"),
+        ],
+        defaults,
+    );
+    let text = r.text();
+    let (before, after) = text.split_once("220 2.0.0 Ready to start TLS\r\n").unwrap();
+    assert!(before.contains("250-X-EXPS GSSAPI NTLM\r\n"), "{before}");
+    assert!(!before.contains("REQUIRETLS\r\n250"));
+    assert!(before.ends_with("555 5.5.4 Parameter not recognized or not implemented\r\n"));
+    assert_eq!(
+        after,
+        "250-mx.example.test Hello c\r\n250-SIZE 10485760\r\n250-PIPELINING\r\n250-DSN\r\n\
+         250-ENHANCEDSTATUSCODES\r\n250-X-EXPS GSSAPI NTLM LOGIN\r\n250-X-EXPS=LOGIN\r\n\
+         250-8BITMIME\r\n250-BINARYMIME\r\n250-CHUNKING\r\n250-REQUIRETLS\r\n250-XEXCH50\r\n\
+         250 X-LINK2STATE\r\n250 2.1.0 Sender OK\r\n"
+    );
+}

@@ -46,6 +46,7 @@ fuzz_target!(|data: &[u8]| {
     config.exchange.link2state = head[0] & 8 != 0;
     config.exchange.anonymous_tls = head[0] & 16 != 0;
     config.auth.require_auth = head[0] & 32 != 0;
+    config.auth.builtin_exchanges = head[0] & 64 != 0;
     config.auth.mechanisms = vec![Mechanism::new("NTLM"), Mechanism::new("PLAIN")];
     config.exchange.exps_mechanisms = vec![Mechanism::new("NTLM")];
     let now = Instant::now();

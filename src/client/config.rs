@@ -168,7 +168,8 @@ pub struct ClientConfig {
     /// limit (12288) because `334` challenges (NTLM, GSSAPI) exceed the 512 octets of
     /// RFC 5321 4.5.3.1.5.
     pub max_reply_line: usize,
-    /// Most lines accepted in one multi-line reply.
+    /// Most lines accepted in one multi-line reply (default 256, so one reply holds at
+    /// most 256 x `max_reply_line` octets).
     pub max_reply_lines: usize,
 }
 
@@ -190,7 +191,7 @@ impl ClientConfig {
             bdat_chunk_size: 1 << 20,
             timeouts: Timeouts::default(),
             max_reply_line: crate::limits::MAX_SASL_LINE,
-            max_reply_lines: 1000,
+            max_reply_lines: 256,
         }
     }
 }

@@ -301,6 +301,12 @@ impl From<Vec<u8>> for Body {
     }
 }
 
+impl From<String> for Body {
+    fn from(b: String) -> Self {
+        Body::Bytes(Bytes::from(b))
+    }
+}
+
 impl From<&'static [u8]> for Body {
     fn from(b: &'static [u8]) -> Self {
         Body::Bytes(Bytes::from_static(b))

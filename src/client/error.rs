@@ -47,6 +47,10 @@ pub enum MessageError {
     /// The envelope has no recipients; nothing was sent.
     #[error("the envelope has no recipients")]
     NoRecipients,
+    /// A MAIL or RCPT line built from the envelope would hold a CR, LF or NUL (a
+    /// hand-built ORCPT or ENVID value, say): command injection; nothing was sent.
+    #[error("the envelope would produce a malformed command line")]
+    InvalidEnvelope,
     /// The XEXCH50 blob is larger than 1 GB; nothing was sent.
     #[error("XEXCH50 blob larger than 1 GB")]
     Xexch50TooLarge,
@@ -148,6 +152,10 @@ pub enum CloseReason {
     /// The caller reported the transport closed ([`Client::peer_closed`](super::Client::peer_closed)).
     #[error("connection closed by the peer")]
     PeerClosed,
+    /// [`ClientConfig::hostname`](super::ClientConfig::hostname) is empty or holds a space,
+    /// CR, LF or NUL; nothing was sent.
+    #[error("invalid EHLO host name in the configuration")]
+    InvalidHostname,
     /// A streamed body broke its declared type in the middle of DATA; the connection is
     /// dropped so the server discards the partial message.
     #[error("aborted in the middle of DATA")]

@@ -212,8 +212,9 @@ struct Txn {
     envelope: Envelope,
     source: Source,
     use_bdat: bool,
-    mail_params: MailParams<'static>,
-    dsn: bool,
+    /// The MAIL and RCPT lines, encoded and checked when the transaction was planned.
+    mail_line: Bytes,
+    rcpt_lines: Vec<Bytes>,
     steps: VecDeque<TxStep>,
     rcpt: Vec<Option<Reply>>,
     answered: usize,
@@ -472,7 +473,8 @@ impl Client {
         Ok(())
     }
 
-    /// Supplies the next piece of a streamed body after [`Event::BodyNeeded`].
+    /// Supplies the next piece of a streamed body, in answer to an [`Event::BodyNeeded`]
+    /// (one piece per event; [`UsageError::BodyNotExpected`] otherwise).
     ///
     /// With BDAT each piece becomes one chunk without copying; with DATA it runs through
     /// the dot-stuffing encoder. A piece that breaks the declared [`BodyType`] aborts the
@@ -491,7 +493,9 @@ impl Client {
         else {
             return Err(UsageError::BodyNotExpected);
         };
-        *requested = false;
+        if !std::mem::replace(requested, false) {
+            return Err(UsageError::BodyNotExpected);
+        }
         scanner.scan(&chunk);
         if scanner.seen_type() > *declared {
             self.abort_body();
@@ -513,8 +517,7 @@ impl Client {
         Ok(())
     }
 
-    /// Ends a streamed body (after [`Event::BodyNeeded`] or any time after a
-    /// [`Client::push_body`]).
+    /// Ends a streamed body, in answer to an [`Event::BodyNeeded`].
     pub fn finish_body(&mut self, id: MessageId) -> Result<(), UsageError> {
         self.check_body(id)?;
         let Some(txn) = self.txn.as_mut() else {
@@ -529,7 +532,9 @@ impl Client {
         else {
             return Err(UsageError::BodyNotExpected);
         };
-        *requested = false;
+        if !std::mem::replace(requested, false) {
+            return Err(UsageError::BodyNotExpected);
+        }
         if scanner.body_type() > *declared {
             self.abort_body();
             self.advance();
@@ -597,17 +602,18 @@ impl Client {
         }
         let mut best: Option<(Instant, TimeoutKind)> = None;
         if let Some(p) = self.expects.front() {
-            if let Some(at) = p.sent_at {
-                best = Some((at + p.timeout, p.kind));
+            if let Some(t) = p.sent_at.and_then(|at| at.checked_add(p.timeout)) {
+                best = Some((t, p.kind));
             }
         }
-        let body_active = self
+        // 4.5.3.2.5: message bytes waiting to be taken by the transport for too long.
+        let sending = self
             .txn
             .as_ref()
-            .is_some_and(|t| t.phase == BodyPhase::Active);
-        if body_active && self.transmit_len > 0 {
-            if let Some(at) = self.last_send {
-                let t = at + self.config.timeouts.data_block;
+            .is_some_and(|t| t.phase != BodyPhase::Pending);
+        if sending && self.queued_len() > 0 {
+            let block = self.config.timeouts.data_block;
+            if let Some(t) = self.last_send.and_then(|at| at.checked_add(block)) {
                 if best.map_or(true, |(b, _)| t < b) {
                     best = Some((t, TimeoutKind::DataBlock));
                 }
@@ -665,11 +671,20 @@ impl Client {
 
     fn send_hello(&mut self, ehlo: bool) {
         let domain = Cow::Owned(self.config.hostname.clone());
-        if ehlo {
-            self.command(&Command::Ehlo { domain }, Expect::Ehlo);
+        let (cmd, expect) = if ehlo {
+            (Command::Ehlo { domain }, Expect::Ehlo)
         } else {
-            self.command(&Command::Helo { domain }, Expect::Helo);
+            (Command::Helo { domain }, Expect::Helo)
+        };
+        let mut line = BytesMut::new();
+        cmd.encode(&mut line);
+        let name = self.config.hostname.as_bytes();
+        if !clean_line(&line) || name.is_empty() || name.contains(&b' ') {
+            self.close(CloseReason::InvalidHostname);
+            return;
         }
+        self.out.extend_from_slice(&line);
+        self.expect(expect);
         self.state = State::Hello;
     }
 
@@ -741,9 +756,14 @@ impl Client {
             self.close(CloseReason::ServiceUnavailable(reply));
             return;
         }
-        let Some(pending) = self.expects.pop_front() else {
-            self.close(CloseReason::Protocol(ProtocolError::Unsolicited(reply)));
-            return;
+        // A reply to a command that was never handed to the transport cannot be genuine
+        // (a server answering ahead, or injected bytes): treat it as unsolicited.
+        let pending = match self.expects.pop_front() {
+            Some(p) if p.sent_at.is_some() => p,
+            _ => {
+                self.close(CloseReason::Protocol(ProtocolError::Unsolicited(reply)));
+                return;
+            }
         };
         match pending.expect {
             Expect::Greeting => self.on_greeting(reply),
@@ -1099,12 +1119,12 @@ impl Client {
     /// Checks the message against the server and builds the transaction, or reports the
     /// refusal before anything is sent.
     fn start_txn(&mut self, q: Queued) {
-        match self.plan(&q) {
+        let (id, n) = (q.id, q.envelope.recipients.len());
+        match self.plan(q) {
             Ok(txn) => self.txn = Some(txn),
             Err(err) => {
-                let n = q.envelope.recipients.len();
                 self.events.push_back(Event::MessageResult {
-                    message: q.id,
+                    message: id,
                     result: Err(err),
                     recipients: (0..n)
                         .map(|index| RecipientStatus { index, reply: None })
@@ -1114,7 +1134,7 @@ impl Client {
         }
     }
 
-    fn plan(&self, q: &Queued) -> Result<Txn, MessageError> {
+    fn plan(&self, q: Queued) -> Result<Txn, MessageError> {
         let env = &q.envelope;
         if env.recipients.is_empty() {
             return Err(MessageError::NoRecipients);
@@ -1187,6 +1207,28 @@ impl Client {
             }
             _ => false,
         };
+        // Encode MAIL and every RCPT now: a CR, LF or NUL inside a line (from a hand-built
+        // ORCPT, say) would inject commands, so such an envelope is refused here.
+        let mail_line = encode_line(&Command::Mail {
+            from: env.from.clone(),
+            params,
+        })?;
+        let mut rcpt_lines = Vec::with_capacity(env.recipients.len());
+        for r in &env.recipients {
+            let params = if dsn {
+                RcptParams {
+                    notify: r.notify,
+                    orcpt: r.orcpt.clone(),
+                    ..RcptParams::default()
+                }
+            } else {
+                RcptParams::default()
+            };
+            rcpt_lines.push(encode_line(&Command::Rcpt {
+                to: r.path.clone(),
+                params,
+            })?);
+        }
         let use_bdat = chunking;
         let mut steps = VecDeque::with_capacity(env.recipients.len() + 3);
         steps.push_back(TxStep::Mail);
@@ -1197,27 +1239,25 @@ impl Client {
             steps.push_back(TxStep::Xexch50);
         }
         steps.push_back(if use_bdat { TxStep::Bdat } else { TxStep::Data });
-        let source = match &q.body {
-            Body::Bytes(b) => Source::Whole {
-                data: b.clone(),
-                offset: 0,
-            },
+        let source = match q.body {
+            Body::Bytes(data) => Source::Whole { data, offset: 0 },
             Body::Stream { body_type, .. } => Source::Stream {
-                declared: *body_type,
+                declared: body_type,
                 scanner: BodyScanner::default(),
                 requested: false,
                 held: None,
             },
         };
+        let rcpt = vec![None; env.recipients.len()];
         Ok(Txn {
             id: q.id,
-            envelope: env.clone(),
+            envelope: q.envelope,
             source,
             use_bdat,
-            mail_params: params,
-            dsn,
+            mail_line,
+            rcpt_lines,
             steps,
-            rcpt: vec![None; env.recipients.len()],
+            rcpt,
             answered: 0,
             accepted: 0,
             failed: None,
@@ -1257,30 +1297,16 @@ impl Client {
             txn.steps.pop_front();
             match step {
                 TxStep::Mail => {
-                    let cmd = Command::Mail {
-                        from: txn.envelope.from.clone(),
-                        params: txn.mail_params.clone(),
-                    };
-                    self.command(&cmd, Expect::Mail);
+                    let line = txn.mail_line.clone();
+                    self.out.extend_from_slice(&line);
+                    self.expect(Expect::Mail);
                 }
                 TxStep::Rcpt(i) => {
-                    let Some(r) = txn.envelope.recipients.get(i) else {
+                    let Some(line) = txn.rcpt_lines.get(i).cloned() else {
                         continue;
                     };
-                    let params = if txn.dsn {
-                        RcptParams {
-                            notify: r.notify,
-                            orcpt: r.orcpt.clone(),
-                            ..RcptParams::default()
-                        }
-                    } else {
-                        RcptParams::default()
-                    };
-                    let cmd = Command::Rcpt {
-                        to: r.path.clone(),
-                        params,
-                    };
-                    self.command(&cmd, Expect::Rcpt(i));
+                    self.out.extend_from_slice(&line);
+                    self.expect(Expect::Rcpt(i));
                 }
                 TxStep::Xexch50 => {
                     let (size, mode) = txn
@@ -1505,6 +1531,24 @@ impl Client {
             set_failed(txn, MessageError::BodyTypeViolation);
             self.close(CloseReason::Aborted);
         }
+    }
+}
+
+/// Encodes a command; refuses a line with CR, LF or NUL before its CRLF.
+fn encode_line(cmd: &Command<'_>) -> Result<Bytes, MessageError> {
+    let mut buf = BytesMut::with_capacity(64);
+    cmd.encode(&mut buf);
+    if !clean_line(&buf) {
+        return Err(MessageError::InvalidEnvelope);
+    }
+    Ok(buf.freeze())
+}
+
+/// Whether `line` is one command line: CRLF at the end and no CR, LF or NUL before.
+fn clean_line(line: &[u8]) -> bool {
+    match line.strip_suffix(b"\r\n") {
+        Some(body) => memchr::memchr3(b'\r', b'\n', 0, body).is_none(),
+        None => false,
     }
 }
 

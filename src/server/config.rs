@@ -120,14 +120,13 @@ pub struct Mechanism {
 }
 
 impl Mechanism {
-    /// A mechanism by name; `plaintext` is derived from the name (PLAIN, LOGIN, XOAUTH2,
-    /// XOAUTH, OAUTHBEARER and PLAIN-CLIENTTOKEN are plaintext).
+    /// A mechanism by name; `plaintext` follows
+    /// [`crate::sasl::Mechanism::sends_plaintext_credentials`]: only CRAM-MD5, NTLM and
+    /// GSSAPI are offered before TLS; unknown mechanisms are assumed to need TLS.
     pub fn new(name: &str) -> Mechanism {
         let name = name.to_ascii_uppercase();
-        let plaintext = matches!(
-            name.as_str(),
-            "PLAIN" | "LOGIN" | "XOAUTH2" | "XOAUTH" | "OAUTHBEARER" | "PLAIN-CLIENTTOKEN"
-        );
+        let plaintext =
+            crate::sasl::Mechanism::parse(&name).map_or(true, |m| m.sends_plaintext_credentials());
         Mechanism { name, plaintext }
     }
 }
@@ -146,6 +145,13 @@ pub struct AuthConfig {
     pub require_tls: bool,
     /// Refuse MAIL with `530 5.7.0` until the client authenticated (submission, RFC 6409).
     pub require_auth: bool,
+    /// Run the exchange of the mechanisms [`crate::sasl::ServerExchange`] implements
+    /// (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER, NTLM, GSSAPI) inside the machine: the caller
+    /// then sees [`Event::AuthVerify`](super::Event::AuthVerify) with decoded credentials
+    /// or [`Event::AuthToken`](super::Event::AuthToken) with NTLM/GSSAPI tokens instead of
+    /// `AuthStart`/`AuthResponse`. Other mechanisms (CRAM-MD5, unknown ones) stay
+    /// caller-driven. Default off.
+    pub builtin_exchanges: bool,
 }
 
 /// The Microsoft Exchange extensions. All off by default; each flag adds its EHLO keyword

@@ -29,6 +29,7 @@ pub enum TlsVerb {
 
 /// Why a SASL exchange ended without a decision of the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AuthAbort {
     /// The client sent `*` (answered `501 5.0.0`).
     Cancelled,
@@ -36,6 +37,10 @@ pub enum AuthAbort {
     InvalidBase64,
     /// The client's line was longer than the SASL line limit (answered `500 5.5.6`).
     LineTooLong,
+    /// A built-in exchange refused the client's message (malformed for the mechanism,
+    /// unexpected, or an initial response where none is allowed); the reply of
+    /// [`crate::sasl::SaslError::reply`] was sent.
+    Refused,
 }
 
 /// Why a message was dropped by the machine (the caller must discard what it stored).
@@ -53,8 +58,10 @@ pub enum MessageAbort {
 /// Events marked *decision* leave the machine waiting: it processes no further input
 /// until [`Server::decide`](super::Server::decide) (or `accept`/`reject`) is called, so
 /// replies always leave in command order. Calling `poll_event` again without deciding
-/// applies the documented default. The other events are informational.
+/// applies the documented default. The other events are informational. New kinds of events
+/// may be added, so matches need a catch-all arm (answer it with [`Decision::Default`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// *Decision*: a client connected. Accept: `220 <host> <greeting>`. Reject with a
     /// `554` reply: only QUIT is served afterwards (RFC 5321 3.1), other commands get
@@ -129,6 +136,28 @@ pub enum Event {
         /// AUTH or X-EXPS.
         verb: AuthVerb,
         /// The decoded response.
+        data: Vec<u8>,
+    },
+    /// *Decision* (with [`AuthConfig::builtin_exchanges`](super::AuthConfig)): a built-in
+    /// exchange is complete on the wire; verify these credentials and answer
+    /// [`Decision::AuthSuccess`] or [`Decision::AuthFailure`]. Default: failure.
+    AuthVerify {
+        /// AUTH or X-EXPS.
+        verb: AuthVerb,
+        /// What the client sent, decoded.
+        credentials: crate::sasl::Credentials,
+    },
+    /// *Decision* (with [`AuthConfig::builtin_exchanges`](super::AuthConfig)): an NTLM or
+    /// GSSAPI token for the caller's security package. Answer with
+    /// [`Decision::AuthChallenge`] carrying the package's answer token (for NTLM the
+    /// CHALLENGE_MESSAGE, checked), or [`Decision::AuthSuccess`] /
+    /// [`Decision::AuthFailure`]. Default: failure.
+    AuthToken {
+        /// AUTH or X-EXPS.
+        verb: AuthVerb,
+        /// `NTLM` or `GSSAPI`.
+        mechanism: String,
+        /// The decoded token.
         data: Vec<u8>,
     },
     /// Informational: the SASL exchange ended on the client's side (the reply was sent).
@@ -218,7 +247,7 @@ impl Event {
 ///
 /// A [`Decision::Reply`] with a 2xx or 3xx code counts as acceptance (with the caller's
 /// text), any other code as refusal; a `421` reply also closes the session (RFC 5321
-/// 3.8).
+/// 3.8). The SASL decisions given to a non-AUTH event count as [`Decision::Default`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// The event's documented default.

@@ -81,6 +81,7 @@ pub use config::{
 pub use event::{AuthAbort, AuthVerb, Decision, Event, MessageAbort, TlsVerb};
 
 use crate::data::{ChunkReader, DataDecoder, DataError, DataEvent, DecoderConfig};
+use crate::sasl::{SaslError, ServerExchange, ServerStep};
 use crate::syntax::capability::{Capabilities, Capability};
 use crate::syntax::command::{
     parse_command, parse_sasl_response, Command, ExchangeVerb, InitialResponse, SaslResponse,
@@ -110,8 +111,8 @@ enum Phase {
     Connect,
     /// Command lines.
     Command,
-    /// A SASL continuation line after a `334`.
-    Sasl(AuthVerb),
+    /// A SASL continuation line after a `334`, with the built-in exchange if one runs.
+    Sasl(AuthVerb, Option<Box<ServerExchange>>),
     /// DATA content after `354`.
     Data { decoder: DataDecoder, emitted: u64 },
     /// A BDAT chunk. `error` is the reply to send after the chunk was skipped instead of
@@ -148,7 +149,7 @@ enum Pending {
     Rcpt,
     DataStart,
     MessageEnd,
-    Auth(AuthVerb),
+    Auth(AuthVerb, Option<Box<ServerExchange>>),
     StartTls,
     Vrfy,
     Expn,
@@ -218,7 +219,9 @@ fn starts_with_ci(line: &[u8], prefix: &[u8]) -> bool {
 fn resolve(decision: Decision, default: Option<Reply>) -> Outcome {
     match decision {
         Decision::Accept => Outcome::Accept(None),
-        Decision::Reply(r) | Decision::Close(r) if r.code.0 < 400 => Outcome::Accept(Some(r)),
+        Decision::Reply(r) | Decision::Close(r) if (200..400).contains(&r.code.0) => {
+            Outcome::Accept(Some(r))
+        }
         Decision::Reply(r) | Decision::Close(r) => Outcome::Reject(r),
         _ => match default {
             None => Outcome::Accept(None),
@@ -464,7 +467,7 @@ impl Server {
                     Outcome::Reject(r) => self.send_reject(&r),
                 }
             }
-            Pending::Auth(verb) => self.decide_auth(verb, decision),
+            Pending::Auth(verb, exchange) => self.decide_auth(verb, exchange, decision),
             Pending::StartTls => match resolve(decision, None) {
                 Outcome::Accept(r) => {
                     self.send_flush(r.as_ref().unwrap_or(&replies::READY_FOR_TLS));
@@ -525,24 +528,44 @@ impl Server {
         }
     }
 
-    fn decide_auth(&mut self, verb: AuthVerb, decision: Decision) {
-        let challenge = |s: &mut Server, text: String| {
-            Reply::new(334, None, text).encode_with(&mut s.out, false);
-            s.flush();
-            s.phase = Phase::Sasl(verb);
-        };
-        match decision {
-            Decision::AuthChallenge(bytes) => {
-                let text = base64::engine::general_purpose::STANDARD.encode(bytes);
-                challenge(self, text);
+    /// Sends `334 <text>` as one line (never wrapped: a long NTLM or GSSAPI token must stay
+    /// on one line, RFC 4954 section 4) and waits for the client's answer.
+    fn challenge(&mut self, verb: AuthVerb, text: &str, exchange: Option<Box<ServerExchange>>) {
+        // continue-req = "334" SP [base64] CRLF; a challenge carries no CR or LF.
+        self.out.extend_from_slice(b"334 ");
+        for b in text.bytes() {
+            if b != b'\r' && b != b'\n' {
+                self.out.extend_from_slice(&[b]);
             }
-            Decision::AuthChallengeText(text) => challenge(self, text.into_owned()),
+        }
+        self.out.extend_from_slice(b"\r\n");
+        self.flush();
+        self.phase = Phase::Sasl(verb, exchange);
+    }
+
+    fn decide_auth(
+        &mut self,
+        verb: AuthVerb,
+        exchange: Option<Box<ServerExchange>>,
+        decision: Decision,
+    ) {
+        match decision {
+            Decision::AuthChallenge(bytes) => match exchange {
+                Some(mut ex) => match ex.send_token(&bytes) {
+                    Ok(ServerStep::Challenge(text)) => self.challenge(verb, &text, Some(ex)),
+                    _ => self.auth_failure(&replies::AUTH_TEMP_FAILURE),
+                },
+                None => {
+                    let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+                    self.challenge(verb, &text, None);
+                }
+            },
+            Decision::AuthChallengeText(text) => self.challenge(verb, &text, None),
             Decision::AuthSuccess { identity } => self.auth_success(verb, identity, None),
             Decision::AuthTemporaryFailure => self.auth_failure(&replies::AUTH_TEMP_FAILURE),
             Decision::Reply(r) if r.code.0 == 334 => {
-                r.encode_with(&mut self.out, false);
-                self.flush();
-                self.phase = Phase::Sasl(verb);
+                let text = r.first_line().to_string();
+                self.challenge(verb, &text, None);
             }
             Decision::Reply(r) if (200..300).contains(&r.code.0) => {
                 self.auth_success(verb, String::new(), Some(r))
@@ -867,7 +890,7 @@ impl Server {
                 self.pending = Some(Pending::Connect);
                 Step::Event(Event::Connect)
             }
-            Phase::Command | Phase::Sasl(_) => self.step_line(),
+            Phase::Command | Phase::Sasl(..) => self.step_line(),
             Phase::Data { .. } => self.step_data(),
             Phase::Bdat { .. } | Phase::XExch50(_) => self.step_chunk(),
         }
@@ -884,7 +907,7 @@ impl Server {
             self.skipping = false;
         }
         let sasl = match self.phase {
-            Phase::Sasl(verb) => Some(verb),
+            Phase::Sasl(verb, _) => Some(verb),
             _ => None,
         };
         let max = match sasl {
@@ -914,7 +937,13 @@ impl Server {
                 let input = std::mem::take(&mut self.input);
                 let line = input.get(..content).unwrap_or_default();
                 let step = self.count_command().unwrap_or_else(|| match sasl {
-                    Some(verb) => self.handle_sasl(verb, line),
+                    Some(verb) => {
+                        let exchange = match &mut self.phase {
+                            Phase::Sasl(_, ex) => ex.take(),
+                            _ => None,
+                        };
+                        self.handle_sasl(verb, exchange, line)
+                    }
                     None => self.handle_command(line, total),
                 });
                 self.input = input;
@@ -939,14 +968,25 @@ impl Server {
         None
     }
 
-    fn handle_sasl(&mut self, verb: AuthVerb, line: &[u8]) -> Step {
+    fn handle_sasl(
+        &mut self,
+        verb: AuthVerb,
+        exchange: Option<Box<ServerExchange>>,
+        line: &[u8],
+    ) -> Step {
         self.phase = Phase::Command;
+        if let Some(mut ex) = exchange {
+            return match ex.step(line) {
+                Ok(step) => self.drive(verb, ex, step),
+                Err(e) => self.sasl_refused(verb, &e),
+            };
+        }
         let (reply, reason) = match parse_sasl_response(line) {
             Ok(SaslResponse::Cancel) => (replies::AUTH_CANCELLED, AuthAbort::Cancelled),
             Ok(SaslResponse::Base64(text)) => {
                 match base64::engine::general_purpose::STANDARD.decode(text.as_bytes()) {
                     Ok(data) => {
-                        self.pending = Some(Pending::Auth(verb));
+                        self.pending = Some(Pending::Auth(verb, None));
                         return Step::Event(Event::AuthResponse { verb, data });
                     }
                     Err(_) => (replies::INVALID_BASE64, AuthAbort::InvalidBase64),
@@ -1274,7 +1314,7 @@ impl Server {
         let dsn = self.is_esmtp() && self.config.extensions.dsn;
         let reply = match self.txn {
             None => replies::NEED_MAIL,
-            Some(t) if t.bdat || t.xexch50 => replies::NEED_MAIL,
+            Some(t) if t.bdat => replies::RCPT_AFTER_BDAT,
             Some(_)
                 if !params.other.is_empty()
                     || (!dsn && (params.notify.is_some() || params.orcpt.is_some())) =>
@@ -1364,6 +1404,16 @@ impl Server {
         } else if !offered {
             replies::ENCRYPTION_REQUIRED
         } else {
+            if self.config.auth.builtin_exchanges {
+                if let Ok(mech) = crate::sasl::Mechanism::parse(mechanism) {
+                    let started = ServerExchange::start_parsed(&mech, initial.as_ref());
+                    match started {
+                        Ok((ex, step)) => return self.drive(verb, Box::new(ex), step),
+                        Err(SaslError::UnsupportedMechanism) => {}
+                        Err(e) => return self.sasl_refused(verb, &e),
+                    }
+                }
+            }
             let initial_response = match initial {
                 None => None,
                 Some(InitialResponse::Empty) => Some(Vec::new()),
@@ -1379,7 +1429,7 @@ impl Server {
                 }
             };
             return self.ask(
-                Pending::Auth(verb),
+                Pending::Auth(verb, None),
                 Event::AuthStart {
                     verb,
                     mechanism: known.unwrap_or_default(),
@@ -1390,6 +1440,42 @@ impl Server {
         self.error(&reply);
         self.flush();
         Step::Progress
+    }
+
+    /// Acts on a step of a built-in SASL exchange.
+    fn drive(&mut self, verb: AuthVerb, ex: Box<ServerExchange>, step: ServerStep) -> Step {
+        match step {
+            ServerStep::Challenge(text) => {
+                self.challenge(verb, &text, Some(ex));
+                Step::Progress
+            }
+            ServerStep::Verify(credentials) => self.ask(
+                Pending::Auth(verb, Some(ex)),
+                Event::AuthVerify { verb, credentials },
+            ),
+            ServerStep::Token {
+                mechanism, data, ..
+            } => self.ask(
+                Pending::Auth(verb, Some(ex)),
+                Event::AuthToken {
+                    verb,
+                    mechanism: mechanism.as_str().to_string(),
+                    data,
+                },
+            ),
+        }
+    }
+
+    /// A built-in exchange refused the client's message: send the mechanism's reply.
+    fn sasl_refused(&mut self, verb: AuthVerb, e: &SaslError) -> Step {
+        self.phase = Phase::Command;
+        let reason = match e {
+            SaslError::Cancelled => AuthAbort::Cancelled,
+            SaslError::InvalidBase64 => AuthAbort::InvalidBase64,
+            _ => AuthAbort::Refused,
+        };
+        self.send_flush(&e.reply().to_reply());
+        Step::Event(Event::AuthAborted { verb, reason })
     }
 
     /// Moves unconsumed frozen body input back in front of `input`.
@@ -1530,5 +1616,105 @@ impl Server {
             },
             _ => Step::Progress,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> Server {
+        Server::new(ServerConfig::new("mx.example.test"), Instant::now())
+    }
+
+    #[test]
+    fn resolve_classifies_decisions() {
+        let r = |code| Reply::new(code, None, "x");
+        assert!(matches!(
+            resolve(Decision::Accept, None),
+            Outcome::Accept(None)
+        ));
+        assert!(matches!(
+            resolve(Decision::Default, None),
+            Outcome::Accept(None)
+        ));
+        assert!(matches!(
+            resolve(Decision::Default, Some(r(500))),
+            Outcome::Reject(_)
+        ));
+        assert!(matches!(
+            resolve(Decision::Reply(r(250)), None),
+            Outcome::Accept(Some(_))
+        ));
+        assert!(matches!(
+            resolve(Decision::Reply(r(354)), None),
+            Outcome::Accept(Some(_))
+        ));
+        assert!(matches!(
+            resolve(Decision::Reply(r(450)), None),
+            Outcome::Reject(_)
+        ));
+        assert!(matches!(
+            resolve(Decision::Reply(r(150)), None),
+            Outcome::Reject(_)
+        ));
+        assert!(matches!(
+            resolve(Decision::Reply(r(700)), None),
+            Outcome::Reject(_)
+        ));
+        assert!(matches!(
+            resolve(Decision::AuthFailure, None),
+            Outcome::Accept(None)
+        ));
+    }
+
+    #[test]
+    fn transmits_end_at_flush_marks() {
+        let mut s = session();
+        s.out.extend_from_slice(b"aaa");
+        s.flush();
+        s.flush();
+        s.out.extend_from_slice(b"bb");
+        s.out.extend_from_slice(b"c");
+        s.flush();
+        s.out.extend_from_slice(b"dd");
+        assert_eq!(s.poll_transmit().as_deref(), Some(&b"aaa"[..]));
+        assert_eq!(s.poll_transmit().as_deref(), Some(&b"bbc"[..]));
+        assert_eq!(s.poll_transmit().as_deref(), Some(&b"dd"[..]));
+        assert_eq!(s.poll_transmit(), None);
+    }
+
+    #[test]
+    fn decide_without_pending_is_ignored() {
+        let mut s = session();
+        s.decide(Decision::Accept);
+        assert_eq!(s.poll_transmit(), None);
+        assert_eq!(s.poll_event(), Some(Event::Connect));
+        assert!(s.is_decision_pending());
+        // Polling again applies the default (accept): the greeting goes out.
+        assert_eq!(s.poll_event(), None);
+        assert_eq!(
+            s.poll_transmit().as_deref(),
+            Some(&b"220 mx.example.test ESMTP ready\r\n"[..])
+        );
+    }
+
+    #[test]
+    fn server_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Server>();
+        check::<Event>();
+        check::<Decision>();
+    }
+
+    #[test]
+    fn default_mechanism_properties() {
+        assert!(Mechanism::new("plain").plaintext);
+        assert!(Mechanism::new("LOGIN").plaintext);
+        assert!(Mechanism::new("XOAUTH2").plaintext);
+        assert!(!Mechanism::new("NTLM").plaintext);
+        assert!(!Mechanism::new("GSSAPI").plaintext);
+        assert!(!Mechanism::new("CRAM-MD5").plaintext);
+        assert_eq!(Mechanism::new("ntlm").name, "NTLM");
     }
 }

@@ -95,6 +95,8 @@ pub const ONLY_QUIT: Reply = r(
 );
 /// `503 5.5.1`: STARTTLS under TLS.
 pub const TLS_ALREADY_ACTIVE: Reply = r(503, (5, 5, 1), "TLS already active");
+/// `503 5.5.1`: RCPT after the first BDAT chunk of a transaction.
+pub const RCPT_AFTER_BDAT: Reply = r(503, (5, 5, 1), "RCPT not allowed after BDAT");
 /// `503 5.5.1`: XEXCH50 twice in a transaction.
 pub const XEXCH50_TWICE: Reply = r(503, (5, 5, 1), "XEXCH50 already received");
 /// `554 5.5.1`: DATA or BDAT without any accepted recipient (RFC 5321 3.3, RFC 2920).

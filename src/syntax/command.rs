@@ -213,49 +213,88 @@ enum Verb {
 /// Verb characters: letters, digits, `-` and `_` (covers every registered and Exchange verb).
 #[inline]
 fn is_verb_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+    super::scan::is(b, super::scan::VERB)
 }
 
+/// Verb lookup: one integer match on the packed upper-case verb.
 fn lookup(verb: &[u8]) -> Verb {
-    let mut up = [0u8; 16];
-    let Some(buf) = up.get_mut(..verb.len()) else {
+    use super::scan::pack;
+    let Some(v) = super::scan::pack_upper(verb) else {
         return Verb::Other;
     };
-    for (d, s) in buf.iter_mut().zip(verb) {
-        *d = s.to_ascii_uppercase();
-    }
-    match &*buf {
-        b"HELO" => Verb::Helo,
-        b"EHLO" => Verb::Ehlo,
-        b"MAIL" => Verb::Mail,
-        b"RCPT" => Verb::Rcpt,
-        b"DATA" => Verb::Data,
-        b"BDAT" => Verb::Bdat,
-        b"RSET" => Verb::Rset,
-        b"VRFY" => Verb::Vrfy,
-        b"EXPN" => Verb::Expn,
-        b"HELP" => Verb::Help,
-        b"NOOP" => Verb::Noop,
-        b"QUIT" => Verb::Quit,
-        b"STARTTLS" => Verb::StartTls,
-        b"AUTH" => Verb::Auth,
-        b"ETRN" => Verb::Etrn,
-        b"ATRN" => Verb::Atrn,
-        b"TURN" => Verb::Turn,
-        b"X-EXPS" => Verb::XExps,
-        b"X-ANONYMOUSTLS" => Verb::XAnonymousTls,
-        b"XEXCH50" => Verb::XExch50,
-        b"X-LINK2STATE" => Verb::Exchange(ExchangeVerb::XLink2State),
-        b"XSHADOW" => Verb::Exchange(ExchangeVerb::XShadow),
-        b"XSHADOWREQUEST" => Verb::Exchange(ExchangeVerb::XShadowRequest),
-        b"XQDISCARD" => Verb::Exchange(ExchangeVerb::XQDiscard),
-        b"XPROXY" => Verb::Exchange(ExchangeVerb::XProxy),
-        b"XPROXYFROM" => Verb::Exchange(ExchangeVerb::XProxyFrom),
-        b"XPROXYTO" => Verb::Exchange(ExchangeVerb::XProxyTo),
-        b"XSESSIONPARAMS" => Verb::Exchange(ExchangeVerb::XSessionParams),
-        b"XRSETPROXYTO" => Verb::Exchange(ExchangeVerb::XRsetProxyTo),
-        b"XRDST" => Verb::Exchange(ExchangeVerb::XRdst),
+    const HELO: u128 = pack(b"HELO");
+    const EHLO: u128 = pack(b"EHLO");
+    const MAIL: u128 = pack(b"MAIL");
+    const RCPT: u128 = pack(b"RCPT");
+    const DATA: u128 = pack(b"DATA");
+    const BDAT: u128 = pack(b"BDAT");
+    const RSET: u128 = pack(b"RSET");
+    const VRFY: u128 = pack(b"VRFY");
+    const EXPN: u128 = pack(b"EXPN");
+    const HELP: u128 = pack(b"HELP");
+    const NOOP: u128 = pack(b"NOOP");
+    const QUIT: u128 = pack(b"QUIT");
+    const STARTTLS: u128 = pack(b"STARTTLS");
+    const AUTH: u128 = pack(b"AUTH");
+    const ETRN: u128 = pack(b"ETRN");
+    const ATRN: u128 = pack(b"ATRN");
+    const TURN: u128 = pack(b"TURN");
+    const X_EXPS: u128 = pack(b"X-EXPS");
+    const X_ANONYMOUSTLS: u128 = pack(b"X-ANONYMOUSTLS");
+    const XEXCH50: u128 = pack(b"XEXCH50");
+    const X_LINK2STATE: u128 = pack(b"X-LINK2STATE");
+    const XSHADOW: u128 = pack(b"XSHADOW");
+    const XSHADOWREQUEST: u128 = pack(b"XSHADOWREQUEST");
+    const XQDISCARD: u128 = pack(b"XQDISCARD");
+    const XPROXY: u128 = pack(b"XPROXY");
+    const XPROXYFROM: u128 = pack(b"XPROXYFROM");
+    const XPROXYTO: u128 = pack(b"XPROXYTO");
+    const XSESSIONPARAMS: u128 = pack(b"XSESSIONPARAMS");
+    const XRSETPROXYTO: u128 = pack(b"XRSETPROXYTO");
+    const XRDST: u128 = pack(b"XRDST");
+    match v {
+        HELO => Verb::Helo,
+        EHLO => Verb::Ehlo,
+        MAIL => Verb::Mail,
+        RCPT => Verb::Rcpt,
+        DATA => Verb::Data,
+        BDAT => Verb::Bdat,
+        RSET => Verb::Rset,
+        VRFY => Verb::Vrfy,
+        EXPN => Verb::Expn,
+        HELP => Verb::Help,
+        NOOP => Verb::Noop,
+        QUIT => Verb::Quit,
+        STARTTLS => Verb::StartTls,
+        AUTH => Verb::Auth,
+        ETRN => Verb::Etrn,
+        ATRN => Verb::Atrn,
+        TURN => Verb::Turn,
+        X_EXPS => Verb::XExps,
+        X_ANONYMOUSTLS => Verb::XAnonymousTls,
+        XEXCH50 => Verb::XExch50,
+        X_LINK2STATE => Verb::Exchange(ExchangeVerb::XLink2State),
+        XSHADOW => Verb::Exchange(ExchangeVerb::XShadow),
+        XSHADOWREQUEST => Verb::Exchange(ExchangeVerb::XShadowRequest),
+        XQDISCARD => Verb::Exchange(ExchangeVerb::XQDiscard),
+        XPROXY => Verb::Exchange(ExchangeVerb::XProxy),
+        XPROXYFROM => Verb::Exchange(ExchangeVerb::XProxyFrom),
+        XPROXYTO => Verb::Exchange(ExchangeVerb::XProxyTo),
+        XSESSIONPARAMS => Verb::Exchange(ExchangeVerb::XSessionParams),
+        XRSETPROXYTO => Verb::Exchange(ExchangeVerb::XRsetProxyTo),
+        XRDST => Verb::Exchange(ExchangeVerb::XRdst),
         _ => Verb::Other,
+    }
+}
+
+/// Whether the bytes hold a CR, LF or NUL (short inputs are scanned inline, long ones
+/// with `memchr3`).
+#[inline]
+fn has_ctl(b: &[u8]) -> bool {
+    if b.len() < 32 {
+        b.iter().any(|&c| matches!(c, b'\r' | b'\n' | 0))
+    } else {
+        memchr::memchr3(b'\r', b'\n', 0, b).is_some()
     }
 }
 
@@ -321,15 +360,12 @@ fn parse_num(s: &str) -> Option<u64> {
 
 /// `sasl-mech = 1*20(UPPER-ALPHA / DIGIT / "-" / "_")` (RFC 4422 3.1; lower case accepted).
 fn is_mechanism(s: &str) -> bool {
-    (1..=20).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    (1..=20).contains(&s.len()) && super::scan::all(s.as_bytes(), super::scan::VERB)
 }
 
 /// The base64 alphabet of RFC 4648 section 4, with padding.
 fn is_base64(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=')
+    super::scan::all(s.as_bytes(), super::scan::B64)
 }
 
 fn parse_auth<'a>(
@@ -379,14 +415,18 @@ fn split_path<'a>(
     verb: &'static str,
 ) -> Result<(&'a str, &'a str), CommandError> {
     let bad = CommandError::Arguments { verb };
-    let head = args.get(..keyword.len()).ok_or(bad.clone())?;
-    if !head.eq_ignore_ascii_case(keyword) {
+    let b = args.as_bytes();
+    let head = b.get(..keyword.len()).ok_or(bad.clone())?;
+    if !head.eq_ignore_ascii_case(keyword.as_bytes()) {
         return Err(bad);
     }
-    let mut rest = &args[keyword.len()..];
+    let mut start = keyword.len();
     if lenient {
-        rest = rest.trim_start_matches([' ', '\t']);
+        while matches!(b.get(start), Some(b' ' | b'\t')) {
+            start += 1;
+        }
     }
+    let rest = args.get(start..).ok_or(bad.clone())?;
     let b = rest.as_bytes();
     let end = match b.first() {
         Some(b'<') => super::path::closing_bracket(b).ok_or(bad.clone())? + 1,
@@ -434,9 +474,6 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
         None => line,
     };
     let wire_len = content.len().saturating_add(2);
-    if memchr::memchr3(b'\r', b'\n', 0, content).is_some() {
-        return Err(CommandError::Syntax);
-    }
     let verb_len = content
         .iter()
         .position(|&b| !is_verb_char(b))
@@ -445,6 +482,9 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
         return Err(CommandError::Syntax);
     }
     let (verb_bytes, after) = content.split_at(verb_len);
+    if has_ctl(after) {
+        return Err(CommandError::Syntax);
+    }
     let raw_args: &'a [u8] = match after.first() {
         None => after,
         Some(&c) if is_ws(c, lenient) => &after[1..],
@@ -494,14 +534,24 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
         }
         raw_args
     };
-    let args = std::str::from_utf8(args_bytes).map_err(|_| bad.clone())?;
-    let none = |cmd: Command<'a>| {
-        if args.is_empty() {
+    // Commands without arguments: answered before any further work.
+    let simple = match verb {
+        Verb::Data => Some(Command::Data),
+        Verb::Rset => Some(Command::Rset),
+        Verb::Quit => Some(Command::Quit),
+        Verb::StartTls => Some(Command::StartTls),
+        Verb::Turn => Some(Command::Turn),
+        Verb::XAnonymousTls => Some(Command::XAnonymousTls),
+        _ => None,
+    };
+    if let Some(cmd) = simple {
+        return if args_bytes.is_empty() {
             Ok(cmd)
         } else {
-            Err(bad.clone())
-        }
-    };
+            Err(bad)
+        };
+    }
+    let args = std::str::from_utf8(args_bytes).map_err(|_| bad.clone())?;
     let required = || {
         if args.is_empty() {
             Err(bad.clone())
@@ -558,12 +608,6 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
             let params = RcptParams::parse(params, opts)?;
             Ok(Command::Rcpt { to, params })
         }
-        Verb::Data => none(Command::Data),
-        Verb::Rset => none(Command::Rset),
-        Verb::Quit => none(Command::Quit),
-        Verb::StartTls => none(Command::StartTls),
-        Verb::Turn => none(Command::Turn),
-        Verb::XAnonymousTls => none(Command::XAnonymousTls),
         Verb::Bdat => {
             let (size, rest) = next_token(args, lenient);
             let size = parse_num(size).ok_or(bad.clone())?;
@@ -611,7 +655,14 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
                 initial_response,
             })
         }
-        Verb::Exchange(_) | Verb::Other => Err(CommandError::Syntax),
+        Verb::Data
+        | Verb::Rset
+        | Verb::Quit
+        | Verb::StartTls
+        | Verb::Turn
+        | Verb::XAnonymousTls
+        | Verb::Exchange(_)
+        | Verb::Other => Err(CommandError::Syntax),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The syntax layer: pure parsers and serializers for everything that crosses the wire
 //! outside message content. No session state lives here.
 //!
-//! * [`line`]: finding command and reply lines in a byte stream, with length limits.
+//! * [`mod@line`]: finding command and reply lines in a byte stream, with length limits.
 //! * [`command`]: every SMTP command (RFC 5321 4.1.1 and the extensions, Exchange verbs).
 //! * [`path`]: reverse-paths, forward-paths, mailboxes, domains, address literals.
 //! * [`param`]: MAIL and RCPT parameters (esmtp-param).
@@ -19,6 +19,7 @@ pub mod line;
 pub mod param;
 pub mod path;
 pub mod reply;
+mod scan;
 pub mod xtext;
 
 pub use error::{CommandError, ParamError, PathError, ReplyError};

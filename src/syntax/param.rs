@@ -2,7 +2,7 @@
 //!
 //! Known keywords are typed; any other `keyword[=value]` is kept verbatim in `other` so a
 //! server can answer `555 5.5.4` and a proxy can relay it. A duplicate or malformed
-//! parameter is a typed [`ParamError`](super::ParamError). Parsing a typical MAIL or RCPT
+//! parameter is a typed [`ParamError`]. Parsing a typical MAIL or RCPT
 //! command allocates nothing: values borrow from the input and `other` stays empty.
 
 use super::xtext::XText;
@@ -170,7 +170,7 @@ pub struct RcptParams<'a> {
     pub other: Vec<Param<'a>>,
 }
 
-use super::{Leniency, ParamError, ParseOptions};
+use super::{scan, Leniency, ParamError, ParseOptions};
 use bytes::BufMut;
 
 #[inline]
@@ -183,49 +183,82 @@ fn own_x(x: Option<XText<'_>>) -> Option<XText<'static>> {
     x.map(XText::into_owned)
 }
 
-/// `esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")` (RFC 5321 4.1.2).
-fn is_keyword(k: &str) -> bool {
-    let b = k.as_bytes();
-    !b.is_empty()
-        && b[0].is_ascii_alphanumeric()
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
-}
-
-/// `esmtp-value = 1*(%d33-60 / %d62-126)` (RFC 5321 4.1.2), plus UTF-8 under SMTPUTF8
-/// (RFC 6531 3.3). Lenient parsing also accepts `=` inside a value (Postfix splits at the
-/// first `=`).
-fn is_value(v: &str, opts: &ParseOptions) -> bool {
-    let lenient = opts.leniency == Leniency::Lenient;
-    !v.is_empty()
-        && v.bytes()
-            .all(|c| (33..=126).contains(&c) && (c != b'=' || lenient) || (opts.utf8 && c >= 0x80))
-}
-
-/// Splits the parameter list into `keyword[=value]` items. Strict: exactly one SP
-/// between items. Lenient: any run of SP / HTAB.
-fn items<'a>(
+/// Iterates over `keyword[=value]` items (RFC 5321 4.1.2 esmtp-param), checking
+/// `esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")` and
+/// `esmtp-value = 1*(%d33-60 / %d62-126)` (plus UTF-8 under SMTPUTF8, RFC 6531 3.3; lenient
+/// parsing also accepts `=` inside a value, as Postfix splits at the first `=`).
+/// Strict: exactly one SP between items. Lenient: any run of SP / HTAB.
+struct Items<'a> {
     s: &'a str,
-    opts: &ParseOptions,
-) -> impl Iterator<Item = Result<(&'a str, Option<&'a str>), ParamError>> + 'a {
-    let opts = *opts;
-    let lenient = opts.leniency == Leniency::Lenient;
-    s.split(move |c: char| c == ' ' || (lenient && c == '\t'))
-        .filter(move |t| !(lenient && t.is_empty()))
-        .map(move |t| {
-            let (k, v) = match t.split_once('=') {
-                Some((k, v)) => (k, Some(v)),
-                None => (t, None),
-            };
-            if !is_keyword(k) {
-                return Err(ParamError::Syntax);
+    pos: usize,
+    lenient: bool,
+    utf8: bool,
+}
+
+impl<'a> Items<'a> {
+    fn new(s: &'a str, opts: &ParseOptions) -> Self {
+        Items {
+            s,
+            pos: 0,
+            lenient: opts.leniency == Leniency::Lenient,
+            utf8: opts.utf8,
+        }
+    }
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = Result<(&'a str, Option<&'a str>), ParamError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let b = self.s.as_bytes();
+        let lenient = self.lenient;
+        if lenient {
+            while matches!(b.get(self.pos), Some(b' ' | b'\t')) {
+                self.pos += 1;
             }
-            if let Some(v) = v {
-                if !is_value(v, &opts) {
-                    return Err(ParamError::Syntax);
-                }
-            }
-            Ok((k, v))
-        })
+        }
+        if self.pos >= b.len() {
+            return None;
+        }
+        let start = self.pos;
+        let rest = b.get(start..).unwrap_or_default();
+        let len = if lenient {
+            rest.iter()
+                .position(|&c| c == b' ' || c == b'\t')
+                .unwrap_or(rest.len())
+        } else {
+            memchr::memchr(b' ', rest).unwrap_or(rest.len())
+        };
+        let i = start + len;
+        let token = rest.get(..len).unwrap_or_default();
+        // Skip the separator; in strict mode a separator must be followed by an item.
+        self.pos = i + 1;
+        let mut ok = lenient || i >= b.len() || self.pos < b.len();
+        let eq = memchr::memchr(b'=', token);
+        let key = token.get(..eq.unwrap_or(len)).unwrap_or_default();
+        ok &= key.first().is_some_and(|&c| scan::is(c, scan::ALNUM)) && scan::all(key, scan::LDH);
+        if let Some(e) = eq {
+            let value = token.get(e + 1..).unwrap_or_default();
+            let utf8 = self.utf8;
+            ok &= !value.is_empty()
+                && (scan::all(value, scan::VALUE)
+                    || value.iter().all(|&c| {
+                        scan::is(c, scan::VALUE) || (c == b'=' && lenient) || (utf8 && c >= 0x80)
+                    }));
+        }
+        if !ok {
+            self.pos = b.len();
+            return Some(Err(ParamError::Syntax));
+        }
+        let key_end = start + key.len();
+        // The boundaries sit on ASCII octets, so slicing the str cannot fail.
+        let k = self.s.get(start..key_end)?;
+        let v = match eq {
+            Some(e) => Some(self.s.get(start + e + 1..i)?),
+            None => None,
+        };
+        Some(Ok((k, v)))
+    }
 }
 
 fn upper(k: &str) -> String {
@@ -340,18 +373,18 @@ fn parse_priority(v: &str) -> Option<i8> {
 
 /// `NOTIFY=` value (RFC 3461 4.1): `NEVER` or a comma list of SUCCESS, FAILURE, DELAY.
 fn parse_notify(v: &str) -> Option<Notify> {
+    const NEVER: u128 = scan::pack(b"NEVER");
+    const SUCCESS: u128 = scan::pack(b"SUCCESS");
+    const FAILURE: u128 = scan::pack(b"FAILURE");
+    const DELAY: u128 = scan::pack(b"DELAY");
     let mut n = Notify::default();
-    for item in v.split(',') {
-        let slot = if item.eq_ignore_ascii_case("NEVER") {
-            &mut n.never
-        } else if item.eq_ignore_ascii_case("SUCCESS") {
-            &mut n.success
-        } else if item.eq_ignore_ascii_case("FAILURE") {
-            &mut n.failure
-        } else if item.eq_ignore_ascii_case("DELAY") {
-            &mut n.delay
-        } else {
-            return None;
+    for item in v.as_bytes().split(|&b| b == b',') {
+        let slot = match scan::pack_upper(item)? {
+            NEVER => &mut n.never,
+            SUCCESS => &mut n.success,
+            FAILURE => &mut n.failure,
+            DELAY => &mut n.delay,
+            _ => return None,
         };
         if *slot {
             return None;
@@ -379,7 +412,7 @@ impl<'a> MailParams<'a> {
         if s.is_empty() {
             return Ok(p);
         }
-        for item in items(s, opts) {
+        for item in Items::new(s, opts) {
             let (k, v) = item?;
             p.add(k, v, opts)?;
         }
@@ -393,81 +426,96 @@ impl<'a> MailParams<'a> {
         opts: &ParseOptions,
     ) -> Result<(), ParamError> {
         let bad = || ParamError::InvalidValue(upper(k));
-        let is = |name: &str| k.eq_ignore_ascii_case(name);
-        if is("SIZE") {
-            let n = parse_u64(need_value(k, v)?, 20).ok_or_else(bad)?;
-            set(&mut self.size, k, n)
-        } else if is("BODY") {
-            let v = need_value(k, v)?;
-            let b = if v.eq_ignore_ascii_case("7BIT") {
-                Body::SevenBit
-            } else if v.eq_ignore_ascii_case("8BITMIME") {
-                Body::EightBitMime
-            } else if v.eq_ignore_ascii_case("BINARYMIME") {
-                Body::BinaryMime
-            } else {
-                return Err(bad());
-            };
-            set(&mut self.body, k, b)
-        } else if is("SMTPUTF8") {
-            set_flag(&mut self.smtputf8, k, v)
-        } else if is("RET") {
-            let v = need_value(k, v)?;
-            let r = if v.eq_ignore_ascii_case("FULL") {
-                Ret::Full
-            } else if v.eq_ignore_ascii_case("HDRS") {
-                Ret::Headers
-            } else {
-                return Err(bad());
-            };
-            set(&mut self.ret, k, r)
-        } else if is("ENVID") {
-            let x = xtext(k, v, false)?;
-            set(&mut self.envid, k, x)
-        } else if is("AUTH") {
-            let x = xtext(k, v, opts.utf8)?;
-            set(&mut self.auth, k, x)
-        } else if is("REQUIRETLS") {
-            set_flag(&mut self.requiretls, k, v)
-        } else if is("BY") {
-            let by = parse_by(need_value(k, v)?).ok_or_else(bad)?;
-            set(&mut self.by, k, by)
-        } else if is("MT-PRIORITY") {
-            let n = parse_priority(need_value(k, v)?).ok_or_else(bad)?;
-            set(&mut self.mt_priority, k, n)
-        } else if is("HOLDFOR") {
-            let n = parse_u64(need_value(k, v)?, 9).ok_or_else(bad)?;
-            set(&mut self.hold, k, Hold::For(n))
-        } else if is("HOLDUNTIL") {
-            let v = need_value(k, v)?;
-            if !is_date_time(v) {
-                return Err(bad());
+        const SIZE: u128 = scan::pack(b"SIZE");
+        const BODY: u128 = scan::pack(b"BODY");
+        const SMTPUTF8: u128 = scan::pack(b"SMTPUTF8");
+        const RET: u128 = scan::pack(b"RET");
+        const ENVID: u128 = scan::pack(b"ENVID");
+        const AUTH: u128 = scan::pack(b"AUTH");
+        const REQUIRETLS: u128 = scan::pack(b"REQUIRETLS");
+        const BY: u128 = scan::pack(b"BY");
+        const MT_PRIORITY: u128 = scan::pack(b"MT-PRIORITY");
+        const HOLDFOR: u128 = scan::pack(b"HOLDFOR");
+        const HOLDUNTIL: u128 = scan::pack(b"HOLDUNTIL");
+        const XSHADOW: u128 = scan::pack(b"XSHADOW");
+        const XOORG: u128 = scan::pack(b"XOORG");
+        const XMESSAGECONTEXT: u128 = scan::pack(b"XMESSAGECONTEXT");
+        const XATTRDIRECT: u128 = scan::pack(b"XATTRDIRECT");
+        const XATTRORGID: u128 = scan::pack(b"XATTRORGID");
+        const XSYSPROBEID: u128 = scan::pack(b"XSYSPROBEID");
+        const XMSGID: u128 = scan::pack(b"XMSGID");
+        const XORIGFROM: u128 = scan::pack(b"XORIGFROM");
+        let x = &mut self.exchange;
+        let slot = match scan::pack_upper(k.as_bytes()).unwrap_or(0) {
+            SIZE => {
+                let n = parse_u64(need_value(k, v)?, 20).ok_or_else(bad)?;
+                return set(&mut self.size, k, n);
             }
-            set(&mut self.hold, k, Hold::Until(Cow::Borrowed(v)))
-        } else {
-            let x = &mut self.exchange;
-            let slot = if is("XSHADOW") {
-                &mut x.xshadow
-            } else if is("XOORG") {
-                &mut x.xoorg
-            } else if is("XMESSAGECONTEXT") {
-                &mut x.xmessagecontext
-            } else if is("XATTRDIRECT") {
-                &mut x.xattrdirect
-            } else if is("XATTRORGID") {
-                &mut x.xattrorgid
-            } else if is("XSYSPROBEID") {
-                &mut x.xsysprobeid
-            } else if is("XMSGID") {
-                &mut x.xmsgid
-            } else if is("XORIGFROM") {
-                &mut x.xorigfrom
-            } else {
-                return push_other(&mut self.other, k, v);
-            };
-            let val = xtext(k, v, opts.utf8)?;
-            set(slot, k, val)
-        }
+            BODY => {
+                let v = need_value(k, v)?;
+                let b = if v.eq_ignore_ascii_case("8BITMIME") {
+                    Body::EightBitMime
+                } else if v.eq_ignore_ascii_case("7BIT") {
+                    Body::SevenBit
+                } else if v.eq_ignore_ascii_case("BINARYMIME") {
+                    Body::BinaryMime
+                } else {
+                    return Err(bad());
+                };
+                return set(&mut self.body, k, b);
+            }
+            SMTPUTF8 => return set_flag(&mut self.smtputf8, k, v),
+            RET => {
+                let v = need_value(k, v)?;
+                let r = if v.eq_ignore_ascii_case("FULL") {
+                    Ret::Full
+                } else if v.eq_ignore_ascii_case("HDRS") {
+                    Ret::Headers
+                } else {
+                    return Err(bad());
+                };
+                return set(&mut self.ret, k, r);
+            }
+            ENVID => {
+                let x = xtext(k, v, false)?;
+                return set(&mut self.envid, k, x);
+            }
+            AUTH => {
+                let x = xtext(k, v, opts.utf8)?;
+                return set(&mut self.auth, k, x);
+            }
+            REQUIRETLS => return set_flag(&mut self.requiretls, k, v),
+            BY => {
+                let by = parse_by(need_value(k, v)?).ok_or_else(bad)?;
+                return set(&mut self.by, k, by);
+            }
+            MT_PRIORITY => {
+                let n = parse_priority(need_value(k, v)?).ok_or_else(bad)?;
+                return set(&mut self.mt_priority, k, n);
+            }
+            HOLDFOR => {
+                let n = parse_u64(need_value(k, v)?, 9).ok_or_else(bad)?;
+                return set(&mut self.hold, k, Hold::For(n));
+            }
+            HOLDUNTIL => {
+                let v = need_value(k, v)?;
+                if !is_date_time(v) {
+                    return Err(bad());
+                }
+                return set(&mut self.hold, k, Hold::Until(Cow::Borrowed(v)));
+            }
+            XSHADOW => &mut x.xshadow,
+            XOORG => &mut x.xoorg,
+            XMESSAGECONTEXT => &mut x.xmessagecontext,
+            XATTRDIRECT => &mut x.xattrdirect,
+            XATTRORGID => &mut x.xattrorgid,
+            XSYSPROBEID => &mut x.xsysprobeid,
+            XMSGID => &mut x.xmsgid,
+            XORIGFROM => &mut x.xorigfrom,
+            _ => return push_other(&mut self.other, k, v),
+        };
+        let val = xtext(k, v, opts.utf8)?;
+        set(slot, k, val)
     }
 
     /// Writes the parameters in canonical order, each preceded by one space.
@@ -573,25 +621,32 @@ impl<'a> RcptParams<'a> {
         if s.is_empty() {
             return Ok(p);
         }
-        for item in items(s, opts) {
+        for item in Items::new(s, opts) {
             let (k, v) = item?;
-            let is = |name: &str| k.eq_ignore_ascii_case(name);
-            if is("NOTIFY") {
-                let n = parse_notify(need_value(k, v)?)
-                    .ok_or_else(|| ParamError::InvalidValue(upper(k)))?;
-                set(&mut p.notify, k, n)?;
-            } else if is("ORCPT") {
-                let o = parse_orcpt(need_value(k, v)?, opts)
-                    .ok_or_else(|| ParamError::InvalidValue(upper(k)))?;
-                set(&mut p.orcpt, k, o)?;
-            } else if is("XORAR") {
-                let x = xtext(k, v, opts.utf8)?;
-                set(&mut p.exchange.xorar, k, x)?;
-            } else if is("XRDST") {
-                let x = xtext(k, v, opts.utf8)?;
-                set(&mut p.exchange.xrdst, k, x)?;
-            } else {
-                push_other(&mut p.other, k, v)?;
+            const NOTIFY: u128 = scan::pack(b"NOTIFY");
+            const ORCPT: u128 = scan::pack(b"ORCPT");
+            const XORAR: u128 = scan::pack(b"XORAR");
+            const XRDST: u128 = scan::pack(b"XRDST");
+            match scan::pack_upper(k.as_bytes()).unwrap_or(0) {
+                NOTIFY => {
+                    let n = parse_notify(need_value(k, v)?)
+                        .ok_or_else(|| ParamError::InvalidValue(upper(k)))?;
+                    set(&mut p.notify, k, n)?;
+                }
+                ORCPT => {
+                    let o = parse_orcpt(need_value(k, v)?, opts)
+                        .ok_or_else(|| ParamError::InvalidValue(upper(k)))?;
+                    set(&mut p.orcpt, k, o)?;
+                }
+                XORAR => {
+                    let x = xtext(k, v, opts.utf8)?;
+                    set(&mut p.exchange.xorar, k, x)?;
+                }
+                XRDST => {
+                    let x = xtext(k, v, opts.utf8)?;
+                    set(&mut p.exchange.xrdst, k, x)?;
+                }
+                _ => push_other(&mut p.other, k, v)?,
             }
         }
         Ok(p)
@@ -634,8 +689,9 @@ impl<'a> RcptParams<'a> {
 /// `ORCPT=` value: `addr-type ";" xtext` (RFC 3461 4.2); addr-type is an atom. Under
 /// SMTPUTF8 the address may hold UTF-8 (RFC 6533 `utf-8-addr-unitext`).
 fn parse_orcpt<'a>(v: &'a str, opts: &ParseOptions) -> Option<Orcpt<'a>> {
-    let (t, a) = v.split_once(';')?;
-    if t.is_empty() || !t.bytes().all(super::path::is_atext) {
+    let semi = memchr::memchr(b';', v.as_bytes())?;
+    let (t, a) = (v.get(..semi)?, v.get(semi + 1..)?);
+    if t.is_empty() || !scan::all(t.as_bytes(), scan::ATEXT) {
         return None;
     }
     if !super::xtext::is_valid(a, opts.utf8) {

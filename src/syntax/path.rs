@@ -2,7 +2,7 @@
 //!
 //! Size limits of RFC 5321 4.5.3.1 are enforced while parsing: local part 64 octets,
 //! domain 255 octets, path 256 octets (including the angle brackets), each with a typed
-//! [`PathError`](super::PathError).
+//! [`PathError`].
 
 use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -81,7 +81,7 @@ use crate::limits::{MAX_DOMAIN, MAX_LOCAL_PART, MAX_PATH};
 /// `atext` of RFC 5322 3.2.3 as used by RFC 5321 4.1.2 (`Atom`).
 #[inline]
 pub(crate) fn is_atext(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b)
+    super::scan::is(b, super::scan::ATEXT)
 }
 
 #[inline]
@@ -148,22 +148,27 @@ fn check_domain(s: &str, utf8: bool) -> Result<(), PathError> {
     if s.len() > MAX_DOMAIN {
         return Err(PathError::DomainTooLong);
     }
-    if s.is_empty() {
-        return Err(PathError::Syntax);
-    }
-    for label in s.split('.') {
-        let b = label.as_bytes();
-        let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
-            return Err(PathError::Syntax);
-        };
-        if b.len() > 63 || first == b'-' || last == b'-' {
-            return Err(PathError::Syntax);
-        }
-        for &c in b {
-            if !(c.is_ascii_alphanumeric() || c == b'-' || (utf8 && c >= 0x80)) {
+    let mut label_len = 0usize;
+    let mut prev = b'.';
+    for &c in s.as_bytes() {
+        if c == b'.' {
+            if label_len == 0 || prev == b'-' {
                 return Err(PathError::Syntax);
             }
+            label_len = 0;
+        } else {
+            let ok = super::scan::is(c, super::scan::ALNUM)
+                || (c == b'-' && label_len > 0)
+                || (utf8 && c >= 0x80);
+            if !ok || label_len == 63 {
+                return Err(PathError::Syntax);
+            }
+            label_len += 1;
         }
+        prev = c;
+    }
+    if label_len == 0 || prev == b'-' {
+        return Err(PathError::Syntax);
     }
     Ok(())
 }
@@ -569,6 +574,13 @@ pub(crate) fn put_forward_path(out: &mut impl bytes::BufMut, p: &ForwardPath<'_>
 /// General-address-literal (`dcontent` includes it, RFC 5321 4.1.3), so the scan follows the
 /// path's structure: optional source route, local part (quoted or not), then the host.
 pub(crate) fn closing_bracket(b: &[u8]) -> Option<usize> {
+    // Fast path: no quote, no literal and no route before the first '>'.
+    if let Some(j) = memchr::memchr(b'>', b) {
+        let head = b.get(1..j)?;
+        if head.first() != Some(&b'@') && memchr::memchr2(b'"', b'[', head).is_none() {
+            return Some(j);
+        }
+    }
     let mut i = 1;
     // A-d-l source route up to its ':' (domains hold neither ':' nor '>').
     if b.get(i) == Some(&b'@') {

@@ -376,8 +376,8 @@ impl Reply {
     /// code, the text sanitized and wrapped into lines of at most 512 octets.
     ///
     /// This is the equality the round trip `parse(encode(r)) == r.normalized()` holds for
-    /// (except for a reply without an enhanced code whose first line itself starts with
-    /// one: a parser cannot tell the two apart). For text that needs neither sanitizing nor
+    /// (except for a reply without an enhanced code whose first line, once sanitized,
+    /// starts with one: a parser cannot tell the two apart). For text that needs neither sanitizing nor
     /// wrapping, `r.normalized() == r`.
     ///
     /// ```

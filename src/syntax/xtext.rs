@@ -20,7 +20,7 @@ pub struct XText<'a>(pub Cow<'a, str>);
 /// `xchar` of RFC 3461 section 4: `!`..`~` except `+` and `=`.
 #[inline]
 pub(crate) fn is_xchar(b: u8) -> bool {
-    (33..=126).contains(&b) && b != b'+' && b != b'='
+    super::scan::is(b, super::scan::XCHAR)
 }
 
 #[inline]

@@ -71,6 +71,8 @@ pub fn kind(e: &Event) -> &'static str {
         Event::AuthStart { .. } => "AuthStart",
         Event::AuthResponse { .. } => "AuthResponse",
         Event::AuthAborted { .. } => "AuthAborted",
+        Event::AuthVerify { .. } => "AuthVerify",
+        Event::AuthToken { .. } => "AuthToken",
         Event::StartTls { .. } => "StartTls",
         Event::TlsUpgrade => "TlsUpgrade",
         Event::Vrfy { .. } => "Vrfy",
@@ -82,6 +84,7 @@ pub fn kind(e: &Event) -> &'static str {
         Event::XExch50 { .. } => "XExch50",
         Event::XExch50Chunk(_) => "XExch50Chunk",
         Event::XExch50End => "XExch50End",
+        _ => "Other",
     }
 }
 

@@ -1,0 +1,179 @@
+//! Code shared by the server examples (`smtp-server`, `blocking`, `event-loop`) and the
+//! client example (`smtp-send`): command-line options, the `ServerConfig` they build, the
+//! Maildir store, the per-connection event handling and the NTLM arithmetic.
+//!
+//! Included by each example with `#[path = "common/mod.rs"] mod common;`; every example
+//! uses a different part, hence the `dead_code` allowance.
+#![allow(dead_code)]
+
+pub mod maildir;
+pub mod ntlm;
+pub mod session;
+pub mod tls;
+
+use clap::Args;
+use ehlo::server::{ExchangeConfig, Mechanism, ServerConfig};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The options every server example takes (`smtp-server`, `blocking`, `event-loop`).
+#[derive(Debug, Clone, Args)]
+pub struct ServerOptions {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:2525")]
+    pub listen: SocketAddr,
+    /// Maildir to store accepted messages in (created if missing).
+    #[arg(long, default_value = "./maildir")]
+    pub maildir: PathBuf,
+    /// Host name for the greeting, the EHLO reply and the Received header.
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// PEM certificate chain for STARTTLS.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for STARTTLS.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Offer STARTTLS with a self-signed certificate generated at start.
+    #[arg(long, conflicts_with = "tls_cert")]
+    pub tls_self_signed: bool,
+    /// An account for AUTH PLAIN, LOGIN and NTLM, as NAME:PASSWORD (repeatable).
+    #[arg(long = "user", value_name = "NAME:PASSWORD")]
+    pub users: Vec<String>,
+    /// Refuse MAIL until the client authenticated (530 5.7.0).
+    #[arg(long)]
+    pub require_auth: bool,
+    /// Offer PLAIN and LOGIN before STARTTLS too (they are only offered under TLS
+    /// otherwise; without any TLS configured they are always offered).
+    #[arg(long)]
+    pub allow_plaintext_auth: bool,
+    /// Largest message in octets (advertised with SIZE).
+    #[arg(long)]
+    pub max_size: Option<u64>,
+    /// Most recipients per transaction.
+    #[arg(long)]
+    pub max_recipients: Option<usize>,
+    /// Advertise and serve the Microsoft Exchange extensions.
+    #[arg(long)]
+    pub exchange: bool,
+    /// Do not fsync message files and the Maildir before acknowledging (benchmarks only:
+    /// an acknowledged message may then be lost in a crash).
+    #[arg(long)]
+    pub no_fsync: bool,
+}
+
+impl ServerOptions {
+    /// The host name: `--hostname`, else the system's, else `localhost`.
+    pub fn hostname(&self) -> String {
+        if let Some(h) = &self.hostname {
+            return h.clone();
+        }
+        std::fs::read_to_string("/etc/hostname")
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "localhost".to_string())
+    }
+
+    /// Whether TLS is configured.
+    pub fn tls_enabled(&self) -> bool {
+        self.tls_self_signed || self.tls_cert.is_some()
+    }
+
+    /// The accounts of `--user NAME:PASSWORD`.
+    pub fn accounts(&self) -> Result<Users, String> {
+        let mut users = HashMap::new();
+        for u in &self.users {
+            let (name, password) = u
+                .split_once(':')
+                .ok_or_else(|| format!("--user {u:?}: expected NAME:PASSWORD"))?;
+            if name.is_empty() {
+                return Err(format!("--user {u:?}: empty name"));
+            }
+            users.insert(name.to_string(), password.to_string());
+        }
+        Ok(Users(users))
+    }
+
+    /// The session configuration these options describe.
+    pub fn server_config(&self) -> ServerConfig {
+        let mut config = ServerConfig::new(self.hostname());
+        config.extensions.starttls = self.tls_enabled();
+        config.extensions.smtputf8 = true;
+        if let Some(size) = self.max_size {
+            config.limits.max_message_size = size;
+        }
+        if let Some(n) = self.max_recipients {
+            config.limits.max_recipients = n;
+        }
+        // A benchmark or bulk client sends many messages per session.
+        config.limits.max_transactions = 100_000;
+        config.limits.max_commands = 1_000_000;
+        if !self.users.is_empty() {
+            config.auth.mechanisms = vec![
+                Mechanism::new("PLAIN"),
+                Mechanism::new("LOGIN"),
+                Mechanism::new("NTLM"),
+            ];
+            config.auth.allow_plaintext_without_tls =
+                self.allow_plaintext_auth || !self.tls_enabled();
+        }
+        config.auth.require_auth = self.require_auth;
+        if self.exchange {
+            // Exchange 2016/2019 front end (see the spec's EHLO fixtures): STARTTLS,
+            // X-ANONYMOUSTLS, AUTH NTLM (+ LOGIN), X-EXPS GSSAPI NTLM, 8BITMIME,
+            // BINARYMIME, CHUNKING, XEXCH50, XRDST, XSHADOWREQUEST. GSSAPI is not
+            // served by this example, so X-EXPS offers NTLM and LOGIN.
+            config.exchange = ExchangeConfig {
+                anonymous_tls: self.tls_enabled(),
+                exps_mechanisms: if self.users.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![Mechanism::new("NTLM"), Mechanism::new("LOGIN")]
+                },
+                exps_legacy_line: false,
+                xexch50: true,
+                link2state: false,
+                xrdst: true,
+                xshadow: false,
+                xshadowrequest: true,
+                xqdiscard: false,
+                xproxy: false,
+                xsessionparams: false,
+            };
+            config.auth.legacy_auth_line = true;
+        }
+        config
+    }
+}
+
+/// User names and passwords from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Users(HashMap<String, String>);
+
+impl Users {
+    /// Whether `name` has `password`.
+    pub fn check(&self, name: &str, password: &str) -> bool {
+        self.0.get(name).is_some_and(|p| p == password)
+    }
+
+    /// The password of `name`, matched case-insensitively (NTLM user names are).
+    pub fn password_ci(&self, name: &str) -> Option<(&str, &str)> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(n, p)| (n.as_str(), p.as_str()))
+    }
+}
+
+/// Sets up `tracing` output on standard error (`RUST_LOG` overrides `default`).
+pub fn init_tracing(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}

@@ -1,0 +1,496 @@
+//! The NTLM arithmetic the crate leaves to its caller (\[MS-NLMP\]): the server's
+//! CHALLENGE message and the check of the client's AUTHENTICATE message (NTLMv2, NTLM2
+//! session response and NTLMv1), and the client's NEGOTIATE and AUTHENTICATE (NTLMv2)
+//! messages. The crate frames the exchange (\[MS-SMTPNTLM\]); this is what SSPI would do.
+//!
+//! NTLM is a legacy protocol (MD4, DES, HMAC-MD5); it is here because Exchange clients
+//! use it. Run it only under TLS in production.
+
+use des::cipher::generic_array::GenericArray;
+use des::cipher::{BlockEncrypt, KeyInit};
+use ehlo::sasl::md5::{hmac_md5, md5};
+use md4::{Digest, Md4};
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const SIGNATURE: &[u8; 8] = b"NTLMSSP\0";
+
+/// NTLMSSP_NEGOTIATE_UNICODE.
+pub const NEGOTIATE_UNICODE: u32 = 0x0000_0001;
+/// NTLM_NEGOTIATE_OEM.
+pub const NEGOTIATE_OEM: u32 = 0x0000_0002;
+/// NTLMSSP_REQUEST_TARGET.
+pub const REQUEST_TARGET: u32 = 0x0000_0004;
+/// NTLMSSP_NEGOTIATE_NTLM.
+pub const NEGOTIATE_NTLM: u32 = 0x0000_0200;
+/// NTLMSSP_NEGOTIATE_ALWAYS_SIGN.
+pub const NEGOTIATE_ALWAYS_SIGN: u32 = 0x0000_8000;
+/// NTLMSSP_TARGET_TYPE_SERVER.
+pub const TARGET_TYPE_SERVER: u32 = 0x0002_0000;
+/// NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY (NTLM2 session response for NTLMv1).
+pub const NEGOTIATE_EXTENDED_SESSIONSECURITY: u32 = 0x0008_0000;
+/// NTLMSSP_NEGOTIATE_TARGET_INFO.
+pub const NEGOTIATE_TARGET_INFO: u32 = 0x0080_0000;
+/// NTLMSSP_NEGOTIATE_128.
+pub const NEGOTIATE_128: u32 = 0x2000_0000;
+/// NTLMSSP_NEGOTIATE_56.
+pub const NEGOTIATE_56: u32 = 0x8000_0000;
+
+/// Why an NTLM message was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NtlmError {
+    /// Not an NTLMSSP message of the expected type, or a field points outside it.
+    Malformed(&'static str),
+    /// No such user.
+    UnknownUser,
+    /// The response does not match the password.
+    BadResponse,
+}
+
+impl fmt::Display for NtlmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NtlmError::Malformed(why) => write!(f, "malformed NTLM message: {why}"),
+            NtlmError::UnknownUser => f.write_str("unknown user"),
+            NtlmError::BadResponse => f.write_str("wrong password"),
+        }
+    }
+}
+
+impl std::error::Error for NtlmError {}
+
+fn u16_at(b: &[u8], at: usize) -> Option<u16> {
+    let s = b.get(at..at.checked_add(2)?)?;
+    Some(u16::from_le_bytes([s[0], s[1]]))
+}
+
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+/// The payload a security buffer (`Len`, `MaxLen`, `Offset`) at `at` points to.
+fn field(b: &[u8], at: usize) -> Result<&[u8], NtlmError> {
+    let len = u16_at(b, at).ok_or(NtlmError::Malformed("truncated header"))? as usize;
+    let off = u32_at(b, at + 4).ok_or(NtlmError::Malformed("truncated header"))? as usize;
+    if len == 0 {
+        return Ok(&[]);
+    }
+    off.checked_add(len)
+        .and_then(|end| b.get(off..end))
+        .ok_or(NtlmError::Malformed("field outside the message"))
+}
+
+fn check_type(b: &[u8], kind: u32) -> Result<(), NtlmError> {
+    if b.get(..8) != Some(&SIGNATURE[..]) || u32_at(b, 8) != Some(kind) {
+        return Err(NtlmError::Malformed("wrong signature or message type"));
+    }
+    Ok(())
+}
+
+fn utf16le(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(u16::to_le_bytes).collect()
+}
+
+fn from_utf16le(b: &[u8]) -> String {
+    let units: Vec<u16> = b
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    String::from_utf16_lossy(&units)
+}
+
+fn text(b: &[u8], unicode: bool) -> String {
+    if unicode {
+        from_utf16le(b)
+    } else {
+        String::from_utf8_lossy(b).into_owned()
+    }
+}
+
+fn encode_text(s: &str, unicode: bool) -> Vec<u8> {
+    if unicode {
+        utf16le(s)
+    } else {
+        s.as_bytes().to_vec()
+    }
+}
+
+/// NTOWFv1: MD4 of the UTF-16LE password (\[MS-NLMP\] 3.3.1).
+fn nt_hash(password: &str) -> [u8; 16] {
+    Md4::digest(utf16le(password)).into()
+}
+
+/// NTOWFv2 (\[MS-NLMP\] 3.3.2).
+fn ntowf_v2(password: &str, user: &str, domain: &str) -> [u8; 16] {
+    let mut id = utf16le(&user.to_uppercase());
+    id.extend_from_slice(&utf16le(domain));
+    hmac_md5(&nt_hash(password), &id)
+}
+
+/// DES with a 56-bit key spread over 8 octets (parity bits ignored).
+fn des_encrypt(key7: &[u8], data: &[u8; 8]) -> [u8; 8] {
+    let k = key7;
+    let key = [
+        k[0],
+        (k[0] << 7) | (k[1] >> 1),
+        (k[1] << 6) | (k[2] >> 2),
+        (k[2] << 5) | (k[3] >> 3),
+        (k[3] << 4) | (k[4] >> 4),
+        (k[4] << 3) | (k[5] >> 5),
+        (k[5] << 2) | (k[6] >> 6),
+        k[6] << 1,
+    ];
+    let cipher = des::Des::new(GenericArray::from_slice(&key));
+    let mut block = GenericArray::clone_from_slice(data);
+    cipher.encrypt_block(&mut block);
+    block.into()
+}
+
+/// DESL (\[MS-NLMP\] 6): the 16-octet key padded to 21, three DES encryptions of `data`.
+fn desl(key: &[u8; 16], data: &[u8; 8]) -> [u8; 24] {
+    let mut k = [0u8; 21];
+    k[..16].copy_from_slice(key);
+    let mut out = [0u8; 24];
+    out[..8].copy_from_slice(&des_encrypt(&k[0..7], data));
+    out[8..16].copy_from_slice(&des_encrypt(&k[7..14], data));
+    out[16..].copy_from_slice(&des_encrypt(&k[14..21], data));
+    out
+}
+
+/// Eight unpredictable octets (challenges). From the OS; falls back to hashing the
+/// clock with the standard library's randomly keyed hasher.
+pub fn random8() -> [u8; 8] {
+    use std::io::Read;
+    let mut b = [0u8; 8];
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut b))
+        .is_ok()
+    {
+        return b;
+    }
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    h.finish().to_le_bytes()
+}
+
+/// Now as a Windows FILETIME (100 ns ticks since 1601).
+fn filetime_now() -> u64 {
+    let since_unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    (since_unix.as_nanos() / 100) as u64 + 116_444_736_000_000_000
+}
+
+fn av_pair(out: &mut Vec<u8>, id: u16, value: &[u8]) {
+    out.extend_from_slice(&id.to_le_bytes());
+    out.extend_from_slice(&(value.len() as u16).to_le_bytes());
+    out.extend_from_slice(value);
+}
+
+/// A message builder: fixed header, then payload fields appended with their security
+/// buffers patched in.
+struct Builder {
+    buf: Vec<u8>,
+}
+
+impl Builder {
+    fn new(kind: u32, header_len: usize) -> Builder {
+        let mut buf = vec![0u8; header_len];
+        buf[..8].copy_from_slice(SIGNATURE);
+        buf[8..12].copy_from_slice(&kind.to_le_bytes());
+        Builder { buf }
+    }
+
+    fn put_u32(&mut self, at: usize, v: u32) {
+        self.buf[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    }
+
+    fn payload(&mut self, at: usize, data: &[u8]) {
+        let off = self.buf.len() as u32;
+        let len = (data.len() as u16).to_le_bytes();
+        self.buf[at..at + 2].copy_from_slice(&len);
+        self.buf[at + 2..at + 4].copy_from_slice(&len);
+        self.buf[at + 4..at + 8].copy_from_slice(&off.to_le_bytes());
+        self.buf.extend_from_slice(data);
+    }
+}
+
+// ---------------------------------------------------------------- server side
+
+/// The server's state between its CHALLENGE and the client's AUTHENTICATE.
+#[derive(Clone)]
+pub struct ServerChallenge {
+    challenge: [u8; 8],
+}
+
+impl fmt::Debug for ServerChallenge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ServerChallenge(..)")
+    }
+}
+
+impl ServerChallenge {
+    /// Answers a NEGOTIATE message: a fresh server challenge and the CHALLENGE message
+    /// (\[MS-NLMP\] 2.2.1.2) with target information, so that NTLMv2 clients use NTLMv2.
+    pub fn new(
+        negotiate: &[u8],
+        netbios_name: &str,
+        dns_name: &str,
+    ) -> Result<(ServerChallenge, Vec<u8>), NtlmError> {
+        check_type(negotiate, 1)?;
+        let client = u32_at(negotiate, 12).ok_or(NtlmError::Malformed("no flags"))?;
+        let unicode = client & NEGOTIATE_UNICODE != 0;
+        let mut flags = NEGOTIATE_NTLM | TARGET_TYPE_SERVER | NEGOTIATE_TARGET_INFO;
+        flags |= if unicode {
+            NEGOTIATE_UNICODE
+        } else {
+            NEGOTIATE_OEM
+        };
+        flags |= client
+            & (REQUEST_TARGET
+                | NEGOTIATE_ALWAYS_SIGN
+                | NEGOTIATE_EXTENDED_SESSIONSECURITY
+                | NEGOTIATE_128
+                | NEGOTIATE_56);
+        let challenge = random8();
+        let mut info = Vec::new();
+        av_pair(&mut info, 2, &utf16le(netbios_name)); // MsvAvNbDomainName
+        av_pair(&mut info, 1, &utf16le(netbios_name)); // MsvAvNbComputerName
+        av_pair(&mut info, 4, &utf16le(dns_name)); // MsvAvDnsDomainName
+        av_pair(&mut info, 3, &utf16le(dns_name)); // MsvAvDnsComputerName
+        av_pair(&mut info, 7, &filetime_now().to_le_bytes()); // MsvAvTimestamp
+        av_pair(&mut info, 0, &[]); // MsvAvEOL
+        let mut b = Builder::new(2, 48);
+        b.put_u32(20, flags);
+        b.buf[24..32].copy_from_slice(&challenge);
+        b.payload(12, &encode_text(netbios_name, unicode));
+        b.payload(40, &info);
+        Ok((ServerChallenge { challenge }, b.buf))
+    }
+
+    /// Checks an AUTHENTICATE message against the password `lookup` finds for its user
+    /// name (matched case-insensitively: `lookup` returns the canonical name and the
+    /// password). Accepts NTLMv2, the NTLM2 session response and NTLMv1. Returns the
+    /// canonical user name and which response the client used.
+    pub fn verify<'a>(
+        &self,
+        message: &[u8],
+        lookup: impl Fn(&str) -> Option<(&'a str, &'a str)>,
+    ) -> Result<(String, &'static str), NtlmError> {
+        check_type(message, 3)?;
+        let lm = field(message, 12)?;
+        let nt = field(message, 20)?;
+        let flags = u32_at(message, 60).unwrap_or(NEGOTIATE_UNICODE);
+        let unicode = flags & NEGOTIATE_UNICODE != 0;
+        let domain = text(field(message, 28)?, unicode);
+        let user = text(field(message, 36)?, unicode);
+        if user.is_empty() {
+            return Err(NtlmError::UnknownUser);
+        }
+        let (canonical, password) = lookup(&user).ok_or(NtlmError::UnknownUser)?;
+        let variant = if nt.len() > 24 {
+            "NTLMv2"
+        } else if flags & NEGOTIATE_EXTENDED_SESSIONSECURITY != 0 {
+            "NTLM2 session"
+        } else {
+            "NTLMv1"
+        };
+        let ok = if nt.len() > 24 {
+            // NTLMv2 (3.3.2): NTProofStr = HMAC_MD5(NTOWFv2, ServerChallenge || temp).
+            let (proof, temp) = nt.split_at(16);
+            let mut msg = self.challenge.to_vec();
+            msg.extend_from_slice(temp);
+            let mut domains = vec![domain.clone(), domain.to_uppercase(), String::new()];
+            domains.dedup();
+            domains
+                .iter()
+                .any(|d| hmac_md5(&ntowf_v2(password, &user, d), &msg) == proof)
+        } else if nt.len() == 24 {
+            let key = nt_hash(password);
+            // NTLMv1 (3.3.1), and with extended session security the NTLM2 session
+            // response: the challenge is MD5(ServerChallenge || ClientChallenge)[..8],
+            // the client challenge being the first 8 octets of the LM response.
+            let v1 = desl(&key, &self.challenge) == nt;
+            let ess = lm.len() >= 8 && {
+                let mut m = self.challenge.to_vec();
+                m.extend_from_slice(&lm[..8]);
+                let mut c = [0u8; 8];
+                c.copy_from_slice(&md5(&m)[..8]);
+                desl(&key, &c) == nt
+            };
+            v1 || ess
+        } else {
+            false
+        };
+        if ok {
+            Ok((canonical.to_string(), variant))
+        } else {
+            Err(NtlmError::BadResponse)
+        }
+    }
+}
+
+/// The user name in an AUTHENTICATE message (for logs).
+pub fn authenticate_user(message: &[u8]) -> Option<String> {
+    check_type(message, 3).ok()?;
+    let flags = u32_at(message, 60)?;
+    Some(text(
+        field(message, 36).ok()?,
+        flags & NEGOTIATE_UNICODE != 0,
+    ))
+}
+
+// ---------------------------------------------------------------- client side
+
+const CLIENT_FLAGS: u32 = NEGOTIATE_UNICODE
+    | NEGOTIATE_OEM
+    | REQUEST_TARGET
+    | NEGOTIATE_NTLM
+    | NEGOTIATE_ALWAYS_SIGN
+    | NEGOTIATE_EXTENDED_SESSIONSECURITY
+    | NEGOTIATE_TARGET_INFO
+    | NEGOTIATE_128
+    | NEGOTIATE_56;
+
+/// The client's NEGOTIATE message (\[MS-NLMP\] 2.2.1.1), without domain or workstation.
+pub fn negotiate_message() -> Vec<u8> {
+    let mut b = Builder::new(1, 32);
+    b.put_u32(12, CLIENT_FLAGS);
+    b.payload(16, &[]);
+    b.payload(24, &[]);
+    b.buf
+}
+
+/// The client's AUTHENTICATE message (\[MS-NLMP\] 2.2.1.3) with NTLMv2 and LMv2
+/// responses to `challenge_message`.
+pub fn authenticate_message(
+    challenge_message: &[u8],
+    user: &str,
+    password: &str,
+    domain: &str,
+    workstation: &str,
+) -> Result<Vec<u8>, NtlmError> {
+    check_type(challenge_message, 2)?;
+    let server_flags = u32_at(challenge_message, 20).ok_or(NtlmError::Malformed("no flags"))?;
+    let server_challenge = challenge_message
+        .get(24..32)
+        .ok_or(NtlmError::Malformed("no challenge"))?;
+    let info = if server_flags & NEGOTIATE_TARGET_INFO != 0 {
+        field(challenge_message, 40)?
+    } else {
+        &[]
+    };
+    // The server's timestamp if it sent one (3.1.5.1.2), else ours.
+    let mut timestamp = filetime_now().to_le_bytes();
+    let mut rest = info;
+    while rest.len() >= 4 {
+        let id = u16::from_le_bytes([rest[0], rest[1]]);
+        let len = u16::from_le_bytes([rest[2], rest[3]]) as usize;
+        let Some(value) = rest.get(4..4 + len) else {
+            break;
+        };
+        if id == 7 && len == 8 {
+            timestamp.copy_from_slice(value);
+        }
+        if id == 0 {
+            break;
+        }
+        rest = &rest[4 + len..];
+    }
+    let client_challenge = random8();
+    let key = ntowf_v2(password, user, domain);
+    let mut temp = vec![1u8, 1, 0, 0, 0, 0, 0, 0];
+    temp.extend_from_slice(&timestamp);
+    temp.extend_from_slice(&client_challenge);
+    temp.extend_from_slice(&[0; 4]);
+    temp.extend_from_slice(info);
+    temp.extend_from_slice(&[0; 4]);
+    let mut msg = server_challenge.to_vec();
+    msg.extend_from_slice(&temp);
+    let mut nt = hmac_md5(&key, &msg).to_vec();
+    nt.extend_from_slice(&temp);
+    let mut lm_msg = server_challenge.to_vec();
+    lm_msg.extend_from_slice(&client_challenge);
+    let mut lm = hmac_md5(&key, &lm_msg).to_vec();
+    lm.extend_from_slice(&client_challenge);
+
+    let unicode = server_flags & NEGOTIATE_UNICODE != 0;
+    let flags = (CLIENT_FLAGS & server_flags & !NEGOTIATE_OEM)
+        | if unicode {
+            NEGOTIATE_UNICODE
+        } else {
+            NEGOTIATE_OEM
+        };
+    let mut b = Builder::new(3, 64);
+    b.put_u32(60, flags);
+    b.payload(28, &encode_text(domain, unicode));
+    b.payload(36, &encode_text(user, unicode));
+    b.payload(44, &encode_text(workstation, unicode));
+    b.payload(12, &lm);
+    b.payload(20, &nt);
+    b.payload(52, &[]);
+    Ok(b.buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// \[MS-NLMP\] 4.2.2 / 4.2.4 test vectors: user "User", domain "Domain", password
+    /// "Password", server challenge 0123456789abcdef.
+    #[test]
+    fn ms_nlmp_vectors() {
+        assert_eq!(
+            nt_hash("Password").to_vec(),
+            hex("a4f49c406510bdcab6824ee7c30fd852")
+        );
+        let challenge: [u8; 8] = hex("0123456789abcdef").try_into().unwrap();
+        // 4.2.2.2.1 NTLMv1 response.
+        assert_eq!(
+            desl(&nt_hash("Password"), &challenge).to_vec(),
+            hex("67c43011f30298a2ad35ece64f16331c44bdbed927841f94")
+        );
+        // 4.2.4.1.1 NTOWFv2.
+        assert_eq!(
+            ntowf_v2("Password", "User", "Domain").to_vec(),
+            hex("0c868a403bfd7a93a3001ef22ef02e3f")
+        );
+    }
+
+    #[test]
+    fn client_and_server_agree() {
+        let accounts = [("alice", "s3cret")];
+        let lookup = |n: &str| {
+            accounts
+                .iter()
+                .find(|(u, _)| u.eq_ignore_ascii_case(n))
+                .map(|(u, p)| (*u, *p))
+        };
+        let (server, challenge) =
+            ServerChallenge::new(&negotiate_message(), "MX", "mx.test").unwrap();
+        let auth = authenticate_message(&challenge, "Alice", "s3cret", "", "WS").unwrap();
+        assert_eq!(
+            server.verify(&auth, lookup).unwrap(),
+            ("alice".to_string(), "NTLMv2")
+        );
+        let auth = authenticate_message(&challenge, "alice", "wrong", "", "WS").unwrap();
+        assert_eq!(server.verify(&auth, lookup), Err(NtlmError::BadResponse));
+        let auth = authenticate_message(&challenge, "bob", "s3cret", "", "WS").unwrap();
+        assert_eq!(server.verify(&auth, lookup), Err(NtlmError::UnknownUser));
+        assert!(server.verify(b"NTLMSSP\0\x03\0\0\0", lookup).is_err());
+    }
+}

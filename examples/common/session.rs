@@ -1,0 +1,464 @@
+//! One SMTP connection's logic, independent of how its bytes travel (tokio, threads, mio):
+//! answers the [`Server`] machine's events, authenticates against the `--user` accounts
+//! (PLAIN, LOGIN, NTLM) and streams accepted messages into the Maildir.
+//!
+//! The transport loop is the same for every example:
+//!
+//! ```text
+//! loop {
+//!     match session.next() {
+//!         Next::Read => { write session.server.poll_transmit()...; read; session.receive(..) }
+//!         Next::TlsUpgrade => { write pending output; TLS handshake; session.server.tls_established() }
+//!         Next::Commit(c) => { let r = c.run(); session.committed(r) }   // maybe on a blocking thread
+//!         Next::Closed => { write pending output; close }
+//!     }
+//! }
+//! ```
+
+use super::maildir::{rfc5322_date, Commit, Delivery, Maildir};
+use super::ntlm;
+use super::Users;
+use ehlo::sasl::{login, plain::PlainMessage};
+use ehlo::server::{AuthVerb, Decision, Event, Server, ServerConfig};
+use ehlo::{EnhancedCode, Reply};
+use std::borrow::Cow;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+use tracing::{debug, info, warn};
+
+/// What every connection shares.
+#[derive(Debug)]
+pub struct Shared {
+    /// The session configuration.
+    pub config: Arc<ServerConfig>,
+    /// The `--user` accounts.
+    pub users: Users,
+    /// Where messages go.
+    pub maildir: Maildir,
+    /// Whether STARTTLS can be served.
+    pub tls: bool,
+    /// Connection counter (log ids).
+    pub connections: AtomicU64,
+}
+
+/// What the transport loop must do next.
+#[derive(Debug)]
+pub enum Next {
+    /// Write what `server.poll_transmit()` holds, then read more input.
+    Read,
+    /// Write what `server.poll_transmit()` holds, run the TLS handshake, then call
+    /// `server.tls_established()`.
+    TlsUpgrade,
+    /// A message is complete: run [`Commit::run`] (on a blocking thread if it
+    /// [blocks](Commit::blocks)), then call [`Session::committed`] with its result.
+    Commit(Commit),
+    /// Write what `server.poll_transmit()` holds, then close the connection.
+    Closed,
+}
+
+/// Where an SASL exchange stands.
+#[derive(Debug)]
+enum Auth {
+    Idle,
+    /// PLAIN without an initial response: waiting for the message.
+    Plain,
+    /// LOGIN: waiting for the user name.
+    LoginUser,
+    /// LOGIN: waiting for the password.
+    LoginPassword(String),
+    /// NTLM: waiting for the NEGOTIATE message.
+    NtlmNegotiate,
+    /// NTLM: CHALLENGE sent, waiting for the AUTHENTICATE message.
+    NtlmAuthenticate(ntlm::ServerChallenge),
+}
+
+/// One connection.
+#[derive(Debug)]
+pub struct Session {
+    /// The protocol machine; write what its `poll_transmit` returns.
+    pub server: Server,
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    id: u64,
+    auth: Auth,
+    from: String,
+    smtputf8: bool,
+    rcpts: Vec<String>,
+    delivery: Option<Delivery>,
+    write_error: Option<io::Error>,
+    stored: u64,
+}
+
+const LOCAL_ERROR: Reply = Reply::from_static(
+    451,
+    Some(EnhancedCode::new(4, 3, 0)),
+    "Local error in processing, message not stored",
+);
+
+const NO_TLS: Reply =
+    Reply::from_static(454, Some(EnhancedCode::new(4, 7, 0)), "TLS not available");
+
+impl Session {
+    /// A session for a client that connected from `peer`.
+    pub fn new(shared: Arc<Shared>, peer: SocketAddr, now: Instant) -> Session {
+        let id = shared.connections.fetch_add(1, Ordering::Relaxed);
+        debug!(conn = id, %peer, "connected");
+        Session {
+            server: Server::new(shared.config.clone(), now),
+            shared,
+            peer,
+            id,
+            auth: Auth::Idle,
+            from: String::new(),
+            smtputf8: false,
+            rcpts: Vec::new(),
+            delivery: None,
+            write_error: None,
+            stored: 0,
+        }
+    }
+
+    /// Feeds bytes read from the client.
+    pub fn receive(&mut self, now: Instant, data: &[u8]) {
+        self.server.receive(now, data);
+    }
+
+    /// Messages stored in this session.
+    pub fn stored(&self) -> u64 {
+        self.stored
+    }
+
+    /// Processes events until the transport has something to do.
+    pub fn next(&mut self) -> Next {
+        while let Some(event) = self.server.poll_event() {
+            match event {
+                Event::TlsUpgrade => return Next::TlsUpgrade,
+                Event::MessageEnd { size } => {
+                    if let Some(commit) = self.message_end(size) {
+                        return Next::Commit(commit);
+                    }
+                }
+                event => self.handle(event),
+            }
+        }
+        if self.server.is_closed() {
+            Next::Closed
+        } else {
+            Next::Read
+        }
+    }
+
+    /// The outcome of [`Commit::run`]: the `250` (or a `451`) goes out now, after the
+    /// message is in `new/`.
+    pub fn committed(&mut self, result: io::Result<String>) {
+        match result {
+            Ok(name) => {
+                self.stored += 1;
+                info!(conn = self.id, id = %name, from = %self.from, rcpts = self.rcpts.len(), "message stored");
+                self.server.decide(Decision::Reply(Reply::new(
+                    250,
+                    Some(EnhancedCode::new(2, 0, 0)),
+                    format!("Ok: queued as {name}"),
+                )));
+            }
+            Err(e) => {
+                warn!(conn = self.id, error = %e, "storing the message failed");
+                self.server.decide(Decision::Reply(LOCAL_ERROR));
+            }
+        }
+        self.end_transaction();
+    }
+
+    fn end_transaction(&mut self) {
+        self.delivery = None;
+        self.write_error = None;
+        self.rcpts.clear();
+    }
+
+    fn handle(&mut self, event: Event) {
+        let decision = match event {
+            Event::Connect => Decision::Accept,
+            Event::Ehlo { .. } | Event::Helo { .. } => {
+                self.end_transaction();
+                Decision::Accept
+            }
+            Event::MailFrom { from, params } => {
+                self.end_transaction();
+                self.from = from.to_string();
+                self.smtputf8 = params.smtputf8;
+                Decision::Accept
+            }
+            Event::RcptTo { to, .. } => {
+                self.rcpts.push(to.to_string());
+                Decision::Accept
+            }
+            Event::DataStart => match self.begin() {
+                Ok(()) => Decision::Accept,
+                Err(e) => {
+                    warn!(conn = self.id, error = %e, "cannot create the message file");
+                    Decision::Reply(LOCAL_ERROR)
+                }
+            },
+            Event::Bdat { .. } => {
+                if self.delivery.is_none() && self.write_error.is_none() {
+                    if let Err(e) = self.begin() {
+                        warn!(conn = self.id, error = %e, "cannot create the message file");
+                        self.write_error = Some(e);
+                    }
+                }
+                return;
+            }
+            Event::MessageChunk(bytes) => {
+                if let Some(d) = self.delivery.as_mut() {
+                    if let Err(e) = d.write(&bytes) {
+                        self.write_error = Some(e);
+                        self.delivery = None;
+                    }
+                }
+                return;
+            }
+            Event::MessageAborted(reason) => {
+                debug!(conn = self.id, ?reason, "message aborted");
+                self.end_transaction();
+                return;
+            }
+            Event::Reset => {
+                self.end_transaction();
+                return;
+            }
+            Event::AuthStart {
+                verb,
+                mechanism,
+                initial_response,
+            } => self.auth_start(verb, &mechanism, initial_response),
+            Event::AuthResponse { verb, data } => self.auth_step(verb, data),
+            Event::AuthAborted { reason, .. } => {
+                debug!(conn = self.id, ?reason, "authentication aborted");
+                self.auth = Auth::Idle;
+                return;
+            }
+            Event::StartTls { .. } => {
+                if self.shared.tls {
+                    Decision::Accept
+                } else {
+                    Decision::Reply(NO_TLS)
+                }
+            }
+            Event::Quit => {
+                debug!(conn = self.id, stored = self.stored, "quit");
+                return;
+            }
+            Event::XExch50 { .. } | Event::XExch50End => Decision::Accept,
+            Event::XExch50Chunk(_) => return,
+            // VRFY, EXPN, ETRN, unknown and Exchange verbs: the machine's defaults.
+            _ => Decision::Default,
+        };
+        self.server.decide(decision);
+    }
+
+    /// Creates the message file with the trace headers (RFC 5321 4.4).
+    fn begin(&mut self) -> io::Result<()> {
+        let maildir: &Maildir = &self.shared.maildir;
+        let name_hint = maildir.unique_name();
+        let with = match (
+            self.smtputf8,
+            self.server.is_esmtp(),
+            self.server.is_tls(),
+            self.server.authenticated().is_some(),
+        ) {
+            // RFC 3848 / RFC 6531 section 4.3 protocol types.
+            (true, _, tls, auth) => format!(
+                "UTF8SMTP{}{}",
+                if tls { "S" } else { "" },
+                if auth { "A" } else { "" }
+            ),
+            (false, false, _, _) => "SMTP".to_string(),
+            (false, true, tls, auth) => format!(
+                "ESMTP{}{}",
+                if tls { "S" } else { "" },
+                if auth { "A" } else { "" }
+            ),
+        };
+        let helo = self.server.client_name().unwrap_or("unknown");
+        let for_clause = match self.rcpts.as_slice() {
+            [one] => format!("\r\n\tfor {one}"),
+            _ => String::new(),
+        };
+        let headers = format!(
+            "Return-Path: {}\r\nReceived: from {} ({})\r\n\tby {} with {} id {}{};\r\n\t{}\r\n",
+            self.from,
+            helo,
+            self.peer.ip(),
+            self.shared.config.hostname,
+            with,
+            name_hint,
+            for_clause,
+            rfc5322_date(SystemTime::now()),
+        );
+        self.delivery = Some(maildir.begin(name_hint, headers.as_bytes())?);
+        Ok(())
+    }
+
+    fn message_end(&mut self, size: u64) -> Option<Commit> {
+        let fsync = self.shared.maildir.fsync();
+        let result = match (self.delivery.take(), self.write_error.take()) {
+            (Some(d), None) => d.finish(fsync),
+            (_, Some(e)) => Err(e),
+            (None, None) => Err(io::Error::other("no message file")),
+        };
+        match result {
+            Ok(commit) => {
+                debug!(conn = self.id, size, "message received");
+                Some(commit)
+            }
+            Err(e) => {
+                warn!(conn = self.id, error = %e, "writing the message failed");
+                self.server.decide(Decision::Reply(LOCAL_ERROR));
+                self.end_transaction();
+                None
+            }
+        }
+    }
+
+    // ---- authentication ----
+
+    fn success(&mut self, verb: AuthVerb, mechanism: &str, user: &str) -> Decision {
+        info!(conn = self.id, ?verb, mechanism, user, "authenticated");
+        self.auth = Auth::Idle;
+        Decision::AuthSuccess {
+            identity: user.to_string(),
+        }
+    }
+
+    fn failure(&mut self, verb: AuthVerb, mechanism: &str, user: &str) -> Decision {
+        info!(
+            conn = self.id,
+            ?verb,
+            mechanism,
+            user,
+            "authentication failed"
+        );
+        self.auth = Auth::Idle;
+        Decision::AuthFailure
+    }
+
+    fn malformed(&mut self, e: ehlo::sasl::SaslError) -> Decision {
+        debug!(conn = self.id, error = %e, "bad SASL message");
+        self.auth = Auth::Idle;
+        Decision::Reply(e.reply().to_reply())
+    }
+
+    fn auth_start(&mut self, verb: AuthVerb, mechanism: &str, ir: Option<Vec<u8>>) -> Decision {
+        self.auth = Auth::Idle;
+        match (mechanism, ir) {
+            ("PLAIN", None) => {
+                self.auth = Auth::Plain;
+                Decision::AuthChallenge(Vec::new())
+            }
+            ("PLAIN", Some(msg)) => self.plain(verb, &msg),
+            ("LOGIN", None) => {
+                self.auth = Auth::LoginUser;
+                Decision::AuthChallenge(login::USERNAME_CHALLENGE.to_vec())
+            }
+            ("LOGIN", Some(user)) if user.is_empty() => {
+                self.auth = Auth::LoginUser;
+                Decision::AuthChallenge(login::USERNAME_CHALLENGE.to_vec())
+            }
+            ("LOGIN", Some(user)) => self.login_user(&user),
+            ("NTLM", None) => {
+                self.auth = Auth::NtlmNegotiate;
+                Decision::AuthChallengeText(Cow::Borrowed(ehlo::sasl::ntlm::SUPPORTED_TEXT))
+            }
+            ("NTLM", Some(negotiate)) => self.ntlm_negotiate(verb, &negotiate),
+            _ => Decision::Reply(ehlo::sasl::AuthReply::UNSUPPORTED_MECHANISM.to_reply()),
+        }
+    }
+
+    fn auth_step(&mut self, verb: AuthVerb, data: Vec<u8>) -> Decision {
+        match std::mem::replace(&mut self.auth, Auth::Idle) {
+            Auth::Plain => self.plain(verb, &data),
+            Auth::LoginUser => self.login_user(&data),
+            Auth::LoginPassword(user) => match login::parse_field(&data) {
+                Ok(password) if self.shared.users.check(&user, &password) => {
+                    self.success(verb, "LOGIN", &user)
+                }
+                Ok(_) => self.failure(verb, "LOGIN", &user),
+                Err(e) => self.malformed(e),
+            },
+            Auth::NtlmNegotiate => self.ntlm_negotiate(verb, &data),
+            Auth::NtlmAuthenticate(challenge) => {
+                let users = &self.shared.users;
+                match challenge.verify(&data, |name| users.password_ci(name)) {
+                    Ok((user, variant)) => {
+                        info!(conn = self.id, variant, "NTLM response verified");
+                        self.success(verb, "NTLM", &user)
+                    }
+                    Err(e) => {
+                        let name = ntlm::authenticate_user(&data).unwrap_or_default();
+                        debug!(conn = self.id, error = %e, "NTLM verification failed");
+                        self.failure(verb, "NTLM", &name)
+                    }
+                }
+            }
+            Auth::Idle => Decision::AuthFailure,
+        }
+    }
+
+    fn plain(&mut self, verb: AuthVerb, msg: &[u8]) -> Decision {
+        match PlainMessage::parse(msg) {
+            Ok(m) => {
+                let authz_ok = match m.authzid.as_deref() {
+                    None => true,
+                    Some(z) => z == m.authcid,
+                };
+                if authz_ok && self.shared.users.check(&m.authcid, &m.password) {
+                    self.success(verb, "PLAIN", &m.authcid)
+                } else {
+                    self.failure(verb, "PLAIN", &m.authcid)
+                }
+            }
+            Err(e) => self.malformed(e),
+        }
+    }
+
+    fn login_user(&mut self, data: &[u8]) -> Decision {
+        match login::parse_field(data) {
+            Ok(user) => {
+                self.auth = Auth::LoginPassword(user);
+                Decision::AuthChallenge(login::PASSWORD_CHALLENGE.to_vec())
+            }
+            Err(e) => self.malformed(e),
+        }
+    }
+
+    fn ntlm_negotiate(&mut self, verb: AuthVerb, negotiate: &[u8]) -> Decision {
+        let target = self
+            .shared
+            .config
+            .hostname
+            .split('.')
+            .next()
+            .unwrap_or("EHLO")
+            .to_ascii_uppercase();
+        match ntlm::ServerChallenge::new(negotiate, &target, &self.shared.config.hostname) {
+            Ok((challenge, message)) => {
+                self.auth = Auth::NtlmAuthenticate(challenge);
+                Decision::AuthChallenge(message)
+            }
+            Err(e) => {
+                debug!(conn = self.id, error = %e, ?verb, "bad NTLM NEGOTIATE");
+                self.auth = Auth::Idle;
+                Decision::Reply(ehlo::sasl::AuthReply::MALFORMED.to_reply())
+            }
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        debug!(conn = self.id, stored = self.stored, "connection closed");
+    }
+}

@@ -1,0 +1,375 @@
+//! Sends one message with `ehlo::client::Client` on tokio and prints the result per
+//! recipient. Exits 0 when every recipient accepted and the message was delivered, 1 when
+//! the server refused something, 2 on a connection or usage error.
+//!
+//! ```text
+//! smtp-send --server 127.0.0.1:2525 --from alice@example.test --to bob@example.test \
+//!     [--to ...] [--starttls [--ca-file CA.pem] | --tls-insecure] \
+//!     [--user NAME --password PW] [--auth PLAIN|LOGIN|NTLM] [FILE|-]
+//! ```
+//!
+//! The message is the file named last, or standard input when there is none or it is
+//! `-`. Bare LF line ends are turned into CRLF (as sendmail does) unless `--raw`.
+//! Without `--auth` the client picks the strongest mechanism the server offers for a
+//! password (CRAM-MD5, PLAIN, LOGIN); `--auth` forces one, and `--auth NTLM` computes
+//! the NTLMv2 messages here (the crate surfaces NTLM steps as `AuthChallenge` events).
+
+#[path = "common/mod.rs"]
+mod common;
+
+use bytes::Bytes;
+use clap::Parser;
+use common::ntlm;
+use ehlo::client::{
+    AuthChallenge, AuthResponse, Client, ClientConfig, Credentials, Envelope, Event, TlsPolicy,
+};
+use ehlo::sasl::login::{prompt_kind, LoginPrompt};
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+#[derive(Parser, Debug)]
+#[command(about = "Send one message over SMTP with the ehlo client machine")]
+struct Cli {
+    /// The server, HOST:PORT.
+    #[arg(long)]
+    server: String,
+    /// The envelope sender (empty for the null reverse-path).
+    #[arg(long)]
+    from: String,
+    /// An envelope recipient (repeatable).
+    #[arg(long = "to", required = true)]
+    to: Vec<String>,
+    /// Require STARTTLS, verifying the server's certificate against --ca-file.
+    #[arg(long, requires = "ca_file")]
+    starttls: bool,
+    /// PEM file with the CA certificates to trust for --starttls.
+    #[arg(long)]
+    ca_file: Option<PathBuf>,
+    /// Require STARTTLS without verifying the certificate (tests, self-signed servers).
+    #[arg(long, conflicts_with = "starttls")]
+    tls_insecure: bool,
+    /// User name for AUTH.
+    #[arg(long, requires = "password")]
+    user: Option<String>,
+    /// Password for AUTH.
+    #[arg(long, requires = "user")]
+    password: Option<String>,
+    /// Force a SASL mechanism: PLAIN, LOGIN or NTLM.
+    #[arg(long, requires = "user")]
+    auth: Option<String>,
+    /// NTLM domain.
+    #[arg(long, default_value = "")]
+    domain: String,
+    /// Allow PLAIN and LOGIN without TLS.
+    #[arg(long)]
+    allow_plaintext_auth: bool,
+    /// The name to send with EHLO.
+    #[arg(long, default_value = "localhost")]
+    helo: String,
+    /// Send the message as is (no LF to CRLF conversion).
+    #[arg(long)]
+    raw: bool,
+    /// Do not use PIPELINING.
+    #[arg(long)]
+    no_pipelining: bool,
+    /// Do not use CHUNKING (BDAT).
+    #[arg(long)]
+    no_chunking: bool,
+    /// The message file; standard input when missing or `-`.
+    file: Option<PathBuf>,
+}
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    Upgrading,
+}
+
+impl Conn {
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf).await,
+            Conn::Tls(s) => s.read(buf).await,
+            Conn::Upgrading => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.write_all(data).await,
+            Conn::Tls(s) => {
+                s.write_all(data).await?;
+                s.flush().await
+            }
+            Conn::Upgrading => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+}
+
+/// CRLF for every bare LF.
+fn crlf(data: Vec<u8>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + data.len() / 32);
+    let mut prev = 0u8;
+    for b in data {
+        if b == b'\n' && prev != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(b);
+        prev = b;
+    }
+    out
+}
+
+/// The caller's side of a SASL mechanism forced with `--auth`.
+struct Sasl {
+    user: String,
+    password: String,
+    domain: String,
+    allow_plaintext: bool,
+}
+
+impl Sasl {
+    fn answer(&self, ch: &AuthChallenge, tls: bool) -> Result<AuthResponse, Error> {
+        let m = ch.mechanism.as_str();
+        if matches!(m, "PLAIN" | "LOGIN") && !tls && !self.allow_plaintext {
+            return Err(format!(
+                "refusing to send the password with {m} without TLS (use --tls-insecure, \
+                 --starttls or --allow-plaintext-auth)"
+            )
+            .into());
+        }
+        let plain = || {
+            let mut v = vec![0u8];
+            v.extend_from_slice(self.user.as_bytes());
+            v.push(0);
+            v.extend_from_slice(self.password.as_bytes());
+            v
+        };
+        Ok(match (m, ch.initial, ch.data.as_deref()) {
+            ("PLAIN", true, _) => AuthResponse::Data(plain()),
+            ("PLAIN", false, _) => AuthResponse::Data(plain()),
+            // MS-XLOGIN: no initial response; answer the prompts.
+            ("LOGIN", true, _) => AuthResponse::NoInitialResponse,
+            ("LOGIN", false, Some(prompt)) => match prompt_kind(prompt) {
+                Some(LoginPrompt::Password) => AuthResponse::Data(self.password.clone().into()),
+                _ => AuthResponse::Data(self.user.clone().into()),
+            },
+            // MS-SMTPNTLM 3.1.4.1: the NEGOTIATE message as the initial response.
+            ("NTLM", true, _) => AuthResponse::Data(ntlm::negotiate_message()),
+            // "334 ntlm supported" (no initial response was sent): NEGOTIATE now.
+            ("NTLM", false, None) => AuthResponse::Data(ntlm::negotiate_message()),
+            ("NTLM", false, Some(challenge)) => AuthResponse::Data(ntlm::authenticate_message(
+                challenge,
+                &self.user,
+                &self.password,
+                &self.domain,
+                "SMTP-SEND",
+            )?),
+            _ => return Err(format!("unexpected {m} challenge").into()),
+        })
+    }
+}
+
+async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
+    let mut config = ClientConfig::new(cli.helo.clone());
+    config.pipelining = !cli.no_pipelining;
+    config.chunking = !cli.no_chunking;
+    config.allow_plaintext_auth = cli.allow_plaintext_auth;
+    let tls = if cli.tls_insecure {
+        config.tls = TlsPolicy::Required;
+        Some(common::tls::insecure_client_config()?)
+    } else if cli.starttls {
+        config.tls = TlsPolicy::Required;
+        let ca = cli.ca_file.as_deref().ok_or("--starttls needs --ca-file")?;
+        Some(common::tls::client_config(ca)?)
+    } else {
+        config.tls = TlsPolicy::Never;
+        None
+    };
+    let sasl = match (&cli.user, &cli.password) {
+        (Some(user), Some(password)) => {
+            config.credentials = Some(match &cli.auth {
+                None => Credentials::Password {
+                    authzid: None,
+                    username: user.clone(),
+                    password: password.clone(),
+                },
+                Some(mech) => Credentials::External {
+                    mechanisms: vec![mech.to_ascii_uppercase()],
+                },
+            });
+            Some(Sasl {
+                user: user.clone(),
+                password: password.clone(),
+                domain: cli.domain.clone(),
+                allow_plaintext: cli.allow_plaintext_auth,
+            })
+        }
+        _ => None,
+    };
+
+    let mut envelope = Envelope::new(&cli.from)?;
+    for to in &cli.to {
+        envelope.add_recipient(to)?;
+    }
+    let host = cli
+        .server
+        .rsplit_once(':')
+        .map(|(h, _)| h.trim_start_matches('[').trim_end_matches(']'))
+        .unwrap_or(&cli.server)
+        .to_string();
+    let tcp = TcpStream::connect(&cli.server).await?;
+    let _ = tcp.set_nodelay(true);
+    let mut conn = Conn::Plain(tcp);
+    let mut client = Client::new(config, Instant::now());
+    client.send(envelope, Bytes::from(body))?;
+    client.quit();
+
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut out = Vec::new();
+    let mut all_ok = false;
+    let mut delivered = false;
+    loop {
+        out.clear();
+        while let Some(bytes) = client.poll_transmit(Instant::now()) {
+            out.extend_from_slice(&bytes);
+        }
+        if !out.is_empty() {
+            conn.write_all(&out).await?;
+        }
+        let mut progressed = false;
+        while let Some(event) = client.poll_event() {
+            progressed = true;
+            match event {
+                Event::Greeting(reply) => eprint!("greeting: {reply}"),
+                Event::StartTls { .. } => {
+                    let cfg = tls.clone().ok_or("STARTTLS without a TLS configuration")?;
+                    let Conn::Plain(tcp) = std::mem::replace(&mut conn, Conn::Upgrading) else {
+                        return Err("STARTTLS twice".into());
+                    };
+                    let name = rustls::pki_types::ServerName::try_from(host.clone())?;
+                    let stream = TlsConnector::from(Arc::clone(&cfg))
+                        .connect(name, tcp)
+                        .await?;
+                    conn = Conn::Tls(Box::new(stream));
+                    client.tls_established()?;
+                    eprintln!("TLS established");
+                }
+                Event::AuthChallenge(ch) => {
+                    let sasl = sasl.as_ref().ok_or("AUTH challenge without credentials")?;
+                    let answer = match sasl.answer(&ch, client.is_tls()) {
+                        Ok(a) => a,
+                        Err(e) => {
+                            eprintln!("{e}");
+                            AuthResponse::Cancel
+                        }
+                    };
+                    client.auth_respond(answer)?;
+                }
+                Event::Authenticated { mechanism, reply } => {
+                    eprint!("authenticated with {mechanism}: {reply}")
+                }
+                Event::RecipientResult {
+                    index,
+                    accepted,
+                    reply,
+                    ..
+                } => {
+                    let to = cli.to.get(index).map(String::as_str).unwrap_or("?");
+                    let verdict = if accepted { "accepted" } else { "rejected" };
+                    print!("{to}: {verdict}: {reply}");
+                }
+                Event::MessageResult {
+                    result, recipients, ..
+                } => match result {
+                    Ok(reply) => {
+                        delivered = true;
+                        all_ok = recipients.iter().all(|r| r.accepted());
+                        for r in recipients.iter().filter(|r| r.reply.is_none()) {
+                            let to = cli.to.get(r.index).map(String::as_str).unwrap_or("?");
+                            println!("{to}: no reply");
+                        }
+                        print!("message: delivered: {reply}");
+                    }
+                    Err(e) => println!("message: failed: {e}"),
+                },
+                Event::Closed(reason) => {
+                    eprintln!("session closed: {reason}");
+                    if let ehlo::client::CloseReason::AuthFailed(Some(reply))
+                    | ehlo::client::CloseReason::TlsUnavailable(Some(reply))
+                    | ehlo::client::CloseReason::ServiceUnavailable(reply)
+                    | ehlo::client::CloseReason::HelloRefused(reply)
+                    | ehlo::client::CloseReason::GreetingRefused(reply) = &reason
+                    {
+                        print!("server said: {reply}");
+                    }
+                    if !delivered {
+                        println!("session ended before delivery: {reason}");
+                    }
+                    return Ok(delivered && all_ok);
+                }
+                _ => {}
+            }
+        }
+        if progressed {
+            continue;
+        }
+        let read = match client.poll_timeout() {
+            Some(t) => match tokio::time::timeout_at(t.into(), conn.read(&mut buf)).await {
+                Ok(r) => r,
+                Err(_) => {
+                    client.handle_timeout(Instant::now());
+                    continue;
+                }
+            },
+            None => conn.read(&mut buf).await,
+        };
+        match read {
+            Ok(0) | Err(_) => client.peer_closed(),
+            Ok(n) => client.receive(&buf[..n]),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut body = Vec::new();
+    let read = match cli.file.as_deref() {
+        None => io::stdin().read_to_end(&mut body).map(|_| ()),
+        Some(p) if p.as_os_str() == "-" => io::stdin().read_to_end(&mut body).map(|_| ()),
+        Some(p) => std::fs::read(p).map(|b| body = b),
+    };
+    if let Err(e) = read {
+        eprintln!("cannot read the message: {e}");
+        return ExitCode::from(2);
+    }
+    if !cli.raw {
+        body = crlf(body);
+    }
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match rt.block_on(send(cli, body)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

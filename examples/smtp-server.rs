@@ -1,0 +1,261 @@
+//! An SMTP server on tokio that stores every accepted message in a Maildir.
+//!
+//! One task per connection drives one `ehlo::server::Server`; STARTTLS with rustls;
+//! AUTH PLAIN, LOGIN and NTLM against `--user` accounts; messages are streamed to
+//! `tmp/`, fsynced, renamed into `new/`, and only then acknowledged with `250`.
+//!
+//! ```text
+//! cargo run --release --example smtp-server -- --listen 127.0.0.1:2525 --maildir /tmp/md \
+//!     --tls-self-signed --user alice:secret
+//! swaks --server 127.0.0.1:2525 --to bob@example.test -tls --auth PLAIN \
+//!     --auth-user alice --auth-password secret
+//! ```
+//!
+//! Logs go to standard error (`RUST_LOG=debug` for more). Ctrl-C (or SIGTERM) stops
+//! accepting, lets open sessions finish for up to 10 seconds, and exits.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use clap::Parser;
+use common::maildir::{Commit, Maildir};
+use common::session::{Next, Session, Shared};
+use common::ServerOptions;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+use tracing::{debug, error, info, warn};
+
+#[derive(Parser, Debug)]
+#[command(about = "SMTP server example: Maildir delivery, STARTTLS, AUTH PLAIN/LOGIN/NTLM")]
+struct Cli {
+    #[command(flatten)]
+    server: ServerOptions,
+}
+
+/// Read buffer per connection (well below the machine's 256 KiB input cap).
+const READ_BUFFER: usize = 64 * 1024;
+/// How long open sessions may go on after Ctrl-C.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// The connection's transport: plain TCP, then TLS after STARTTLS.
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+    /// Only during the handshake.
+    Upgrading,
+}
+
+impl Conn {
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf).await,
+            Conn::Tls(s) => s.read(buf).await,
+            Conn::Upgrading => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.write_all(data).await,
+            Conn::Tls(s) => {
+                s.write_all(data).await?;
+                s.flush().await
+            }
+            Conn::Upgrading => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    async fn shutdown(&mut self) {
+        let _ = match self {
+            Conn::Plain(s) => s.shutdown().await,
+            Conn::Tls(s) => s.shutdown().await,
+            Conn::Upgrading => Ok(()),
+        };
+    }
+}
+
+/// Writes everything the machine has queued, in one write.
+async fn flush(session: &mut Session, conn: &mut Conn, out: &mut Vec<u8>) -> io::Result<()> {
+    out.clear();
+    while let Some(bytes) = session.server.poll_transmit() {
+        out.extend_from_slice(&bytes);
+    }
+    if out.is_empty() {
+        return Ok(());
+    }
+    conn.write_all(out).await
+}
+
+async fn run_commit(commit: Commit) -> io::Result<String> {
+    if commit.blocks() {
+        match tokio::task::spawn_blocking(move || commit.run()).await {
+            Ok(r) => r,
+            Err(e) => Err(io::Error::other(e)),
+        }
+    } else {
+        commit.run()
+    }
+}
+
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    tls: Option<TlsAcceptor>,
+) -> io::Result<()> {
+    let _ = stream.set_nodelay(true);
+    let mut session = Session::new(shared, peer, Instant::now());
+    let mut conn = Conn::Plain(stream);
+    let mut buf = vec![0u8; READ_BUFFER];
+    let mut out = Vec::with_capacity(4096);
+    loop {
+        match session.next() {
+            Next::Read => {
+                flush(&mut session, &mut conn, &mut out).await?;
+                let read = match session.server.poll_timeout() {
+                    Some(deadline) => {
+                        match tokio::time::timeout_at(deadline.into(), conn.read(&mut buf)).await {
+                            Ok(r) => r,
+                            Err(_) => {
+                                debug!(%peer, "timeout");
+                                session.server.handle_timeout(Instant::now());
+                                continue;
+                            }
+                        }
+                    }
+                    None => conn.read(&mut buf).await,
+                };
+                match read? {
+                    0 => {
+                        debug!(%peer, "client closed the connection");
+                        return Ok(());
+                    }
+                    n => session.receive(Instant::now(), &buf[..n]),
+                }
+            }
+            Next::TlsUpgrade => {
+                flush(&mut session, &mut conn, &mut out).await?;
+                let (Some(acceptor), Conn::Plain(tcp)) =
+                    (tls.as_ref(), std::mem::replace(&mut conn, Conn::Upgrading))
+                else {
+                    return Err(io::Error::other("TLS upgrade without TLS configured"));
+                };
+                let stream = acceptor.accept(tcp).await?;
+                conn = Conn::Tls(Box::new(stream));
+                session.server.tls_established();
+                debug!(%peer, "TLS established");
+            }
+            Next::Commit(commit) => {
+                let result = run_commit(commit).await;
+                session.committed(result);
+            }
+            Next::Closed => {
+                flush(&mut session, &mut conn, &mut out).await?;
+                conn.shutdown().await;
+                return Ok(());
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    common::init_tracing("info");
+    let cli = Cli::parse();
+    let opts = cli.server;
+    let users = opts.accounts()?;
+    let config = opts.server_config();
+    let hostname = config.hostname.clone();
+    let tls = if opts.tls_enabled() {
+        let cfg = common::tls::server_config(
+            opts.tls_cert.as_deref(),
+            opts.tls_key.as_deref(),
+            &hostname,
+        )?;
+        Some(TlsAcceptor::from(cfg))
+    } else {
+        None
+    };
+    let maildir = Maildir::open(&opts.maildir, &hostname, !opts.no_fsync)?;
+    let shared = Arc::new(Shared {
+        config: Arc::new(config),
+        users,
+        maildir,
+        tls: tls.is_some(),
+        connections: AtomicU64::new(0),
+    });
+    let listener = TcpListener::bind(opts.listen).await?;
+    info!(
+        listen = %listener.local_addr()?,
+        maildir = %opts.maildir.display(),
+        tls = tls.is_some(),
+        fsync = !opts.no_fsync,
+        "smtp-server ready"
+    );
+    let mut tasks = JoinSet::new();
+    let stop = shutdown_signal();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    while tasks.try_join_next().is_some() {}
+                    let (shared, tls) = (shared.clone(), tls.clone());
+                    tasks.spawn(async move {
+                        if let Err(e) = connection(stream, peer, shared, tls).await {
+                            debug!(%peer, error = %e, "connection ended with an error");
+                        }
+                    });
+                }
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = &mut stop => break,
+        }
+    }
+    drop(listener);
+    info!(open = tasks.len(), "shutting down");
+    let drained =
+        tokio::time::timeout(DRAIN, async { while tasks.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        error!(
+            open = tasks.len(),
+            "sessions still open after the drain period; closing them"
+        );
+        tasks.shutdown().await;
+    }
+    info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,454 @@
+//! End to end in memory: the client machine talks to the server machine.
+//!
+//! Random envelopes and random bodies (lines starting with dots, bare CR and LF, 8-bit and
+//! binary octets, the smuggling sequences) across every combination of PIPELINING,
+//! CHUNKING, BINARYMIME, 8BITMIME, SIZE and SMTPUTF8, with both byte streams split at
+//! random points. Every message is either delivered byte for byte or refused with the
+//! reason the capabilities dictate, before anything was sent.
+use bytes::Bytes;
+use ehlo::client::{
+    AuthResponse, Body, BodyType, Client, ClientConfig, CloseReason, Credentials, Envelope,
+    Event as CEvent, Extension, MessageError, MessageId, TlsPolicy, Xexch50,
+};
+use ehlo::server::{Decision, Event as SEvent, Server, ServerConfig};
+use ehlo::syntax::path::{ForwardPath, LocalPart, ReversePath};
+use proptest::prelude::*;
+use std::collections::HashMap;
+use std::time::Instant;
+
+const SIZE_LIMIT: u64 = 600;
+
+/// Deterministic split points.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn piece(&mut self, len: usize, max: usize) -> usize {
+        1 + (self.next() as usize) % len.min(max).max(1)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Caps {
+    pipelining: bool,
+    chunking: bool,
+    binarymime: bool,
+    eightbit: bool,
+    size: bool,
+    smtputf8: bool,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Delivered {
+    from: Option<ReversePath<'static>>,
+    to: Vec<ForwardPath<'static>>,
+    content: Vec<u8>,
+    xexch50: Vec<u8>,
+}
+
+/// The server side: accepts everything except recipients whose local part starts with
+/// `x`; records the delivered messages.
+struct ServerSide {
+    server: Server,
+    cur: Delivered,
+    delivered: Vec<Delivered>,
+}
+
+fn rejected(to: &ForwardPath<'_>) -> bool {
+    match to {
+        ForwardPath::Mailbox(m) => match &m.local_part {
+            LocalPart::DotString(s) | LocalPart::Quoted(s) => s.starts_with('x'),
+        },
+        ForwardPath::Postmaster => false,
+    }
+}
+
+impl ServerSide {
+    fn drain(&mut self) {
+        while let Some(ev) = self.server.poll_event() {
+            match ev {
+                SEvent::MailFrom { from, .. } => {
+                    self.cur = Delivered {
+                        from: Some(from),
+                        ..Delivered::default()
+                    };
+                    self.server.accept();
+                }
+                SEvent::RcptTo { to, .. } => {
+                    if rejected(&to) {
+                        self.server.reject(ehlo::Reply::new(
+                            550,
+                            Some(ehlo::EnhancedCode::new(5, 1, 1)),
+                            "No such user",
+                        ));
+                    } else {
+                        self.cur.to.push(to);
+                        self.server.accept();
+                    }
+                }
+                SEvent::MessageChunk(b) => self.cur.content.extend_from_slice(&b),
+                SEvent::XExch50Chunk(b) => self.cur.xexch50.extend_from_slice(&b),
+                SEvent::MessageEnd { .. } => {
+                    let d = std::mem::take(&mut self.cur);
+                    self.cur.from = d.from.clone();
+                    self.delivered.push(d);
+                    self.server.accept();
+                }
+                SEvent::MessageAborted(_) | SEvent::Reset => {
+                    self.cur.content.clear();
+                }
+                SEvent::AuthStart { .. } | SEvent::AuthResponse { .. } => {
+                    self.server.decide(Decision::AuthSuccess {
+                        identity: "alice".into(),
+                    });
+                }
+                SEvent::TlsUpgrade => self.server.tls_established(),
+                ev if ev.needs_decision() => self.server.accept(),
+                _ => {}
+            }
+        }
+    }
+}
+
+struct Outcome {
+    results: HashMap<MessageId, Result<ehlo::Reply, MessageError>>,
+    delivered: Vec<Delivered>,
+    closed: Option<CloseReason>,
+}
+
+/// Runs a whole session: queue `messages`, quit, pump both machines until the client
+/// closes. `max_piece` bounds the split sizes.
+fn run(
+    server_config: ServerConfig,
+    client_config: ClientConfig,
+    messages: Vec<(Envelope, Body, Option<Bytes>)>,
+    seed: u64,
+    max_piece: usize,
+) -> (Vec<MessageId>, Outcome) {
+    let now = Instant::now();
+    let mut rng = Rng(seed | 1);
+    let mut s = ServerSide {
+        server: Server::new(server_config, now),
+        cur: Delivered::default(),
+        delivered: Vec::new(),
+    };
+    let mut client = Client::new(client_config, now);
+    let mut ids = Vec::new();
+    let mut streams: HashMap<MessageId, (Bytes, usize)> = HashMap::new();
+    for (env, body, stream) in messages {
+        let id = client.send(env, body).unwrap();
+        if let Some(b) = stream {
+            streams.insert(id, (b, 0));
+        }
+        ids.push(id);
+    }
+    client.quit();
+    let mut out = Outcome {
+        results: HashMap::new(),
+        delivered: Vec::new(),
+        closed: None,
+    };
+    let mut c2s: Vec<u8> = Vec::new();
+    let mut s2c: Vec<u8> = Vec::new();
+    let mut idle = 0;
+    for _ in 0..200_000 {
+        let mut progress = false;
+        while let Some(b) = client.poll_transmit(now) {
+            c2s.extend_from_slice(&b);
+        }
+        if !c2s.is_empty() {
+            let n = rng.piece(c2s.len(), max_piece);
+            s.server.receive(now, &c2s[..n]);
+            c2s.drain(..n);
+            progress = true;
+        }
+        s.drain();
+        while let Some(b) = s.server.poll_transmit() {
+            s2c.extend_from_slice(&b);
+        }
+        if !s2c.is_empty() {
+            let n = rng.piece(s2c.len(), max_piece);
+            client.receive(&s2c[..n]);
+            s2c.drain(..n);
+            progress = true;
+        }
+        while let Some(ev) = client.poll_event() {
+            progress = true;
+            match ev {
+                CEvent::MessageResult {
+                    message, result, ..
+                } => {
+                    assert!(out.results.insert(message, result).is_none());
+                }
+                CEvent::BodyNeeded(id) => {
+                    let (b, off) = streams.get_mut(&id).unwrap();
+                    if *off >= b.len() {
+                        client.finish_body(id).unwrap();
+                    } else {
+                        let n = rng.piece(b.len() - *off, 700);
+                        client.push_body(id, b.slice(*off..*off + n)).unwrap();
+                        *off += n;
+                    }
+                }
+                CEvent::StartTls { .. } => client.tls_established().unwrap(),
+                CEvent::AuthChallenge(_) => client
+                    .auth_respond(AuthResponse::Data(b"token".to_vec()))
+                    .unwrap(),
+                CEvent::Closed(r) => out.closed = Some(r),
+                _ => {}
+            }
+        }
+        if client.is_closed() && c2s.is_empty() {
+            break;
+        }
+        if s.server.is_closed() && s2c.is_empty() && c2s.is_empty() && !client.is_closed() {
+            client.peer_closed();
+            progress = true;
+        }
+        if progress {
+            idle = 0;
+        } else {
+            idle += 1;
+            assert!(idle < 10, "stalled");
+        }
+    }
+    out.delivered = s.delivered;
+    (ids, out)
+}
+
+fn server_config(c: Caps) -> ServerConfig {
+    let mut sc = ServerConfig::new("mx.example.test");
+    sc.extensions.pipelining = c.pipelining;
+    sc.extensions.chunking = c.chunking;
+    sc.extensions.binary_mime = c.binarymime;
+    sc.extensions.eight_bit_mime = c.eightbit;
+    sc.extensions.size = c.size;
+    sc.extensions.smtputf8 = c.smtputf8;
+    sc.limits.max_message_size = SIZE_LIMIT;
+    sc
+}
+
+fn fragment() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        Just(b"\r\n".to_vec()),
+        Just(b".".to_vec()),
+        Just(b"..".to_vec()),
+        Just(b"\r\n.\r\n".to_vec()),
+        Just(b"\r\n.".to_vec()),
+        Just(b"Subject: hello".to_vec()),
+        Just(b"text line ".to_vec()),
+        Just("caf\u{e9} \u{1F600}".as_bytes().to_vec()),
+        Just(b"\n".to_vec()),
+        Just(b"\r".to_vec()),
+        Just(b"\n.\n".to_vec()),
+        Just(b"\r.\r\n".to_vec()),
+        Just(b"\x00".to_vec()),
+        Just(b"MAIL FROM:<evil@example.test>\r\n".to_vec()),
+        prop::collection::vec(any::<u8>(), 0..8),
+        prop::collection::vec(b'a'..=b'z', 0..60),
+    ]
+}
+
+fn body() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        4 => prop::collection::vec(fragment(), 0..40).prop_map(|v| v.concat()),
+        // Mostly clean text (7-bit lines), so DATA paths get exercised.
+        4 => prop::collection::vec(
+            prop_oneof![Just(b"\r\n".to_vec()), Just(b".".to_vec()), prop::collection::vec(b' '..=b'~', 0..80)],
+            0..60
+        )
+        .prop_map(|v| v.concat()),
+        // 8-bit text lines.
+        2 => prop::collection::vec(
+            prop_oneof![Just(b"\r\n".to_vec()), Just(b".".to_vec()), Just("\u{e9}t\u{e9} ".as_bytes().to_vec()), prop::collection::vec(b' '..=b'~', 0..40)],
+            0..60
+        )
+        .prop_map(|v| v.concat()),
+        1 => Just(Vec::new()),
+    ]
+}
+
+fn local() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-w][a-z0-9]{0,8}",
+        "x[a-z0-9]{0,5}",
+        "[a-w][a-z]{0,3}\u{e9}[a-z]{0,3}",
+    ]
+}
+
+fn envelope() -> impl Strategy<Value = (String, Vec<String>)> {
+    (local(), prop::collection::vec(local(), 1..5))
+}
+
+/// Why the client must refuse (before sending) a message with this body and envelope.
+fn refusal(c: Caps, body: &[u8], utf8: bool) -> Option<MessageError> {
+    let ty = BodyType::of(body);
+    let binary_ok = c.chunking && c.binarymime;
+    match ty {
+        BodyType::Binary if !binary_ok => {
+            return Some(MessageError::Unsupported(Extension::BinaryMime))
+        }
+        BodyType::EightBit if !(c.eightbit || binary_ok) => {
+            return Some(MessageError::Unsupported(Extension::EightBitMime))
+        }
+        _ => {}
+    }
+    if utf8 && !c.smtputf8 {
+        return Some(MessageError::Unsupported(Extension::SmtpUtf8));
+    }
+    if c.size && body.len() as u64 > SIZE_LIMIT {
+        return Some(MessageError::TooLarge {
+            size: body.len() as u64,
+            limit: SIZE_LIMIT,
+        });
+    }
+    None
+}
+
+/// What the server stores: DATA ends the content with CRLF (RFC 5321 4.1.1.4).
+fn expected_content(c: Caps, body: &[u8]) -> Vec<u8> {
+    let mut v = body.to_vec();
+    if !c.chunking && !v.is_empty() && !v.ends_with(b"\r\n") {
+        v.extend_from_slice(b"\r\n");
+    }
+    v
+}
+
+fn caps() -> impl Strategy<Value = Caps> {
+    (any::<[bool; 6]>()).prop_map(|b| Caps {
+        pipelining: b[0],
+        chunking: b[1],
+        binarymime: b[2],
+        eightbit: b[3],
+        size: b[4],
+        smtputf8: b[5],
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn delivers_byte_for_byte(
+        c in caps(),
+        msgs in prop::collection::vec((envelope(), body(), any::<bool>()), 1..4),
+        seed in any::<u64>(),
+        max_piece in prop_oneof![Just(1usize), 1usize..16, 1usize..2000],
+    ) {
+        let mut client_config = ClientConfig::new("client.example.test");
+        client_config.tls = TlsPolicy::Never;
+        let mut queued = Vec::new();
+        let mut expect = Vec::new();
+        for ((from, rcpts), body, streamed) in &msgs {
+            // A local part "null..." stands for the null reverse-path (bounces).
+            let from = if from.starts_with('n') { String::new() } else { format!("{from}@example.test") };
+            let mut env = Envelope::new(&from).unwrap();
+            for r in rcpts {
+                env.add_recipient(&format!("{r}@example.test")).unwrap();
+            }
+            let utf8 = env.needs_smtputf8();
+            let bytes = Bytes::from(body.clone());
+            let b = if *streamed {
+                Body::Stream { body_type: BodyType::of(body), size: Some(body.len() as u64) }
+            } else {
+                Body::Bytes(bytes.clone())
+            };
+            expect.push((env.clone(), body.clone(), utf8));
+            queued.push((env, b, streamed.then_some(bytes)));
+        }
+        let (ids, out) = run(server_config(c), client_config, queued, seed, max_piece);
+        prop_assert!(matches!(out.closed, Some(CloseReason::Quit(Some(_)))), "{:?}", out.closed);
+        let mut delivered = out.delivered.iter();
+        for (id, (env, body, utf8)) in ids.iter().zip(&expect) {
+            let result = out.results.get(id).expect("every message has a result");
+            let accepted: Vec<_> = env.recipients.iter().filter(|r| !rejected(&r.path)).map(|r| r.path.clone()).collect();
+            match refusal(c, body, *utf8) {
+                Some(err) => prop_assert_eq!(result, &Err(err)),
+                None if accepted.is_empty() => prop_assert_eq!(result, &Err(MessageError::NoValidRecipients)),
+                None => {
+                    let content = expected_content(c, body);
+                    if !c.size && content.len() as u64 > SIZE_LIMIT {
+                        // Without SIZE the server can only refuse at the end.
+                        prop_assert!(matches!(result, Err(MessageError::Rejected(r)) if r.code.0 == 552), "{:?}", result);
+                        continue;
+                    }
+                    prop_assert!(result.is_ok(), "{:?}", result);
+                    let d = delivered.next().expect("delivered");
+                    prop_assert_eq!(d.from.as_ref(), Some(&env.from));
+                    prop_assert_eq!(&d.to, &accepted);
+                    prop_assert_eq!(&d.content, &content);
+                }
+            }
+        }
+        prop_assert!(delivered.next().is_none(), "a message delivered that was not sent");
+    }
+}
+
+#[test]
+fn starttls_auth_and_xexch50_end_to_end() {
+    let mut sc = ServerConfig::new("mx.example.test");
+    sc.extensions.starttls = true;
+    sc.auth.mechanisms = vec![
+        ehlo::server::Mechanism::new("PLAIN"),
+        ehlo::server::Mechanism::new("LOGIN"),
+    ];
+    sc.exchange.xexch50 = true;
+    let mut cc = ClientConfig::new("client.example.test");
+    cc.tls = TlsPolicy::Required;
+    cc.credentials = Some(Credentials::Password {
+        authzid: None,
+        username: "alice".into(),
+        password: "pw".into(),
+    });
+    let mut env = Envelope::new("a@example.test")
+        .unwrap()
+        .recipient("b@example.test")
+        .unwrap();
+    env.xexch50 = Some(Xexch50 {
+        blob: Bytes::from_static(b"\x00\x01\r\n.\r\nBLOB"),
+        mode: 2,
+    });
+    let body = Bytes::from_static(b"Subject: t\r\n\r\n.dot\r\nbody\r\n");
+    for seed in 1..20 {
+        let (ids, out) = run(
+            sc.clone(),
+            cc.clone(),
+            vec![(env.clone(), Body::Bytes(body.clone()), None)],
+            seed,
+            7,
+        );
+        assert!(out.results[&ids[0]].is_ok(), "{:?}", out.results);
+        assert_eq!(out.delivered.len(), 1);
+        assert_eq!(out.delivered[0].content, &body[..]);
+        assert_eq!(out.delivered[0].xexch50, b"\x00\x01\r\n.\r\nBLOB");
+        assert!(matches!(out.closed, Some(CloseReason::Quit(_))));
+    }
+}
+
+#[test]
+fn caller_driven_mechanism_end_to_end() {
+    let mut sc = ServerConfig::new("mx.example.test");
+    sc.auth.mechanisms = vec![ehlo::server::Mechanism::new("GSSAPI")];
+    let mut cc = ClientConfig::new("client.example.test");
+    cc.tls = TlsPolicy::Never;
+    cc.credentials = Some(Credentials::External {
+        mechanisms: vec!["GSSAPI".into()],
+    });
+    let env = Envelope::new("a@example.test")
+        .unwrap()
+        .recipient("b@example.test")
+        .unwrap();
+    let (ids, out) = run(
+        sc,
+        cc,
+        vec![(env, Body::Bytes(Bytes::from_static(b"hi\r\n")), None)],
+        9,
+        3,
+    );
+    assert!(out.results[&ids[0]].is_ok());
+    assert_eq!(out.delivered[0].content, b"hi\r\n");
+}

@@ -1,0 +1,274 @@
+//! The `smtp-send` example (the client machine on tokio) against real servers: Postfix's
+//! smtp-sink, Python's aiosmtpd (plain and STARTTLS with a verified certificate), and the
+//! `smtp-server` example (STARTTLS, AUTH PLAIN, LOGIN and NTLM). A test whose peer is not
+//! installed prints `SKIPPED: ...` and passes.
+
+mod peer_support;
+
+use peer_support::{
+    example, free_port, read_messages, run, split_trace, start_listening, ExampleServer, Output,
+    PEER_TIMEOUT,
+};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+
+const MESSAGE: &[u8] = b"From: Alice <alice@example.test>\r\nTo: Bob <bob@example.test>\r\nSubject: smtp-send\r\n\r\nHello,\r\n.a line with a leading dot\r\n..two\r\nbye\r\n";
+
+fn smtp_send(addr: SocketAddr, file: &Path, extra: &[&str]) -> Output {
+    run(
+        Command::new(example("smtp-send"))
+            .arg("--server")
+            .arg(addr.to_string())
+            .args(["--helo", "client.test", "--from", "alice@example.test"])
+            .args(["--to", "bob@example.test", "--to", "carol@example.test"])
+            .args(extra)
+            .arg(file),
+        None,
+        PEER_TIMEOUT,
+    )
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
+}
+
+#[test]
+fn smtp_send_to_smtp_sink() {
+    let sink = require_peer!("smtp-sink");
+    let dir = tempfile::tempdir().unwrap();
+    let dumps = dir.path().join("dumps");
+    std::fs::create_dir(&dumps).unwrap();
+    let file = dir.path().join("m.eml");
+    std::fs::write(&file, MESSAGE).unwrap();
+    let port = free_port();
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut cmd = Command::new(sink);
+    if is_root() {
+        // smtp-sink refuses to run as root; the dump directory must be writable by nobody.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dumps, std::fs::Permissions::from_mode(0o777)).unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        cmd.args(["-u", "nobody"]);
+    }
+    cmd.arg("-d")
+        .arg(format!("{}/msg.", dumps.display()))
+        .arg(addr.to_string())
+        .arg("10");
+    let _sink = start_listening(cmd, addr, dir.path().join("sink.log"));
+    let out = smtp_send(addr, &file, &[]);
+    assert!(out.status.success(), "{}", out.all());
+    assert!(
+        out.stdout.contains("bob@example.test: accepted: 250"),
+        "{}",
+        out.all()
+    );
+    assert!(
+        out.stdout.contains("carol@example.test: accepted: 250"),
+        "{}",
+        out.all()
+    );
+    assert!(
+        out.stdout.contains("message: delivered: 250"),
+        "{}",
+        out.all()
+    );
+    // The dump: smtp-sink's X- lines with the envelope, then the message as received.
+    let dump = read_messages(&dumps);
+    assert_eq!(dump.len(), 1);
+    let text = String::from_utf8_lossy(&dump[0]).replace("\r\n", "\n");
+    assert!(text.contains("alice@example.test"), "{text}");
+    assert!(text.contains("bob@example.test") && text.contains("carol@example.test"));
+    let sent = String::from_utf8_lossy(MESSAGE).replace("\r\n", "\n");
+    assert!(text.contains(&sent), "dump:\n{text}");
+}
+
+const AIOSMTPD: &str = r#"
+import asyncio, json, os, ssl, sys, time
+from aiosmtpd.controller import Controller
+
+port, outdir = int(sys.argv[1]), sys.argv[2]
+cert, key = (sys.argv[3], sys.argv[4]) if len(sys.argv) > 4 else (None, None)
+
+class Store:
+    n = 0
+    async def handle_DATA(self, server, session, envelope):
+        Store.n += 1
+        base = os.path.join(outdir, "msg%d" % Store.n)
+        with open(base + ".eml", "wb") as f:
+            f.write(envelope.original_content)
+        with open(base + ".json", "w") as f:
+            json.dump({"from": envelope.mail_from, "rcpts": envelope.rcpt_tos,
+                       "tls": session.ssl is not None}, f)
+        return "250 2.0.0 stored"
+
+kw = {}
+if cert:
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    kw = {"tls_context": ctx, "require_starttls": False}
+c = Controller(Store(), hostname="127.0.0.1", port=port, **kw)
+c.start()
+print("ready", flush=True)
+while True:
+    time.sleep(3600)
+"#;
+
+fn aiosmtpd(tls: bool) {
+    let py = require_python!("aiosmtpd");
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let file = dir.path().join("m.eml");
+    std::fs::write(&file, MESSAGE).unwrap();
+    let port = free_port();
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut cmd = Command::new(py);
+    cmd.args(["-c", AIOSMTPD, &port.to_string()]).arg(&out_dir);
+    let ca = dir.path().join("cert.pem");
+    if tls {
+        let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+        std::fs::write(&ca, ck.cert.pem()).unwrap();
+        let key = dir.path().join("key.pem");
+        std::fs::write(&key, ck.key_pair.serialize_pem()).unwrap();
+        cmd.arg(&ca).arg(&key);
+    }
+    let server = start_listening(cmd, addr, dir.path().join("aiosmtpd.log"));
+    let ca_arg = ca.to_string_lossy().into_owned();
+    let extra: &[&str] = if tls {
+        &["--starttls", "--ca-file", &ca_arg]
+    } else {
+        &[]
+    };
+    let out = smtp_send(addr, &file, extra);
+    assert!(out.status.success(), "{}\n{}", out.all(), server.log());
+    if tls {
+        assert!(out.stderr.contains("TLS established"), "{}", out.all());
+    }
+    let stored = std::fs::read(out_dir.join("msg1.eml")).expect("aiosmtpd stored the message");
+    assert_eq!(
+        String::from_utf8_lossy(&stored),
+        String::from_utf8_lossy(MESSAGE)
+    );
+    let meta = std::fs::read_to_string(out_dir.join("msg1.json")).unwrap();
+    assert!(meta.contains("\"from\": \"alice@example.test\""), "{meta}");
+    assert!(
+        meta.contains("\"rcpts\": [\"bob@example.test\", \"carol@example.test\"]"),
+        "{meta}"
+    );
+    assert!(meta.contains(&format!("\"tls\": {}", if tls { "true" } else { "false" })));
+}
+
+#[test]
+fn smtp_send_to_aiosmtpd() {
+    aiosmtpd(false);
+}
+
+#[test]
+fn smtp_send_to_aiosmtpd_starttls_verified() {
+    aiosmtpd(true);
+}
+
+// ------------------------------------------------------------ against smtp-server
+
+fn to_example(mech: &str, password: &str, tls: bool) -> (ExampleServer, Output) {
+    let server = ExampleServer::start(&["--tls-self-signed", "--user", "alice:pw 1"]);
+    let file = server.file("m.eml", MESSAGE);
+    let mut extra = vec!["--user", "alice", "--password", password, "--auth", mech];
+    if tls {
+        extra.push("--tls-insecure");
+    }
+    let out = smtp_send(server.addr, &file, &extra);
+    (server, out)
+}
+
+fn check_stored(server: &ExampleServer, with: &str) {
+    let msg = server.only_message();
+    let s = split_trace(&msg);
+    assert_eq!(s.return_path, "<alice@example.test>");
+    assert!(
+        s.received.contains(&format!("with {with} id")),
+        "{}",
+        s.received
+    );
+    assert_eq!(s.content, MESSAGE);
+}
+
+#[test]
+fn smtp_send_to_smtp_server_starttls_plain() {
+    let (server, out) = to_example("PLAIN", "pw 1", true);
+    assert!(out.status.success(), "{}", out.all());
+    check_stored(&server, "ESMTPSA");
+}
+
+#[test]
+fn smtp_send_to_smtp_server_starttls_login() {
+    let (server, out) = to_example("LOGIN", "pw 1", true);
+    assert!(out.status.success(), "{}", out.all());
+    check_stored(&server, "ESMTPSA");
+}
+
+#[test]
+fn smtp_send_to_smtp_server_ntlm() {
+    // NTLM needs no TLS to protect the password (it still should run under TLS).
+    let (server, out) = to_example("NTLM", "pw 1", false);
+    assert!(out.status.success(), "{}", out.all());
+    assert!(
+        out.stderr.contains("authenticated with NTLM"),
+        "{}",
+        out.all()
+    );
+    check_stored(&server, "ESMTPA");
+    let (server, out) = to_example("NTLM", "pw 1", true);
+    assert!(out.status.success(), "{}", out.all());
+    check_stored(&server, "ESMTPSA");
+}
+
+#[test]
+fn smtp_send_wrong_ntlm_password() {
+    let (server, out) = to_example("NTLM", "wrong", true);
+    assert_eq!(out.status.code(), Some(1), "{}", out.all());
+    assert!(out.stdout.contains("535 5.7.8"), "{}", out.all());
+    assert!(server.messages().is_empty());
+}
+
+#[test]
+fn smtp_send_partial_refusal_exits_1() {
+    let server = ExampleServer::start(&["--max-recipients", "1"]);
+    let file = server.file("m.eml", MESSAGE);
+    let out = smtp_send(server.addr, &file, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", out.all());
+    assert!(
+        out.stdout.contains("bob@example.test: accepted: 250"),
+        "{}",
+        out.all()
+    );
+    assert!(
+        out.stdout.contains("carol@example.test: rejected: 452"),
+        "{}",
+        out.all()
+    );
+    check_stored(&server, "ESMTP");
+}
+
+#[test]
+fn smtp_send_plaintext_password_refused_without_tls() {
+    let server = ExampleServer::start(&["--user", "alice:pw 1"]);
+    let file = server.file("m.eml", MESSAGE);
+    let out = smtp_send(
+        server.addr,
+        &file,
+        &["--user", "alice", "--password", "pw 1", "--auth", "PLAIN"],
+    );
+    assert_ne!(out.status.code(), Some(0), "{}", out.all());
+    assert!(
+        out.stderr.contains("refusing to send the password"),
+        "{}",
+        out.all()
+    );
+    assert!(server.messages().is_empty());
+}

@@ -1,0 +1,653 @@
+//! Real SMTP clients against the `smtp-server` example: swaks, curl, Python's smtplib and
+//! Postfix's smtp-source. Each test starts the example on a free loopback port with its
+//! own Maildir and checks what was stored byte for byte. A test whose peer is not
+//! installed prints `SKIPPED: ...` and passes.
+
+mod peer_support;
+
+use peer_support::{example, run, split_trace, ExampleServer, PEER_TIMEOUT};
+use std::process::Command;
+use std::time::Duration;
+
+// The NTLM arithmetic and the Maildir helpers of the examples, with their unit tests.
+#[allow(dead_code)]
+#[path = "../examples/common/maildir.rs"]
+mod maildir;
+#[allow(dead_code)]
+#[path = "../examples/common/ntlm.rs"]
+mod ntlm;
+
+const USER: &str = "alice:s3cret pass";
+
+fn tls_auth_server() -> ExampleServer {
+    ExampleServer::start(&["--tls-self-signed", "--user", USER])
+}
+
+fn swaks(server: &ExampleServer) -> Command {
+    let mut c = Command::new("swaks");
+    c.arg("--server").arg(server.addr.to_string()).args([
+        "--helo",
+        "client.test",
+        "--timeout",
+        "30",
+    ]);
+    c
+}
+
+/// What swaks stores for `--data @file`: it ends the data with CRLF "." CRLF, so a file
+/// without a final line break gets one.
+fn swaks_stored(data: &[u8]) -> Vec<u8> {
+    let mut v = data.to_vec();
+    v.extend_from_slice(b"\r\n");
+    v
+}
+
+const MESSAGE: &[u8] = b"From: Alice <alice@example.test>\r\nTo: Bob <bob@example.test>\r\nSubject: peer test\r\nMessage-ID: <1@example.test>\r\n\r\nHello Bob,\r\n\r\nthis is a test.\r\n-- \r\nAlice";
+
+fn assert_one(server: &ExampleServer, from: &str, rcpt: Option<&str>, content: &[u8]) {
+    let msg = server.only_message();
+    let stored = split_trace(&msg);
+    assert_eq!(stored.return_path, from);
+    if let Some(r) = rcpt {
+        assert!(
+            stored.received.contains(&format!("for {r};")),
+            "{}",
+            stored.received
+        );
+    }
+    assert_eq!(
+        String::from_utf8_lossy(stored.content),
+        String::from_utf8_lossy(content)
+    );
+    assert_eq!(stored.content, content);
+    assert_eq!(server.tmp_files(), 0);
+}
+
+macro_rules! need {
+    ($name:expr) => {
+        require_peer!($name)
+    };
+}
+
+// ------------------------------------------------------------------ swaks
+
+#[test]
+fn swaks_plain() {
+    need!("swaks");
+    let server = ExampleServer::start(&[]);
+    let data = server.file("m.eml", MESSAGE);
+    let out = run(
+        swaks(&server)
+            .args(["--from", "alice@example.test", "--to", "bob@example.test"])
+            .arg("--data")
+            .arg(format!("@{}", data.display())),
+        None,
+        PEER_TIMEOUT,
+    )
+    .ok();
+    assert!(
+        out.stdout.contains("250 2.0.0 Ok: queued as"),
+        "{}",
+        out.all()
+    );
+    assert_one(
+        &server,
+        "<alice@example.test>",
+        Some("<bob@example.test>"),
+        &swaks_stored(MESSAGE),
+    );
+}
+
+#[test]
+fn swaks_pipelining_several_recipients() {
+    need!("swaks");
+    let server = ExampleServer::start(&[]);
+    let data = server.file("m.eml", MESSAGE);
+    let out = run(
+        swaks(&server)
+            .args(["--pipeline", "--from", "alice@example.test"])
+            .args([
+                "--to",
+                "bob@example.test,carol@example.test,dave@example.test",
+            ])
+            .arg("--data")
+            .arg(format!("@{}", data.display())),
+        None,
+        PEER_TIMEOUT,
+    )
+    .ok();
+    // The three RCPTs and DATA went out in one flight.
+    assert!(out.stdout.contains("250 2.1.5"), "{}", out.all());
+    assert_one(
+        &server,
+        "<alice@example.test>",
+        None,
+        &swaks_stored(MESSAGE),
+    );
+}
+
+#[test]
+fn swaks_starttls() {
+    need!("swaks");
+    let server = tls_auth_server();
+    let data = server.file("m.eml", MESSAGE);
+    let out = run(
+        swaks(&server)
+            .args([
+                "-tls",
+                "--from",
+                "alice@example.test",
+                "--to",
+                "bob@example.test",
+            ])
+            .arg("--data")
+            .arg(format!("@{}", data.display())),
+        None,
+        PEER_TIMEOUT,
+    )
+    .ok();
+    assert!(out.stdout.contains("220 2.0.0"), "{}", out.all());
+    assert!(out.stdout.contains("TLS started"), "{}", out.all());
+    let msg = server.only_message();
+    assert!(split_trace(&msg).received.contains("with ESMTPS id"));
+    assert_eq!(split_trace(&msg).content, swaks_stored(MESSAGE));
+}
+
+fn swaks_auth(mech: &str, password: &str) -> (ExampleServer, peer_support::Output) {
+    let server = tls_auth_server();
+    let data = server.file("m.eml", MESSAGE);
+    let out = run(
+        swaks(&server)
+            .args(["-tls", "--auth", mech, "--auth-user", "alice"])
+            .args(["--auth-password", password])
+            .args(["--from", "alice@example.test", "--to", "bob@example.test"])
+            .arg("--data")
+            .arg(format!("@{}", data.display())),
+        None,
+        PEER_TIMEOUT,
+    );
+    (server, out)
+}
+
+#[test]
+fn swaks_auth_plain() {
+    need!("swaks");
+    let (server, out) = swaks_auth("PLAIN", "s3cret pass");
+    let out = out.ok();
+    assert!(out.stdout.contains("AUTH PLAIN"), "{}", out.all());
+    assert!(out.stdout.contains("235 2.7.0"), "{}", out.all());
+    let msg = server.only_message();
+    assert!(split_trace(&msg).received.contains("with ESMTPSA id"));
+    assert_eq!(split_trace(&msg).content, swaks_stored(MESSAGE));
+}
+
+#[test]
+fn swaks_auth_login() {
+    need!("swaks");
+    let (server, out) = swaks_auth("LOGIN", "s3cret pass");
+    let out = out.ok();
+    assert!(out.stdout.contains("334 VXNlcm5hbWU6"), "{}", out.all());
+    assert!(out.stdout.contains("334 UGFzc3dvcmQ6"), "{}", out.all());
+    assert!(out.stdout.contains("235 2.7.0"), "{}", out.all());
+    assert_eq!(
+        split_trace(&server.only_message()).content,
+        swaks_stored(MESSAGE)
+    );
+}
+
+#[test]
+fn swaks_wrong_password() {
+    need!("swaks");
+    for mech in ["PLAIN", "LOGIN"] {
+        let (server, out) = swaks_auth(mech, "wrong");
+        assert!(!out.status.success(), "{}", out.all());
+        assert!(out.stdout.contains("535 5.7.8"), "{}", out.all());
+        assert!(server.messages().is_empty());
+    }
+}
+
+#[test]
+fn swaks_require_auth() {
+    need!("swaks");
+    let server = ExampleServer::start(&["--tls-self-signed", "--user", USER, "--require-auth"]);
+    let out = run(
+        swaks(&server).args(["-tls", "--from", "a@example.test", "--to", "b@example.test"]),
+        None,
+        PEER_TIMEOUT,
+    );
+    assert!(!out.status.success());
+    assert!(out.stdout.contains("530 5.7.0"), "{}", out.all());
+    assert!(server.messages().is_empty());
+}
+
+#[test]
+fn swaks_dot_lines() {
+    need!("swaks");
+    let server = ExampleServer::start(&[]);
+    let body: &[u8] =
+        b"Subject: dots\r\n\r\n.leading dot\r\n..two dots\r\n. \r\n.\tx\r\n...\r\nend";
+    let data = server.file("m.eml", body);
+    run(
+        swaks(&server)
+            .args(["--from", "a@example.test", "--to", "b@example.test"])
+            .arg("--data")
+            .arg(format!("@{}", data.display())),
+        None,
+        PEER_TIMEOUT,
+    )
+    .ok();
+    assert_one(&server, "<a@example.test>", None, &swaks_stored(body));
+}
+
+#[test]
+fn swaks_10_mib_attachment() {
+    need!("swaks");
+    let server = ExampleServer::start(&["--max-size", "30000000"]);
+    let blob = peer_support::pseudo_random(10 * 1024 * 1024, 0x5eed);
+    let attachment = server.file("blob.bin", &blob);
+    run(
+        swaks(&server)
+            .args([
+                "--pipeline",
+                "--from",
+                "a@example.test",
+                "--to",
+                "b@example.test",
+            ])
+            .args([
+                "--attach-type",
+                "application/octet-stream",
+                "--attach-name",
+                "blob.bin",
+            ])
+            .arg("--attach")
+            .arg(format!("@{}", attachment.display())),
+        None,
+        Duration::from_secs(120),
+    )
+    .ok();
+    let msg = server.only_message();
+    let content = split_trace(&msg).content;
+    // Find the base64 part after the attachment's header block and decode it.
+    let text = std::str::from_utf8(content).expect("ASCII message");
+    let start = text.find("blob.bin").expect("attachment header");
+    let body_start = start + text[start..].find("\r\n\r\n").expect("part body") + 4;
+    let body_end = body_start + text[body_start..].find("\r\n--").expect("boundary");
+    let b64: String = text[body_start..body_end]
+        .split("\r\n")
+        .collect::<Vec<_>>()
+        .concat();
+    use base64::Engine as _;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .expect("valid base64");
+    assert_eq!(decoded.len(), blob.len());
+    assert!(decoded == blob, "attachment differs");
+}
+
+#[test]
+fn swaks_size_limit() {
+    need!("swaks");
+    let server = ExampleServer::start(&["--max-size", "1000"]);
+    let body = vec![b'x'; 70];
+    let mut data = b"Subject: big\r\n\r\n".to_vec();
+    for _ in 0..40 {
+        data.extend_from_slice(&body);
+        data.extend_from_slice(b"\r\n");
+    }
+    let file = server.file("m.eml", &data);
+    let out = run(
+        swaks(&server)
+            .args(["--from", "a@example.test", "--to", "b@example.test"])
+            .arg("--data")
+            .arg(format!("@{}", file.display())),
+        None,
+        PEER_TIMEOUT,
+    );
+    assert!(out.stdout.contains("552 5.3.4"), "{}", out.all());
+    assert!(server.messages().is_empty());
+    assert_eq!(server.tmp_files(), 0);
+}
+
+// ------------------------------------------------------------------ curl
+
+fn curl(server: &ExampleServer) -> Command {
+    let mut c = Command::new("curl");
+    c.args(["-sS", "--max-time", "60"])
+        .arg(format!("smtp://{}/client.test", server.addr));
+    c
+}
+
+#[test]
+fn curl_plain_two_recipients() {
+    need!("curl");
+    let server = ExampleServer::start(&[]);
+    let mut content = MESSAGE.to_vec();
+    content.extend_from_slice(b"\r\n");
+    let file = server.file("m.eml", &content);
+    run(
+        curl(&server)
+            .args(["--mail-from", "alice@example.test"])
+            .args([
+                "--mail-rcpt",
+                "bob@example.test",
+                "--mail-rcpt",
+                "carol@example.test",
+            ])
+            .arg("-T")
+            .arg(&file),
+        None,
+        PEER_TIMEOUT,
+    )
+    .ok();
+    assert_one(&server, "<alice@example.test>", None, &content);
+}
+
+fn curl_auth(mech: &str, password: &str) -> (ExampleServer, Vec<u8>, peer_support::Output) {
+    let server = tls_auth_server();
+    let mut content = MESSAGE.to_vec();
+    content.extend_from_slice(b"\r\n..dot\r\n");
+    let file = server.file("m.eml", &content);
+    let out = run(
+        curl(&server)
+            .args(["--ssl-reqd", "-k", "-u", &format!("alice:{password}")])
+            .args(["--login-options", &format!("AUTH={mech}")])
+            .args([
+                "--mail-from",
+                "alice@example.test",
+                "--mail-rcpt",
+                "bob@example.test",
+            ])
+            .arg("-T")
+            .arg(&file),
+        None,
+        PEER_TIMEOUT,
+    );
+    (server, content, out)
+}
+
+#[test]
+fn curl_starttls_auth_plain() {
+    need!("curl");
+    let (server, content, out) = curl_auth("PLAIN", "s3cret pass");
+    out.ok();
+    let msg = server.only_message();
+    assert!(split_trace(&msg).received.contains("with ESMTPSA id"));
+    assert_eq!(split_trace(&msg).content, content);
+}
+
+#[test]
+fn curl_starttls_auth_login() {
+    need!("curl");
+    let (server, content, out) = curl_auth("LOGIN", "s3cret pass");
+    out.ok();
+    assert_one(
+        &server,
+        "<alice@example.test>",
+        Some("<bob@example.test>"),
+        &content,
+    );
+}
+
+#[test]
+fn curl_wrong_password() {
+    need!("curl");
+    let (server, _, out) = curl_auth("PLAIN", "nope");
+    // curl: (67) Login denied
+    assert_eq!(out.status.code(), Some(67), "{}", out.all());
+    assert!(server.messages().is_empty());
+}
+
+// ------------------------------------------------------------------ NTLM
+
+#[test]
+fn curl_ntlm() {
+    need!("curl");
+    let (server, content, out) = curl_auth("NTLM", "s3cret pass");
+    out.ok();
+    let log = server.guard.log();
+    assert!(log.contains("mechanism=\"NTLM\" user=\"alice\""), "{log}");
+    assert!(log.contains("variant=\"NTLMv2\""), "{log}");
+    assert_eq!(split_trace(&server.only_message()).content, content);
+    let (server, _, out) = curl_auth("NTLM", "wrong");
+    assert_eq!(out.status.code(), Some(67), "{}", out.all());
+    assert!(server.messages().is_empty());
+}
+
+#[test]
+fn swaks_ntlm() {
+    need!("swaks");
+    let (server, out) = swaks_auth("NTLM", "s3cret pass");
+    if out.stdout.contains("Authen::NTLM") || out.stderr.contains("Authen::NTLM") {
+        eprintln!("SKIPPED: swaks has no Authen::NTLM");
+        return;
+    }
+    let out = out.ok();
+    assert!(out.stdout.contains("235 2.7.0"), "{}", out.all());
+    let log = server.guard.log();
+    assert!(log.contains("mechanism=\"NTLM\" user=\"alice\""), "{log}");
+    assert_eq!(
+        split_trace(&server.only_message()).content,
+        swaks_stored(MESSAGE)
+    );
+    let (server, out) = swaks_auth("NTLM", "wrong");
+    assert!(out.stdout.contains("535 5.7.8"), "{}", out.all());
+    assert!(server.messages().is_empty());
+}
+
+// ------------------------------------------------------------------ Python smtplib
+
+const SMTPLIB: &str = r#"
+import smtplib, ssl, sys
+from email.message import EmailMessage
+
+port, mode, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+
+class Recording(smtplib.SMTP):
+    """Keeps the flattened message handed to DATA (before dot-stuffing)."""
+    def data(self, msg):
+        self.sent = msg
+        return super().data(msg)
+
+msg = EmailMessage()
+if mode == "utf8":
+    sender, rcpts = "jösé@exämple.test", ["ünï@exämple.test", "bob@example.test"]
+else:
+    sender, rcpts = "alice@example.test", ["bob@example.test", "carol@example.test", "dave@example.test"]
+msg["From"] = sender
+msg["To"] = ", ".join(rcpts)
+msg["Subject"] = "smtplib " + mode
+msg["Message-ID"] = "<smtplib-" + mode + "@example.test>"
+msg.set_content("Hello from smtplib.\n.leading dot\nnon-ASCII: é ü\n")
+
+with Recording("127.0.0.1", port, local_hostname="client.test", timeout=30) as s:
+    if mode in ("plain", "login"):
+        s.starttls(context=ssl._create_unverified_context())
+        s.ehlo()
+        s.user, s.password = "alice", "s3cret pass"
+        if mode == "plain":
+            s.auth("PLAIN", s.auth_plain)
+        else:
+            s.auth("LOGIN", s.auth_login, initial_response_ok=False)
+    refused = s.send_message(msg)
+    assert refused == {}, refused
+    with open(out, "wb") as f:
+        f.write(s.sent)
+print("sent", len(s.sent))
+"#;
+
+fn smtplib(mode: &str, args: &[&str]) {
+    let py = require_python!("smtplib");
+    let server = ExampleServer::start(args);
+    let out_file = server.dir.path().join("sent.bin");
+    let out = run(
+        Command::new(py)
+            .args(["-c", SMTPLIB, &server.addr.port().to_string(), mode])
+            .arg(&out_file),
+        None,
+        PEER_TIMEOUT,
+    );
+    assert!(
+        out.status.success(),
+        "{}\nserver:\n{}",
+        out.all(),
+        server.guard.log()
+    );
+    let mut sent = std::fs::read(&out_file).expect("smtplib output");
+    if !sent.ends_with(b"\r\n") {
+        sent.extend_from_slice(b"\r\n");
+    }
+    let msg = server.only_message();
+    let stored = split_trace(&msg);
+    assert_eq!(
+        String::from_utf8_lossy(stored.content),
+        String::from_utf8_lossy(&sent)
+    );
+    if mode == "utf8" {
+        assert_eq!(stored.return_path, "<jösé@exämple.test>");
+        assert!(
+            stored.received.contains("with UTF8SMTP id"),
+            "{}",
+            stored.received
+        );
+    } else {
+        assert_eq!(stored.return_path, "<alice@example.test>");
+    }
+}
+
+#[test]
+fn smtplib_send_message_starttls_auth_plain() {
+    smtplib("plain", &["--tls-self-signed", "--user", USER]);
+}
+
+#[test]
+fn smtplib_starttls_auth_login() {
+    smtplib("login", &["--tls-self-signed", "--user", USER]);
+}
+
+#[test]
+fn smtplib_smtputf8() {
+    smtplib("utf8", &[]);
+}
+
+// ------------------------------------------------------------------ smtp-source
+
+#[test]
+fn smtp_source_5000_messages_20_sessions() {
+    let source = need!("smtp-source");
+    let server = ExampleServer::start(&[]);
+    let out = run(
+        Command::new(source)
+            .args([
+                "-s",
+                "20",
+                "-m",
+                "5000",
+                "-l",
+                "512",
+                "-N",
+                "-M",
+                "client.test",
+            ])
+            .args(["-f", "sender@client.test", "-t", "rcpt@client.test"])
+            .arg(server.addr.to_string()),
+        None,
+        Duration::from_secs(150),
+    );
+    assert!(out.status.success(), "{}", out.all());
+    let messages = server.messages();
+    assert_eq!(messages.len(), 5000, "server log:\n{}", server.guard.log());
+    let mut rcpts = std::collections::HashSet::new();
+    for m in &messages {
+        let s = split_trace(m);
+        assert_eq!(s.return_path, "<sender@client.test>");
+        let r = s.received.split("for ").nth(1).expect("for clause");
+        assert!(rcpts.insert(r.to_string()), "duplicate: {r}");
+        assert!(s.content.ends_with(b"\r\n"));
+    }
+    assert_eq!(rcpts.len(), 5000);
+    assert_eq!(server.tmp_files(), 0);
+}
+
+// ------------------------------------------------------------------ the other loops
+
+/// The thread-per-connection and the mio examples: STARTTLS + AUTH, pipelining, NTLM and
+/// a load run, with the same checks.
+fn other_loop(name: &str) {
+    let swaks_path = need!("swaks");
+    let server = ExampleServer::start_example(name, &["--tls-self-signed", "--user", USER]);
+    let data = server.file("m.eml", MESSAGE);
+    for (i, extra) in [
+        &["-tls", "--auth", "PLAIN"][..],
+        &["--pipeline", "-tls", "--auth", "LOGIN"][..],
+        &["--auth", "NTLM"][..],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let out = run(
+            Command::new(&swaks_path)
+                .arg("--server")
+                .arg(server.addr.to_string())
+                .args(["--helo", "client.test", "--timeout", "30"])
+                .args(*extra)
+                .args(["--auth-user", "alice", "--auth-password", "s3cret pass"])
+                .args(["--from", "alice@example.test", "--to", "bob@example.test"])
+                .arg("--data")
+                .arg(format!("@{}", data.display())),
+            None,
+            PEER_TIMEOUT,
+        );
+        assert!(
+            out.status.success(),
+            "{name} run {i}: {}\n{}",
+            out.all(),
+            server.guard.log()
+        );
+        let messages = server.messages();
+        assert_eq!(messages.len(), i + 1);
+    }
+    for m in server.messages() {
+        assert_eq!(split_trace(&m).content, swaks_stored(MESSAGE));
+    }
+    if let Some(source) = peer_support::find_peer("smtp-source") {
+        let out = run(
+            Command::new(source)
+                .args([
+                    "-s",
+                    "10",
+                    "-m",
+                    "500",
+                    "-l",
+                    "2000",
+                    "-N",
+                    "-M",
+                    "client.test",
+                ])
+                .arg(server.addr.to_string()),
+            None,
+            Duration::from_secs(120),
+        );
+        assert!(out.status.success(), "{}", out.all());
+        assert_eq!(server.messages().len(), 503);
+    }
+    assert_eq!(server.tmp_files(), 0);
+}
+
+#[test]
+fn blocking_example_with_swaks_and_smtp_source() {
+    other_loop("blocking");
+}
+
+#[test]
+fn event_loop_example_with_swaks_and_smtp_source() {
+    other_loop("event-loop");
+}
+
+/// The example binaries exist (cargo test builds them).
+#[test]
+fn examples_are_built() {
+    for name in ["smtp-server", "smtp-send", "blocking", "event-loop"] {
+        assert!(example(name).exists());
+    }
+}

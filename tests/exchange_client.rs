@@ -513,3 +513,36 @@ fn exchange_parameters_sent_only_when_advertised() {
          RCPT TO:<bob@example.test> XRDST=hub3.example.test\r\nBDAT 3 LAST\r\nx\r\n"
     );
 }
+
+#[test]
+fn x_anonymoustls_response_injection_is_refused() {
+    let mut c = config(TlsPolicy::Opportunistic);
+    c.anonymous_tls = true;
+    let mut t = start(c, EXCHANGE_2016_25);
+    assert_eq!(t.sent(), "X-ANONYMOUSTLS\r\n");
+    // The go-ahead and a forged reply in one read: never acted upon.
+    t.server("220 2.0.0 SMTP server ready\r\n250-evil\r\n250 AUTH PLAIN\r\n");
+    let ev = t.events();
+    assert!(!ev.iter().any(|e| matches!(e, Event::StartTls { .. })));
+    assert!(matches!(
+        ev.last(),
+        Some(Event::Closed(CloseReason::Protocol(
+            ehlo::client::ProtocolError::ResponseInjection
+        )))
+    ));
+    assert_eq!(t.sent(), "");
+    // Bytes after the go-ahead but before the handshake: same.
+    let mut c = config(TlsPolicy::Opportunistic);
+    c.anonymous_tls = true;
+    let mut t = start(c, EXCHANGE_2016_25);
+    t.sent();
+    t.server("220 2.0.0 SMTP server ready\r\n");
+    assert!(t.events().contains(&Event::StartTls { anonymous: true }));
+    t.server("250 injected\r\n");
+    assert!(matches!(
+        t.events().last(),
+        Some(Event::Closed(CloseReason::Protocol(
+            ehlo::client::ProtocolError::ResponseInjection
+        )))
+    ));
+}

@@ -29,3 +29,8 @@ pub const MAX_LINK2STATE_LINE: usize = 1024;
 pub const MAX_XEXCH50_COMMAND: usize = 50;
 /// Maximum size of an XEXCH50 blob, in octets (1 GB, Microsoft KB 812455).
 pub const MAX_XEXCH50_BLOB: u64 = 1 << 30;
+/// Most parameters a MAIL or RCPT command may carry beyond the typed ones (unknown and
+/// untyped keywords, kept in `other`). More than fits in a 512-octet command line; a
+/// configured longer line cannot make the duplicate check quadratic in attacker input.
+/// Beyond it the command is refused with `501 5.5.4`.
+pub const MAX_OTHER_PARAMS: usize = 256;

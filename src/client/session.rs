@@ -409,6 +409,10 @@ impl Client {
         }
         if self.state == State::AwaitTls {
             if !data.is_empty() {
+                // As for injected bytes in the same read (below): a StartTls event the
+                // caller has not taken yet is withdrawn, so the outcome does not depend on
+                // how the bytes were split.
+                self.events.retain(|e| !matches!(e, Event::StartTls { .. }));
                 self.close(CloseReason::Protocol(ProtocolError::ResponseInjection));
             }
             return;

@@ -318,6 +318,10 @@ fn push_other<'a>(
     k: &'a str,
     v: Option<&'a str>,
 ) -> Result<(), ParamError> {
+    // Bounds the quadratic duplicate check below (see `limits::MAX_OTHER_PARAMS`).
+    if other.len() >= crate::limits::MAX_OTHER_PARAMS {
+        return Err(ParamError::Syntax);
+    }
     if other.iter().any(|p| p.keyword.eq_ignore_ascii_case(k)) {
         return Err(ParamError::Duplicate(upper(k)));
     }

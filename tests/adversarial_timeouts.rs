@@ -1,0 +1,346 @@
+//! Timeouts (RFC 5321 4.5.3.2) driven with synthetic `Instant`s: a peer that stops
+//! sending mid-command, mid-DATA, mid-BDAT chunk, mid-XEXCH50 blob or mid-SASL exchange
+//! (slowloris) gets `421 4.4.2` exactly at the configured deadline and not a nanosecond
+//! before; the client machine's reply timers likewise close the session.
+
+use ehlo::client::{
+    Client, ClientConfig, CloseReason, Envelope, Event as CEvent, TimeoutKind, TlsPolicy,
+};
+use ehlo::server::{Decision, Event, Mechanism, Server, ServerConfig};
+use std::time::{Duration, Instant};
+
+const TIMEOUT_421: &str = "421 4.4.2 Timeout exceeded, closing connection\r\n";
+const NS: Duration = Duration::from_nanos(1);
+
+struct S {
+    server: Server,
+    t0: Instant,
+    events: Vec<Event>,
+    decide: fn(&Event) -> Decision,
+}
+
+impl S {
+    fn new(config: ServerConfig) -> S {
+        let t0 = Instant::now();
+        let mut s = S {
+            server: Server::new(config, t0),
+            t0,
+            events: Vec::new(),
+            decide: |_| Decision::Accept,
+        };
+        s.drain();
+        s
+    }
+
+    fn drain(&mut self) -> String {
+        while let Some(e) = self.server.poll_event() {
+            if e.needs_decision() {
+                let d = (self.decide)(&e);
+                self.server.decide(d);
+            }
+            self.events.push(e);
+        }
+        let mut out = Vec::new();
+        while let Some(t) = self.server.poll_transmit() {
+            out.extend_from_slice(&t);
+        }
+        String::from_utf8(out).expect("ASCII")
+    }
+
+    /// Client bytes arrive at `t0 + at`.
+    fn send_at(&mut self, at: Duration, bytes: &[u8]) -> String {
+        self.server.receive(self.t0 + at, bytes);
+        self.drain()
+    }
+
+    /// Checks the session times out exactly at `deadline`: nothing at `deadline - 1 ns`,
+    /// `421 4.4.2` and closed at `deadline`, and nothing after.
+    #[track_caller]
+    fn expires_at(&mut self, deadline: Instant) {
+        assert_eq!(self.server.poll_timeout(), Some(deadline));
+        self.server.handle_timeout(deadline - NS);
+        assert_eq!(self.drain(), "");
+        assert!(!self.server.is_closed());
+        self.server.handle_timeout(deadline);
+        assert_eq!(self.drain(), TIMEOUT_421);
+        assert!(self.server.is_closed());
+        assert_eq!(self.server.poll_timeout(), None);
+        // Late bytes change nothing.
+        self.server.receive(deadline + NS, b"QUIT\r\n");
+        assert_eq!(self.drain(), "");
+    }
+
+    fn has(&self, pred: fn(&Event) -> bool) -> bool {
+        self.events.iter().any(pred)
+    }
+}
+
+fn config() -> ServerConfig {
+    let mut c = ServerConfig::new("mx.example.test");
+    c.exchange.xexch50 = true;
+    c.auth.mechanisms = vec![Mechanism::new("NTLM")];
+    c
+}
+
+const EHLO: &[u8] = b"EHLO client.example.test\r\n";
+const TXN: &[u8] = b"MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n";
+const SEC: Duration = Duration::from_secs(1);
+
+#[test]
+fn silent_client_after_greeting() {
+    let mut s = S::new(config());
+    let deadline = s.t0 + Duration::from_secs(300);
+    s.expires_at(deadline);
+}
+
+#[test]
+fn stops_mid_command() {
+    let mut s = S::new(config());
+    s.send_at(SEC, EHLO);
+    assert_eq!(s.send_at(10 * SEC, b"MAIL FROM:<a@exa"), "");
+    let deadline = s.t0 + 10 * SEC + Duration::from_secs(300);
+    s.expires_at(deadline);
+    assert!(!s.has(|e| matches!(e, Event::MailFrom { .. })));
+}
+
+#[test]
+fn stops_mid_data() {
+    let mut s = S::new(config());
+    s.send_at(SEC, EHLO);
+    s.send_at(2 * SEC, TXN);
+    s.send_at(3 * SEC, b"DATA\r\n");
+    s.send_at(4 * SEC, b"Subject: slow\r\n\r\nsome content\r\n.");
+    // RFC 5321 4.5.3.2.3: the data block timeout (3 minutes by default).
+    let deadline = s.t0 + 4 * SEC + Duration::from_secs(180);
+    s.expires_at(deadline);
+    assert!(!s.has(|e| matches!(e, Event::MessageEnd { .. })));
+}
+
+#[test]
+fn stops_mid_bdat_chunk() {
+    let mut s = S::new(config());
+    s.send_at(SEC, EHLO);
+    s.send_at(2 * SEC, TXN);
+    s.send_at(3 * SEC, b"BDAT 100 LAST\r\n0123456789");
+    let deadline = s.t0 + 3 * SEC + Duration::from_secs(180);
+    s.expires_at(deadline);
+    assert!(!s.has(|e| matches!(e, Event::MessageEnd { .. })));
+}
+
+#[test]
+fn stops_mid_xexch50_blob() {
+    let mut s = S::new(config());
+    s.send_at(SEC, EHLO);
+    s.send_at(2 * SEC, TXN);
+    assert_eq!(
+        s.send_at(3 * SEC, b"XEXCH50 64 2\r\nabc"),
+        "354 Send binary data\r\n"
+    );
+    let deadline = s.t0 + 3 * SEC + Duration::from_secs(180);
+    s.expires_at(deadline);
+    assert!(!s.has(|e| matches!(e, Event::XExch50End)));
+}
+
+#[test]
+fn stops_mid_sasl_exchange() {
+    let mut s = S::new(config());
+    s.decide = |e| match e {
+        Event::AuthStart { .. } => Decision::AuthChallengeText("ntlm supported".into()),
+        _ => Decision::Accept,
+    };
+    s.send_at(SEC, EHLO);
+    assert_eq!(
+        s.send_at(2 * SEC, b"AUTH NTLM\r\n"),
+        "334 ntlm supported\r\n"
+    );
+    s.send_at(5 * SEC, b"TlRMTVNT");
+    let deadline = s.t0 + 5 * SEC + Duration::from_secs(300);
+    s.expires_at(deadline);
+}
+
+/// The configured values, not built-in constants, set the deadlines.
+#[test]
+fn configured_deadlines() {
+    let mut c = config();
+    c.timeouts.command = Duration::from_secs(7);
+    c.timeouts.data_block = Duration::from_secs(11);
+    let mut s = S::new(c.clone());
+    s.send_at(SEC, b"EHLO cli");
+    s.expires_at(s.t0 + 8 * SEC);
+
+    let mut s = S::new(c);
+    s.send_at(SEC, EHLO);
+    s.send_at(2 * SEC, TXN);
+    s.send_at(3 * SEC, b"DATA\r\nabc");
+    s.expires_at(s.t0 + 14 * SEC);
+}
+
+/// A caller that never decides is bounded too: the pending decision times out with the
+/// command timeout (the data-initiation timeout before `354`).
+#[test]
+fn undecided_events_time_out() {
+    let mut s = S::new(config());
+    s.send_at(SEC, EHLO);
+    s.server
+        .receive(s.t0 + 2 * SEC, b"MAIL FROM:<a@example.test>\r\n");
+    assert!(matches!(
+        s.server.poll_event(),
+        Some(Event::MailFrom { .. })
+    ));
+    assert!(s.server.is_decision_pending());
+    let deadline = s.t0 + 2 * SEC + Duration::from_secs(300);
+    assert_eq!(s.server.poll_timeout(), Some(deadline));
+    s.server.handle_timeout(deadline);
+    assert_eq!(s.drain(), TIMEOUT_421);
+    assert!(s.server.is_closed());
+
+    let mut s = S::new(config());
+    s.send_at(SEC, EHLO);
+    s.send_at(2 * SEC, TXN);
+    s.server.receive(s.t0 + 3 * SEC, b"DATA\r\n");
+    assert_eq!(s.server.poll_event(), Some(Event::DataStart));
+    let deadline = s.t0 + 3 * SEC + Duration::from_secs(120);
+    assert_eq!(s.server.poll_timeout(), Some(deadline));
+    s.server.handle_timeout(deadline);
+    assert_eq!(s.drain(), TIMEOUT_421);
+}
+
+/// A trickling client resets the timer with every read (the timers of RFC 5321
+/// 4.5.3.2 are per read), but cannot hold more than the line limit: after 512 octets
+/// without a line end it gets `500 5.5.2`, and a silent pause then still ends at the
+/// deadline. (A cap on the whole session's length is the caller's, see SECURITY.md.)
+#[test]
+fn trickling_client_is_bounded_by_the_line_limit() {
+    // No AUTH offered: the scan limit is the 512-octet command line (with AUTH it is the
+    // 12,288-octet SASL line).
+    let mut s = S::new(ServerConfig::new("mx.example.test"));
+    s.send_at(SEC, EHLO);
+    let mut at = SEC;
+    let mut out = String::new();
+    for _ in 0..600 {
+        at += Duration::from_secs(299);
+        s.server.handle_timeout(s.t0 + at);
+        out.push_str(&s.send_at(at, b"x"));
+    }
+    assert_eq!(out, "500 5.5.2 Line too long\r\n");
+    assert!(s.server.buffered_len() <= 512);
+    s.expires_at(s.t0 + at + Duration::from_secs(300));
+}
+
+// ---- client side ----
+
+fn env() -> Envelope {
+    Envelope::new("a@example.test")
+        .and_then(|e| e.recipient("b@example.test"))
+        .expect("envelope")
+}
+
+struct C {
+    c: Client,
+    t0: Instant,
+}
+
+impl C {
+    fn new(f: impl FnOnce(&mut ClientConfig)) -> C {
+        let mut config = ClientConfig::new("client.example.test");
+        config.tls = TlsPolicy::Never;
+        f(&mut config);
+        let t0 = Instant::now();
+        let mut c = Client::new(config, t0);
+        c.send(env(), "Subject: x\r\n\r\nbody\r\n").expect("queued");
+        C { c, t0 }
+    }
+
+    fn transmit_at(&mut self, at: Duration) -> String {
+        let mut out = String::new();
+        while let Some(b) = self.c.poll_transmit(self.t0 + at) {
+            out.push_str(&String::from_utf8_lossy(&b));
+        }
+        out
+    }
+
+    /// Closes with `kind` exactly at `deadline`.
+    #[track_caller]
+    fn expires_at(&mut self, deadline: Instant, kind: TimeoutKind) {
+        assert_eq!(self.c.poll_timeout(), Some(deadline));
+        self.c.handle_timeout(deadline - NS);
+        assert!(!self.c.is_closed());
+        self.c.handle_timeout(deadline);
+        assert!(self.c.is_closed());
+        let evs: Vec<CEvent> = std::iter::from_fn(|| self.c.poll_event()).collect();
+        assert!(
+            matches!(evs.last(), Some(CEvent::Closed(CloseReason::Timeout(k))) if *k == kind),
+            "{evs:?}"
+        );
+        assert!(evs
+            .iter()
+            .any(|e| matches!(e, CEvent::MessageResult { result: Err(_), .. })));
+        assert!(self.c.poll_transmit(deadline).is_none());
+        assert_eq!(self.c.poll_timeout(), None);
+    }
+}
+
+const MIN: Duration = Duration::from_secs(60);
+
+#[test]
+fn client_greeting_never_completes() {
+    let mut c = C::new(|_| {});
+    c.c.receive(b"220 mx.example.te");
+    c.expires_at(c.t0 + 5 * MIN, TimeoutKind::Greeting);
+}
+
+#[test]
+fn client_ehlo_reply_never_completes() {
+    let mut c = C::new(|_| {});
+    c.c.receive(b"220 mx.example.test ESMTP\r\n");
+    assert_eq!(c.transmit_at(SEC), "EHLO client.example.test\r\n");
+    c.c.receive(b"250-mx.example.test\r\n250-SIZE");
+    c.expires_at(c.t0 + SEC + 5 * MIN, TimeoutKind::Command);
+}
+
+fn ready(c: &mut C) {
+    c.c.receive(b"220 mx.example.test ESMTP\r\n");
+    c.transmit_at(SEC);
+    c.c.receive(b"250-mx.example.test\r\n250 8BITMIME\r\n");
+}
+
+#[test]
+fn client_mail_rcpt_data_timeouts() {
+    // MAIL (4.5.3.2.2), configured shorter.
+    let mut c = C::new(|c| c.timeouts.mail = Duration::from_secs(7));
+    ready(&mut c);
+    assert_eq!(c.transmit_at(2 * SEC), "MAIL FROM:<a@example.test>\r\n");
+    c.expires_at(c.t0 + 9 * SEC, TimeoutKind::Mail);
+
+    // RCPT (4.5.3.2.3).
+    let mut c = C::new(|_| {});
+    ready(&mut c);
+    c.transmit_at(2 * SEC);
+    c.c.receive(b"250 2.1.0 OK\r\n");
+    assert_eq!(c.transmit_at(3 * SEC), "RCPT TO:<b@example.test>\r\n");
+    c.c.receive(b"250 2.1.5 O");
+    c.expires_at(c.t0 + 3 * SEC + 5 * MIN, TimeoutKind::Rcpt);
+
+    // DATA initiation (4.5.3.2.4): 2 minutes.
+    let mut c = C::new(|_| {});
+    ready(&mut c);
+    c.transmit_at(2 * SEC);
+    c.c.receive(b"250 2.1.0 OK\r\n");
+    c.transmit_at(3 * SEC);
+    c.c.receive(b"250 2.1.5 OK\r\n");
+    assert_eq!(c.transmit_at(4 * SEC), "DATA\r\n");
+    c.expires_at(c.t0 + 4 * SEC + 2 * MIN, TimeoutKind::DataInitiation);
+
+    // Data termination (4.5.3.2.6): 10 minutes after the end of data.
+    let mut c = C::new(|_| {});
+    ready(&mut c);
+    c.transmit_at(2 * SEC);
+    c.c.receive(b"250 2.1.0 OK\r\n");
+    c.transmit_at(3 * SEC);
+    c.c.receive(b"250 2.1.5 OK\r\n");
+    c.transmit_at(4 * SEC);
+    c.c.receive(b"354 go ahead\r\n");
+    assert_eq!(c.transmit_at(5 * SEC), "Subject: x\r\n\r\nbody\r\n.\r\n");
+    c.c.receive(b"250 2.0.0 que");
+    c.expires_at(c.t0 + 5 * SEC + 10 * MIN, TimeoutKind::DataTermination);
+}

@@ -346,7 +346,7 @@ fn base64_garbage_in_auth() {
 
         // As a continuation line.
         let mut s = auth_session();
-        assert_eq!(s.send(b"AUTH PLAIN\r\n"), "334\r\n");
+        assert_eq!(s.send(b"AUTH PLAIN\r\n"), "334 \r\n");
         let mut line = g.clone();
         line.extend_from_slice(b"\r\n");
         let reply = s.send(&line);
@@ -369,7 +369,7 @@ fn base64_garbage_in_auth() {
 #[test]
 fn star_cancels_and_auth_floods_are_bounded() {
     let mut s = auth_session();
-    assert_eq!(s.send(b"AUTH NTLM\r\n"), "334\r\n");
+    assert_eq!(s.send(b"AUTH NTLM\r\n"), "334 \r\n");
     assert_eq!(s.send(b"*\r\n"), "501 5.0.0 Authentication cancelled\r\n");
     assert!(s.events.iter().any(|e| matches!(
         e,
@@ -379,7 +379,7 @@ fn star_cancels_and_auth_floods_are_bounded() {
         }
     )));
     // `*` with trailing blanks is still a cancel; `*` as a command is an unknown command.
-    assert_eq!(s.send(b"AUTH NTLM\r\n"), "334\r\n");
+    assert_eq!(s.send(b"AUTH NTLM\r\n"), "334 \r\n");
     assert_eq!(s.send(b"* \r\n"), "501 5.0.0 Authentication cancelled\r\n");
     assert!(s.send(b"*\r\n").starts_with("500 5.5."));
     // `*` as an initial response is not a cancel: the server must refuse it as BASE64.

@@ -553,3 +553,53 @@ fn thousand_transactions() {
     assert!(s.server.is_closed());
     assert_eq!(s.mails, 1000);
 }
+
+/// A server that never ends its multi-line reply: the client closes once the reply has
+/// more than `max_reply_lines` lines, holding little.
+#[test]
+fn client_flood_of_continuation_lines() {
+    let now = Instant::now();
+    let mut c = Client::new(ClientConfig::new("client.example.test"), now);
+    let piece = "220-mx.example.test still greeting\r\n".repeat(1500);
+    let base = mark();
+    for _ in 0..(flood_size() / piece.len()).max(1) {
+        c.receive(piece.as_bytes());
+        if c.is_closed() {
+            break;
+        }
+    }
+    assert!(c.is_closed());
+    assert!(peak_since(base) <= 256 * 1024, "peak {}", peak_since(base));
+    let events: Vec<_> = std::iter::from_fn(|| c.poll_event()).collect();
+    assert!(
+        matches!(
+            events.last(),
+            Some(ClientEvent::Closed(CloseReason::Protocol(
+                ProtocolError::Malformed(_)
+            )))
+        ),
+        "{events:?}"
+    );
+}
+
+/// A million empty lines: each is a protocol error; the tenth closes the session with
+/// `421 4.7.0` and the rest is never looked at.
+#[test]
+fn empty_line_flood_closes_after_max_errors() {
+    let mut s = Session::new(config());
+    s.take_text();
+    let lines = b"\r\n".repeat(32 * 1024);
+    let base = mark();
+    for _ in 0..32 {
+        s.feed(&lines);
+    }
+    assert!(peak_since(base) <= 256 * 1024);
+    let text = s.take_text();
+    assert_eq!(text.matches("\r\n").count(), 11, "{text}");
+    assert!(text.starts_with("500 5.5.2 "), "{text}");
+    assert!(
+        text.ends_with("421 4.7.0 Too many errors, closing connection\r\n"),
+        "{text}"
+    );
+    assert!(s.server.is_closed());
+}

@@ -112,9 +112,9 @@ fn ntlm_server(
         (
             Mode::Caller,
             Event::AuthStart {
-                verb: AuthVerb::Auth,
                 mechanism,
                 initial_response: None,
+                ..
             },
         ) if mechanism == "NTLM" => {
             Decision::AuthChallengeText(Cow::Borrowed(ehlo::sasl::ntlm::SUPPORTED_TEXT))
@@ -776,6 +776,242 @@ fn rfc2195_cram_md5_both_sides() {
     t.expect("AUTH CRAM-MD5\r\n");
     t.server("334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+\r\n");
     t.expect(&format!("{LINE}\r\n"));
+    t.server(OK_235);
+    assert!(t.events().contains(&client::Event::Ready));
+}
+
+// ---- the server's AUTH rules, both modes ----
+
+fn rules_server(mode: Mode) -> impl FnMut(&Event) -> Decision {
+    let mut plain = plain_server(mode);
+    move |e| match e {
+        // GSSAPI: the back end is down.
+        Event::AuthStart { mechanism, .. } | Event::AuthToken { mechanism, .. }
+            if mechanism == "GSSAPI" =>
+        {
+            Decision::AuthTemporaryFailure
+        }
+        e => plain(e),
+    }
+}
+
+#[test]
+fn server_auth_rules() {
+    let plain_ir = "AUTH PLAIN dGVzdAB0ZXN0ADEyMzQ=\r\n";
+    for mode in MODES {
+        let mut config = server_config(
+            "mx.example.test",
+            &["PLAIN", "LOGIN", "NTLM", "GSSAPI"],
+            mode,
+        );
+        config.auth.allow_plaintext_without_tls = false;
+        config.auth.legacy_auth_line = true;
+        config.extensions.starttls = true;
+        let acts = [
+            server_support::Act::Input(b"EHLO c\r\n"),
+            // Before TLS: PLAIN and LOGIN are neither advertised nor accepted.
+            server_support::Act::Input(plain_ir.as_bytes()),
+            server_support::Act::Input(b"AUTH FOO\r\n"),
+            server_support::Act::Input(b"STARTTLS\r\n"),
+            server_support::Act::Tls,
+            server_support::Act::Input(b"EHLO c\r\n"),
+            server_support::Act::Input(b"AUTH GSSAPI =\r\n"),
+            server_support::Act::Input(b"MAIL FROM:<a@example.test>\r\n"),
+            server_support::Act::Input(plain_ir.as_bytes()),
+            server_support::Act::Input(b"RSET\r\n"),
+            server_support::Act::Input(b"AUTH PLAIN =\r\n"),
+            server_support::Act::Input(plain_ir.as_bytes()),
+            server_support::Act::Input(b"AUTH LOGIN\r\n"),
+            server_support::Act::Input(
+                b"MAIL FROM:<a@example.test> AUTH=test+2Bx@example.test\r\n",
+            ),
+        ];
+        let r = server_support::run_acts(config.clone(), &acts, rules_server(mode));
+        let text = r.text();
+        let first_ehlo = "250-mx.example.test Hello c\r\n250-SIZE 10485760\r\n250-PIPELINING\r\n\
+            250-DSN\r\n250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n250-AUTH NTLM GSSAPI\r\n\
+            250-8BITMIME\r\n250-BINARYMIME\r\n250 CHUNKING\r\n";
+        let second_ehlo = "250-mx.example.test Hello c\r\n250-SIZE 10485760\r\n250-PIPELINING\r\n\
+            250-DSN\r\n250-ENHANCEDSTATUSCODES\r\n250-AUTH PLAIN LOGIN NTLM GSSAPI\r\n\
+            250-AUTH=LOGIN\r\n250-8BITMIME\r\n250-BINARYMIME\r\n250 CHUNKING\r\n";
+        let malformed_empty_plain = match mode {
+            // The caller's back end gets the empty response and says no.
+            Mode::Caller => FAIL_535,
+            // The built-in PLAIN refuses an empty message as malformed.
+            Mode::Builtin => "501 5.5.2 Malformed authentication data\r\n",
+        };
+        assert_eq!(
+            text,
+            format!(
+                "220 mx.example.test ESMTP ready\r\n{first_ehlo}\
+                 538 5.7.11 Encryption required for requested authentication mechanism\r\n\
+                 504 5.5.4 Unrecognized authentication type\r\n\
+                 220 2.0.0 Ready to start TLS\r\n{second_ehlo}\
+                 454 4.7.0 Temporary authentication failure\r\n\
+                 250 2.1.0 Sender OK\r\n\
+                 503 5.5.1 AUTH not allowed during a mail transaction\r\n\
+                 250 2.0.0 OK\r\n\
+                 {malformed_empty_plain}\
+                 {OK_235}\
+                 503 5.5.1 Already authenticated\r\n\
+                 250 2.1.0 Sender OK\r\n"
+            ),
+            "{mode:?}"
+        );
+        // MAIL's AUTH= reaches the caller as sent (RFC 4954 section 5).
+        let auth_param = r.events.iter().rev().find_map(|e| match e {
+            Event::MailFrom { params, .. } => Some(params.auth.clone()),
+            _ => None,
+        });
+        let auth_param = auth_param.flatten().expect("AUTH= parameter");
+        assert_eq!(auth_param.as_str(), "test+2Bx@example.test");
+        assert_eq!(
+            auth_param.decode().unwrap().as_ref(),
+            b"test+x@example.test"
+        );
+
+        // require_tls: no AUTH before TLS at all, 538 5.7.11 for every mechanism.
+        config.auth.require_tls = true;
+        let r = run_lines(
+            config,
+            b"EHLO c\r\nAUTH NTLM\r\nMAIL FROM:<a@b> AUTH=<>\r\n",
+            rules_server(mode),
+        );
+        let text = r.text();
+        assert!(!text.contains("AUTH"), "{text}");
+        assert!(
+            text.ends_with(
+                "538 5.7.11 Encryption required for requested authentication mechanism\r\n\
+             555 5.5.4 Parameter not recognized or not implemented\r\n"
+            ),
+            "{text}"
+        );
+    }
+}
+
+// ---- X-EXPS: the same exchange under the Exchange verb ----
+
+fn exps_config(mode: Mode) -> ServerConfig {
+    let mut c = server_config("exch-cli-66", &["NTLM"], mode);
+    c.exchange.exps_mechanisms = ["GSSAPI", "NTLM", "LOGIN"]
+        .iter()
+        .map(|m| Mechanism::new(m))
+        .collect();
+    c.exchange.exps_legacy_line = true;
+    c
+}
+
+#[test]
+fn x_exps_server() {
+    for mode in MODES {
+        let input = format!(
+            "EHLO test.com\r\nX-EXPS NTLM\r\n{NTLM_NEGOTIATE}\r\n{NTLM_AUTHENTICATE_4_1}\r\n\
+             X-EXPS LOGIN\r\nAUTH NTLM\r\n*\r\n"
+        );
+        let mut inner = ntlm_server(
+            mode,
+            NTLM_CHALLENGE_4_1,
+            NTLM_AUTHENTICATE_4_1,
+            Decision::AuthSuccess {
+                identity: "EXCH-CLI-66$".into(),
+            },
+        );
+        let mut verbs = Vec::new();
+        let r = run_lines(exps_config(mode), input.as_bytes(), |e| {
+            match e {
+                Event::AuthStart { verb, .. }
+                | Event::AuthResponse { verb, .. }
+                | Event::AuthToken { verb, .. }
+                | Event::AuthAborted { verb, .. } => verbs.push(*verb),
+                _ => {}
+            }
+            inner(e)
+        });
+        let ehlo = ehlo_reply(&r);
+        // Its own keyword and mechanisms, the legacy line as Exchange sends it.
+        assert!(
+            ehlo.contains("250-AUTH NTLM\r\n250-X-EXPS GSSAPI NTLM LOGIN\r\n250-X-EXPS=LOGIN\r\n"),
+            "{ehlo}"
+        );
+        assert_eq!(
+            after_ehlo(&r),
+            format!(
+                "334 ntlm supported\r\n334 {NTLM_CHALLENGE_4_1}\r\n{OK_235}\
+                 503 5.5.1 Already authenticated\r\n\
+                 334 ntlm supported\r\n501 5.0.0 Authentication cancelled\r\n"
+            ),
+            "{mode:?}"
+        );
+        // X-EXPS and AUTH are kept apart: the X-EXPS success does not authenticate AUTH.
+        let n = verbs.iter().take_while(|v| **v == AuthVerb::XExps).count();
+        assert!(n >= 2, "{verbs:?}");
+        assert!(verbs[n..].iter().all(|v| *v == AuthVerb::Auth), "{verbs:?}");
+        assert_eq!(verbs.last(), Some(&AuthVerb::Auth), "{verbs:?}");
+
+        // LOGIN under X-EXPS, built-in or caller-driven ([MS-XLOGIN] bytes).
+        let r = run_lines(
+            exps_config(mode),
+            b"EHLO c\r\nX-EXPS LOGIN\r\nQ2hhcmxpZQ==\r\ncGFzc3dvcmQ=\r\n",
+            xlogin_server(mode, true),
+        );
+        assert_eq!(
+            after_ehlo(&r),
+            format!("334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n{OK_235}"),
+            "{mode:?}"
+        );
+        assert!(r.events.iter().any(|e| matches!(
+            e,
+            Event::AuthStart {
+                verb: AuthVerb::XExps,
+                ..
+            } | Event::AuthVerify {
+                verb: AuthVerb::XExps,
+                ..
+            }
+        )));
+    }
+    // The session state: identities kept apart.
+    let mut s = ehlo::server::Server::new(exps_config(Mode::Caller), std::time::Instant::now());
+    s.receive(std::time::Instant::now(), b"EHLO c\r\nX-EXPS NTLM =\r\n");
+    while let Some(e) = s.poll_event() {
+        if e.needs_decision() {
+            s.decide(match e {
+                Event::AuthStart { .. } => Decision::AuthSuccess {
+                    identity: "EXCH$".into(),
+                },
+                _ => Decision::Default,
+            });
+        }
+    }
+    assert_eq!(s.exps_authenticated(), Some("EXCH$"));
+    assert_eq!(s.authenticated(), None);
+}
+
+#[test]
+fn x_exps_client() {
+    let mut c = ClientConfig::new("test.com");
+    c.credentials = Some(ClientCreds::External {
+        mechanisms: vec!["NTLM".into()],
+    });
+    c.auth_verb = client::AuthVerb::XExps;
+    let mut t = T::new(c);
+    t.server("220 exch-cli-66\r\n");
+    t.expect("EHLO test.com\r\n");
+    t.server("250-exch-cli-66 Hello [127.0.0.1]\r\n250-AUTH NTLM\r\n250-X-EXPS GSSAPI NTLM\r\n250 OK\r\n");
+    let c = challenge(&mut t);
+    assert_eq!(c.verb, client::AuthVerb::XExps);
+    t.c.auth_respond(AuthResponse::NoInitialResponse).unwrap();
+    t.expect("X-EXPS NTLM\r\n");
+    t.server("334 ntlm supported\r\n");
+    challenge(&mut t);
+    t.c.auth_respond(AuthResponse::Data(d64(NTLM_NEGOTIATE)))
+        .unwrap();
+    t.expect(&format!("{NTLM_NEGOTIATE}\r\n"));
+    t.server(&format!("334 {NTLM_CHALLENGE_4_1}\r\n"));
+    assert_eq!(challenge(&mut t).data, Some(d64(NTLM_CHALLENGE_4_1)));
+    t.c.auth_respond(AuthResponse::Data(d64(NTLM_AUTHENTICATE_4_1)))
+        .unwrap();
+    t.expect(&format!("{NTLM_AUTHENTICATE_4_1}\r\n"));
     t.server(OK_235);
     assert!(t.events().contains(&client::Event::Ready));
 }

@@ -467,3 +467,82 @@ fn ms_smtpntlm_section_4_2_on_the_client() {
         Event::Closed(CloseReason::AuthFailed(Some(r))) if r.code.0 == 535
     )));
 }
+
+#[test]
+fn exchange_parameters_sent_only_when_advertised() {
+    use ehlo::syntax::xtext::XText;
+    let x = |s: &'static str| Some(XText(s.into()));
+    let make = || {
+        let mut e = env();
+        e.exchange.xshadow = x("hub1.example.test");
+        e.exchange.xoorg = x("example.test");
+        e.recipients[0].exchange.xrdst = x("hub3.example.test");
+        e
+    };
+    // Exchange 2016 port 25: XSHADOWREQUEST and XRDST are advertised, XOORG is not.
+    let mut t = start(config(TlsPolicy::Never), EXCHANGE_2016_25);
+    t.c.send(make(), "x\r\n").unwrap();
+    assert_eq!(
+        t.sent(),
+        "MAIL FROM:<alice@example.test> SIZE=3 XSHADOW=hub1.example.test\r\n\
+         RCPT TO:<bob@example.test> XRDST=hub3.example.test\r\nBDAT 3 LAST\r\nx\r\n"
+    );
+    // Exchange Online: none of them.
+    let mut t = start(config(TlsPolicy::Never), EXO_25);
+    t.c.send(make(), "x\r\n").unwrap();
+    assert_eq!(
+        t.sent(),
+        "MAIL FROM:<alice@example.test> SIZE=3\r\nRCPT TO:<bob@example.test>\r\nBDAT 3 LAST\r\nx\r\n"
+    );
+    // After X-EXPS, the Exchange-to-Exchange parameters go too.
+    let mut c = config(TlsPolicy::Never);
+    c.auth_verb = AuthVerb::XExps;
+    c.credentials = Some(Credentials::External {
+        mechanisms: vec!["GSSAPI".into()],
+    });
+    let mut t = start(c, EXCHANGE_2016_25);
+    t.events();
+    t.c.auth_respond(AuthResponse::Data(b"krb".to_vec()))
+        .unwrap();
+    assert_eq!(t.sent(), "X-EXPS GSSAPI a3Ji\r\n");
+    t.server("235 2.7.0 Authentication successful\r\n");
+    t.c.send(make(), "x\r\n").unwrap();
+    assert_eq!(
+        t.sent(),
+        "MAIL FROM:<alice@example.test> SIZE=3 XSHADOW=hub1.example.test XOORG=example.test\r\n\
+         RCPT TO:<bob@example.test> XRDST=hub3.example.test\r\nBDAT 3 LAST\r\nx\r\n"
+    );
+}
+
+#[test]
+fn x_anonymoustls_response_injection_is_refused() {
+    let mut c = config(TlsPolicy::Opportunistic);
+    c.anonymous_tls = true;
+    let mut t = start(c, EXCHANGE_2016_25);
+    assert_eq!(t.sent(), "X-ANONYMOUSTLS\r\n");
+    // The go-ahead and a forged reply in one read: never acted upon.
+    t.server("220 2.0.0 SMTP server ready\r\n250-evil\r\n250 AUTH PLAIN\r\n");
+    let ev = t.events();
+    assert!(!ev.iter().any(|e| matches!(e, Event::StartTls { .. })));
+    assert!(matches!(
+        ev.last(),
+        Some(Event::Closed(CloseReason::Protocol(
+            ehlo::client::ProtocolError::ResponseInjection
+        )))
+    ));
+    assert_eq!(t.sent(), "");
+    // Bytes after the go-ahead but before the handshake: same.
+    let mut c = config(TlsPolicy::Opportunistic);
+    c.anonymous_tls = true;
+    let mut t = start(c, EXCHANGE_2016_25);
+    t.sent();
+    t.server("220 2.0.0 SMTP server ready\r\n");
+    assert!(t.events().contains(&Event::StartTls { anonymous: true }));
+    t.server("250 injected\r\n");
+    assert!(matches!(
+        t.events().last(),
+        Some(Event::Closed(CloseReason::Protocol(
+            ehlo::client::ProtocolError::ResponseInjection
+        )))
+    ));
+}

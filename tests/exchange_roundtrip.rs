@@ -230,3 +230,23 @@ fn exchange_profile_round_trip() {
         }
     }
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// Any blob and any body (binary included), cut anywhere: delivered exactly.
+        #[test]
+        fn any_blob_any_body_any_split(
+            blob in proptest::collection::vec(any::<u8>(), 0..200),
+            body in proptest::collection::vec(any::<u8>(), 1..200),
+            piece in 1usize..40,
+        ) {
+            let seen = run(piece, Bytes::from(body.clone()), Bytes::from(blob.clone()));
+            prop_assert_eq!(&seen.blob, &blob);
+            prop_assert_eq!(&seen.message, &body);
+        }
+    }
+}

@@ -777,3 +777,54 @@ fn exchange_mail_and_rcpt_parameters_reach_the_caller() {
     );
     assert_eq!(out, "550 5.7.1 Redirect not permitted\r\n");
 }
+
+#[test]
+fn x_exps_lines_may_exceed_the_sasl_limit() {
+    use base64::Engine as _;
+    let token = vec![0x60u8; 40_000]; // a large Kerberos ticket
+    let text = base64::engine::general_purpose::STANDARD.encode(&token);
+    // On the command line (initial response) and as a continuation line.
+    let mut t = S::new(ServerConfig::exchange_2016_default("mail.example.test"));
+    t.ehlo();
+    let tok = token.clone();
+    let out = t.io(
+        format!("X-EXPS GSSAPI {text}\r\n").as_bytes(),
+        |e| match e {
+            Event::AuthStart {
+                initial_response: Some(ir),
+                ..
+            } if *ir == tok => Decision::AuthChallenge(b"more".to_vec()),
+            Event::AuthResponse { data, .. } if *data == tok => Decision::AuthSuccess {
+                identity: "hub".into(),
+            },
+            _ => Decision::AuthFailure,
+        },
+    );
+    assert_eq!(out, "334 bW9yZQ==\r\n");
+    let tok = token.clone();
+    let out = t.io(format!("{text}\r\n").as_bytes(), |e| match e {
+        Event::AuthResponse { data, .. } if *data == tok => Decision::AuthSuccess {
+            identity: "hub".into(),
+        },
+        _ => Decision::AuthFailure,
+    });
+    assert_eq!(out, "235 2.7.0 Authentication successful\r\n");
+    // Bad base64 in a long line is still refused; AUTH keeps RFC 4954's limit.
+    let mut t = S::new(ServerConfig::exchange_2016_default("mail.example.test"));
+    t.ehlo();
+    t.io(
+        b"X-EXPS GSSAPI\r\n",
+        |_| Decision::AuthChallenge(Vec::new()),
+    );
+    let out = t.accept(&format!("{}!\r\n", &text[..20_000]));
+    assert_eq!(out, "501 5.5.2 Invalid base64 data\r\n");
+    let mut t = S::new(ServerConfig::exchange_2016_default("mail.example.test"));
+    t.ehlo();
+    let out = t.accept(&format!("AUTH NTLM {text}\r\n"));
+    assert!(out.starts_with("500 5.5.2 Line too long\r\n"), "{out}");
+    // Beyond the X-EXPS limit: refused, the session stays usable.
+    let long = "A".repeat(80 * 1024);
+    let out = t.accept(&format!("X-EXPS GSSAPI {long}\r\nNOOP\r\n"));
+    assert!(out.starts_with("500 5.5.2 Line too long\r\n"), "{out}");
+    assert!(out.ends_with("250 2.0.0 OK\r\n"), "{out}");
+}

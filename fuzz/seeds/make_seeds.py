@@ -7,7 +7,6 @@ header bytes the target's fuzz_target reads (see the layout comment of each targ
 Run from anywhere: python3 fuzz/seeds/make_seeds.py
 """
 import os
-import shutil
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -158,8 +157,11 @@ seeds["data_encode"] = [
 
 for target, items in seeds.items():
     d = os.path.join(HERE, target)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
+    os.makedirs(d, exist_ok=True)
+    # Only this script's `seed-NN` files are replaced; other seeds in the folder stay.
+    for name in os.listdir(d):
+        if name.startswith("seed-"):
+            os.remove(os.path.join(d, name))
     for i, data in enumerate(items):
         with open(os.path.join(d, "seed-%02d" % i), "wb") as f:
             f.write(data)

@@ -10,7 +10,11 @@
 //! transactions, never pipelined with other commands. The other Exchange features need no
 //! call here: X-ANONYMOUSTLS ([`ClientConfig::anonymous_tls`](super::ClientConfig)),
 //! X-EXPS ([`AuthVerb::XExps`](super::AuthVerb)) and XEXCH50
-//! ([`Envelope::xexch50`](super::Envelope)) are driven by the session itself.
+//! ([`Envelope::xexch50`](super::Envelope)) are driven by the session itself, and the
+//! Exchange MAIL/RCPT parameters of [`Envelope::exchange`](super::Envelope) and
+//! [`Recipient::exchange`](super::Recipient) go out only when advertised (`XSHADOW=` with
+//! `XSHADOW`/`XSHADOWREQUEST`, `XRDST=`/`XORAR=` with `XRDST`, the Exchange-to-Exchange
+//! ones after X-EXPS or with their own keyword), as DSN parameters go only with DSN.
 //!
 //! ```
 //! use ehlo::client::{Client, ClientConfig, Event, TlsPolicy};
@@ -37,6 +41,7 @@
 use super::session::{Client, Event, Expect};
 use crate::syntax::capability::Capability;
 use crate::syntax::command::{Command, ExchangeVerb};
+use crate::syntax::param::{ExchangeMailParams, ExchangeRcptParams};
 use bytes::Bytes;
 use std::borrow::Cow;
 
@@ -160,6 +165,59 @@ impl Client {
                 verb,
                 result: Err(ExchangeError::SessionClosed),
             });
+        }
+    }
+
+    /// The Exchange MAIL parameters of `wanted` the server accepts: `XSHADOW=` when it
+    /// advertises `XSHADOW` or `XSHADOWREQUEST`; the Exchange-to-Exchange parameters
+    /// (`XOORG=`, `XMESSAGECONTEXT=`, `XATTRDIRECT=`, `XATTRORGID=`, `XSYSPROBEID=`,
+    /// `XMSGID=`, `XORIGFROM=`) when it advertises a keyword of the same name or the
+    /// session authenticated with X-EXPS (Exchange sends them only to such peers). Others
+    /// are left out, as DSN parameters are without DSN.
+    pub(super) fn exchange_mail_params(
+        &self,
+        wanted: &ExchangeMailParams<'static>,
+    ) -> ExchangeMailParams<'static> {
+        let Some(caps) = self.capabilities().filter(|_| self.is_esmtp()) else {
+            return ExchangeMailParams::default();
+        };
+        let peer = self.exps_authenticated;
+        let ok = |kw: &str| peer || caps.has_keyword(kw);
+        let keep = |v: &Option<crate::syntax::xtext::XText<'static>>, on: bool| {
+            if on {
+                v.clone()
+            } else {
+                None
+            }
+        };
+        ExchangeMailParams {
+            xshadow: keep(
+                &wanted.xshadow,
+                caps.has(&Capability::XShadow) || caps.has(&Capability::XShadowRequest),
+            ),
+            xoorg: keep(&wanted.xoorg, ok("XOORG")),
+            xmessagecontext: keep(&wanted.xmessagecontext, ok("XMESSAGECONTEXT")),
+            xattrdirect: keep(&wanted.xattrdirect, ok("XATTRDIRECT")),
+            xattrorgid: keep(&wanted.xattrorgid, ok("XATTRORGID")),
+            xsysprobeid: keep(&wanted.xsysprobeid, ok("XSYSPROBEID")),
+            xmsgid: keep(&wanted.xmsgid, ok("XMSGID")),
+            xorigfrom: keep(&wanted.xorigfrom, ok("XORIGFROM")),
+        }
+    }
+
+    /// `XRDST=` and `XORAR=` when the server advertises `XRDST`; nothing otherwise.
+    pub(super) fn exchange_rcpt_params(
+        &self,
+        wanted: &ExchangeRcptParams<'static>,
+    ) -> ExchangeRcptParams<'static> {
+        let on = self.is_esmtp()
+            && self
+                .capabilities()
+                .is_some_and(|c| c.has(&Capability::XRdst));
+        if on {
+            wanted.clone()
+        } else {
+            ExchangeRcptParams::default()
         }
     }
 }

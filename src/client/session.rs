@@ -276,6 +276,8 @@ pub struct Client {
     tls_declined: bool,
     auth: Option<AuthState>,
     authenticated: bool,
+    /// The authentication used X-EXPS (an Exchange peer).
+    pub(super) exps_authenticated: bool,
     ready_sent: bool,
     queue: VecDeque<Queued>,
     txn: Option<Txn>,
@@ -324,6 +326,7 @@ impl Client {
             tls_declined: false,
             auth: None,
             authenticated: false,
+            exps_authenticated: false,
             ready_sent: false,
             queue: VecDeque::new(),
             txn: None,
@@ -1074,6 +1077,7 @@ impl Client {
         match reply.code.0 {
             c if (200..300).contains(&c) => {
                 self.authenticated = true;
+                self.exps_authenticated = auth.verb == AuthVerb::XExps;
                 self.events.push_back(Event::Authenticated {
                     mechanism: auth.mechanism,
                     reply,
@@ -1250,13 +1254,14 @@ impl Client {
         };
         // Encode MAIL and every RCPT now: a CR, LF or NUL inside a line (from a hand-built
         // ORCPT, say) would inject commands, so such an envelope is refused here.
+        params.exchange = self.exchange_mail_params(&env.exchange);
         let mail_line = encode_line(&Command::Mail {
             from: env.from.clone(),
             params,
         })?;
         let mut rcpt_lines = Vec::with_capacity(env.recipients.len());
         for r in &env.recipients {
-            let params = if dsn {
+            let mut params = if dsn {
                 RcptParams {
                     notify: r.notify,
                     orcpt: r.orcpt.clone(),
@@ -1265,6 +1270,7 @@ impl Client {
             } else {
                 RcptParams::default()
             };
+            params.exchange = self.exchange_rcpt_params(&r.exchange);
             rcpt_lines.push(encode_line(&Command::Rcpt {
                 to: r.path.clone(),
                 params,

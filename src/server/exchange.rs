@@ -25,7 +25,7 @@
 //! * `AUTH`, `AUTH=LOGIN`, `X-EXPS`, `X-EXPS=LOGIN`: the SASL exchange through
 //!   [`Event::AuthStart`](super::Event::AuthStart) /
 //!   [`Event::AuthResponse`](super::Event::AuthResponse) with
-//!   [`AuthVerb`](super::AuthVerb); the two identities are kept apart. Answer
+//!   [`AuthVerb`]; the two identities are kept apart. Answer
 //!   [MS-SMTPNTLM]'s `AUTH NTLM` without initial response with
 //!   [`Decision::AuthChallengeText`]`(`[`NTLM_SUPPORTED`]`)` and drive the blobs with
 //!   [`crate::sasl`] or the platform's NTLM/Kerberos library.
@@ -80,11 +80,13 @@
 //! ));
 //! ```
 
-use super::{Decision, ExchangeConfig, Extensions, Mechanism, Server, ServerConfig};
+use super::{AuthVerb, Decision, ExchangeConfig, Extensions, Mechanism, Server, ServerConfig};
 use crate::syntax::capability::Capability;
 use crate::syntax::command::ExchangeVerb;
+use crate::syntax::command::{parse_sasl_response, SaslResponse};
 use crate::syntax::param::{ExchangeMailParams, ExchangeRcptParams};
 use crate::syntax::reply::{EnhancedCode, Reply};
+use crate::syntax::CommandError;
 use std::borrow::Cow;
 use std::net::IpAddr;
 
@@ -187,7 +189,21 @@ pub fn ntlm_supported() -> Decision {
     Decision::AuthChallengeText(Cow::Borrowed(NTLM_SUPPORTED))
 }
 
+/// The X-EXPS line limit of the presets: room for a 48,000-octet Kerberos token (the
+/// Windows default `MaxTokenSize`) in base64 after `X-EXPS GSSAPI ` (the public record sets
+/// no size limit on X-EXPS chunks).
+pub const EXPS_LINE_LIMIT: usize = 72 * 1024;
+
 impl Server {
+    /// The X-EXPS line limit in force ([`ExchangeConfig::max_exps_line`], or the SASL
+    /// line limit).
+    pub(crate) fn exps_line_limit(&self) -> usize {
+        match self.config.exchange.max_exps_line {
+            0 => self.config.limits.max_sasl_line,
+            n => n,
+        }
+    }
+
     /// Tells the session the client's IP address (the caller knows it from its socket).
     /// The default EHLO and HELO replies then start with `<host> Hello [<ip>]`, as
     /// Exchange's do.
@@ -243,6 +259,32 @@ impl Server {
     }
 }
 
+/// A SASL continuation line: RFC 4954's rules, except that an X-EXPS line may be longer
+/// than 12,288 octets (the public record sets no size limit on X-EXPS chunks; the machine
+/// has already bounded the line by [`ExchangeConfig::max_exps_line`]).
+pub(crate) fn parse_sasl_line(
+    verb: AuthVerb,
+    line: &[u8],
+) -> Result<SaslResponse<'_>, CommandError> {
+    let content = line
+        .strip_suffix(b"\r\n")
+        .or_else(|| line.strip_suffix(b"\n"))
+        .unwrap_or(line);
+    if verb != AuthVerb::XExps || content.len().saturating_add(2) <= crate::limits::MAX_SASL_LINE {
+        return parse_sasl_response(line);
+    }
+    let mut content = content;
+    while let [rest @ .., b' ' | b'\t'] = content {
+        content = rest;
+    }
+    let base64 = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
+    if !content.iter().all(base64) {
+        return Err(CommandError::InvalidBase64);
+    }
+    let text = std::str::from_utf8(content).map_err(|_| CommandError::InvalidBase64)?;
+    Ok(SaslResponse::Base64(Cow::Borrowed(text)))
+}
+
 fn mechs(names: &[&str]) -> Vec<Mechanism> {
     names.iter().map(|n| Mechanism::new(n)).collect()
 }
@@ -267,6 +309,7 @@ impl ServerConfig {
         c.exchange = ExchangeConfig {
             anonymous_tls: true,
             exps_mechanisms: mechs(&["GSSAPI", "NTLM"]),
+            max_exps_line: EXPS_LINE_LIMIT,
             xrdst: true,
             xshadowrequest: true,
             ..ExchangeConfig::default()
@@ -323,6 +366,7 @@ impl ServerConfig {
         c.exchange = ExchangeConfig {
             exps_mechanisms: mechs(&["GSSAPI", "NTLM", "LOGIN"]),
             exps_legacy_line: true,
+            max_exps_line: EXPS_LINE_LIMIT,
             link2state: true,
             xexch50: true,
             ehlo_order: EXCHANGE_2003_ORDER.iter().map(|s| s.to_string()).collect(),

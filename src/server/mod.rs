@@ -84,9 +84,7 @@ pub use event::{AuthAbort, AuthVerb, Decision, Event, MessageAbort, TlsVerb};
 use crate::data::{ChunkReader, DataDecoder, DataError, DataEvent, DecoderConfig};
 use crate::sasl::{SaslError, ServerExchange, ServerStep};
 use crate::syntax::capability::{Capabilities, Capability};
-use crate::syntax::command::{
-    parse_command, parse_sasl_response, Command, ExchangeVerb, InitialResponse, SaslResponse,
-};
+use crate::syntax::command::{parse_command, Command, ExchangeVerb, InitialResponse, SaslResponse};
 use crate::syntax::line::{find_line, skip_line, LineStatus};
 use crate::syntax::param::{Body, MailParams, RcptParams};
 use crate::syntax::reply::{EnhancedCode, Reply};
@@ -888,10 +886,11 @@ impl Server {
     fn scan_limit(&self) -> usize {
         let l = &self.config.limits;
         let mut max = l.max_command_line;
-        if !self.config.auth.mechanisms.is_empty()
-            || !self.config.exchange.exps_mechanisms.is_empty()
-        {
+        if !self.config.auth.mechanisms.is_empty() {
             max = max.max(l.max_sasl_line);
+        }
+        if !self.config.exchange.exps_mechanisms.is_empty() {
+            max = max.max(self.exps_line_limit());
         }
         if self.config.exchange.link2state {
             max = max.max(crate::limits::MAX_LINK2STATE_LINE);
@@ -928,6 +927,7 @@ impl Server {
             _ => None,
         };
         let max = match sasl {
+            Some(AuthVerb::XExps) => self.exps_line_limit(),
             Some(_) => self.config.limits.max_sasl_line,
             None => self.scan_limit(),
         };
@@ -998,7 +998,7 @@ impl Server {
                 Err(e) => self.sasl_refused(verb, &e),
             };
         }
-        let (reply, reason) = match parse_sasl_response(line) {
+        let (reply, reason) = match exchange::parse_sasl_line(verb, line) {
             Ok(SaslResponse::Cancel) => (replies::AUTH_CANCELLED, AuthAbort::Cancelled),
             Ok(SaslResponse::Base64(text)) => {
                 match base64::engine::general_purpose::STANDARD.decode(text.as_bytes()) {
@@ -1031,8 +1031,10 @@ impl Server {
     fn handle_command(&mut self, line: &[u8], total: usize) -> Step {
         let limits = &self.config.limits;
         if total > limits.max_command_line {
-            let allowed = if starts_with_ci(line, b"AUTH ") || starts_with_ci(line, b"X-EXPS ") {
+            let allowed = if starts_with_ci(line, b"AUTH ") {
                 limits.max_sasl_line
+            } else if starts_with_ci(line, b"X-EXPS ") {
+                self.exps_line_limit()
             } else if starts_with_ci(line, b"X-LINK2STATE") {
                 crate::limits::MAX_LINK2STATE_LINE
             } else {
@@ -1442,11 +1444,8 @@ impl Server {
                 Some(InitialResponse::Base64(text)) => {
                     match base64::engine::general_purpose::STANDARD.decode(text.as_bytes()) {
                         Ok(v) => Some(v),
-                        Err(_) => {
-                            self.error(&replies::INVALID_BASE64);
-                            self.flush();
-                            return Step::Progress;
-                        }
+                        // The same answer and event as in the built-in mode.
+                        Err(_) => return self.sasl_refused(verb, &SaslError::InvalidBase64),
                     }
                 }
             };
@@ -1496,7 +1495,13 @@ impl Server {
             SaslError::InvalidBase64 => AuthAbort::InvalidBase64,
             _ => AuthAbort::Refused,
         };
-        self.send_flush(&e.reply().to_reply());
+        // One text per reply whichever mode runs the exchange.
+        let reply = match e {
+            SaslError::InvalidBase64 => replies::INVALID_BASE64,
+            SaslError::Cancelled => replies::AUTH_CANCELLED,
+            _ => e.reply().to_reply(),
+        };
+        self.send_flush(&reply);
         Step::Event(Event::AuthAborted { verb, reason })
     }
 

@@ -1244,6 +1244,9 @@ impl Client {
             params.envid = env.envid.as_ref().map(|e| XText::encode(e.as_bytes()));
         }
         let xexch50 = match &env.xexch50 {
+            // An empty blob carries nothing: XEXCH50 is not sent (the server's 354 and final
+            // reply would arrive back to back for a zero-octet chunk).
+            Some(x) if x.blob.is_empty() => false,
             Some(x) if self.esmtp && self.has(&Capability::XExch50) => {
                 if x.blob.len() as u64 > crate::limits::MAX_XEXCH50_BLOB {
                     return Err(MessageError::Xexch50TooLarge);

@@ -167,6 +167,11 @@ struct Transaction {
     binarymime: bool,
     bdat: bool,
     bdat_size: u64,
+    /// A chunk of this BDAT transaction was refused as too large: the pipelined chunks
+    /// that follow, up to LAST, are consumed and answered with the same `552 5.3.4`
+    /// (RFC 3030 section 4: the sender stops after a failed chunk, but chunks it already
+    /// pipelined must not be read as commands nor counted as errors).
+    bdat_failed: bool,
     xexch50: bool,
 }
 
@@ -1371,7 +1376,7 @@ impl Server {
                 Some(t) if t.recipients == 0 => Some(BdatError::NoRecipients),
                 Some(t) => {
                     t.bdat = true;
-                    if t.bdat_size.saturating_add(size) > max {
+                    if t.bdat_failed || t.bdat_size.saturating_add(size) > max {
                         Some(BdatError::TooLarge)
                     } else {
                         None
@@ -1624,9 +1629,19 @@ impl Server {
                     }
                 }
                 Some(BdatError::TooLarge) => {
-                    self.txn = None;
+                    let first = match self.txn.as_mut() {
+                        Some(t) => !std::mem::replace(&mut t.bdat_failed, true),
+                        None => true,
+                    };
+                    if last {
+                        self.txn = None;
+                    }
                     self.send(&replies::TOO_LARGE);
-                    Step::Event(Event::MessageAborted(MessageAbort::TooLarge))
+                    if first {
+                        Step::Event(Event::MessageAborted(MessageAbort::TooLarge))
+                    } else {
+                        Step::Progress
+                    }
                 }
                 Some(BdatError::NoRecipients) => {
                     self.send(&replies::NO_VALID_RECIPIENTS);

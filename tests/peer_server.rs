@@ -153,6 +153,39 @@ fn swaks_starttls() {
     assert_eq!(split_trace(&msg).content, swaks_stored(MESSAGE));
 }
 
+#[test]
+fn swaks_starttls_certificate_from_files() {
+    need!("swaks");
+    let dir = tempfile::tempdir().unwrap();
+    let ck = rcgen::generate_simple_self_signed(vec!["mx.test".to_string()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.key_pair.serialize_pem()).unwrap();
+    let (cert, key) = (cert.to_string_lossy(), key.to_string_lossy());
+    let server = ExampleServer::start(&["--tls-cert", &cert, "--tls-key", &key]);
+    let data = server.file("m.eml", MESSAGE);
+    let out = run(
+        swaks(&server)
+            .args([
+                "-tls",
+                "--from",
+                "alice@example.test",
+                "--to",
+                "bob@example.test",
+            ])
+            .arg("--data")
+            .arg(format!("@{}", data.display())),
+        None,
+        PEER_TIMEOUT,
+    )
+    .ok();
+    assert!(out.stdout.contains("TLS started"), "{}", out.all());
+    assert_eq!(
+        split_trace(&server.only_message()).content,
+        swaks_stored(MESSAGE)
+    );
+}
+
 fn swaks_auth(mech: &str, password: &str) -> (ExampleServer, peer_support::Output) {
     let server = tls_auth_server();
     let data = server.file("m.eml", MESSAGE);
@@ -307,6 +340,47 @@ fn swaks_size_limit() {
     assert!(out.stdout.contains("552 5.3.4"), "{}", out.all());
     assert!(server.messages().is_empty());
     assert_eq!(server.tmp_files(), 0);
+}
+
+#[test]
+fn swaks_exchange_profile() {
+    need!("swaks");
+    let server = ExampleServer::start(&["--exchange", "--tls-self-signed", "--user", USER]);
+    let data = server.file("m.eml", MESSAGE);
+    let out = run(
+        swaks(&server)
+            .args([
+                "--auth",
+                "NTLM",
+                "--auth-user",
+                "alice",
+                "--auth-password",
+                "s3cret pass",
+            ])
+            .args(["--from", "alice@example.test", "--to", "bob@example.test"])
+            .arg("--data")
+            .arg(format!("@{}", data.display())),
+        None,
+        PEER_TIMEOUT,
+    )
+    .ok();
+    // The Exchange 2016/2019 keywords (spec/ehlo-fixtures.md), before TLS.
+    for keyword in [
+        "STARTTLS",
+        "X-ANONYMOUSTLS",
+        "AUTH NTLM",
+        "X-EXPS NTLM",
+        "XRDST",
+        "XSHADOWREQUEST",
+    ] {
+        let advertised = out.stdout.contains(&format!("250-{keyword}\n"))
+            || out.stdout.contains(&format!("250 {keyword}\n"));
+        assert!(advertised, "{keyword}: {}", out.all());
+    }
+    assert_eq!(
+        split_trace(&server.only_message()).content,
+        swaks_stored(MESSAGE)
+    );
 }
 
 // ------------------------------------------------------------------ curl

@@ -12,7 +12,7 @@ pub mod session;
 pub mod tls;
 
 use clap::Args;
-use ehlo::server::{ExchangeConfig, Mechanism, ServerConfig};
+use ehlo::server::{Mechanism, ServerConfig};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -98,9 +98,33 @@ impl ServerOptions {
 
     /// The session configuration these options describe.
     pub fn server_config(&self) -> ServerConfig {
-        let mut config = ServerConfig::new(self.hostname());
+        let mut config = if self.exchange {
+            // The crate's Exchange 2016/2019 "Default Frontend" profile (the recorded
+            // EHLO reply of the spec's fixtures): X-ANONYMOUSTLS, AUTH NTLM (LOGIN under
+            // TLS), X-EXPS, XRDST, XSHADOWREQUEST, Exchange's size limit and greeting.
+            let mut c = ServerConfig::exchange_2016_default(self.hostname());
+            // GSSAPI (Kerberos) is not served by this example.
+            c.exchange.exps_mechanisms.retain(|m| m.name != "GSSAPI");
+            c.auth.mechanisms.retain(|m| m.name != "GSSAPI");
+            c.exchange.anonymous_tls = self.tls_enabled();
+            if self.users.is_empty() {
+                c.auth.mechanisms.clear();
+                c.exchange.exps_mechanisms.clear();
+            }
+            c
+        } else {
+            let mut c = ServerConfig::new(self.hostname());
+            c.extensions.smtputf8 = true;
+            if !self.users.is_empty() {
+                c.auth.mechanisms = vec![
+                    Mechanism::new("PLAIN"),
+                    Mechanism::new("LOGIN"),
+                    Mechanism::new("NTLM"),
+                ];
+            }
+            c
+        };
         config.extensions.starttls = self.tls_enabled();
-        config.extensions.smtputf8 = true;
         if let Some(size) = self.max_size {
             config.limits.max_message_size = size;
         }
@@ -110,40 +134,9 @@ impl ServerOptions {
         // A benchmark or bulk client sends many messages per session.
         config.limits.max_transactions = 100_000;
         config.limits.max_commands = 1_000_000;
-        if !self.users.is_empty() {
-            config.auth.mechanisms = vec![
-                Mechanism::new("PLAIN"),
-                Mechanism::new("LOGIN"),
-                Mechanism::new("NTLM"),
-            ];
-            config.auth.allow_plaintext_without_tls =
-                self.allow_plaintext_auth || !self.tls_enabled();
-        }
+        config.auth.allow_plaintext_without_tls =
+            !self.users.is_empty() && (self.allow_plaintext_auth || !self.tls_enabled());
         config.auth.require_auth = self.require_auth;
-        if self.exchange {
-            // Exchange 2016/2019 front end (see the spec's EHLO fixtures): STARTTLS,
-            // X-ANONYMOUSTLS, AUTH NTLM (+ LOGIN), X-EXPS GSSAPI NTLM, 8BITMIME,
-            // BINARYMIME, CHUNKING, XEXCH50, XRDST, XSHADOWREQUEST. GSSAPI is not
-            // served by this example, so X-EXPS offers NTLM and LOGIN.
-            config.exchange = ExchangeConfig {
-                anonymous_tls: self.tls_enabled(),
-                exps_mechanisms: if self.users.is_empty() {
-                    Vec::new()
-                } else {
-                    vec![Mechanism::new("NTLM"), Mechanism::new("LOGIN")]
-                },
-                exps_legacy_line: false,
-                xexch50: true,
-                link2state: false,
-                xrdst: true,
-                xshadow: false,
-                xshadowrequest: true,
-                xqdiscard: false,
-                xproxy: false,
-                xsessionparams: false,
-            };
-            config.auth.legacy_auth_line = true;
-        }
         config
     }
 }

@@ -106,8 +106,11 @@ impl Session {
     pub fn new(shared: Arc<Shared>, peer: SocketAddr, now: Instant) -> Session {
         let id = shared.connections.fetch_add(1, Ordering::Relaxed);
         debug!(conn = id, %peer, "connected");
+        let mut server = Server::new(shared.config.clone(), now);
+        // `<host> Hello [<ip>]` in the EHLO reply, as Exchange writes it.
+        server.set_client_address(peer.ip());
         Session {
-            server: Server::new(shared.config.clone(), now),
+            server,
             shared,
             peer,
             id,

@@ -79,11 +79,17 @@ pub(crate) fn choose(
         ),
         Credentials::External { mechanisms } => {
             // The caller's mechanisms the server offers, strongest first, the caller's
-            // order among equals (custom mechanisms rank last).
+            // order among equals (custom mechanisms rank last). A known mechanism that
+            // exposes the secret (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER driven by the caller)
+            // follows the same TLS rule as the built-in ones; custom mechanisms are the
+            // caller's responsibility.
             let mut candidates: Vec<(usize, Mechanism)> = mechanisms
                 .iter()
                 .filter_map(|m| Mechanism::parse(m).ok())
                 .filter(|m| offered_m.contains(m))
+                .filter(|m| {
+                    secure || matches!(m, Mechanism::Other(_)) || !m.sends_plaintext_credentials()
+                })
                 .enumerate()
                 .collect();
             candidates.sort_by_key(|(i, m)| (std::cmp::Reverse(m.strength()), *i));
@@ -187,5 +193,15 @@ mod tests {
             Some("X-CUSTOM")
         );
         assert_eq!(name(&c, &["PLAIN"], true, false), None);
+        // A caller-driven PLAIN is still PLAIN: not without TLS unless allowed.
+        let c = Credentials::External {
+            mechanisms: vec!["PLAIN".into(), "X-CUSTOM".into()],
+        };
+        assert_eq!(
+            name(&c, &["PLAIN", "X-CUSTOM"], false, false).as_deref(),
+            Some("X-CUSTOM")
+        );
+        assert_eq!(name(&c, &["PLAIN"], false, false), None);
+        assert_eq!(name(&c, &["PLAIN"], false, true).as_deref(), Some("PLAIN"));
     }
 }

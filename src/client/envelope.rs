@@ -1,6 +1,6 @@
 //! Envelopes (RFC 5321 3.3) and message bodies as the client sends them.
 
-use crate::syntax::param::{Notify, Orcpt, Ret};
+use crate::syntax::param::{ExchangeMailParams, ExchangeRcptParams, Notify, Orcpt, Ret};
 use crate::syntax::path::{ForwardPath, Mailbox, ReversePath};
 use crate::syntax::{ParseOptions, PathError};
 use bytes::Bytes;
@@ -14,6 +14,9 @@ pub struct Recipient {
     pub notify: Option<Notify>,
     /// `ORCPT=`, sent only when the server advertises DSN.
     pub orcpt: Option<Orcpt<'static>>,
+    /// Exchange RCPT parameters (`XRDST=`, `XORAR=`), sent only when the server
+    /// advertises `XRDST` (see the client's Exchange module).
+    pub exchange: ExchangeRcptParams<'static>,
 }
 
 /// An Exchange XEXCH50 blob (Microsoft KB 812455): MAPI message and recipient properties,
@@ -57,6 +60,9 @@ pub struct Envelope {
     pub envid: Option<String>,
     /// An Exchange XEXCH50 blob, sent only when the server advertises `XEXCH50`.
     pub xexch50: Option<Xexch50>,
+    /// Exchange MAIL parameters (`XSHADOW=`, `XOORG=`, ...), each sent only when the
+    /// server advertises it (see the client's Exchange module).
+    pub exchange: ExchangeMailParams<'static>,
 }
 
 fn parse_mailbox(s: &str) -> Result<Mailbox<'static>, PathError> {
@@ -88,6 +94,7 @@ impl Envelope {
             ret: None,
             envid: None,
             xexch50: None,
+            exchange: ExchangeMailParams::default(),
         })
     }
 
@@ -109,6 +116,7 @@ impl Envelope {
             path,
             notify: None,
             orcpt: None,
+            exchange: ExchangeRcptParams::default(),
         });
         Ok(())
     }

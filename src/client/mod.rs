@@ -102,6 +102,7 @@ pub(crate) mod auth;
 mod config;
 mod envelope;
 mod error;
+mod exchange;
 mod session;
 
 pub use config::{AuthVerb, ClientConfig, Credentials, Timeouts, TlsPolicy};
@@ -109,4 +110,5 @@ pub use envelope::{Body, BodyType, Envelope, Recipient, Xexch50};
 pub use error::{
     CloseReason, Extension, MessageError, ProtocolError, SendError, TimeoutKind, UsageError,
 };
+pub use exchange::{ExchangeCommandError, ExchangeError};
 pub use session::{AuthChallenge, AuthResponse, Client, Event, MessageId, RecipientStatus};

@@ -8,7 +8,7 @@ use super::error::{
 };
 use crate::data::{DataEncoder, EncoderConfig};
 use crate::syntax::capability::{Capabilities, Capability};
-use crate::syntax::command::{Command, InitialResponse, SaslResponse};
+use crate::syntax::command::{Command, ExchangeVerb, InitialResponse, SaslResponse};
 use crate::syntax::param::{self, MailParams, RcptParams};
 use crate::syntax::reply::{Reply, ReplyParser};
 use crate::syntax::xtext::XText;
@@ -129,6 +129,15 @@ pub enum Event {
     },
     /// The session is over; drop the transport.
     Closed(CloseReason),
+    /// The answer to an Exchange verb queued with
+    /// [`Client::send_exchange`](super::Client::send_exchange): the server's reply, or
+    /// why the verb was not sent or not answered.
+    ExchangeReply {
+        /// The verb.
+        verb: ExchangeVerb,
+        /// The server's reply (any code), or the reason there is none.
+        result: Result<Reply, super::exchange::ExchangeError>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,7 +153,7 @@ enum State {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Expect {
+pub(super) enum Expect {
     Greeting,
     Ehlo,
     Helo,
@@ -159,6 +168,7 @@ enum Expect {
     Bdat { last: bool },
     Rset,
     Quit,
+    Exchange(ExchangeVerb),
 }
 
 #[derive(Debug, Clone)]
@@ -256,7 +266,9 @@ pub struct Client {
     out: BytesMut,
     transmit: VecDeque<Bytes>,
     transmit_len: usize,
-    events: VecDeque<Event>,
+    pub(super) events: VecDeque<Event>,
+    /// Exchange verbs queued with `send_exchange` (see `client/exchange.rs`).
+    pub(super) exchange_queue: VecDeque<(ExchangeVerb, Bytes)>,
     expects: VecDeque<Pending>,
     caps: Option<Capabilities>,
     esmtp: bool,
@@ -264,6 +276,8 @@ pub struct Client {
     tls_declined: bool,
     auth: Option<AuthState>,
     authenticated: bool,
+    /// The authentication used X-EXPS (an Exchange peer).
+    pub(super) exps_authenticated: bool,
     ready_sent: bool,
     queue: VecDeque<Queued>,
     txn: Option<Txn>,
@@ -304,6 +318,7 @@ impl Client {
             transmit: VecDeque::new(),
             transmit_len: 0,
             events: VecDeque::new(),
+            exchange_queue: VecDeque::new(),
             expects,
             caps: None,
             esmtp: false,
@@ -311,6 +326,7 @@ impl Client {
             tls_declined: false,
             auth: None,
             authenticated: false,
+            exps_authenticated: false,
             ready_sent: false,
             queue: VecDeque::new(),
             txn: None,
@@ -319,6 +335,21 @@ impl Client {
             close_reason: None,
             last_send: None,
         }
+    }
+
+    /// Whether new commands may still be queued (not closed, not quitting).
+    pub(super) fn open_for_commands(&self) -> bool {
+        !matches!(self.state, State::Closed | State::Quitting) && !self.quit_requested
+    }
+
+    /// Whether the last hello was EHLO.
+    pub(super) fn is_esmtp(&self) -> bool {
+        self.esmtp
+    }
+
+    /// The expected replies still outstanding.
+    pub(super) fn outstanding(&self) -> impl Iterator<Item = Expect> + '_ {
+        self.expects.iter().map(|p| p.expect)
     }
 
     /// The configuration.
@@ -664,7 +695,7 @@ impl Client {
         });
     }
 
-    fn command(&mut self, cmd: &Command<'_>, expect: Expect) {
+    pub(super) fn command(&mut self, cmd: &Command<'_>, expect: Expect) {
         cmd.encode(&mut self.out);
         self.expect(expect);
     }
@@ -701,6 +732,7 @@ impl Client {
             return;
         }
         self.state = State::Closed;
+        self.fail_exchange_expects();
         self.fail_all(&reason);
         self.expects.clear();
         self.transmit.clear();
@@ -723,6 +755,7 @@ impl Client {
     }
 
     fn fail_all(&mut self, reason: &CloseReason) {
+        self.fail_exchange_queue();
         if let Some(txn) = self.txn.take() {
             let err = txn
                 .failed
@@ -779,6 +812,10 @@ impl Client {
                 self.close(reason);
             }
             Expect::Rset => {}
+            Expect::Exchange(verb) => self.events.push_back(Event::ExchangeReply {
+                verb,
+                result: Ok(reply),
+            }),
             Expect::Mail
             | Expect::Rcpt(_)
             | Expect::Xexch50
@@ -1040,6 +1077,7 @@ impl Client {
         match reply.code.0 {
             c if (200..300).contains(&c) => {
                 self.authenticated = true;
+                self.exps_authenticated = auth.verb == AuthVerb::XExps;
                 self.events.push_back(Event::Authenticated {
                     mechanism: auth.mechanism,
                     reply,
@@ -1085,7 +1123,7 @@ impl Client {
 
     // ----- transactions -----
 
-    fn advance(&mut self) {
+    pub(super) fn advance(&mut self) {
         loop {
             if self.state != State::Ready {
                 break;
@@ -1093,6 +1131,13 @@ impl Client {
             let pipelining = self.pipelining();
             if self.txn.is_none() {
                 if !(pipelining || self.expects.is_empty()) {
+                    break;
+                }
+                if !self.exchange_queue.is_empty() {
+                    // One Exchange verb at a time, never pipelined with anything.
+                    if self.expects.is_empty() && !self.dispatch_exchange() {
+                        continue;
+                    }
                     break;
                 }
                 if let Some(q) = self.queue.pop_front() {
@@ -1209,13 +1254,14 @@ impl Client {
         };
         // Encode MAIL and every RCPT now: a CR, LF or NUL inside a line (from a hand-built
         // ORCPT, say) would inject commands, so such an envelope is refused here.
+        params.exchange = self.exchange_mail_params(&env.exchange);
         let mail_line = encode_line(&Command::Mail {
             from: env.from.clone(),
             params,
         })?;
         let mut rcpt_lines = Vec::with_capacity(env.recipients.len());
         for r in &env.recipients {
-            let params = if dsn {
+            let mut params = if dsn {
                 RcptParams {
                     notify: r.notify,
                     orcpt: r.orcpt.clone(),
@@ -1224,6 +1270,7 @@ impl Client {
             } else {
                 RcptParams::default()
             };
+            params.exchange = self.exchange_rcpt_params(&r.exchange);
             rcpt_lines.push(encode_line(&Command::Rcpt {
                 to: r.path.clone(),
                 params,

@@ -420,6 +420,11 @@ impl ServerExchange {
     /// CHALLENGE_MESSAGE); returns the `334` challenge carrying it
     /// (\[MS-SMTPNTLM\] 2.2.2: `334 <base64>`). For NTLM the token must be an NTLMSSP
     /// type-2 message, otherwise [`SaslError::InvalidInput`].
+    ///
+    /// XOAUTH2 / OAUTHBEARER, after [`ServerStep::Verify`]: `token` is the error JSON the
+    /// caller's authorization server produced, sent as is (the raw-bytes form of
+    /// [`ServerExchange::oauth_error`], RFC 7628 section 3.2.2); the client's dummy answer
+    /// then fails the exchange with `535 5.7.8`.
     pub fn send_token(&mut self, token: &[u8]) -> Result<ServerStep, SaslError> {
         match self.state {
             State::NtlmNeedChallenge => {
@@ -431,6 +436,9 @@ impl ServerExchange {
                 self.state = State::NtlmAwait(NtlmMessageType::Authenticate);
             }
             State::GssapiNeedToken => self.state = State::GssapiAwait,
+            // XOAUTH2 / OAUTHBEARER after `Verify`: the token is the caller's JSON error
+            // (RFC 7628 section 3.2.2), as with [`ServerExchange::oauth_error`].
+            State::OAuthVerifying => self.state = State::OAuthErrorSent,
             _ => return Err(SaslError::UnexpectedStep(self.mechanism.static_name())),
         }
         Ok(ServerStep::Challenge(b64::challenge_text(token)))
@@ -623,6 +631,19 @@ mod tests {
             ServerStep::Challenge(_)
         ));
         assert_eq!(ex.step(b"*"), Err(SaslError::Cancelled));
+        // The raw-bytes form of the error challenge, through send_token.
+        let (mut ex, step) = ServerExchange::start(
+            &Mechanism::XOAuth2,
+            Some(b"dXNlcj1hAWF1dGg9QmVhcmVyIHQBAQ=="),
+        )
+        .unwrap();
+        assert!(matches!(step, ServerStep::Verify(_)));
+        assert_eq!(
+            ex.send_token(br#"{"status":"401"}"#).unwrap(),
+            ServerStep::Challenge("eyJzdGF0dXMiOiI0MDEifQ==".into())
+        );
+        assert!(ex.send_token(b"{}").is_err());
+        assert_eq!(ex.step(b""), Err(SaslError::AuthenticationFailed));
     }
 
     #[test]

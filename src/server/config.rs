@@ -165,6 +165,11 @@ pub struct ExchangeConfig {
     pub exps_mechanisms: Vec<Mechanism>,
     /// Also advertise the legacy `X-EXPS=LOGIN` line (when LOGIN is offered).
     pub exps_legacy_line: bool,
+    /// Longest X-EXPS command or continuation line including CRLF. The public record
+    /// sets no size limit on X-EXPS chunks (Kerberos tickets of large tokens exceed the
+    /// 12,288 octets of RFC 4954); `0` (the default) means `limits.max_sasl_line`. Input
+    /// stays bounded by `limits.max_input_buffer`.
+    pub max_exps_line: usize,
     /// `XEXCH50` (KB 812455): MAPI properties blob after RCPT.
     pub xexch50: bool,
     /// `X-LINK2STATE`.
@@ -181,6 +186,9 @@ pub struct ExchangeConfig {
     pub xproxy: bool,
     /// `XSESSIONPARAMS`.
     pub xsessionparams: bool,
+    /// The order (and spelling) of the EHLO keyword lines; empty keeps the built-in
+    /// order. See [`crate::server::exchange`] for the rules and the Exchange presets.
+    pub ehlo_order: Vec<String>,
 }
 
 /// Limits on client behaviour. Exceeding one gets a defined reply, never unbounded memory.

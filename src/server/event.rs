@@ -140,7 +140,10 @@ pub enum Event {
     },
     /// *Decision* (with [`AuthConfig::builtin_exchanges`](super::AuthConfig)): a built-in
     /// exchange is complete on the wire; verify these credentials and answer
-    /// [`Decision::AuthSuccess`] or [`Decision::AuthFailure`]. Default: failure.
+    /// [`Decision::AuthSuccess`] or [`Decision::AuthFailure`]. For XOAUTH2 / OAUTHBEARER
+    /// a rejected token may instead be answered with [`Decision::AuthChallenge`] carrying
+    /// the error JSON (RFC 7628 section 3.2.2): the client's dummy answer then gets
+    /// `535 5.7.8`. Default: failure.
     AuthVerify {
         /// AUTH or X-EXPS.
         verb: AuthVerb,

@@ -72,6 +72,7 @@
 
 mod config;
 mod event;
+pub mod exchange;
 pub mod replies;
 
 pub use config::{
@@ -83,9 +84,7 @@ pub use event::{AuthAbort, AuthVerb, Decision, Event, MessageAbort, TlsVerb};
 use crate::data::{ChunkReader, DataDecoder, DataError, DataEvent, DecoderConfig};
 use crate::sasl::{SaslError, ServerExchange, ServerStep};
 use crate::syntax::capability::{Capabilities, Capability};
-use crate::syntax::command::{
-    parse_command, parse_sasl_response, Command, ExchangeVerb, InitialResponse, SaslResponse,
-};
+use crate::syntax::command::{parse_command, Command, ExchangeVerb, InitialResponse, SaslResponse};
 use crate::syntax::line::{find_line, skip_line, LineStatus};
 use crate::syntax::param::{Body, MailParams, RcptParams};
 use crate::syntax::reply::{EnhancedCode, Reply};
@@ -201,6 +200,9 @@ pub struct Server {
     skipping: bool,
     greeted: Greeted,
     client_name: Option<String>,
+    /// The client's IP address, for the `<host> Hello [<ip>]` EHLO line (see
+    /// [`Server::set_client_address`]).
+    client_address: Option<std::net::IpAddr>,
     refused: bool,
     tls: bool,
     auth_identity: Option<String>,
@@ -263,6 +265,7 @@ impl Server {
             skipping: false,
             greeted: Greeted::No,
             client_name: None,
+            client_address: None,
             refused: false,
             tls: false,
             auth_identity: None,
@@ -387,7 +390,10 @@ impl Server {
                     self.txn = None;
                     let first = match &r {
                         Some(r) => r.lines().next().unwrap_or_default().to_string(),
-                        None => format!("{} Hello {}", self.config.hostname, domain),
+                        None => match self.client_address {
+                            Some(ip) => format!("{} Hello [{}]", self.config.hostname, ip),
+                            None => format!("{} Hello {}", self.config.hostname, domain),
+                        },
                     };
                     self.client_name = Some(domain);
                     let caps = self.capabilities(first);
@@ -405,8 +411,14 @@ impl Server {
                     self.greeted = Greeted::Helo;
                     self.txn = None;
                     self.client_name = Some(domain);
-                    let r =
-                        r.unwrap_or_else(|| Reply::new(250, None, self.config.hostname.clone()));
+                    let r = r.unwrap_or_else(|| match self.client_address {
+                        Some(ip) => Reply::new(
+                            250,
+                            None,
+                            format!("{} Hello [{}]", self.config.hostname, ip),
+                        ),
+                        None => Reply::new(250, None, self.config.hostname.clone()),
+                    });
                     r.encode_with(&mut self.out, false);
                     self.flush();
                 }
@@ -794,6 +806,9 @@ impl Server {
             }
         }
         list.extend(x.extra.iter().cloned());
+        if !e.ehlo_order.is_empty() {
+            exchange::arrange(&e.ehlo_order, &mut list);
+        }
         Capabilities { greeting, list }
     }
 
@@ -871,10 +886,11 @@ impl Server {
     fn scan_limit(&self) -> usize {
         let l = &self.config.limits;
         let mut max = l.max_command_line;
-        if !self.config.auth.mechanisms.is_empty()
-            || !self.config.exchange.exps_mechanisms.is_empty()
-        {
+        if !self.config.auth.mechanisms.is_empty() {
             max = max.max(l.max_sasl_line);
+        }
+        if !self.config.exchange.exps_mechanisms.is_empty() {
+            max = max.max(self.exps_line_limit());
         }
         if self.config.exchange.link2state {
             max = max.max(crate::limits::MAX_LINK2STATE_LINE);
@@ -911,6 +927,7 @@ impl Server {
             _ => None,
         };
         let max = match sasl {
+            Some(AuthVerb::XExps) => self.exps_line_limit(),
             Some(_) => self.config.limits.max_sasl_line,
             None => self.scan_limit(),
         };
@@ -981,7 +998,7 @@ impl Server {
                 Err(e) => self.sasl_refused(verb, &e),
             };
         }
-        let (reply, reason) = match parse_sasl_response(line) {
+        let (reply, reason) = match exchange::parse_sasl_line(verb, line) {
             Ok(SaslResponse::Cancel) => (replies::AUTH_CANCELLED, AuthAbort::Cancelled),
             Ok(SaslResponse::Base64(text)) => {
                 match base64::engine::general_purpose::STANDARD.decode(text.as_bytes()) {
@@ -1014,8 +1031,10 @@ impl Server {
     fn handle_command(&mut self, line: &[u8], total: usize) -> Step {
         let limits = &self.config.limits;
         if total > limits.max_command_line {
-            let allowed = if starts_with_ci(line, b"AUTH ") || starts_with_ci(line, b"X-EXPS ") {
+            let allowed = if starts_with_ci(line, b"AUTH ") {
                 limits.max_sasl_line
+            } else if starts_with_ci(line, b"X-EXPS ") {
+                self.exps_line_limit()
             } else if starts_with_ci(line, b"X-LINK2STATE") {
                 crate::limits::MAX_LINK2STATE_LINE
             } else {
@@ -1188,7 +1207,11 @@ impl Server {
                     ExchangeVerb::XSessionParams => ex.xsessionparams,
                     ExchangeVerb::XRdst => ex.xrdst,
                 };
-                if on && esmtp {
+                if on && !esmtp {
+                    // Advertised only in an EHLO reply (like X-EXPS and XEXCH50).
+                    self.error(&replies::SEND_EHLO_FIRST);
+                    Step::Progress
+                } else if on {
                     self.ask(
                         Pending::Exchange,
                         Event::Exchange {
@@ -1227,10 +1250,10 @@ impl Server {
     fn mail_params_ok(&self, p: &MailParams<'_>) -> bool {
         let esmtp = self.is_esmtp();
         let x = &self.config.extensions;
-        if !p.other.is_empty() {
+        if !p.other.is_empty() || !self.exchange_mail_params_ok(&p.exchange) {
             return false;
         }
-        if p.size.is_some() && !(esmtp && x.size) {
+        if p.size.is_some() && !(esmtp && x.size) && !self.extra_has(&Capability::Size(None)) {
             return false;
         }
         match p.body {
@@ -1317,6 +1340,7 @@ impl Server {
             Some(t) if t.bdat => replies::RCPT_AFTER_BDAT,
             Some(_)
                 if !params.other.is_empty()
+                    || !self.exchange_rcpt_params_ok(&params.exchange)
                     || (!dsn && (params.notify.is_some() || params.orcpt.is_some())) =>
             {
                 replies::PARAM_NOT_RECOGNIZED
@@ -1420,11 +1444,8 @@ impl Server {
                 Some(InitialResponse::Base64(text)) => {
                     match base64::engine::general_purpose::STANDARD.decode(text.as_bytes()) {
                         Ok(v) => Some(v),
-                        Err(_) => {
-                            self.error(&replies::INVALID_BASE64);
-                            self.flush();
-                            return Step::Progress;
-                        }
+                        // The same answer and event as in the built-in mode.
+                        Err(_) => return self.sasl_refused(verb, &SaslError::InvalidBase64),
                     }
                 }
             };
@@ -1474,7 +1495,13 @@ impl Server {
             SaslError::InvalidBase64 => AuthAbort::InvalidBase64,
             _ => AuthAbort::Refused,
         };
-        self.send_flush(&e.reply().to_reply());
+        // One text per reply whichever mode runs the exchange.
+        let reply = match e {
+            SaslError::InvalidBase64 => replies::INVALID_BASE64,
+            SaslError::Cancelled => replies::AUTH_CANCELLED,
+            _ => e.reply().to_reply(),
+        };
+        self.send_flush(&reply);
         Step::Event(Event::AuthAborted { verb, reason })
     }
 

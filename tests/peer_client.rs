@@ -265,10 +265,13 @@ fn smtp_send_plaintext_password_refused_without_tls() {
         &["--user", "alice", "--password", "pw 1", "--auth", "PLAIN"],
     );
     assert_ne!(out.status.code(), Some(0), "{}", out.all());
+    // The client machine refuses plaintext mechanisms without TLS itself (or, with an
+    // older machine, the example cancels the exchange).
+    let all = out.all();
     assert!(
-        out.stderr.contains("refusing to send the password"),
-        "{}",
-        out.all()
+        all.contains("no usable authentication mechanism")
+            || all.contains("refusing to send the password"),
+        "{all}"
     );
     assert!(server.messages().is_empty());
 }

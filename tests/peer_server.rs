@@ -370,6 +370,7 @@ fn swaks_exchange_profile() {
         "X-ANONYMOUSTLS",
         "AUTH NTLM",
         "X-EXPS NTLM",
+        "XEXCH50",
         "XRDST",
         "XSHADOWREQUEST",
     ] {

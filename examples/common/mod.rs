@@ -107,6 +107,9 @@ impl ServerOptions {
             c.exchange.exps_mechanisms.retain(|m| m.name != "GSSAPI");
             c.auth.mechanisms.retain(|m| m.name != "GSSAPI");
             c.exchange.anonymous_tls = self.tls_enabled();
+            // XEXCH50 too (Exchange 2007+ dropped it from the front end; the blob is
+            // accepted and discarded here).
+            c.exchange.xexch50 = true;
             if self.users.is_empty() {
                 c.auth.mechanisms.clear();
                 c.exchange.exps_mechanisms.clear();

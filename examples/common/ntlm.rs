@@ -464,6 +464,16 @@ mod tests {
             desl(&nt_hash("Password"), &challenge).to_vec(),
             hex("67c43011f30298a2ad35ece64f16331c44bdbed927841f94")
         );
+        // 4.2.3.2.2 NTLMv1 with extended session security (NTLM2 session response),
+        // client challenge aaaaaaaaaaaaaaaa.
+        let mut m = challenge.to_vec();
+        m.extend_from_slice(&[0xaa; 8]);
+        let mut c = [0u8; 8];
+        c.copy_from_slice(&md5(&m)[..8]);
+        assert_eq!(
+            desl(&nt_hash("Password"), &c).to_vec(),
+            hex("7537f803ae367128ca458204bde7caf81e97ed2683267232")
+        );
         // 4.2.4.1.1 NTOWFv2.
         assert_eq!(
             ntowf_v2("Password", "User", "Domain").to_vec(),

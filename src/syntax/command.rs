@@ -287,15 +287,62 @@ fn lookup(verb: &[u8]) -> Verb {
     }
 }
 
-/// Whether the bytes hold a CR, LF or NUL (short inputs are scanned inline, long ones
-/// with `memchr3`).
+/// Fast verb lookup: a 4-letter verb followed by the end or a non-verb octet, matched as one
+/// `u32` with the case bit set (`b | 0x20` equals a lower-case letter only for that letter
+/// in either case, so a match implies four letters). `None`: use [`lookup`].
 #[inline]
-fn has_ctl(b: &[u8]) -> bool {
-    if b.len() < 32 {
-        b.iter().any(|&c| matches!(c, b'\r' | b'\n' | 0))
-    } else {
-        memchr::memchr3(b'\r', b'\n', 0, b).is_some()
+fn verb4(content: &[u8]) -> Option<Verb> {
+    let [a, b, c, d, rest @ ..] = content else {
+        return None;
+    };
+    if rest.first().is_some_and(|&x| is_verb_char(x)) {
+        // The one common longer verb: STARTTLS (same folding, as a u64).
+        let head = content.get(..8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(head);
+        let after = content.get(8).copied();
+        return (u64::from_le_bytes(a) | 0x2020_2020_2020_2020 == u64::from_le_bytes(*b"starttls")
+            && !after.is_some_and(is_verb_char))
+        .then_some(Verb::StartTls);
     }
+    const fn w(s: &[u8; 4]) -> u32 {
+        u32::from_le_bytes(*s)
+    }
+    const HELO: u32 = w(b"helo");
+    const EHLO: u32 = w(b"ehlo");
+    const MAIL: u32 = w(b"mail");
+    const RCPT: u32 = w(b"rcpt");
+    const DATA: u32 = w(b"data");
+    const BDAT: u32 = w(b"bdat");
+    const RSET: u32 = w(b"rset");
+    const VRFY: u32 = w(b"vrfy");
+    const EXPN: u32 = w(b"expn");
+    const HELP: u32 = w(b"help");
+    const NOOP: u32 = w(b"noop");
+    const QUIT: u32 = w(b"quit");
+    const AUTH: u32 = w(b"auth");
+    const ETRN: u32 = w(b"etrn");
+    const ATRN: u32 = w(b"atrn");
+    const TURN: u32 = w(b"turn");
+    Some(match u32::from_le_bytes([*a, *b, *c, *d]) | 0x2020_2020 {
+        HELO => Verb::Helo,
+        EHLO => Verb::Ehlo,
+        MAIL => Verb::Mail,
+        RCPT => Verb::Rcpt,
+        DATA => Verb::Data,
+        BDAT => Verb::Bdat,
+        RSET => Verb::Rset,
+        VRFY => Verb::Vrfy,
+        EXPN => Verb::Expn,
+        HELP => Verb::Help,
+        NOOP => Verb::Noop,
+        QUIT => Verb::Quit,
+        AUTH => Verb::Auth,
+        ETRN => Verb::Etrn,
+        ATRN => Verb::Atrn,
+        TURN => Verb::Turn,
+        _ => return None,
+    })
 }
 
 impl ExchangeVerb {
@@ -383,6 +430,13 @@ fn parse_auth<'a>(
             return Err(bad); // "AUTH PLAIN " in strict mode
         }
         None
+    } else if rest.bytes().all(|c| super::scan::is(c, super::scan::B64)) {
+        // The common case in one pass: one base64 token up to the end (no separator).
+        if rest == "=" {
+            Some(InitialResponse::Empty)
+        } else {
+            Some(InitialResponse::Base64(Cow::Borrowed(rest)))
+        }
     } else {
         let (tok, more) = next_token(rest, lenient);
         if !more.is_empty() || tok.is_empty() {
@@ -434,21 +488,28 @@ fn split_path<'a>(
         _ => return Err(bad),
     };
     let (path, after) = rest.split_at(end);
-    let params = match after.as_bytes().first() {
-        None => "",
+    let params = params_after(after, lenient).ok_or(bad)?;
+    Ok((path, params))
+}
+
+/// The parameter text after a path: nothing, or a separator then the parameters (strict: one
+/// SP followed by something; lenient: SP / HTAB runs). `None`: not a valid separator.
+#[inline]
+fn params_after(after: &str, lenient: bool) -> Option<&str> {
+    match after.as_bytes().first() {
+        None => Some(""),
         Some(&c) if is_ws(c, lenient) => {
-            let p = &after[1..];
+            let p = after.get(1..)?;
             if lenient {
-                p.trim_start_matches([' ', '\t'])
+                Some(p.trim_start_matches([' ', '\t']))
             } else if p.is_empty() {
-                return Err(bad); // trailing space in strict mode
+                None // trailing space in strict mode
             } else {
-                p
+                Some(p)
             }
         }
-        Some(_) => return Err(bad),
-    };
-    Ok((path, params))
+        Some(_) => None,
+    }
 }
 
 /// Parses one command line (with or without its CRLF terminator).
@@ -474,23 +535,42 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
         None => line,
     };
     let wire_len = content.len().saturating_add(2);
-    let verb_len = content
-        .iter()
-        .position(|&b| !is_verb_char(b))
-        .unwrap_or(content.len());
+    let (verb, verb_len) = match verb4(content) {
+        Some(Verb::StartTls) => (Verb::StartTls, 8),
+        Some(v) => (v, 4),
+        None => {
+            let n = content
+                .iter()
+                .position(|&b| !is_verb_char(b))
+                .unwrap_or(content.len());
+            (lookup(&content[..n]), n)
+        }
+    };
     if verb_len == 0 {
         return Err(CommandError::Syntax);
     }
     let (verb_bytes, after) = content.split_at(verb_len);
-    if has_ctl(after) {
+    if super::scan::has_ctl(after) {
         return Err(CommandError::Syntax);
     }
     let raw_args: &'a [u8] = match after.first() {
-        None => after,
+        None => {
+            if wire_len <= opts.max_line {
+                // Argument-less verbs: answered before any further work.
+                match verb {
+                    Verb::Data => return Ok(Command::Data),
+                    Verb::Rset => return Ok(Command::Rset),
+                    Verb::Quit => return Ok(Command::Quit),
+                    Verb::Noop => return Ok(Command::Noop { arg: None }),
+                    Verb::StartTls => return Ok(Command::StartTls),
+                    _ => {}
+                }
+            }
+            after
+        }
         Some(&c) if is_ws(c, lenient) => &after[1..],
         Some(_) => return Err(CommandError::Syntax),
     };
-    let verb = lookup(verb_bytes);
 
     let max = match verb {
         Verb::Auth | Verb::XExps => opts.max_line.max(MAX_SASL_LINE),
@@ -535,21 +615,21 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
         raw_args
     };
     // Commands without arguments: answered before any further work.
-    let simple = match verb {
-        Verb::Data => Some(Command::Data),
-        Verb::Rset => Some(Command::Rset),
-        Verb::Quit => Some(Command::Quit),
-        Verb::StartTls => Some(Command::StartTls),
-        Verb::Turn => Some(Command::Turn),
-        Verb::XAnonymousTls => Some(Command::XAnonymousTls),
-        _ => None,
-    };
-    if let Some(cmd) = simple {
-        return if args_bytes.is_empty() {
-            Ok(cmd)
-        } else {
-            Err(bad)
-        };
+    if matches!(
+        verb,
+        Verb::Data | Verb::Rset | Verb::Quit | Verb::StartTls | Verb::Turn | Verb::XAnonymousTls
+    ) {
+        if !args_bytes.is_empty() {
+            return Err(bad);
+        }
+        return Ok(match verb {
+            Verb::Data => Command::Data,
+            Verb::Rset => Command::Rset,
+            Verb::Quit => Command::Quit,
+            Verb::StartTls => Command::StartTls,
+            Verb::Turn => Command::Turn,
+            _ => Command::XAnonymousTls,
+        });
     }
     let args = std::str::from_utf8(args_bytes).map_err(|_| bad.clone())?;
     let required = || {
@@ -597,12 +677,47 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
             })
         }
         Verb::Mail => {
+            // Fast path: `FROM:<` then `<>` or a plain mailbox (see `fast_mailbox`).
+            let b = args.as_bytes();
+            if let [f, r, o, m, b':', b'<', ..] = b {
+                if u32::from_le_bytes([*f, *r, *o, *m]) | 0x2020_2020
+                    == u32::from_le_bytes(*b"from")
+                {
+                    let rest = args.get(5..).unwrap_or_default();
+                    let fast = if b.get(6) == Some(&b'>') {
+                        Some((ReversePath::Null, 1))
+                    } else {
+                        super::path::fast_mailbox(rest).map(|(m, e)| (ReversePath::Mailbox(m), e))
+                    };
+                    if let Some((from, end)) = fast {
+                        let after = rest.get(end + 1..).unwrap_or_default();
+                        let params = params_after(after, lenient).ok_or(bad)?;
+                        let params = MailParams::parse(params, opts)?;
+                        return Ok(Command::Mail { from, params });
+                    }
+                }
+            }
             let (path, params) = split_path(args, "FROM:", lenient, name)?;
             let from = ReversePath::parse(path, opts)?;
             let params = MailParams::parse(params, opts)?;
             Ok(Command::Mail { from, params })
         }
         Verb::Rcpt => {
+            let b = args.as_bytes();
+            if let [t, o, b':', b'<', ..] = b {
+                if u16::from_le_bytes([*t, *o]) | 0x2020 == u16::from_le_bytes(*b"to") {
+                    let rest = args.get(3..).unwrap_or_default();
+                    if let Some((m, end)) = super::path::fast_mailbox(rest) {
+                        let after = rest.get(end + 1..).unwrap_or_default();
+                        let params = params_after(after, lenient).ok_or(bad)?;
+                        let params = RcptParams::parse(params, opts)?;
+                        return Ok(Command::Rcpt {
+                            to: ForwardPath::Mailbox(m),
+                            params,
+                        });
+                    }
+                }
+            }
             let (path, params) = split_path(args, "TO:", lenient, name)?;
             let to = ForwardPath::parse(path, opts)?;
             let params = RcptParams::parse(params, opts)?;

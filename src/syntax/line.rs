@@ -38,7 +38,7 @@ pub fn find_line(buf: &[u8], max: usize, bare_lf: bool) -> LineStatus {
     // Only the first `max` octets can hold a line end of an acceptable line.
     let window = &buf[..buf.len().min(max)];
     let mut from = 0;
-    while let Some(i) = memchr::memchr(b'\n', &window[from..]) {
+    while let Some(i) = find_lf(&window[from..]) {
         let lf = from + i;
         if lf > 0 && window[lf - 1] == b'\r' {
             return LineStatus::Complete {
@@ -58,6 +58,17 @@ pub fn find_line(buf: &[u8], max: usize, bare_lf: bool) -> LineStatus {
         LineStatus::TooLong
     } else {
         LineStatus::Incomplete
+    }
+}
+
+/// The first LF: a plain scan for short input (most command lines: `DATA`, `QUIT`, `RSET`),
+/// where `memchr`'s set-up costs more than the scan.
+#[inline]
+fn find_lf(b: &[u8]) -> Option<usize> {
+    if b.len() <= 16 {
+        b.iter().position(|&c| c == b'\n')
+    } else {
+        memchr::memchr(b'\n', b)
     }
 }
 

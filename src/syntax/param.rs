@@ -207,58 +207,79 @@ impl<'a> Items<'a> {
 }
 
 impl<'a> Iterator for Items<'a> {
-    type Item = Result<(&'a str, Option<&'a str>), ParamError>;
+    /// `(keyword, value, folded keyword, offset of the value)` (see [`scan::fold_at`]; the
+    /// folded keyword is 0 when longer than 16 octets).
+    type Item = Result<(&'a str, Option<&'a str>, u128, usize), ParamError>;
 
+    /// One pass over the item: keyword octets, then value octets, each checked with the
+    /// class table as they are crossed.
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let b = self.s.as_bytes();
+        let n = b.len();
         let lenient = self.lenient;
+        let sep = |c: u8| c == b' ' || (lenient && c == b'\t');
+        let mut i = self.pos;
         if lenient {
-            while matches!(b.get(self.pos), Some(b' ' | b'\t')) {
-                self.pos += 1;
+            while i < n && sep(b[i]) {
+                i += 1;
             }
         }
-        if self.pos >= b.len() {
+        if i >= n {
+            self.pos = i;
             return None;
         }
-        let start = self.pos;
-        let rest = b.get(start..).unwrap_or_default();
-        let len = if lenient {
-            rest.iter()
-                .position(|&c| c == b' ' || c == b'\t')
-                .unwrap_or(rest.len())
-        } else {
-            memchr::memchr(b' ', rest).unwrap_or(rest.len())
-        };
-        let i = start + len;
-        let token = rest.get(..len).unwrap_or_default();
-        // Skip the separator; in strict mode a separator must be followed by an item.
-        self.pos = i + 1;
-        let mut ok = lenient || i >= b.len() || self.pos < b.len();
-        let eq = memchr::memchr(b'=', token);
-        let key = token.get(..eq.unwrap_or(len)).unwrap_or_default();
-        ok &= key.first().is_some_and(|&c| scan::is(c, scan::ALNUM)) && scan::all(key, scan::LDH);
-        if let Some(e) = eq {
-            let value = token.get(e + 1..).unwrap_or_default();
-            let utf8 = self.utf8;
-            ok &= !value.is_empty()
-                && (scan::all(value, scan::VALUE)
-                    || value.iter().all(|&c| {
-                        scan::is(c, scan::VALUE) || (c == b'=' && lenient) || (utf8 && c >= 0x80)
-                    }));
+        let start = i;
+        while i < n && scan::is(b[i], scan::LDH) {
+            i += 1;
         }
+        let key_end = i;
+        let mut ok = key_end > start && scan::is(b[start], scan::ALNUM);
+        let mut value = None;
+        if i < n && b[i] == b'=' {
+            i += 1;
+            let vs = i;
+            let utf8 = self.utf8;
+            while i < n {
+                let c = b[i];
+                if scan::is(c, scan::VALUE) || (c == b'=' && lenient) || (utf8 && c >= 0x80) {
+                    i += 1;
+                } else {
+                    break;
+                }
+            }
+            ok &= i > vs;
+            value = Some((vs, i));
+        }
+        // The item ends at a separator or at the end; in strict mode a separator must be
+        // followed by another item.
+        if i < n {
+            ok &= sep(b[i]) && (lenient || i + 1 < n);
+        }
+        self.pos = i + 1;
         if !ok {
-            self.pos = b.len();
+            self.pos = n;
             return Some(Err(ParamError::Syntax));
         }
-        let key_end = start + key.len();
         // The boundaries sit on ASCII octets, so slicing the str cannot fail.
         let k = self.s.get(start..key_end)?;
-        let v = match eq {
-            Some(e) => Some(self.s.get(start + e + 1..i)?),
-            None => None,
+        let (v, vs) = match value {
+            Some((vs, ve)) => (Some(self.s.get(vs..ve)?), vs),
+            None => (None, 0),
         };
-        Some(Ok((k, v)))
+        let code = scan::fold_at(b, start, key_end - start).unwrap_or(0);
+        Some(Ok((k, v, code, vs)))
     }
+}
+
+/// A value (octets `vs..vs + v.len()` of `line`) folded for matching against
+/// [`scan::fold`] constants of letters, digits and `-`: exact for esmtp-value octets (the
+/// only octets folding onto a letter, a digit or `-` are that letter in either case, that
+/// digit, `-` and control octets, which no value holds). 0 (matching none) when longer than
+/// 16 octets.
+#[inline]
+fn word(line: &[u8], vs: usize, v: &str) -> u128 {
+    scan::fold_at(line, vs, v.len()).unwrap_or(0)
 }
 
 fn upper(k: &str) -> String {
@@ -266,13 +287,20 @@ fn upper(k: &str) -> String {
 }
 
 /// Parses `1*20DIGIT` into a u64 without overflow.
+#[inline]
 fn parse_u64(v: &str, max_digits: usize) -> Option<u64> {
-    if v.is_empty() || v.len() > max_digits || !v.bytes().all(|b| b.is_ascii_digit()) {
+    if v.is_empty() || v.len() > max_digits {
         return None;
     }
-    v.bytes().try_fold(0u64, |a, b| {
-        a.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-    })
+    let mut n = 0u64;
+    for b in v.bytes() {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(d))?;
+    }
+    Some(n)
 }
 
 fn need_value<'a>(k: &str, v: Option<&'a str>) -> Result<&'a str, ParamError> {
@@ -372,14 +400,17 @@ fn parse_priority(v: &str) -> Option<i8> {
 }
 
 /// `NOTIFY=` value (RFC 3461 4.1): `NEVER` or a comma list of SUCCESS, FAILURE, DELAY.
-fn parse_notify(v: &str) -> Option<Notify> {
-    const NEVER: u128 = scan::pack(b"NEVER");
-    const SUCCESS: u128 = scan::pack(b"SUCCESS");
-    const FAILURE: u128 = scan::pack(b"FAILURE");
-    const DELAY: u128 = scan::pack(b"DELAY");
+fn parse_notify(v: &str, line: &[u8], vs: usize) -> Option<Notify> {
+    const NEVER: u128 = scan::fold(b"NEVER");
+    const SUCCESS: u128 = scan::fold(b"SUCCESS");
+    const FAILURE: u128 = scan::fold(b"FAILURE");
+    const DELAY: u128 = scan::fold(b"DELAY");
     let mut n = Notify::default();
+    let mut at = vs;
     for item in v.as_bytes().split(|&b| b == b',') {
-        let slot = match scan::pack_upper(item)? {
+        let code = scan::fold_at(line, at, item.len());
+        at += item.len() + 1;
+        let slot = match code? {
             NEVER => &mut n.never,
             SUCCESS => &mut n.success,
             FAILURE => &mut n.failure,
@@ -413,54 +444,57 @@ impl<'a> MailParams<'a> {
             return Ok(p);
         }
         for item in Items::new(s, opts) {
-            let (k, v) = item?;
-            p.add(k, v, opts)?;
+            let (k, v, code, vs) = item?;
+            p.add(k, v, code, (s.as_bytes(), vs), opts)?;
         }
         Ok(p)
     }
 
+    #[inline]
     fn add(
         &mut self,
         k: &'a str,
         v: Option<&'a str>,
+        code: u128,
+        (line, vs): (&[u8], usize),
         opts: &ParseOptions,
     ) -> Result<(), ParamError> {
         let bad = || ParamError::InvalidValue(upper(k));
-        const SIZE: u128 = scan::pack(b"SIZE");
-        const BODY: u128 = scan::pack(b"BODY");
-        const SMTPUTF8: u128 = scan::pack(b"SMTPUTF8");
-        const RET: u128 = scan::pack(b"RET");
-        const ENVID: u128 = scan::pack(b"ENVID");
-        const AUTH: u128 = scan::pack(b"AUTH");
-        const REQUIRETLS: u128 = scan::pack(b"REQUIRETLS");
-        const BY: u128 = scan::pack(b"BY");
-        const MT_PRIORITY: u128 = scan::pack(b"MT-PRIORITY");
-        const HOLDFOR: u128 = scan::pack(b"HOLDFOR");
-        const HOLDUNTIL: u128 = scan::pack(b"HOLDUNTIL");
-        const XSHADOW: u128 = scan::pack(b"XSHADOW");
-        const XOORG: u128 = scan::pack(b"XOORG");
-        const XMESSAGECONTEXT: u128 = scan::pack(b"XMESSAGECONTEXT");
-        const XATTRDIRECT: u128 = scan::pack(b"XATTRDIRECT");
-        const XATTRORGID: u128 = scan::pack(b"XATTRORGID");
-        const XSYSPROBEID: u128 = scan::pack(b"XSYSPROBEID");
-        const XMSGID: u128 = scan::pack(b"XMSGID");
-        const XORIGFROM: u128 = scan::pack(b"XORIGFROM");
+        const SIZE: u128 = scan::fold(b"SIZE");
+        const BODY: u128 = scan::fold(b"BODY");
+        const SMTPUTF8: u128 = scan::fold(b"SMTPUTF8");
+        const RET: u128 = scan::fold(b"RET");
+        const ENVID: u128 = scan::fold(b"ENVID");
+        const AUTH: u128 = scan::fold(b"AUTH");
+        const REQUIRETLS: u128 = scan::fold(b"REQUIRETLS");
+        const BY: u128 = scan::fold(b"BY");
+        const MT_PRIORITY: u128 = scan::fold(b"MT-PRIORITY");
+        const HOLDFOR: u128 = scan::fold(b"HOLDFOR");
+        const HOLDUNTIL: u128 = scan::fold(b"HOLDUNTIL");
+        const XSHADOW: u128 = scan::fold(b"XSHADOW");
+        const XOORG: u128 = scan::fold(b"XOORG");
+        const XMESSAGECONTEXT: u128 = scan::fold(b"XMESSAGECONTEXT");
+        const XATTRDIRECT: u128 = scan::fold(b"XATTRDIRECT");
+        const XATTRORGID: u128 = scan::fold(b"XATTRORGID");
+        const XSYSPROBEID: u128 = scan::fold(b"XSYSPROBEID");
+        const XMSGID: u128 = scan::fold(b"XMSGID");
+        const XORIGFROM: u128 = scan::fold(b"XORIGFROM");
         let x = &mut self.exchange;
-        let slot = match scan::pack_upper(k.as_bytes()).unwrap_or(0) {
+        let slot = match code {
             SIZE => {
                 let n = parse_u64(need_value(k, v)?, 20).ok_or_else(bad)?;
                 return set(&mut self.size, k, n);
             }
             BODY => {
                 let v = need_value(k, v)?;
-                let b = if v.eq_ignore_ascii_case("8BITMIME") {
-                    Body::EightBitMime
-                } else if v.eq_ignore_ascii_case("7BIT") {
-                    Body::SevenBit
-                } else if v.eq_ignore_ascii_case("BINARYMIME") {
-                    Body::BinaryMime
-                } else {
-                    return Err(bad());
+                const EIGHT: u128 = scan::fold(b"8BITMIME");
+                const SEVEN: u128 = scan::fold(b"7BIT");
+                const BINARY: u128 = scan::fold(b"BINARYMIME");
+                let b = match word(line, vs, v) {
+                    EIGHT => Body::EightBitMime,
+                    SEVEN => Body::SevenBit,
+                    BINARY => Body::BinaryMime,
+                    _ => return Err(bad()),
                 };
                 return set(&mut self.body, k, b);
             }
@@ -622,14 +656,14 @@ impl<'a> RcptParams<'a> {
             return Ok(p);
         }
         for item in Items::new(s, opts) {
-            let (k, v) = item?;
-            const NOTIFY: u128 = scan::pack(b"NOTIFY");
-            const ORCPT: u128 = scan::pack(b"ORCPT");
-            const XORAR: u128 = scan::pack(b"XORAR");
-            const XRDST: u128 = scan::pack(b"XRDST");
-            match scan::pack_upper(k.as_bytes()).unwrap_or(0) {
+            let (k, v, code, vs) = item?;
+            const NOTIFY: u128 = scan::fold(b"NOTIFY");
+            const ORCPT: u128 = scan::fold(b"ORCPT");
+            const XORAR: u128 = scan::fold(b"XORAR");
+            const XRDST: u128 = scan::fold(b"XRDST");
+            match code {
                 NOTIFY => {
-                    let n = parse_notify(need_value(k, v)?)
+                    let n = parse_notify(need_value(k, v)?, s.as_bytes(), vs)
                         .ok_or_else(|| ParamError::InvalidValue(upper(k)))?;
                     set(&mut p.notify, k, n)?;
                 }

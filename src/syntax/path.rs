@@ -415,6 +415,69 @@ impl std::fmt::Display for Mailbox<'_> {
     }
 }
 
+/// Fast path for the common `<local@domain>` shape at the start of `s` (`s[0] == b'<'`):
+/// a Dot-string local part and a domain name, ASCII only, no quotes, literal or source
+/// route, all limits of 4.5.3.1 met. One pass with a class table. Returns the mailbox and the
+/// index of the closing `>`, or `None` for anything else (the general parser then decides,
+/// so every error keeps its exact kind).
+#[inline]
+pub(crate) fn fast_mailbox(s: &str) -> Option<(Mailbox<'_>, usize)> {
+    use super::scan::{is, ATEXT, LDH};
+    let b = s.as_bytes();
+    if b.first() != Some(&b'<') {
+        return None;
+    }
+    // Local part: Atom *("." Atom), one tight class-table scan per atom.
+    let mut i = 1;
+    loop {
+        let rest = b.get(i..)?;
+        let n = rest.iter().position(|&c| !is(c, ATEXT))?;
+        if n == 0 {
+            return None; // empty atom: leading, trailing or doubled dot
+        }
+        i += n;
+        match b.get(i)? {
+            b'.' => i += 1,
+            b'@' => break,
+            _ => return None,
+        }
+    }
+    let at = i;
+    if at - 1 > MAX_LOCAL_PART {
+        return None;
+    }
+    // Domain: labels of 1 to 63 letters, digits and inner hyphens.
+    i += 1;
+    loop {
+        let rest = b.get(i..)?;
+        let n = rest.iter().position(|&c| !is(c, LDH))?;
+        let label = rest.get(..n)?;
+        match (label.first(), label.last()) {
+            (Some(&f), Some(&l)) if n <= 63 && f != b'-' && l != b'-' => {}
+            _ => return None,
+        }
+        i += n;
+        match b.get(i)? {
+            b'.' => i += 1,
+            b'>' => break,
+            _ => return None,
+        }
+    }
+    let end = i;
+    if end - at - 1 > MAX_DOMAIN || end + 1 > MAX_PATH {
+        return None;
+    }
+    let local = s.get(1..at)?;
+    let domain = s.get(at + 1..end)?;
+    Some((
+        Mailbox {
+            local_part: LocalPart::DotString(Cow::Borrowed(local)),
+            host: Host::Domain(Domain(Cow::Borrowed(domain))),
+        },
+        end,
+    ))
+}
+
 /// Splits `<path>` into its inner text, checking the 256-octet path limit. Without
 /// brackets (accepted under [`Leniency::Lenient`] only) the limit counts the brackets
 /// that should have been there.

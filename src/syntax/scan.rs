@@ -109,6 +109,95 @@ pub(crate) fn pack_upper(s: &[u8]) -> Option<u128> {
     Some(v)
 }
 
+/// Whether `b` holds a CR, LF or NUL: eight octets at a time (SWAR), no per-octet branch.
+#[inline]
+pub(crate) fn has_ctl(b: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    #[inline(always)]
+    fn word(v: u64) -> u64 {
+        // Exact "some octet is zero" test, for NUL, CR (0x0d) and LF (0x0a).
+        let z = |x: u64| x.wrapping_sub(LO) & !x & HI;
+        z(v) | z(v ^ (LO * 0x0d)) | z(v ^ (LO * 0x0a))
+    }
+    let mut acc = 0;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        acc |= word(u64::from_le_bytes(w));
+    }
+    let rem = chunks.remainder();
+    if !rem.is_empty() {
+        // Pad with a harmless octet.
+        let mut w = [b'a'; 8];
+        for (d, s) in w.iter_mut().zip(rem) {
+            *d = *s;
+        }
+        acc |= word(u64::from_le_bytes(w));
+    }
+    acc != 0
+}
+
+/// Packs up to 16 octets of a keyword or value with bit 5 cleared in each (upper-case for
+/// letters; digits and `-` map to distinct non-letter values), for matching against
+/// [`fold`] constants. Exact for octets in `!`..`~` compared with letters, digits and `-`.
+/// `None` when longer than 16 octets (no known word is).
+#[inline]
+pub(crate) fn fold_at(b: &[u8], start: usize, len: usize) -> Option<u128> {
+    const CASE: u128 = 0x2020_2020_2020_2020_2020_2020_2020_2020;
+    if len == 0 || len > 16 {
+        return None;
+    }
+    let end = start.checked_add(len)?;
+    let v = if len <= 8 {
+        u128::from(load8(b, start, end)?)
+    } else {
+        let mid = start + 8;
+        u128::from(load8(b, start, mid)?) | (u128::from(load8(b, mid, end)?) << 64)
+    };
+    Some(v & !CASE)
+}
+
+/// Octets `start..end` (1 to 8 of them) as a little-endian integer: one 8-octet load from
+/// `start` or ending at `end` when the buffer allows, else octet by octet.
+#[inline(always)]
+fn load8(b: &[u8], start: usize, end: usize) -> Option<u64> {
+    let len = end.checked_sub(start)?;
+    let word = |w: &[u8]| {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        u64::from_le_bytes(a)
+    };
+    if let Some(w) = b.get(start..start.wrapping_add(8)) {
+        let v = word(w);
+        Some(if len >= 8 {
+            v
+        } else {
+            v & ((1u64 << (8 * len)) - 1)
+        })
+    } else if let Some(w) = end.checked_sub(8).and_then(|s| b.get(s..end)) {
+        Some(word(w) >> (8 * (8 - len.min(8))))
+    } else {
+        let mut v = 0u64;
+        for (i, &c) in b.get(start..end)?.iter().enumerate() {
+            v |= u64::from(c) << (8 * i);
+        }
+        Some(v)
+    }
+}
+
+/// The [`fold_at`] value of a constant word.
+pub(crate) const fn fold(s: &[u8]) -> u128 {
+    let mut v = 0u128;
+    let mut i = 0;
+    while i < s.len() {
+        v |= ((s[i] & !0x20) as u128) << (8 * i);
+        i += 1;
+    }
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +211,29 @@ mod tests {
         assert!(is(b'=', B64) && is(b'/', B64) && !is(b'-', B64));
         assert_eq!(pack_upper(b"mail"), Some(pack(b"MAIL")));
         assert_eq!(pack_upper(&[b'a'; 17]), None);
+        for s in [
+            &b"a\rb"[..],
+            b"\n",
+            b"\0",
+            b"0123456789abcde\r",
+            b"0123456789abcdef\n",
+        ] {
+            assert!(has_ctl(s), "{s:?}");
+        }
+        for s in [
+            &b""[..],
+            b"\x8d\x8a\x80\xff",
+            b"0123456789abcdefgh \t",
+            b"\x0e\x0b\x01\x1d",
+        ] {
+            assert!(!has_ctl(s), "{s:?}");
+        }
+        let line = b"SIZE=1 BODY=8bitmime x";
+        assert_eq!(fold_at(line, 0, 4), Some(fold(b"SIZE")));
+        assert_eq!(fold_at(line, 12, 8), Some(fold(b"8BITMIME")));
+        assert_eq!(fold_at(line, 21, 1), Some(fold(b"X")));
+        assert_eq!(fold_at(b"ab", 0, 2), Some(fold(b"AB")));
+        assert_eq!(fold_at(line, 0, 17), None);
+        assert_eq!(fold_at(line, 20, 5), None);
     }
 }

@@ -500,6 +500,38 @@ fn bdat_too_large() {
     assert!(!r.kinds().contains(&"MessageEnd"));
 }
 
+/// RFC 3030 section 4: once a chunk is refused as too large, the chunks the client had
+/// already pipelined up to LAST are consumed and get the same `552 5.3.4` (not `503`, and
+/// not counted as errors), and the transaction ends with the LAST chunk.
+#[test]
+fn bdat_too_large_then_pipelined_chunks() {
+    let mut c = config();
+    c.limits.max_message_size = 10;
+    c.limits.max_errors = 2;
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n\
+           BDAT 8\r\nabcdefghBDAT 8\r\nijklmnopBDAT 2\r\nqrBDAT 1\r\nsBDAT 1 LAST\r\nt\
+           MAIL FROM:<a@example.test>\r\n";
+    let r = run(c, input.as_bytes(), defaults);
+    let too_large = "552 5.3.4 Message size exceeds fixed maximum message size\r\n";
+    assert!(
+        r.text().ends_with(
+            &("250 2.0.0 8 octets received\r\n".to_string()
+                + &too_large.repeat(4)
+                + "250 2.1.0 Sender OK\r\n")
+        ),
+        "{}",
+        r.text()
+    );
+    let aborted = r
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::MessageAborted(MessageAbort::TooLarge)))
+        .count();
+    assert_eq!(aborted, 1);
+    assert!(!r.kinds().contains(&"MessageEnd"));
+}
+
 // ---- SIZE ----
 
 #[test]

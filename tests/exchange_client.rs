@@ -10,6 +10,9 @@ use ehlo::client::{
 use ehlo::syntax::capability::{Capabilities, Capability};
 use ehlo::syntax::command::ExchangeVerb;
 use std::time::Instant;
+#[path = "fixtures/ehlo.rs"]
+mod ehlo_fixtures;
+use ehlo_fixtures::*;
 
 struct T {
     c: Client,
@@ -68,65 +71,6 @@ fn env() -> Envelope {
         .recipient("bob@example.test")
         .unwrap()
 }
-
-const EXCHANGE_2003: &str = "
-250-mail.example.test Hello [192.0.2.10]
-250-TURN
-250-SIZE
-250-ETRN
-250-PIPELINING
-250-DSN
-250-ENHANCEDSTATUSCODES
-250-8bitmime
-250-BINARYMIME
-250-CHUNKING
-250-VRFY
-250-X-EXPS GSSAPI NTLM LOGIN
-250-X-EXPS=LOGIN
-250-AUTH GSSAPI NTLM LOGIN
-250-AUTH=LOGIN
-250-X-LINK2STATE
-250-XEXCH50
-250 OK";
-
-const EXCHANGE_2016_25: &str = "
-250-mail.example.test Hello [192.0.2.10]
-250-SIZE 37748736
-250-PIPELINING
-250-DSN
-250-ENHANCEDSTATUSCODES
-250-STARTTLS
-250-X-ANONYMOUSTLS
-250-AUTH NTLM
-250-X-EXPS GSSAPI NTLM
-250-8BITMIME
-250-BINARYMIME
-250-CHUNKING
-250-XRDST
-250 XSHADOWREQUEST";
-
-const EXCHANGE_2016_587_TLS: &str = "
-250-mail.example.test Hello [192.0.2.10]
-250-SIZE 37748736
-250-PIPELINING
-250-DSN
-250-ENHANCEDSTATUSCODES
-250-AUTH GSSAPI NTLM LOGIN
-250-8BITMIME
-250-BINARYMIME
-250 CHUNKING";
-
-const EXO_25: &str = "
-250-XX0PR00MB0000.namprd00.prod.outlook.com Hello [192.0.2.10]
-250-SIZE 157286400
-250-PIPELINING
-250-DSN
-250-ENHANCEDSTATUSCODES
-250-STARTTLS
-250-8BITMIME
-250-BINARYMIME
-250-CHUNKING
-250 SMTPUTF8";
 
 fn caps(t: &T) -> Capabilities {
     t.c.capabilities().unwrap().clone()

@@ -7,6 +7,9 @@ use ehlo::server::{AuthVerb, Decision, Event, Server, ServerConfig, TlsVerb};
 use ehlo::syntax::command::ExchangeVerb;
 use ehlo::Reply;
 use std::time::Instant;
+#[path = "fixtures/ehlo.rs"]
+mod ehlo_fixtures;
+use ehlo_fixtures::*;
 
 /// One server session driven by the test.
 struct S {
@@ -63,53 +66,6 @@ fn wire(text: &str) -> String {
         .map(|l| format!("{l}\r\n"))
         .collect()
 }
-
-const EXCHANGE_2003: &str = "
-250-mail.example.test Hello [192.0.2.10]
-250-TURN
-250-SIZE
-250-ETRN
-250-PIPELINING
-250-DSN
-250-ENHANCEDSTATUSCODES
-250-8bitmime
-250-BINARYMIME
-250-CHUNKING
-250-VRFY
-250-X-EXPS GSSAPI NTLM LOGIN
-250-X-EXPS=LOGIN
-250-AUTH GSSAPI NTLM LOGIN
-250-AUTH=LOGIN
-250-X-LINK2STATE
-250-XEXCH50
-250 OK";
-
-const EXCHANGE_2016_25: &str = "
-250-mail.example.test Hello [192.0.2.10]
-250-SIZE 37748736
-250-PIPELINING
-250-DSN
-250-ENHANCEDSTATUSCODES
-250-STARTTLS
-250-X-ANONYMOUSTLS
-250-AUTH NTLM
-250-X-EXPS GSSAPI NTLM
-250-8BITMIME
-250-BINARYMIME
-250-CHUNKING
-250-XRDST
-250 XSHADOWREQUEST";
-
-const EXCHANGE_2016_587_TLS: &str = "
-250-mail.example.test Hello [192.0.2.10]
-250-SIZE 37748736
-250-PIPELINING
-250-DSN
-250-ENHANCEDSTATUSCODES
-250-AUTH GSSAPI NTLM LOGIN
-250-8BITMIME
-250-BINARYMIME
-250 CHUNKING";
 
 #[test]
 fn profiles_reproduce_recorded_ehlo_replies() {

@@ -726,3 +726,72 @@ fn examples_are_built() {
         assert!(example(name).exists());
     }
 }
+
+// ------------------------------------------------------------------ storage failures
+
+/// Sends `lines` one at a time over a raw connection and returns every reply line, so a
+/// test can check codes without a third-party client.
+fn raw_session(addr: std::net::SocketAddr, lines: &[&[u8]]) -> Vec<String> {
+    use std::io::{BufRead, BufReader, Write};
+    let stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let mut replies = Vec::new();
+    let mut read_reply = |replies: &mut Vec<String>| loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("reply");
+        let done = line.as_bytes().get(3) != Some(&b'-');
+        replies.push(line.trim_end().to_string());
+        if done || line.is_empty() {
+            break;
+        }
+    };
+    read_reply(&mut replies); // greeting
+    for line in lines {
+        writer.write_all(line).unwrap();
+        read_reply(&mut replies);
+    }
+    replies
+}
+
+const RAW_TRANSACTION: &[&[u8]] = &[
+    b"EHLO client.test\r\n",
+    b"MAIL FROM:<alice@example.test>\r\n",
+    b"RCPT TO:<bob@example.test>\r\n",
+    b"DATA\r\n",
+    b"Subject: raw\r\n\r\nline\r\n.\r\n",
+    b"QUIT\r\n",
+];
+
+/// When the Maildir cannot be written, the message is refused with a 451 after its end
+/// (never a 250), nothing appears in `new/`, and delivery works again once the Maildir
+/// is fixed, for every server loop.
+#[test]
+fn unwritable_maildir_is_a_451_then_recovers() {
+    for name in ["smtp-server", "blocking", "event-loop"] {
+        let server = ExampleServer::start_example(name, &[]);
+        let tmp = server.dir.path().join("maildir").join("tmp");
+        std::fs::remove_dir(&tmp).unwrap();
+        std::fs::write(&tmp, b"not a directory").unwrap();
+        let replies = raw_session(server.addr, RAW_TRANSACTION);
+        let end = &replies[replies.len() - 2];
+        assert!(end.starts_with("451 4.3.0 "), "{name}: {replies:?}");
+        assert!(server.messages().is_empty(), "{name}");
+
+        std::fs::remove_file(&tmp).unwrap();
+        std::fs::create_dir(&tmp).unwrap();
+        let replies = raw_session(server.addr, RAW_TRANSACTION);
+        let end = &replies[replies.len() - 2];
+        assert!(
+            end.starts_with("250 2.0.0 Ok: queued as "),
+            "{name}: {replies:?}"
+        );
+        let stored = server.only_message();
+        assert_eq!(
+            split_trace(&stored).content,
+            b"Subject: raw\r\n\r\nline\r\n"
+        );
+        assert_eq!(server.tmp_files(), 0, "{name}");
+    }
+}

@@ -1,16 +1,19 @@
 //! A Maildir store (<https://cr.yp.to/proto/maildir.html>): each message is written to
-//! `tmp/`, flushed, fsynced, renamed into `new/`, and the directory is fsynced, before the
-//! server acknowledges it. An acknowledged message therefore survives a crash; a crash
+//! `tmp/`, fsynced, renamed into `new/`, and the directory is fsynced, before the server
+//! acknowledges it. Small messages are held in memory until their end, so that writing one
+//! costs one `open`, one `write` and one `rename`. An acknowledged message therefore survives a crash; a crash
 //! before the rename leaves only a file in `tmp/`, which readers ignore.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Buffer size for message files: large enough that a typical message is one `write`.
-const FILE_BUFFER: usize = 64 * 1024;
+/// Messages up to this size stay in memory until they are complete, and are then written
+/// with one `open`, one `write` and one `rename` (on whichever thread runs the
+/// [`Commit`]). Larger messages spill into their `tmp/` file as they arrive.
+const MEMORY_LIMIT: usize = 64 * 1024;
 
 /// One Maildir, shared by every connection.
 #[derive(Debug)]
@@ -71,47 +74,65 @@ impl Maildir {
         )
     }
 
-    /// Starts a message: creates the file in `tmp/` and writes `headers` (the
-    /// `Return-Path` and `Received` lines the server prepends).
-    /// `name` comes from [`Maildir::unique_name`].
-    pub fn begin(&self, name: String, headers: &[u8]) -> io::Result<Delivery> {
-        let tmp = self.tmp.join(&name);
-        let file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        let mut writer = BufWriter::with_capacity(FILE_BUFFER, file);
-        if let Err(e) = writer.write_all(headers) {
-            drop(writer);
-            let _ = fs::remove_file(&tmp);
-            return Err(e);
-        }
-        Ok(Delivery {
-            writer: Some(writer),
-            tmp,
+    /// Starts a message whose content begins with `headers` (the `Return-Path` and
+    /// `Received` lines the server prepends). `name` comes from [`Maildir::unique_name`].
+    /// Nothing touches the disk until the message outgrows [`MEMORY_LIMIT`] or is
+    /// [committed](Commit::run): a transaction aborted early leaves no trace.
+    pub fn begin(&self, name: String, headers: &[u8]) -> Delivery {
+        let mut pending = Vec::with_capacity(MEMORY_LIMIT.min(8 * 1024));
+        pending.extend_from_slice(headers);
+        Delivery {
+            pending,
+            file: None,
+            tmp: self.tmp.join(&name),
             new: self.new.join(&name),
             name,
-            size: headers.len() as u64,
-        })
+            finished: false,
+        }
     }
 }
 
-/// A message being written to `tmp/`. Dropping it without [`Delivery::finish`] (an
-/// aborted transaction, a lost connection) removes the file.
+/// Creates `path` (which must not exist) and writes `data` to it.
+fn create(path: &Path, data: &[u8]) -> io::Result<File> {
+    let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
+    if let Err(e) = file.write_all(data) {
+        drop(file);
+        let _ = fs::remove_file(path);
+        return Err(e);
+    }
+    Ok(file)
+}
+
+/// A message being received: in memory while it is small, in its `tmp/` file once it is
+/// not. Dropping it without [`Delivery::finish`] (an aborted transaction, a lost
+/// connection) removes the file, if there is one.
 #[derive(Debug)]
 pub struct Delivery {
-    writer: Option<BufWriter<File>>,
+    /// Content not yet written to `file` (all of it while there is no file).
+    pending: Vec<u8>,
+    /// The `tmp/` file, once the message outgrew [`MEMORY_LIMIT`].
+    file: Option<File>,
     tmp: PathBuf,
     new: PathBuf,
     name: String,
-    size: u64,
+    finished: bool,
 }
 
 impl Delivery {
-    /// Appends message content (buffered).
+    /// Appends message content.
     pub fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
-        self.size += chunk.len() as u64;
-        match self.writer.as_mut() {
-            Some(w) => w.write_all(chunk),
-            None => Err(io::Error::other("delivery already finished")),
+        if self.finished {
+            return Err(io::Error::other("delivery already finished"));
         }
+        self.pending.extend_from_slice(chunk);
+        if self.pending.len() >= MEMORY_LIMIT {
+            match self.file.as_mut() {
+                Some(file) => file.write_all(&self.pending)?,
+                None => self.file = Some(create(&self.tmp, &self.pending)?),
+            }
+            self.pending.clear();
+        }
+        Ok(())
     }
 
     /// The file name (also the queue id in the `250` reply).
@@ -119,19 +140,16 @@ impl Delivery {
         &self.name
     }
 
-    /// Flushes the buffer; what remains is [`Commit::run`] (fsync and rename), which may
-    /// block and can run on another thread.
+    /// Ends the message; what remains is [`Commit::run`] (write what is still in memory,
+    /// fsync, rename), which touches the disk and can run on another thread.
     pub fn finish(mut self, fsync: bool) -> io::Result<Commit> {
-        let writer = self
-            .writer
-            .take()
-            .ok_or_else(|| io::Error::other("delivery already finished"))?;
-        let file = match writer.into_inner() {
-            Ok(f) => f,
-            Err(e) => return Err(e.into_error()),
-        };
+        if self.finished {
+            return Err(io::Error::other("delivery already finished"));
+        }
+        self.finished = true;
         Ok(Commit {
-            file: Some(file),
+            pending: std::mem::take(&mut self.pending),
+            file: self.file.take(),
             tmp: std::mem::take(&mut self.tmp),
             new: std::mem::take(&mut self.new),
             name: std::mem::take(&mut self.name),
@@ -142,15 +160,17 @@ impl Delivery {
 
 impl Drop for Delivery {
     fn drop(&mut self) {
-        if self.writer.take().is_some() {
+        if self.file.take().is_some() {
             let _ = fs::remove_file(&self.tmp);
         }
     }
 }
 
-/// The last step of a delivery: fsync the file, rename it into `new/`, fsync `new/`.
+/// The last step of a delivery: write the rest, fsync the file, rename it into `new/`,
+/// fsync `new/`.
 #[derive(Debug)]
 pub struct Commit {
+    pending: Vec<u8>,
     file: Option<File>,
     tmp: PathBuf,
     new: PathBuf,
@@ -167,18 +187,27 @@ impl Commit {
     /// Makes the message durable and visible. Returns its file name. On error the file
     /// in `tmp/` is removed and nothing appears in `new/`.
     pub fn run(mut self) -> io::Result<String> {
-        let result = self.run_inner();
-        if result.is_err() {
+        // Whether the file in tmp/ is ours (a failed create_new leaves a stranger's alone).
+        let mut ours = self.file.is_some();
+        let result = self.run_inner(&mut ours);
+        if result.is_err() && ours {
             let _ = fs::remove_file(&self.tmp);
         }
         result.map(|()| std::mem::take(&mut self.name))
     }
 
-    fn run_inner(&mut self) -> io::Result<()> {
-        let file = self
-            .file
-            .take()
-            .ok_or_else(|| io::Error::other("commit already run"))?;
+    fn run_inner(&mut self, ours: &mut bool) -> io::Result<()> {
+        let file = match self.file.take() {
+            Some(mut file) => {
+                file.write_all(&self.pending)?;
+                file
+            }
+            None => {
+                let file = create(&self.tmp, &self.pending)?;
+                *ours = true;
+                file
+            }
+        };
         if self.fsync {
             file.sync_all()?;
         }
@@ -225,6 +254,92 @@ pub fn rfc5322_date(now: SystemTime) -> String {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    fn files(dir: &Path) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn small_message_touches_the_disk_only_at_commit() {
+        let root = tempfile::tempdir().unwrap();
+        let md = Maildir::open(root.path(), "mx/a:b", false).unwrap();
+        let name = md.unique_name();
+        assert!(name.ends_with(".mx\\057a\\072b"), "{name}");
+        let mut d = md.begin(name.clone(), b"Return-Path: <a@b>\r\n");
+        d.write(b"Subject: hi\r\n\r\n").unwrap();
+        d.write(b"body\r\n").unwrap();
+        assert!(files(&root.path().join("tmp")).is_empty());
+        let commit = d.finish(false).unwrap();
+        assert!(!commit.blocks());
+        assert_eq!(commit.run().unwrap(), name);
+        assert!(files(&root.path().join("tmp")).is_empty());
+        let stored = files(&root.path().join("new"));
+        assert_eq!(stored, vec![root.path().join("new").join(&name)]);
+        assert_eq!(
+            fs::read(&stored[0]).unwrap(),
+            b"Return-Path: <a@b>\r\nSubject: hi\r\n\r\nbody\r\n"
+        );
+    }
+
+    #[test]
+    fn large_message_spills_to_tmp_and_is_renamed() {
+        let root = tempfile::tempdir().unwrap();
+        let md = Maildir::open(root.path(), "mx", true).unwrap();
+        let name = md.unique_name();
+        let mut d = md.begin(name.clone(), b"H: 1\r\n");
+        let chunk: Vec<u8> = (0..10_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        let mut expected = b"H: 1\r\n".to_vec();
+        for _ in 0..20 {
+            d.write(&chunk).unwrap();
+            expected.extend_from_slice(&chunk);
+        }
+        // Past the memory limit the message is in its tmp/ file already.
+        assert_eq!(files(&root.path().join("tmp")).len(), 1);
+        let commit = d.finish(true).unwrap();
+        assert!(commit.blocks());
+        commit.run().unwrap();
+        assert!(files(&root.path().join("tmp")).is_empty());
+        assert_eq!(
+            fs::read(root.path().join("new").join(&name)).unwrap(),
+            expected
+        );
+    }
+
+    #[test]
+    fn aborted_deliveries_leave_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let md = Maildir::open(root.path(), "mx", false).unwrap();
+        let mut small = md.begin(md.unique_name(), b"H: 1\r\n");
+        small.write(b"x").unwrap();
+        drop(small);
+        let mut large = md.begin(md.unique_name(), b"H: 1\r\n");
+        large.write(&vec![b'x'; MEMORY_LIMIT + 1]).unwrap();
+        assert_eq!(files(&root.path().join("tmp")).len(), 1);
+        drop(large);
+        for sub in ["tmp", "new", "cur"] {
+            assert!(files(&root.path().join(sub)).is_empty(), "{sub}");
+        }
+    }
+
+    #[test]
+    fn a_name_clash_fails_without_touching_new() {
+        let root = tempfile::tempdir().unwrap();
+        let md = Maildir::open(root.path(), "mx", false).unwrap();
+        fs::write(root.path().join("tmp").join("taken"), b"other").unwrap();
+        let d = md.begin("taken".to_string(), b"H: 1\r\n");
+        assert!(d.finish(false).unwrap().run().is_err());
+        assert!(files(&root.path().join("new")).is_empty());
+        // The file that was there first is left alone.
+        assert_eq!(
+            fs::read(root.path().join("tmp").join("taken")).unwrap(),
+            b"other"
+        );
+    }
 
     #[test]
     fn dates() {

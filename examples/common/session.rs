@@ -198,19 +198,13 @@ impl Session {
                 self.rcpts.push(to.to_string());
                 Decision::Accept
             }
-            Event::DataStart => match self.begin() {
-                Ok(()) => Decision::Accept,
-                Err(e) => {
-                    warn!(conn = self.id, error = %e, "cannot create the message file");
-                    Decision::Reply(LOCAL_ERROR)
-                }
-            },
+            Event::DataStart => {
+                self.begin();
+                Decision::Accept
+            }
             Event::Bdat { .. } => {
                 if self.delivery.is_none() && self.write_error.is_none() {
-                    if let Err(e) = self.begin() {
-                        warn!(conn = self.id, error = %e, "cannot create the message file");
-                        self.write_error = Some(e);
-                    }
+                    self.begin();
                 }
                 return;
             }
@@ -262,8 +256,8 @@ impl Session {
         self.server.decide(decision);
     }
 
-    /// Creates the message file with the trace headers (RFC 5321 4.4).
-    fn begin(&mut self) -> io::Result<()> {
+    /// Starts the message with the trace headers (RFC 5321 4.4).
+    fn begin(&mut self) {
         let maildir: &Maildir = &self.shared.maildir;
         let name_hint = maildir.unique_name();
         let with = match (
@@ -301,8 +295,7 @@ impl Session {
             for_clause,
             rfc5322_date(SystemTime::now()),
         );
-        self.delivery = Some(maildir.begin(name_hint, headers.as_bytes())?);
-        Ok(())
+        self.delivery = Some(maildir.begin(name_hint, headers.as_bytes()));
     }
 
     fn message_end(&mut self, size: u64) -> Option<Commit> {

@@ -8,7 +8,13 @@
 # Prints messages per second for smtp-sink (discards everything), for smtp-server with
 # --no-fsync (writes every message to the Maildir, no fsync) and with fsync (durable
 # before the 250), and the ratios. The Maildir lives in a temporary directory
-# (TMPDIR decides the file system, which matters a lot for the fsync number).
+# (TMPDIR decides the file system, which matters a lot for the fsync number). The
+# server runs with its default single runtime thread.
+#
+# On a file system shared with other work the ext4 numbers move a lot: without a
+# journal, ext4 makes every new inode skip the inodes freed in the last minute or more,
+# so creating files after a build or a test run deleted many costs several times more.
+# Run it on a quiet machine, and not right after deleting a big Maildir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -87,7 +93,8 @@ nofsync=$(run_source "$port" "$MESSAGES")
 stop_last
 stored=$(find "$WORK/nofsync/new" -type f | wc -l)
 echo "smtp-server --no-fsync:    $nofsync msg/s ($stored messages in the Maildir)"
-rm -rf "$WORK/nofsync"
+# Maildirs are kept until the end: on ext4 without a journal, creating files right after
+# deleting many is slow for a minute or more (the kernel skips recently freed inodes).
 
 # 2b. The same on tmpfs, when there is one: the server's own cost without the disk file
 # system's (on a busy ext4, creating and renaming the file dominates).
@@ -101,7 +108,6 @@ if [ -d /dev/shm ] && [ -w /dev/shm ]; then
   shm=$(run_source "$port" "$MESSAGES")
   stop_last
   stored=$(find "$SHM_DIR/md/new" -type f | wc -l)
-  rm -rf "$SHM_DIR"
   echo "smtp-server --no-fsync, Maildir on tmpfs: $shm msg/s ($stored messages in the Maildir)"
 fi
 

@@ -350,7 +350,10 @@ fn base64_garbage_in_auth() {
         let mut line = g.clone();
         line.extend_from_slice(b"\r\n");
         let reply = s.send(&line);
-        assert_eq!(reply, "501 5.5.2 Invalid base64 data\r\n", "{g:?}");
+        assert_eq!(
+            reply, "501 5.5.2 Cannot Base64-decode client response\r\n",
+            "{g:?}"
+        );
         assert!(s.events.iter().any(|e| matches!(
             e,
             Event::AuthAborted {

@@ -372,7 +372,7 @@ proptest! {
             prop_assert_eq!(reply, "501 5.0.0 Authentication cancelled\r\n");
         } else if !strict {
             // The same bytes whichever mode runs the exchange.
-            prop_assert_eq!(reply, "501 5.5.2 Invalid base64 data\r\n", "{:?}", String::from_utf8_lossy(&line));
+            prop_assert_eq!(reply, "501 5.5.2 Cannot Base64-decode client response\r\n", "{:?}", String::from_utf8_lossy(&line));
         } else if builtin {
             // Valid BASE64: the mechanism's answer (a next challenge, a refusal of a
             // malformed message, or the back end's 535).
@@ -540,7 +540,7 @@ proptest! {
         prop_assert_eq!(&split, &whole);
         let expected_tail = "334 ntlm supported\r\n334 TlRMTVNTUAACAAAAbm9uY2U=\r\n\
              535 5.7.8 Authentication credentials invalid\r\n\
-             501 5.5.2 Invalid base64 data\r\n334 \r\n501 5.0.0 Authentication cancelled\r\n\
+             501 5.5.2 Cannot Base64-decode client response\r\n334 \r\n501 5.0.0 Authentication cancelled\r\n\
              334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n235 2.7.0 Authentication successful\r\n\
              503 5.5.1 Already authenticated\r\n250 2.0.0 OK\r\n";
         prop_assert!(whole.ends_with(expected_tail), "{}", whole);

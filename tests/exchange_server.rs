@@ -773,7 +773,7 @@ fn x_exps_lines_may_exceed_the_sasl_limit() {
         |_| Decision::AuthChallenge(Vec::new()),
     );
     let out = t.accept(&format!("{}!\r\n", &text[..20_000]));
-    assert_eq!(out, "501 5.5.2 Invalid base64 data\r\n");
+    assert_eq!(out, "501 5.5.2 Cannot Base64-decode client response\r\n");
     let mut t = S::new(ServerConfig::exchange_2016_default("mail.example.test"));
     t.ehlo();
     let out = t.accept(&format!("AUTH NTLM {text}\r\n"));

@@ -308,7 +308,10 @@ fn rfc7628_oauthbearer() {
 fn rfc4954_errors() {
     let (mut ex, _) = ServerExchange::start(&Mechanism::Login, None).unwrap();
     let e = ex.step(b"Q2hhcmxpZQ").unwrap_err();
-    assert_eq!(e.reply().line(), "501 5.5.2 Cannot decode response\r\n");
+    assert_eq!(
+        e.reply().line(),
+        "501 5.5.2 Cannot Base64-decode client response\r\n"
+    );
     let (mut ex, _) = ServerExchange::start(&Mechanism::Login, None).unwrap();
     let e = ex.step(b"*").unwrap_err();
     assert_eq!(e.reply().line(), "501 5.0.0 Authentication cancelled\r\n");

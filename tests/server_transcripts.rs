@@ -788,7 +788,7 @@ fn auth_errors() {
          504 5.5.4 Unrecognized authentication type\r\n\
          501 5.5.2 Cannot Base64-decode client response\r\n\
          334 ntlm supported\r\n501 5.0.0 Authentication cancelled\r\n\
-         334 ntlm supported\r\n501 5.5.2 Invalid base64 data\r\n\
+         334 ntlm supported\r\n501 5.5.2 Cannot Base64-decode client response\r\n\
          250 2.1.0 Sender OK\r\n\
          503 5.5.1 AUTH not allowed during a mail transaction\r\n"
     );

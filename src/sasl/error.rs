@@ -37,12 +37,12 @@ impl AuthReply {
         enhanced: EnhancedCode::new(5, 7, 3),
         text: "Authentication unsuccessful",
     };
-    /// `501 5.5.2 Cannot decode response` (RFC 4954 section 4: a client response that is not
-    /// valid BASE64).
+    /// `501 5.5.2 Cannot Base64-decode client response` (RFC 4954 section 4: a client
+    /// response that is not valid BASE64).
     pub const INVALID_BASE64: AuthReply = AuthReply {
         code: 501,
         enhanced: EnhancedCode::new(5, 5, 2),
-        text: "Cannot decode response",
+        text: crate::syntax::error::INVALID_BASE64_TEXT,
     };
     /// `501 5.5.2 Malformed authentication data`: valid BASE64 that does not decode to a
     /// message of the mechanism (RFC 4954 section 4, a syntax error in the exchange).
@@ -192,7 +192,7 @@ mod tests {
     fn replies() {
         assert_eq!(
             SaslError::InvalidBase64.reply().line(),
-            "501 5.5.2 Cannot decode response\r\n"
+            "501 5.5.2 Cannot Base64-decode client response\r\n"
         );
         assert_eq!(
             SaslError::Cancelled.reply().line(),

@@ -57,7 +57,7 @@ pub const AUTH_TEMP_FAILURE: Reply = r(454, (4, 7, 0), "Temporary authentication
 /// `501 5.0.0`: the client cancelled with `*` (RFC 4954).
 pub const AUTH_CANCELLED: Reply = r(501, (5, 0, 0), "Authentication cancelled");
 /// `501 5.5.2`: invalid base64 (RFC 4954).
-pub const INVALID_BASE64: Reply = r(501, (5, 5, 2), "Invalid base64 data");
+pub const INVALID_BASE64: Reply = r(501, (5, 5, 2), crate::syntax::error::INVALID_BASE64_TEXT);
 /// `500 5.5.6`: SASL line over the limit (RFC 4954 section 4).
 pub const SASL_LINE_TOO_LONG: Reply = r(500, (5, 5, 6), "Authentication exchange line is too long");
 /// `504 5.5.4`: mechanism not offered (RFC 4954).

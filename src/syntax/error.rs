@@ -19,6 +19,10 @@
 //! to [`Command::Other`](super::command::Command::Other); the server answers
 //! `500 5.5.1` or `502 5.5.1`.
 
+/// The text of the `501 5.5.2` reply to a client response that is not valid BASE64 (RFC 4954
+/// section 4), whether it comes as an AUTH initial response or as a continuation line: the
+/// one text the parser, the SASL helpers and the server use.
+pub const INVALID_BASE64_TEXT: &str = "Cannot Base64-decode client response";
 use super::reply::{EnhancedCode, Reply};
 
 /// A path or mailbox could not be parsed (RFC 5321 4.1.2, 4.5.3.1). Servers answer
@@ -119,11 +123,7 @@ impl CommandError {
                 EnhancedCode::new(5, 5, 4),
                 "Syntax error in parameters or arguments",
             ),
-            CommandError::InvalidBase64 => (
-                501,
-                EnhancedCode::new(5, 5, 2),
-                "Cannot Base64-decode client response",
-            ),
+            CommandError::InvalidBase64 => (501, EnhancedCode::new(5, 5, 2), INVALID_BASE64_TEXT),
             CommandError::Path(p) => match p {
                 PathError::Syntax => (553, EnhancedCode::new(5, 1, 3), "Bad address syntax"),
                 PathError::LocalPartTooLong => (

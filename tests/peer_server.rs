@@ -609,17 +609,31 @@ fn smtplib_smtputf8() {
 
 #[test]
 fn smtp_source_5000_messages_20_sessions() {
+    smtp_source_load(&[], "20", 5000, "512");
+}
+
+/// The same on a multi-threaded runtime (`--workers 2`), with 4 KiB messages and one
+/// connection per message (smtp-source's default, no `-d`).
+#[test]
+fn smtp_source_two_workers() {
+    smtp_source_load(&["--workers", "2"], "10", 1000, "4096");
+}
+
+/// smtp-source sends `count` messages of `length` octets (numbered recipients, `-N`) over
+/// `sessions` parallel sessions; every one is stored exactly once, with nothing left in
+/// `tmp/`.
+fn smtp_source_load(server_args: &[&str], sessions: &str, count: usize, length: &str) {
     let source = need!("smtp-source");
-    let server = ExampleServer::start(&[]);
+    let server = ExampleServer::start(server_args);
     let out = run(
         Command::new(source)
             .args([
                 "-s",
-                "20",
+                sessions,
                 "-m",
-                "5000",
+                &count.to_string(),
                 "-l",
-                "512",
+                length,
                 "-N",
                 "-M",
                 "client.test",
@@ -631,7 +645,7 @@ fn smtp_source_5000_messages_20_sessions() {
     );
     assert!(out.status.success(), "{}", out.all());
     let messages = server.messages();
-    assert_eq!(messages.len(), 5000, "server log:\n{}", server.guard.log());
+    assert_eq!(messages.len(), count, "server log:\n{}", server.guard.log());
     let mut rcpts = std::collections::HashSet::new();
     for m in &messages {
         let s = split_trace(m);
@@ -640,7 +654,7 @@ fn smtp_source_5000_messages_20_sessions() {
         assert!(rcpts.insert(r.to_string()), "duplicate: {r}");
         assert!(s.content.ends_with(b"\r\n"));
     }
-    assert_eq!(rcpts.len(), 5000);
+    assert_eq!(rcpts.len(), count);
     assert_eq!(server.tmp_files(), 0);
 }
 

@@ -1,8 +1,10 @@
 //! An SMTP server on tokio that stores every accepted message in a Maildir.
 //!
 //! One task per connection drives one `ehlo::server::Server`; STARTTLS with rustls;
-//! AUTH PLAIN, LOGIN and NTLM against `--user` accounts; messages are streamed to
-//! `tmp/`, fsynced, renamed into `new/`, and only then acknowledged with `250`.
+//! AUTH PLAIN, LOGIN and NTLM against `--user` accounts; messages are written to `tmp/`,
+//! fsynced, renamed into `new/`, and only then acknowledged with `250`. All connections
+//! share one thread unless `--workers N` asks for more; fsyncs run on tokio's blocking
+//! pool, so a slow disk never stalls the other sessions.
 //!
 //! ```text
 //! cargo run --release --example smtp-server -- --listen 127.0.0.1:2525 --maildir /tmp/md \

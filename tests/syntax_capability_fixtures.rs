@@ -3,6 +3,9 @@
 //! [`Capabilities::from_reply`]; each must give exactly the listed capabilities and
 //! serialize back to its canonical form.
 
+#[path = "fixtures/ehlo.rs"]
+mod fixtures;
+
 use bytes::BytesMut;
 use ehlo::syntax::capability::{Capabilities, Capability as C};
 use ehlo::syntax::reply::{Reply, ReplyParser};
@@ -18,9 +21,15 @@ fn other(keyword: &str) -> C {
     }
 }
 
+/// The reply lines of a fixture (the shared constants start with a newline and may be
+/// indented).
+fn lines(fixture: &str) -> impl Iterator<Item = &str> {
+    fixture.lines().map(str::trim).filter(|l| !l.is_empty())
+}
+
 /// Parses the fixture (lines as in the spec) from CRLF bytes, whole and byte by byte.
 fn parse(fixture: &str) -> (Reply, Capabilities) {
-    let raw: String = fixture.lines().map(|l| format!("{l}\r\n")).collect();
+    let raw: String = lines(fixture).map(|l| format!("{l}\r\n")).collect();
     let mut parser = ReplyParser::default();
     let mut buf = BytesMut::from(raw.as_bytes());
     let whole = parser.decode(&mut buf).unwrap().expect("a complete reply");
@@ -49,8 +58,7 @@ fn check(fixture: &str, greeting: &str, list: Vec<C>) -> Capabilities {
     assert_eq!(caps.greeting, greeting);
     assert_eq!(caps.list, list);
     let bytes = caps.to_reply().to_bytes();
-    let canonical: String = fixture
-        .lines()
+    let canonical: String = lines(fixture)
         .enumerate()
         .map(|(i, l)| {
             let l = if i == 0 {
@@ -72,29 +80,10 @@ fn canonical_line(l: &str) -> String {
     l.replace("8bitmime", "8BITMIME")
 }
 
-const EXCHANGE_2003: &str = "250-mail.example.test Hello [192.0.2.10]
-250-TURN
-250-SIZE
-250-ETRN
-250-PIPELINING
-250-DSN
-250-ENHANCEDSTATUSCODES
-250-8bitmime
-250-BINARYMIME
-250-CHUNKING
-250-VRFY
-250-X-EXPS GSSAPI NTLM LOGIN
-250-X-EXPS=LOGIN
-250-AUTH GSSAPI NTLM LOGIN
-250-AUTH=LOGIN
-250-X-LINK2STATE
-250-XEXCH50
-250 OK";
-
 #[test]
 fn exchange_2003() {
     let caps = check(
-        EXCHANGE_2003,
+        fixtures::EXCHANGE_2003,
         "mail.example.test Hello [192.0.2.10]",
         vec![
             C::Turn,
@@ -123,25 +112,10 @@ fn exchange_2003() {
     assert!(caps.x_link2state() && caps.xexch50() && !caps.starttls());
 }
 
-const EXCHANGE_2016_PORT25: &str = "250-mail.example.test Hello [192.0.2.10]
-250-SIZE 37748736
-250-PIPELINING
-250-DSN
-250-ENHANCEDSTATUSCODES
-250-STARTTLS
-250-X-ANONYMOUSTLS
-250-AUTH NTLM
-250-X-EXPS GSSAPI NTLM
-250-8BITMIME
-250-BINARYMIME
-250-CHUNKING
-250-XRDST
-250 XSHADOWREQUEST";
-
 #[test]
 fn exchange_2016_port_25() {
     let caps = check(
-        EXCHANGE_2016_PORT25,
+        fixtures::EXCHANGE_2016_25,
         "mail.example.test Hello [192.0.2.10]",
         vec![
             C::Size(Some(37748736)),
@@ -165,20 +139,10 @@ fn exchange_2016_port_25() {
     assert!(caps.starttls() && caps.x_anonymous_tls() && caps.enhanced_status_codes());
 }
 
-const EXCHANGE_2016_PORT587: &str = "250-mail.example.test Hello [192.0.2.10]
-250-SIZE 37748736
-250-PIPELINING
-250-DSN
-250-ENHANCEDSTATUSCODES
-250-AUTH GSSAPI NTLM LOGIN
-250-8BITMIME
-250-BINARYMIME
-250 CHUNKING";
-
 #[test]
 fn exchange_2016_port_587() {
     let caps = check(
-        EXCHANGE_2016_PORT587,
+        fixtures::EXCHANGE_2016_587_TLS,
         "mail.example.test Hello [192.0.2.10]",
         vec![
             C::Size(Some(37748736)),
@@ -195,22 +159,10 @@ fn exchange_2016_port_587() {
     assert!(!caps.starttls());
 }
 
-const EXCHANGE_ONLINE_PORT25: &str =
-    "250-XX0PR00MB0000.namprd00.prod.outlook.com Hello [192.0.2.10]
-250-SIZE 157286400
-250-PIPELINING
-250-DSN
-250-ENHANCEDSTATUSCODES
-250-STARTTLS
-250-8BITMIME
-250-BINARYMIME
-250-CHUNKING
-250 SMTPUTF8";
-
 #[test]
 fn exchange_online_port_25() {
     let caps = check(
-        EXCHANGE_ONLINE_PORT25,
+        fixtures::EXO_25,
         "XX0PR00MB0000.namprd00.prod.outlook.com Hello [192.0.2.10]",
         vec![
             C::Size(Some(157286400)),
@@ -227,22 +179,10 @@ fn exchange_online_port_25() {
     assert!(caps.auth_mechanisms().is_empty() && caps.smtputf8());
 }
 
-const EXCHANGE_ONLINE_PORT587: &str =
-    "250-XX0PR00MB0000.namprd00.prod.outlook.com Hello [192.0.2.10]
-250-SIZE 157286400
-250-PIPELINING
-250-DSN
-250-ENHANCEDSTATUSCODES
-250-AUTH LOGIN XOAUTH2
-250-8BITMIME
-250-BINARYMIME
-250-CHUNKING
-250 SMTPUTF8";
-
 #[test]
 fn exchange_online_port_587() {
     let caps = check(
-        EXCHANGE_ONLINE_PORT587,
+        fixtures::EXO_587_TLS,
         "XX0PR00MB0000.namprd00.prod.outlook.com Hello [192.0.2.10]",
         vec![
             C::Size(Some(157286400)),
@@ -259,19 +199,10 @@ fn exchange_online_port_587() {
     assert_eq!(caps.auth_mechanisms(), s(&["LOGIN", "XOAUTH2"]));
 }
 
-const GMAIL_BEFORE_TLS: &str = "250-smtp.gmail.com at your service, [192.0.2.10]
-250-SIZE 35882577
-250-8BITMIME
-250-STARTTLS
-250-ENHANCEDSTATUSCODES
-250-PIPELINING
-250-CHUNKING
-250 SMTPUTF8";
-
 #[test]
 fn gmail_before_tls() {
     let caps = check(
-        GMAIL_BEFORE_TLS,
+        fixtures::GMAIL_PLAIN,
         "smtp.gmail.com at your service, [192.0.2.10]",
         vec![
             C::Size(Some(35882577)),
@@ -286,15 +217,6 @@ fn gmail_before_tls() {
     assert!(caps.starttls() && caps.auth_mechanisms().is_empty());
 }
 
-const GMAIL_AFTER_TLS: &str = "250-smtp.gmail.com at your service, [192.0.2.10]
-250-SIZE 35882577
-250-8BITMIME
-250-AUTH LOGIN PLAIN XOAUTH2 PLAIN-CLIENTTOKEN OAUTHBEARER XOAUTH
-250-ENHANCEDSTATUSCODES
-250-PIPELINING
-250-CHUNKING
-250 SMTPUTF8";
-
 #[test]
 fn gmail_after_tls() {
     let mechs = s(&[
@@ -306,7 +228,7 @@ fn gmail_after_tls() {
         "XOAUTH",
     ]);
     let caps = check(
-        GMAIL_AFTER_TLS,
+        fixtures::GMAIL_TLS,
         "smtp.gmail.com at your service, [192.0.2.10]",
         vec![
             C::Size(Some(35882577)),
@@ -322,22 +244,10 @@ fn gmail_after_tls() {
     assert!(caps.supports_auth("oauthbearer") && !caps.starttls());
 }
 
-const POSTFIX: &str = "250-mail.example.test
-250-PIPELINING
-250-SIZE 10240000
-250-VRFY
-250-ETRN
-250-STARTTLS
-250-ENHANCEDSTATUSCODES
-250-8BITMIME
-250-DSN
-250-SMTPUTF8
-250 CHUNKING";
-
 #[test]
 fn postfix() {
     let caps = check(
-        POSTFIX,
+        fixtures::POSTFIX,
         "mail.example.test",
         vec![
             C::Pipelining,
@@ -355,20 +265,10 @@ fn postfix() {
     assert_eq!(caps.size(), Some(Some(10240000)));
 }
 
-const EXIM: &str = "250-mail.example.test Hello client.example.test [192.0.2.10]
-250-SIZE 52428800
-250-8BITMIME
-250-PIPELINING
-250-PIPE_CONNECT
-250-CHUNKING
-250-STARTTLS
-250-PRDR
-250 HELP";
-
 #[test]
 fn exim() {
     let caps = check(
-        EXIM,
+        fixtures::EXIM,
         "mail.example.test Hello client.example.test [192.0.2.10]",
         vec![
             C::Size(Some(52428800)),
@@ -388,19 +288,19 @@ fn exim() {
 fn all_fixtures_pipelined_in_one_stream() {
     // Every fixture back to back, fed in 7-octet pieces, gives the same replies.
     let all = [
-        EXCHANGE_2003,
-        EXCHANGE_2016_PORT25,
-        EXCHANGE_2016_PORT587,
-        EXCHANGE_ONLINE_PORT25,
-        EXCHANGE_ONLINE_PORT587,
-        GMAIL_BEFORE_TLS,
-        GMAIL_AFTER_TLS,
-        POSTFIX,
-        EXIM,
+        fixtures::EXCHANGE_2003,
+        fixtures::EXCHANGE_2016_25,
+        fixtures::EXCHANGE_2016_587_TLS,
+        fixtures::EXO_25,
+        fixtures::EXO_587_TLS,
+        fixtures::GMAIL_PLAIN,
+        fixtures::GMAIL_TLS,
+        fixtures::POSTFIX,
+        fixtures::EXIM,
     ];
     let raw: String = all
         .iter()
-        .flat_map(|f| f.lines())
+        .flat_map(|f| lines(f))
         .map(|l| format!("{l}\r\n"))
         .collect();
     let mut parser = ReplyParser::default();

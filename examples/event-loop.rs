@@ -16,15 +16,13 @@
 mod common;
 
 use clap::Parser;
-use common::maildir::Maildir;
-use common::session::{Next, Session, Shared};
+use common::session::{Next, Session};
 use common::ServerOptions;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use rustls::ServerConnection;
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::{debug, info, warn};
@@ -184,28 +182,10 @@ impl Conn {
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+fn main() -> Result<(), common::Error> {
     common::init_tracing("info");
     let opts = Cli::parse().server;
-    let users = opts.accounts()?;
-    let config = opts.server_config();
-    let hostname = config.hostname.clone();
-    let tls = if opts.tls_enabled() {
-        Some(common::tls::server_config(
-            opts.tls_cert.as_deref(),
-            opts.tls_key.as_deref(),
-            &hostname,
-        )?)
-    } else {
-        None
-    };
-    let shared = Arc::new(Shared {
-        config: Arc::new(config),
-        users,
-        maildir: Maildir::open(&opts.maildir, &hostname, !opts.no_fsync)?,
-        tls: tls.is_some(),
-        connections: AtomicU64::new(0),
-    });
+    let (shared, tls) = opts.setup()?;
 
     let mut poll = Poll::new()?;
     let mut listener = TcpListener::bind(opts.listen)?;

@@ -21,12 +21,11 @@ mod common;
 
 use bytes::BytesMut;
 use clap::Parser;
-use common::maildir::{Commit, Maildir};
+use common::maildir::Commit;
 use common::session::{Next, Session, Shared};
 use common::ServerOptions;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -201,7 +200,7 @@ async fn shutdown_signal() {
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+fn main() -> Result<(), common::Error> {
     common::init_tracing("info");
     let cli = Cli::parse();
     let runtime = if cli.workers == 1 {
@@ -217,28 +216,9 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     runtime.block_on(serve(cli.server))
 }
 
-async fn serve(opts: ServerOptions) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let users = opts.accounts()?;
-    let config = opts.server_config();
-    let hostname = config.hostname.clone();
-    let tls = if opts.tls_enabled() {
-        let cfg = common::tls::server_config(
-            opts.tls_cert.as_deref(),
-            opts.tls_key.as_deref(),
-            &hostname,
-        )?;
-        Some(TlsAcceptor::from(cfg))
-    } else {
-        None
-    };
-    let maildir = Maildir::open(&opts.maildir, &hostname, !opts.no_fsync)?;
-    let shared = Arc::new(Shared {
-        config: Arc::new(config),
-        users,
-        maildir,
-        tls: tls.is_some(),
-        connections: AtomicU64::new(0),
-    });
+async fn serve(opts: ServerOptions) -> Result<(), common::Error> {
+    let (shared, tls) = opts.setup()?;
+    let tls = tls.map(TlsAcceptor::from);
     let listener = TcpListener::bind(opts.listen).await?;
     info!(
         listen = %listener.local_addr()?,

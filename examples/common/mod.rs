@@ -16,6 +16,8 @@ use ehlo::server::{Mechanism, ServerConfig};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 
 /// The options every server example takes (`smtp-server`, `blocking`, `event-loop`).
 #[derive(Debug, Clone, Args)]
@@ -64,6 +66,35 @@ pub struct ServerOptions {
 }
 
 impl ServerOptions {
+    /// What every server example builds from its options before it listens: the state
+    /// all connections share (configuration, accounts, the opened Maildir) and the TLS
+    /// configuration when STARTTLS is on.
+    pub fn setup(
+        &self,
+    ) -> Result<(Arc<session::Shared>, Option<Arc<rustls::ServerConfig>>), Error> {
+        let users = self.accounts()?;
+        let config = self.server_config();
+        let hostname = config.hostname.clone();
+        let tls = if self.tls_enabled() {
+            Some(tls::server_config(
+                self.tls_cert.as_deref(),
+                self.tls_key.as_deref(),
+                &hostname,
+            )?)
+        } else {
+            None
+        };
+        let maildir = maildir::Maildir::open(&self.maildir, &hostname, !self.no_fsync)?;
+        let shared = Arc::new(session::Shared {
+            config: Arc::new(config),
+            users,
+            maildir,
+            tls: tls.is_some(),
+            connections: AtomicU64::new(0),
+        });
+        Ok((shared, tls))
+    }
+
     /// The host name: `--hostname`, else the system's, else `localhost`.
     pub fn hostname(&self) -> String {
         if let Some(h) = &self.hostname {
@@ -143,6 +174,9 @@ impl ServerOptions {
         config
     }
 }
+
+/// The examples' error type.
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// User names and passwords from the command line.
 #[derive(Debug, Clone, Default)]

@@ -802,10 +802,17 @@ fn unwritable_maildir_is_a_451_then_recovers() {
             "{name}: {replies:?}"
         );
         let stored = server.only_message();
-        assert_eq!(
-            split_trace(&stored).content,
-            b"Subject: raw\r\n\r\nline\r\n"
+        let trace = split_trace(&stored);
+        assert_eq!(trace.return_path, "<alice@example.test>");
+        // RFC 5321 4.4 trace fields, protocol type ESMTP (RFC 3848).
+        let r = &trace.received;
+        assert!(
+            r.starts_with("Received: from client.test (127.0.0.1) by mx.test with ESMTP id "),
+            "{name}: {r:?}"
         );
+        assert!(r.contains(" for <bob@example.test>; "), "{name}: {r:?}");
+        assert!(r.ends_with(" +0000"), "{name}: {r:?}");
+        assert_eq!(trace.content, b"Subject: raw\r\n\r\nline\r\n");
         assert_eq!(server.tmp_files(), 0, "{name}");
     }
 }

@@ -74,15 +74,18 @@ impl Maildir {
         )
     }
 
+    /// A good capacity for the buffer given to [`Maildir::begin`].
+    pub const INITIAL_BUFFER: usize = 8 * 1024;
+
     /// Starts a message whose content begins with `headers` (the `Return-Path` and
-    /// `Received` lines the server prepends). `name` comes from [`Maildir::unique_name`].
-    /// Nothing touches the disk until the message outgrows [`MEMORY_LIMIT`] or is
-    /// [committed](Commit::run): a transaction aborted early leaves no trace.
-    pub fn begin(&self, name: String, headers: &[u8]) -> Delivery {
-        let mut pending = Vec::with_capacity(MEMORY_LIMIT.min(8 * 1024));
-        pending.extend_from_slice(headers);
+    /// `Received` lines the server prepends; the rest of the message is appended to this
+    /// buffer, so give it some capacity, e.g. [`Maildir::INITIAL_BUFFER`]). `name` comes
+    /// from [`Maildir::unique_name`]. Nothing touches the disk until the message outgrows
+    /// [`MEMORY_LIMIT`] or is [committed](Commit::run): a transaction aborted early leaves
+    /// no trace.
+    pub fn begin(&self, name: String, headers: Vec<u8>) -> Delivery {
         Delivery {
-            pending,
+            pending: headers,
             file: None,
             tmp: self.tmp.join(&name),
             new: self.new.join(&name),
@@ -224,6 +227,13 @@ impl Commit {
 
 /// `now` as an RFC 5322 date-time in UTC, e.g. `Wed, 25 Nov 2026 12:03:52 +0000`.
 pub fn rfc5322_date(now: SystemTime) -> String {
+    let mut out = Vec::with_capacity(32);
+    write_rfc5322_date(&mut out, now);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends [`rfc5322_date`] to `out`.
+pub fn write_rfc5322_date(out: &mut Vec<u8>, now: SystemTime) {
     let secs = now
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -247,7 +257,8 @@ pub fn rfc5322_date(now: SystemTime) -> String {
     ];
     let wd = WEEKDAYS[days.rem_euclid(7) as usize];
     let mon = MONTHS[(month - 1) as usize];
-    format!("{wd}, {day} {mon} {year} {h:02}:{m:02}:{s:02} +0000")
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "{wd}, {day} {mon} {year} {h:02}:{m:02}:{s:02} +0000");
 }
 
 #[cfg(test)]
@@ -270,7 +281,7 @@ mod tests {
         let md = Maildir::open(root.path(), "mx/a:b", false).unwrap();
         let name = md.unique_name();
         assert!(name.ends_with(".mx\\057a\\072b"), "{name}");
-        let mut d = md.begin(name.clone(), b"Return-Path: <a@b>\r\n");
+        let mut d = md.begin(name.clone(), b"Return-Path: <a@b>\r\n".to_vec());
         d.write(b"Subject: hi\r\n\r\n").unwrap();
         d.write(b"body\r\n").unwrap();
         assert!(files(&root.path().join("tmp")).is_empty());
@@ -291,7 +302,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let md = Maildir::open(root.path(), "mx", true).unwrap();
         let name = md.unique_name();
-        let mut d = md.begin(name.clone(), b"H: 1\r\n");
+        let mut d = md.begin(name.clone(), b"H: 1\r\n".to_vec());
         let chunk: Vec<u8> = (0..10_000u32).map(|i| b'a' + (i % 26) as u8).collect();
         let mut expected = b"H: 1\r\n".to_vec();
         for _ in 0..20 {
@@ -314,10 +325,10 @@ mod tests {
     fn aborted_deliveries_leave_nothing() {
         let root = tempfile::tempdir().unwrap();
         let md = Maildir::open(root.path(), "mx", false).unwrap();
-        let mut small = md.begin(md.unique_name(), b"H: 1\r\n");
+        let mut small = md.begin(md.unique_name(), b"H: 1\r\n".to_vec());
         small.write(b"x").unwrap();
         drop(small);
-        let mut large = md.begin(md.unique_name(), b"H: 1\r\n");
+        let mut large = md.begin(md.unique_name(), b"H: 1\r\n".to_vec());
         large.write(&vec![b'x'; MEMORY_LIMIT + 1]).unwrap();
         assert_eq!(files(&root.path().join("tmp")).len(), 1);
         drop(large);
@@ -331,7 +342,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let md = Maildir::open(root.path(), "mx", false).unwrap();
         fs::write(root.path().join("tmp").join("taken"), b"other").unwrap();
-        let d = md.begin("taken".to_string(), b"H: 1\r\n");
+        let d = md.begin("taken".to_string(), b"H: 1\r\n".to_vec());
         assert!(d.finish(false).unwrap().run().is_err());
         assert!(files(&root.path().join("new")).is_empty());
         // The file that was there first is left alone.

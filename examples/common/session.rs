@@ -15,7 +15,7 @@
 //! }
 //! ```
 
-use super::maildir::{rfc5322_date, Commit, Delivery, Maildir};
+use super::maildir::{write_rfc5322_date, Commit, Delivery, Maildir};
 use super::ntlm;
 use super::Users;
 use ehlo::sasl::{login, plain::PlainMessage};
@@ -258,44 +258,43 @@ impl Session {
 
     /// Starts the message with the trace headers (RFC 5321 4.4).
     fn begin(&mut self) {
+        use std::io::Write as _;
         let maildir: &Maildir = &self.shared.maildir;
-        let name_hint = maildir.unique_name();
-        let with = match (
-            self.smtputf8,
-            self.server.is_esmtp(),
-            self.server.is_tls(),
-            self.server.authenticated().is_some(),
-        ) {
-            // RFC 3848 / RFC 6531 section 4.3 protocol types.
-            (true, _, tls, auth) => format!(
-                "UTF8SMTP{}{}",
-                if tls { "S" } else { "" },
-                if auth { "A" } else { "" }
-            ),
-            (false, false, _, _) => "SMTP".to_string(),
-            (false, true, tls, auth) => format!(
-                "ESMTP{}{}",
-                if tls { "S" } else { "" },
-                if auth { "A" } else { "" }
-            ),
+        let name = maildir.unique_name();
+        // RFC 3848 / RFC 6531 section 4.3 protocol types.
+        let (tls, auth) = (self.server.is_tls(), self.server.authenticated().is_some());
+        let protocol = match (self.smtputf8, self.server.is_esmtp()) {
+            (true, _) => "UTF8SMTP",
+            (false, true) => "ESMTP",
+            (false, false) => "SMTP",
+        };
+        let suffix = match (protocol != "SMTP", tls, auth) {
+            (false, ..) | (true, false, false) => "",
+            (true, true, false) => "S",
+            (true, false, true) => "A",
+            (true, true, true) => "SA",
         };
         let helo = self.server.client_name().unwrap_or("unknown");
-        let for_clause = match self.rcpts.as_slice() {
-            [one] => format!("\r\n\tfor {one}"),
-            _ => String::new(),
-        };
-        let headers = format!(
-            "Return-Path: {}\r\nReceived: from {} ({})\r\n\tby {} with {} id {}{};\r\n\t{}\r\n",
+        let mut headers = Vec::with_capacity(Maildir::INITIAL_BUFFER);
+        // Writing into a Vec cannot fail.
+        let _ = write!(
+            headers,
+            "Return-Path: {}\r\nReceived: from {} ({})\r\n\tby {} with {}{} id {}",
             self.from,
             helo,
             self.peer.ip(),
             self.shared.config.hostname,
-            with,
-            name_hint,
-            for_clause,
-            rfc5322_date(SystemTime::now()),
+            protocol,
+            suffix,
+            name,
         );
-        self.delivery = Some(maildir.begin(name_hint, headers.as_bytes()));
+        if let [one] = self.rcpts.as_slice() {
+            let _ = write!(headers, "\r\n\tfor {one}");
+        }
+        headers.extend_from_slice(b";\r\n\t");
+        write_rfc5322_date(&mut headers, SystemTime::now());
+        headers.extend_from_slice(b"\r\n");
+        self.delivery = Some(maildir.begin(name, headers));
     }
 
     fn message_end(&mut self, size: u64) -> Option<Commit> {

@@ -2,8 +2,8 @@
 # Throughput of the smtp-server example against Postfix's smtp-sink, both loaded by
 # Postfix's smtp-source over loopback in the same run.
 #
-#   benches/throughput.sh            # 10 sessions, 20,000 messages of 4 KiB
-#   SESSIONS=20 MESSAGES=50000 LENGTH=1024 FSYNC_MESSAGES=5000 benches/throughput.sh
+#   benches/throughput.sh            # 3 rounds of 10 sessions, 20,000 messages of 4 KiB
+#   SESSIONS=20 MESSAGES=50000 LENGTH=1024 FSYNC_MESSAGES=5000 ROUNDS=5 benches/throughput.sh
 #
 # Prints messages per second for smtp-sink (discards everything), for smtp-server with
 # --no-fsync (writes every message to the Maildir, no fsync) and with fsync (durable
@@ -22,6 +22,7 @@ SESSIONS="${SESSIONS:-10}"
 MESSAGES="${MESSAGES:-20000}"
 LENGTH="${LENGTH:-4096}"
 FSYNC_MESSAGES="${FSYNC_MESSAGES:-$MESSAGES}"
+ROUNDS="${ROUNDS:-3}"
 
 SOURCE="$(command -v smtp-source || echo /usr/sbin/smtp-source)"
 SINK="$(command -v smtp-sink || echo /usr/sbin/smtp-sink)"
@@ -59,7 +60,7 @@ run_source() {
   local start end
   start=$(date +%s.%N)
   timeout 600 "$SOURCE" -s "$SESSIONS" -m "$2" -l "$LENGTH" -M client.test \
-    -f sender@client.test -t rcpt@client.test "127.0.0.1:$1"
+    -f sender@client.test -t rcpt@client.test "127.0.0.1:$1" >&2
   end=$(date +%s.%N)
   python3 -c "print(round($2 / ($end - $start)))"
 }
@@ -71,61 +72,68 @@ stop_last() {
   unset 'PIDS[-1]'
 }
 
-echo "smtp-source -s $SESSIONS -m $MESSAGES -l $LENGTH, $(nproc) CPUs, Maildir under $WORK ($(df -T "$WORK" | awk 'NR==2 {print $2}'))"
+echo "smtp-source -s $SESSIONS -m $MESSAGES -l $LENGTH, $ROUNDS rounds, $(nproc) CPUs, Maildir under $WORK ($(df -T "$WORK" | awk 'NR==2 {print $2}'))"
 
-# 1. smtp-sink (as root it must drop privileges).
-port=$(free_port)
 user_opt=()
-[ "$(id -u)" = 0 ] && user_opt=(-u nobody)
-"$SINK" "${user_opt[@]}" "127.0.0.1:$port" 256 &
-PIDS+=($!)
-wait_port "$port"
-sink=$(run_source "$port" "$MESSAGES")
-stop_last
-echo "smtp-sink:                 $sink msg/s"
+[ "$(id -u)" = 0 ] && user_opt=(-u nobody) # smtp-sink must drop privileges as root
 
-# 2. smtp-server --no-fsync.
-port=$(free_port)
-RUST_LOG=warn "$SERVER" --listen "127.0.0.1:$port" --maildir "$WORK/nofsync" --hostname mx.bench --no-fsync &
-PIDS+=($!)
-wait_port "$port"
-nofsync=$(run_source "$port" "$MESSAGES")
-stop_last
-stored=$(find "$WORK/nofsync/new" -type f | wc -l)
-echo "smtp-server --no-fsync:    $nofsync msg/s ($stored messages in the Maildir)"
-# Maildirs are kept until the end: on ext4 without a journal, creating files right after
-# deleting many is slow for a minute or more (the kernel skips recently freed inodes).
-
-# 2b. The same on tmpfs, when there is one: the server's own cost without the disk file
-# system's (on a busy ext4, creating and renaming the file dominates).
-shm=""
-if [ -d /dev/shm ] && [ -w /dev/shm ]; then
-  SHM_DIR="$(mktemp -d -p /dev/shm)"
+# Runs smtp-sink and prints its rate.
+sink_round() {
+  local port
   port=$(free_port)
-  RUST_LOG=warn "$SERVER" --listen "127.0.0.1:$port" --maildir "$SHM_DIR/md" --hostname mx.bench --no-fsync &
+  "$SINK" "${user_opt[@]}" "127.0.0.1:$port" 256 >&2 &
   PIDS+=($!)
   wait_port "$port"
-  shm=$(run_source "$port" "$MESSAGES")
+  run_source "$port" "$MESSAGES"
   stop_last
-  stored=$(find "$SHM_DIR/md/new" -type f | wc -l)
-  echo "smtp-server --no-fsync, Maildir on tmpfs: $shm msg/s ($stored messages in the Maildir)"
-fi
+}
 
-# 3. smtp-server with fsync (the default).
-port=$(free_port)
-RUST_LOG=warn "$SERVER" --listen "127.0.0.1:$port" --maildir "$WORK/fsync" --hostname mx.bench &
-PIDS+=($!)
-wait_port "$port"
-fsync=$(run_source "$port" "$FSYNC_MESSAGES")
-stop_last
-stored=$(find "$WORK/fsync/new" -type f | wc -l)
-echo "smtp-server (fsync):       $fsync msg/s ($stored messages in the Maildir)"
+# server_round MAILDIR COUNT [server flags...]: runs smtp-server into MAILDIR, checks that
+# every message was stored, and prints the rate.
+server_round() {
+  local dir="$1" count="$2" port rate stored
+  shift 2
+  port=$(free_port)
+  RUST_LOG=warn "$SERVER" --listen "127.0.0.1:$port" --maildir "$dir" --hostname mx.bench "$@" >&2 &
+  PIDS+=($!)
+  wait_port "$port"
+  rate=$(run_source "$port" "$count")
+  stop_last
+  stored=$(find "$dir/new" -type f | wc -l)
+  if [ "$stored" != "$count" ]; then
+    echo "$dir: $stored messages stored, $count sent" >&2
+    exit 1
+  fi
+  echo "$rate"
+}
 
-python3 - "$sink" "$nofsync" "$fsync" "$shm" <<'EOF'
-import sys
-sink, nofsync, fsync = map(float, sys.argv[1:4])
-print(f"ratio smtp-server --no-fsync / smtp-sink: {nofsync / sink:.2f}")
-if sys.argv[4]:
-    print(f"ratio smtp-server --no-fsync on tmpfs / smtp-sink: {float(sys.argv[4]) / sink:.2f}")
-print(f"ratio smtp-server fsync / smtp-sink:      {fsync / sink:.2f}")
+# Rounds alternate between the sink and the server, so that a change in the machine's
+# load hits both; the medians are compared. Maildirs are kept until the end: on ext4
+# without a journal, creating files right after deleting many is slow for a minute or
+# more (the kernel skips recently freed inodes).
+SHM_DIR=""
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then SHM_DIR="$(mktemp -d -p /dev/shm)"; fi
+sinks=() nofsyncs=() shms=()
+for round in $(seq "$ROUNDS"); do
+  sinks+=("$(sink_round)")
+  nofsyncs+=("$(server_round "$WORK/nofsync$round" "$MESSAGES" --no-fsync)")
+  # The same on tmpfs: the server's own cost without the disk file system's.
+  if [ -n "$SHM_DIR" ]; then
+    shms+=("$(server_round "$SHM_DIR/md$round" "$MESSAGES" --no-fsync)")
+  fi
+  echo "round $round: smtp-sink ${sinks[-1]} msg/s, smtp-server --no-fsync ${nofsyncs[-1]} msg/s${SHM_DIR:+, on tmpfs ${shms[-1]} msg/s}"
+done
+# With fsync (the default): durable before the 250.
+fsync=$(server_round "$WORK/fsync" "$FSYNC_MESSAGES")
+
+python3 - "${sinks[*]}" "${nofsyncs[*]}" "${shms[*]}" "$fsync" <<'EOF'
+import statistics, sys
+sink, nofsync = (statistics.median(map(float, a.split())) for a in sys.argv[1:3])
+shm = statistics.median(map(float, sys.argv[3].split())) if sys.argv[3] else None
+fsync = float(sys.argv[4])
+print(f"smtp-sink (median):                         {sink:.0f} msg/s")
+print(f"smtp-server --no-fsync (median):            {nofsync:.0f} msg/s, ratio {nofsync / sink:.2f}")
+if shm:
+    print(f"smtp-server --no-fsync, tmpfs (median):     {shm:.0f} msg/s, ratio {shm / sink:.2f}")
+print(f"smtp-server with fsync:                     {fsync:.0f} msg/s, ratio {fsync / sink:.2f}")
 EOF

@@ -77,19 +77,28 @@ echo "smtp-source -s $SESSIONS -m $MESSAGES -l $LENGTH, $ROUNDS rounds, $(nproc)
 user_opt=()
 [ "$(id -u)" = 0 ] && user_opt=(-u nobody) # smtp-sink must drop privileges as root
 
-# Runs smtp-sink and prints its rate.
+# cpu_per_message PID COUNT: the process's CPU time (user + system, all threads) per
+# message in microseconds. Unlike the rate, this hardly moves when other work shares the
+# machine.
+cpu_per_message() {
+  local ticks
+  ticks=$(awk '{print $14 + $15}' "/proc/$1/stat")
+  python3 -c "print(round($ticks * 1e6 / $(getconf CLK_TCK) / $2))"
+}
+
+# Runs smtp-sink and prints its rate and CPU time per message.
 sink_round() {
   local port
   port=$(free_port)
   "$SINK" "${user_opt[@]}" "127.0.0.1:$port" 256 >&2 &
   PIDS+=($!)
   wait_port "$port"
-  run_source "$port" "$MESSAGES"
+  echo "$(run_source "$port" "$MESSAGES") $(cpu_per_message "${PIDS[-1]}" "$MESSAGES")"
   stop_last
 }
 
 # server_round MAILDIR COUNT [server flags...]: runs smtp-server into MAILDIR, checks that
-# every message was stored, and prints the rate.
+# every message was stored, and prints the rate and CPU time per message.
 server_round() {
   local dir="$1" count="$2" port rate stored
   shift 2
@@ -97,7 +106,7 @@ server_round() {
   RUST_LOG=warn "$SERVER" --listen "127.0.0.1:$port" --maildir "$dir" --hostname mx.bench "$@" >&2 &
   PIDS+=($!)
   wait_port "$port"
-  rate=$(run_source "$port" "$count")
+  rate="$(run_source "$port" "$count") $(cpu_per_message "${PIDS[-1]}" "$count")"
   stop_last
   stored=$(find "$dir/new" -type f | wc -l)
   if [ "$stored" != "$count" ]; then
@@ -121,19 +130,27 @@ for round in $(seq "$ROUNDS"); do
   if [ -n "$SHM_DIR" ]; then
     shms+=("$(server_round "$SHM_DIR/md$round" "$MESSAGES" --no-fsync)")
   fi
-  echo "round $round: smtp-sink ${sinks[-1]} msg/s, smtp-server --no-fsync ${nofsyncs[-1]} msg/s${SHM_DIR:+, on tmpfs ${shms[-1]} msg/s}"
+  show() { echo "${1% *} msg/s (${1#* } µs CPU/msg)"; }
+  echo "round $round: smtp-sink $(show "${sinks[-1]}"), smtp-server --no-fsync $(show "${nofsyncs[-1]}")${SHM_DIR:+, on tmpfs $(show "${shms[-1]}")}"
 done
 # With fsync (the default): durable before the 250.
 fsync=$(server_round "$WORK/fsync" "$FSYNC_MESSAGES")
 
-python3 - "${sinks[*]}" "${nofsyncs[*]}" "${shms[*]}" "$fsync" <<'EOF'
+rates() { local x out=(); for x in "$@"; do out+=("${x% *}"); done; echo "${out[*]}"; }
+cpus() { local x out=(); for x in "$@"; do out+=("${x#* }"); done; echo "${out[*]}"; }
+python3 - "$(rates "${sinks[@]}")" "$(rates "${nofsyncs[@]}")" "$(rates "${shms[@]}")" \
+  "$(cpus "${sinks[@]}")" "$(cpus "${nofsyncs[@]}")" "$(cpus "${shms[@]}")" "$fsync" <<'EOF'
 import statistics, sys
-sink, nofsync = (statistics.median(map(float, a.split())) for a in sys.argv[1:3])
-shm = statistics.median(map(float, sys.argv[3].split())) if sys.argv[3] else None
-fsync = float(sys.argv[4])
-print(f"smtp-sink (median):                         {sink:.0f} msg/s")
-print(f"smtp-server --no-fsync (median):            {nofsync:.0f} msg/s, ratio {nofsync / sink:.2f}")
+def med(a):
+    return statistics.median(map(float, a.split())) if a.strip() else None
+sink, nofsync, shm, sink_cpu, nofsync_cpu, shm_cpu = (med(a) for a in sys.argv[1:7])
+fsync, fsync_cpu = map(float, sys.argv[7].split())
+print("medians:")
+print(f"  smtp-sink:                      {sink:6.0f} msg/s, {sink_cpu:4.0f} µs CPU/msg")
+print(f"  smtp-server --no-fsync:         {nofsync:6.0f} msg/s, {nofsync_cpu:4.0f} µs CPU/msg;"
+      f" ratio {nofsync / sink:.2f} in rate, {sink_cpu / nofsync_cpu:.2f} in CPU efficiency")
 if shm:
-    print(f"smtp-server --no-fsync, tmpfs (median):     {shm:.0f} msg/s, ratio {shm / sink:.2f}")
-print(f"smtp-server with fsync:                     {fsync:.0f} msg/s, ratio {fsync / sink:.2f}")
+    print(f"  smtp-server --no-fsync, tmpfs:  {shm:6.0f} msg/s, {shm_cpu:4.0f} µs CPU/msg;"
+          f" ratio {shm / sink:.2f} in rate, {sink_cpu / shm_cpu:.2f} in CPU efficiency")
+print(f"  smtp-server with fsync:         {fsync:6.0f} msg/s, {fsync_cpu:4.0f} µs CPU/msg; ratio {fsync / sink:.2f} in rate")
 EOF

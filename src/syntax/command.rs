@@ -550,7 +550,8 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
         return Err(CommandError::Syntax);
     }
     let (verb_bytes, after) = content.split_at(verb_len);
-    if super::scan::has_ctl(after) {
+    let scan = super::scan::scan_line(after);
+    if scan.ctl {
         return Err(CommandError::Syntax);
     }
     let raw_args: &'a [u8] = match after.first() {
@@ -631,6 +632,35 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
             _ => Command::XAnonymousTls,
         });
     }
+    match verb {
+        Verb::Mail | Verb::Rcpt => {
+            // Octet-level fast paths; they need the arguments to be valid UTF-8 (checked
+            // here once when the line scan saw non-ASCII octets).
+            if !scan.ascii && std::str::from_utf8(args_bytes).is_err() {
+                return Err(bad);
+            }
+            if let Some((path, params)) = fast_mail_rcpt(verb, args_bytes) {
+                let params_text = params_after_bytes(params, lenient).ok_or(bad)?;
+                return Ok(match path {
+                    FastPath::From(from) => {
+                        let mut params = MailParams::default();
+                        params.parse_into(params_text, opts)?;
+                        Command::Mail { from, params }
+                    }
+                    FastPath::To(to) => {
+                        let mut params = RcptParams::default();
+                        params.parse_into(params_text, opts)?;
+                        Command::Rcpt { to, params }
+                    }
+                });
+            }
+        }
+        Verb::Bdat => {
+            let (size, last) = parse_bdat(args_bytes, lenient).ok_or(bad)?;
+            return Ok(Command::Bdat { size, last });
+        }
+        _ => {}
+    }
     let args = std::str::from_utf8(args_bytes).map_err(|_| bad.clone())?;
     let required = || {
         if args.is_empty() {
@@ -677,61 +707,16 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
             })
         }
         Verb::Mail => {
-            // Fast path: `FROM:<` then `<>` or a plain mailbox (see `fast_mailbox`).
-            let b = args.as_bytes();
-            if let [f, r, o, m, b':', b'<', ..] = b {
-                if u32::from_le_bytes([*f, *r, *o, *m]) | 0x2020_2020
-                    == u32::from_le_bytes(*b"from")
-                {
-                    let rest = args.get(5..).unwrap_or_default();
-                    let fast = if b.get(6) == Some(&b'>') {
-                        Some((ReversePath::Null, 1))
-                    } else {
-                        super::path::fast_mailbox(rest).map(|(m, e)| (ReversePath::Mailbox(m), e))
-                    };
-                    if let Some((from, end)) = fast {
-                        let after = rest.get(end + 1..).unwrap_or_default();
-                        let params = params_after(after, lenient).ok_or(bad)?;
-                        let params = MailParams::parse(params, opts)?;
-                        return Ok(Command::Mail { from, params });
-                    }
-                }
-            }
             let (path, params) = split_path(args, "FROM:", lenient, name)?;
             let from = ReversePath::parse(path, opts)?;
             let params = MailParams::parse(params, opts)?;
             Ok(Command::Mail { from, params })
         }
         Verb::Rcpt => {
-            let b = args.as_bytes();
-            if let [t, o, b':', b'<', ..] = b {
-                if u16::from_le_bytes([*t, *o]) | 0x2020 == u16::from_le_bytes(*b"to") {
-                    let rest = args.get(3..).unwrap_or_default();
-                    if let Some((m, end)) = super::path::fast_mailbox(rest) {
-                        let after = rest.get(end + 1..).unwrap_or_default();
-                        let params = params_after(after, lenient).ok_or(bad)?;
-                        let params = RcptParams::parse(params, opts)?;
-                        return Ok(Command::Rcpt {
-                            to: ForwardPath::Mailbox(m),
-                            params,
-                        });
-                    }
-                }
-            }
             let (path, params) = split_path(args, "TO:", lenient, name)?;
             let to = ForwardPath::parse(path, opts)?;
             let params = RcptParams::parse(params, opts)?;
             Ok(Command::Rcpt { to, params })
-        }
-        Verb::Bdat => {
-            let (size, rest) = next_token(args, lenient);
-            let size = parse_num(size).ok_or(bad.clone())?;
-            let last = match rest {
-                "" if args.len() == size_len(args, lenient) => false,
-                l if l.eq_ignore_ascii_case("LAST") => true,
-                _ => return Err(bad),
-            };
-            Ok(Command::Bdat { size, last })
         }
         Verb::XExch50 => {
             let (size, mode) = next_token(args, lenient);
@@ -771,6 +756,7 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
             })
         }
         Verb::Data
+        | Verb::Bdat
         | Verb::Rset
         | Verb::Quit
         | Verb::StartTls
@@ -781,11 +767,92 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
     }
 }
 
-/// Length of the first token of `args` (to tell "BDAT 5" from "BDAT 5 " in strict mode).
-fn size_len(args: &str, lenient: bool) -> usize {
-    args.bytes()
-        .position(|b| is_ws(b, lenient))
-        .unwrap_or(args.len())
+/// The fast paths of MAIL and RCPT on octets: `FROM:<` / `TO:<` then `<>` (MAIL) or a plain
+/// mailbox (see [`super::path::fast_mailbox`]). Returns the command with empty parameters
+/// and the text after the path; `None`: not that shape, use the general parser (which
+/// decides every error).
+/// The path found by [`fast_mail_rcpt`].
+enum FastPath<'a> {
+    From(ReversePath<'a>),
+    To(ForwardPath<'a>),
+}
+
+#[inline(always)]
+fn fast_mail_rcpt(verb: Verb, args: &[u8]) -> Option<(FastPath<'_>, &[u8])> {
+    match (verb, args) {
+        (Verb::Mail, [f, r, o, m, b':', b'<', ..])
+            if u32::from_le_bytes([*f, *r, *o, *m]) | 0x2020_2020
+                == u32::from_le_bytes(*b"from") =>
+        {
+            let rest = args.get(5..)?;
+            let (from, end) = if rest.get(1) == Some(&b'>') {
+                (ReversePath::Null, 1)
+            } else {
+                let (m, end) = super::path::fast_mailbox(rest)?;
+                (ReversePath::Mailbox(m), end)
+            };
+            Some((FastPath::From(from), rest.get(end + 1..)?))
+        }
+        (Verb::Rcpt, [t, o, b':', b'<', ..])
+            if u16::from_le_bytes([*t, *o]) | 0x2020 == u16::from_le_bytes(*b"to") =>
+        {
+            let rest = args.get(3..)?;
+            let (m, end) = super::path::fast_mailbox(rest)?;
+            Some((FastPath::To(ForwardPath::Mailbox(m)), rest.get(end + 1..)?))
+        }
+        _ => None,
+    }
+}
+
+/// [`params_after`] on octets.
+#[inline]
+fn params_after_bytes(after: &[u8], lenient: bool) -> Option<&[u8]> {
+    match after {
+        [] => Some(after),
+        [c, p @ ..] if is_ws(*c, lenient) => {
+            if lenient {
+                let n = p.iter().take_while(|&&c| is_ws(c, true)).count();
+                p.get(n..)
+            } else if p.is_empty() {
+                None // trailing space in strict mode
+            } else {
+                Some(p)
+            }
+        }
+        _ => None,
+    }
+}
+
+/// `BDAT chunk-size [SP end-marker]` (RFC 3030 2): `1*DIGIT` then nothing or `LAST`.
+/// Strict: one SP and no trailing space; lenient: SP / HTAB runs (the line is trimmed).
+#[inline]
+fn parse_bdat(args: &[u8], lenient: bool) -> Option<(u64, bool)> {
+    let n = args
+        .iter()
+        .position(|&b| is_ws(b, lenient))
+        .unwrap_or(args.len());
+    let digits = args.get(..n)?;
+    if digits.is_empty() {
+        return None;
+    }
+    let mut size = 0u64;
+    for &b in digits {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        size = size.checked_mul(10)?.checked_add(u64::from(d))?;
+    }
+    let Some(rest) = args.get(n + 1..) else {
+        return Some((size, false));
+    };
+    let rest = if lenient {
+        let k = rest.iter().take_while(|&&c| is_ws(c, true)).count();
+        rest.get(k..)?
+    } else {
+        rest
+    };
+    rest.eq_ignore_ascii_case(b"LAST").then_some((size, true))
 }
 
 fn verb_name(v: Verb) -> &'static str {

@@ -421,22 +421,23 @@ impl std::fmt::Display for Mailbox<'_> {
 /// index of the closing `>`, or `None` for anything else (the general parser then decides,
 /// so every error keeps its exact kind).
 #[inline]
-pub(crate) fn fast_mailbox(s: &str) -> Option<(Mailbox<'_>, usize)> {
+pub(crate) fn fast_mailbox(b: &[u8]) -> Option<(Mailbox<'_>, usize)> {
     use super::scan::{is, ATEXT, LDH};
-    let b = s.as_bytes();
     if b.first() != Some(&b'<') {
         return None;
     }
+    let n = b.len();
     // Local part: Atom *("." Atom), one tight class-table scan per atom.
     let mut i = 1;
     loop {
-        let rest = b.get(i..)?;
-        let n = rest.iter().position(|&c| !is(c, ATEXT))?;
-        if n == 0 {
-            return None; // empty atom: leading, trailing or doubled dot
+        let start = i;
+        while i < n && is(b[i], ATEXT) {
+            i += 1;
         }
-        i += n;
-        match b.get(i)? {
+        if i == start || i >= n {
+            return None; // empty atom (leading, trailing or doubled dot), or the end
+        }
+        match b[i] {
             b'.' => i += 1,
             b'@' => break,
             _ => return None,
@@ -449,15 +450,14 @@ pub(crate) fn fast_mailbox(s: &str) -> Option<(Mailbox<'_>, usize)> {
     // Domain: labels of 1 to 63 letters, digits and inner hyphens.
     i += 1;
     loop {
-        let rest = b.get(i..)?;
-        let n = rest.iter().position(|&c| !is(c, LDH))?;
-        let label = rest.get(..n)?;
-        match (label.first(), label.last()) {
-            (Some(&f), Some(&l)) if n <= 63 && f != b'-' && l != b'-' => {}
-            _ => return None,
+        let start = i;
+        while i < n && is(b[i], LDH) {
+            i += 1;
         }
-        i += n;
-        match b.get(i)? {
+        if i == start || i - start > 63 || i >= n || b[start] == b'-' || b[i - 1] == b'-' {
+            return None;
+        }
+        match b[i] {
             b'.' => i += 1,
             b'>' => break,
             _ => return None,
@@ -467,8 +467,10 @@ pub(crate) fn fast_mailbox(s: &str) -> Option<(Mailbox<'_>, usize)> {
     if end - at - 1 > MAX_DOMAIN || end + 1 > MAX_PATH {
         return None;
     }
-    let local = s.get(1..at)?;
-    let domain = s.get(at + 1..end)?;
+    // ASCII only (the classes above), so this check cannot fail; one check for both parts.
+    let text = std::str::from_utf8(b.get(1..end)?).ok()?;
+    let local = text.get(..at - 1)?;
+    let domain = text.get(at..)?;
     Some((
         Mailbox {
             local_part: LocalPart::DotString(Cow::Borrowed(local)),

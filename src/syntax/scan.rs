@@ -79,6 +79,40 @@ pub(crate) fn is(b: u8, mask: u8) -> bool {
     CLASS[usize::from(b)] & mask != 0
 }
 
+/// Value classes ([`vclass`]): esmtp-value octets `!`..`~` except `=` (RFC 5321 4.1.2).
+pub(crate) const V_VALUE: u8 = 1;
+/// `=` (accepted inside values by lenient parsing).
+pub(crate) const V_EQ: u8 = 2;
+/// Octets 0x80 and above (UTF-8 under SMTPUTF8, RFC 6531 3.3).
+pub(crate) const V_HIGH: u8 = 4;
+
+const fn build_v() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = if b >= 33 && b <= 126 && b != b'=' {
+            V_VALUE
+        } else if b == b'=' {
+            V_EQ
+        } else if b >= 0x80 {
+            V_HIGH
+        } else {
+            0
+        };
+        i += 1;
+    }
+    t
+}
+
+static VCLASS: [u8; 256] = build_v();
+
+/// Whether octet `b` is in any of the value classes `mask` (`V_*`).
+#[inline(always)]
+pub(crate) fn vclass(b: u8, mask: u8) -> bool {
+    VCLASS[usize::from(b)] & mask != 0
+}
+
 /// Whether every octet of `s` is in the classes `mask`.
 #[inline]
 pub(crate) fn all(s: &[u8], mask: u8) -> bool {
@@ -109,9 +143,26 @@ pub(crate) fn pack_upper(s: &[u8]) -> Option<u128> {
     Some(v)
 }
 
-/// Whether `b` holds a CR, LF or NUL: eight octets at a time (SWAR), no per-octet branch.
+/// Whether `b` holds a CR, LF or NUL.
 #[inline]
+#[cfg(test)]
 pub(crate) fn has_ctl(b: &[u8]) -> bool {
+    scan_line(b).ctl
+}
+
+/// What [`scan_line`] found.
+#[derive(Clone, Copy)]
+pub(crate) struct LineScan {
+    /// A CR, LF or NUL is present.
+    pub(crate) ctl: bool,
+    /// Every octet is ASCII (so the octets are valid UTF-8).
+    pub(crate) ascii: bool,
+}
+
+/// Looks for CR, LF or NUL and for non-ASCII octets: eight octets at a time (SWAR), no
+/// per-octet branch.
+#[inline]
+pub(crate) fn scan_line(b: &[u8]) -> LineScan {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     #[inline(always)]
@@ -120,23 +171,43 @@ pub(crate) fn has_ctl(b: &[u8]) -> bool {
         let z = |x: u64| x.wrapping_sub(LO) & !x & HI;
         z(v) | z(v ^ (LO * 0x0d)) | z(v ^ (LO * 0x0a))
     }
-    let mut acc = 0;
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
+    #[inline(always)]
+    fn load(c: &[u8]) -> u64 {
         let mut w = [0u8; 8];
         w.copy_from_slice(c);
-        acc |= word(u64::from_le_bytes(w));
+        u64::from_le_bytes(w)
     }
-    let rem = chunks.remainder();
-    if !rem.is_empty() {
-        // Pad with a harmless octet.
-        let mut w = [b'a'; 8];
-        for (d, s) in w.iter_mut().zip(rem) {
-            *d = *s;
+    let mut ctl = 0;
+    let mut high = 0;
+    let n = b.len();
+    if n >= 8 {
+        let mut chunks = b.chunks_exact(8);
+        for c in &mut chunks {
+            let v = load(c);
+            ctl |= word(v);
+            high |= v;
         }
-        acc |= word(u64::from_le_bytes(w));
+        if !chunks.remainder().is_empty() {
+            // The last eight octets, overlapping the chunks before (an "any" test).
+            if let Some(c) = b.get(n - 8..) {
+                let v = load(c);
+                ctl |= word(v);
+                high |= v;
+            }
+        }
+    } else {
+        // Pad with a harmless octet.
+        let mut v = u64::from_le_bytes([b'a'; 8]);
+        for (i, &c) in b.iter().enumerate() {
+            v = (v & !(0xff << (8 * i))) | (u64::from(c) << (8 * i));
+        }
+        ctl = word(v);
+        high = v;
     }
-    acc != 0
+    LineScan {
+        ctl: ctl != 0,
+        ascii: high & HI == 0,
+    }
 }
 
 /// Packs up to 16 octets of a keyword or value with bit 5 cleared in each (upper-case for

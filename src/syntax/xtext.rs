@@ -37,7 +37,13 @@ fn hex_val(b: u8) -> Option<u8> {
 /// Whether `s` is valid xtext. With `utf8`, non-ASCII characters are also accepted as
 /// themselves (RFC 6533 `utf-8-addr-unitext`, RFC 6531 esmtp-value).
 pub(crate) fn is_valid(s: &str, utf8: bool) -> bool {
-    let b = s.as_bytes();
+    is_valid_bytes(s.as_bytes(), utf8)
+}
+
+/// [`is_valid`] on octets (non-ASCII octets are accepted as themselves with `utf8`; the
+/// caller checks that they form UTF-8).
+#[inline]
+pub(crate) fn is_valid_bytes(b: &[u8], utf8: bool) -> bool {
     let mut i = 0;
     while i < b.len() {
         let c = b[i];

@@ -368,15 +368,32 @@ fn is_ws(b: u8, lenient: bool) -> bool {
     b == b' ' || (lenient && b == b'\t')
 }
 
-/// Trims leading and trailing SP / HTAB (lenient parsing only).
-fn trim_ws(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = s {
-        s = rest;
+/// The range of `s` left after trimming leading and trailing SP / HTAB (lenient parsing).
+#[inline]
+fn trim_range(s: &[u8]) -> (usize, usize) {
+    let mut a = 0;
+    let mut b = s.len();
+    while a < b && matches!(s[a], b' ' | b'\t') {
+        a += 1;
     }
-    while let [rest @ .., b' ' | b'\t'] = s {
-        s = rest;
+    while b > a && matches!(s[b - 1], b' ' | b'\t') {
+        b -= 1;
     }
-    s
+    (a, b)
+}
+
+/// Octets `start..end` of `content` as text, or `None` if they are not UTF-8.
+/// `content[..start]` must be ASCII (the verb and separators).
+///
+/// The standard library's UTF-8 check runs fastest from an 8-aligned address, so it starts up
+/// to seven octets early, inside the ASCII prefix, and the result is sliced: the same answer,
+/// about half the work on a short line.
+#[inline]
+fn args_str(content: &[u8], start: usize, end: usize) -> Option<&str> {
+    let back = content.as_ptr().addr().wrapping_add(start) % 8;
+    let from = start.checked_sub(back).unwrap_or(start);
+    let s = std::str::from_utf8(content.get(from..end)?).ok()?;
+    s.get(start - from..)
 }
 
 /// Splits off the first token: `(token, rest after the separator)`. Strict: the separator
@@ -550,8 +567,7 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
         return Err(CommandError::Syntax);
     }
     let (verb_bytes, after) = content.split_at(verb_len);
-    let scan = super::scan::scan_line(after);
-    if scan.ctl {
+    if super::scan::has_ctl(after) {
         return Err(CommandError::Syntax);
     }
     let raw_args: &'a [u8] = match after.first() {
@@ -606,22 +622,23 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
     }
 
     let name = verb_name(verb);
-    let bad = CommandError::Arguments { verb: name };
-    let args_bytes = if lenient {
-        trim_ws(raw_args)
+    let bad = || CommandError::Arguments { verb: name };
+    let (a0, a1) = if lenient {
+        trim_range(raw_args)
     } else {
         if !after.is_empty() && raw_args.is_empty() {
-            return Err(bad); // "DATA " in strict mode
+            return Err(bad()); // "DATA " in strict mode
         }
-        raw_args
+        (0, raw_args.len())
     };
+    let args_bytes = raw_args.get(a0..a1).unwrap_or_default();
     // Commands without arguments: answered before any further work.
     if matches!(
         verb,
         Verb::Data | Verb::Rset | Verb::Quit | Verb::StartTls | Verb::Turn | Verb::XAnonymousTls
     ) {
         if !args_bytes.is_empty() {
-            return Err(bad);
+            return Err(bad());
         }
         return Ok(match verb {
             Verb::Data => Command::Data,
@@ -632,39 +649,31 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
             _ => Command::XAnonymousTls,
         });
     }
-    match verb {
-        Verb::Mail | Verb::Rcpt => {
-            // Octet-level fast paths; they need the arguments to be valid UTF-8 (checked
-            // here once when the line scan saw non-ASCII octets).
-            if !scan.ascii && std::str::from_utf8(args_bytes).is_err() {
-                return Err(bad);
-            }
-            if let Some((path, params)) = fast_mail_rcpt(verb, args_bytes) {
-                let params_text = params_after_bytes(params, lenient).ok_or(bad)?;
-                return Ok(match path {
-                    FastPath::From(from) => {
-                        let mut params = MailParams::default();
-                        params.parse_into(params_text, opts)?;
-                        Command::Mail { from, params }
-                    }
-                    FastPath::To(to) => {
-                        let mut params = RcptParams::default();
-                        params.parse_into(params_text, opts)?;
-                        Command::Rcpt { to, params }
-                    }
-                });
-            }
-        }
-        Verb::Bdat => {
-            let (size, last) = parse_bdat(args_bytes, lenient).ok_or(bad)?;
-            return Ok(Command::Bdat { size, last });
-        }
-        _ => {}
+    if let Verb::Bdat = verb {
+        let (size, last) = parse_bdat(args_bytes, lenient).ok_or_else(bad)?;
+        return Ok(Command::Bdat { size, last });
     }
-    let args = std::str::from_utf8(args_bytes).map_err(|_| bad.clone())?;
+    // `raw_args` is the tail of `content`; `args_bytes` its octets `a0..a1`.
+    let start = content.len() - raw_args.len() + a0;
+    let args = args_str(content, start, start + args_bytes.len()).ok_or_else(bad)?;
+    if let Some((path, params)) = fast_mail_rcpt(verb, args) {
+        let params_text = params_after(params, lenient).ok_or_else(bad)?;
+        return Ok(match path {
+            FastPath::From(from) => {
+                let mut params = MailParams::default();
+                params.parse_into(params_text, opts)?;
+                Command::Mail { from, params }
+            }
+            FastPath::To(to) => {
+                let mut params = RcptParams::default();
+                params.parse_into(params_text, opts)?;
+                Command::Rcpt { to, params }
+            }
+        });
+    }
     let required = || {
         if args.is_empty() {
-            Err(bad.clone())
+            Err(bad())
         } else {
             Ok(Cow::Borrowed(args))
         }
@@ -678,7 +687,7 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
     };
     let one_token = || {
         if args.is_empty() || (!lenient && args.contains(' ')) {
-            Err(bad.clone())
+            Err(bad())
         } else {
             Ok(Cow::Borrowed(args))
         }
@@ -687,7 +696,7 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
     match verb {
         Verb::Helo | Verb::Ehlo => {
             if args.is_empty() {
-                return Err(bad);
+                return Err(bad());
             }
             if !lenient {
                 let ok = if matches!(verb, Verb::Helo) {
@@ -696,7 +705,7 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
                     super::path::Host::parse(args, opts).is_ok()
                 };
                 if !ok {
-                    return Err(bad);
+                    return Err(bad());
                 }
             }
             let domain = Cow::Borrowed(args);
@@ -722,10 +731,10 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
             let (size, mode) = next_token(args, lenient);
             let size = parse_num(size)
                 .filter(|&n| n <= MAX_XEXCH50_BLOB)
-                .ok_or(bad.clone())?;
+                .ok_or_else(bad)?;
             let mode = parse_num(mode)
                 .and_then(|m| u32::try_from(m).ok())
-                .ok_or(bad)?;
+                .ok_or_else(bad)?;
             Ok(Command::XExch50 { size, mode })
         }
         Verb::Vrfy => Ok(Command::Vrfy { arg: required()? }),
@@ -735,7 +744,7 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
         Verb::Etrn => Ok(Command::Etrn { node: one_token()? }),
         Verb::Atrn => {
             if !lenient && args.contains(' ') {
-                return Err(bad);
+                return Err(bad());
             }
             Ok(Command::Atrn {
                 domains: optional(),
@@ -778,46 +787,27 @@ enum FastPath<'a> {
 }
 
 #[inline(always)]
-fn fast_mail_rcpt(verb: Verb, args: &[u8]) -> Option<(FastPath<'_>, &[u8])> {
-    match (verb, args) {
-        (Verb::Mail, [f, r, o, m, b':', b'<', ..])
+fn fast_mail_rcpt(verb: Verb, args: &str) -> Option<(FastPath<'_>, &str)> {
+    match (verb, args.as_bytes()) {
+        (Verb::Mail, [f, r, o, m, b':', b'<', rest @ ..])
             if u32::from_le_bytes([*f, *r, *o, *m]) | 0x2020_2020
                 == u32::from_le_bytes(*b"from") =>
         {
-            let rest = args.get(5..)?;
-            let (from, end) = if rest.get(1) == Some(&b'>') {
+            let path = args.get(5..)?;
+            let (from, end) = if rest.first() == Some(&b'>') {
                 (ReversePath::Null, 1)
             } else {
-                let (m, end) = super::path::fast_mailbox(rest)?;
+                let (m, end) = super::path::fast_mailbox(path)?;
                 (ReversePath::Mailbox(m), end)
             };
-            Some((FastPath::From(from), rest.get(end + 1..)?))
+            Some((FastPath::From(from), path.get(end + 1..)?))
         }
         (Verb::Rcpt, [t, o, b':', b'<', ..])
             if u16::from_le_bytes([*t, *o]) | 0x2020 == u16::from_le_bytes(*b"to") =>
         {
-            let rest = args.get(3..)?;
-            let (m, end) = super::path::fast_mailbox(rest)?;
-            Some((FastPath::To(ForwardPath::Mailbox(m)), rest.get(end + 1..)?))
-        }
-        _ => None,
-    }
-}
-
-/// [`params_after`] on octets.
-#[inline]
-fn params_after_bytes(after: &[u8], lenient: bool) -> Option<&[u8]> {
-    match after {
-        [] => Some(after),
-        [c, p @ ..] if is_ws(*c, lenient) => {
-            if lenient {
-                let n = p.iter().take_while(|&&c| is_ws(c, true)).count();
-                p.get(n..)
-            } else if p.is_empty() {
-                None // trailing space in strict mode
-            } else {
-                Some(p)
-            }
+            let path = args.get(3..)?;
+            let (m, end) = super::path::fast_mailbox(path)?;
+            Some((FastPath::To(ForwardPath::Mailbox(m)), path.get(end + 1..)?))
         }
         _ => None,
     }

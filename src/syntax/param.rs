@@ -201,8 +201,8 @@ struct Item {
 /// parsing also accepts `=` inside a value, as Postfix splits at the first `=`).
 /// Strict: exactly one SP between items. Lenient: any run of SP / HTAB.
 ///
-/// The text must be valid UTF-8 (it is a `&str`, or ASCII-checked octets): the item
-/// boundaries sit on ASCII octets, so every keyword and value is valid UTF-8 as well.
+/// The item boundaries sit on ASCII octets, so slicing keywords and values out of the text
+/// cannot fail.
 struct Items<'a> {
     b: &'a [u8],
     pos: usize,
@@ -213,7 +213,8 @@ struct Items<'a> {
 
 impl<'a> Items<'a> {
     #[inline]
-    fn new(b: &'a [u8], opts: &ParseOptions) -> Self {
+    fn new(s: &'a str, opts: &ParseOptions) -> Self {
+        let b = s.as_bytes();
         let lenient = opts.leniency == Leniency::Lenient;
         let mut vmask = scan::V_VALUE;
         if lenient {
@@ -236,7 +237,7 @@ impl Iterator for Items<'_> {
 
     /// One pass over the item: keyword octets, then value octets, each checked with a
     /// class table as they are crossed.
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         let b = self.b;
         let n = b.len();
@@ -290,13 +291,10 @@ impl Iterator for Items<'_> {
     }
 }
 
-/// Octets `s..e` of `b` as text (valid UTF-8 by the [`Items`] precondition; anything else is
-/// a syntax error).
+/// Octets `s..e` of the parameter text (boundaries on ASCII octets, so this cannot fail).
 #[inline]
-fn text(b: &[u8], (s, e): (usize, usize)) -> Result<&str, ParamError> {
-    b.get(s..e)
-        .and_then(|t| std::str::from_utf8(t).ok())
-        .ok_or(ParamError::Syntax)
+fn text(t: &str, (s, e): (usize, usize)) -> Result<&str, ParamError> {
+    t.get(s..e).ok_or(ParamError::Syntax)
 }
 
 /// The keyword of `it`, upper-cased (for error values).
@@ -352,13 +350,14 @@ fn value_word(b: &[u8], it: &Item) -> Result<u128, ParamError> {
     Ok(scan::fold_at(b, s, e - s).unwrap_or(0))
 }
 
-fn xtext<'a>(b: &'a [u8], it: &Item, utf8: bool) -> Result<XText<'a>, ParamError> {
+fn xtext<'a>(t: &'a str, it: &Item, utf8: bool) -> Result<XText<'a>, ParamError> {
+    let b = t.as_bytes();
     let r = need_value(b, it)?;
     let v = b.get(r.0..r.1).ok_or(ParamError::Syntax)?;
     if !super::xtext::is_valid_bytes(v, utf8) {
         return Err(invalid(b, it));
     }
-    Ok(XText(Cow::Borrowed(text(b, r)?)))
+    Ok(XText(Cow::Borrowed(text(t, r)?)))
 }
 
 /// Sets a typed slot, reporting a duplicate.
@@ -382,10 +381,11 @@ fn set_flag(slot: &mut bool, b: &[u8], it: &Item) -> Result<(), ParamError> {
     Ok(())
 }
 
-fn push_other<'a>(other: &mut Vec<Param<'a>>, b: &'a [u8], it: &Item) -> Result<(), ParamError> {
-    let k = text(b, (it.ks, it.ke))?;
+fn push_other<'a>(other: &mut Vec<Param<'a>>, t: &'a str, it: &Item) -> Result<(), ParamError> {
+    let b = t.as_bytes();
+    let k = text(t, (it.ks, it.ke))?;
     let v = match it.value {
-        Some(r) => Some(text(b, r)?),
+        Some(r) => Some(text(t, r)?),
         None => None,
     };
     // Bounds the quadratic duplicate check below (see `limits::MAX_OTHER_PARAMS`).
@@ -485,26 +485,23 @@ impl<'a> MailParams<'a> {
     /// its separating space). Keywords are case-insensitive.
     pub fn parse(s: &'a str, opts: &ParseOptions) -> Result<MailParams<'a>, ParamError> {
         let mut p = MailParams::default();
-        p.parse_into(s.as_bytes(), opts)?;
+        p.parse_into(s, opts)?;
         Ok(p)
     }
 
-    /// Parses parameter text into `self` (which holds no parameters yet). `b` must be valid
-    /// UTF-8 (see [`Items`]); building in place spares moving the large struct around.
+    /// Parses parameter text into `self` (which holds no parameters yet); building in place
+    /// spares moving the large struct around.
     #[inline]
-    pub(crate) fn parse_into(
-        &mut self,
-        b: &'a [u8],
-        opts: &ParseOptions,
-    ) -> Result<(), ParamError> {
-        for it in Items::new(b, opts) {
-            self.add(b, &it?, opts)?;
+    pub(crate) fn parse_into(&mut self, t: &'a str, opts: &ParseOptions) -> Result<(), ParamError> {
+        for it in Items::new(t, opts) {
+            self.add(t, &it?, opts)?;
         }
         Ok(())
     }
 
     #[inline]
-    fn add(&mut self, b: &'a [u8], it: &Item, opts: &ParseOptions) -> Result<(), ParamError> {
+    fn add(&mut self, t: &'a str, it: &Item, opts: &ParseOptions) -> Result<(), ParamError> {
+        let b = t.as_bytes();
         const SIZE: u128 = scan::fold(b"SIZE");
         const BODY: u128 = scan::fold(b"BODY");
         const SMTPUTF8: u128 = scan::fold(b"SMTPUTF8");
@@ -554,11 +551,11 @@ impl<'a> MailParams<'a> {
                 return set(&mut self.ret, b, it, r);
             }
             ENVID => {
-                let v = xtext(b, it, false)?;
+                let v = xtext(t, it, false)?;
                 return set(&mut self.envid, b, it, v);
             }
             AUTH => {
-                let v = xtext(b, it, opts.utf8)?;
+                let v = xtext(t, it, opts.utf8)?;
                 return set(&mut self.auth, b, it, v);
             }
             REQUIRETLS => return set_flag(&mut self.requiretls, b, it),
@@ -579,7 +576,7 @@ impl<'a> MailParams<'a> {
                 if !is_date_time(value_bytes(b, it)?) {
                     return Err(invalid(b, it));
                 }
-                let v = Hold::Until(Cow::Borrowed(text(b, r)?));
+                let v = Hold::Until(Cow::Borrowed(text(t, r)?));
                 return set(&mut self.hold, b, it, v);
             }
             XSHADOW => &mut x.xshadow,
@@ -590,9 +587,9 @@ impl<'a> MailParams<'a> {
             XSYSPROBEID => &mut x.xsysprobeid,
             XMSGID => &mut x.xmsgid,
             XORIGFROM => &mut x.xorigfrom,
-            _ => return push_other(&mut self.other, b, it),
+            _ => return push_other(&mut self.other, t, it),
         };
-        let v = xtext(b, it, opts.utf8)?;
+        let v = xtext(t, it, opts.utf8)?;
         set(slot, b, it, v)
     }
 
@@ -696,23 +693,19 @@ impl<'a> RcptParams<'a> {
     /// Parses the parameters of `RCPT TO:<path> [params]`. Keywords are case-insensitive.
     pub fn parse(s: &'a str, opts: &ParseOptions) -> Result<RcptParams<'a>, ParamError> {
         let mut p = RcptParams::default();
-        p.parse_into(s.as_bytes(), opts)?;
+        p.parse_into(s, opts)?;
         Ok(p)
     }
 
-    /// Parses parameter text into `self` (which holds no parameters yet). `b` must be valid
-    /// UTF-8 (see [`Items`]).
+    /// Parses parameter text into `self` (which holds no parameters yet).
     #[inline]
-    pub(crate) fn parse_into(
-        &mut self,
-        b: &'a [u8],
-        opts: &ParseOptions,
-    ) -> Result<(), ParamError> {
+    pub(crate) fn parse_into(&mut self, t: &'a str, opts: &ParseOptions) -> Result<(), ParamError> {
+        let b = t.as_bytes();
         const NOTIFY: u128 = scan::fold(b"NOTIFY");
         const ORCPT: u128 = scan::fold(b"ORCPT");
         const XORAR: u128 = scan::fold(b"XORAR");
         const XRDST: u128 = scan::fold(b"XRDST");
-        for it in Items::new(b, opts) {
+        for it in Items::new(t, opts) {
             let it = &it?;
             match it.code {
                 NOTIFY => {
@@ -721,18 +714,18 @@ impl<'a> RcptParams<'a> {
                 }
                 ORCPT => {
                     let o =
-                        parse_orcpt(b, need_value(b, it)?, opts).ok_or_else(|| invalid(b, it))?;
+                        parse_orcpt(t, need_value(b, it)?, opts).ok_or_else(|| invalid(b, it))?;
                     set(&mut self.orcpt, b, it, o)?;
                 }
                 XORAR => {
-                    let x = xtext(b, it, opts.utf8)?;
+                    let x = xtext(t, it, opts.utf8)?;
                     set(&mut self.exchange.xorar, b, it, x)?;
                 }
                 XRDST => {
-                    let x = xtext(b, it, opts.utf8)?;
+                    let x = xtext(t, it, opts.utf8)?;
                     set(&mut self.exchange.xrdst, b, it, x)?;
                 }
-                _ => push_other(&mut self.other, b, it)?,
+                _ => push_other(&mut self.other, t, it)?,
             }
         }
         Ok(())
@@ -772,29 +765,21 @@ impl<'a> RcptParams<'a> {
     }
 }
 
-/// `ORCPT=` value: `addr-type ";" xtext` (RFC 3461 4.2), octets `vs..ve` of `b`; addr-type
+/// `ORCPT=` value: `addr-type ";" xtext` (RFC 3461 4.2), octets `vs..ve` of `s`; addr-type
 /// is an atom. Under SMTPUTF8 the address may hold UTF-8 (RFC 6533 `utf-8-addr-unitext`).
-fn parse_orcpt<'a>(
-    b: &'a [u8],
-    (vs, ve): (usize, usize),
-    opts: &ParseOptions,
-) -> Option<Orcpt<'a>> {
-    let v = b.get(vs..ve)?;
-    let semi = vs + memchr::memchr(b';', v)?;
-    let t = b.get(vs..semi)?;
-    let a = b.get(semi + 1..ve)?;
-    if t.is_empty() || !scan::all(t, scan::ATEXT) {
+fn parse_orcpt<'a>(s: &'a str, (vs, ve): (usize, usize), opts: &ParseOptions) -> Option<Orcpt<'a>> {
+    let v = s.get(vs..ve)?;
+    let semi = memchr::memchr(b';', v.as_bytes())?;
+    let (t, a) = (v.get(..semi)?, v.get(semi + 1..)?);
+    if t.is_empty() || !scan::all(t.as_bytes(), scan::ATEXT) {
         return None;
     }
-    if !super::xtext::is_valid_bytes(a, opts.utf8) {
+    if !super::xtext::is_valid_bytes(a.as_bytes(), opts.utf8) {
         return None;
     }
-    // One UTF-8 check for the whole value; both halves end on ASCII octets.
-    let v = std::str::from_utf8(v).ok()?;
-    let t_len = semi - vs;
     Some(Orcpt {
-        addr_type: Cow::Borrowed(v.get(..t_len)?),
-        addr: XText(Cow::Borrowed(v.get(t_len + 1..)?)),
+        addr_type: Cow::Borrowed(t),
+        addr: XText(Cow::Borrowed(a)),
     })
 }
 

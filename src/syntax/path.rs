@@ -421,8 +421,9 @@ impl std::fmt::Display for Mailbox<'_> {
 /// index of the closing `>`, or `None` for anything else (the general parser then decides,
 /// so every error keeps its exact kind).
 #[inline]
-pub(crate) fn fast_mailbox(b: &[u8]) -> Option<(Mailbox<'_>, usize)> {
+pub(crate) fn fast_mailbox(s: &str) -> Option<(Mailbox<'_>, usize)> {
     use super::scan::{is, ATEXT, LDH};
+    let b = s.as_bytes();
     if b.first() != Some(&b'<') {
         return None;
     }
@@ -467,10 +468,8 @@ pub(crate) fn fast_mailbox(b: &[u8]) -> Option<(Mailbox<'_>, usize)> {
     if end - at - 1 > MAX_DOMAIN || end + 1 > MAX_PATH {
         return None;
     }
-    // ASCII only (the classes above), so this check cannot fail; one check for both parts.
-    let text = std::str::from_utf8(b.get(1..end)?).ok()?;
-    let local = text.get(..at - 1)?;
-    let domain = text.get(at..)?;
+    let local = s.get(1..at)?;
+    let domain = s.get(at + 1..end)?;
     Some((
         Mailbox {
             local_part: LocalPart::DotString(Cow::Borrowed(local)),

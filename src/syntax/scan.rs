@@ -143,26 +143,10 @@ pub(crate) fn pack_upper(s: &[u8]) -> Option<u128> {
     Some(v)
 }
 
-/// Whether `b` holds a CR, LF or NUL.
+/// Whether `b` holds a CR, LF or NUL: eight octets at a time (SWAR), no per-octet branch
+/// and no copy of a partial word.
 #[inline]
-#[cfg(test)]
 pub(crate) fn has_ctl(b: &[u8]) -> bool {
-    scan_line(b).ctl
-}
-
-/// What [`scan_line`] found.
-#[derive(Clone, Copy)]
-pub(crate) struct LineScan {
-    /// A CR, LF or NUL is present.
-    pub(crate) ctl: bool,
-    /// Every octet is ASCII (so the octets are valid UTF-8).
-    pub(crate) ascii: bool,
-}
-
-/// Looks for CR, LF or NUL and for non-ASCII octets: eight octets at a time (SWAR), no
-/// per-octet branch.
-#[inline]
-pub(crate) fn scan_line(b: &[u8]) -> LineScan {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     #[inline(always)]
@@ -177,37 +161,27 @@ pub(crate) fn scan_line(b: &[u8]) -> LineScan {
         w.copy_from_slice(c);
         u64::from_le_bytes(w)
     }
-    let mut ctl = 0;
-    let mut high = 0;
     let n = b.len();
-    if n >= 8 {
-        let mut chunks = b.chunks_exact(8);
-        for c in &mut chunks {
-            let v = load(c);
-            ctl |= word(v);
-            high |= v;
-        }
-        if !chunks.remainder().is_empty() {
-            // The last eight octets, overlapping the chunks before (an "any" test).
-            if let Some(c) = b.get(n - 8..) {
-                let v = load(c);
-                ctl |= word(v);
-                high |= v;
-            }
-        }
-    } else {
+    if n < 8 {
         // Pad with a harmless octet.
         let mut v = u64::from_le_bytes([b'a'; 8]);
         for (i, &c) in b.iter().enumerate() {
             v = (v & !(0xff << (8 * i))) | (u64::from(c) << (8 * i));
         }
-        ctl = word(v);
-        high = v;
+        return word(v) != 0;
     }
-    LineScan {
-        ctl: ctl != 0,
-        ascii: high & HI == 0,
+    let mut acc = 0;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        acc |= word(load(c));
     }
+    if !chunks.remainder().is_empty() {
+        // The last eight octets, overlapping the chunks before (an "any" test).
+        if let Some(c) = b.get(n - 8..) {
+            acc |= word(load(c));
+        }
+    }
+    acc != 0
 }
 
 /// Packs up to 16 octets of a keyword or value with bit 5 cleared in each (upper-case for

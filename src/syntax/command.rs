@@ -390,7 +390,9 @@ fn trim_range(s: &[u8]) -> (usize, usize) {
 /// about half the work on a short line.
 #[inline]
 fn args_str(content: &[u8], start: usize, end: usize) -> Option<&str> {
-    let back = content.as_ptr().addr().wrapping_add(start) % 8;
+    // Misalignment of `content[start]`: `align_offset` is the distance to the next aligned
+    // address (at most 7 for octets).
+    let back = (8 - content.as_ptr().align_offset(8) % 8 + start) % 8;
     let from = start.checked_sub(back).unwrap_or(start);
     let s = std::str::from_utf8(content.get(from..end)?).ok()?;
     s.get(start - from..)

@@ -439,6 +439,32 @@ fn parse_auth<'a>(
     lenient: bool,
     verb: &'static str,
 ) -> Result<(Cow<'a, str>, Option<InitialResponse<'a>>), CommandError> {
+    // Fast path, one pass: `MECHANISM` alone or followed by one SP and a base64 token.
+    let b = args.as_bytes();
+    let mut i = 0;
+    let mut lower = false;
+    while i < b.len() && super::scan::is(b[i], super::scan::VERB) {
+        lower |= b[i].is_ascii_lowercase();
+        i += 1;
+    }
+    if (1..=20).contains(&i) && !lower {
+        let mech = args.get(..i).unwrap_or_default();
+        match b.get(i) {
+            None => return Ok((Cow::Borrowed(mech), None)),
+            Some(b' ') => {
+                let ir = args.get(i + 1..).unwrap_or_default();
+                if !ir.is_empty() && super::scan::all(ir.as_bytes(), super::scan::B64) {
+                    let ir = if ir == "=" {
+                        InitialResponse::Empty
+                    } else {
+                        InitialResponse::Base64(Cow::Borrowed(ir))
+                    };
+                    return Ok((Cow::Borrowed(mech), Some(ir)));
+                }
+            }
+            Some(_) => {}
+        }
+    }
     let bad = CommandError::Arguments { verb };
     let (mech, rest) = next_token(args, lenient);
     if !is_mechanism(mech) {
@@ -515,16 +541,20 @@ fn split_path<'a>(
 /// SP followed by something; lenient: SP / HTAB runs). `None`: not a valid separator.
 #[inline]
 fn params_after(after: &str, lenient: bool) -> Option<&str> {
-    match after.as_bytes().first() {
+    let b = after.as_bytes();
+    match b.first() {
         None => Some(""),
         Some(&c) if is_ws(c, lenient) => {
-            let p = after.get(1..)?;
             if lenient {
-                Some(p.trim_start_matches([' ', '\t']))
-            } else if p.is_empty() {
+                let mut i = 1;
+                while i < b.len() && matches!(b[i], b' ' | b'\t') {
+                    i += 1;
+                }
+                after.get(i..)
+            } else if b.len() == 1 {
                 None // trailing space in strict mode
             } else {
-                Some(p)
+                after.get(1..)
             }
         }
         Some(_) => None,

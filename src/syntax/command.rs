@@ -1188,6 +1188,27 @@ mod tests {
     }
 
     #[test]
+    fn args_text_at_every_alignment() {
+        // The aligned UTF-8 check must give the same answer wherever the line sits.
+        for pad in 0..16 {
+            for (line, want) in [
+                (
+                    &b"EHLO client.example.test"[..],
+                    Some("client.example.test"),
+                ),
+                (b"HELO a", Some("a")),
+                (b"VRFY J\xc3\xa9r\xc3\xb4me", Some("J\u{e9}r\u{f4}me")),
+                (b"VRFY a\xff", None),
+            ] {
+                let mut buf = vec![b'#'; pad];
+                buf.extend_from_slice(line);
+                let content = &buf[pad..];
+                assert_eq!(args_str(content, 5, content.len()), want, "{pad}");
+            }
+        }
+    }
+
+    #[test]
     fn simple_verbs() {
         assert_eq!(p("DATA\r\n"), Ok(Command::Data));
         assert_eq!(p("data"), Ok(Command::Data));

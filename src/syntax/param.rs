@@ -207,7 +207,7 @@ struct Items<'a> {
     b: &'a [u8],
     pos: usize,
     lenient: bool,
-    /// [`scan::vclass`] mask of the value octets accepted.
+    /// [`scan::skip_v`] class of the value octets accepted.
     vmask: u8,
 }
 
@@ -216,13 +216,12 @@ impl<'a> Items<'a> {
     fn new(s: &'a str, opts: &ParseOptions) -> Self {
         let b = s.as_bytes();
         let lenient = opts.leniency == Leniency::Lenient;
-        let mut vmask = scan::V_VALUE;
-        if lenient {
-            vmask |= scan::V_EQ;
-        }
-        if opts.utf8 {
-            vmask |= scan::V_HIGH;
-        }
+        let vmask = match (lenient, opts.utf8) {
+            (false, false) => scan::V_STRICT,
+            (false, true) => scan::V_STRICT_UTF8,
+            (true, false) => scan::V_LENIENT,
+            (true, true) => scan::V_LENIENT_UTF8,
+        };
         Items {
             b,
             pos: 0,
@@ -253,19 +252,14 @@ impl Iterator for Items<'_> {
             return None;
         }
         let ks = i;
-        while i < n && scan::is(b[i], scan::LDH) {
-            i += 1;
-        }
+        i = scan::skip(b, i, scan::LDH);
         let ke = i;
         let mut ok = ke > ks && scan::is(b[ks], scan::ALNUM);
         let mut value = None;
         if i < n && b[i] == b'=' {
             i += 1;
             let vs = i;
-            let vmask = self.vmask;
-            while i < n && scan::vclass(b[i], vmask) {
-                i += 1;
-            }
+            i = scan::skip_v(b, i, self.vmask);
             ok &= i > vs;
             value = Some((vs, i));
         }

@@ -79,12 +79,16 @@ pub(crate) fn is(b: u8, mask: u8) -> bool {
     CLASS[usize::from(b)] & mask != 0
 }
 
-/// Value classes ([`vclass`]): esmtp-value octets `!`..`~` except `=` (RFC 5321 4.1.2).
-pub(crate) const V_VALUE: u8 = 1;
-/// `=` (accepted inside values by lenient parsing).
-pub(crate) const V_EQ: u8 = 2;
-/// Octets 0x80 and above (UTF-8 under SMTPUTF8, RFC 6531 3.3).
-pub(crate) const V_HIGH: u8 = 4;
+/// Value classes (for [`skip_v`]), one bit per parsing mode: esmtp-value octets `!`..`~`
+/// except `=` (RFC 5321 4.1.2), plus `=` when lenient, plus octets 0x80 and above under
+/// SMTPUTF8 (RFC 6531 3.3).
+pub(crate) const V_STRICT: u8 = 1;
+/// Strict, with UTF-8.
+pub(crate) const V_STRICT_UTF8: u8 = 2;
+/// Lenient (`=` accepted inside values, as Postfix splits at the first `=`).
+pub(crate) const V_LENIENT: u8 = 4;
+/// Lenient, with UTF-8.
+pub(crate) const V_LENIENT_UTF8: u8 = 8;
 
 const fn build_v() -> [u8; 256] {
     let mut t = [0u8; 256];
@@ -92,11 +96,11 @@ const fn build_v() -> [u8; 256] {
     while i < 256 {
         let b = i as u8;
         t[i] = if b >= 33 && b <= 126 && b != b'=' {
-            V_VALUE
+            V_STRICT | V_STRICT_UTF8 | V_LENIENT | V_LENIENT_UTF8
         } else if b == b'=' {
-            V_EQ
+            V_LENIENT | V_LENIENT_UTF8
         } else if b >= 0x80 {
-            V_HIGH
+            V_STRICT_UTF8 | V_LENIENT_UTF8
         } else {
             0
         };
@@ -107,10 +111,37 @@ const fn build_v() -> [u8; 256] {
 
 static VCLASS: [u8; 256] = build_v();
 
-/// Whether octet `b` is in any of the value classes `mask` (`V_*`).
+/// The first index at or after `i` whose octet is not in the one-bit class `bit` of `table`
+/// (or `b.len()`): four octets per step while they last, then one at a time.
 #[inline(always)]
-pub(crate) fn vclass(b: u8, mask: u8) -> bool {
-    VCLASS[usize::from(b)] & mask != 0
+fn skip_in(table: &[u8; 256], b: &[u8], mut i: usize, bit: u8) -> usize {
+    while let Some(&[c0, c1, c2, c3]) = b.get(i..i.wrapping_add(4)) {
+        let t = |c: u8| table[usize::from(c)];
+        if t(c0) & t(c1) & t(c2) & t(c3) & bit == 0 {
+            break;
+        }
+        i += 4;
+    }
+    while let Some(&c) = b.get(i) {
+        if table[usize::from(c)] & bit == 0 {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// The first index at or after `i` whose octet is not in the class `class` (one of the
+/// one-bit classes above: [`ATEXT`], [`LDH`], ...), or `b.len()`.
+#[inline(always)]
+pub(crate) fn skip(b: &[u8], i: usize, class: u8) -> usize {
+    skip_in(&CLASS, b, i, class)
+}
+
+/// [`skip`] over esmtp-value octets of the mode `bit` (`V_*`).
+#[inline(always)]
+pub(crate) fn skip_v(b: &[u8], i: usize, bit: u8) -> usize {
+    skip_in(&VCLASS, b, i, bit)
 }
 
 /// Whether every octet of `s` is in the classes `mask`.

@@ -252,7 +252,9 @@ impl Iterator for Items<'_> {
             return None;
         }
         let ks = i;
-        i = scan::skip(b, i, scan::LDH);
+        while i < n && scan::is(b[i], scan::LDH) {
+            i += 1;
+        }
         let ke = i;
         let mut ok = ke > ks && scan::is(b[ks], scan::ALNUM);
         let mut value = None;

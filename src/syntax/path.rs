@@ -422,7 +422,7 @@ impl std::fmt::Display for Mailbox<'_> {
 /// so every error keeps its exact kind).
 #[inline]
 pub(crate) fn fast_mailbox(s: &str) -> Option<(Mailbox<'_>, usize)> {
-    use super::scan::{skip, ATEXT, LDH};
+    use super::scan::{is, ATEXT, LDH};
     let b = s.as_bytes();
     if b.first() != Some(&b'<') {
         return None;
@@ -432,7 +432,9 @@ pub(crate) fn fast_mailbox(s: &str) -> Option<(Mailbox<'_>, usize)> {
     let mut i = 1;
     loop {
         let start = i;
-        i = skip(b, i, ATEXT);
+        while i < n && is(b[i], ATEXT) {
+            i += 1;
+        }
         if i == start || i >= n {
             return None; // empty atom (leading, trailing or doubled dot), or the end
         }
@@ -450,7 +452,9 @@ pub(crate) fn fast_mailbox(s: &str) -> Option<(Mailbox<'_>, usize)> {
     i += 1;
     loop {
         let start = i;
-        i = skip(b, i, LDH);
+        while i < n && is(b[i], LDH) {
+            i += 1;
+        }
         if i == start || i - start > 63 || i >= n || b[start] == b'-' || b[i - 1] == b'-' {
             return None;
         }

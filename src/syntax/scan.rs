@@ -175,16 +175,21 @@ pub(crate) fn pack_upper(s: &[u8]) -> Option<u128> {
 }
 
 /// Whether `b` holds a CR, LF or NUL: eight octets at a time (SWAR), no per-octet branch
-/// and no copy of a partial word.
+/// and no copy of a partial word. A first test looks for any octet below 0x0e (one
+/// subtraction per word); only a line holding one (an HTAB, say) gets the exact test.
 #[inline]
 pub(crate) fn has_ctl(b: &[u8]) -> bool {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
+    // Some octet of `v` is below `n` (exact for n <= 128).
     #[inline(always)]
-    fn word(v: u64) -> u64 {
+    fn below(v: u64, n: u64) -> u64 {
+        v.wrapping_sub(LO * n) & !v & HI
+    }
+    #[inline(always)]
+    fn exact(v: u64) -> bool {
         // Exact "some octet is zero" test, for NUL, CR (0x0d) and LF (0x0a).
-        let z = |x: u64| x.wrapping_sub(LO) & !x & HI;
-        z(v) | z(v ^ (LO * 0x0d)) | z(v ^ (LO * 0x0a))
+        (below(v, 1) | below(v ^ (LO * 0x0d), 1) | below(v ^ (LO * 0x0a), 1)) != 0
     }
     #[inline(always)]
     fn load(c: &[u8]) -> u64 {
@@ -199,20 +204,22 @@ pub(crate) fn has_ctl(b: &[u8]) -> bool {
         for (i, &c) in b.iter().enumerate() {
             v = (v & !(0xff << (8 * i))) | (u64::from(c) << (8 * i));
         }
-        return word(v) != 0;
+        return below(v, 0x0e) != 0 && exact(v);
     }
-    let mut acc = 0;
+    let mut low = 0;
     let mut chunks = b.chunks_exact(8);
     for c in &mut chunks {
-        acc |= word(load(c));
+        low |= below(load(c), 0x0e);
     }
+    // The last eight octets, overlapping the chunks before (an "any" test).
+    let last = b.get(n - 8..).map(load).unwrap_or(0);
     if !chunks.remainder().is_empty() {
-        // The last eight octets, overlapping the chunks before (an "any" test).
-        if let Some(c) = b.get(n - 8..) {
-            acc |= word(load(c));
-        }
+        low |= below(last, 0x0e);
     }
-    acc != 0
+    if low == 0 {
+        return false;
+    }
+    b.chunks_exact(8).any(|c| exact(load(c))) || exact(last)
 }
 
 /// Packs up to 16 octets of a keyword or value with bit 5 cleared in each (upper-case for
@@ -293,6 +300,9 @@ mod tests {
             b"\0",
             b"0123456789abcde\r",
             b"0123456789abcdef\n",
+            b"abc\tdefgh\x0bij\r",
+            b"\tbcdefgh\x00",
+            b"a\tcdefg\nijklmnopq",
         ] {
             assert!(has_ctl(s), "{s:?}");
         }
@@ -301,6 +311,8 @@ mod tests {
             b"\x8d\x8a\x80\xff",
             b"0123456789abcdefgh \t",
             b"\x0e\x0b\x01\x1d",
+            b"abc\tdefgh\x0bijk\x0c",
+            b"\t\t\t\t\t\t\t\t\x01",
         ] {
             assert!(!has_ctl(s), "{s:?}");
         }

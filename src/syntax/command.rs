@@ -381,6 +381,9 @@ fn is_ws(b: u8, lenient: bool) -> bool {
 fn trim_range(s: &[u8]) -> (usize, usize) {
     let mut a = 0;
     let mut b = s.len();
+    if !matches!(s.first(), Some(b' ' | b'\t')) && !matches!(s.last(), Some(b' ' | b'\t')) {
+        return (a, b); // the usual line: nothing to trim
+    }
     while a < b && matches!(s[a], b' ' | b'\t') {
         a += 1;
     }
@@ -461,7 +464,8 @@ fn parse_auth<'a>(
             None => return Ok((Cow::Borrowed(mech), None)),
             Some(b' ') => {
                 let ir = args.get(i + 1..).unwrap_or_default();
-                if !ir.is_empty() && super::scan::all(ir.as_bytes(), super::scan::B64) {
+                let irb = ir.as_bytes();
+                if !ir.is_empty() && super::scan::skip(irb, 0, super::scan::B64) == irb.len() {
                     let ir = if ir == "=" {
                         InitialResponse::Empty
                     } else {

@@ -446,12 +446,13 @@ fn parse_notify(line: &[u8], (vs, ve): (usize, usize)) -> Option<Notify> {
     const FAILURE: u128 = scan::fold(b"FAILURE");
     const DELAY: u128 = scan::fold(b"DELAY");
     let mut n = Notify::default();
-    let v = line.get(vs..ve)?;
     let mut at = vs;
-    for item in v.split(|&b| b == b',') {
-        let code = scan::fold_at(line, at, item.len());
-        at += item.len() + 1;
-        let slot = match code? {
+    loop {
+        let mut end = at;
+        while end < ve && line.get(end) != Some(&b',') {
+            end += 1;
+        }
+        let slot = match scan::fold_at(line, at, end - at)? {
             NEVER => &mut n.never,
             SUCCESS => &mut n.success,
             FAILURE => &mut n.failure,
@@ -462,6 +463,10 @@ fn parse_notify(line: &[u8], (vs, ve): (usize, usize)) -> Option<Notify> {
             return None;
         }
         *slot = true;
+        if end >= ve {
+            break;
+        }
+        at = end + 1;
     }
     if n.never && (n.success || n.failure || n.delay) {
         return None;

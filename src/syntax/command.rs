@@ -725,12 +725,16 @@ fn parse_general<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<'a>,
         return Ok(match path {
             FastPath::From(from) => {
                 let mut params = MailParams::default();
-                params.parse_into(params_text, opts)?;
+                if !params_text.is_empty() {
+                    params.parse_into(params_text, opts)?;
+                }
                 Command::Mail { from, params }
             }
             FastPath::To(to) => {
                 let mut params = RcptParams::default();
-                params.parse_into(params_text, opts)?;
+                if !params_text.is_empty() {
+                    params.parse_into(params_text, opts)?;
+                }
                 Command::Rcpt { to, params }
             }
         });

@@ -216,12 +216,8 @@ impl<'a> Items<'a> {
     fn new(s: &'a str, opts: &ParseOptions) -> Self {
         let b = s.as_bytes();
         let lenient = opts.leniency == Leniency::Lenient;
-        let vmask = match (lenient, opts.utf8) {
-            (false, false) => scan::V_STRICT,
-            (false, true) => scan::V_STRICT_UTF8,
-            (true, false) => scan::V_LENIENT,
-            (true, true) => scan::V_LENIENT_UTF8,
-        };
+        // V_STRICT, V_STRICT_UTF8, V_LENIENT, V_LENIENT_UTF8 are 1, 2, 4, 8.
+        let vmask = scan::V_STRICT << (2 * u8::from(lenient) + u8::from(opts.utf8));
         Items {
             b,
             pos: 0,
@@ -307,6 +303,18 @@ fn upper(b: &[u8], it: &Item) -> String {
 fn parse_u64(v: &[u8], max_digits: usize) -> Option<u64> {
     if v.is_empty() || v.len() > max_digits {
         return None;
+    }
+    if v.len() <= 19 {
+        // At most 19 digits: below 10^19, no overflow possible.
+        let mut n = 0u64;
+        for &b in v {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            n = n * 10 + u64::from(d);
+        }
+        return Some(n);
     }
     let mut n = 0u64;
     for &b in v {

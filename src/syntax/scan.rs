@@ -89,6 +89,9 @@ pub(crate) const V_STRICT_UTF8: u8 = 2;
 pub(crate) const V_LENIENT: u8 = 4;
 /// Lenient, with UTF-8.
 pub(crate) const V_LENIENT_UTF8: u8 = 8;
+const _: () = assert!(
+    V_STRICT_UTF8 == V_STRICT << 1 && V_LENIENT == V_STRICT << 2 && V_LENIENT_UTF8 == V_STRICT << 3
+);
 
 const fn build_v() -> [u8; 256] {
     let mut t = [0u8; 256];

@@ -456,23 +456,34 @@ fn parse_notify(line: &[u8], (vs, ve): (usize, usize)) -> Option<Notify> {
     let mut n = Notify::default();
     let mut at = vs;
     loop {
-        let mut end = at;
-        while end < ve && line.get(end) != Some(&b',') {
-            end += 1;
-        }
-        let slot = match scan::fold_at(line, at, end - at)? {
-            NEVER => &mut n.never,
-            SUCCESS => &mut n.success,
-            FAILURE => &mut n.failure,
-            DELAY => &mut n.delay,
-            _ => return None,
+        // Each word is matched in place by its length (7: SUCCESS / FAILURE, 5: NEVER /
+        // DELAY), then must be followed by the end or a comma.
+        let fold = |len: usize| {
+            if ve - at >= len {
+                scan::fold_at(line, at, len)
+            } else {
+                None
+            }
+        };
+        let (slot, len) = match fold(7) {
+            Some(SUCCESS) => (&mut n.success, 7),
+            Some(FAILURE) => (&mut n.failure, 7),
+            _ => match fold(5) {
+                Some(NEVER) => (&mut n.never, 5),
+                Some(DELAY) => (&mut n.delay, 5),
+                _ => return None,
+            },
         };
         if *slot {
             return None;
         }
         *slot = true;
+        let end = at + len;
         if end >= ve {
             break;
+        }
+        if line.get(end) != Some(&b',') {
+            return None;
         }
         at = end + 1;
     }
@@ -957,6 +968,16 @@ mod tests {
         );
         assert_eq!(p.orcpt.as_ref().unwrap().addr_type, "rfc822");
         assert_eq!(enc_rcpt(&p), " NOTIFY=SUCCESS,DELAY ORCPT=rfc822;a+2Bb@x");
+        let p = RcptParams::parse("NOTIFY=delay,FAILURE,Success", &opts()).unwrap();
+        assert_eq!(
+            p.notify,
+            Some(Notify {
+                never: false,
+                success: true,
+                failure: true,
+                delay: true
+            })
+        );
         let p = RcptParams::parse("NOTIFY=NEVER", &opts()).unwrap();
         assert_eq!(enc_rcpt(&p), " NOTIFY=NEVER");
     }
@@ -997,7 +1018,18 @@ mod tests {
         assert_eq!(RcptParams::parse("", &strict()), Ok(RcptParams::default()));
         assert_eq!(MailParams::parse(" ", &strict()), Err(Syntax));
         assert_eq!(MailParams::parse("A=b=c", &strict()), Err(Syntax));
-        for bad in ["NEVER,SUCCESS", "", "SUCCESS,SUCCESS", "SOMETIMES"] {
+        for bad in [
+            "NEVER,SUCCESS",
+            "",
+            "SUCCESS,SUCCESS",
+            "SOMETIMES",
+            "SUCCESS,",
+            ",SUCCESS",
+            "SUCCESSX",
+            "NEVERS",
+            "SUCCESS,,FAILURE",
+            "SUCCES",
+        ] {
             assert!(
                 RcptParams::parse(&format!("NOTIFY={bad}"), &opts()).is_err(),
                 "{bad}"

@@ -151,6 +151,22 @@ mod tests {
     }
 
     #[test]
+    fn lf_found_at_every_position_and_length() {
+        // Short, SSE2-sized and memchr-sized inputs all agree with a plain scan.
+        for len in [1, 7, 15, 16, 17, 31, 32, 33, 64, 65, 100, 1024, 1025, 2000] {
+            for at in (0..len).step_by(1 + len / 40) {
+                let mut b = vec![b'a'; len];
+                b[at] = b'\n';
+                if at + 1 < len {
+                    b[len - 1] = b'\n';
+                }
+                assert_eq!(find_lf(&b), Some(at), "{len} {at}");
+            }
+            assert_eq!(find_lf(&vec![b'a'; len]), None, "{len}");
+        }
+    }
+
+    #[test]
     fn skipping() {
         assert_eq!(skip_line(b"xxxx\r\nNOOP\r\n", false), (6, true));
         assert_eq!(skip_line(b"xxxx", false), (4, false));

@@ -789,11 +789,12 @@ impl<'a> RcptParams<'a> {
 /// is an atom. Under SMTPUTF8 the address may hold UTF-8 (RFC 6533 `utf-8-addr-unitext`).
 fn parse_orcpt<'a>(s: &'a str, (vs, ve): (usize, usize), opts: &ParseOptions) -> Option<Orcpt<'a>> {
     let v = s.get(vs..ve)?;
-    let semi = memchr::memchr(b';', v.as_bytes())?;
-    let (t, a) = (v.get(..semi)?, v.get(semi + 1..)?);
-    if t.is_empty() || !scan::all(t.as_bytes(), scan::ATEXT) {
+    // addr-type: an atom, ended by the `;` (one pass for both).
+    let semi = scan::skip(v.as_bytes(), 0, scan::ATEXT);
+    if semi == 0 || v.as_bytes().get(semi) != Some(&b';') {
         return None;
     }
+    let (t, a) = (v.get(..semi)?, v.get(semi + 1..)?);
     if !super::xtext::is_valid_bytes(a.as_bytes(), opts.utf8) {
         return None;
     }

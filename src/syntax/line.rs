@@ -62,14 +62,21 @@ pub fn find_line(buf: &[u8], max: usize, bare_lf: bool) -> LineStatus {
 }
 
 /// The first LF: a plain scan for short input (most command lines: `DATA`, `QUIT`, `RSET`),
-/// where `memchr`'s set-up costs more than the scan.
+/// where `memchr`'s set-up costs more than the scan. On x86-64 the SSE2 searcher (always
+/// present there) is called directly, sparing the run-time dispatch to AVX2 that only pays
+/// on long input.
 #[inline]
 fn find_lf(b: &[u8]) -> Option<usize> {
     if b.len() <= 16 {
-        b.iter().position(|&c| c == b'\n')
-    } else {
-        memchr::memchr(b'\n', b)
+        return b.iter().position(|&c| c == b'\n');
     }
+    #[cfg(target_arch = "x86_64")]
+    if b.len() <= 1024 {
+        if let Some(one) = memchr::arch::x86_64::sse2::memchr::One::new(b'\n') {
+            return one.find(b);
+        }
+    }
+    memchr::memchr(b'\n', b)
 }
 
 /// Skips the rest of an over-long line: returns how many octets of `buf` to discard.
@@ -141,6 +148,22 @@ mod tests {
         assert_eq!(find_line(&line, 512, false), LineStatus::TooLong);
         assert_eq!(find_line(&line[..511], 512, false), LineStatus::Incomplete);
         assert_eq!(find_line(&line[..512], 512, false), LineStatus::TooLong);
+    }
+
+    #[test]
+    fn lf_found_at_every_position_and_length() {
+        // Short, SSE2-sized and memchr-sized inputs all agree with a plain scan.
+        for len in [1, 7, 15, 16, 17, 31, 32, 33, 64, 65, 100, 1024, 1025, 2000] {
+            for at in (0..len).step_by(1 + len / 40) {
+                let mut b = vec![b'a'; len];
+                b[at] = b'\n';
+                if at + 1 < len {
+                    b[len - 1] = b'\n';
+                }
+                assert_eq!(find_lf(&b), Some(at), "{len} {at}");
+            }
+            assert_eq!(find_lf(&vec![b'a'; len]), None, "{len}");
+        }
     }
 
     #[test]

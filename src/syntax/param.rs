@@ -183,45 +183,63 @@ fn own_x(x: Option<XText<'_>>) -> Option<XText<'static>> {
     x.map(XText::into_owned)
 }
 
+/// One `keyword[=value]` item (RFC 5321 4.1.2 esmtp-param) as octet offsets into the
+/// parameter text, with its keyword folded for matching (see [`scan::fold_at`]; 0 when
+/// longer than 16 octets).
+#[derive(Clone, Copy)]
+struct Item {
+    ks: usize,
+    ke: usize,
+    /// `(start, end)` of the value, if there is one (after the `=`).
+    value: Option<(usize, usize)>,
+    code: u128,
+}
+
 /// Iterates over `keyword[=value]` items (RFC 5321 4.1.2 esmtp-param), checking
 /// `esmtp-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")` and
 /// `esmtp-value = 1*(%d33-60 / %d62-126)` (plus UTF-8 under SMTPUTF8, RFC 6531 3.3; lenient
 /// parsing also accepts `=` inside a value, as Postfix splits at the first `=`).
 /// Strict: exactly one SP between items. Lenient: any run of SP / HTAB.
+///
+/// The item boundaries sit on ASCII octets, so slicing keywords and values out of the text
+/// cannot fail.
 struct Items<'a> {
-    s: &'a str,
+    b: &'a [u8],
     pos: usize,
     lenient: bool,
-    utf8: bool,
+    /// [`scan::skip_v`] class of the value octets accepted.
+    vmask: u8,
 }
 
 impl<'a> Items<'a> {
+    #[inline]
     fn new(s: &'a str, opts: &ParseOptions) -> Self {
+        let b = s.as_bytes();
+        let lenient = opts.leniency == Leniency::Lenient;
+        // V_STRICT, V_STRICT_UTF8, V_LENIENT, V_LENIENT_UTF8 are 1, 2, 4, 8.
+        let vmask = scan::V_STRICT << (2 * u8::from(lenient) + u8::from(opts.utf8));
         Items {
-            s,
+            b,
             pos: 0,
-            lenient: opts.leniency == Leniency::Lenient,
-            utf8: opts.utf8,
+            lenient,
+            vmask,
         }
     }
 }
 
-impl<'a> Iterator for Items<'a> {
-    /// `(keyword, value, folded keyword, offset of the value)` (see [`scan::fold_at`]; the
-    /// folded keyword is 0 when longer than 16 octets).
-    type Item = Result<(&'a str, Option<&'a str>, u128, usize), ParamError>;
+impl Iterator for Items<'_> {
+    type Item = Result<Item, ParamError>;
 
-    /// One pass over the item: keyword octets, then value octets, each checked with the
+    /// One pass over the item: keyword octets, then value octets, each checked with a
     /// class table as they are crossed.
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
-        let b = self.s.as_bytes();
+        let b = self.b;
         let n = b.len();
         let lenient = self.lenient;
-        let sep = |c: u8| c == b' ' || (lenient && c == b'\t');
         let mut i = self.pos;
         if lenient {
-            while i < n && sep(b[i]) {
+            while i < n && matches!(b[i], b' ' | b'\t') {
                 i += 1;
             }
         }
@@ -229,71 +247,77 @@ impl<'a> Iterator for Items<'a> {
             self.pos = i;
             return None;
         }
-        let start = i;
+        let ks = i;
         while i < n && scan::is(b[i], scan::LDH) {
             i += 1;
         }
-        let key_end = i;
-        let mut ok = key_end > start && scan::is(b[start], scan::ALNUM);
+        let ke = i;
+        let mut ok = ke > ks && scan::is(b[ks], scan::ALNUM);
         let mut value = None;
         if i < n && b[i] == b'=' {
             i += 1;
             let vs = i;
-            let utf8 = self.utf8;
-            while i < n {
-                let c = b[i];
-                if scan::is(c, scan::VALUE) || (c == b'=' && lenient) || (utf8 && c >= 0x80) {
-                    i += 1;
-                } else {
-                    break;
-                }
-            }
+            i = scan::skip_v(b, i, self.vmask);
             ok &= i > vs;
             value = Some((vs, i));
         }
         // The item ends at a separator or at the end; in strict mode a separator must be
         // followed by another item.
         if i < n {
-            ok &= sep(b[i]) && (lenient || i + 1 < n);
+            let c = b[i];
+            ok &= c == b' ' || (lenient && c == b'\t');
+            ok &= lenient || i + 1 < n;
         }
         self.pos = i + 1;
         if !ok {
             self.pos = n;
             return Some(Err(ParamError::Syntax));
         }
-        // The boundaries sit on ASCII octets, so slicing the str cannot fail.
-        let k = self.s.get(start..key_end)?;
-        let (v, vs) = match value {
-            Some((vs, ve)) => (Some(self.s.get(vs..ve)?), vs),
-            None => (None, 0),
-        };
-        let code = scan::fold_at(b, start, key_end - start).unwrap_or(0);
-        Some(Ok((k, v, code, vs)))
+        let code = scan::fold_at(b, ks, ke - ks).unwrap_or(0);
+        Some(Ok(Item {
+            ks,
+            ke,
+            value,
+            code,
+        }))
     }
 }
 
-/// A value (octets `vs..vs + v.len()` of `line`) folded for matching against
-/// [`scan::fold`] constants of letters, digits and `-`: exact for esmtp-value octets (the
-/// only octets folding onto a letter, a digit or `-` are that letter in either case, that
-/// digit, `-` and control octets, which no value holds). 0 (matching none) when longer than
-/// 16 octets.
+/// Octets `s..e` of the parameter text (boundaries on ASCII octets, so this cannot fail).
 #[inline]
-fn word(line: &[u8], vs: usize, v: &str) -> u128 {
-    scan::fold_at(line, vs, v.len()).unwrap_or(0)
+fn text(t: &str, (s, e): (usize, usize)) -> Result<&str, ParamError> {
+    t.get(s..e).ok_or(ParamError::Syntax)
 }
 
-fn upper(k: &str) -> String {
-    k.to_ascii_uppercase()
+/// The keyword of `it`, upper-cased (for error values).
+fn upper(b: &[u8], it: &Item) -> String {
+    b.get(it.ks..it.ke)
+        .unwrap_or_default()
+        .iter()
+        .map(|&c| char::from(c.to_ascii_uppercase()))
+        .collect()
 }
 
-/// Parses `1*20DIGIT` into a u64 without overflow.
+/// Parses `1*max_digits DIGIT` into a u64 without overflow.
 #[inline]
-fn parse_u64(v: &str, max_digits: usize) -> Option<u64> {
+fn parse_u64(v: &[u8], max_digits: usize) -> Option<u64> {
     if v.is_empty() || v.len() > max_digits {
         return None;
     }
+    if v.len() <= 19 {
+        // At most 19 digits: below 10^19, no overflow possible.
+        let mut n = 0u64;
+        for &b in v {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            n = n * 10 + u64::from(d);
+        }
+        return Some(n);
+    }
     let mut n = 0u64;
-    for b in v.bytes() {
+    for &b in v {
         let d = b.wrapping_sub(b'0');
         if d > 9 {
             return None;
@@ -303,55 +327,77 @@ fn parse_u64(v: &str, max_digits: usize) -> Option<u64> {
     Some(n)
 }
 
-fn need_value<'a>(k: &str, v: Option<&'a str>) -> Result<&'a str, ParamError> {
-    v.ok_or_else(|| ParamError::InvalidValue(upper(k)))
+fn invalid(b: &[u8], it: &Item) -> ParamError {
+    ParamError::InvalidValue(upper(b, it))
 }
 
-fn no_value(k: &str, v: Option<&str>) -> Result<(), ParamError> {
-    match v {
-        None => Ok(()),
-        Some(_) => Err(ParamError::InvalidValue(upper(k))),
-    }
+/// The value range of `it`, or [`ParamError::InvalidValue`] when there is none.
+#[inline]
+fn need_value(b: &[u8], it: &Item) -> Result<(usize, usize), ParamError> {
+    it.value.ok_or_else(|| invalid(b, it))
 }
 
-fn xtext<'a>(k: &str, v: Option<&'a str>, utf8: bool) -> Result<XText<'a>, ParamError> {
-    let v = need_value(k, v)?;
-    if super::xtext::is_valid(v, utf8) {
-        Ok(XText(Cow::Borrowed(v)))
-    } else {
-        Err(ParamError::InvalidValue(upper(k)))
+/// The value octets of `it`, or [`ParamError::InvalidValue`] when there is none.
+#[inline]
+fn value_bytes<'a>(b: &'a [u8], it: &Item) -> Result<&'a [u8], ParamError> {
+    let (s, e) = need_value(b, it)?;
+    b.get(s..e).ok_or(ParamError::Syntax)
+}
+
+/// The value of `it` folded for matching against [`scan::fold`] constants of letters,
+/// digits and `-`: exact for esmtp-value octets (the only octets folding onto a letter, a
+/// digit or `-` are that letter in either case, that digit, `-` and control octets, which no
+/// value holds). 0 (matching none) when longer than 16 octets.
+#[inline]
+fn value_word(b: &[u8], it: &Item) -> Result<u128, ParamError> {
+    let (s, e) = need_value(b, it)?;
+    Ok(scan::fold_at(b, s, e - s).unwrap_or(0))
+}
+
+fn xtext<'a>(t: &'a str, it: &Item, utf8: bool) -> Result<XText<'a>, ParamError> {
+    let b = t.as_bytes();
+    let r = need_value(b, it)?;
+    let v = b.get(r.0..r.1).ok_or(ParamError::Syntax)?;
+    if !super::xtext::is_valid_bytes(v, utf8) {
+        return Err(invalid(b, it));
     }
+    Ok(XText(Cow::Borrowed(text(t, r)?)))
 }
 
 /// Sets a typed slot, reporting a duplicate.
-fn set<T>(slot: &mut Option<T>, k: &str, v: T) -> Result<(), ParamError> {
+#[inline]
+fn set<T>(slot: &mut Option<T>, b: &[u8], it: &Item, v: T) -> Result<(), ParamError> {
     if slot.is_some() {
-        return Err(ParamError::Duplicate(upper(k)));
+        return Err(ParamError::Duplicate(upper(b, it)));
     }
     *slot = Some(v);
     Ok(())
 }
 
-fn set_flag(slot: &mut bool, k: &str, v: Option<&str>) -> Result<(), ParamError> {
-    no_value(k, v)?;
+fn set_flag(slot: &mut bool, b: &[u8], it: &Item) -> Result<(), ParamError> {
+    if it.value.is_some() {
+        return Err(invalid(b, it));
+    }
     if *slot {
-        return Err(ParamError::Duplicate(upper(k)));
+        return Err(ParamError::Duplicate(upper(b, it)));
     }
     *slot = true;
     Ok(())
 }
 
-fn push_other<'a>(
-    other: &mut Vec<Param<'a>>,
-    k: &'a str,
-    v: Option<&'a str>,
-) -> Result<(), ParamError> {
+fn push_other<'a>(other: &mut Vec<Param<'a>>, t: &'a str, it: &Item) -> Result<(), ParamError> {
+    let b = t.as_bytes();
+    let k = text(t, (it.ks, it.ke))?;
+    let v = match it.value {
+        Some(r) => Some(text(t, r)?),
+        None => None,
+    };
     // Bounds the quadratic duplicate check below (see `limits::MAX_OTHER_PARAMS`).
     if other.len() >= crate::limits::MAX_OTHER_PARAMS {
         return Err(ParamError::Syntax);
     }
     if other.iter().any(|p| p.keyword.eq_ignore_ascii_case(k)) {
-        return Err(ParamError::Duplicate(upper(k)));
+        return Err(ParamError::Duplicate(upper(b, it)));
     }
     other.push(Param {
         keyword: Cow::Borrowed(k),
@@ -362,16 +408,17 @@ fn push_other<'a>(
 
 /// `BY=` value: `by-time ";" by-mode [by-trace]`, by-time `["-" / "+"] 1*9DIGIT`
 /// (RFC 2852 section 4).
-fn parse_by(v: &str) -> Option<DeliverBy> {
-    let (t, m) = v.split_once(';')?;
-    let (neg, digits) = match t.as_bytes().first()? {
-        b'-' => (true, &t[1..]),
-        b'+' => (false, &t[1..]),
+fn parse_by(v: &[u8]) -> Option<DeliverBy> {
+    let semi = memchr::memchr(b';', v)?;
+    let (t, m) = (v.get(..semi)?, v.get(semi + 1..)?);
+    let (neg, digits) = match t {
+        [b'-', d @ ..] => (true, d),
+        [b'+', d @ ..] => (false, d),
         _ => (false, t),
     };
     let n = i64::try_from(parse_u64(digits, 9)?).ok()?;
     let time = if neg { -n } else { n };
-    let (mode, trace) = match m.as_bytes() {
+    let (mode, trace) = match m {
         [c] => (*c, false),
         [c, b't' | b'T'] => (*c, true),
         _ => return None,
@@ -385,8 +432,8 @@ fn parse_by(v: &str) -> Option<DeliverBy> {
 }
 
 /// `MT-PRIORITY=` value: `["-" / "+"] DIGIT`, -9..=9 (RFC 6710 section 3).
-fn parse_priority(v: &str) -> Option<i8> {
-    let (neg, d) = match v.as_bytes() {
+fn parse_priority(v: &[u8]) -> Option<i8> {
+    let (neg, d) = match v {
         [b'-', d] => (true, *d),
         [b'+', d] => (false, *d),
         [d] => (false, *d),
@@ -399,28 +446,46 @@ fn parse_priority(v: &str) -> Option<i8> {
     Some(if neg { -n } else { n })
 }
 
-/// `NOTIFY=` value (RFC 3461 4.1): `NEVER` or a comma list of SUCCESS, FAILURE, DELAY.
-fn parse_notify(v: &str, line: &[u8], vs: usize) -> Option<Notify> {
+/// `NOTIFY=` value (RFC 3461 4.1): `NEVER` or a comma list of SUCCESS, FAILURE, DELAY;
+/// octets `vs..ve` of `line`.
+fn parse_notify(line: &[u8], (vs, ve): (usize, usize)) -> Option<Notify> {
     const NEVER: u128 = scan::fold(b"NEVER");
     const SUCCESS: u128 = scan::fold(b"SUCCESS");
     const FAILURE: u128 = scan::fold(b"FAILURE");
     const DELAY: u128 = scan::fold(b"DELAY");
     let mut n = Notify::default();
     let mut at = vs;
-    for item in v.as_bytes().split(|&b| b == b',') {
-        let code = scan::fold_at(line, at, item.len());
-        at += item.len() + 1;
-        let slot = match code? {
-            NEVER => &mut n.never,
-            SUCCESS => &mut n.success,
-            FAILURE => &mut n.failure,
-            DELAY => &mut n.delay,
-            _ => return None,
+    loop {
+        // Each word is matched in place by its length (7: SUCCESS / FAILURE, 5: NEVER /
+        // DELAY), then must be followed by the end or a comma.
+        let fold = |len: usize| {
+            if ve - at >= len {
+                scan::fold_at(line, at, len)
+            } else {
+                None
+            }
+        };
+        let (slot, len) = match fold(7) {
+            Some(SUCCESS) => (&mut n.success, 7),
+            Some(FAILURE) => (&mut n.failure, 7),
+            _ => match fold(5) {
+                Some(NEVER) => (&mut n.never, 5),
+                Some(DELAY) => (&mut n.delay, 5),
+                _ => return None,
+            },
         };
         if *slot {
             return None;
         }
         *slot = true;
+        let end = at + len;
+        if end >= ve {
+            break;
+        }
+        if line.get(end) != Some(&b',') {
+            return None;
+        }
+        at = end + 1;
     }
     if n.never && (n.success || n.failure || n.delay) {
         return None;
@@ -429,10 +494,10 @@ fn parse_notify(v: &str, line: &[u8], vs: usize) -> Option<Notify> {
 }
 
 /// `HOLDUNTIL=` value: an RFC 3339 date-time, checked for its character set only.
-fn is_date_time(v: &str) -> bool {
+fn is_date_time(v: &[u8]) -> bool {
     v.len() >= 20
-        && v.bytes()
-            .all(|b| b.is_ascii_digit() || b"-:.+TZtz".contains(&b))
+        && v.iter()
+            .all(|b| b.is_ascii_digit() || b"-:.+TZtz".contains(b))
 }
 
 impl<'a> MailParams<'a> {
@@ -440,26 +505,23 @@ impl<'a> MailParams<'a> {
     /// its separating space). Keywords are case-insensitive.
     pub fn parse(s: &'a str, opts: &ParseOptions) -> Result<MailParams<'a>, ParamError> {
         let mut p = MailParams::default();
-        if s.is_empty() {
-            return Ok(p);
-        }
-        for item in Items::new(s, opts) {
-            let (k, v, code, vs) = item?;
-            p.add(k, v, code, (s.as_bytes(), vs), opts)?;
-        }
+        p.parse_into(s, opts)?;
         Ok(p)
     }
 
+    /// Parses parameter text into `self` (which holds no parameters yet); building in place
+    /// spares moving the large struct around.
     #[inline]
-    fn add(
-        &mut self,
-        k: &'a str,
-        v: Option<&'a str>,
-        code: u128,
-        (line, vs): (&[u8], usize),
-        opts: &ParseOptions,
-    ) -> Result<(), ParamError> {
-        let bad = || ParamError::InvalidValue(upper(k));
+    pub(crate) fn parse_into(&mut self, t: &'a str, opts: &ParseOptions) -> Result<(), ParamError> {
+        for it in Items::new(t, opts) {
+            self.add(t, &it?, opts)?;
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn add(&mut self, t: &'a str, it: &Item, opts: &ParseOptions) -> Result<(), ParamError> {
+        let b = t.as_bytes();
         const SIZE: u128 = scan::fold(b"SIZE");
         const BODY: u128 = scan::fold(b"BODY");
         const SMTPUTF8: u128 = scan::fold(b"SMTPUTF8");
@@ -480,63 +542,62 @@ impl<'a> MailParams<'a> {
         const XMSGID: u128 = scan::fold(b"XMSGID");
         const XORIGFROM: u128 = scan::fold(b"XORIGFROM");
         let x = &mut self.exchange;
-        let slot = match code {
+        let slot = match it.code {
             SIZE => {
-                let n = parse_u64(need_value(k, v)?, 20).ok_or_else(bad)?;
-                return set(&mut self.size, k, n);
+                let n = parse_u64(value_bytes(b, it)?, 20).ok_or_else(|| invalid(b, it))?;
+                return set(&mut self.size, b, it, n);
             }
             BODY => {
-                let v = need_value(k, v)?;
                 const EIGHT: u128 = scan::fold(b"8BITMIME");
                 const SEVEN: u128 = scan::fold(b"7BIT");
                 const BINARY: u128 = scan::fold(b"BINARYMIME");
-                let b = match word(line, vs, v) {
+                let v = match value_word(b, it)? {
                     EIGHT => Body::EightBitMime,
                     SEVEN => Body::SevenBit,
                     BINARY => Body::BinaryMime,
-                    _ => return Err(bad()),
+                    _ => return Err(invalid(b, it)),
                 };
-                return set(&mut self.body, k, b);
+                return set(&mut self.body, b, it, v);
             }
-            SMTPUTF8 => return set_flag(&mut self.smtputf8, k, v),
+            SMTPUTF8 => return set_flag(&mut self.smtputf8, b, it),
             RET => {
-                let v = need_value(k, v)?;
-                let r = if v.eq_ignore_ascii_case("FULL") {
-                    Ret::Full
-                } else if v.eq_ignore_ascii_case("HDRS") {
-                    Ret::Headers
-                } else {
-                    return Err(bad());
+                const FULL: u128 = scan::fold(b"FULL");
+                const HDRS: u128 = scan::fold(b"HDRS");
+                let r = match value_word(b, it)? {
+                    FULL => Ret::Full,
+                    HDRS => Ret::Headers,
+                    _ => return Err(invalid(b, it)),
                 };
-                return set(&mut self.ret, k, r);
+                return set(&mut self.ret, b, it, r);
             }
             ENVID => {
-                let x = xtext(k, v, false)?;
-                return set(&mut self.envid, k, x);
+                let v = xtext(t, it, false)?;
+                return set(&mut self.envid, b, it, v);
             }
             AUTH => {
-                let x = xtext(k, v, opts.utf8)?;
-                return set(&mut self.auth, k, x);
+                let v = xtext(t, it, opts.utf8)?;
+                return set(&mut self.auth, b, it, v);
             }
-            REQUIRETLS => return set_flag(&mut self.requiretls, k, v),
+            REQUIRETLS => return set_flag(&mut self.requiretls, b, it),
             BY => {
-                let by = parse_by(need_value(k, v)?).ok_or_else(bad)?;
-                return set(&mut self.by, k, by);
+                let by = parse_by(value_bytes(b, it)?).ok_or_else(|| invalid(b, it))?;
+                return set(&mut self.by, b, it, by);
             }
             MT_PRIORITY => {
-                let n = parse_priority(need_value(k, v)?).ok_or_else(bad)?;
-                return set(&mut self.mt_priority, k, n);
+                let n = parse_priority(value_bytes(b, it)?).ok_or_else(|| invalid(b, it))?;
+                return set(&mut self.mt_priority, b, it, n);
             }
             HOLDFOR => {
-                let n = parse_u64(need_value(k, v)?, 9).ok_or_else(bad)?;
-                return set(&mut self.hold, k, Hold::For(n));
+                let n = parse_u64(value_bytes(b, it)?, 9).ok_or_else(|| invalid(b, it))?;
+                return set(&mut self.hold, b, it, Hold::For(n));
             }
             HOLDUNTIL => {
-                let v = need_value(k, v)?;
-                if !is_date_time(v) {
-                    return Err(bad());
+                let r = need_value(b, it)?;
+                if !is_date_time(value_bytes(b, it)?) {
+                    return Err(invalid(b, it));
                 }
-                return set(&mut self.hold, k, Hold::Until(Cow::Borrowed(v)));
+                let v = Hold::Until(Cow::Borrowed(text(t, r)?));
+                return set(&mut self.hold, b, it, v);
             }
             XSHADOW => &mut x.xshadow,
             XOORG => &mut x.xoorg,
@@ -546,10 +607,10 @@ impl<'a> MailParams<'a> {
             XSYSPROBEID => &mut x.xsysprobeid,
             XMSGID => &mut x.xmsgid,
             XORIGFROM => &mut x.xorigfrom,
-            _ => return push_other(&mut self.other, k, v),
+            _ => return push_other(&mut self.other, t, it),
         };
-        let val = xtext(k, v, opts.utf8)?;
-        set(slot, k, val)
+        let v = xtext(t, it, opts.utf8)?;
+        set(slot, b, it, v)
     }
 
     /// Writes the parameters in canonical order, each preceded by one space.
@@ -652,38 +713,42 @@ impl<'a> RcptParams<'a> {
     /// Parses the parameters of `RCPT TO:<path> [params]`. Keywords are case-insensitive.
     pub fn parse(s: &'a str, opts: &ParseOptions) -> Result<RcptParams<'a>, ParamError> {
         let mut p = RcptParams::default();
-        if s.is_empty() {
-            return Ok(p);
-        }
-        for item in Items::new(s, opts) {
-            let (k, v, code, vs) = item?;
-            const NOTIFY: u128 = scan::fold(b"NOTIFY");
-            const ORCPT: u128 = scan::fold(b"ORCPT");
-            const XORAR: u128 = scan::fold(b"XORAR");
-            const XRDST: u128 = scan::fold(b"XRDST");
-            match code {
+        p.parse_into(s, opts)?;
+        Ok(p)
+    }
+
+    /// Parses parameter text into `self` (which holds no parameters yet).
+    #[inline]
+    pub(crate) fn parse_into(&mut self, t: &'a str, opts: &ParseOptions) -> Result<(), ParamError> {
+        let b = t.as_bytes();
+        const NOTIFY: u128 = scan::fold(b"NOTIFY");
+        const ORCPT: u128 = scan::fold(b"ORCPT");
+        const XORAR: u128 = scan::fold(b"XORAR");
+        const XRDST: u128 = scan::fold(b"XRDST");
+        for it in Items::new(t, opts) {
+            let it = &it?;
+            match it.code {
                 NOTIFY => {
-                    let n = parse_notify(need_value(k, v)?, s.as_bytes(), vs)
-                        .ok_or_else(|| ParamError::InvalidValue(upper(k)))?;
-                    set(&mut p.notify, k, n)?;
+                    let n = parse_notify(b, need_value(b, it)?).ok_or_else(|| invalid(b, it))?;
+                    set(&mut self.notify, b, it, n)?;
                 }
                 ORCPT => {
-                    let o = parse_orcpt(need_value(k, v)?, opts)
-                        .ok_or_else(|| ParamError::InvalidValue(upper(k)))?;
-                    set(&mut p.orcpt, k, o)?;
+                    let o =
+                        parse_orcpt(t, need_value(b, it)?, opts).ok_or_else(|| invalid(b, it))?;
+                    set(&mut self.orcpt, b, it, o)?;
                 }
                 XORAR => {
-                    let x = xtext(k, v, opts.utf8)?;
-                    set(&mut p.exchange.xorar, k, x)?;
+                    let x = xtext(t, it, opts.utf8)?;
+                    set(&mut self.exchange.xorar, b, it, x)?;
                 }
                 XRDST => {
-                    let x = xtext(k, v, opts.utf8)?;
-                    set(&mut p.exchange.xrdst, k, x)?;
+                    let x = xtext(t, it, opts.utf8)?;
+                    set(&mut self.exchange.xrdst, b, it, x)?;
                 }
-                _ => push_other(&mut p.other, k, v)?,
+                _ => push_other(&mut self.other, t, it)?,
             }
         }
-        Ok(p)
+        Ok(())
     }
 
     /// Writes the parameters in canonical order, each preceded by one space.
@@ -720,15 +785,17 @@ impl<'a> RcptParams<'a> {
     }
 }
 
-/// `ORCPT=` value: `addr-type ";" xtext` (RFC 3461 4.2); addr-type is an atom. Under
-/// SMTPUTF8 the address may hold UTF-8 (RFC 6533 `utf-8-addr-unitext`).
-fn parse_orcpt<'a>(v: &'a str, opts: &ParseOptions) -> Option<Orcpt<'a>> {
-    let semi = memchr::memchr(b';', v.as_bytes())?;
-    let (t, a) = (v.get(..semi)?, v.get(semi + 1..)?);
-    if t.is_empty() || !scan::all(t.as_bytes(), scan::ATEXT) {
+/// `ORCPT=` value: `addr-type ";" xtext` (RFC 3461 4.2), octets `vs..ve` of `s`; addr-type
+/// is an atom. Under SMTPUTF8 the address may hold UTF-8 (RFC 6533 `utf-8-addr-unitext`).
+fn parse_orcpt<'a>(s: &'a str, (vs, ve): (usize, usize), opts: &ParseOptions) -> Option<Orcpt<'a>> {
+    let v = s.get(vs..ve)?;
+    // addr-type: an atom, ended by the `;` (one pass for both).
+    let semi = scan::skip(v.as_bytes(), 0, scan::ATEXT);
+    if semi == 0 || v.as_bytes().get(semi) != Some(&b';') {
         return None;
     }
-    if !super::xtext::is_valid(a, opts.utf8) {
+    let (t, a) = (v.get(..semi)?, v.get(semi + 1..)?);
+    if !super::xtext::is_valid_bytes(a.as_bytes(), opts.utf8) {
         return None;
     }
     Some(Orcpt {
@@ -902,6 +969,16 @@ mod tests {
         );
         assert_eq!(p.orcpt.as_ref().unwrap().addr_type, "rfc822");
         assert_eq!(enc_rcpt(&p), " NOTIFY=SUCCESS,DELAY ORCPT=rfc822;a+2Bb@x");
+        let p = RcptParams::parse("NOTIFY=delay,FAILURE,Success", &opts()).unwrap();
+        assert_eq!(
+            p.notify,
+            Some(Notify {
+                never: false,
+                success: true,
+                failure: true,
+                delay: true
+            })
+        );
         let p = RcptParams::parse("NOTIFY=NEVER", &opts()).unwrap();
         assert_eq!(enc_rcpt(&p), " NOTIFY=NEVER");
     }
@@ -942,7 +1019,18 @@ mod tests {
         assert_eq!(RcptParams::parse("", &strict()), Ok(RcptParams::default()));
         assert_eq!(MailParams::parse(" ", &strict()), Err(Syntax));
         assert_eq!(MailParams::parse("A=b=c", &strict()), Err(Syntax));
-        for bad in ["NEVER,SUCCESS", "", "SUCCESS,SUCCESS", "SOMETIMES"] {
+        for bad in [
+            "NEVER,SUCCESS",
+            "",
+            "SUCCESS,SUCCESS",
+            "SOMETIMES",
+            "SUCCESS,",
+            ",SUCCESS",
+            "SUCCESSX",
+            "NEVERS",
+            "SUCCESS,,FAILURE",
+            "SUCCES",
+        ] {
             assert!(
                 RcptParams::parse(&format!("NOTIFY={bad}"), &opts()).is_err(),
                 "{bad}"

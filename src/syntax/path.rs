@@ -427,16 +427,18 @@ pub(crate) fn fast_mailbox(s: &str) -> Option<(Mailbox<'_>, usize)> {
     if b.first() != Some(&b'<') {
         return None;
     }
+    let n = b.len();
     // Local part: Atom *("." Atom), one tight class-table scan per atom.
     let mut i = 1;
     loop {
-        let rest = b.get(i..)?;
-        let n = rest.iter().position(|&c| !is(c, ATEXT))?;
-        if n == 0 {
-            return None; // empty atom: leading, trailing or doubled dot
+        let start = i;
+        while i < n && is(b[i], ATEXT) {
+            i += 1;
         }
-        i += n;
-        match b.get(i)? {
+        if i == start || i >= n {
+            return None; // empty atom (leading, trailing or doubled dot), or the end
+        }
+        match b[i] {
             b'.' => i += 1,
             b'@' => break,
             _ => return None,
@@ -449,15 +451,14 @@ pub(crate) fn fast_mailbox(s: &str) -> Option<(Mailbox<'_>, usize)> {
     // Domain: labels of 1 to 63 letters, digits and inner hyphens.
     i += 1;
     loop {
-        let rest = b.get(i..)?;
-        let n = rest.iter().position(|&c| !is(c, LDH))?;
-        let label = rest.get(..n)?;
-        match (label.first(), label.last()) {
-            (Some(&f), Some(&l)) if n <= 63 && f != b'-' && l != b'-' => {}
-            _ => return None,
+        let start = i;
+        while i < n && is(b[i], LDH) {
+            i += 1;
         }
-        i += n;
-        match b.get(i)? {
+        if i == start || i - start > 63 || i >= n || b[start] == b'-' || b[i - 1] == b'-' {
+            return None;
+        }
+        match b[i] {
             b'.' => i += 1,
             b'>' => break,
             _ => return None,

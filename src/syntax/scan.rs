@@ -79,6 +79,74 @@ pub(crate) fn is(b: u8, mask: u8) -> bool {
     CLASS[usize::from(b)] & mask != 0
 }
 
+/// Value classes (for [`skip_v`]), one bit per parsing mode: esmtp-value octets `!`..`~`
+/// except `=` (RFC 5321 4.1.2), plus `=` when lenient, plus octets 0x80 and above under
+/// SMTPUTF8 (RFC 6531 3.3).
+pub(crate) const V_STRICT: u8 = 1;
+/// Strict, with UTF-8.
+pub(crate) const V_STRICT_UTF8: u8 = 2;
+/// Lenient (`=` accepted inside values, as Postfix splits at the first `=`).
+pub(crate) const V_LENIENT: u8 = 4;
+/// Lenient, with UTF-8.
+pub(crate) const V_LENIENT_UTF8: u8 = 8;
+const _: () = assert!(
+    V_STRICT_UTF8 == V_STRICT << 1 && V_LENIENT == V_STRICT << 2 && V_LENIENT_UTF8 == V_STRICT << 3
+);
+
+const fn build_v() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = if b >= 33 && b <= 126 && b != b'=' {
+            V_STRICT | V_STRICT_UTF8 | V_LENIENT | V_LENIENT_UTF8
+        } else if b == b'=' {
+            V_LENIENT | V_LENIENT_UTF8
+        } else if b >= 0x80 {
+            V_STRICT_UTF8 | V_LENIENT_UTF8
+        } else {
+            0
+        };
+        i += 1;
+    }
+    t
+}
+
+static VCLASS: [u8; 256] = build_v();
+
+/// The first index at or after `i` whose octet is not in the one-bit class `bit` of `table`
+/// (or `b.len()`): four octets per step while they last, then one at a time.
+#[inline(always)]
+fn skip_in(table: &[u8; 256], b: &[u8], mut i: usize, bit: u8) -> usize {
+    while let Some(&[c0, c1, c2, c3]) = b.get(i..i.wrapping_add(4)) {
+        let t = |c: u8| table[usize::from(c)];
+        if t(c0) & t(c1) & t(c2) & t(c3) & bit == 0 {
+            break;
+        }
+        i += 4;
+    }
+    while let Some(&c) = b.get(i) {
+        if table[usize::from(c)] & bit == 0 {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// The first index at or after `i` whose octet is not in the class `class` (one of the
+/// one-bit classes above: [`ATEXT`], [`LDH`], ...), or `b.len()`.
+#[inline(always)]
+pub(crate) fn skip(b: &[u8], i: usize, class: u8) -> usize {
+    skip_in(&CLASS, b, i, class)
+}
+
+/// [`skip`] over esmtp-value octets of the mode `bit` (`V_*`).
+#[inline(always)]
+pub(crate) fn skip_v(b: &[u8], i: usize, bit: u8) -> usize {
+    skip_in(&VCLASS, b, i, bit)
+}
+
 /// Whether every octet of `s` is in the classes `mask`.
 #[inline]
 pub(crate) fn all(s: &[u8], mask: u8) -> bool {
@@ -109,34 +177,52 @@ pub(crate) fn pack_upper(s: &[u8]) -> Option<u128> {
     Some(v)
 }
 
-/// Whether `b` holds a CR, LF or NUL: eight octets at a time (SWAR), no per-octet branch.
+/// Whether `b` holds a CR, LF or NUL: eight octets at a time (SWAR), no per-octet branch
+/// and no copy of a partial word. A first test looks for any octet below 0x0e (one
+/// subtraction per word); only a line holding one (an HTAB, say) gets the exact test.
 #[inline]
 pub(crate) fn has_ctl(b: &[u8]) -> bool {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
+    // Some octet of `v` is below `n` (exact for n <= 128).
     #[inline(always)]
-    fn word(v: u64) -> u64 {
-        // Exact "some octet is zero" test, for NUL, CR (0x0d) and LF (0x0a).
-        let z = |x: u64| x.wrapping_sub(LO) & !x & HI;
-        z(v) | z(v ^ (LO * 0x0d)) | z(v ^ (LO * 0x0a))
+    fn below(v: u64, n: u64) -> u64 {
+        v.wrapping_sub(LO * n) & !v & HI
     }
-    let mut acc = 0;
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
+    #[inline(always)]
+    fn exact(v: u64) -> bool {
+        // Exact "some octet is zero" test, for NUL, CR (0x0d) and LF (0x0a).
+        (below(v, 1) | below(v ^ (LO * 0x0d), 1) | below(v ^ (LO * 0x0a), 1)) != 0
+    }
+    #[inline(always)]
+    fn load(c: &[u8]) -> u64 {
         let mut w = [0u8; 8];
         w.copy_from_slice(c);
-        acc |= word(u64::from_le_bytes(w));
+        u64::from_le_bytes(w)
     }
-    let rem = chunks.remainder();
-    if !rem.is_empty() {
+    let n = b.len();
+    if n < 8 {
         // Pad with a harmless octet.
-        let mut w = [b'a'; 8];
-        for (d, s) in w.iter_mut().zip(rem) {
-            *d = *s;
+        let mut v = u64::from_le_bytes([b'a'; 8]);
+        for (i, &c) in b.iter().enumerate() {
+            v = (v & !(0xff << (8 * i))) | (u64::from(c) << (8 * i));
         }
-        acc |= word(u64::from_le_bytes(w));
+        return below(v, 0x0e) != 0 && exact(v);
     }
-    acc != 0
+    let mut low = 0;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        low |= below(load(c), 0x0e);
+    }
+    // The last eight octets, overlapping the chunks before (an "any" test).
+    let last = b.get(n - 8..).map(load).unwrap_or(0);
+    if !chunks.remainder().is_empty() {
+        low |= below(last, 0x0e);
+    }
+    if low == 0 {
+        return false;
+    }
+    b.chunks_exact(8).any(|c| exact(load(c))) || exact(last)
 }
 
 /// Packs up to 16 octets of a keyword or value with bit 5 cleared in each (upper-case for
@@ -217,6 +303,9 @@ mod tests {
             b"\0",
             b"0123456789abcde\r",
             b"0123456789abcdef\n",
+            b"abc\tdefgh\x0bij\r",
+            b"\tbcdefgh\x00",
+            b"a\tcdefg\nijklmnopq",
         ] {
             assert!(has_ctl(s), "{s:?}");
         }
@@ -225,6 +314,8 @@ mod tests {
             b"\x8d\x8a\x80\xff",
             b"0123456789abcdefgh \t",
             b"\x0e\x0b\x01\x1d",
+            b"abc\tdefgh\x0bijk\x0c",
+            b"\t\t\t\t\t\t\t\t\x01",
         ] {
             assert!(!has_ctl(s), "{s:?}");
         }

@@ -37,22 +37,27 @@ fn hex_val(b: u8) -> Option<u8> {
 /// Whether `s` is valid xtext. With `utf8`, non-ASCII characters are also accepted as
 /// themselves (RFC 6533 `utf-8-addr-unitext`, RFC 6531 esmtp-value).
 pub(crate) fn is_valid(s: &str, utf8: bool) -> bool {
-    let b = s.as_bytes();
+    is_valid_bytes(s.as_bytes(), utf8)
+}
+
+/// [`is_valid`] on octets (non-ASCII octets are accepted as themselves with `utf8`; the
+/// caller checks that they form UTF-8).
+#[inline]
+pub(crate) fn is_valid_bytes(b: &[u8], utf8: bool) -> bool {
     let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c == b'+' {
-            match (b.get(i + 1), b.get(i + 2)) {
+    loop {
+        // Runs of plain xchar at table speed, then the octet that ended the run.
+        i = super::scan::skip(b, i, super::scan::XCHAR);
+        match b.get(i) {
+            None => return true,
+            Some(b'+') => match (b.get(i + 1), b.get(i + 2)) {
                 (Some(&h), Some(&l)) if hex_val(h).is_some() && hex_val(l).is_some() => i += 3,
                 _ => return false,
-            }
-        } else if is_xchar(c) || (utf8 && c >= 0x80) {
-            i += 1;
-        } else {
-            return false;
+            },
+            Some(&c) if utf8 && c >= 0x80 => i += 1,
+            Some(_) => return false,
         }
     }
-    true
 }
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";

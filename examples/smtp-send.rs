@@ -230,12 +230,16 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
     let _ = tcp.set_nodelay(true);
     let mut conn = Conn::Plain(tcp);
     let mut client = Client::new(config, Instant::now());
-    client.send(envelope, Bytes::from(body))?;
-    client.quit();
+    let body = Bytes::from(body);
+    // The envelope in flight, and the index in `--to` of each of its recipients: a server
+    // that refuses recipients for being too many (452) gets the rest in a new transaction.
+    let mut current = (envelope.clone(), (0..cli.to.len()).collect::<Vec<usize>>());
+    client.send(envelope, body.clone())?;
+    // Whether each `--to` recipient was finally accepted.
+    let mut accepted = vec![false; cli.to.len()];
 
     let mut buf = vec![0u8; 64 * 1024];
     let mut out = Vec::new();
-    let mut all_ok = false;
     let mut delivered = false;
     loop {
         out.clear();
@@ -279,12 +283,15 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                 }
                 Event::RecipientResult {
                     index,
-                    accepted,
+                    accepted: ok,
                     reply,
                     ..
                 } => {
-                    let to = cli.to.get(index).map(String::as_str).unwrap_or("?");
-                    let verdict = if accepted { "accepted" } else { "rejected" };
+                    let original = current.1.get(index).copied();
+                    let to = original
+                        .and_then(|i| cli.to.get(i))
+                        .map_or("?", String::as_str);
+                    let verdict = if ok { "accepted" } else { "rejected" };
                     print!("{to}: {verdict}: {reply}");
                 }
                 Event::MessageResult {
@@ -292,14 +299,33 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                 } => match result {
                     Ok(reply) => {
                         delivered = true;
-                        all_ok = recipients.iter().all(|r| r.accepted());
-                        for r in recipients.iter().filter(|r| r.reply.is_none()) {
-                            let to = cli.to.get(r.index).map(String::as_str).unwrap_or("?");
-                            println!("{to}: no reply");
+                        for r in &recipients {
+                            let Some(&original) = current.1.get(r.index) else {
+                                continue;
+                            };
+                            accepted[original] = r.accepted();
+                            if r.reply.is_none() {
+                                println!("{}: no reply", cli.to[original]);
+                            }
                         }
                         print!("message: delivered: {reply}");
+                        match current.0.deferred(&recipients) {
+                            Some((again, indices)) => {
+                                eprintln!(
+                                    "sending again to {} recipient(s) refused as too many",
+                                    indices.len()
+                                );
+                                let originals = indices.iter().map(|&i| current.1[i]).collect();
+                                client.send(again.clone(), body.clone())?;
+                                current = (again, originals);
+                            }
+                            None => client.quit(),
+                        }
                     }
-                    Err(e) => println!("message: failed: {e}"),
+                    Err(e) => {
+                        println!("message: failed: {e}");
+                        client.quit();
+                    }
                 },
                 Event::Closed(reason) => {
                     eprintln!("session closed: {reason}");
@@ -314,7 +340,7 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                     if !delivered {
                         println!("session ended before delivery: {reason}");
                     }
-                    return Ok(delivered && all_ok);
+                    return Ok(delivered && accepted.iter().all(|&a| a));
                 }
                 _ => {}
             }

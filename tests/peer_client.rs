@@ -236,23 +236,34 @@ fn smtp_send_wrong_ntlm_password() {
     assert!(server.messages().is_empty());
 }
 
+/// A server that takes one recipient per transaction answers `452 4.5.3` to the second:
+/// smtp-send delivers to it in a second transaction (RFC 5321 4.5.3.1.10) and succeeds.
 #[test]
-fn smtp_send_partial_refusal_exits_1() {
+fn smtp_send_retries_recipients_refused_as_too_many() {
     let server = ExampleServer::start(&["--max-recipients", "1"]);
     let file = server.file("m.eml", MESSAGE);
     let out = smtp_send(server.addr, &file, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", out.all());
-    assert!(
-        out.stdout.contains("bob@example.test: accepted: 250"),
-        "{}",
-        out.all()
-    );
-    assert!(
-        out.stdout.contains("carol@example.test: rejected: 452"),
-        "{}",
-        out.all()
-    );
-    check_stored(&server, "ESMTP");
+    assert!(out.status.success(), "{}", out.all());
+    for line in [
+        "bob@example.test: accepted: 250",
+        "carol@example.test: rejected: 452 4.5.3",
+        "carol@example.test: accepted: 250",
+    ] {
+        assert!(out.stdout.contains(line), "{line}: {}", out.all());
+    }
+    let messages = server.messages();
+    assert_eq!(messages.len(), 2, "{}", out.all());
+    let mut rcpts: Vec<String> = messages
+        .iter()
+        .map(|m| {
+            let s = split_trace(m);
+            assert_eq!(s.content, MESSAGE);
+            s.received.split("for ").nth(1).unwrap_or("").to_string()
+        })
+        .collect();
+    rcpts.sort();
+    assert!(rcpts[0].starts_with("<bob@example.test>;"), "{rcpts:?}");
+    assert!(rcpts[1].starts_with("<carol@example.test>;"), "{rcpts:?}");
 }
 
 #[test]

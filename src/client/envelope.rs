@@ -2,8 +2,28 @@
 
 use crate::syntax::param::{ExchangeMailParams, ExchangeRcptParams, Notify, Orcpt, Ret};
 use crate::syntax::path::{ForwardPath, Mailbox, ReversePath};
+use crate::syntax::reply::{EnhancedCode, Reply};
 use crate::syntax::{ParseOptions, PathError};
 use bytes::Bytes;
+
+use super::session::RecipientStatus;
+
+/// A refusal for too many recipients (RFC 5321 4.5.3.1.10): `452`, with `4.5.3` or no
+/// enhanced code, or `552 5.5.3`.
+fn too_many_recipients(reply: &Reply) -> bool {
+    match reply.code.0 {
+        452 => matches!(
+            reply.enhanced,
+            None | Some(EnhancedCode {
+                class: 4,
+                subject: 5,
+                detail: 3
+            })
+        ),
+        552 => reply.enhanced == Some(EnhancedCode::new(5, 5, 3)),
+        _ => false,
+    }
+}
 
 /// One recipient: a forward-path and its DSN parameters (RFC 3461 4.1, 4.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +139,66 @@ impl Envelope {
             exchange: ExchangeRcptParams::default(),
         });
         Ok(())
+    }
+
+    /// The recipients to send the same message to again, in a new transaction, after a
+    /// server refused them for having too many recipients: `452` (with `4.5.3` or no
+    /// enhanced code), or the `552 5.5.3` that RFC 821 servers send and that clients
+    /// should treat as temporary (RFC 5321 sections 4.5.3.1.10 and 4.5.3.1.8; RFC 3463
+    /// X.5.3). `statuses` are the per-recipient outcomes of a *delivered* message
+    /// ([`Event::MessageResult`](super::Event::MessageResult)).
+    ///
+    /// Returns the envelope (same sender, parameters and XEXCH50 blob, only those
+    /// recipients, in order) and, for each of its recipients, its index in `self`. `None`
+    /// when there is nothing to retry, or when no recipient was accepted in this
+    /// transaction: retrying then would make no progress.
+    ///
+    /// ```
+    /// use ehlo::client::{Envelope, RecipientStatus};
+    /// use ehlo::{EnhancedCode, Reply};
+    ///
+    /// let env = Envelope::new("a@example.test")?
+    ///     .recipient("b@example.test")?
+    ///     .recipient("c@example.test")?;
+    /// let statuses = [
+    ///     RecipientStatus { index: 0, reply: Some(Reply::new(250, None, "OK")) },
+    ///     RecipientStatus {
+    ///         index: 1,
+    ///         reply: Some(Reply::new(452, Some(EnhancedCode::new(4, 5, 3)), "Too many recipients")),
+    ///     },
+    /// ];
+    /// let (again, indices) = env.deferred(&statuses).unwrap();
+    /// assert_eq!(again.recipients, env.recipients[1..]);
+    /// assert_eq!(indices, [1]);
+    /// # Ok::<(), ehlo::syntax::PathError>(())
+    /// ```
+    pub fn deferred(&self, statuses: &[RecipientStatus]) -> Option<(Envelope, Vec<usize>)> {
+        if !statuses.iter().any(RecipientStatus::accepted) {
+            return None;
+        }
+        let indices: Vec<usize> = statuses
+            .iter()
+            .filter(|s| s.reply.as_ref().is_some_and(too_many_recipients))
+            .map(|s| s.index)
+            .filter(|&i| i < self.recipients.len())
+            .collect();
+        if indices.is_empty() {
+            return None;
+        }
+        let envelope = Envelope {
+            recipients: indices
+                .iter()
+                .map(|&i| self.recipients[i].clone())
+                .collect(),
+            from: self.from.clone(),
+            smtputf8: self.smtputf8,
+            requiretls: self.requiretls,
+            ret: self.ret,
+            envid: self.envid.clone(),
+            xexch50: self.xexch50.clone(),
+            exchange: self.exchange.clone(),
+        };
+        Some((envelope, indices))
     }
 
     /// Whether the message needs SMTPUTF8: the flag, or a non-ASCII address.
@@ -330,6 +410,79 @@ impl From<&'static str> for Body {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn status(index: usize, code: u16, enhanced: Option<(u8, u16, u16)>) -> RecipientStatus {
+        RecipientStatus {
+            index,
+            reply: Some(Reply::new(
+                code,
+                enhanced.map(|(c, s, d)| EnhancedCode::new(c, s, d)),
+                "text",
+            )),
+        }
+    }
+
+    #[test]
+    fn deferred_picks_the_too_many_recipients_refusals() {
+        let mut env = Envelope::new("a@example.test").unwrap();
+        env.requiretls = true;
+        env.envid = Some("id-1".into());
+        for i in 0..8 {
+            env.add_recipient(&format!("r{i}@example.test")).unwrap();
+        }
+        env.recipients[4].notify = Some(Notify {
+            never: true,
+            ..Notify::default()
+        });
+        let statuses = [
+            status(0, 250, Some((2, 1, 5))),
+            status(1, 452, Some((4, 5, 3))), // too many recipients
+            status(2, 452, None),            // the same without enhanced codes
+            status(3, 550, Some((5, 1, 1))), // a real refusal
+            status(4, 552, Some((5, 5, 3))), // RFC 821's code for the same
+            status(5, 452, Some((4, 3, 1))), // out of storage: not this case
+            status(6, 552, Some((5, 3, 4))), // message too big: not this case
+            RecipientStatus {
+                index: 7,
+                reply: None,
+            },
+        ];
+        let (again, indices) = env.deferred(&statuses).unwrap();
+        assert_eq!(indices, [1, 2, 4]);
+        assert_eq!(
+            again.recipients,
+            [
+                env.recipients[1].clone(),
+                env.recipients[2].clone(),
+                env.recipients[4].clone()
+            ]
+        );
+        assert_eq!(again.from, env.from);
+        assert!(again.requiretls);
+        assert_eq!(again.envid.as_deref(), Some("id-1"));
+    }
+
+    #[test]
+    fn deferred_needs_progress_and_something_to_retry() {
+        let env = Envelope::new("a@example.test")
+            .unwrap()
+            .recipient("b@example.test")
+            .unwrap()
+            .recipient("c@example.test")
+            .unwrap();
+        // Nothing accepted: retrying would loop.
+        assert!(env
+            .deferred(&[status(0, 452, Some((4, 5, 3))), status(1, 452, None)])
+            .is_none());
+        // Nothing deferred.
+        assert!(env
+            .deferred(&[status(0, 250, None), status(1, 550, None)])
+            .is_none());
+        // An index outside the envelope is ignored.
+        assert!(env
+            .deferred(&[status(0, 250, None), status(9, 452, None)])
+            .is_none());
+    }
 
     fn chunks(parts: &[&[u8]]) -> BodyType {
         let mut s = BodyScanner::default();

@@ -18,7 +18,9 @@
 //!   offered, BODY/SMTPUTF8/REQUIRETLS/DSN/SIZE parameters only when advertised, and a
 //!   clear [`MessageError`] *before anything is sent* when a message needs what the server
 //!   lacks; per-recipient results; RSET after a failed transaction; XEXCH50 blobs for
-//!   Exchange;
+//!   Exchange; recipients refused as too many (`452`, RFC 5321 4.5.3.1.10) are the
+//!   caller's to send again in a new transaction, with [`Envelope::deferred`] building
+//!   that envelope (the `smtp-send` example does it);
 //! * the reply timeouts of RFC 5321 4.5.3.2.
 //!
 //! # The caller's loop

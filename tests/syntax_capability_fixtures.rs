@@ -85,25 +85,7 @@ fn exchange_2003() {
     let caps = check(
         fixtures::EXCHANGE_2003,
         "mail.example.test Hello [192.0.2.10]",
-        vec![
-            C::Turn,
-            C::Size(None),
-            C::Etrn,
-            C::Pipelining,
-            C::Dsn,
-            C::EnhancedStatusCodes,
-            C::EightBitMime,
-            C::BinaryMime,
-            C::Chunking,
-            C::Vrfy,
-            C::XExps(s(&["GSSAPI", "NTLM", "LOGIN"])),
-            C::XExpsLegacy(s(&["LOGIN"])),
-            C::Auth(s(&["GSSAPI", "NTLM", "LOGIN"])),
-            C::AuthLegacy(s(&["LOGIN"])),
-            C::XLink2State,
-            C::XExch50,
-            other("OK"),
-        ],
+        fixtures::exchange_2003_list(),
     );
     assert_eq!(caps.size(), Some(None));
     assert_eq!(caps.auth_mechanisms(), s(&["GSSAPI", "NTLM", "LOGIN"]));
@@ -117,21 +99,7 @@ fn exchange_2016_port_25() {
     let caps = check(
         fixtures::EXCHANGE_2016_25,
         "mail.example.test Hello [192.0.2.10]",
-        vec![
-            C::Size(Some(37748736)),
-            C::Pipelining,
-            C::Dsn,
-            C::EnhancedStatusCodes,
-            C::StartTls,
-            C::XAnonymousTls,
-            C::Auth(s(&["NTLM"])),
-            C::XExps(s(&["GSSAPI", "NTLM"])),
-            C::EightBitMime,
-            C::BinaryMime,
-            C::Chunking,
-            C::XRdst,
-            C::XShadowRequest,
-        ],
+        fixtures::exchange_2016_25_list(),
     );
     assert_eq!(caps.size(), Some(Some(37748736)));
     assert_eq!(caps.auth_mechanisms(), s(&["NTLM"]));

@@ -17,7 +17,7 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use clap::Parser;
 use common::ntlm;
 use ehlo::client::{
@@ -29,7 +29,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
@@ -87,32 +86,7 @@ struct Cli {
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-enum Conn {
-    Plain(TcpStream),
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
-    Upgrading,
-}
-
-impl Conn {
-    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Conn::Plain(s) => s.read(buf).await,
-            Conn::Tls(s) => s.read(buf).await,
-            Conn::Upgrading => Err(io::ErrorKind::NotConnected.into()),
-        }
-    }
-
-    async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
-        match self {
-            Conn::Plain(s) => s.write_all(data).await,
-            Conn::Tls(s) => {
-                s.write_all(data).await?;
-                s.flush().await
-            }
-            Conn::Upgrading => Err(io::ErrorKind::NotConnected.into()),
-        }
-    }
-}
+type Conn = common::conn::Conn<tokio_rustls::client::TlsStream<TcpStream>>;
 
 /// CRLF for every bare LF.
 fn crlf(data: Vec<u8>) -> Vec<u8> {
@@ -238,7 +212,7 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
     // Whether each `--to` recipient was finally accepted.
     let mut accepted = vec![false; cli.to.len()];
 
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = BytesMut::with_capacity(64 * 1024);
     let mut out = Vec::new();
     let mut delivered = false;
     loop {
@@ -360,7 +334,10 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
         };
         match read {
             Ok(0) | Err(_) => client.peer_closed(),
-            Ok(n) => client.receive(&buf[..n]),
+            Ok(_) => {
+                client.receive(&buf);
+                buf.clear();
+            }
         }
     }
 }

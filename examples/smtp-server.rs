@@ -28,7 +28,6 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
@@ -52,43 +51,7 @@ const READ_BUFFER: usize = 64 * 1024;
 /// How long open sessions may go on after Ctrl-C.
 const DRAIN: Duration = Duration::from_secs(10);
 
-/// The connection's transport: plain TCP, then TLS after STARTTLS.
-enum Conn {
-    Plain(TcpStream),
-    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
-    /// Only during the handshake.
-    Upgrading,
-}
-
-impl Conn {
-    /// Reads into `buf`'s spare capacity.
-    async fn read(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
-        match self {
-            Conn::Plain(s) => s.read_buf(buf).await,
-            Conn::Tls(s) => s.read_buf(buf).await,
-            Conn::Upgrading => Err(io::ErrorKind::NotConnected.into()),
-        }
-    }
-
-    async fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
-        match self {
-            Conn::Plain(s) => s.write_all(data).await,
-            Conn::Tls(s) => {
-                s.write_all(data).await?;
-                s.flush().await
-            }
-            Conn::Upgrading => Err(io::ErrorKind::NotConnected.into()),
-        }
-    }
-
-    async fn shutdown(&mut self) {
-        let _ = match self {
-            Conn::Plain(s) => s.shutdown().await,
-            Conn::Tls(s) => s.shutdown().await,
-            Conn::Upgrading => Ok(()),
-        };
-    }
-}
+type Conn = common::conn::Conn<tokio_rustls::server::TlsStream<TcpStream>>;
 
 /// Writes everything the machine has queued, in one write.
 async fn flush(session: &mut Session, conn: &mut Conn, out: &mut Vec<u8>) -> io::Result<()> {

@@ -6,6 +6,7 @@
 //! uses a different part, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod conn;
 pub mod maildir;
 pub mod ntlm;
 pub mod session;

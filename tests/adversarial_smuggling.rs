@@ -10,27 +10,15 @@
 use ehlo::server::{BareLineEnding, Decision, Event, Server, ServerConfig};
 use std::time::Instant;
 
-const VARIANTS: &[(&str, &[u8])] = &[
-    ("LF dot LF", b"\n.\n"),
-    ("LF dot CRLF", b"\n.\r\n"),
-    ("CRLF dot LF", b"\r\n.\n"),
-    ("CR dot CR", b"\r.\r"),
-    ("CR dot CRLF", b"\r.\r\n"),
-    ("CRLF dot CR", b"\r\n.\r"),
-    ("CRLF dot CR CRLF", b"\r\n.\r\r\n"),
-    ("LF dot CR CRLF", b"\n.\r\r\n"),
-    ("CRLF dot NUL CRLF", b"\r\n.\x00\r\n"),
-    ("CRLF dot space CRLF", b"\r\n. \r\n"),
-];
+#[path = "fixtures/smuggling.rs"]
+mod smuggling;
+use smuggling::{SMUGGLED, VARIANTS};
 
 const POLICIES: &[BareLineEnding] = &[
     BareLineEnding::Reject,
     BareLineEnding::Normalize,
     BareLineEnding::PassThrough,
 ];
-
-const SMUGGLED: &[u8] =
-    b"MAIL FROM:<evil@example.test>\r\nRCPT TO:<victim@example.test>\r\nDATA\r\nforged\r\n";
 
 #[derive(Debug, Default)]
 struct Outcome {

@@ -123,17 +123,24 @@ server_round() {
 SHM_DIR=""
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then SHM_DIR="$(mktemp -d -p /dev/shm)"; fi
 sinks=() nofsyncs=() shms=()
+# Every run starts with no dirty pages: otherwise the kernel's writeback of the previous
+# round's messages (30 seconds after they were written) takes CPU from whichever round is
+# running then, sink or server.
 for round in $(seq "$ROUNDS"); do
+  sync
   sinks+=("$(sink_round)")
+  sync
   nofsyncs+=("$(server_round "$WORK/nofsync$round" "$MESSAGES" --no-fsync)")
   # The same on tmpfs: the server's own cost without the disk file system's.
   if [ -n "$SHM_DIR" ]; then
+    sync
     shms+=("$(server_round "$SHM_DIR/md$round" "$MESSAGES" --no-fsync)")
   fi
   show() { echo "${1% *} msg/s (${1#* } µs CPU/msg)"; }
   echo "round $round: smtp-sink $(show "${sinks[-1]}"), smtp-server --no-fsync $(show "${nofsyncs[-1]}")${SHM_DIR:+, on tmpfs $(show "${shms[-1]}")}"
 done
 # With fsync (the default): durable before the 250.
+sync
 fsync=$(server_round "$WORK/fsync" "$FSYNC_MESSAGES")
 
 rates() { local x out=(); for x in "$@"; do out+=("${x% *}"); done; echo "${out[*]}"; }

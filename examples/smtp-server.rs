@@ -29,8 +29,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
+use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info, warn};
 
 #[derive(Parser, Debug)]
@@ -88,17 +88,33 @@ async fn connection(
     // Filled by `read_buf` without zeroing first, and emptied after every read.
     let mut buf = BytesMut::with_capacity(READ_BUFFER);
     let mut out = Vec::with_capacity(4096);
+    // One timer per connection. It is moved earlier when the machine's deadline is
+    // earlier than the armed one, never later: activity pushes the deadline back on every
+    // command, and re-arming for each read would cost a timer-wheel update (and often a
+    // wake-up of the runtime's driver) per command. When it fires early, it is re-armed.
+    let timer = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(timer);
+    let mut armed: Option<Instant> = None;
     loop {
         match session.next() {
             Next::Read => {
                 flush(&mut session, &mut conn, &mut out).await?;
                 let read = match session.server.poll_timeout() {
                     Some(deadline) => {
-                        match tokio::time::timeout_at(deadline.into(), conn.read(&mut buf)).await {
-                            Ok(r) => r,
-                            Err(_) => {
-                                debug!(%peer, "timeout");
-                                session.server.handle_timeout(Instant::now());
+                        if armed.map_or(true, |a| deadline < a) {
+                            timer.as_mut().reset(deadline.into());
+                            armed = Some(deadline);
+                        }
+                        tokio::select! {
+                            biased;
+                            read = conn.read(&mut buf) => read,
+                            () = &mut timer => {
+                                armed = None;
+                                let now = Instant::now();
+                                if now >= deadline {
+                                    debug!(%peer, "timeout");
+                                    session.server.handle_timeout(now);
+                                }
                                 continue;
                             }
                         }
@@ -123,7 +139,8 @@ async fn connection(
                 else {
                     return Err(io::Error::other("TLS upgrade without TLS configured"));
                 };
-                let stream = acceptor.accept(tcp).await?;
+                // Boxed: the handshake's state is large and only TLS sessions need it.
+                let stream = Box::pin(acceptor.accept(tcp)).await?;
                 conn = Conn::Tls(Box::new(stream));
                 session.server.tls_established();
                 debug!(%peer, "TLS established");
@@ -190,14 +207,13 @@ async fn serve(opts: ServerOptions) -> Result<(), common::Error> {
         fsync = !opts.no_fsync,
         "smtp-server ready"
     );
-    let mut tasks = JoinSet::new();
+    let tasks = TaskTracker::new();
     let stop = shutdown_signal();
     tokio::pin!(stop);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    while tasks.try_join_next().is_some() {}
                     let (shared, tls) = (shared.clone(), tls.clone());
                     tasks.spawn(async move {
                         if let Err(e) = connection(stream, peer, shared, tls).await {
@@ -215,15 +231,14 @@ async fn serve(opts: ServerOptions) -> Result<(), common::Error> {
         }
     }
     drop(listener);
+    tasks.close();
     info!(open = tasks.len(), "shutting down");
-    let drained =
-        tokio::time::timeout(DRAIN, async { while tasks.join_next().await.is_some() {} }).await;
-    if drained.is_err() {
+    if tokio::time::timeout(DRAIN, tasks.wait()).await.is_err() {
+        // Returning drops the runtime, and with it every session still open.
         error!(
             open = tasks.len(),
             "sessions still open after the drain period; closing them"
         );
-        tasks.shutdown().await;
     }
     info!("stopped");
     Ok(())

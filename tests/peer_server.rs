@@ -778,6 +778,67 @@ const RAW_TRANSACTION: &[&[u8]] = &[
     b"QUIT\r\n",
 ];
 
+/// A client that goes silent gets `421 4.4.2` once `--timeout` has passed (RFC 5321
+/// 4.5.3.2), in the middle of a command phase and in the middle of message content, from
+/// every server loop; activity before that keeps the session open.
+#[test]
+fn silent_clients_time_out() {
+    use std::io::{BufRead, BufReader, Write};
+    for name in ["smtp-server", "blocking", "event-loop"] {
+        let server = ExampleServer::start_example(name, &["--timeout", "1"]);
+        let command: &[&[u8]] = &[b"EHLO client.test\r\n"];
+        let content: &[&[u8]] = &[
+            b"EHLO client.test\r\n",
+            b"MAIL FROM:<a@example.test>\r\n",
+            b"RCPT TO:<b@example.test>\r\n",
+            b"DATA\r\n",
+            b"Subject: half\r\n",
+        ];
+        for (phase, lines) in [("command", command), ("content", content)] {
+            let started = std::time::Instant::now();
+            let mut stream = std::net::TcpStream::connect(server.addr).expect("connect");
+            stream.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            assert!(line.starts_with("220 "), "{name}: {line:?}");
+            // Commands spread over more than the timeout: each one restarts the clock.
+            for l in lines {
+                std::thread::sleep(Duration::from_millis(400));
+                stream.write_all(l).unwrap();
+            }
+            let mut replies = Vec::new();
+            loop {
+                line.clear();
+                if reader.read_line(&mut line).unwrap() == 0 {
+                    break; // closed after the 421
+                }
+                replies.push(line.trim_end().to_string());
+            }
+            let last = replies.last().cloned().unwrap_or_default();
+            assert!(
+                last.starts_with("421 4.4.2 "),
+                "{name} {phase}: {replies:?}"
+            );
+            assert_eq!(
+                replies.iter().filter(|r| r.starts_with("421")).count(),
+                1,
+                "{name} {phase}: {replies:?}"
+            );
+            let waited = started.elapsed();
+            assert!(
+                waited >= Duration::from_millis(400 * lines.len() as u64 + 1000),
+                "{name} {phase}: closed after {waited:?}"
+            );
+            assert!(
+                waited < Duration::from_secs(8),
+                "{name} {phase}: {waited:?}"
+            );
+        }
+        assert!(server.messages().is_empty(), "{name}");
+    }
+}
+
 /// When the Maildir cannot be written, the message is refused with a 451 after its end
 /// (never a 250), nothing appears in `new/`, and delivery works again once the Maildir
 /// is fixed, for every server loop.

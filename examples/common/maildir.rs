@@ -4,10 +4,11 @@
 //! costs one `open`, one `write` and one `rename`. An acknowledged message therefore survives a crash; a crash
 //! before the rename leaves only a file in `tmp/`, which readers ignore.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Messages up to this size stay in memory until they are complete, and are then written
@@ -18,8 +19,7 @@ const MEMORY_LIMIT: usize = 64 * 1024;
 /// One Maildir, shared by every connection.
 #[derive(Debug)]
 pub struct Maildir {
-    tmp: PathBuf,
-    new: PathBuf,
+    dirs: Arc<Dirs>,
     /// The host part of file names, with `/` and `:` replaced (Maildir convention).
     host: String,
     pid: u32,
@@ -34,17 +34,16 @@ impl Maildir {
         for sub in ["tmp", "new", "cur"] {
             fs::create_dir_all(root.join(sub))?;
         }
-        let host = hostname
-            .chars()
-            .map(|c| match c {
-                '/' => "\\057".to_string(),
-                ':' => "\\072".to_string(),
-                c => c.to_string(),
-            })
-            .collect();
+        let mut host = String::with_capacity(hostname.len());
+        for c in hostname.chars() {
+            match c {
+                '/' => host.push_str("\\057"),
+                ':' => host.push_str("\\072"),
+                c => host.push(c),
+            }
+        }
         Ok(Maildir {
-            tmp: root.join("tmp"),
-            new: root.join("new"),
+            dirs: Arc::new(Dirs::open(root)?),
             host,
             pid: std::process::id(),
             counter: AtomicU64::new(0),
@@ -64,14 +63,17 @@ impl Maildir {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        format!(
-            "{}.M{}P{}Q{}.{}",
-            now.as_secs(),
-            now.subsec_micros(),
-            self.pid,
-            n,
-            self.host
-        )
+        let mut name = String::with_capacity(48 + self.host.len());
+        push_decimal(&mut name, now.as_secs());
+        name.push_str(".M");
+        push_decimal(&mut name, u64::from(now.subsec_micros()));
+        name.push('P');
+        push_decimal(&mut name, u64::from(self.pid));
+        name.push('Q');
+        push_decimal(&mut name, n);
+        name.push('.');
+        name.push_str(&self.host);
+        name
     }
 
     /// A good capacity for the buffer given to [`Maildir::begin`].
@@ -87,20 +89,76 @@ impl Maildir {
         Delivery {
             pending: headers,
             file: None,
-            tmp: self.tmp.join(&name),
-            new: self.new.join(&name),
+            dirs: self.dirs.clone(),
             name,
             finished: false,
         }
     }
 }
 
-/// Creates `path` (which must not exist) and writes `data` to it.
-fn create(path: &Path, data: &[u8]) -> io::Result<File> {
-    let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
+/// Appends `n` in decimal.
+pub fn push_decimal(out: &mut String, n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // ASCII digits only, so this cannot fail.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+}
+
+/// The paths of `tmp/` and `new/`. Files are created, renamed and removed by path, so an
+/// operator who recreates a directory while the server runs (or repairs its permissions)
+/// gets working deliveries again at once.
+#[derive(Debug)]
+struct Dirs {
+    tmp: PathBuf,
+    new: PathBuf,
+}
+
+impl Dirs {
+    fn open(root: &Path) -> io::Result<Dirs> {
+        Ok(Dirs {
+            tmp: root.join("tmp"),
+            new: root.join("new"),
+        })
+    }
+
+    /// Creates `tmp/<name>`, which must not exist.
+    fn create(&self, name: &str) -> io::Result<File> {
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(self.tmp.join(name))
+    }
+
+    /// Moves `tmp/<name>` to `new/<name>`.
+    fn rename(&self, name: &str) -> io::Result<()> {
+        fs::rename(self.tmp.join(name), self.new.join(name))
+    }
+
+    fn remove_tmp(&self, name: &str) {
+        let _ = fs::remove_file(self.tmp.join(name));
+    }
+
+    /// Makes the entries of `new/` durable.
+    fn sync_new(&self) -> io::Result<()> {
+        File::open(&self.new)?.sync_all()
+    }
+}
+
+/// Creates `tmp/<name>` (which must not exist) and writes `data` to it.
+fn create(dirs: &Dirs, name: &str, data: &[u8]) -> io::Result<File> {
+    let mut file = dirs.create(name)?;
     if let Err(e) = file.write_all(data) {
         drop(file);
-        let _ = fs::remove_file(path);
+        dirs.remove_tmp(name);
         return Err(e);
     }
     Ok(file)
@@ -115,8 +173,7 @@ pub struct Delivery {
     pending: Vec<u8>,
     /// The `tmp/` file, once the message outgrew [`MEMORY_LIMIT`].
     file: Option<File>,
-    tmp: PathBuf,
-    new: PathBuf,
+    dirs: Arc<Dirs>,
     name: String,
     finished: bool,
 }
@@ -131,7 +188,7 @@ impl Delivery {
         if self.pending.len() >= MEMORY_LIMIT {
             match self.file.as_mut() {
                 Some(file) => file.write_all(&self.pending)?,
-                None => self.file = Some(create(&self.tmp, &self.pending)?),
+                None => self.file = Some(create(&self.dirs, &self.name, &self.pending)?),
             }
             self.pending.clear();
         }
@@ -153,8 +210,7 @@ impl Delivery {
         Ok(Commit {
             pending: std::mem::take(&mut self.pending),
             file: self.file.take(),
-            tmp: std::mem::take(&mut self.tmp),
-            new: std::mem::take(&mut self.new),
+            dirs: self.dirs.clone(),
             name: std::mem::take(&mut self.name),
             fsync,
         })
@@ -164,7 +220,7 @@ impl Delivery {
 impl Drop for Delivery {
     fn drop(&mut self) {
         if self.file.take().is_some() {
-            let _ = fs::remove_file(&self.tmp);
+            self.dirs.remove_tmp(&self.name);
         }
     }
 }
@@ -175,8 +231,7 @@ impl Drop for Delivery {
 pub struct Commit {
     pending: Vec<u8>,
     file: Option<File>,
-    tmp: PathBuf,
-    new: PathBuf,
+    dirs: Arc<Dirs>,
     name: String,
     fsync: bool,
 }
@@ -194,7 +249,7 @@ impl Commit {
         let mut ours = self.file.is_some();
         let result = self.run_inner(&mut ours);
         if result.is_err() && ours {
-            let _ = fs::remove_file(&self.tmp);
+            self.dirs.remove_tmp(&self.name);
         }
         result.map(|()| std::mem::take(&mut self.name))
     }
@@ -206,7 +261,7 @@ impl Commit {
                 file
             }
             None => {
-                let file = create(&self.tmp, &self.pending)?;
+                let file = create(&self.dirs, &self.name, &self.pending)?;
                 *ours = true;
                 file
             }
@@ -215,11 +270,9 @@ impl Commit {
             file.sync_all()?;
         }
         drop(file);
-        fs::rename(&self.tmp, &self.new)?;
+        self.dirs.rename(&self.name)?;
         if self.fsync {
-            if let Some(dir) = self.new.parent() {
-                File::open(dir)?.sync_all()?;
-            }
+            self.dirs.sync_new()?;
         }
         Ok(())
     }
@@ -257,8 +310,28 @@ pub fn write_rfc5322_date(out: &mut Vec<u8>, now: SystemTime) {
     ];
     let wd = WEEKDAYS[days.rem_euclid(7) as usize];
     let mon = MONTHS[(month - 1) as usize];
-    // Writing into a Vec cannot fail.
-    let _ = write!(out, "{wd}, {day} {mon} {year} {h:02}:{m:02}:{s:02} +0000");
+    let two = |out: &mut Vec<u8>, v: u64| {
+        out.extend_from_slice(&[b'0' + (v / 10 % 10) as u8, b'0' + (v % 10) as u8])
+    };
+    out.extend_from_slice(wd.as_bytes());
+    out.extend_from_slice(b", ");
+    let mut num = String::new();
+    push_decimal(&mut num, day as u64);
+    num.push(' ');
+    num.push_str(mon);
+    num.push(' ');
+    if year < 0 {
+        num.push('-');
+    }
+    push_decimal(&mut num, year.unsigned_abs());
+    num.push(' ');
+    out.extend_from_slice(num.as_bytes());
+    two(out, h);
+    out.push(b':');
+    two(out, m);
+    out.push(b':');
+    two(out, s);
+    out.extend_from_slice(b" +0000");
 }
 
 #[cfg(test)]
@@ -357,5 +430,16 @@ mod tests {
         let t = UNIX_EPOCH + Duration::from_secs(1_795_608_232);
         assert_eq!(rfc5322_date(t), "Wed, 25 Nov 2026 12:03:52 +0000");
         assert_eq!(rfc5322_date(UNIX_EPOCH), "Thu, 1 Jan 1970 00:00:00 +0000");
+        let t = UNIX_EPOCH + Duration::from_secs(4_102_444_799);
+        assert_eq!(rfc5322_date(t), "Thu, 31 Dec 2099 23:59:59 +0000");
+    }
+
+    #[test]
+    fn decimals() {
+        for n in [0, 7, 10, 99, 100, 4_294_967_295, u64::MAX] {
+            let mut s = String::from("x");
+            push_decimal(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
+        }
     }
 }

@@ -64,6 +64,11 @@ pub struct ServerOptions {
     /// an acknowledged message may then be lost in a crash).
     #[arg(long)]
     pub no_fsync: bool,
+    /// Seconds a silent client is kept, waiting for a command or for more message content
+    /// (RFC 5321 4.5.3.2: at least 5 minutes for commands and 3 for content, the defaults);
+    /// then `421 4.4.2` and the connection closes.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
 }
 
 impl ServerOptions {
@@ -165,6 +170,10 @@ impl ServerOptions {
         }
         if let Some(n) = self.max_recipients {
             config.limits.max_recipients = n;
+        }
+        if let Some(secs) = self.timeout {
+            config.timeouts.command = std::time::Duration::from_secs(secs);
+            config.timeouts.data_block = std::time::Duration::from_secs(secs);
         }
         // A benchmark or bulk client sends many messages per session.
         config.limits.max_transactions = 100_000;

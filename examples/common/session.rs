@@ -15,7 +15,7 @@
 //! }
 //! ```
 
-use super::maildir::{write_rfc5322_date, Commit, Delivery, Maildir};
+use super::maildir::{push_decimal, write_rfc5322_date, Commit, Delivery, Maildir};
 use super::ntlm;
 use super::Users;
 use ehlo::sasl::{login, plain::PlainMessage};
@@ -23,7 +23,7 @@ use ehlo::server::{AuthVerb, Decision, Event, Server, ServerConfig};
 use ehlo::{EnhancedCode, Reply};
 use std::borrow::Cow;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -75,6 +75,23 @@ enum Auth {
     NtlmAuthenticate(ntlm::ServerChallenge),
 }
 
+/// `ip` as text (IPv4 written without the formatting machinery: it is done per connection).
+fn ip_text(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut s = String::with_capacity(15);
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    s.push('.');
+                }
+                push_decimal(&mut s, u64::from(octet));
+            }
+            s
+        }
+        IpAddr::V6(_) => ip.to_string(),
+    }
+}
+
 /// One connection.
 #[derive(Debug)]
 pub struct Session {
@@ -82,6 +99,8 @@ pub struct Session {
     pub server: Server,
     shared: Arc<Shared>,
     peer: SocketAddr,
+    /// `peer`'s address as written in the `Received` header.
+    peer_ip: String,
     id: u64,
     auth: Auth,
     from: String,
@@ -113,6 +132,7 @@ impl Session {
             server,
             shared,
             peer,
+            peer_ip: ip_text(peer.ip()),
             id,
             auth: Auth::Idle,
             from: String::new(),
@@ -164,7 +184,7 @@ impl Session {
                 self.server.decide(Decision::Reply(Reply::new(
                     250,
                     Some(EnhancedCode::new(2, 0, 0)),
-                    format!("Ok: queued as {name}"),
+                    ["Ok: queued as ", &name].concat(),
                 )));
             }
             Err(e) => {
@@ -258,7 +278,6 @@ impl Session {
 
     /// Starts the message with the trace headers (RFC 5321 4.4).
     fn begin(&mut self) {
-        use std::io::Write as _;
         let maildir: &Maildir = &self.shared.maildir;
         let name = maildir.unique_name();
         // RFC 3848 / RFC 6531 section 4.3 protocol types.
@@ -276,20 +295,26 @@ impl Session {
         };
         let helo = self.server.client_name().unwrap_or("unknown");
         let mut headers = Vec::with_capacity(Maildir::INITIAL_BUFFER);
-        // Writing into a Vec cannot fail.
-        let _ = write!(
-            headers,
-            "Return-Path: {}\r\nReceived: from {} ({})\r\n\tby {} with {}{} id {}",
-            self.from,
+        for part in [
+            "Return-Path: ",
+            &self.from,
+            "\r\nReceived: from ",
             helo,
-            self.peer.ip(),
-            self.shared.config.hostname,
+            " (",
+            &self.peer_ip,
+            ")\r\n\tby ",
+            &self.shared.config.hostname,
+            " with ",
             protocol,
             suffix,
-            name,
-        );
+            " id ",
+            &name,
+        ] {
+            headers.extend_from_slice(part.as_bytes());
+        }
         if let [one] = self.rcpts.as_slice() {
-            let _ = write!(headers, "\r\n\tfor {one}");
+            headers.extend_from_slice(b"\r\n\tfor ");
+            headers.extend_from_slice(one.as_bytes());
         }
         headers.extend_from_slice(b";\r\n\t");
         write_rfc5322_date(&mut headers, SystemTime::now());

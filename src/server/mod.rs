@@ -219,6 +219,37 @@ pub struct Server {
     last_activity: Instant,
 }
 
+/// `<host> Hello [<ip>]`, the first line of the EHLO reply (and the HELO reply) as
+/// Exchange writes it. An IPv4 address is written digit by digit: this runs once per
+/// connection and the general formatter costs more than the rest of the reply.
+fn hello_line(hostname: &str, ip: std::net::IpAddr) -> String {
+    let mut s = String::with_capacity(hostname.len() + 56);
+    s.push_str(hostname);
+    s.push_str(" Hello [");
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    s.push('.');
+                }
+                if octet >= 100 {
+                    s.push(char::from(b'0' + octet / 100));
+                }
+                if octet >= 10 {
+                    s.push(char::from(b'0' + octet / 10 % 10));
+                }
+                s.push(char::from(b'0' + octet % 10));
+            }
+        }
+        std::net::IpAddr::V6(v6) => {
+            use std::fmt::Write as _;
+            let _ = write!(s, "{v6}");
+        }
+    }
+    s.push(']');
+    s
+}
+
 fn starts_with_ci(line: &[u8], prefix: &[u8]) -> bool {
     line.len() >= prefix.len() && line[..prefix.len()].eq_ignore_ascii_case(prefix)
 }
@@ -396,7 +427,7 @@ impl Server {
                     let first = match &r {
                         Some(r) => r.lines().next().unwrap_or_default().to_string(),
                         None => match self.client_address {
-                            Some(ip) => format!("{} Hello [{}]", self.config.hostname, ip),
+                            Some(ip) => hello_line(&self.config.hostname, ip),
                             None => format!("{} Hello {}", self.config.hostname, domain),
                         },
                     };
@@ -417,11 +448,7 @@ impl Server {
                     self.txn = None;
                     self.client_name = Some(domain);
                     let r = r.unwrap_or_else(|| match self.client_address {
-                        Some(ip) => Reply::new(
-                            250,
-                            None,
-                            format!("{} Hello [{}]", self.config.hostname, ip),
-                        ),
+                        Some(ip) => Reply::new(250, None, hello_line(&self.config.hostname, ip)),
                         None => Reply::new(250, None, self.config.hostname.clone()),
                     });
                     r.encode_with(&mut self.out, false);
@@ -1667,6 +1694,22 @@ mod tests {
 
     fn session() -> Server {
         Server::new(ServerConfig::new("mx.example.test"), Instant::now())
+    }
+
+    #[test]
+    fn hello_lines_match_the_formatter() {
+        for ip in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.9.99.100",
+            "255.255.255.255",
+            "::1",
+            "2001:db8::8:800:200c:417a",
+            "::ffff:192.0.2.1",
+        ] {
+            let ip: std::net::IpAddr = ip.parse().unwrap();
+            assert_eq!(hello_line("mx", ip), format!("mx Hello [{ip}]"));
+        }
     }
 
     #[test]

@@ -314,6 +314,27 @@ impl Reply {
             b'0' + (code / 10 % 10) as u8,
             b'0' + (code % 10) as u8,
         ];
+        // The common case, one short line of plain text, is written directly: no
+        // sanitizing copy, no line splitting.
+        if self.text.len() <= room(enh_bytes.len())
+            && !self.text.bytes().any(|b| b < 0x20 || b == 0x7f)
+        {
+            out.put_slice(&digits);
+            if enh_bytes.is_empty() {
+                if !self.text.is_empty() {
+                    out.put_u8(b' ');
+                }
+            } else {
+                out.put_u8(b' ');
+                out.put_slice(enh_bytes);
+                if !self.text.is_empty() {
+                    out.put_u8(b' ');
+                }
+            }
+            out.put_slice(self.text.as_bytes());
+            out.put_slice(b"\r\n");
+            return;
+        }
         let text = sanitize(&self.text);
         for_each_piece(&text, room(enh_bytes.len()), |piece, last| {
             out.put_slice(&digits);

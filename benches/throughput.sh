@@ -4,6 +4,7 @@
 #
 #   benches/throughput.sh            # 3 rounds of 10 sessions, 20,000 messages of 4 KiB
 #   SESSIONS=20 MESSAGES=50000 LENGTH=1024 FSYNC_MESSAGES=5000 ROUNDS=5 benches/throughput.sh
+#   FRESH_EXT4=1 benches/throughput.sh   # as root: Maildirs on a new loop-mounted ext4
 #
 # Prints messages per second for smtp-sink (discards everything), for smtp-server with
 # --no-fsync (writes every message to the Maildir, no fsync) and with fsync (durable
@@ -33,11 +34,30 @@ done
 cargo build --release --example smtp-server >&2
 SERVER="target/release/examples/smtp-server"
 
-WORK="$(mktemp -d)"
+# FRESH_EXT4=1 (root only): the Maildirs go to a new ext4 file system (mkfs defaults, with
+# its journal) in a loop-mounted image file under TMPDIR, removed at the end. The numbers
+# then depend neither on what else lives on the host's file system nor on how it was
+# formatted, and clean-up deletes one file instead of every message.
+IMAGE_DIR="" MOUNT_DIR=""
+if [ "${FRESH_EXT4:-0}" = 1 ]; then
+  IMAGE_DIR="$(mktemp -d)"
+  MOUNT_DIR="$(mktemp -d)"
+  truncate -s 4G "$IMAGE_DIR/maildir.ext4"
+  mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$IMAGE_DIR/maildir.ext4"
+  mount -o loop "$IMAGE_DIR/maildir.ext4" "$MOUNT_DIR"
+  WORK="$(mktemp -d -p "$MOUNT_DIR")"
+else
+  WORK="$(mktemp -d)"
+fi
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
+  if [ -n "$MOUNT_DIR" ]; then
+    umount "$MOUNT_DIR" || true
+    rm -rf "$IMAGE_DIR" "$MOUNT_DIR"
+  else
+    rm -rf "$WORK"
+  fi
   if [ -n "${SHM_DIR:-}" ]; then rm -rf "$SHM_DIR"; fi
 }
 trap cleanup EXIT

@@ -72,10 +72,7 @@ impl Write for Conn {
 
 fn flush(session: &mut Session, conn: &mut Conn, out: &mut Vec<u8>) -> io::Result<()> {
     out.clear();
-    while let Some(bytes) = session.server.poll_transmit() {
-        out.extend_from_slice(&bytes);
-    }
-    if !out.is_empty() {
+    if session.server.transmit_into(out) > 0 {
         conn.write_all(out)?;
         conn.flush()?;
     }

@@ -56,10 +56,7 @@ type Conn = common::conn::Conn<tokio_rustls::server::TlsStream<TcpStream>>;
 /// Writes everything the machine has queued, in one write.
 async fn flush(session: &mut Session, conn: &mut Conn, out: &mut Vec<u8>) -> io::Result<()> {
     out.clear();
-    while let Some(bytes) = session.server.poll_transmit() {
-        out.extend_from_slice(&bytes);
-    }
-    if out.is_empty() {
+    if session.server.transmit_into(out) == 0 {
         return Ok(());
     }
     conn.write_all(out).await

@@ -109,8 +109,10 @@ pub fn push_decimal(out: &mut String, n: u64) {
             break;
         }
     }
-    // ASCII digits only, so this cannot fail.
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+    out.reserve(buf.len() - i);
+    for &d in &buf[i..] {
+        out.push(char::from(d));
+    }
 }
 
 /// The paths of `tmp/` and `new/`. Files are created, renamed and removed by path, so an
@@ -130,21 +132,29 @@ impl Dirs {
         })
     }
 
+    /// `dir/name`, built in one allocation (`Path::join` copies and then regrows).
+    fn path(dir: &Path, name: &str) -> PathBuf {
+        let mut p = PathBuf::with_capacity(dir.as_os_str().len() + 1 + name.len());
+        p.push(dir);
+        p.push(name);
+        p
+    }
+
     /// Creates `tmp/<name>`, which must not exist.
     fn create(&self, name: &str) -> io::Result<File> {
         fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(self.tmp.join(name))
+            .open(Dirs::path(&self.tmp, name))
     }
 
     /// Moves `tmp/<name>` to `new/<name>`.
     fn rename(&self, name: &str) -> io::Result<()> {
-        fs::rename(self.tmp.join(name), self.new.join(name))
+        fs::rename(Dirs::path(&self.tmp, name), Dirs::path(&self.new, name))
     }
 
     fn remove_tmp(&self, name: &str) {
-        let _ = fs::remove_file(self.tmp.join(name));
+        let _ = fs::remove_file(Dirs::path(&self.tmp, name));
     }
 
     /// Makes the entries of `new/` durable.

@@ -92,6 +92,15 @@ fn ip_text(ip: IpAddr) -> String {
     }
 }
 
+/// A path as written in the trace headers, in a string sized for it up front.
+fn path_text(path: &impl std::fmt::Display) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(64);
+    // Writing into a String cannot fail.
+    let _ = write!(s, "{path}");
+    s
+}
+
 /// One connection.
 #[derive(Debug)]
 pub struct Session {
@@ -210,12 +219,12 @@ impl Session {
             }
             Event::MailFrom { from, params } => {
                 self.end_transaction();
-                self.from = from.to_string();
+                self.from = path_text(&from);
                 self.smtputf8 = params.smtputf8;
                 Decision::Accept
             }
             Event::RcptTo { to, .. } => {
-                self.rcpts.push(to.to_string());
+                self.rcpts.push(path_text(&to));
                 Decision::Accept
             }
             Event::DataStart => {

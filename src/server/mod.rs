@@ -219,6 +219,9 @@ pub struct Server {
     last_activity: Instant,
 }
 
+/// Initial capacity of the input and output buffers of a session.
+const INITIAL_BUFFER: usize = 1024;
+
 /// `<host> Hello [<ip>]`, the first line of the EHLO reply (and the HELO reply) as
 /// Exchange writes it. An IPv4 address is written digit by digit: this runs once per
 /// connection and the general formatter costs more than the rest of the reply.
@@ -291,9 +294,11 @@ impl Server {
     pub fn new(config: impl Into<Arc<ServerConfig>>, now: Instant) -> Server {
         Server {
             config: config.into(),
-            input: BytesMut::new(),
+            // Room for a session's commands and replies up front, so that they do not
+            // regrow the buffers line by line.
+            input: BytesMut::with_capacity(INITIAL_BUFFER),
             body_in: Bytes::new(),
-            out: BytesMut::new(),
+            out: BytesMut::with_capacity(INITIAL_BUFFER),
             flush_marks: VecDeque::new(),
             queued: VecDeque::new(),
             phase: Phase::Connect,
@@ -634,6 +639,32 @@ impl Server {
         self.phase = Phase::Command;
         self.send_reject(reply);
         self.flush();
+    }
+
+    /// Appends everything queued for the client to `out` (every pending transmit, in
+    /// order) and returns how many octets that was.
+    ///
+    /// The same bytes as calling [`Server::poll_transmit`] until it returns `None`, for a
+    /// caller that gathers them into its own write buffer anyway: the machine's buffer is
+    /// kept and reused instead of being handed out as [`Bytes`] per transmit.
+    ///
+    /// ```
+    /// use ehlo::server::{Server, ServerConfig};
+    /// use std::time::Instant;
+    ///
+    /// let mut server = Server::new(ServerConfig::new("mx.example.test"), Instant::now());
+    /// while server.poll_event().is_some() {} // defaults: accept the connection
+    /// let mut out = Vec::new();
+    /// assert_eq!(server.transmit_into(&mut out), 33);
+    /// assert_eq!(out, b"220 mx.example.test ESMTP ready\r\n");
+    /// assert_eq!(server.transmit_into(&mut out), 0);
+    /// ```
+    pub fn transmit_into(&mut self, out: &mut Vec<u8>) -> usize {
+        let n = self.out.len();
+        out.extend_from_slice(&self.out);
+        self.out.clear();
+        self.flush_marks.clear();
+        n
     }
 
     /// The next transmit: bytes to write to the client, in order. A transmit ends where
@@ -1767,6 +1798,27 @@ mod tests {
         assert_eq!(s.poll_transmit().as_deref(), Some(&b"bbc"[..]));
         assert_eq!(s.poll_transmit().as_deref(), Some(&b"dd"[..]));
         assert_eq!(s.poll_transmit(), None);
+    }
+
+    #[test]
+    fn transmit_into_gathers_every_transmit() {
+        let mut s = session();
+        s.out.extend_from_slice(b"aaa");
+        s.flush();
+        s.out.extend_from_slice(b"bb");
+        s.flush();
+        s.out.extend_from_slice(b"c");
+        let mut out = b"x".to_vec();
+        assert_eq!(s.transmit_into(&mut out), 6);
+        assert_eq!(out, b"xaaabbc");
+        assert_eq!(s.poll_transmit(), None);
+        // The buffer is reused, and flush marks start afresh.
+        s.out.extend_from_slice(b"dd");
+        s.flush();
+        s.out.extend_from_slice(b"e");
+        assert_eq!(s.poll_transmit().as_deref(), Some(&b"dd"[..]));
+        assert_eq!(s.transmit_into(&mut out), 1);
+        assert_eq!(out, b"xaaabbce");
     }
 
     #[test]

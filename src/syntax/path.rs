@@ -411,7 +411,10 @@ impl<'a> Mailbox<'a> {
 impl std::fmt::Display for Mailbox<'_> {
     /// `local@host` in canonical form (quoted local parts keep their quotes).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}@{}", self.local_part, self.host)
+        // Piece by piece rather than `write!`: paths are formatted per recipient.
+        self.local_part.fmt(f)?;
+        f.write_str("@")?;
+        self.host.fmt(f)
     }
 }
 
@@ -540,7 +543,11 @@ impl std::fmt::Display for ReversePath<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ReversePath::Null => f.write_str("<>"),
-            ReversePath::Mailbox(m) => write!(f, "<{m}>"),
+            ReversePath::Mailbox(m) => {
+                f.write_str("<")?;
+                m.fmt(f)?;
+                f.write_str(">")
+            }
         }
     }
 }
@@ -572,7 +579,11 @@ impl std::fmt::Display for ForwardPath<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ForwardPath::Postmaster => f.write_str("<Postmaster>"),
-            ForwardPath::Mailbox(m) => write!(f, "<{m}>"),
+            ForwardPath::Mailbox(m) => {
+                f.write_str("<")?;
+                m.fmt(f)?;
+                f.write_str(">")
+            }
         }
     }
 }

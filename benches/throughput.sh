@@ -2,7 +2,7 @@
 # Throughput of the smtp-server example against Postfix's smtp-sink, both loaded by
 # Postfix's smtp-source over loopback in the same run.
 #
-#   benches/throughput.sh            # 3 rounds of 10 sessions, 20,000 messages of 4 KiB
+#   benches/throughput.sh            # 5 rounds of 10 sessions, 20,000 messages of 4 KiB
 #   SESSIONS=20 MESSAGES=50000 LENGTH=1024 FSYNC_MESSAGES=5000 ROUNDS=5 benches/throughput.sh
 #   FRESH_EXT4=1 benches/throughput.sh   # as root: Maildirs on a new loop-mounted ext4
 #
@@ -23,7 +23,7 @@ SESSIONS="${SESSIONS:-10}"
 MESSAGES="${MESSAGES:-20000}"
 LENGTH="${LENGTH:-4096}"
 FSYNC_MESSAGES="${FSYNC_MESSAGES:-$MESSAGES}"
-ROUNDS="${ROUNDS:-3}"
+ROUNDS="${ROUNDS:-5}"
 
 SOURCE="$(command -v smtp-source || echo /usr/sbin/smtp-source)"
 SINK="$(command -v smtp-sink || echo /usr/sbin/smtp-sink)"

@@ -778,6 +778,123 @@ const RAW_TRANSACTION: &[&[u8]] = &[
     b"QUIT\r\n",
 ];
 
+/// Ctrl-C (SIGINT) or SIGTERM: `smtp-server` stops accepting at once, lets a session in
+/// the middle of a message finish it (the message is stored and acknowledged), and exits
+/// with status 0 when the last session has ended.
+#[test]
+fn signal_stops_accepting_and_drains_open_sessions() {
+    use std::io::{BufRead, BufReader, Write};
+    for signal in ["INT", "TERM"] {
+        let mut server = ExampleServer::start(&[]);
+        let mut stream = std::net::TcpStream::connect(server.addr).expect("connect");
+        stream.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        // The last line of the next reply.
+        let reply = |reader: &mut BufReader<std::net::TcpStream>| loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line.as_bytes().get(3) != Some(&b'-') || line.is_empty() {
+                return line.trim_end().to_string();
+            }
+        };
+        assert!(reply(&mut reader).starts_with("220 "));
+        for (line, code) in [
+            (&b"EHLO client.test\r\n"[..], "250"),
+            (b"MAIL FROM:<a@example.test>\r\n", "250"),
+            (b"RCPT TO:<b@example.test>\r\n", "250"),
+            (b"DATA\r\n", "354"),
+        ] {
+            stream.write_all(line).unwrap();
+            let r = reply(&mut reader);
+            assert!(r.starts_with(code), "{signal}: {r}");
+        }
+        stream
+            .write_all(b"Subject: drain\r\n\r\nstarted before the signal\r\n")
+            .unwrap();
+
+        let pid = server.guard.child.id().to_string();
+        let kill = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status();
+        assert!(kill.unwrap().success());
+        // The listener closes: new connections are refused.
+        let refused = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(50));
+            std::net::TcpStream::connect(server.addr).is_err()
+        });
+        assert!(refused, "{signal}: still accepting");
+
+        // The open session goes on to the end.
+        stream.write_all(b"and finished after it\r\n.\r\n").unwrap();
+        let r = reply(&mut reader);
+        assert!(r.starts_with("250 2.0.0 "), "{signal}: {r}");
+        stream.write_all(b"QUIT\r\n").unwrap();
+        assert!(reply(&mut reader).starts_with("221 "));
+        drop((stream, reader));
+
+        let status = (0..200)
+            .find_map(|_| {
+                std::thread::sleep(Duration::from_millis(50));
+                server.guard.child.try_wait().unwrap()
+            })
+            .unwrap_or_else(|| panic!("{signal}: still running after the session ended"));
+        assert!(
+            status.success(),
+            "{signal}: {status:?}\n{}",
+            server.guard.log()
+        );
+        let stored = server.only_message();
+        let content = split_trace(&stored).content;
+        assert_eq!(
+            content,
+            b"Subject: drain\r\n\r\nstarted before the signal\r\nand finished after it\r\n"
+        );
+    }
+}
+
+/// A session still open 10 seconds after the signal does not keep `smtp-server` running: it
+/// exits with status 0 and the connection is closed, with nothing half-stored.
+#[test]
+fn signal_ends_sessions_left_open_after_the_drain_period() {
+    use std::io::{Read, Write};
+    let mut server = ExampleServer::start(&[]);
+    let mut stream = std::net::TcpStream::connect(server.addr).expect("connect");
+    stream.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
+    stream
+        .write_all(b"EHLO client.test\r\nMAIL FROM:<a@example.test>\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let pid = server.guard.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = (0..400)
+        .find_map(|_| {
+            std::thread::sleep(Duration::from_millis(50));
+            server.guard.child.try_wait().unwrap()
+        })
+        .expect("still running 20 s after the signal");
+    let waited = started.elapsed();
+    assert!(status.success(), "{status:?}\n{}", server.guard.log());
+    assert!(waited >= Duration::from_secs(9), "exited after {waited:?}");
+    // Everything the server sent, then the end of the stream.
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    let text = String::from_utf8_lossy(&rest);
+    assert!(
+        text.starts_with("220 ") && text.contains("250 2.1.0"),
+        "{text}"
+    );
+    assert!(server.messages().is_empty());
+    assert!(server
+        .guard
+        .log()
+        .contains("sessions still open after the drain period"));
+}
+
 /// A client that goes silent gets `421 4.4.2` once `--timeout` has passed (RFC 5321
 /// 4.5.3.2), in the middle of a command phase and in the middle of message content, from
 /// every server loop; activity before that keeps the session open.

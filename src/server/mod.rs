@@ -4,7 +4,8 @@
 //! A [`Server`] is one SMTP session, without any IO: the caller feeds the bytes it read
 //! with [`Server::receive`], takes [`Event`]s from [`Server::poll_event`], answers those
 //! that need a decision with [`Server::decide`] (or [`Server::accept`] /
-//! [`Server::reject`]), and writes what [`Server::poll_transmit`] returns. Time comes in as
+//! [`Server::reject`]), and writes what [`Server::poll_transmit`] returns (or what
+//! [`Server::transmit_into`] appends to its own write buffer). Time comes in as
 //! [`Instant`] arguments ([`Server::new`], [`Server::receive`], [`Server::handle_timeout`]);
 //! the machine never reads a clock. The same input and decisions always give the same
 //! events and output bytes, however the input is split.

@@ -8,7 +8,7 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Messages up to this size stay in memory until they are complete, and are then written
@@ -122,6 +122,10 @@ pub fn push_decimal(out: &mut String, n: u64) {
 struct Dirs {
     tmp: PathBuf,
     new: PathBuf,
+    /// Renames into `new/` finished so far (each commit takes a number after its rename).
+    renamed: AtomicU64,
+    /// Held while `new/` is fsynced; holds how many renames the last fsync covered.
+    synced: Mutex<u64>,
 }
 
 impl Dirs {
@@ -129,6 +133,8 @@ impl Dirs {
         Ok(Dirs {
             tmp: root.join("tmp"),
             new: root.join("new"),
+            renamed: AtomicU64::new(0),
+            synced: Mutex::new(0),
         })
     }
 
@@ -157,9 +163,23 @@ impl Dirs {
         let _ = fs::remove_file(Dirs::path(&self.tmp, name));
     }
 
-    /// Makes the entries of `new/` durable.
+    /// Makes the entries of `new/` durable, including the rename just done by the caller.
+    ///
+    /// Group commit: one fsync of the directory covers every rename finished before it
+    /// started. Commits running at the same time (fsyncs run on a thread pool) queue on
+    /// the lock, and each one whose rename an fsync started after has already covered
+    /// returns without another.
     fn sync_new(&self) -> io::Result<()> {
-        File::open(&self.new)?.sync_all()
+        let mine = self.renamed.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut synced = self.synced.lock().unwrap_or_else(|e| e.into_inner());
+        if *synced >= mine {
+            return Ok(());
+        }
+        // Every number handed out by now belongs to a rename that is done.
+        let covers = self.renamed.load(Ordering::SeqCst);
+        File::open(&self.new)?.sync_all()?;
+        *synced = covers;
+        Ok(())
     }
 }
 
@@ -402,6 +422,33 @@ mod tests {
             fs::read(root.path().join("new").join(&name)).unwrap(),
             expected
         );
+    }
+
+    #[test]
+    fn concurrent_durable_commits_all_land() {
+        let root = tempfile::tempdir().unwrap();
+        let md = Arc::new(Maildir::open(root.path(), "mx", true).unwrap());
+        let threads: Vec<_> = (0..6)
+            .map(|t| {
+                let md = md.clone();
+                std::thread::spawn(move || {
+                    for i in 0..15 {
+                        let mut d = md.begin(md.unique_name(), format!("T: {t}\r\n").into_bytes());
+                        d.write(format!("n {i}\r\n").as_bytes()).unwrap();
+                        d.finish(true).unwrap().run().unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(files(&root.path().join("new")).len(), 90);
+        assert!(files(&root.path().join("tmp")).is_empty());
+        // Every rename was covered by a directory fsync that started after it.
+        let dirs = &md.dirs;
+        assert_eq!(dirs.renamed.load(Ordering::SeqCst), 90);
+        assert_eq!(*dirs.synced.lock().unwrap(), 90);
     }
 
     #[test]

@@ -794,6 +794,40 @@ mod tests {
     }
 
     #[test]
+    fn one_line_replies_at_the_edges() {
+        let enc = |r: &Reply, enhanced: bool| {
+            let mut v = Vec::new();
+            r.encode_with(&mut v, enhanced);
+            String::from_utf8(v).unwrap()
+        };
+        let e = Some(EnhancedCode::new(2, 1, 0));
+        assert_eq!(enc(&Reply::new(250, e, ""), true), "250 2.1.0\r\n");
+        assert_eq!(enc(&Reply::new(250, e, ""), false), "250\r\n");
+        assert_eq!(enc(&Reply::new(250, None, "Ok"), true), "250 Ok\r\n");
+        assert_eq!(enc(&Reply::new(250, e, "Ok"), true), "250 2.1.0 Ok\r\n");
+        // An enhanced code of another class is not written (RFC 3463: it must match).
+        assert_eq!(enc(&Reply::new(550, e, "No"), true), "550 No\r\n");
+        // Exactly as long as a line may be: one line of 512 octets; one more: two lines.
+        for (enhanced, fixed) in [(false, 6), (true, 6 + 6)] {
+            let fits = "x".repeat(MAX_LINE - fixed);
+            let line = enc(&Reply::new(250, e, fits.clone()), enhanced);
+            assert_eq!(line.len(), MAX_LINE, "{enhanced}");
+            assert!(!line.contains('-'), "{enhanced}");
+            let over = format!("{fits}x");
+            let two = enc(&Reply::new(250, e, over), enhanced);
+            assert_eq!(two.matches("\r\n").count(), 2, "{enhanced}");
+            assert!(two.lines().all(|l| l.len() + 2 <= MAX_LINE), "{enhanced}");
+        }
+        // Control characters and line breaks take the general path, as before.
+        assert_eq!(enc(&Reply::new(250, None, "a\tb"), false), "250 a\tb\r\n");
+        assert_eq!(
+            enc(&Reply::new(250, None, "a\nb"), false),
+            "250-a\r\n250 b\r\n"
+        );
+        assert_eq!(enc(&Reply::new(250, None, "a\rb"), false), "250 a b\r\n");
+    }
+
+    #[test]
     fn classes() {
         assert_eq!(ReplyCode(250).class(), ReplyClass::PositiveCompletion);
         assert_eq!(ReplyCode(354).class(), ReplyClass::PositiveIntermediate);

@@ -705,8 +705,11 @@ fn exchange_mail_and_rcpt_parameters_reach_the_caller() {
         _ => None,
     });
     let mail = mail.unwrap();
-    assert_eq!(mail.exchange.xshadow.unwrap().0, "hub2.example.test");
-    assert_eq!(mail.exchange.xmessagecontext.unwrap().0, "1.0,2.0");
+    assert_eq!(
+        mail.exchange.xshadow.as_ref().unwrap().0,
+        "hub2.example.test"
+    );
+    assert_eq!(mail.exchange.xmessagecontext.as_ref().unwrap().0, "1.0,2.0");
     let rcpt = t
         .events
         .iter()

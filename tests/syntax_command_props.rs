@@ -206,7 +206,7 @@ fn mail_params() -> impl Strategy<Value = MailParams<'static>> {
                     by,
                     mt_priority,
                     hold,
-                    exchange,
+                    exchange: exchange.into(),
                     other,
                 }
             },

@@ -1257,7 +1257,7 @@ impl Client {
         };
         // Encode MAIL and every RCPT now: a CR, LF or NUL inside a line (from a hand-built
         // ORCPT, say) would inject commands, so such an envelope is refused here.
-        params.exchange = self.exchange_mail_params(&env.exchange);
+        params.exchange = self.exchange_mail_params(&env.exchange).into();
         let mail_line = encode_line(&Command::Mail {
             from: env.from.clone(),
             params,

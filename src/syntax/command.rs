@@ -603,7 +603,75 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
             }
         }
     }
+    if let Some(Ok(cmd)) = mail_rcpt_direct(line, opts) {
+        return Ok(cmd);
+    }
     parse_general(line, opts)
+}
+
+/// The transaction's two busiest commands in their usual shape, `MAIL FROM:<...>` and
+/// `RCPT TO:<...>` (verb in any case, one SP, CRLF, within the line limit), parsed without
+/// the general path's verb dispatch and line checks. Every octet of the arguments is
+/// crossed by a class table that admits no CTL (mailbox, parameter keywords and values) or
+/// is a separator, so the general path's NUL / CR / LF check has nothing left to find.
+///
+/// `None` or an error: not that shape, or something to report; the general path then
+/// parses the line again and decides, so every answer is the one it gives.
+#[inline(always)]
+fn mail_rcpt_direct<'a>(
+    line: &'a [u8],
+    opts: &ParseOptions,
+) -> Option<Result<Command<'a>, CommandError>> {
+    let [a, b, c, d, e, f, g, h, i, rest @ ..] = line else {
+        return None;
+    };
+    let w = u64::from_le_bytes([*a, *b, *c, *d, *e, *f, *g, *h]);
+    // Letters fold to lower case; the SP and `:` must be exact.
+    let verb = if w | 0x2020_2000_2020_2020 == u64::from_le_bytes(*b"mail fro")
+        && *i | 0x20 == b'm'
+        && rest.starts_with(b":<")
+    {
+        Verb::Mail
+    } else if w | 0x0020_2000_2020_2020 == u64::from_le_bytes(*b"rcpt to:") && *i == b'<' {
+        Verb::Rcpt
+    } else {
+        return None;
+    };
+    let content = line.strip_suffix(b"\r\n")?;
+    if line.len() > opts.max_line
+        || (opts.leniency == Leniency::Lenient && matches!(content.last(), Some(b' ' | b'\t')))
+    {
+        return None;
+    }
+    let args = args_str(content, 5, content.len())?;
+    let (path, params) = fast_mail_rcpt(verb, args)?;
+    let params = params_after(params, opts.leniency == Leniency::Lenient)?;
+    Some(mail_rcpt(path, params, opts))
+}
+
+/// `MAIL` / `RCPT` from the path found by [`fast_mail_rcpt`] and the parameter text.
+#[inline(always)]
+fn mail_rcpt<'a>(
+    path: FastPath<'a>,
+    params_text: &'a str,
+    opts: &ParseOptions,
+) -> Result<Command<'a>, CommandError> {
+    Ok(match path {
+        FastPath::From(from) => {
+            let mut params = MailParams::default();
+            if !params_text.is_empty() {
+                params.parse_into(params_text, opts)?;
+            }
+            Command::Mail { from, params }
+        }
+        FastPath::To(to) => {
+            let mut params = RcptParams::default();
+            if !params_text.is_empty() {
+                params.parse_into(params_text, opts)?;
+            }
+            Command::Rcpt { to, params }
+        }
+    })
 }
 
 /// [`parse_command`] for every other line.
@@ -722,22 +790,7 @@ fn parse_general<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<'a>,
     let args = args_str(content, start, start + args_bytes.len()).ok_or_else(bad)?;
     if let Some((path, params)) = fast_mail_rcpt(verb, args) {
         let params_text = params_after(params, lenient).ok_or_else(bad)?;
-        return Ok(match path {
-            FastPath::From(from) => {
-                let mut params = MailParams::default();
-                if !params_text.is_empty() {
-                    params.parse_into(params_text, opts)?;
-                }
-                Command::Mail { from, params }
-            }
-            FastPath::To(to) => {
-                let mut params = RcptParams::default();
-                if !params_text.is_empty() {
-                    params.parse_into(params_text, opts)?;
-                }
-                Command::Rcpt { to, params }
-            }
-        });
+        return mail_rcpt(path, params_text, opts);
     }
     let required = || {
         if args.is_empty() {
@@ -1681,5 +1734,111 @@ mod tests {
             (r.code.0, r.enhanced),
             (501, Some(EnhancedCode::new(5, 5, 2)))
         );
+    }
+}
+
+/// The direct paths of [`parse_command`] must give exactly the general path's answer.
+#[cfg(test)]
+mod direct_path_props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn piece() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(&b"MAIL FROM:<"[..]),
+            Just(&b"mail from:<"[..]),
+            Just(&b"MaIl FrOm:<"[..]),
+            Just(&b"MAIL FROM: <"[..]),
+            Just(&b"MAIL\tFROM:<"[..]),
+            Just(&b"MAIL\0FROM:<"[..]),
+            Just(&b"MAIL FROM;<"[..]),
+            Just(&b"RCPT TO:<"[..]),
+            Just(&b"rcpt to:<"[..]),
+            Just(&b"RCPT TO:"[..]),
+            Just(&b"RCPT\0TO:<"[..]),
+            Just(&b"RCPT TO;<"[..]),
+            Just(&b"DATA"[..]),
+            Just(&b"alice"[..]),
+            Just(&b"a.b-c+d"[..]),
+            Just(&b"@"[..]),
+            Just(&b"example.test"[..]),
+            Just(&b"-x-"[..]),
+            Just(&b">"[..]),
+            Just(&b"<>"[..]),
+            Just(&b"."[..]),
+            Just(&b" "[..]),
+            Just(&b"\t"[..]),
+            Just(&b"SIZE=100"[..]),
+            Just(&b"BODY=8BITMIME"[..]),
+            Just(&b"NOTIFY=SUCCESS,FAILURE"[..]),
+            Just(&b"ORCPT=rfc822;a+40b"[..]),
+            Just(&b"XSHADOW=h"[..]),
+            Just(&b"SMTPUTF8"[..]),
+            Just(&b"FOO=bar"[..]),
+            Just(&b"="[..]),
+            Just(&b"\r\n"[..]),
+            Just(&b"\n"[..]),
+            Just(&b"\r"[..]),
+            Just(&b"\0"[..]),
+            Just("\u{e9}".as_bytes()),
+            Just(&b"\xff"[..]),
+        ]
+        .prop_map(<[u8]>::to_vec)
+    }
+
+    fn line() -> impl Strategy<Value = Vec<u8>> {
+        (
+            prop_oneof![Just(&b"MAIL FROM:<"[..]), Just(&b"rcpt to:<"[..])],
+            proptest::collection::vec(piece(), 0..12),
+            prop_oneof![
+                Just(&b"\r\n"[..]),
+                Just(&b"\n"[..]),
+                Just(&b""[..]),
+                Just(&b" \r\n"[..])
+            ],
+        )
+            .prop_map(|(head, body, end)| {
+                let mut v = head.to_vec();
+                body.iter().for_each(|p| v.extend_from_slice(p));
+                v.extend_from_slice(end);
+                v
+            })
+    }
+
+    fn options() -> impl Strategy<Value = ParseOptions> {
+        (
+            any::<bool>(),
+            any::<bool>(),
+            prop_oneof![Just(512usize), 8usize..80],
+        )
+            .prop_map(|(strict, utf8, max_line)| ParseOptions {
+                leniency: if strict {
+                    Leniency::Strict
+                } else {
+                    Leniency::Lenient
+                },
+                utf8,
+                max_line,
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        #[test]
+        fn same_answer_as_the_general_path(line in line(), opts in options()) {
+            prop_assert_eq!(parse_command(&line, &opts), parse_general(&line, &opts));
+        }
+
+        #[test]
+        fn same_answer_on_arbitrary_tails(
+            head in prop_oneof![Just(&b"MAIL FROM:<"[..]), Just(&b"RCPT TO:<"[..]), Just(&b"DATA"[..])],
+            tail in proptest::collection::vec(any::<u8>(), 0..40),
+            opts in options(),
+        ) {
+            let mut line = head.to_vec();
+            line.extend_from_slice(&tail);
+            prop_assert_eq!(parse_command(&line, &opts), parse_general(&line, &opts));
+        }
     }
 }

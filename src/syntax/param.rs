@@ -117,6 +117,97 @@ pub struct ExchangeMailParams<'a> {
     pub xorigfrom: Option<XText<'a>>,
 }
 
+/// [`ExchangeMailParams`] kept out of line, so a MAIL command without them (every MAIL
+/// from outside an Exchange organization) carries eight words less and allocates nothing,
+/// while one that has them pays one allocation.
+///
+/// It dereferences to [`ExchangeMailParams`] (all `None` while nothing is set); writing
+/// through it allocates on first use. Equality, hashing and `Debug` look through the box,
+/// so an empty box equals no box.
+///
+/// ```
+/// use ehlo::syntax::param::MailParams;
+/// use ehlo::syntax::xtext::XText;
+/// let mut p = MailParams::default();
+/// assert!(p.exchange.xshadow.is_none() && p.exchange.is_empty());
+/// p.exchange.xshadow = Some(XText("mbx01.contoso.test".into()));
+/// assert_eq!(p.exchange.xshadow.as_ref().unwrap().0, "mbx01.contoso.test");
+/// ```
+#[derive(Clone, Default)]
+pub struct BoxedExchangeMailParams<'a>(Option<Box<ExchangeMailParams<'a>>>);
+
+/// What an absent [`BoxedExchangeMailParams`] reads as.
+static NO_EXCHANGE_MAIL_PARAMS: ExchangeMailParams<'static> = ExchangeMailParams {
+    xshadow: None,
+    xoorg: None,
+    xmessagecontext: None,
+    xattrdirect: None,
+    xattrorgid: None,
+    xsysprobeid: None,
+    xmsgid: None,
+    xorigfrom: None,
+};
+
+impl<'a> BoxedExchangeMailParams<'a> {
+    /// True when no Exchange parameter is set.
+    pub fn is_empty(&self) -> bool {
+        **self == NO_EXCHANGE_MAIL_PARAMS
+    }
+
+    /// The parameters, moved out of the box.
+    pub fn into_inner(self) -> ExchangeMailParams<'a> {
+        self.0.map(|b| *b).unwrap_or_default()
+    }
+}
+
+impl<'a> From<ExchangeMailParams<'a>> for BoxedExchangeMailParams<'a> {
+    /// Boxes `p`, or keeps nothing when it is empty.
+    fn from(p: ExchangeMailParams<'a>) -> Self {
+        if p == NO_EXCHANGE_MAIL_PARAMS {
+            BoxedExchangeMailParams(None)
+        } else {
+            BoxedExchangeMailParams(Some(Box::new(p)))
+        }
+    }
+}
+
+impl<'a> std::ops::Deref for BoxedExchangeMailParams<'a> {
+    type Target = ExchangeMailParams<'a>;
+    fn deref(&self) -> &ExchangeMailParams<'a> {
+        match &self.0 {
+            Some(b) => b,
+            None => &NO_EXCHANGE_MAIL_PARAMS,
+        }
+    }
+}
+
+impl std::ops::DerefMut for BoxedExchangeMailParams<'_> {
+    /// Allocates the box on first use.
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.0.get_or_insert_with(Default::default)
+    }
+}
+
+impl PartialEq for BoxedExchangeMailParams<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for BoxedExchangeMailParams<'_> {}
+
+impl std::hash::Hash for BoxedExchangeMailParams<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (**self).hash(state)
+    }
+}
+
+impl std::fmt::Debug for BoxedExchangeMailParams<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
 /// The RCPT parameters Exchange Server sends (same public record as
 /// [`ExchangeMailParams`], routine `RcptSmtpCommand.FormatCommand`): `XORAR=` and `XRDST=`,
 /// both xtext.
@@ -151,8 +242,9 @@ pub struct MailParams<'a> {
     pub mt_priority: Option<i8>,
     /// `HOLDFOR=` / `HOLDUNTIL=` (RFC 4865).
     pub hold: Option<Hold<'a>>,
-    /// The Exchange MAIL parameters (all xtext).
-    pub exchange: ExchangeMailParams<'a>,
+    /// The Exchange MAIL parameters (all xtext), kept out of line: read them as
+    /// `params.exchange.xshadow`, set them the same way.
+    pub exchange: BoxedExchangeMailParams<'a>,
     /// Everything else (including Exchange parameters not typed above), in order.
     pub other: Vec<Param<'a>>,
 }
@@ -541,7 +633,6 @@ impl<'a> MailParams<'a> {
         const XSYSPROBEID: u128 = scan::fold(b"XSYSPROBEID");
         const XMSGID: u128 = scan::fold(b"XMSGID");
         const XORIGFROM: u128 = scan::fold(b"XORIGFROM");
-        let x = &mut self.exchange;
         let slot = match it.code {
             SIZE => {
                 let n = parse_u64(value_bytes(b, it)?, 20).ok_or_else(|| invalid(b, it))?;
@@ -599,14 +690,14 @@ impl<'a> MailParams<'a> {
                 let v = Hold::Until(Cow::Borrowed(text(t, r)?));
                 return set(&mut self.hold, b, it, v);
             }
-            XSHADOW => &mut x.xshadow,
-            XOORG => &mut x.xoorg,
-            XMESSAGECONTEXT => &mut x.xmessagecontext,
-            XATTRDIRECT => &mut x.xattrdirect,
-            XATTRORGID => &mut x.xattrorgid,
-            XSYSPROBEID => &mut x.xsysprobeid,
-            XMSGID => &mut x.xmsgid,
-            XORIGFROM => &mut x.xorigfrom,
+            XSHADOW => &mut self.exchange.xshadow,
+            XOORG => &mut self.exchange.xoorg,
+            XMESSAGECONTEXT => &mut self.exchange.xmessagecontext,
+            XATTRDIRECT => &mut self.exchange.xattrdirect,
+            XATTRORGID => &mut self.exchange.xattrorgid,
+            XSYSPROBEID => &mut self.exchange.xsysprobeid,
+            XMSGID => &mut self.exchange.xmsgid,
+            XORIGFROM => &mut self.exchange.xorigfrom,
             _ => return push_other(&mut self.other, t, it),
         };
         let v = xtext(t, it, opts.utf8)?;
@@ -679,7 +770,7 @@ impl<'a> MailParams<'a> {
 
     /// Detaches the parameters from the input they borrow.
     pub fn into_owned(self) -> MailParams<'static> {
-        let x = self.exchange;
+        let x = self.exchange.into_inner();
         MailParams {
             size: self.size,
             body: self.body,
@@ -703,7 +794,8 @@ impl<'a> MailParams<'a> {
                 xsysprobeid: own_x(x.xsysprobeid),
                 xmsgid: own_x(x.xmsgid),
                 xorigfrom: own_x(x.xorigfrom),
-            },
+            }
+            .into(),
             other: self.other.into_iter().map(Param::into_owned).collect(),
         }
     }

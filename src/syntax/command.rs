@@ -603,8 +603,13 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
             }
         }
     }
-    if let Some(Ok(cmd)) = mail_rcpt_direct(line, opts) {
-        return Ok(cmd);
+    if let Some((path, params)) = mail_rcpt_direct(line, opts) {
+        // Returned as built (no move into a differently shaped value); an error is left
+        // to the general path.
+        let r = mail_rcpt(path, params, opts);
+        if r.is_ok() {
+            return r;
+        }
     }
     parse_general(line, opts)
 }
@@ -615,13 +620,11 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
 /// crossed by a class table that admits no CTL (mailbox, parameter keywords and values) or
 /// is a separator, so the general path's NUL / CR / LF check has nothing left to find.
 ///
-/// `None` or an error: not that shape, or something to report; the general path then
-/// parses the line again and decides, so every answer is the one it gives.
+/// Returns the path and the parameter text for [`mail_rcpt`]. `None` (not that shape), or
+/// an error from [`mail_rcpt`]: the general path parses the line again and decides, so
+/// every answer is the one it gives.
 #[inline(always)]
-fn mail_rcpt_direct<'a>(
-    line: &'a [u8],
-    opts: &ParseOptions,
-) -> Option<Result<Command<'a>, CommandError>> {
+fn mail_rcpt_direct<'a>(line: &'a [u8], opts: &ParseOptions) -> Option<(FastPath<'a>, &'a str)> {
     let [a, b, c, d, e, f, g, h, i, rest @ ..] = line else {
         return None;
     };
@@ -646,7 +649,7 @@ fn mail_rcpt_direct<'a>(
     let args = args_str(content, 5, content.len())?;
     let (path, params) = fast_mail_rcpt(verb, args)?;
     let params = params_after(params, opts.leniency == Leniency::Lenient)?;
-    Some(mail_rcpt(path, params, opts))
+    Some((path, params))
 }
 
 /// `MAIL` / `RCPT` from the path found by [`fast_mail_rcpt`] and the parameter text.

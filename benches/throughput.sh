@@ -16,6 +16,12 @@
 # journal, ext4 makes every new inode skip the inodes freed in the last minute or more,
 # so creating files after a build or a test run deleted many costs several times more.
 # Run it on a quiet machine, and not right after deleting a big Maildir.
+#
+# On a VM that hands memory back to its host (DAMON `pageout`, virtio-balloon free page
+# reporting), the first write to a page the host no longer backs faults on the host. The
+# server fills new page-cache pages with every message and the sink fills none, so the
+# server's rounds get slower as the kept Maildirs use up host-backed memory. The script
+# says so when it sees either mechanism.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -93,6 +99,16 @@ stop_last() {
 }
 
 echo "smtp-source -s $SESSIONS -m $MESSAGES -l $LENGTH, $ROUNDS rounds, $(nproc) CPUs, Maildir under $WORK ($(df -T "$WORK" | awk 'NR==2 {print $2}'))"
+
+for d in /sys/kernel/mm/damon/admin/kdamonds/*/contexts/*/schemes/*/action; do
+  if [ -r "$d" ] && [ "$(cat "$d")" = pageout ] && [ "$(cat "${d%%/contexts/*}/state" 2>/dev/null)" = on ]; then
+    echo "note: DAMON pages out cold memory on this machine; later rounds may pay host page faults" >&2
+    break
+  fi
+done
+if [ -d /sys/bus/virtio/drivers/virtio_balloon ] && ls /sys/bus/virtio/drivers/virtio_balloon | grep -q virtio; then
+  echo "note: a virtio balloon is bound (free page reporting may return freed memory to the host)" >&2
+fi
 
 user_opt=()
 [ "$(id -u)" = 0 ] && user_opt=(-u nobody) # smtp-sink must drop privileges as root

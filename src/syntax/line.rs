@@ -34,9 +34,26 @@ pub enum LineStatus {
 /// assert_eq!(find_line(b"NOO", 512, false), LineStatus::Incomplete);
 /// assert_eq!(find_line(&[b'A'; 600], 512, false), LineStatus::TooLong);
 /// ```
+#[inline]
 pub fn find_line(buf: &[u8], max: usize, bare_lf: bool) -> LineStatus {
     // Only the first `max` octets can hold a line end of an acceptable line.
-    let window = &buf[..buf.len().min(max)];
+    let window = buf.get(..max).unwrap_or(buf);
+    // The usual case, answered inline: a CRLF within the first octets.
+    if let Some(lf) = find_lf_near(window) {
+        if lf > 0 && window.get(lf - 1) == Some(&b'\r') {
+            return LineStatus::Complete {
+                content: lf - 1,
+                total: lf + 1,
+            };
+        }
+    }
+    find_line_general(buf, max, bare_lf)
+}
+
+/// [`find_line`] for every other case: bare LFs, long windows, no line end.
+#[inline(never)]
+fn find_line_general(buf: &[u8], max: usize, bare_lf: bool) -> LineStatus {
+    let window = buf.get(..max).unwrap_or(buf);
     let mut from = 0;
     while let Some(i) = find_lf(&window[from..]) {
         let lf = from + i;
@@ -61,22 +78,75 @@ pub fn find_line(buf: &[u8], max: usize, bare_lf: bool) -> LineStatus {
     }
 }
 
-/// The first LF: a plain scan for short input (most command lines: `DATA`, `QUIT`, `RSET`),
-/// where `memchr`'s set-up costs more than the scan. On x86-64 the SSE2 searcher (always
-/// present there) is called directly, sparing the run-time dispatch to AVX2 that only pays
-/// on long input.
-#[inline]
-fn find_lf(b: &[u8]) -> Option<usize> {
-    if b.len() <= 16 {
+/// The LF octets of `w` as a mask (bit 7 of each LF octet set). Exact for the lowest LF,
+/// which is all [`find_lf`] reads: the borrow that can mark an octet above a zero octet
+/// never reaches below it.
+#[inline(always)]
+fn lf_mask(w: u64) -> u64 {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let x = w ^ (LO * u64::from(b'\n'));
+    x.wrapping_sub(LO) & !x & HI
+}
+
+/// Octets `i..i + 8` of `b` as a little-endian word (`b` must hold them).
+#[inline(always)]
+fn word(b: &[u8], i: usize) -> Option<u64> {
+    let c: [u8; 8] = b.get(i..i.wrapping_add(8))?.try_into().ok()?;
+    Some(u64::from_le_bytes(c))
+}
+
+/// How far [`find_lf_near`] looks: past the usual command line, where `memchr`'s set-up
+/// starts to pay.
+const NEAR: usize = 128;
+
+/// The first LF within the first [`NEAR`] octets, read eight octets at a time as integers
+/// (no call, no set-up; a line under eight octets, such as `DATA`, is read octet by octet).
+#[inline(always)]
+fn find_lf_near(b: &[u8]) -> Option<usize> {
+    let n = b.len();
+    if n < 8 {
         return b.iter().position(|&c| c == b'\n');
     }
-    #[cfg(target_arch = "x86_64")]
-    if b.len() <= 1024 {
-        if let Some(one) = memchr::arch::x86_64::sse2::memchr::One::new(b'\n') {
-            return one.find(b);
+    let span = n.min(NEAR);
+    let mut i = 0;
+    // Two words per step, one test for both.
+    while i + 16 <= span {
+        let (m0, m1) = (lf_mask(word(b, i)?), lf_mask(word(b, i + 8)?));
+        if m0 | m1 != 0 {
+            let m = if m0 != 0 { m0 } else { m1 };
+            let at = if m0 != 0 { i } else { i + 8 };
+            return Some(at + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 16;
+    }
+    if i + 8 <= span {
+        let m = lf_mask(word(b, i)?);
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    if i < span {
+        // The last octets of the span, in one word ending there (the octets it shares with
+        // the words above hold no LF).
+        let at = span - 8;
+        let m = lf_mask(word(b, at)?);
+        if m != 0 {
+            return Some(at + (m.trailing_zeros() / 8) as usize);
         }
     }
-    memchr::memchr(b'\n', b)
+    None
+}
+
+/// The first LF anywhere in `b`.
+#[inline]
+fn find_lf(b: &[u8]) -> Option<usize> {
+    if let Some(i) = find_lf_near(b) {
+        return Some(i);
+    }
+    let from = b.len().min(NEAR);
+    memchr::memchr(b'\n', b.get(from..)?).map(|k| from + k)
 }
 
 /// Skips the rest of an over-long line: returns how many octets of `buf` to discard.
@@ -152,8 +222,10 @@ mod tests {
 
     #[test]
     fn lf_found_at_every_position_and_length() {
-        // Short, SSE2-sized and memchr-sized inputs all agree with a plain scan.
-        for len in [1, 7, 15, 16, 17, 31, 32, 33, 64, 65, 100, 1024, 1025, 2000] {
+        // Octet-scanned, word-scanned and memchr-sized inputs all agree with a plain scan.
+        for len in [
+            1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, 65, 100, 127, 128, 129, 136, 1024, 1025, 2000,
+        ] {
             for at in (0..len).step_by(1 + len / 40) {
                 let mut b = vec![b'a'; len];
                 b[at] = b'\n';
@@ -163,6 +235,32 @@ mod tests {
                 assert_eq!(find_lf(&b), Some(at), "{len} {at}");
             }
             assert_eq!(find_lf(&vec![b'a'; len]), None, "{len}");
+        }
+    }
+
+    #[test]
+    fn lf_agrees_with_a_plain_scan_on_mixed_octets() {
+        // Octets next to LF in value (0x09, 0x0b, 0x8a, 0x0a ^ 0x80, 0x01) and runs of LFs
+        // exercise the word scan's borrow; every length up to past the word span.
+        let alphabet = [b'\n', 0x0b, 0x09, 0x8a, 0x01, 0x00, 0xff, b'a', b'\r'];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..300 {
+            for _ in 0..20 {
+                let b: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        // Mostly non-LF octets, so the first LF sits anywhere.
+                        if seed % 97 == 0 {
+                            b'\n'
+                        } else {
+                            alphabet[1 + (seed >> 8) as usize % (alphabet.len() - 1)]
+                        }
+                    })
+                    .collect();
+                assert_eq!(find_lf(&b), b.iter().position(|&c| c == b'\n'), "{b:?}");
+            }
         }
     }
 

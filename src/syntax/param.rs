@@ -607,10 +607,77 @@ impl<'a> MailParams<'a> {
     /// spares moving the large struct around.
     #[inline]
     pub(crate) fn parse_into(&mut self, t: &'a str, opts: &ParseOptions) -> Result<(), ParamError> {
+        if self.parse_usual(t.as_bytes()).is_some() {
+            return Ok(());
+        }
+        // Not the usual shape: start again on the general path, which decides every answer.
+        *self = MailParams::default();
+        self.parse_general(t, opts)
+    }
+
+    /// The general parameter parser: every keyword, every error.
+    fn parse_general(&mut self, t: &'a str, opts: &ParseOptions) -> Result<(), ParamError> {
         for it in Items::new(t, opts) {
             self.add(t, &it?, opts)?;
         }
         Ok(())
+    }
+
+    /// The usual parameters of a MAIL command, `SIZE=` and `BODY=` (keywords and values in
+    /// either case), separated by single spaces, read without the general item scan.
+    /// `None` for anything else (another keyword, a duplicate, an odd separator, a value
+    /// the general path would read differently): the caller then parses again on the
+    /// general path. Every value accepted here is one the general path accepts with the
+    /// same meaning, so the fast path never changes an answer.
+    #[inline]
+    fn parse_usual(&mut self, b: &[u8]) -> Option<()> {
+        use scan::{word_at, Word};
+        const SIZE: Word = Word::new(b"size=");
+        const BODY: Word = Word::new(b"body=");
+        const EIGHT: Word = Word::new(b"8bitmime");
+        const SEVEN: Word = Word::new(b"7bit");
+        const BINARY: Word = Word::new(b"binarymi");
+        const BINARY_TAIL: Word = Word::new(b"mime");
+        let mut i = 0;
+        loop {
+            if word_at(b, i, SIZE) && self.size.is_none() {
+                // 1 to 19 digits: below 10^19, so no overflow (the general path takes 20
+                // with an overflow check).
+                let vs = i + SIZE.len();
+                let mut j = vs;
+                let mut n = 0u64;
+                while let Some(d) = b.get(j).map(|c| c.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+                    n = n.wrapping_mul(10).wrapping_add(u64::from(d));
+                    j += 1;
+                }
+                if j == vs || j - vs > 19 {
+                    return None;
+                }
+                self.size = Some(n);
+                i = j;
+            } else if word_at(b, i, BODY) && self.body.is_none() {
+                let vs = i + BODY.len();
+                let (body, len) = if word_at(b, vs, EIGHT) {
+                    (Body::EightBitMime, 8)
+                } else if word_at(b, vs, SEVEN) {
+                    (Body::SevenBit, 4)
+                } else if word_at(b, vs, BINARY) && word_at(b, vs + 6, BINARY_TAIL) {
+                    (Body::BinaryMime, 10)
+                } else {
+                    return None;
+                };
+                self.body = Some(body);
+                i = vs + len;
+            } else {
+                return None;
+            }
+            // One SP and another item, or the end.
+            match b.get(i) {
+                None => return Some(()),
+                Some(b' ') => i += 1,
+                Some(_) => return None,
+            }
+        }
     }
 
     #[inline]
@@ -814,6 +881,100 @@ impl<'a> RcptParams<'a> {
     /// Parses parameter text into `self` (which holds no parameters yet).
     #[inline]
     pub(crate) fn parse_into(&mut self, t: &'a str, opts: &ParseOptions) -> Result<(), ParamError> {
+        if self.parse_usual(t, opts.utf8).is_some() {
+            return Ok(());
+        }
+        // Not the usual shape: start again on the general path, which decides every answer.
+        *self = RcptParams::default();
+        self.parse_general(t, opts)
+    }
+
+    /// The usual parameters of a RCPT command, `NOTIFY=` and `ORCPT=` (RFC 3461), separated
+    /// by single spaces, read without the general item scan. `None` for anything else;
+    /// see [`MailParams::parse_usual`].
+    #[inline]
+    fn parse_usual(&mut self, t: &'a str, utf8: bool) -> Option<()> {
+        use scan::{word_at, Word};
+        const NOTIFY: Word = Word::new(b"notify=");
+        const ORCPT: Word = Word::new(b"orcpt=");
+        const SUCCESS: Word = Word::new(b"success");
+        const FAILURE: Word = Word::new(b"failure");
+        const DELAY: Word = Word::new(b"delay");
+        const NEVER: Word = Word::new(b"never");
+        let b = t.as_bytes();
+        let mut i = 0;
+        loop {
+            if word_at(b, i, NOTIFY) && self.notify.is_none() {
+                let mut n = Notify::default();
+                let mut j = i + NOTIFY.len();
+                loop {
+                    let (slot, len) = if word_at(b, j, SUCCESS) {
+                        (&mut n.success, 7)
+                    } else if word_at(b, j, FAILURE) {
+                        (&mut n.failure, 7)
+                    } else if word_at(b, j, DELAY) {
+                        (&mut n.delay, 5)
+                    } else if word_at(b, j, NEVER) {
+                        (&mut n.never, 5)
+                    } else {
+                        return None;
+                    };
+                    if *slot {
+                        return None;
+                    }
+                    *slot = true;
+                    j += len;
+                    if b.get(j) != Some(&b',') {
+                        break;
+                    }
+                    j += 1;
+                }
+                if n.never && (n.success || n.failure || n.delay) {
+                    return None;
+                }
+                self.notify = Some(n);
+                i = j;
+            } else if word_at(b, i, ORCPT) && self.orcpt.is_none() {
+                // addr-type: atom octets that are also value octets (no `=`), then `;`.
+                let vs = i + ORCPT.len();
+                let semi = scan::skip(b, vs, scan::ATOM_VALUE);
+                if semi == vs || b.get(semi) != Some(&b';') {
+                    return None;
+                }
+                // xtext up to the separator.
+                let mut j = semi + 1;
+                loop {
+                    j = scan::skip(b, j, scan::XCHAR);
+                    match b.get(j) {
+                        Some(b'+')
+                            if b.get(j + 1).is_some_and(|&h| super::xtext::is_hex(h))
+                                && b.get(j + 2).is_some_and(|&l| super::xtext::is_hex(l)) =>
+                        {
+                            j += 3
+                        }
+                        Some(&c) if utf8 && c >= 0x80 => j += 1,
+                        _ => break,
+                    }
+                }
+                self.orcpt = Some(Orcpt {
+                    addr_type: Cow::Borrowed(t.get(vs..semi)?),
+                    addr: XText(Cow::Borrowed(t.get(semi + 1..j)?)),
+                });
+                i = j;
+            } else {
+                return None;
+            }
+            // One SP and another item, or the end.
+            match b.get(i) {
+                None => return Some(()),
+                Some(b' ') => i += 1,
+                Some(_) => return None,
+            }
+        }
+    }
+
+    /// The general parameter parser: every keyword, every error.
+    fn parse_general(&mut self, t: &'a str, opts: &ParseOptions) -> Result<(), ParamError> {
         let b = t.as_bytes();
         const NOTIFY: u128 = scan::fold(b"NOTIFY");
         const ORCPT: u128 = scan::fold(b"ORCPT");
@@ -1145,5 +1306,174 @@ mod tests {
         put_u64(&mut v, u64::MAX);
         put_i64(&mut v, i64::MIN);
         assert_eq!(v, b"018446744073709551615-9223372036854775808");
+    }
+
+    /// The usual-shape readers of MAIL and RCPT parameters never change an answer: on
+    /// text built from the pieces they look for (and the ones that must send them back to
+    /// the general path), every mode gives what the general parser alone gives.
+    mod usual_shape_props {
+        use super::*;
+        use proptest::prelude::*;
+
+        const PIECES: &[&str] = &[
+            "SIZE=",
+            "size=",
+            "SiZe=",
+            "SIZE",
+            "BODY=",
+            "body=",
+            "8BITMIME",
+            "8bitmime",
+            "7BIT",
+            "7bit",
+            "BINARYMIME",
+            "binarymime",
+            "BINARYMIM",
+            "8BITMIMEX",
+            "NOTIFY=",
+            "notify=",
+            "SUCCESS",
+            "success",
+            "FAILURE",
+            "DELAY",
+            "NEVER",
+            "SUCCES",
+            ",",
+            "ORCPT=",
+            "orcpt=",
+            "rfc822",
+            "rfc=822",
+            ";",
+            "bob@example.test",
+            "+2B",
+            "+2b",
+            "+4",
+            "+",
+            "=",
+            " ",
+            "\t",
+            "  ",
+            "0",
+            "123",
+            "9999999999999999999",
+            "99999999999999999999",
+            "x",
+            "\u{e9}",
+            "\u{1}",
+            "\r",
+            "SMTPUTF8",
+            "RET=FULL",
+            "ENVID=abc",
+            "XORAR=x",
+            "AUTH=<>",
+            "foo=bar",
+            "-",
+            "<",
+            ">",
+        ];
+
+        const KEYS: &[&str] = &[
+            "SIZE=", "size=", "BODY=", "Body=", "NOTIFY=", "ORCPT=", "orcpt=", "SMTPUTF8", "RET=",
+            "ENVID=", "XORAR=", "foo=", "SIZE", "NOTIFY",
+        ];
+        const SEPARATORS: &[&str] = &[" ", " ", " ", " ", "  ", "\t", "", ","];
+
+        /// Loose pieces, or items (a keyword and up to three pieces) joined by separators.
+        fn text() -> impl Strategy<Value = String> {
+            let piece = || proptest::sample::select(PIECES);
+            let item = (
+                proptest::sample::select(KEYS),
+                proptest::collection::vec(piece(), 0..4),
+                proptest::sample::select(SEPARATORS),
+            )
+                .prop_map(|(k, v, sep)| format!("{k}{}{sep}", v.concat()));
+            prop_oneof![
+                proptest::collection::vec(piece(), 0..10).prop_map(|v| v.concat()),
+                proptest::collection::vec(item, 0..5).prop_map(|v| {
+                    let t = v.concat();
+                    // Mostly without the last separator.
+                    if t.len() % 4 == 0 {
+                        t
+                    } else {
+                        t.trim_end_matches([' ', '\t', ',']).to_string()
+                    }
+                }),
+            ]
+        }
+
+        fn modes() -> Vec<ParseOptions> {
+            let mut v = Vec::new();
+            for leniency in [Leniency::Lenient, Leniency::Strict] {
+                for utf8 in [false, true] {
+                    v.push(ParseOptions {
+                        leniency,
+                        utf8,
+                        ..ParseOptions::default()
+                    });
+                }
+            }
+            v
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4096))]
+
+            #[test]
+            fn mail_same_answer_as_the_general_path(t in text()) {
+                for o in modes() {
+                    let mut general = MailParams::default();
+                    let general = general.parse_general(&t, &o).map(|()| general);
+                    prop_assert_eq!(MailParams::parse(&t, &o), general, "{:?} {:?}", t, o);
+                }
+            }
+
+            #[test]
+            fn rcpt_same_answer_as_the_general_path(t in text()) {
+                for o in modes() {
+                    let mut general = RcptParams::default();
+                    let general = general.parse_general(&t, &o).map(|()| general);
+                    prop_assert_eq!(RcptParams::parse(&t, &o), general, "{:?} {:?}", t, o);
+                }
+            }
+        }
+
+        #[test]
+        fn the_usual_shapes_take_the_fast_path() {
+            let mut m = MailParams::default();
+            assert!(m.parse_usual(b"SIZE=123456 BODY=8BITMIME").is_some());
+            assert_eq!((m.size, m.body), (Some(123_456), Some(Body::EightBitMime)));
+            let mut m = MailParams::default();
+            assert!(m.parse_usual(b"body=binarymime size=0").is_some());
+            assert_eq!((m.size, m.body), (Some(0), Some(Body::BinaryMime)));
+            let mut r = RcptParams::default();
+            let t = "NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob+40x@example.test";
+            assert!(r.parse_usual(t, false).is_some());
+            assert_eq!(
+                r.orcpt.as_ref().map(|o| &*o.addr.0),
+                Some("bob+40x@example.test")
+            );
+            assert!(r.notify.is_some_and(|n| n.success && n.failure && !n.delay));
+            // Shapes left to the general path.
+            for t in [
+                "SIZE=1 SIZE=2",
+                "SIZE=1  BODY=7BIT",
+                "SIZE=1 ",
+                "SIZE=1\tBODY=7BIT",
+                "RET=FULL",
+            ] {
+                assert!(
+                    MailParams::default().parse_usual(t.as_bytes()).is_none(),
+                    "{t}"
+                );
+            }
+            for t in [
+                "ORCPT=rfc=822;x",
+                "NOTIFY=NEVER,DELAY",
+                "NOTIFY=SUCCESS,",
+                "XRDST=x",
+            ] {
+                assert!(RcptParams::default().parse_usual(t, true).is_none(), "{t}");
+            }
+        }
     }
 }

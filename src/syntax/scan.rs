@@ -16,6 +16,9 @@ pub(crate) const VERB: u8 = 16;
 pub(crate) const B64: u8 = 32;
 /// Letters and digits.
 pub(crate) const ALNUM: u8 = 64;
+/// `atext` except `=`: the octets of an atom that are also esmtp-value octets in strict
+/// parsing (RFC 5321 4.1.2), such as an ORCPT addr-type.
+pub(crate) const ATOM_VALUE: u8 = 128;
 
 const fn build() -> [u8; 256] {
     let mut t = [0u8; 256];
@@ -49,6 +52,9 @@ const fn build() -> [u8; 256] {
                 | b'~'
         ) {
             c |= ATEXT;
+        }
+        if (c & ATEXT != 0 || alnum) && b != b'=' {
+            c |= ATOM_VALUE;
         }
         if b >= 33 && b <= 126 && b != b'+' && b != b'=' {
             c |= XCHAR;
@@ -270,6 +276,53 @@ fn load8(b: &[u8], start: usize, end: usize) -> Option<u64> {
             v |= u64::from(c) << (8 * i);
         }
         Some(v)
+    }
+}
+
+/// A lower-case word of up to eight octets (letters, digits, `-`, `=`, ...) prepared for
+/// [`word_at`]: its little-endian value and the case bit of each of its letters.
+#[derive(Clone, Copy)]
+pub(crate) struct Word {
+    value: u64,
+    case: u64,
+    len: usize,
+}
+
+impl Word {
+    /// Prepares `w` (lower case; at most eight octets).
+    pub(crate) const fn new(w: &[u8]) -> Word {
+        assert!(!w.is_empty() && w.len() <= 8);
+        let (mut value, mut case, mut i) = (0u64, 0u64, 0);
+        while i < w.len() {
+            assert!(!w[i].is_ascii_uppercase());
+            value |= (w[i] as u64) << (8 * i);
+            if w[i].is_ascii_lowercase() {
+                case |= 0x20 << (8 * i);
+            }
+            i += 1;
+        }
+        Word {
+            value,
+            case,
+            len: w.len(),
+        }
+    }
+
+    /// Its length in octets.
+    #[inline(always)]
+    pub(crate) const fn len(self) -> usize {
+        self.len
+    }
+}
+
+/// Whether octets `i..i + w.len()` of `b` are the word `w`, letters in either case and
+/// every other octet exact (setting the case bit maps only `A`..`Z` onto `a`..`z`): one
+/// load and one compare.
+#[inline(always)]
+pub(crate) fn word_at(b: &[u8], i: usize, w: Word) -> bool {
+    match load8(b, i, i.wrapping_add(w.len)) {
+        Some(v) => v | w.case == w.value,
+        None => false,
     }
 }
 

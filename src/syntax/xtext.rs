@@ -23,6 +23,12 @@ pub(crate) fn is_xchar(b: u8) -> bool {
     super::scan::is(b, super::scan::XCHAR)
 }
 
+/// Whether `b` is a hex digit of an xtext escape (either case on input).
+#[inline]
+pub(crate) fn is_hex(b: u8) -> bool {
+    hex_val(b).is_some()
+}
+
 #[inline]
 fn hex_val(b: u8) -> Option<u8> {
     match b {

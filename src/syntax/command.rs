@@ -603,6 +603,50 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
             }
         }
     }
+    // STARTTLS alone, the same way.
+    if line.len() == 10
+        && opts.max_line >= 10
+        && matches!(verb4(line), Some(Verb::StartTls))
+        && line.ends_with(b"\r\n")
+    {
+        return Ok(Command::StartTls);
+    }
+    // EHLO, AUTH and BDAT in their usual shape: each reader returns the parts, and the
+    // command is built here, in the value returned.
+    if let [a, b, c, d, b' ', ..] = line {
+        const EHLO: u32 = u32::from_le_bytes(*b"ehlo");
+        const AUTH: u32 = u32::from_le_bytes(*b"auth");
+        const BDAT: u32 = u32::from_le_bytes(*b"bdat");
+        match u32::from_le_bytes([*a, *b, *c, *d]) | 0x2020_2020 {
+            EHLO => {
+                if let Some(domain) = ehlo_direct(line, opts) {
+                    return Ok(Command::Ehlo {
+                        domain: Cow::Borrowed(domain),
+                    });
+                }
+            }
+            AUTH => {
+                if let Some((mechanism, ir)) = auth_direct(line, opts) {
+                    return Ok(Command::Auth {
+                        mechanism: Cow::Borrowed(mechanism),
+                        initial_response: ir.map(|ir| {
+                            if ir == "=" {
+                                InitialResponse::Empty
+                            } else {
+                                InitialResponse::Base64(Cow::Borrowed(ir))
+                            }
+                        }),
+                    });
+                }
+            }
+            BDAT => {
+                if let Some((size, last)) = bdat_direct(line, opts) {
+                    return Ok(Command::Bdat { size, last });
+                }
+            }
+            _ => {}
+        }
+    }
     if let Some((path, params)) = mail_rcpt_direct(line, opts) {
         // Returned as built (no move into a differently shaped value); an error is left
         // to the general path.
@@ -612,6 +656,87 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
         }
     }
     parse_general(line, opts)
+}
+
+/// `EHLO domain` in its usual shape under [`Leniency::Lenient`] (which accepts any
+/// non-empty argument): `EHLO`, one SP, an argument with no SP / HTAB at either end and no
+/// NUL, CR or LF, CRLF, within the line limit. Returns the argument; `None` leaves the line
+/// to the general path (strict parsing, which checks the domain, goes there too).
+#[inline]
+fn ehlo_direct<'a>(line: &'a [u8], opts: &ParseOptions) -> Option<&'a str> {
+    if opts.leniency != Leniency::Lenient || line.len() > opts.max_line {
+        return None;
+    }
+    let content = line.strip_suffix(b"\r\n")?;
+    let args = content.get(5..)?;
+    let (first, last) = (*args.first()?, *args.last()?);
+    if matches!(first, b' ' | b'\t') || matches!(last, b' ' | b'\t') || super::scan::has_ctl(args) {
+        return None;
+    }
+    args_str(content, 5, content.len())
+}
+
+/// `AUTH mechanism [initial-response]` in its usual shape: `AUTH`, one SP, an upper-case
+/// mechanism name of 1 to 20 octets, then the end or one SP and a base64 token (or `=`)
+/// up to CRLF, within the SASL line limit (RFC 4954 section 4). Every octet is a
+/// mechanism or base64 octet, so there is no CTL and nothing to trim. Returns the
+/// mechanism and the initial response as written; `None` leaves the line to the general
+/// path.
+#[inline]
+fn auth_direct<'a>(line: &'a [u8], opts: &ParseOptions) -> Option<(&'a str, Option<&'a str>)> {
+    use super::scan::{skip, B64, VERB};
+    if line.len() > opts.max_line.max(MAX_SASL_LINE) {
+        return None;
+    }
+    let content = line.strip_suffix(b"\r\n")?;
+    let end = skip(content, 5, VERB);
+    let mech = content.get(5..end)?;
+    if !(1..=20).contains(&mech.len()) || mech.iter().any(u8::is_ascii_lowercase) {
+        return None;
+    }
+    let args = args_str(content, 5, content.len())?;
+    match content.get(end) {
+        None => Some((args, None)),
+        Some(b' ') if end + 1 < content.len() && skip(content, end + 1, B64) == content.len() => {
+            let (mech, ir) = (args.get(..end - 5)?, args.get(end - 4..)?);
+            Some((mech, Some(ir)))
+        }
+        Some(_) => None,
+    }
+}
+
+/// `BDAT chunk-size [LAST]` in its usual shape (RFC 3030 2): `BDAT`, one SP, 1 to 19
+/// digits (no overflow), then the end or one SP and `LAST` in any case, CRLF, within the
+/// line limit. `None` leaves the line to the general path.
+#[inline]
+fn bdat_direct(line: &[u8], opts: &ParseOptions) -> Option<(u64, bool)> {
+    if line.len() > opts.max_line {
+        return None;
+    }
+    let content = line.strip_suffix(b"\r\n")?;
+    let mut i = 5;
+    let mut size = 0u64;
+    while let Some(d) = content
+        .get(i)
+        .map(|c| c.wrapping_sub(b'0'))
+        .filter(|&d| d <= 9)
+    {
+        size = size.wrapping_mul(10).wrapping_add(u64::from(d));
+        i += 1;
+    }
+    if !(6..=24).contains(&i) {
+        return None;
+    }
+    match content.get(i..)? {
+        [] => Some((size, false)),
+        [b' ', l, a, s, t]
+            if u32::from_le_bytes([*l, *a, *s, *t]) | 0x2020_2020
+                == u32::from_le_bytes(*b"last") =>
+        {
+            Some((size, true))
+        }
+        _ => None,
+    }
 }
 
 /// The transaction's two busiest commands in their usual shape, `MAIL FROM:<...>` and
@@ -1785,13 +1910,33 @@ mod direct_path_props {
             Just(&b"\0"[..]),
             Just("\u{e9}".as_bytes()),
             Just(&b"\xff"[..]),
+            Just(&b"PLAIN"[..]),
+            Just(&b"plain"[..]),
+            Just(&b"AGFsaWNl"[..]),
+            Just(&b"/+9"[..]),
+            Just(&b"_"[..]),
+            Just(&b"2048"[..]),
+            Just(&b"99999999999999999999"[..]),
+            Just(&b"LAST"[..]),
+            Just(&b"last"[..]),
         ]
         .prop_map(<[u8]>::to_vec)
     }
 
     fn line() -> impl Strategy<Value = Vec<u8>> {
         (
-            prop_oneof![Just(&b"MAIL FROM:<"[..]), Just(&b"rcpt to:<"[..])],
+            prop_oneof![
+                4 => Just(&b"MAIL FROM:<"[..]),
+                4 => Just(&b"rcpt to:<"[..]),
+                1 => Just(&b"EHLO "[..]),
+                1 => Just(&b"ehlo "[..]),
+                1 => Just(&b"AUTH "[..]),
+                1 => Just(&b"Auth PLAIN "[..]),
+                1 => Just(&b"BDAT "[..]),
+                1 => Just(&b"bdat 1"[..]),
+                1 => Just(&b"STARTTLS"[..]),
+                1 => Just(&b"StartTLS"[..]),
+            ],
             proptest::collection::vec(piece(), 0..12),
             prop_oneof![
                 Just(&b"\r\n"[..]),
@@ -1831,6 +1976,16 @@ mod direct_path_props {
         #[test]
         fn same_answer_as_the_general_path(line in line(), opts in options()) {
             prop_assert_eq!(parse_command(&line, &opts), parse_general(&line, &opts));
+        }
+
+        #[test]
+        fn same_answer_on_chunk_sizes(
+            digits in "[0-9]{0,22}",
+            tail in prop_oneof![Just(""), Just(" LAST"), Just(" last"), Just("  LAST"), Just(" LASTX"), Just(" ")],
+            opts in options(),
+        ) {
+            let line = format!("BDAT {digits}{tail}\r\n");
+            prop_assert_eq!(parse_command(line.as_bytes(), &opts), parse_general(line.as_bytes(), &opts));
         }
 
         #[test]

@@ -71,7 +71,7 @@ fn reference_transcript() {
             "AUTH PLAIN AHUAcA==\r\n",
             "MAIL FROM:<a@example.test> SIZE=10 BODY=8BITMIME\r\nRCPT TO:<b@example.test>\r\nRCPT TO:<c@example.test>\r\nDATA\r\n",
             "caf\u{e9}\r\n..\r\n.\r\n",
-            "MAIL FROM:<a@example.test> SIZE=6\r\nRCPT TO:<b@example.test>\r\nRCPT TO:<c@example.test>\r\nDATA\r\n",
+            "MAIL FROM:<a@example.test> SIZE=8\r\nRCPT TO:<b@example.test>\r\nRCPT TO:<c@example.test>\r\nDATA\r\n",
             "RSET\r\nQUIT\r\n",
             "",
             "",

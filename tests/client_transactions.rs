@@ -471,18 +471,19 @@ fn size_limit_refused_up_front_and_size_only_when_advertised() {
         vec![(
             id,
             Err(MessageError::TooLarge {
-                size: 11,
+                // The size as sent (RFC 1870 3): DATA adds the missing CRLF.
+                size: 13,
                 limit: 10
             })
         )]
     );
-    t.c.send(env(&["b@example.test"]), "0123456789").unwrap();
+    t.c.send(env(&["b@example.test"]), "01234567\r\n").unwrap();
     t.expect("MAIL FROM:<a@example.test> SIZE=10\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
     // SIZE 0 / bare SIZE: no limit, the parameter still goes out.
     let mut t = T::plain();
     t.hello(&["SIZE 0"]);
     t.c.send(env(&["b@example.test"]), "0123456789A").unwrap();
-    t.expect("MAIL FROM:<a@example.test> SIZE=11\r\n");
+    t.expect("MAIL FROM:<a@example.test> SIZE=13\r\n");
     let mut t = T::plain();
     t.hello(&[]);
     t.c.send(env(&["b@example.test"]), "0123456789A").unwrap();

@@ -10,6 +10,7 @@ use ehlo::client::{
     AuthResponse, Body, BodyType, Client, ClientConfig, CloseReason, Credentials, Envelope,
     Event as CEvent, Extension, MessageError, MessageId, TlsPolicy, Xexch50,
 };
+use ehlo::data::{DataEncoder, EncoderConfig};
 use ehlo::server::{Decision, Event as SEvent, Server, ServerConfig};
 use ehlo::syntax::path::{ForwardPath, LocalPart, ReversePath};
 use proptest::prelude::*;
@@ -300,9 +301,12 @@ fn refusal(c: Caps, body: &[u8], utf8: bool) -> Option<MessageError> {
     if utf8 && !c.smtputf8 {
         return Some(MessageError::Unsupported(Extension::SmtpUtf8));
     }
-    if c.size && body.len() as u64 > SIZE_LIMIT {
+    // The client declares the size as sent (RFC 1870 3): with DATA, the CRLF it adds to
+    // content that does not end with one counts.
+    let size = expected_content(c, body).len() as u64;
+    if c.size && size > SIZE_LIMIT {
         return Some(MessageError::TooLarge {
-            size: body.len() as u64,
+            size,
             limit: SIZE_LIMIT,
         });
     }
@@ -353,7 +357,13 @@ proptest! {
             let utf8 = env.needs_smtputf8();
             let bytes = Bytes::from(body.clone());
             let b = if *streamed {
-                Body::Stream { body_type: BodyType::of(body), size: Some(body.len() as u64) }
+                // The size as sent (RFC 1870 3), as a careful caller declares it.
+                let size = if c.chunking {
+                    body.len() as u64
+                } else {
+                    DataEncoder::content_size(body, EncoderConfig::default())
+                };
+                Body::Stream { body_type: BodyType::of(body), size: Some(size) }
             } else {
                 Body::Bytes(bytes.clone())
             };

@@ -372,7 +372,11 @@ pub enum Body {
     Stream {
         /// What the body needs (see [`BodyType`]).
         body_type: BodyType,
-        /// Its size in octets if known (for the `SIZE=` parameter, RFC 1870).
+        /// Its size in octets if known (for the `SIZE=` parameter, RFC 1870): the size as
+        /// sent, which over DATA counts the CRLFs the encoder adds
+        /// ([`DataEncoder::content_size`](crate::data::DataEncoder::content_size) gives it
+        /// for a body at hand). The client refuses a message whose declared size passes the
+        /// server's limit; the server enforces its limit on what arrives.
         size: Option<u64>,
     },
 }

@@ -1188,7 +1188,13 @@ impl Client {
         let binarymime = chunking && self.has(&Capability::BinaryMime);
         let eightbit = self.esmtp && self.has(&Capability::EightBitMime);
         let (body_type, size) = match &q.body {
-            Body::Bytes(b) => (BodyType::of(b), Some(b.len() as u64)),
+            // RFC 1870 3: the size as sent; on DATA the encoder repairs line ends and
+            // ends the content with CRLF, BDAT sends the octets as they are.
+            Body::Bytes(b) if chunking => (BodyType::of(b), Some(b.len() as u64)),
+            Body::Bytes(b) => (
+                BodyType::of(b),
+                Some(DataEncoder::content_size(b, EncoderConfig::default())),
+            ),
             Body::Stream { body_type, size } => (*body_type, *size),
         };
         let mut params = MailParams::default();

@@ -146,6 +146,41 @@ impl DataEncoder {
         out.put_slice(&chunk[run..]);
     }
 
+    /// The size of `body` as this encoder sends it as one whole message, without the
+    /// dot-stuffing and the final `.` CRLF: the message size of RFC 1870 section 3 ("the
+    /// number of octets, including CR-LF pairs, but not the SMTP DATA command's terminating
+    /// dot or doubled quoting dots"), which a client declares with `SIZE=`. Every bare LF
+    /// and every repaired bare CR becomes CRLF, and content not ending in a line end gets
+    /// one.
+    ///
+    /// ```
+    /// use ehlo::data::{DataEncoder, EncoderConfig};
+    /// assert_eq!(DataEncoder::content_size(b"a\nb", EncoderConfig::default()), 6);
+    /// assert_eq!(DataEncoder::content_size(b".x\r\n", EncoderConfig::default()), 4);
+    /// ```
+    pub fn content_size(body: &[u8], config: EncoderConfig) -> u64 {
+        let normalize = config.bare_cr == BareCr::Normalize;
+        let mut size = body.len() as u64;
+        for j in memchr::memchr2_iter(b'\r', b'\n', body) {
+            match (body[j], body.get(j + 1)) {
+                (b'\n', _) if j == 0 || body[j - 1] != b'\r' => size += 1,
+                (b'\r', None) if normalize => size += 1,
+                (b'\r', Some(&next)) if next != b'\n' && (normalize || next == b'.') => size += 1,
+                _ => {}
+            }
+        }
+        // The encoder ends at a line start after a LF, or after a CR it wrote as CRLF.
+        let ends_line = match body.last() {
+            None | Some(b'\n') => true,
+            Some(b'\r') => normalize,
+            Some(_) => false,
+        };
+        if !ends_line {
+            size += 2;
+        }
+        size
+    }
+
     /// Ends the message: a CRLF if the content does not already end with one (and is not
     /// empty), then `.` CRLF. The encoder is then ready for a new message.
     pub fn finish(&mut self, out: &mut BytesMut) {
@@ -211,5 +246,52 @@ mod tests {
         assert_eq!(enc(p, &[b"a\r", b".\r\n"]), b"a\r\n..\r\n.\r\n");
         assert_eq!(enc(p, &[b"a\r.\r\n"]), b"a\r\n..\r\n.\r\n");
         assert_eq!(enc(p, &[b"a\r"]), b"a\r\r\n.\r\n");
+    }
+
+    mod size_props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn body() -> impl Strategy<Value = Vec<u8>> {
+            proptest::collection::vec(
+                prop_oneof![
+                    Just(b'\r'),
+                    Just(b'\n'),
+                    Just(b'.'),
+                    Just(b'a'),
+                    Just(0xe9u8)
+                ],
+                0..40,
+            )
+        }
+
+        proptest! {
+            /// `content_size` is what the encoder writes, less the stuffed dots (one per
+            /// line of its output that starts with a dot) and the final `.` CRLF.
+            #[test]
+            fn content_size_matches_the_encoder(
+                b in body(),
+                pass in any::<bool>(),
+                split in 0usize..40,
+            ) {
+                let config = EncoderConfig {
+                    bare_cr: if pass { BareCr::PassThrough } else { BareCr::Normalize },
+                };
+                let mut enc = DataEncoder::new(config);
+                let mut out = BytesMut::new();
+                let split = split.min(b.len());
+                enc.encode(&b[..split], &mut out);
+                enc.encode(&b[split..], &mut out);
+                enc.finish(&mut out);
+                let content = &out[..out.len() - 3];
+                let stuffed = content.windows(3).filter(|w| w == b"\r\n.").count()
+                    + usize::from(content.first() == Some(&b'.'));
+                prop_assert_eq!(
+                    DataEncoder::content_size(&b, config),
+                    (content.len() - stuffed) as u64,
+                    "{:?}", b
+                );
+            }
+        }
     }
 }

@@ -647,12 +647,28 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
             _ => {}
         }
     }
-    if let Some((path, params)) = mail_rcpt_direct(line, opts) {
-        // Returned as built (no move into a differently shaped value); an error is left
-        // to the general path.
-        let r = mail_rcpt(path, params, opts);
-        if r.is_ok() {
-            return r;
+    if let Some((path, text)) = mail_rcpt_direct(line, opts) {
+        // The parameters are read first and the command is built in the returned value
+        // (no moves of the large parts); an error is left to the general path.
+        match path {
+            FastPath::From(from) => {
+                let mut params = MailParams::default();
+                if params.fill(text, opts) {
+                    return Ok(Command::Mail {
+                        from: from.reverse_path(),
+                        params,
+                    });
+                }
+            }
+            FastPath::To(local, domain) => {
+                let mut params = RcptParams::default();
+                if params.fill(text, opts) {
+                    return Ok(Command::Rcpt {
+                        to: ForwardPath::Mailbox(super::path::dot_mailbox(local, domain)),
+                        params,
+                    });
+                }
+            }
         }
     }
     parse_general(line, opts)
@@ -790,14 +806,20 @@ fn mail_rcpt<'a>(
             if !params_text.is_empty() {
                 params.parse_into(params_text, opts)?;
             }
-            Command::Mail { from, params }
+            Command::Mail {
+                from: from.reverse_path(),
+                params,
+            }
         }
-        FastPath::To(to) => {
+        FastPath::To(local, domain) => {
             let mut params = RcptParams::default();
             if !params_text.is_empty() {
                 params.parse_into(params_text, opts)?;
             }
-            Command::Rcpt { to, params }
+            Command::Rcpt {
+                to: ForwardPath::Mailbox(super::path::dot_mailbox(local, domain)),
+                params,
+            }
         }
     })
 }
@@ -1029,10 +1051,27 @@ fn parse_general<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<'a>,
 /// mailbox (see [`super::path::fast_mailbox`]). Returns the command with empty parameters
 /// and the text after the path; `None`: not that shape, use the general parser (which
 /// decides every error).
-/// The path found by [`fast_mail_rcpt`].
+/// The path found by [`fast_mail_rcpt`], as the text of its parts: a plain Dot-string
+/// mailbox (local part, domain) or, for MAIL, the null path.
+#[derive(Clone, Copy)]
 enum FastPath<'a> {
-    From(ReversePath<'a>),
-    To(ForwardPath<'a>),
+    From(Option<(&'a str, &'a str)>),
+    To(&'a str, &'a str),
+}
+
+/// The reverse-path of [`FastPath::From`].
+trait ReverseParts<'a> {
+    fn reverse_path(self) -> ReversePath<'a>;
+}
+
+impl<'a> ReverseParts<'a> for Option<(&'a str, &'a str)> {
+    #[inline(always)]
+    fn reverse_path(self) -> ReversePath<'a> {
+        match self {
+            None => ReversePath::Null,
+            Some((local, domain)) => ReversePath::Mailbox(super::path::dot_mailbox(local, domain)),
+        }
+    }
 }
 
 #[inline(always)]
@@ -1044,10 +1083,10 @@ fn fast_mail_rcpt(verb: Verb, args: &str) -> Option<(FastPath<'_>, &str)> {
         {
             let path = args.get(5..)?;
             let (from, end) = if rest.first() == Some(&b'>') {
-                (ReversePath::Null, 1)
+                (None, 1)
             } else {
-                let (m, end) = super::path::fast_mailbox(path)?;
-                (ReversePath::Mailbox(m), end)
+                let (local, domain, end) = super::path::fast_mailbox(path)?;
+                (Some((local, domain)), end)
             };
             Some((FastPath::From(from), path.get(end + 1..)?))
         }
@@ -1055,8 +1094,8 @@ fn fast_mail_rcpt(verb: Verb, args: &str) -> Option<(FastPath<'_>, &str)> {
             if u16::from_le_bytes([*t, *o]) | 0x2020 == u16::from_le_bytes(*b"to") =>
         {
             let path = args.get(3..)?;
-            let (m, end) = super::path::fast_mailbox(path)?;
-            Some((FastPath::To(ForwardPath::Mailbox(m)), path.get(end + 1..)?))
+            let (local, domain, end) = super::path::fast_mailbox(path)?;
+            Some((FastPath::To(local, domain), path.get(end + 1..)?))
         }
         _ => None,
     }

@@ -623,6 +623,17 @@ impl<'a> MailParams<'a> {
         Ok(())
     }
 
+    /// Parses parameter text into `self` (which holds no parameters yet); `false` on any
+    /// error, which the caller leaves to a parser that reports it.
+    #[inline(always)]
+    pub(crate) fn fill(&mut self, t: &'a str, opts: &ParseOptions) -> bool {
+        if t.is_empty() || self.parse_usual(t.as_bytes()).is_some() {
+            return true;
+        }
+        *self = MailParams::default();
+        self.parse_general(t, opts).is_ok()
+    }
+
     /// The usual parameters of a MAIL command, `SIZE=` and `BODY=` (keywords and values in
     /// either case), separated by single spaces, read without the general item scan.
     /// `None` for anything else (another keyword, a duplicate, an odd separator, a value
@@ -887,6 +898,17 @@ impl<'a> RcptParams<'a> {
         // Not the usual shape: start again on the general path, which decides every answer.
         *self = RcptParams::default();
         self.parse_general(t, opts)
+    }
+
+    /// Parses parameter text into `self` (which holds no parameters yet); `false` on any
+    /// error, which the caller leaves to a parser that reports it.
+    #[inline(always)]
+    pub(crate) fn fill(&mut self, t: &'a str, opts: &ParseOptions) -> bool {
+        if t.is_empty() || self.parse_usual(t, opts.utf8).is_some() {
+            return true;
+        }
+        *self = RcptParams::default();
+        self.parse_general(t, opts).is_ok()
     }
 
     /// The usual parameters of a RCPT command, `NOTIFY=` and `ORCPT=` (RFC 3461), separated

@@ -147,9 +147,10 @@ async fn connection(
                 session.committed(result);
             }
             Next::Closed => {
-                flush(&mut session, &mut conn, &mut out).await?;
-                conn.shutdown().await;
-                return Ok(());
+                // The last reply (221, or 421) leaves with the FIN.
+                out.clear();
+                session.server.transmit_into(&mut out);
+                return conn.finish(&out).await;
             }
         }
     }

@@ -39,6 +39,34 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
         }
     }
 
+    /// Writes the last bytes of the session and closes the sending side. On plain TCP
+    /// (Linux) the bytes are sent with `MSG_MORE`, so the kernel holds them for the FIN
+    /// of the shutdown and both leave in one segment: the peer gets the last reply and the
+    /// end of the stream together, and the sender pays one transmission instead of two.
+    pub async fn finish(&mut self, data: &[u8]) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        if let Conn::Plain(s) = self {
+            let sent = if data.is_empty() {
+                0
+            } else {
+                s.try_io(tokio::io::Interest::WRITABLE, || {
+                    socket2::SockRef::from(&*s)
+                        .send_with_flags(data, libc::MSG_MORE | libc::MSG_NOSIGNAL)
+                })
+                .unwrap_or(0)
+            };
+            // Not sent at once (a full send buffer): the rest the usual way.
+            if sent < data.len() {
+                s.write_all(&data[sent..]).await?;
+            }
+            self.shutdown().await;
+            return Ok(());
+        }
+        self.write_all(data).await?;
+        self.shutdown().await;
+        Ok(())
+    }
+
     /// Closes the sending side (TLS: close_notify first).
     pub async fn shutdown(&mut self) {
         let _ = match self {

@@ -2029,12 +2029,25 @@ mod direct_path_props {
 
         #[test]
         fn same_answer_on_arbitrary_tails(
-            head in prop_oneof![Just(&b"MAIL FROM:<"[..]), Just(&b"RCPT TO:<"[..]), Just(&b"DATA"[..])],
+            head in prop_oneof![
+                Just(&b"MAIL FROM:<"[..]),
+                Just(&b"RCPT TO:<"[..]),
+                Just(&b"DATA"[..]),
+                Just(&b"EHLO "[..]),
+                Just(&b"AUTH PLAIN"[..]),
+                Just(&b"BDAT 1"[..]),
+                Just(&b"STARTTLS"[..]),
+            ],
             tail in proptest::collection::vec(any::<u8>(), 0..40),
+            crlf in any::<bool>(),
             opts in options(),
         ) {
             let mut line = head.to_vec();
             line.extend_from_slice(&tail);
+            // Half of the lines end as the direct paths want.
+            if crlf {
+                line.extend_from_slice(b"\r\n");
+            }
             prop_assert_eq!(parse_command(&line, &opts), parse_general(&line, &opts));
         }
     }

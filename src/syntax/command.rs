@@ -611,16 +611,24 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
     {
         return Ok(Command::StartTls);
     }
-    // EHLO, AUTH and BDAT in their usual shape: each reader returns the parts, and the
+    // EHLO (HELO), AUTH and BDAT in their usual shape: each reader returns the parts, and the
     // command is built here, in the value returned.
     if let [a, b, c, d, b' ', ..] = line {
         const EHLO: u32 = u32::from_le_bytes(*b"ehlo");
+        const HELO: u32 = u32::from_le_bytes(*b"helo");
         const AUTH: u32 = u32::from_le_bytes(*b"auth");
         const BDAT: u32 = u32::from_le_bytes(*b"bdat");
         match u32::from_le_bytes([*a, *b, *c, *d]) | 0x2020_2020 {
             EHLO => {
                 if let Some(domain) = ehlo_direct(line, opts) {
                     return Ok(Command::Ehlo {
+                        domain: Cow::Borrowed(domain),
+                    });
+                }
+            }
+            HELO => {
+                if let Some(domain) = ehlo_direct(line, opts) {
+                    return Ok(Command::Helo {
                         domain: Cow::Borrowed(domain),
                     });
                 }
@@ -674,8 +682,8 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
     parse_general(line, opts)
 }
 
-/// `EHLO domain` in its usual shape under [`Leniency::Lenient`] (which accepts any
-/// non-empty argument): `EHLO`, one SP, an argument with no SP / HTAB at either end and no
+/// `EHLO domain` (or `HELO domain`) in its usual shape under [`Leniency::Lenient`] (which
+/// accepts any non-empty argument): the verb, one SP, an argument with no SP / HTAB at either end and no
 /// NUL, CR or LF, CRLF, within the line limit. Returns the argument; `None` leaves the line
 /// to the general path (strict parsing, which checks the domain, goes there too).
 #[inline]
@@ -1969,6 +1977,7 @@ mod direct_path_props {
                 4 => Just(&b"rcpt to:<"[..]),
                 1 => Just(&b"EHLO "[..]),
                 1 => Just(&b"ehlo "[..]),
+                1 => Just(&b"HELO "[..]),
                 1 => Just(&b"AUTH "[..]),
                 1 => Just(&b"Auth PLAIN "[..]),
                 1 => Just(&b"BDAT "[..]),
@@ -2034,6 +2043,7 @@ mod direct_path_props {
                 Just(&b"RCPT TO:<"[..]),
                 Just(&b"DATA"[..]),
                 Just(&b"EHLO "[..]),
+                Just(&b"helo "[..]),
                 Just(&b"AUTH PLAIN"[..]),
                 Just(&b"BDAT 1"[..]),
                 Just(&b"STARTTLS"[..]),

@@ -683,9 +683,10 @@ pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<
 }
 
 /// `EHLO domain` (or `HELO domain`) in its usual shape under [`Leniency::Lenient`] (which
-/// accepts any non-empty argument): the verb, one SP, an argument with no SP / HTAB at either end and no
-/// NUL, CR or LF, CRLF, within the line limit. Returns the argument; `None` leaves the line
-/// to the general path (strict parsing, which checks the domain, goes there too).
+/// accepts any non-empty argument): the verb, one SP, an argument with no SP / HTAB at
+/// either end and no NUL, CR or LF, CRLF, within the line limit. Returns the argument;
+/// `None` leaves the line to the general path (strict parsing, which checks the domain,
+/// goes there too).
 #[inline]
 fn ehlo_direct<'a>(line: &'a [u8], opts: &ParseOptions) -> Option<&'a str> {
     if opts.leniency != Leniency::Lenient || line.len() > opts.max_line {

@@ -540,51 +540,51 @@ fn parse_priority(v: &[u8]) -> Option<i8> {
     Some(if neg { -n } else { n })
 }
 
-/// `NOTIFY=` value (RFC 3461 4.1): `NEVER` or a comma list of SUCCESS, FAILURE, DELAY;
-/// octets `vs..ve` of `line`.
+/// `NOTIFY=` value (RFC 3461 4.1): `NEVER` or a comma list of SUCCESS, FAILURE, DELAY
+/// (each at most once, in either case), octets `vs..ve` of `line`.
 fn parse_notify(line: &[u8], (vs, ve): (usize, usize)) -> Option<Notify> {
-    const NEVER: u128 = scan::fold(b"NEVER");
-    const SUCCESS: u128 = scan::fold(b"SUCCESS");
-    const FAILURE: u128 = scan::fold(b"FAILURE");
-    const DELAY: u128 = scan::fold(b"DELAY");
+    notify_list(line.get(..ve)?, vs)
+        .filter(|&(_, end)| end == ve)
+        .map(|(n, _)| n)
+}
+
+/// The `NOTIFY=` list that starts at octet `at` of `b`: the words read and the end of the
+/// list (the octet after its last word); `None` for a word that is not one of the four, a
+/// word twice, or `NEVER` with another.
+#[inline]
+fn notify_list(b: &[u8], mut at: usize) -> Option<(Notify, usize)> {
+    use scan::{word_at, Word};
+    const SUCCESS: Word = Word::new(b"success");
+    const FAILURE: Word = Word::new(b"failure");
+    const DELAY: Word = Word::new(b"delay");
+    const NEVER: Word = Word::new(b"never");
     let mut n = Notify::default();
-    let mut at = vs;
     loop {
-        // Each word is matched in place by its length (7: SUCCESS / FAILURE, 5: NEVER /
-        // DELAY), then must be followed by the end or a comma.
-        let fold = |len: usize| {
-            if ve - at >= len {
-                scan::fold_at(line, at, len)
-            } else {
-                None
-            }
-        };
-        let (slot, len) = match fold(7) {
-            Some(SUCCESS) => (&mut n.success, 7),
-            Some(FAILURE) => (&mut n.failure, 7),
-            _ => match fold(5) {
-                Some(NEVER) => (&mut n.never, 5),
-                Some(DELAY) => (&mut n.delay, 5),
-                _ => return None,
-            },
+        let (slot, len) = if word_at(b, at, SUCCESS) {
+            (&mut n.success, SUCCESS.len())
+        } else if word_at(b, at, FAILURE) {
+            (&mut n.failure, FAILURE.len())
+        } else if word_at(b, at, DELAY) {
+            (&mut n.delay, DELAY.len())
+        } else if word_at(b, at, NEVER) {
+            (&mut n.never, NEVER.len())
+        } else {
+            return None;
         };
         if *slot {
             return None;
         }
         *slot = true;
-        let end = at + len;
-        if end >= ve {
+        at += len;
+        if b.get(at) != Some(&b',') {
             break;
         }
-        if line.get(end) != Some(&b',') {
-            return None;
-        }
-        at = end + 1;
+        at += 1;
     }
     if n.never && (n.success || n.failure || n.delay) {
         return None;
     }
-    Some(n)
+    Some((n, at))
 }
 
 /// `HOLDUNTIL=` value: an RFC 3339 date-time, checked for its character set only.
@@ -919,43 +919,13 @@ impl<'a> RcptParams<'a> {
         use scan::{word_at, Word};
         const NOTIFY: Word = Word::new(b"notify=");
         const ORCPT: Word = Word::new(b"orcpt=");
-        const SUCCESS: Word = Word::new(b"success");
-        const FAILURE: Word = Word::new(b"failure");
-        const DELAY: Word = Word::new(b"delay");
-        const NEVER: Word = Word::new(b"never");
         let b = t.as_bytes();
         let mut i = 0;
         loop {
             if word_at(b, i, NOTIFY) && self.notify.is_none() {
-                let mut n = Notify::default();
-                let mut j = i + NOTIFY.len();
-                loop {
-                    let (slot, len) = if word_at(b, j, SUCCESS) {
-                        (&mut n.success, 7)
-                    } else if word_at(b, j, FAILURE) {
-                        (&mut n.failure, 7)
-                    } else if word_at(b, j, DELAY) {
-                        (&mut n.delay, 5)
-                    } else if word_at(b, j, NEVER) {
-                        (&mut n.never, 5)
-                    } else {
-                        return None;
-                    };
-                    if *slot {
-                        return None;
-                    }
-                    *slot = true;
-                    j += len;
-                    if b.get(j) != Some(&b',') {
-                        break;
-                    }
-                    j += 1;
-                }
-                if n.never && (n.success || n.failure || n.delay) {
-                    return None;
-                }
+                let (n, end) = notify_list(b, i + NOTIFY.len())?;
                 self.notify = Some(n);
-                i = j;
+                i = end;
             } else if word_at(b, i, ORCPT) && self.orcpt.is_none() {
                 // addr-type: atom octets that are also value octets (no `=`), then `;`.
                 let vs = i + ORCPT.len();
@@ -964,20 +934,7 @@ impl<'a> RcptParams<'a> {
                     return None;
                 }
                 // xtext up to the separator.
-                let mut j = semi + 1;
-                loop {
-                    j = scan::skip(b, j, scan::XCHAR);
-                    match b.get(j) {
-                        Some(b'+')
-                            if b.get(j + 1).is_some_and(|&h| super::xtext::is_hex(h))
-                                && b.get(j + 2).is_some_and(|&l| super::xtext::is_hex(l)) =>
-                        {
-                            j += 3
-                        }
-                        Some(&c) if utf8 && c >= 0x80 => j += 1,
-                        _ => break,
-                    }
-                }
+                let j = super::xtext::end(b, semi + 1, utf8);
                 self.orcpt = Some(Orcpt {
                     addr_type: Cow::Borrowed(t.get(vs..semi)?),
                     addr: XText(Cow::Borrowed(t.get(semi + 1..j)?)),

@@ -23,12 +23,6 @@ pub(crate) fn is_xchar(b: u8) -> bool {
     super::scan::is(b, super::scan::XCHAR)
 }
 
-/// Whether `b` is a hex digit of an xtext escape (either case on input).
-#[inline]
-pub(crate) fn is_hex(b: u8) -> bool {
-    hex_val(b).is_some()
-}
-
 #[inline]
 fn hex_val(b: u8) -> Option<u8> {
     match b {
@@ -50,18 +44,25 @@ pub(crate) fn is_valid(s: &str, utf8: bool) -> bool {
 /// caller checks that they form UTF-8).
 #[inline]
 pub(crate) fn is_valid_bytes(b: &[u8], utf8: bool) -> bool {
-    let mut i = 0;
+    end(b, 0, utf8) == b.len()
+}
+
+/// The end of the xtext that starts at octet `i` of `b`: the first octet that is neither
+/// an xchar, nor the start of a `+XX` escape, nor (with `utf8`) a non-ASCII octet.
+#[inline]
+pub(crate) fn end(b: &[u8], mut i: usize, utf8: bool) -> usize {
     loop {
         // Runs of plain xchar at table speed, then the octet that ended the run.
         i = super::scan::skip(b, i, super::scan::XCHAR);
         match b.get(i) {
-            None => return true,
-            Some(b'+') => match (b.get(i + 1), b.get(i + 2)) {
-                (Some(&h), Some(&l)) if hex_val(h).is_some() && hex_val(l).is_some() => i += 3,
-                _ => return false,
-            },
+            Some(b'+')
+                if b.get(i + 1).is_some_and(|&h| hex_val(h).is_some())
+                    && b.get(i + 2).is_some_and(|&l| hex_val(l).is_some()) =>
+            {
+                i += 3
+            }
             Some(&c) if utf8 && c >= 0x80 => i += 1,
-            Some(_) => return false,
+            _ => return i,
         }
     }
 }

@@ -739,19 +739,7 @@ fn bdat_direct(line: &[u8], opts: &ParseOptions) -> Option<(u64, bool)> {
         return None;
     }
     let content = line.strip_suffix(b"\r\n")?;
-    let mut i = 5;
-    let mut size = 0u64;
-    while let Some(d) = content
-        .get(i)
-        .map(|c| c.wrapping_sub(b'0'))
-        .filter(|&d| d <= 9)
-    {
-        size = size.wrapping_mul(10).wrapping_add(u64::from(d));
-        i += 1;
-    }
-    if !(6..=24).contains(&i) {
-        return None;
-    }
+    let (size, i) = super::scan::decimal19(content, 5)?;
     match content.get(i..)? {
         [] => Some((size, false)),
         [b' ', l, a, s, t]

@@ -652,18 +652,8 @@ impl<'a> MailParams<'a> {
         let mut i = 0;
         loop {
             if word_at(b, i, SIZE) && self.size.is_none() {
-                // 1 to 19 digits: below 10^19, so no overflow (the general path takes 20
-                // with an overflow check).
-                let vs = i + SIZE.len();
-                let mut j = vs;
-                let mut n = 0u64;
-                while let Some(d) = b.get(j).map(|c| c.wrapping_sub(b'0')).filter(|&d| d <= 9) {
-                    n = n.wrapping_mul(10).wrapping_add(u64::from(d));
-                    j += 1;
-                }
-                if j == vs || j - vs > 19 {
-                    return None;
-                }
+                // The general path also takes 20 digits, with an overflow check.
+                let (n, j) = scan::decimal19(b, i + SIZE.len())?;
                 self.size = Some(n);
                 i = j;
             } else if word_at(b, i, BODY) && self.body.is_none() {

@@ -159,6 +159,20 @@ pub(crate) fn all(s: &[u8], mask: u8) -> bool {
     s.iter().all(|&b| is(b, mask))
 }
 
+/// The run of 1 to 19 decimal digits that starts at octet `i` of `b`, as its value (below
+/// 10^19, so no overflow is possible) and the index after it; `None` for no digit or more
+/// than 19 (which the general parsers, with their overflow checks, decide).
+#[inline(always)]
+pub(crate) fn decimal19(b: &[u8], i: usize) -> Option<(u64, usize)> {
+    let mut j = i;
+    let mut n = 0u64;
+    while let Some(d) = b.get(j).map(|c| c.wrapping_sub(b'0')).filter(|&d| d <= 9) {
+        n = n.wrapping_mul(10).wrapping_add(u64::from(d));
+        j += 1;
+    }
+    (j > i && j - i <= 19).then_some((n, j))
+}
+
 /// Packs up to 16 octets into an integer (little-endian).
 pub(crate) const fn pack(s: &[u8]) -> u128 {
     let mut v = 0u128;

@@ -1188,13 +1188,15 @@ impl Client {
         let binarymime = chunking && self.has(&Capability::BinaryMime);
         let eightbit = self.esmtp && self.has(&Capability::EightBitMime);
         let (body_type, size) = match &q.body {
-            // RFC 1870 3: the size as sent; on DATA the encoder repairs line ends and
-            // ends the content with CRLF, BDAT sends the octets as they are.
-            Body::Bytes(b) if chunking => (BodyType::of(b), Some(b.len() as u64)),
-            Body::Bytes(b) => (
-                BodyType::of(b),
-                Some(DataEncoder::content_size(b, EncoderConfig::default())),
-            ),
+            // RFC 1870 3: the size as sent. BDAT sends the octets as they are. DATA only
+            // carries text bodies (a bare CR or LF makes a body `Binary`, which needs BDAT
+            // and is refused below otherwise), whose line ends are all CRLF already: the
+            // encoder adds at most a final CRLF, so no second scan of the body is needed.
+            Body::Bytes(b) => {
+                let ends_line = b.is_empty() || b.ends_with(b"\r\n");
+                let added = if chunking || ends_line { 0 } else { 2 };
+                (BodyType::of(b), Some(b.len() as u64 + added))
+            }
             Body::Stream { body_type, size } => (*body_type, *size),
         };
         let mut params = MailParams::default();

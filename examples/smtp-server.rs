@@ -79,19 +79,25 @@ async fn connection(
     shared: Arc<Shared>,
     tls: Option<TlsAcceptor>,
 ) -> io::Result<()> {
-    let _ = stream.set_nodelay(true);
-    let mut session = Session::new(shared, peer, Instant::now());
+    let start = Instant::now();
+    let shortest = shared.config.timeouts.shortest();
+    let mut session = Session::new(shared, peer, start);
     let mut conn = Conn::Plain(stream);
     // Filled by `read_buf` without zeroing first, and emptied after every read.
     let mut buf = BytesMut::with_capacity(READ_BUFFER);
     let mut out = Vec::with_capacity(4096);
-    // One timer per connection. It is moved earlier when the machine's deadline is
-    // earlier than the armed one, never later: activity pushes the deadline back on every
-    // command, and re-arming for each read would cost a timer-wheel update (and often a
-    // wake-up of the runtime's driver) per command. When it fires early, it is re-armed.
-    let timer = tokio::time::sleep(Duration::ZERO);
+    // One timer per connection, first armed at the start plus the shortest timeout: no
+    // deadline of the machine comes before that, so a short session never moves it.
+    // Later it is moved earlier when the machine's deadline is earlier than the armed
+    // one, never later: activity pushes the deadline back on every command, and
+    // re-arming for each read would cost a timer-wheel update per command. Moving a
+    // timer earlier than every other one also wakes tokio's driver (a write to its
+    // eventfd), which arming at connection start never does: later connections' timers
+    // come later. When the timer fires before the machine's deadline, it is re-armed.
+    let first = start + shortest;
+    let timer = tokio::time::sleep_until(first.into());
     tokio::pin!(timer);
-    let mut armed: Option<Instant> = None;
+    let mut armed = Some(first);
     loop {
         match session.next() {
             Next::Read => {
@@ -198,6 +204,7 @@ async fn serve(opts: ServerOptions) -> Result<(), common::Error> {
     let (shared, tls) = opts.setup()?;
     let tls = tls.map(TlsAcceptor::from);
     let listener = TcpListener::bind(opts.listen).await?;
+    let nodelay_inherited = common::tune_listener(&listener);
     info!(
         listen = %listener.local_addr()?,
         maildir = %opts.maildir.display(),
@@ -214,6 +221,9 @@ async fn serve(opts: ServerOptions) -> Result<(), common::Error> {
                 Ok((stream, peer)) => {
                     let (shared, tls) = (shared.clone(), tls.clone());
                     tasks.spawn(async move {
+                        if !nodelay_inherited {
+                            let _ = stream.set_nodelay(true);
+                        }
                         if let Err(e) = connection(stream, peer, shared, tls).await {
                             debug!(%peer, error = %e, "connection ended with an error");
                         }

@@ -259,6 +259,30 @@ pub struct Timeouts {
     pub data_termination: Duration,
 }
 
+impl Timeouts {
+    /// The shortest of the four. Every deadline the machine reports
+    /// ([`Server::poll_timeout`](crate::server::Server::poll_timeout)) is the last activity
+    /// plus one of them, so a driver that arms one timer per connection at
+    /// `start + shortest()` never has to move it earlier: when it fires, the driver asks
+    /// the machine for the real deadline and arms that (or calls
+    /// [`Server::handle_timeout`](crate::server::Server::handle_timeout) if it has passed).
+    /// Moving a timer earlier is what costs in most runtimes (tokio wakes its driver for it).
+    ///
+    /// ```
+    /// use ehlo::server::Timeouts;
+    /// use std::time::Duration;
+    /// assert_eq!(Timeouts::default().shortest(), Duration::from_secs(120));
+    /// let quick = Timeouts { data_block: Duration::from_secs(30), ..Timeouts::default() };
+    /// assert_eq!(quick.shortest(), Duration::from_secs(30));
+    /// ```
+    pub fn shortest(&self) -> Duration {
+        self.command
+            .min(self.data_initiation)
+            .min(self.data_block)
+            .min(self.data_termination)
+    }
+}
+
 impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {

@@ -85,7 +85,6 @@ fn connection(
     shared: Arc<Shared>,
     tls: Option<Arc<rustls::ServerConfig>>,
 ) -> io::Result<()> {
-    let _ = stream.set_nodelay(true);
     let mut session = Session::new(shared, peer, Instant::now());
     let mut conn = Some(Conn::Plain(stream));
     let mut buf = vec![0u8; 64 * 1024];
@@ -148,6 +147,7 @@ fn main() -> Result<(), common::Error> {
     let opts = Cli::parse().server;
     let (shared, tls) = opts.setup()?;
     let listener = TcpListener::bind(opts.listen)?;
+    let nodelay_inherited = common::tune_listener(&listener);
     info!(listen = %listener.local_addr()?, "blocking smtp server ready");
     for stream in listener.incoming() {
         let stream = match stream {
@@ -163,6 +163,9 @@ fn main() -> Result<(), common::Error> {
             Err(_) => continue,
         };
         let (shared, tls) = (shared.clone(), tls.clone());
+        if !nodelay_inherited {
+            let _ = stream.set_nodelay(true);
+        }
         let spawned = std::thread::Builder::new()
             .name(format!("smtp {peer}"))
             .stack_size(256 * 1024)

@@ -189,6 +189,7 @@ fn main() -> Result<(), common::Error> {
 
     let mut poll = Poll::new()?;
     let mut listener = TcpListener::bind(opts.listen)?;
+    let nodelay_inherited = common::tune_listener(&listener);
     poll.registry()
         .register(&mut listener, LISTENER, Interest::READABLE)?;
     info!(listen = %listener.local_addr()?, "event-loop smtp server ready");
@@ -216,7 +217,9 @@ fn main() -> Result<(), common::Error> {
                 loop {
                     match listener.accept() {
                         Ok((mut sock, peer)) => {
-                            let _ = sock.set_nodelay(true);
+                            if !nodelay_inherited {
+                                let _ = sock.set_nodelay(true);
+                            }
                             let token = Token(next_token);
                             next_token = next_token.wrapping_add(1).max(1);
                             poll.registry()

@@ -994,3 +994,113 @@ fn unwritable_maildir_is_a_451_then_recovers() {
         assert_eq!(server.tmp_files(), 0, "{name}");
     }
 }
+
+// ------------------------------------------------------------------ SASLprep
+
+/// PLAIN and LOGIN compare the user name and password after SASLprep (RFC 4616 section 2,
+/// RFC 4013), both as configured and as presented: a no-break space or an em space is a
+/// space, a soft hyphen is nothing, a decomposed letter equals the composed one; a
+/// prohibited character (a control character, mixed-direction text) matches nothing.
+#[test]
+fn auth_compares_names_and_passwords_after_saslprep() {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    // Configured with a no-break space and a soft hyphen: prepared, "p äss".
+    let server =
+        ExampleServer::start(&["--allow-plaintext-auth", "--user", "jörg:p\u{A0}ä\u{AD}ss"]);
+    let plain = |user: &str, password: &str| {
+        let auth = format!("AUTH PLAIN {}\r\n", b64(&format!("\0{user}\0{password}")));
+        let replies = raw_session(server.addr, &[b"EHLO client.test\r\n", auth.as_bytes()]);
+        replies.last().cloned().unwrap_or_default()
+    };
+    for (user, password) in [
+        ("jörg", "p äss"),
+        ("jörg", "p\u{2003}äss"),
+        ("jörg", "p a\u{308}ss"),
+        ("jörg", "p\u{A0}ä\u{AD}ss"),
+        ("jo\u{308}rg", "p äss"),
+    ] {
+        let reply = plain(user, password);
+        assert!(
+            reply.starts_with("235 2.7.0"),
+            "{user:?} {password:?}: {reply}"
+        );
+    }
+    // An authorization identity must name the same account (prepared the same way).
+    let with_authzid = |authzid: &str| {
+        let auth = format!("AUTH PLAIN {}\r\n", b64(&format!("{authzid}\0jörg\0p äss")));
+        let replies = raw_session(server.addr, &[b"EHLO client.test\r\n", auth.as_bytes()]);
+        replies.last().cloned().unwrap_or_default()
+    };
+    let reply = with_authzid("jo\u{308}rg");
+    assert!(reply.starts_with("235 2.7.0"), "{reply}");
+    assert!(with_authzid("root").starts_with("535 5.7.8"));
+    for (user, password) in [
+        ("jörg", "päss"),
+        ("jörg", "P äss"),
+        ("jörg", "p äss\u{7}"),
+        ("jörg", "p \u{5D0}äss"),
+        ("jorg", "p äss"),
+    ] {
+        let reply = plain(user, password);
+        assert!(
+            reply.starts_with("535 5.7.8"),
+            "{user:?} {password:?}: {reply}"
+        );
+    }
+
+    let login = |user: &str, password: &str| {
+        let (user, password) = (
+            format!("{}\r\n", b64(user)),
+            format!("{}\r\n", b64(password)),
+        );
+        let lines: [&[u8]; 4] = [
+            b"EHLO client.test\r\n",
+            b"AUTH LOGIN\r\n",
+            user.as_bytes(),
+            password.as_bytes(),
+        ];
+        raw_session(server.addr, &lines)
+            .last()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let reply = login("jo\u{308}rg", "p\u{AD}\u{2003}äss");
+    assert!(reply.starts_with("235 2.7.0"), "{reply}");
+    let reply = login("jörg", "p äss\u{7}");
+    assert!(reply.starts_with("535 5.7.8"), "{reply}");
+    let log = server.guard.log();
+    // The session's identity is the account's prepared name, however the client spelled it.
+    assert!(log.contains(r#"mechanism="LOGIN" user="jörg""#), "{log}");
+    assert!(
+        log.lines()
+            .filter(|l| l.contains("authenticated "))
+            .all(|l| l.contains(r#"user="jörg""#)),
+        "{log}"
+    );
+}
+
+/// A `--user` that SASLprep rejects, or one given twice (after preparation), stops the
+/// server at start with a message instead of creating an account nobody can use.
+#[test]
+fn unusable_accounts_are_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    for user in ["bad:pass\u{7}", "alice:", "alice:one", "\u{AD}:x"] {
+        let mut args = vec!["--user", "alice:x\u{AD}"];
+        if user != "alice:one" {
+            args.clear();
+        }
+        args.push("--user");
+        args.push(user);
+        let out = run(
+            Command::new(example("smtp-server"))
+                .args(["--listen", "127.0.0.1:0", "--maildir"])
+                .arg(dir.path().join("maildir"))
+                .args(&args),
+            None,
+            PEER_TIMEOUT,
+        );
+        assert!(!out.status.success(), "{user:?}: {}", out.all());
+        assert!(out.stderr.contains("--user"), "{user:?}: {}", out.all());
+    }
+}

@@ -41,7 +41,8 @@ pub struct ServerOptions {
     /// Offer STARTTLS with a self-signed certificate generated at start.
     #[arg(long, conflicts_with = "tls_cert")]
     pub tls_self_signed: bool,
-    /// An account for AUTH PLAIN, LOGIN and NTLM, as NAME:PASSWORD (repeatable).
+    /// An account for AUTH PLAIN, LOGIN and NTLM, as NAME:PASSWORD (repeatable). PLAIN
+    /// and LOGIN compare names and passwords after SASLprep (RFC 4616, RFC 4013).
     #[arg(long = "user", value_name = "NAME:PASSWORD")]
     pub users: Vec<String>,
     /// Refuse MAIL until the client authenticated (530 5.7.0).
@@ -128,7 +129,20 @@ impl ServerOptions {
             if name.is_empty() {
                 return Err(format!("--user {u:?}: empty name"));
             }
-            users.insert(name.to_string(), password.to_string());
+            let (Some(prepared_name), Some(prepared_password)) = (prepare(name), prepare(password))
+            else {
+                return Err(format!(
+                    "--user {u:?}: name and password must be non-empty and valid under SASLprep (RFC 4013)"
+                ));
+            };
+            let account = Account {
+                password: prepared_password.into_owned(),
+                raw_name: name.to_string(),
+                raw_password: password.to_string(),
+            };
+            if users.insert(prepared_name.into_owned(), account).is_some() {
+                return Err(format!("--user {u:?}: that user name was given before"));
+            }
         }
         Ok(Users(users))
     }
@@ -188,22 +202,58 @@ impl ServerOptions {
 /// The examples' error type.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// User names and passwords from the command line.
+/// User names and passwords from the command line, kept as SASLprep prepared them.
+///
+/// RFC 4616 section 2 (PLAIN) asks the server to prepare both the presented and the stored
+/// user name and password before comparing them, and recommends SASLprep (RFC 4013) for
+/// it: a password typed as "I\u{00AD}X" (with a soft hyphen) or with a no-break space then
+/// matches the one configured as "IX" or with a plain space, and one that stringprep
+/// prohibits (control characters, unassigned code points, mixed-direction text) matches
+/// nothing. LOGIN ([MS-XLOGIN]) carries the same user name and password and is checked
+/// the same way. NTLM compares a user name case-insensitively and hashes the password
+/// as given, as Windows does ([MS-NLMP] 3.3).
 #[derive(Debug, Clone, Default)]
-pub struct Users(HashMap<String, String>);
+pub struct Users(HashMap<String, Account>);
+
+/// One `--user`, keyed by its prepared name.
+#[derive(Debug, Clone)]
+struct Account {
+    /// The password after SASLprep (PLAIN, LOGIN).
+    password: String,
+    /// The name and password as given (NTLM).
+    raw_name: String,
+    raw_password: String,
+}
+
+/// `s` prepared with SASLprep (RFC 4013, stored strings: unassigned code points
+/// prohibited), or `None` when SASLprep rejects it or leaves nothing, which RFC 4616 says
+/// must fail verification.
+fn prepare(s: &str) -> Option<std::borrow::Cow<'_, str>> {
+    stringprep::saslprep(s).ok().filter(|p| !p.is_empty())
+}
+
+/// Compares two byte strings in time that depends on their lengths only, not on where
+/// they first differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
 
 impl Users {
-    /// Whether `name` has `password`.
-    pub fn check(&self, name: &str, password: &str) -> bool {
-        self.0.get(name).is_some_and(|p| p == password)
+    /// The account `name` and `password` (both compared after SASLprep) log in to, by
+    /// its prepared name: the identity the session reports, however the client spelled it.
+    pub fn authenticate(&self, name: &str, password: &str) -> Option<String> {
+        let (name, password) = (prepare(name)?, prepare(password)?);
+        let (account, a) = self.0.get_key_value(name.as_ref())?;
+        same_secret(a.password.as_bytes(), password.as_bytes()).then(|| account.clone())
     }
 
-    /// The password of `name`, matched case-insensitively (NTLM user names are).
+    /// The user name and password of `name` as given on the command line, the name
+    /// matched case-insensitively (NTLM user names are).
     pub fn password_ci(&self, name: &str) -> Option<(&str, &str)> {
         self.0
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(n, p)| (n.as_str(), p.as_str()))
+            .values()
+            .find(|a| a.raw_name.eq_ignore_ascii_case(name))
+            .map(|a| (a.raw_name.as_str(), a.raw_password.as_str()))
     }
 }
 

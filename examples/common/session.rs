@@ -411,10 +411,10 @@ impl Session {
             Auth::Plain => self.plain(verb, &data),
             Auth::LoginUser => self.login_user(&data),
             Auth::LoginPassword(user) => match login::parse_field(&data) {
-                Ok(password) if self.shared.users.check(&user, &password) => {
-                    self.success(verb, "LOGIN", &user)
-                }
-                Ok(_) => self.failure(verb, "LOGIN", &user),
+                Ok(password) => match self.shared.users.authenticate(&user, &password) {
+                    Some(account) => self.success(verb, "LOGIN", &account),
+                    None => self.failure(verb, "LOGIN", &user),
+                },
                 Err(e) => self.malformed(e),
             },
             Auth::NtlmNegotiate => self.ntlm_negotiate(verb, &data),
@@ -439,14 +439,15 @@ impl Session {
     fn plain(&mut self, verb: AuthVerb, msg: &[u8]) -> Decision {
         match PlainMessage::parse(msg) {
             Ok(m) => {
-                let authz_ok = match m.authzid.as_deref() {
-                    None => true,
-                    Some(z) => z == m.authcid,
-                };
-                if authz_ok && self.shared.users.check(&m.authcid, &m.password) {
-                    self.success(verb, "PLAIN", &m.authcid)
-                } else {
-                    self.failure(verb, "PLAIN", &m.authcid)
+                // Acting as another user is not offered: an authorization identity must
+                // name the account the credentials belong to (after SASLprep, like it).
+                let account = self.shared.users.authenticate(&m.authcid, &m.password);
+                match (account, m.authzid.as_deref()) {
+                    (Some(account), None) => self.success(verb, "PLAIN", &account),
+                    (Some(account), Some(z)) if super::prepare(z).as_deref() == Some(&*account) => {
+                        self.success(verb, "PLAIN", &account)
+                    }
+                    _ => self.failure(verb, "PLAIN", &m.authcid),
                 }
             }
             Err(e) => self.malformed(e),

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! smtp-send --server 127.0.0.1:2525 --from alice@example.test --to bob@example.test \
-//!     [--to ...] [--starttls [--ca-file CA.pem] | --tls-insecure] \
+//!     [--to ...] [--starttls | --tls] [--ca-file CA.pem | --tls-insecure] \
 //!     [--user NAME --password PW] [--auth PLAIN|LOGIN|NTLM] [FILE|-]
 //! ```
 //!
@@ -47,10 +47,16 @@ struct Cli {
     /// Require STARTTLS, verifying the server's certificate against --ca-file.
     #[arg(long, requires = "ca_file")]
     starttls: bool,
-    /// PEM file with the CA certificates to trust for --starttls.
+    /// Implicit TLS (RFC 8314, the "submissions" port 465): TLS from the first byte
+    /// instead of STARTTLS. The certificate is verified against --ca-file, or not at all
+    /// with --tls-insecure.
+    #[arg(long, conflicts_with = "starttls")]
+    tls: bool,
+    /// PEM file with the CA certificates to trust for --starttls or --tls.
     #[arg(long)]
     ca_file: Option<PathBuf>,
-    /// Require STARTTLS without verifying the certificate (tests, self-signed servers).
+    /// Do not verify the server's certificate (tests, self-signed servers). Alone: require
+    /// STARTTLS; with --tls: implicit TLS.
     #[arg(long, conflicts_with = "starttls")]
     tls_insecure: bool,
     /// User name for AUTH.
@@ -157,12 +163,18 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
     config.pipelining = !cli.no_pipelining;
     config.chunking = !cli.no_chunking;
     config.allow_plaintext_auth = cli.allow_plaintext_auth;
+    // With --tls the transport is TLS before the client machine exists; it then never
+    // sends STARTTLS and allows PLAIN and LOGIN (RFC 8314 section 3).
+    config.implicit_tls = cli.tls;
     let tls = if cli.tls_insecure {
         config.tls = TlsPolicy::Required;
         Some(common::tls::insecure_client_config()?)
-    } else if cli.starttls {
+    } else if cli.starttls || cli.tls {
         config.tls = TlsPolicy::Required;
-        let ca = cli.ca_file.as_deref().ok_or("--starttls needs --ca-file")?;
+        let ca = cli
+            .ca_file
+            .as_deref()
+            .ok_or("--starttls and --tls need --ca-file (or --tls-insecure)")?;
         Some(common::tls::client_config(ca)?)
     } else {
         config.tls = TlsPolicy::Never;
@@ -202,7 +214,17 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
         .to_string();
     let tcp = TcpStream::connect(&cli.server).await?;
     let _ = tcp.set_nodelay(true);
-    let mut conn = Conn::Plain(tcp);
+    let mut conn = match (&tls, cli.tls) {
+        (Some(cfg), true) => {
+            let name = rustls::pki_types::ServerName::try_from(host.clone())?;
+            let stream = TlsConnector::from(Arc::clone(cfg))
+                .connect(name, tcp)
+                .await?;
+            eprintln!("TLS established (implicit)");
+            Conn::Tls(Box::new(stream))
+        }
+        _ => Conn::Plain(tcp),
+    };
     let mut client = Client::new(config, Instant::now());
     let body = Bytes::from(body);
     // The envelope in flight, and the index in `--to` of each of its recipients: a server

@@ -44,6 +44,11 @@ struct Cli {
     /// tokio's blocking pool either way. More threads pay off when TLS handshakes dominate.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     workers: u16,
+    /// Also listen here for SMTP over implicit TLS (RFC 8314 section 3, the "submissions"
+    /// port 465): the TLS handshake comes first, then the greeting; STARTTLS is not
+    /// offered there. Needs --tls-cert and --tls-key, or --tls-self-signed.
+    #[arg(long, value_name = "ADDR")]
+    tls_listen: Option<SocketAddr>,
 }
 
 /// Read buffer per connection (well below the machine's 256 KiB input cap).
@@ -73,16 +78,43 @@ async fn run_commit(commit: Commit) -> io::Result<String> {
     }
 }
 
+/// How a connection starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// Plain SMTP, with STARTTLS if TLS is configured.
+    Plain,
+    /// Implicit TLS (RFC 8314): the handshake before the greeting.
+    Tls,
+}
+
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared>,
     tls: Option<TlsAcceptor>,
+    how: Start,
 ) -> io::Result<()> {
-    let start = Instant::now();
     let shortest = shared.config.timeouts.shortest();
+    let mut conn = match (how, tls.as_ref()) {
+        (Start::Plain, _) => Conn::Plain(stream),
+        (Start::Tls, Some(acceptor)) => {
+            // A client that never finishes the handshake gets as long as a silent one.
+            let handshake = Box::pin(acceptor.accept(stream));
+            match tokio::time::timeout(shortest, handshake).await {
+                Ok(stream) => Conn::Tls(Box::new(stream?)),
+                Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, "TLS handshake")),
+            }
+        }
+        (Start::Tls, None) => return Err(io::Error::other("implicit TLS without TLS configured")),
+    };
+    let start = Instant::now();
     let mut session = Session::new(shared, peer, start);
-    let mut conn = Conn::Plain(stream);
+    if how == Start::Tls {
+        // Before the greeting: the session starts under TLS (no STARTTLS in the EHLO
+        // reply, AUTH PLAIN and LOGIN offered, "ESMTPS" in the Received header).
+        session.server.tls_established();
+        debug!(%peer, "implicit TLS established");
+    }
     // Filled by `read_buf` without zeroing first, and emptied after every read.
     let mut buf = BytesMut::with_capacity(READ_BUFFER);
     let mut out = Vec::with_capacity(4096);
@@ -197,12 +229,33 @@ fn main() -> Result<(), common::Error> {
             .enable_all()
             .build()?
     };
-    runtime.block_on(serve(cli.server))
+    runtime.block_on(serve(cli.server, cli.tls_listen))
 }
 
-async fn serve(opts: ServerOptions) -> Result<(), common::Error> {
+/// The next connection on `listener`; never, without one.
+async fn accept(listener: Option<&TcpListener>) -> io::Result<(TcpStream, SocketAddr)> {
+    match listener {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn serve(opts: ServerOptions, tls_listen: Option<SocketAddr>) -> Result<(), common::Error> {
     let (shared, tls) = opts.setup()?;
     let tls = tls.map(TlsAcceptor::from);
+    // The implicit-TLS port is bound first: once the main port accepts, both do.
+    let tls_listener = match (tls_listen, tls.is_some()) {
+        (None, _) => None,
+        (Some(addr), true) => {
+            let l = TcpListener::bind(addr).await?;
+            common::tune_listener(&l);
+            info!(listen = %l.local_addr()?, "implicit TLS (RFC 8314)");
+            Some(l)
+        }
+        (Some(_), false) => {
+            return Err("--tls-listen needs --tls-cert and --tls-key, or --tls-self-signed".into())
+        }
+    };
     let listener = TcpListener::bind(opts.listen).await?;
     let nodelay_inherited = common::tune_listener(&listener);
     info!(
@@ -216,29 +269,32 @@ async fn serve(opts: ServerOptions) -> Result<(), common::Error> {
     let stop = shutdown_signal();
     tokio::pin!(stop);
     loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let (shared, tls) = (shared.clone(), tls.clone());
-                    tasks.spawn(async move {
-                        if !nodelay_inherited {
-                            let _ = stream.set_nodelay(true);
-                        }
-                        if let Err(e) = connection(stream, peer, shared, tls).await {
-                            debug!(%peer, error = %e, "connection ended with an error");
-                        }
-                    });
-                }
-                Err(e) => {
-                    // EMFILE and friends: back off instead of spinning.
-                    warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted.map(|(s, p)| (s, p, Start::Plain)),
+            accepted = accept(tls_listener.as_ref()) => accepted.map(|(s, p)| (s, p, Start::Tls)),
             _ = &mut stop => break,
+        };
+        match accepted {
+            Ok((stream, peer, how)) => {
+                let (shared, tls) = (shared.clone(), tls.clone());
+                tasks.spawn(async move {
+                    if !nodelay_inherited {
+                        let _ = stream.set_nodelay(true);
+                    }
+                    if let Err(e) = connection(stream, peer, shared, tls, how).await {
+                        debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
         }
     }
     drop(listener);
+    drop(tls_listener);
     tasks.close();
     info!(open = tasks.len(), "shutting down");
     if tokio::time::timeout(DRAIN, tasks.wait()).await.is_err() {

@@ -1,6 +1,7 @@
 //! The `smtp-send` example (the client machine on tokio) against real servers: Postfix's
-//! smtp-sink, Python's aiosmtpd (plain and STARTTLS with a verified certificate), and the
-//! `smtp-server` example (STARTTLS, AUTH PLAIN, LOGIN and NTLM). A test whose peer is not
+//! smtp-sink, Python's aiosmtpd (plain, STARTTLS and implicit TLS with a verified
+//! certificate), and the `smtp-server` example (STARTTLS, implicit TLS, AUTH PLAIN, LOGIN
+//! and NTLM). A test whose peer is not
 //! installed prints `SKIPPED: ...` and passes.
 
 mod peer_support;
@@ -93,6 +94,7 @@ from aiosmtpd.controller import Controller
 
 port, outdir = int(sys.argv[1]), sys.argv[2]
 cert, key = (sys.argv[3], sys.argv[4]) if len(sys.argv) > 4 else (None, None)
+implicit = len(sys.argv) > 5 and sys.argv[5] == "implicit"
 
 class Store:
     n = 0
@@ -103,14 +105,16 @@ class Store:
             f.write(envelope.original_content)
         with open(base + ".json", "w") as f:
             json.dump({"from": envelope.mail_from, "rcpts": envelope.rcpt_tos,
-                       "tls": session.ssl is not None}, f)
+                       "tls": session.ssl is not None
+                       or server.transport.get_extra_info("ssl_object") is not None}, f)
         return "250 2.0.0 stored"
 
 kw = {}
 if cert:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert, key)
-    kw = {"tls_context": ctx, "require_starttls": False}
+    # Implicit TLS (RFC 8314): the whole session over TLS; else STARTTLS offered.
+    kw = {"ssl_context": ctx} if implicit else {"tls_context": ctx, "require_starttls": False}
 c = Controller(Store(), hostname="127.0.0.1", port=port, **kw)
 c.start()
 print("ready", flush=True)
@@ -118,7 +122,17 @@ while True:
     time.sleep(3600)
 "#;
 
-fn aiosmtpd(tls: bool) {
+/// How smtp-send reaches aiosmtpd.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Plain,
+    StartTls,
+    /// RFC 8314 implicit TLS: `--tls`.
+    Implicit,
+}
+
+fn aiosmtpd(mode: Transport) {
+    let tls = mode != Transport::Plain;
     let py = require_python!("aiosmtpd");
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
@@ -136,18 +150,29 @@ fn aiosmtpd(tls: bool) {
         let key = dir.path().join("key.pem");
         std::fs::write(&key, ck.key_pair.serialize_pem()).unwrap();
         cmd.arg(&ca).arg(&key);
+        if mode == Transport::Implicit {
+            cmd.arg("implicit");
+        }
     }
     let server = start_listening(cmd, addr, dir.path().join("aiosmtpd.log"));
     let ca_arg = ca.to_string_lossy().into_owned();
-    let extra: &[&str] = if tls {
-        &["--starttls", "--ca-file", &ca_arg]
-    } else {
-        &[]
+    let extra: &[&str] = match mode {
+        Transport::Plain => &[],
+        Transport::StartTls => &["--starttls", "--ca-file", &ca_arg],
+        Transport::Implicit => &["--tls", "--ca-file", &ca_arg],
     };
     let out = smtp_send(addr, &file, extra);
     assert!(out.status.success(), "{}\n{}", out.all(), server.log());
-    if tls {
-        assert!(out.stderr.contains("TLS established"), "{}", out.all());
+    match mode {
+        Transport::Plain => assert!(!out.stderr.contains("TLS established"), "{}", out.all()),
+        Transport::StartTls => assert!(out.stderr.contains("TLS established\n"), "{}", out.all()),
+        Transport::Implicit => {
+            assert!(
+                out.stderr.contains("TLS established (implicit)"),
+                "{}",
+                out.all()
+            )
+        }
     }
     let stored = std::fs::read(out_dir.join("msg1.eml")).expect("aiosmtpd stored the message");
     assert_eq!(
@@ -165,12 +190,17 @@ fn aiosmtpd(tls: bool) {
 
 #[test]
 fn smtp_send_to_aiosmtpd() {
-    aiosmtpd(false);
+    aiosmtpd(Transport::Plain);
 }
 
 #[test]
 fn smtp_send_to_aiosmtpd_starttls_verified() {
-    aiosmtpd(true);
+    aiosmtpd(Transport::StartTls);
+}
+
+#[test]
+fn smtp_send_to_aiosmtpd_implicit_tls_verified() {
+    aiosmtpd(Transport::Implicit);
 }
 
 // ------------------------------------------------------------ against smtp-server
@@ -196,6 +226,69 @@ fn check_stored(server: &ExampleServer, with: &str) {
         s.received
     );
     assert_eq!(s.content, MESSAGE);
+}
+
+/// `smtp-send --tls` to `smtp-server --tls-listen` (RFC 8314 implicit TLS), verifying
+/// the server's certificate against the CA file; the client picks a mechanism itself.
+#[test]
+fn smtp_send_to_smtp_server_implicit_tls_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.key_pair.serialize_pem()).unwrap();
+    let (cert, key) = (cert.to_string_lossy(), key.to_string_lossy());
+    let tls_addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    let tls_arg = tls_addr.to_string();
+    let server = ExampleServer::start(&[
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+        "--tls-listen",
+        &tls_arg,
+        "--user",
+        "alice:pw 1",
+    ]);
+    let file = server.file("m.eml", MESSAGE);
+    let out = smtp_send(
+        tls_addr,
+        &file,
+        &[
+            "--tls",
+            "--ca-file",
+            &cert,
+            "--user",
+            "alice",
+            "--password",
+            "pw 1",
+        ],
+    );
+    assert!(out.status.success(), "{}", out.all());
+    assert!(
+        out.stderr.contains("TLS established (implicit)"),
+        "{}",
+        out.all()
+    );
+    assert!(
+        out.stderr.contains("authenticated with PLAIN"),
+        "{}",
+        out.all()
+    );
+    check_stored(&server, "ESMTPSA");
+
+    // A certificate the CA file does not vouch for: no session at all.
+    let other = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let other_ca = dir.path().join("other.pem");
+    std::fs::write(&other_ca, other.cert.pem()).unwrap();
+    let out = smtp_send(
+        tls_addr,
+        &file,
+        &["--tls", "--ca-file", &other_ca.to_string_lossy()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", out.all());
+    assert!(!out.stderr.contains("greeting"), "{}", out.all());
+    assert_eq!(server.messages().len(), 1);
 }
 
 #[test]

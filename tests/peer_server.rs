@@ -518,7 +518,9 @@ from email.message import EmailMessage
 
 port, mode, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 
-class Recording(smtplib.SMTP):
+Base = smtplib.SMTP_SSL if mode == "ssl" else smtplib.SMTP
+
+class Recording(Base):
     """Keeps the flattened message handed to DATA (before dot-stuffing)."""
     def data(self, msg):
         self.sent = msg
@@ -535,7 +537,17 @@ msg["Subject"] = "smtplib " + mode
 msg["Message-ID"] = "<smtplib-" + mode + "@example.test>"
 msg.set_content("Hello from smtplib.\n.leading dot\nnon-ASCII: é ü\n")
 
-with Recording("127.0.0.1", port, local_hostname="client.test", timeout=30) as s:
+kw = {"context": ssl._create_unverified_context()} if mode == "ssl" else {}
+with Recording("127.0.0.1", port, local_hostname="client.test", timeout=30, **kw) as s:
+    if mode == "ssl":
+        # Implicit TLS (RFC 8314): no STARTTLS offered or accepted, AUTH offered at once.
+        s.ehlo()
+        assert not s.has_extn("starttls"), s.esmtp_features
+        assert "PLAIN" in s.esmtp_features["auth"].split(), s.esmtp_features
+        code, text = s.docmd("STARTTLS")
+        assert code == 503, (code, text)
+        s.user, s.password = "alice", "s3cret pass"
+        s.auth("PLAIN", s.auth_plain)
     if mode in ("plain", "login"):
         s.starttls(context=ssl._create_unverified_context())
         s.ehlo()
@@ -553,11 +565,18 @@ print("sent", len(s.sent))
 
 fn smtplib(mode: &str, args: &[&str]) {
     let py = require_python!("smtplib");
-    let server = ExampleServer::start(args);
+    let (server, port) = if mode == "ssl" {
+        let (server, tls_addr) = implicit_tls_server(args);
+        (server, tls_addr.port())
+    } else {
+        let server = ExampleServer::start(args);
+        let port = server.addr.port();
+        (server, port)
+    };
     let out_file = server.dir.path().join("sent.bin");
     let out = run(
         Command::new(py)
-            .args(["-c", SMTPLIB, &server.addr.port().to_string(), mode])
+            .args(["-c", SMTPLIB, &port.to_string(), mode])
             .arg(&out_file),
         None,
         PEER_TIMEOUT,
@@ -598,6 +617,11 @@ fn smtplib_send_message_starttls_auth_plain() {
 #[test]
 fn smtplib_starttls_auth_login() {
     smtplib("login", &["--tls-self-signed", "--user", USER]);
+}
+
+#[test]
+fn smtplib_smtp_ssl_implicit_tls_auth_plain() {
+    smtplib("ssl", &["--user", USER]);
 }
 
 #[test]
@@ -1103,4 +1127,132 @@ fn unusable_accounts_are_refused_at_start() {
         assert!(!out.status.success(), "{user:?}: {}", out.all());
         assert!(out.stderr.contains("--user"), "{user:?}: {}", out.all());
     }
+}
+
+// ------------------------------------------------------------------ implicit TLS
+
+/// The example with `--tls-self-signed --tls-listen <free port>` and `extra`; returns the
+/// implicit-TLS address (RFC 8314). The server binds it before the main port, which
+/// `ExampleServer::start` waits for.
+fn implicit_tls_server(extra: &[&str]) -> (ExampleServer, std::net::SocketAddr) {
+    let tls_addr: std::net::SocketAddr = ([127, 0, 0, 1], peer_support::free_port()).into();
+    let tls_arg = tls_addr.to_string();
+    let mut args = vec!["--tls-self-signed", "--tls-listen", &tls_arg];
+    args.extend_from_slice(extra);
+    (ExampleServer::start(&args), tls_addr)
+}
+
+/// swaks with `--tls-on-connect`: the handshake first, then a session that offers AUTH
+/// but not STARTTLS; the message is stored byte for byte and the trace says ESMTPSA.
+/// The main port still offers STARTTLS.
+#[test]
+fn swaks_implicit_tls_auth_plain() {
+    need!("swaks");
+    let (server, tls_addr) = implicit_tls_server(&["--user", USER]);
+    let data = server.file("m.eml", MESSAGE);
+    let out = run(
+        Command::new("swaks")
+            .arg("--server")
+            .arg(tls_addr.to_string())
+            .args([
+                "--helo",
+                "client.test",
+                "--timeout",
+                "30",
+                "--tls-on-connect",
+            ])
+            .args(["--auth", "PLAIN", "--auth-user", "alice"])
+            .args(["--auth-password", "s3cret pass"])
+            .args(["--from", "alice@example.test", "--to", "bob@example.test"])
+            .arg("--data")
+            .arg(format!("@{}", data.display())),
+        None,
+        PEER_TIMEOUT,
+    )
+    .ok();
+    assert!(out.stdout.contains("TLS started"), "{}", out.all());
+    assert!(
+        out.stdout.contains("<~  250-AUTH PLAIN LOGIN"),
+        "{}",
+        out.all()
+    );
+    assert!(!out.stdout.contains("STARTTLS"), "{}", out.all());
+    assert!(out.stdout.contains("235 2.7.0"), "{}", out.all());
+    let msg = server.only_message();
+    let trace = split_trace(&msg);
+    assert!(
+        trace.received.contains("with ESMTPSA id"),
+        "{}",
+        trace.received
+    );
+    assert_eq!(trace.content, swaks_stored(MESSAGE));
+
+    let replies = raw_session(server.addr, &[b"EHLO client.test\r\n"]);
+    assert!(replies.iter().any(|r| r == "250-STARTTLS"), "{replies:?}");
+}
+
+/// curl with an `smtps://` URL (implicit TLS) and a login.
+#[test]
+fn curl_smtps_auth() {
+    need!("curl");
+    let (server, tls_addr) = implicit_tls_server(&["--user", USER]);
+    let data = server.file("m.eml", MESSAGE);
+    let out = run(
+        Command::new("curl")
+            .args(["-sS", "--max-time", "60", "--insecure"])
+            .arg(format!("smtps://{tls_addr}/client.test"))
+            .args(["-u", "alice:s3cret pass", "--login-options", "AUTH=PLAIN"])
+            .args(["--mail-from", "alice@example.test"])
+            .args(["--mail-rcpt", "bob@example.test"])
+            .arg("-T")
+            .arg(&data),
+        None,
+        PEER_TIMEOUT,
+    )
+    .ok();
+    let msg = server.only_message();
+    let trace = split_trace(&msg);
+    assert!(
+        trace.received.contains("with ESMTPSA id"),
+        "{}",
+        trace.received
+    );
+    // curl sends the file as is and ends it with CRLF "." CRLF.
+    assert_eq!(trace.content, swaks_stored(MESSAGE), "{}", out.all());
+}
+
+/// A client that speaks plain SMTP to the implicit-TLS port gets no SMTP reply (the
+/// handshake fails and the connection closes), and the server goes on serving both ports.
+#[test]
+fn plaintext_client_on_the_implicit_tls_port_is_closed() {
+    use std::io::{Read, Write};
+    let (server, tls_addr) = implicit_tls_server(&[]);
+    let mut s = std::net::TcpStream::connect(tls_addr).unwrap();
+    s.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
+    s.write_all(b"EHLO client.test\r\n").unwrap();
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    assert!(
+        !got.starts_with(b"220") && !got.starts_with(b"250"),
+        "{got:?}"
+    );
+    let replies = raw_session(server.addr, RAW_TRANSACTION);
+    assert!(replies[replies.len() - 2].starts_with("250 2.0.0 Ok: queued as "));
+    assert_eq!(server.messages().len(), 1);
+}
+
+/// `--tls-listen` without a certificate is refused at start.
+#[test]
+fn implicit_tls_port_needs_a_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        Command::new(example("smtp-server"))
+            .args(["--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0"])
+            .arg("--maildir")
+            .arg(dir.path().join("maildir")),
+        None,
+        PEER_TIMEOUT,
+    );
+    assert!(!out.status.success(), "{}", out.all());
+    assert!(out.stderr.contains("--tls-listen needs"), "{}", out.all());
 }

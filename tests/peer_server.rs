@@ -1010,7 +1010,7 @@ fn unwritable_maildir_is_a_451_then_recovers() {
         // RFC 5321 4.4 trace fields, protocol type ESMTP (RFC 3848).
         let r = &trace.received;
         assert!(
-            r.starts_with("Received: from client.test (127.0.0.1) by mx.test with ESMTP id "),
+            r.starts_with("Received: from client.test ([127.0.0.1]) by mx.test with ESMTP id "),
             "{name}: {r:?}"
         );
         assert!(r.contains(" for <bob@example.test>; "), "{name}: {r:?}");
@@ -1237,4 +1237,49 @@ fn implicit_tls_port_needs_a_certificate() {
     );
     assert!(!out.status.success(), "{}", out.all());
     assert!(out.stderr.contains("--tls-listen needs"), "{}", out.all());
+}
+
+// ------------------------------------------------------------------ IPv6
+
+/// Over IPv6 loopback (curl as the client): the EHLO reply greets `[::1]` and the
+/// `Received` header names the client with an RFC 5321 IPv6 address literal
+/// (`[IPv6:::1]`, sections 4.1.3 and 4.4). Skipped where `::1` cannot be bound.
+#[test]
+fn ipv6_loopback_with_curl() {
+    need!("curl");
+    let Ok(probe) = std::net::TcpListener::bind("[::1]:0") else {
+        println!("SKIPPED: no IPv6 loopback");
+        return;
+    };
+    let addr = probe.local_addr().unwrap();
+    drop(probe);
+    let server = ExampleServer::start_at("smtp-server", addr, &[]);
+    let data = server.file("m.eml", MESSAGE);
+    let out = run(
+        Command::new("curl")
+            .args(["-sS", "-v", "--max-time", "60"])
+            .arg(format!("smtp://{addr}/client.test"))
+            .args(["--mail-from", "alice@example.test"])
+            .args(["--mail-rcpt", "bob@example.test"])
+            .arg("-T")
+            .arg(&data),
+        None,
+        PEER_TIMEOUT,
+    )
+    .ok();
+    assert!(
+        out.stderr.contains("< 250-mx.test Hello [::1]"),
+        "{}",
+        out.all()
+    );
+    let msg = server.only_message();
+    let trace = split_trace(&msg);
+    assert!(
+        trace
+            .received
+            .starts_with("Received: from client.test ([IPv6:::1]) by mx.test with ESMTP id "),
+        "{:?}",
+        trace.received
+    );
+    assert_eq!(trace.content, swaks_stored(MESSAGE));
 }

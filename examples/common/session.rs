@@ -75,20 +75,25 @@ enum Auth {
     NtlmAuthenticate(ntlm::ServerChallenge),
 }
 
-/// `ip` as text (IPv4 written without the formatting machinery: it is done per connection).
-fn ip_text(ip: IpAddr) -> String {
-    match ip {
+/// `ip` as an RFC 5321 address literal (section 4.1.3), as the `TCP-info` of a `Received`
+/// header must be (section 4.4): `[192.0.2.1]`, `[IPv6:2001:db8::1]`. An IPv4 client of
+/// a dual-stack socket (`::ffff:192.0.2.1`) is written as IPv4. IPv4 is written without
+/// the formatting machinery: this runs per connection.
+fn address_literal(ip: IpAddr) -> String {
+    match ip.to_canonical() {
         IpAddr::V4(v4) => {
-            let mut s = String::with_capacity(15);
+            let mut s = String::with_capacity(17);
+            s.push('[');
             for (i, octet) in v4.octets().into_iter().enumerate() {
                 if i > 0 {
                     s.push('.');
                 }
                 push_decimal(&mut s, u64::from(octet));
             }
+            s.push(']');
             s
         }
-        IpAddr::V6(_) => ip.to_string(),
+        IpAddr::V6(v6) => format!("[IPv6:{v6}]"),
     }
 }
 
@@ -108,7 +113,7 @@ pub struct Session {
     pub server: Server,
     shared: Arc<Shared>,
     peer: SocketAddr,
-    /// `peer`'s address as written in the `Received` header.
+    /// `peer`'s address as written in the `Received` header (an address literal).
     peer_ip: String,
     id: u64,
     auth: Auth,
@@ -136,12 +141,12 @@ impl Session {
         debug!(conn = id, %peer, "connected");
         let mut server = Server::new(shared.config.clone(), now);
         // `<host> Hello [<ip>]` in the EHLO reply, as Exchange writes it.
-        server.set_client_address(peer.ip());
+        server.set_client_address(peer.ip().to_canonical());
         Session {
             server,
             shared,
             peer,
-            peer_ip: ip_text(peer.ip()),
+            peer_ip: address_literal(peer.ip()),
             id,
             auth: Auth::Idle,
             from: String::new(),

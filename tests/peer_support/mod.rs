@@ -157,9 +157,13 @@ impl ExampleServer {
 
     /// [`ExampleServer::start`] with another server example (`blocking`, `event-loop`).
     pub fn start_example(name: &str, extra: &[&str]) -> ExampleServer {
+        let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        ExampleServer::start_at(name, addr, extra)
+    }
+
+    /// [`ExampleServer::start_example`] listening on `addr`.
+    pub fn start_at(name: &str, addr: SocketAddr, extra: &[&str]) -> ExampleServer {
         let dir = tempfile::tempdir().expect("tempdir");
-        let port = free_port();
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let mut cmd = Command::new(example(name));
         cmd.arg("--listen")
             .arg(addr.to_string())

@@ -1,7 +1,8 @@
 //! The `smtp-server` example on `std::net`, one thread per connection, no async runtime.
 //!
 //! Same options and the same per-connection logic (`common::session`) as `smtp-server`:
-//! Maildir delivery, STARTTLS (rustls `StreamOwned`), AUTH PLAIN/LOGIN/NTLM. The fsync and
+//! Maildir delivery, STARTTLS and implicit TLS (`--tls-listen`, a second accept thread;
+//! rustls `StreamOwned`), AUTH PLAIN/LOGIN/NTLM. The fsync and
 //! rename simply block the connection's own thread.
 //!
 //! ```text
@@ -79,14 +80,40 @@ fn flush(session: &mut Session, conn: &mut Conn, out: &mut Vec<u8>) -> io::Resul
     Ok(())
 }
 
+/// Runs the TLS handshake on `tcp` (reads wait at most `timeout`).
+fn handshake(
+    tcp: TcpStream,
+    cfg: Arc<rustls::ServerConfig>,
+    timeout: Duration,
+) -> io::Result<Conn> {
+    tcp.set_read_timeout(Some(timeout))?;
+    let server = ServerConnection::new(cfg).map_err(io::Error::other)?;
+    let mut stream = StreamOwned::new(server, tcp);
+    while stream.conn.is_handshaking() {
+        stream.conn.complete_io(&mut stream.sock)?;
+    }
+    Ok(Conn::Tls(Box::new(stream)))
+}
+
 fn connection(
     stream: TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared>,
     tls: Option<Arc<rustls::ServerConfig>>,
+    implicit_tls: bool,
 ) -> io::Result<()> {
+    let shortest = shared.config.timeouts.shortest();
+    let conn = match (implicit_tls, tls.clone()) {
+        (false, _) => Conn::Plain(stream),
+        // RFC 8314: the handshake before the greeting.
+        (true, Some(cfg)) => handshake(stream, cfg, shortest)?,
+        (true, None) => return Err(io::Error::other("implicit TLS without TLS configured")),
+    };
     let mut session = Session::new(shared, peer, Instant::now());
-    let mut conn = Some(Conn::Plain(stream));
+    if implicit_tls {
+        session.server.tls_established();
+    }
+    let mut conn = Some(conn);
     let mut buf = vec![0u8; 64 * 1024];
     let mut out = Vec::with_capacity(4096);
     loop {
@@ -119,13 +146,7 @@ fn connection(
                 let (Some(cfg), Some(Conn::Plain(tcp))) = (tls.clone(), conn.take()) else {
                     return Err(io::Error::other("TLS upgrade without TLS configured"));
                 };
-                tcp.set_read_timeout(Some(Duration::from_secs(60)))?;
-                let server = ServerConnection::new(cfg).map_err(io::Error::other)?;
-                let mut stream = StreamOwned::new(server, tcp);
-                while stream.conn.is_handshaking() {
-                    stream.conn.complete_io(&mut stream.sock)?;
-                }
-                conn = Some(Conn::Tls(Box::new(stream)));
+                conn = Some(handshake(tcp, cfg, shortest)?);
                 session.server.tls_established();
                 debug!(%peer, "TLS established");
             }
@@ -146,9 +167,29 @@ fn main() -> Result<(), common::Error> {
     common::init_tracing("info");
     let opts = Cli::parse().server;
     let (shared, tls) = opts.setup()?;
+    // The implicit-TLS port is bound first: once the main port accepts, both do.
+    if let Some(addr) = opts.tls_listen {
+        let listener = TcpListener::bind(addr)?;
+        info!(listen = %listener.local_addr()?, "implicit TLS (RFC 8314)");
+        let (shared, tls) = (shared.clone(), tls.clone());
+        std::thread::Builder::new()
+            .name("accept tls".into())
+            .spawn(move || serve(listener, true, shared, tls))?;
+    }
     let listener = TcpListener::bind(opts.listen)?;
-    let nodelay_inherited = common::tune_listener(&listener);
     info!(listen = %listener.local_addr()?, "blocking smtp server ready");
+    serve(listener, false, shared, tls);
+    Ok(())
+}
+
+/// Accepts connections on `listener` forever, one thread each.
+fn serve(
+    listener: TcpListener,
+    implicit_tls: bool,
+    shared: Arc<Shared>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) {
+    let nodelay_inherited = common::tune_listener(&listener);
     for stream in listener.incoming() {
         let stream = match stream {
             Ok(s) => s,
@@ -170,7 +211,7 @@ fn main() -> Result<(), common::Error> {
             .name(format!("smtp {peer}"))
             .stack_size(256 * 1024)
             .spawn(move || {
-                if let Err(e) = connection(stream, peer, shared, tls) {
+                if let Err(e) = connection(stream, peer, shared, tls, implicit_tls) {
                     debug!(%peer, error = %e, "connection ended with an error");
                 }
             });
@@ -178,5 +219,4 @@ fn main() -> Result<(), common::Error> {
             warn!(error = %e, "cannot start a connection thread");
         }
     }
-    Ok(())
 }

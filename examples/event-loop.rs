@@ -2,7 +2,8 @@
 //! `mio`, no async runtime.
 //!
 //! Same options and per-connection logic (`common::session`) as `smtp-server`: Maildir
-//! delivery, STARTTLS (a rustls `ServerConnection` driven by hand), AUTH PLAIN/LOGIN/NTLM.
+//! delivery, STARTTLS and implicit TLS (`--tls-listen`, a second listener in the same
+//! poll; a rustls `ServerConnection` driven by hand), AUTH PLAIN/LOGIN/NTLM.
 //! Each connection's output is written until the socket would block; the rest waits for
 //! writability, and the connection's input is not read meanwhile (back-pressure). The
 //! fsync and rename run in the loop thread: with fsync on, one slow disk stalls every
@@ -35,6 +36,10 @@ struct Cli {
 }
 
 const LISTENER: Token = Token(0);
+/// The implicit-TLS listener (`--tls-listen`).
+const TLS_LISTENER: Token = Token(1);
+/// The first connection token.
+const FIRST_CONN: usize = 2;
 const READ_BUFFER: usize = 64 * 1024;
 
 /// One connection of the loop.
@@ -188,6 +193,17 @@ fn main() -> Result<(), common::Error> {
     let (shared, tls) = opts.setup()?;
 
     let mut poll = Poll::new()?;
+    let mut tls_listener = match opts.tls_listen {
+        Some(addr) => {
+            let mut l = TcpListener::bind(addr)?;
+            common::tune_listener(&l);
+            poll.registry()
+                .register(&mut l, TLS_LISTENER, Interest::READABLE)?;
+            info!(listen = %l.local_addr()?, "implicit TLS (RFC 8314)");
+            Some(l)
+        }
+        None => None,
+    };
     let mut listener = TcpListener::bind(opts.listen)?;
     let nodelay_inherited = common::tune_listener(&listener);
     poll.registry()
@@ -195,7 +211,7 @@ fn main() -> Result<(), common::Error> {
     info!(listen = %listener.local_addr()?, "event-loop smtp server ready");
 
     let mut conns: HashMap<Token, Conn> = HashMap::new();
-    let mut next_token = 1usize;
+    let mut next_token = FIRST_CONN;
     let mut events = Events::with_capacity(1024);
     let mut buf = vec![0u8; READ_BUFFER];
     loop {
@@ -213,7 +229,14 @@ fn main() -> Result<(), common::Error> {
             return Err(e.into());
         }
         for event in events.iter() {
-            if event.token() == LISTENER {
+            if event.token() == LISTENER || event.token() == TLS_LISTENER {
+                let implicit_tls = event.token() == TLS_LISTENER;
+                let Some(listener) = (match implicit_tls {
+                    false => Some(&mut listener),
+                    true => tls_listener.as_mut(),
+                }) else {
+                    continue;
+                };
                 loop {
                     match listener.accept() {
                         Ok((mut sock, peer)) => {
@@ -221,7 +244,7 @@ fn main() -> Result<(), common::Error> {
                                 let _ = sock.set_nodelay(true);
                             }
                             let token = Token(next_token);
-                            next_token = next_token.wrapping_add(1).max(1);
+                            next_token = next_token.wrapping_add(1).max(FIRST_CONN);
                             poll.registry()
                                 .register(&mut sock, token, Interest::READABLE)?;
                             let mut conn = Conn {
@@ -232,6 +255,20 @@ fn main() -> Result<(), common::Error> {
                                 want_write: false,
                                 closing: false,
                             };
+                            if implicit_tls {
+                                // RFC 8314: TLS from the first byte. rustls holds the
+                                // greeting until the handshake is done; the session's
+                                // timeout bounds a handshake that never finishes.
+                                let Some(cfg) = tls.clone() else { continue };
+                                match ServerConnection::new(cfg) {
+                                    Ok(c) => conn.tls = Some(Box::new(c)),
+                                    Err(e) => {
+                                        warn!(error = %e, "TLS setup failed");
+                                        continue;
+                                    }
+                                }
+                                conn.session.server.tls_established();
+                            }
                             match conn.drive(&tls) {
                                 Ok(Fate::Keep) => {
                                     conns.insert(token, conn);

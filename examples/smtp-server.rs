@@ -44,11 +44,6 @@ struct Cli {
     /// tokio's blocking pool either way. More threads pay off when TLS handshakes dominate.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     workers: u16,
-    /// Also listen here for SMTP over implicit TLS (RFC 8314 section 3, the "submissions"
-    /// port 465): the TLS handshake comes first, then the greeting; STARTTLS is not
-    /// offered there. Needs --tls-cert and --tls-key, or --tls-self-signed.
-    #[arg(long, value_name = "ADDR")]
-    tls_listen: Option<SocketAddr>,
 }
 
 /// Read buffer per connection (well below the machine's 256 KiB input cap).
@@ -229,7 +224,7 @@ fn main() -> Result<(), common::Error> {
             .enable_all()
             .build()?
     };
-    runtime.block_on(serve(cli.server, cli.tls_listen))
+    runtime.block_on(serve(cli.server))
 }
 
 /// The next connection on `listener`; never, without one.
@@ -240,20 +235,17 @@ async fn accept(listener: Option<&TcpListener>) -> io::Result<(TcpStream, Socket
     }
 }
 
-async fn serve(opts: ServerOptions, tls_listen: Option<SocketAddr>) -> Result<(), common::Error> {
+async fn serve(opts: ServerOptions) -> Result<(), common::Error> {
     let (shared, tls) = opts.setup()?;
     let tls = tls.map(TlsAcceptor::from);
     // The implicit-TLS port is bound first: once the main port accepts, both do.
-    let tls_listener = match (tls_listen, tls.is_some()) {
-        (None, _) => None,
-        (Some(addr), true) => {
+    let tls_listener = match opts.tls_listen {
+        None => None,
+        Some(addr) => {
             let l = TcpListener::bind(addr).await?;
             common::tune_listener(&l);
             info!(listen = %l.local_addr()?, "implicit TLS (RFC 8314)");
             Some(l)
-        }
-        (Some(_), false) => {
-            return Err("--tls-listen needs --tls-cert and --tls-key, or --tls-self-signed".into())
         }
     };
     let listener = TcpListener::bind(opts.listen).await?;

@@ -689,12 +689,13 @@ fn smtp_source_load(server_args: &[&str], sessions: &str, count: usize, length: 
 /// a load run, with the same checks.
 fn other_loop(name: &str) {
     let swaks_path = need!("swaks");
-    let server = ExampleServer::start_example(name, &["--tls-self-signed", "--user", USER]);
+    let (server, tls_addr) = implicit_tls_server_of(name, &["--user", USER]);
     let data = server.file("m.eml", MESSAGE);
-    for (i, extra) in [
-        &["-tls", "--auth", "PLAIN"][..],
-        &["--pipeline", "-tls", "--auth", "LOGIN"][..],
-        &["--auth", "NTLM"][..],
+    for (i, (addr, extra)) in [
+        (server.addr, &["-tls", "--auth", "PLAIN"][..]),
+        (server.addr, &["--pipeline", "-tls", "--auth", "LOGIN"][..]),
+        (server.addr, &["--auth", "NTLM"][..]),
+        (tls_addr, &["--tls-on-connect", "--auth", "PLAIN"][..]),
     ]
     .iter()
     .enumerate()
@@ -702,7 +703,7 @@ fn other_loop(name: &str) {
         let out = run(
             Command::new(&swaks_path)
                 .arg("--server")
-                .arg(server.addr.to_string())
+                .arg(addr.to_string())
                 .args(["--helo", "client.test", "--timeout", "30"])
                 .args(*extra)
                 .args(["--auth-user", "alice", "--auth-password", "s3cret pass"])
@@ -743,7 +744,7 @@ fn other_loop(name: &str) {
             Duration::from_secs(120),
         );
         assert!(out.status.success(), "{}", out.all());
-        assert_eq!(server.messages().len(), 503);
+        assert_eq!(server.messages().len(), 504);
     }
     assert_eq!(server.tmp_files(), 0);
 }
@@ -1125,11 +1126,16 @@ fn unusable_accounts_are_refused_at_start() {
 /// implicit-TLS address (RFC 8314). The server binds it before the main port, which
 /// `ExampleServer::start` waits for.
 fn implicit_tls_server(extra: &[&str]) -> (ExampleServer, std::net::SocketAddr) {
+    implicit_tls_server_of("smtp-server", extra)
+}
+
+/// [`implicit_tls_server`] with another server example (`blocking`, `event-loop`).
+fn implicit_tls_server_of(name: &str, extra: &[&str]) -> (ExampleServer, std::net::SocketAddr) {
     let tls_addr: std::net::SocketAddr = ([127, 0, 0, 1], peer_support::free_port()).into();
     let tls_arg = tls_addr.to_string();
     let mut args = vec!["--tls-self-signed", "--tls-listen", &tls_arg];
     args.extend_from_slice(extra);
-    (ExampleServer::start(&args), tls_addr)
+    (ExampleServer::start_example(name, &args), tls_addr)
 }
 
 /// swaks with `--tls-on-connect`: the handshake first, then a session that offers AUTH
@@ -1208,35 +1214,46 @@ fn curl_smtps_auth() {
 #[test]
 fn plaintext_client_on_the_implicit_tls_port_is_closed() {
     use std::io::{Read, Write};
-    let (server, tls_addr) = implicit_tls_server(&[]);
-    let mut s = std::net::TcpStream::connect(tls_addr).unwrap();
-    s.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
-    s.write_all(b"EHLO client.test\r\n").unwrap();
-    let mut got = Vec::new();
-    let _ = s.read_to_end(&mut got);
-    assert!(
-        !got.starts_with(b"220") && !got.starts_with(b"250"),
-        "{got:?}"
-    );
-    let replies = raw_session(server.addr, RAW_TRANSACTION);
-    assert!(replies[replies.len() - 2].starts_with("250 2.0.0 Ok: queued as "));
-    assert_eq!(server.messages().len(), 1);
+    for name in ["smtp-server", "blocking", "event-loop"] {
+        let (server, tls_addr) = implicit_tls_server_of(name, &[]);
+        let mut s = std::net::TcpStream::connect(tls_addr).unwrap();
+        s.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
+        s.write_all(b"EHLO client.test\r\n").unwrap();
+        let mut got = Vec::new();
+        let _ = s.read_to_end(&mut got);
+        assert!(
+            !got.windows(3).any(|w| w == b"220" || w == b"250"),
+            "{name}: {got:?}"
+        );
+        let replies = raw_session(server.addr, RAW_TRANSACTION);
+        assert!(
+            replies[replies.len() - 2].starts_with("250 2.0.0 Ok: queued as "),
+            "{name}: {replies:?}"
+        );
+        assert_eq!(server.messages().len(), 1, "{name}");
+    }
 }
 
-/// `--tls-listen` without a certificate is refused at start.
+/// `--tls-listen` without a certificate is refused at start, by every server loop.
 #[test]
 fn implicit_tls_port_needs_a_certificate() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(
-        Command::new(example("smtp-server"))
-            .args(["--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0"])
-            .arg("--maildir")
-            .arg(dir.path().join("maildir")),
-        None,
-        PEER_TIMEOUT,
-    );
-    assert!(!out.status.success(), "{}", out.all());
-    assert!(out.stderr.contains("--tls-listen needs"), "{}", out.all());
+    for name in ["smtp-server", "blocking", "event-loop"] {
+        let out = run(
+            Command::new(example(name))
+                .args(["--listen", "127.0.0.1:0", "--tls-listen", "127.0.0.1:0"])
+                .arg("--maildir")
+                .arg(dir.path().join("maildir")),
+            None,
+            PEER_TIMEOUT,
+        );
+        assert!(!out.status.success(), "{name}: {}", out.all());
+        assert!(
+            out.stderr.contains("--tls-listen needs"),
+            "{name}: {}",
+            out.all()
+        );
+    }
 }
 
 // ------------------------------------------------------------------ IPv6

@@ -26,6 +26,11 @@ pub struct ServerOptions {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:2525")]
     pub listen: SocketAddr,
+    /// Also listen here for SMTP over implicit TLS (RFC 8314 section 3, the "submissions"
+    /// port 465): the TLS handshake comes first, then the greeting; STARTTLS is not
+    /// offered there. Needs --tls-cert and --tls-key, or --tls-self-signed.
+    #[arg(long, value_name = "ADDR")]
+    pub tls_listen: Option<SocketAddr>,
     /// Maildir to store accepted messages in (created if missing).
     #[arg(long, default_value = "./maildir")]
     pub maildir: PathBuf,
@@ -79,6 +84,9 @@ impl ServerOptions {
     pub fn setup(
         &self,
     ) -> Result<(Arc<session::Shared>, Option<Arc<rustls::ServerConfig>>), Error> {
+        if self.tls_listen.is_some() && !self.tls_enabled() {
+            return Err("--tls-listen needs --tls-cert and --tls-key, or --tls-self-signed".into());
+        }
         let users = self.accounts()?;
         let config = self.server_config();
         let hostname = config.hostname.clone();

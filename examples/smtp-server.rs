@@ -21,6 +21,7 @@ mod common;
 
 use bytes::BytesMut;
 use clap::Parser;
+use common::conn::Input;
 use common::maildir::Commit;
 use common::session::{Next, Session, Shared};
 use common::ServerOptions;
@@ -46,20 +47,43 @@ struct Cli {
     workers: u16,
 }
 
-/// Read buffer per connection (well below the machine's 256 KiB input cap).
-const READ_BUFFER: usize = 64 * 1024;
 /// How long open sessions may go on after Ctrl-C.
 const DRAIN: Duration = Duration::from_secs(10);
 
 type Conn = common::conn::Conn<tokio_rustls::server::TlsStream<TcpStream>>;
 
 /// Writes everything the machine has queued, in one write.
-async fn flush(session: &mut Session, conn: &mut Conn, out: &mut Vec<u8>) -> io::Result<()> {
-    out.clear();
-    if session.server.transmit_into(out) == 0 {
-        return Ok(());
+/// Sends everything the machine has queued: gathered in the thread's output buffer and
+/// written at once; only what the socket does not take then (or everything, under TLS)
+/// goes to `spill` and is awaited. `last`: the session's final bytes (see `Conn::finish`).
+fn send_queued(
+    session: &mut Session,
+    conn: &mut Conn,
+    spill: &mut Vec<u8>,
+    last: bool,
+) -> io::Result<()> {
+    SHARED_OUT.with_borrow_mut(|out| {
+        out.clear();
+        if session.server.transmit_into(out) == 0 {
+            return Ok(());
+        }
+        conn.try_send(out, spill, last)
+    })
+}
+
+/// [`send_queued`], then waits until the rest is written.
+async fn flush(session: &mut Session, conn: &mut Conn, spill: &mut Vec<u8>) -> io::Result<()> {
+    send_queued(session, conn, spill, false)?;
+    if !spill.is_empty() {
+        conn.write_all(spill).await?;
+        spill.clear();
     }
-    conn.write_all(out).await
+    Ok(())
+}
+
+thread_local! {
+    /// Where the replies of this thread's connections are gathered before each write.
+    static SHARED_OUT: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(4096));
 }
 
 async fn run_commit(commit: Commit) -> io::Result<String> {
@@ -110,9 +134,11 @@ async fn connection(
         session.server.tls_established();
         debug!(%peer, "implicit TLS established");
     }
-    // Filled by `read_buf` without zeroing first, and emptied after every read.
-    let mut buf = BytesMut::with_capacity(READ_BUFFER);
-    let mut out = Vec::with_capacity(4096);
+    // TLS input, decrypted by rustls (allocated on first use; plain TCP reads into a
+    // buffer shared by the thread's connections, see `Conn::take_input`).
+    let mut tls_buf = BytesMut::new();
+    // Output the socket did not take at once (empty, unallocated, nearly always).
+    let mut out = Vec::new();
     // One timer per connection, first armed at the start plus the shortest timeout: no
     // deadline of the machine comes before that, so a short session never moves it.
     // Later it is moved earlier when the machine's deadline is earlier than the armed
@@ -137,7 +163,7 @@ async fn connection(
                         }
                         tokio::select! {
                             biased;
-                            read = conn.read(&mut buf) => read,
+                            input = conn.wait_input(&mut tls_buf) => input,
                             () = &mut timer => {
                                 armed = None;
                                 let now = Instant::now();
@@ -149,17 +175,26 @@ async fn connection(
                             }
                         }
                     }
-                    None => conn.read(&mut buf).await,
+                    None => conn.wait_input(&mut tls_buf).await,
                 };
-                match read? {
-                    0 => {
-                        debug!(%peer, "client closed the connection");
-                        return Ok(());
+                let n = match read? {
+                    Input::Read(n) => {
+                        session.receive(Instant::now(), &tls_buf);
+                        tls_buf.clear();
+                        n
                     }
-                    _ => {
-                        session.receive(Instant::now(), &buf);
-                        buf.clear();
+                    Input::Ready => {
+                        match conn.take_input(|data| session.receive(Instant::now(), data)) {
+                            Ok(n) => n,
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                            Err(e) => return Err(e),
+                        }
                     }
+                };
+                if n == 0 {
+                    debug!(%peer, "client closed the connection");
+                    return Ok(());
                 }
             }
             Next::TlsUpgrade => {
@@ -181,9 +216,8 @@ async fn connection(
             }
             Next::Closed => {
                 // The last reply (221, or 421) leaves with the FIN.
-                out.clear();
-                session.server.transmit_into(&mut out);
-                return conn.finish(&out).await;
+                send_queued(&mut session, &mut conn, &mut out, true)?;
+                return conn.finish_spilled(&mut out).await;
             }
         }
     }

@@ -16,6 +16,10 @@ mod maildir;
 #[allow(dead_code)]
 #[path = "../examples/common/ntlm.rs"]
 mod ntlm;
+// The tokio examples' transport, with its unit tests.
+#[allow(dead_code)]
+#[path = "../examples/common/conn.rs"]
+mod conn;
 
 const USER: &str = "alice:s3cret pass";
 
@@ -1299,4 +1303,57 @@ fn ipv6_loopback_with_curl() {
         trace.received
     );
     assert_eq!(trace.content, swaks_stored(MESSAGE));
+}
+
+// ------------------------------------------------------------------ back-pressure
+
+/// A client that pipelines thousands of commands and reads no reply until it has sent
+/// them all: the replies (about 1.5 MB of EHLO replies) outgrow the socket buffers, the
+/// server keeps what the socket does not take and sends it when it can, and every reply
+/// arrives, in order, once the client reads. For every server loop.
+#[test]
+fn replies_to_a_client_that_does_not_read_are_all_delivered() {
+    use std::io::{BufRead, BufReader, Write};
+    const N: usize = 9_000;
+    for name in ["smtp-server", "blocking", "event-loop"] {
+        let server = ExampleServer::start_example(name, &[]);
+        // A small receive window, so that the server's socket soon takes no more.
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        socket.connect(&server.addr.into()).unwrap();
+        let stream: std::net::TcpStream = socket.into();
+        stream.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
+        let mut writer = stream.try_clone().unwrap();
+        let sender = std::thread::spawn(move || {
+            writer
+                .write_all(&b"EHLO client.test\r\n".repeat(N))
+                .unwrap();
+            writer
+        });
+        // Let the replies pile up before reading any.
+        std::thread::sleep(Duration::from_millis(300));
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        assert!(line.starts_with("220 "), "{name}: {line:?}");
+        let (mut replies, mut bytes) = (0, 0);
+        while replies < N {
+            line.clear();
+            let n = reader.read_line(&mut line).unwrap();
+            assert!(n > 0, "{name}: EOF after {replies} replies");
+            bytes += n;
+            match line.get(..4) {
+                Some("250-") => {}
+                Some("250 ") => replies += 1,
+                _ => panic!("{name}: after {replies} replies: {line:?}"),
+            }
+        }
+        assert!(bytes > 1_000_000, "{name}: {bytes}");
+        let mut writer = sender.join().unwrap();
+        writer.write_all(b"QUIT\r\n").unwrap();
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        assert!(line.starts_with("221 "), "{name}: {line:?}");
+    }
 }

@@ -321,8 +321,13 @@ impl Session {
             " with ",
             protocol,
             suffix,
-            " id ",
+            // RFC 5321 4.4: the ID is an Atom or an RFC 5322 msg-id. The Maildir name has
+            // dots, which an Atom cannot, so it becomes the left part of a msg-id.
+            " id <",
             &name,
+            "@",
+            &self.shared.config.hostname,
+            ">",
         ] {
             headers.extend_from_slice(part.as_bytes());
         }

@@ -1361,3 +1361,25 @@ fn replies_to_a_client_that_does_not_read_are_all_delivered() {
         assert!(line.starts_with("221 "), "{name}: {line:?}");
     }
 }
+
+/// The example stores into a Maildir and sends no mail, so it does not offer DSN (it could
+/// not send the notifications NOTIFY=SUCCESS asks for, RFC 3461): no `DSN` in the EHLO
+/// reply, and its parameters are refused like any unadvertised one (`555 5.5.4`).
+#[test]
+fn dsn_is_not_offered_by_a_server_that_sends_no_mail() {
+    let server = ExampleServer::start(&[]);
+    let replies = raw_session(
+        server.addr,
+        &[
+            b"EHLO client.test\r\n",
+            b"MAIL FROM:<alice@example.test> RET=HDRS\r\n",
+            b"MAIL FROM:<alice@example.test>\r\n",
+            b"RCPT TO:<bob@example.test> NOTIFY=SUCCESS\r\n",
+        ],
+    );
+    assert!(!replies.iter().any(|r| r.contains("DSN")), "{replies:?}");
+    let n = replies.len();
+    assert!(replies[n - 3].starts_with("555 5.5.4"), "{replies:?}");
+    assert!(replies[n - 2].starts_with("250 "), "{replies:?}");
+    assert!(replies[n - 1].starts_with("555 5.5.4"), "{replies:?}");
+}

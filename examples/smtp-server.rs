@@ -52,10 +52,9 @@ const DRAIN: Duration = Duration::from_secs(10);
 
 type Conn = common::conn::Conn<tokio_rustls::server::TlsStream<TcpStream>>;
 
-/// Writes everything the machine has queued, in one write.
 /// Sends everything the machine has queued: gathered in the thread's output buffer and
 /// written at once; only what the socket does not take then (or everything, under TLS)
-/// goes to `spill` and is awaited. `last`: the session's final bytes (see `Conn::finish`).
+/// goes to `spill` and is awaited. `last`: the session's final bytes (see `Conn::try_send`).
 fn send_queued(
     session: &mut Session,
     conn: &mut Conn,

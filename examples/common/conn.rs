@@ -95,16 +95,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
         }
     }
 
-    /// Writes the last bytes of the session and closes the sending side. On plain TCP
-    /// (Linux) the bytes are sent with `MSG_MORE`, so the kernel holds them for the FIN
-    /// of the shutdown and both leave in one segment: the peer gets the last reply and the
-    /// end of the stream together, and the sender pays one transmission instead of two.
-    pub async fn finish(&mut self, data: &[u8]) -> io::Result<()> {
-        let mut spill = Vec::new();
-        self.try_send(data, &mut spill, true)?;
-        self.finish_spilled(&mut spill).await
-    }
-
     /// Writes `spill` (what [`Conn::try_send`] could not send at once), then closes the
     /// sending side.
     pub async fn finish_spilled(&mut self, spill: &mut Vec<u8>) -> io::Result<()> {
@@ -119,8 +109,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Conn<T> {
     /// Sends what plain TCP takes of `data` now, without waiting, and appends the rest
     /// to `spill` for [`Conn::write_all`] (under TLS all of it: the TLS layer writes only
     /// when awaited). A reply is a few hundred bytes and the socket almost always takes it
-    /// whole, so a connection needs no output buffer of its own. `last`: the final bytes
-    /// of the session, sent with `MSG_MORE` on Linux (see [`Conn::finish`]).
+    /// whole, so a connection needs no output buffer of its own.
+    ///
+    /// `last`: the final bytes of the session, followed by [`Conn::finish_spilled`]. On
+    /// plain TCP (Linux) they are sent with `MSG_MORE`, so the kernel holds them for the
+    /// FIN of the shutdown and both leave in one segment: the peer gets the last reply and
+    /// the end of the stream together, and the sender pays one transmission, not two.
     pub fn try_send(&mut self, data: &[u8], spill: &mut Vec<u8>, last: bool) -> io::Result<()> {
         let Conn::Plain(s) = self else {
             spill.extend_from_slice(data);

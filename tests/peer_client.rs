@@ -7,8 +7,8 @@
 mod peer_support;
 
 use peer_support::{
-    example, free_port, read_messages, run, split_trace, start_listening, ExampleServer, Output,
-    PEER_TIMEOUT,
+    example, free_port, read_messages, run, self_signed_pem, split_trace, start_listening,
+    ExampleServer, Output, PEER_TIMEOUT,
 };
 use std::net::SocketAddr;
 use std::path::Path;
@@ -143,19 +143,16 @@ fn aiosmtpd(mode: Transport) {
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let mut cmd = Command::new(py);
     cmd.args(["-c", AIOSMTPD, &port.to_string()]).arg(&out_dir);
-    let ca = dir.path().join("cert.pem");
+    let mut ca_arg = String::new();
     if tls {
-        let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
-        std::fs::write(&ca, ck.cert.pem()).unwrap();
-        let key = dir.path().join("key.pem");
-        std::fs::write(&key, ck.key_pair.serialize_pem()).unwrap();
+        let (ca, key) = self_signed_pem(dir.path(), "cert", "127.0.0.1");
         cmd.arg(&ca).arg(&key);
+        ca_arg = ca;
         if mode == Transport::Implicit {
             cmd.arg("implicit");
         }
     }
     let server = start_listening(cmd, addr, dir.path().join("aiosmtpd.log"));
-    let ca_arg = ca.to_string_lossy().into_owned();
     let extra: &[&str] = match mode {
         Transport::Plain => &[],
         Transport::StartTls => &["--starttls", "--ca-file", &ca_arg],
@@ -233,11 +230,7 @@ fn check_stored(server: &ExampleServer, with: &str) {
 #[test]
 fn smtp_send_to_smtp_server_implicit_tls_verified() {
     let dir = tempfile::tempdir().unwrap();
-    let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    std::fs::write(&cert, ck.cert.pem()).unwrap();
-    std::fs::write(&key, ck.key_pair.serialize_pem()).unwrap();
-    let (cert, key) = (cert.to_string_lossy(), key.to_string_lossy());
+    let (cert, key) = self_signed_pem(dir.path(), "cert", "127.0.0.1");
     let tls_addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
     let tls_arg = tls_addr.to_string();
     let server = ExampleServer::start(&[
@@ -278,14 +271,8 @@ fn smtp_send_to_smtp_server_implicit_tls_verified() {
     check_stored(&server, "ESMTPSA");
 
     // A certificate the CA file does not vouch for: no session at all.
-    let other = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
-    let other_ca = dir.path().join("other.pem");
-    std::fs::write(&other_ca, other.cert.pem()).unwrap();
-    let out = smtp_send(
-        tls_addr,
-        &file,
-        &["--tls", "--ca-file", &other_ca.to_string_lossy()],
-    );
+    let (other_ca, _) = self_signed_pem(dir.path(), "other", "127.0.0.1");
+    let out = smtp_send(tls_addr, &file, &["--tls", "--ca-file", &other_ca]);
     assert_eq!(out.status.code(), Some(2), "{}", out.all());
     assert!(!out.stderr.contains("greeting"), "{}", out.all());
     assert_eq!(server.messages().len(), 1);

@@ -162,11 +162,7 @@ fn swaks_starttls() {
 fn swaks_starttls_certificate_from_files() {
     need!("swaks");
     let dir = tempfile::tempdir().unwrap();
-    let ck = rcgen::generate_simple_self_signed(vec!["mx.test".to_string()]).unwrap();
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    std::fs::write(&cert, ck.cert.pem()).unwrap();
-    std::fs::write(&key, ck.key_pair.serialize_pem()).unwrap();
-    let (cert, key) = (cert.to_string_lossy(), key.to_string_lossy());
+    let (cert, key) = peer_support::self_signed_pem(dir.path(), "cert", "mx.test");
     let server = ExampleServer::start(&["--tls-cert", &cert, "--tls-key", &key]);
     let data = server.file("m.eml", MESSAGE);
     let out = run(

@@ -356,3 +356,20 @@ pub fn pseudo_random(len: usize, mut seed: u64) -> Vec<u8> {
     v.truncate(len);
     v
 }
+
+/// A self-signed certificate for `host` and its key, written as PEM to
+/// `dir/<name>.pem` and `dir/<name>-key.pem`; returns both paths as text for
+/// command lines (the certificate is also the CA file that trusts it).
+pub fn self_signed_pem(dir: &Path, name: &str, host: &str) -> (String, String) {
+    let ck = rcgen::generate_simple_self_signed(vec![host.to_string()]).expect("certificate");
+    let (cert, key) = (
+        dir.join(format!("{name}.pem")),
+        dir.join(format!("{name}-key.pem")),
+    );
+    std::fs::write(&cert, ck.cert.pem()).expect("write certificate");
+    std::fs::write(&key, ck.key_pair.serialize_pem()).expect("write key");
+    (
+        cert.to_string_lossy().into_owned(),
+        key.to_string_lossy().into_owned(),
+    )
+}

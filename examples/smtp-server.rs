@@ -4,7 +4,9 @@
 //! AUTH PLAIN, LOGIN and NTLM against `--user` accounts; messages are written to `tmp/`,
 //! fsynced, renamed into `new/`, and only then acknowledged with `250`. All connections
 //! share one thread unless `--workers N` asks for more; fsyncs run on tokio's blocking
-//! pool, so a slow disk never stalls the other sessions.
+//! pool, so a slow disk never stalls the other sessions. A recipient given with
+//! `NOTIFY=SUCCESS` (RFC 3461) gets its sender a "delivered" report, stored in the same
+//! Maildir (every address is a mailbox of it here).
 //!
 //! ```text
 //! cargo run --release --example smtp-server -- --listen 127.0.0.1:2525 --maildir /tmp/md \
@@ -22,7 +24,7 @@ mod common;
 use bytes::BytesMut;
 use clap::Parser;
 use common::conn::Input;
-use common::maildir::Commit;
+use common::maildir::{Commit, Stored};
 use common::session::{Next, Session, Shared};
 use common::ServerOptions;
 use std::io;
@@ -85,7 +87,7 @@ thread_local! {
     static SHARED_OUT: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(4096));
 }
 
-async fn run_commit(commit: Commit) -> io::Result<String> {
+async fn run_commit(commit: Commit) -> io::Result<Stored> {
     if commit.blocks() {
         match tokio::task::spawn_blocking(move || commit.run()).await {
             Ok(r) => r,

@@ -16,6 +16,10 @@ mod maildir;
 #[allow(dead_code)]
 #[path = "../examples/common/ntlm.rs"]
 mod ntlm;
+// The delivery reports (RFC 3461) of the examples, with their unit tests.
+#[allow(dead_code)]
+#[path = "../examples/common/dsn.rs"]
+mod dsn;
 // The tokio examples' transport, with its unit tests.
 #[allow(dead_code)]
 #[path = "../examples/common/conn.rs"]
@@ -1358,24 +1362,132 @@ fn replies_to_a_client_that_does_not_read_are_all_delivered() {
     }
 }
 
-/// The example stores into a Maildir and sends no mail, so it does not offer DSN (it could
-/// not send the notifications NOTIFY=SUCCESS asks for, RFC 3461): no `DSN` in the EHLO
-/// reply, and its parameters are refused like any unadvertised one (`555 5.5.4`).
+// ------------------------------------------------------------------ DSN (RFC 3461)
+
+/// Sends with smtplib asking for success reports (RET, ENVID, NOTIFY, ORCPT), then parses
+/// the report the server stored with Python's `email` package and prints what it found.
+const SMTPLIB_DSN: &str = r#"
+import email, email.policy, os, smtplib, sys, time
+
+port, new = int(sys.argv[1]), sys.argv[2]
+msg = b"From: alice@example.test\r\nSubject: dsn test\r\nMessage-ID: <dsn@example.test>\r\n\r\nsecret body\r\n"
+with smtplib.SMTP("127.0.0.1", port, local_hostname="client.test", timeout=30) as s:
+    s.ehlo()
+    assert s.has_extn("dsn"), s.esmtp_features
+    refused = s.sendmail("alice@example.test", ["bob@example.test", "carol@example.test"], msg,
+                         mail_options=["RET=FULL", "ENVID=QQ+2B314159"],
+                         rcpt_options=["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;orig+2Bx@example.test"])
+    assert refused == {}, refused
+    # Only FAILURE, or NEVER: no report for these.
+    s.sendmail("alice@example.test", ["dave@example.test"], msg, rcpt_options=["NOTIFY=FAILURE"])
+    s.sendmail("alice@example.test", ["erin@example.test"], msg, rcpt_options=["NOTIFY=NEVER"])
+    # A null reverse-path never gets a report.
+    s.sendmail("<>", ["frank@example.test"], msg, rcpt_options=["NOTIFY=SUCCESS"])
+
+files = sorted(os.listdir(new))
+assert len(files) == 5, files
+reports = []
+for name in files:
+    with open(os.path.join(new, name), "rb") as f:
+        m = email.message_from_binary_file(f, policy=email.policy.compat32)
+    if m["Return-Path"] == "<>" and m.get_content_type() == "multipart/report":
+        reports.append(m)
+assert len(reports) == 1, [open(os.path.join(new, n), "rb").read()[:200] for n in files]
+r = reports[0]
+assert r.get_param("report-type") == "delivery-status", r["Content-Type"]
+assert r["To"] == "<alice@example.test>", r["To"]
+assert r["Auto-Submitted"] == "auto-replied"
+text, status, headers = r.get_payload()
+assert text.get_content_type() == "text/plain"
+assert status.get_content_type() == "message/delivery-status"
+per_message, *per_rcpt = status.get_payload()
+print("reporting-mta", per_message["Reporting-MTA"])
+print("envid", per_message["Original-Envelope-Id"])
+for b in per_rcpt:
+    print("rcpt", b["Final-Recipient"], "|", b["Original-Recipient"], "|", b["Action"], "|", b["Status"])
+assert headers.get_content_type() == "text/rfc822-headers", headers.get_content_type()
+returned = headers.get_payload()
+assert "Subject: dsn test" in returned, returned
+assert "secret body" not in returned, returned
+print("ok")
+"#;
+
+/// RFC 3461: a recipient with NOTIFY=SUCCESS gets a "delivered" report (RFC 3464) in the
+/// sender's mailbox, which for these examples is the one Maildir; NOTIFY=FAILURE or NEVER,
+/// and a null reverse-path, get none. Checked with Python's `email` parser, for every
+/// server example.
 #[test]
-fn dsn_is_not_offered_by_a_server_that_sends_no_mail() {
+fn smtplib_notify_success_gets_a_delivery_report() {
+    let py = require_python!("smtplib");
+    for name in ["smtp-server", "blocking", "event-loop"] {
+        let server = ExampleServer::start_example(name, &[]);
+        let out = run(
+            Command::new(&py)
+                .args(["-c", SMTPLIB_DSN, &server.addr.port().to_string()])
+                .arg(server.new_dir()),
+            None,
+            PEER_TIMEOUT,
+        );
+        assert!(
+            out.status.success() && out.stdout.ends_with("ok\n"),
+            "{name}: {}\nserver:\n{}",
+            out.all(),
+            server.guard.log()
+        );
+        for want in [
+            "reporting-mta dns; mx.test\n",
+            "envid QQ+314159\n",
+            "rcpt rfc822; bob@example.test | rfc822; orig+x@example.test | delivered | 2.0.0\n",
+            "rcpt rfc822; carol@example.test | rfc822; orig+x@example.test | delivered | 2.0.0\n",
+        ] {
+            assert!(
+                out.stdout.contains(want),
+                "{name}: {want:?} in {}",
+                out.all()
+            );
+        }
+        assert!(
+            server.guard.log().contains("delivery report stored"),
+            "{name}"
+        );
+    }
+}
+
+/// The report for an SMTPUTF8 transaction uses the RFC 6533 types and `utf-8` addresses.
+#[test]
+fn an_smtputf8_transaction_gets_a_global_delivery_report() {
     let server = ExampleServer::start(&[]);
     let replies = raw_session(
         server.addr,
         &[
             b"EHLO client.test\r\n",
-            b"MAIL FROM:<alice@example.test> RET=HDRS\r\n",
-            b"MAIL FROM:<alice@example.test>\r\n",
-            b"RCPT TO:<bob@example.test> NOTIFY=SUCCESS\r\n",
+            "MAIL FROM:<jösé@exämple.test> SMTPUTF8\r\n".as_bytes(),
+            "RCPT TO:<ünï@exämple.test> NOTIFY=SUCCESS\r\n".as_bytes(),
+            b"DATA\r\n",
+            "Subject: ü\r\n\r\nbody\r\n.\r\n".as_bytes(),
+            b"QUIT\r\n",
         ],
     );
-    assert!(!replies.iter().any(|r| r.contains("DSN")), "{replies:?}");
-    let n = replies.len();
-    assert!(replies[n - 3].starts_with("555 5.5.4"), "{replies:?}");
-    assert!(replies[n - 2].starts_with("250 "), "{replies:?}");
-    assert!(replies[n - 1].starts_with("555 5.5.4"), "{replies:?}");
+    assert!(
+        replies
+            .iter()
+            .any(|r| r.starts_with("250 2.0.0 Ok: queued")),
+        "{replies:?}"
+    );
+    let messages = server.messages();
+    assert_eq!(messages.len(), 2, "{}", server.guard.log());
+    let report = messages
+        .iter()
+        .map(|m| String::from_utf8_lossy(m).into_owned())
+        .find(|m| m.starts_with("Return-Path: <>\r\n"))
+        .expect("a report");
+    for want in [
+        "To: <jösé@exämple.test>\r\n",
+        "Content-Type: message/global-delivery-status\r\n",
+        "Final-Recipient: utf-8; ünï@exämple.test\r\nAction: delivered\r\nStatus: 2.0.0\r\n",
+        "Content-Type: message/global-headers\r\n\r\nSubject: ü\r\n\r\n--",
+    ] {
+        assert!(report.contains(want), "{want:?} in\n{report}");
+    }
+    assert!(!report.contains("body"), "{report}");
 }

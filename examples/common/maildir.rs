@@ -218,8 +218,10 @@ impl Delivery {
     }
 
     /// Ends the message; what remains is [`Commit::run`] (write what is still in memory,
-    /// fsync, rename), which touches the disk and can run on another thread.
-    pub fn finish(mut self, fsync: bool) -> io::Result<Commit> {
+    /// fsync, rename), which touches the disk and can run on another thread. `notice`: a
+    /// second message (name from [`Maildir::unique_name`], content) that goes into `new/`
+    /// with this one, e.g. the delivery report a sender asked for (see `dsn.rs`).
+    pub fn finish(mut self, fsync: bool, notice: Option<(String, Vec<u8>)>) -> io::Result<Commit> {
         if self.finished {
             return Err(io::Error::other("delivery already finished"));
         }
@@ -230,6 +232,7 @@ impl Delivery {
             dirs: self.dirs.clone(),
             name: std::mem::take(&mut self.name),
             fsync,
+            notice,
         })
     }
 }
@@ -251,6 +254,17 @@ pub struct Commit {
     dirs: Arc<Dirs>,
     name: String,
     fsync: bool,
+    notice: Option<(String, Vec<u8>)>,
+}
+
+/// What [`Commit::run`] stored.
+#[derive(Debug)]
+pub struct Stored {
+    /// The message's file name.
+    pub name: String,
+    /// The notice's file name, or why it could not be stored (the message is stored
+    /// either way).
+    pub notice: Option<io::Result<String>>,
 }
 
 impl Commit {
@@ -261,17 +275,38 @@ impl Commit {
 
     /// Makes the message durable and visible. Returns its file name. On error the file
     /// in `tmp/` is removed and nothing appears in `new/`.
-    pub fn run(mut self) -> io::Result<String> {
+    ///
+    /// A notice is written to `tmp/` (and fsynced) before the message is renamed, and
+    /// renamed into `new/` right after it, so one `new/` fsync covers both. If the
+    /// notice cannot be written, the message is not stored either (the client gets a
+    /// `451` and sends it again: no message is acknowledged without the report its
+    /// sender asked for); only a failed rename of the notice, after the message is in
+    /// `new/`, loses the notice alone.
+    pub fn run(mut self) -> io::Result<Stored> {
         // Whether the file in tmp/ is ours (a failed create_new leaves a stranger's alone).
         let mut ours = self.file.is_some();
-        let result = self.run_inner(&mut ours);
-        if result.is_err() && ours {
-            self.dirs.remove_tmp(&self.name);
+        let mut notice_ours = false;
+        let result = self.run_inner(&mut ours, &mut notice_ours);
+        if result.is_err() {
+            if ours {
+                self.dirs.remove_tmp(&self.name);
+            }
+            if let (true, Some((name, _))) = (notice_ours, &self.notice) {
+                self.dirs.remove_tmp(name);
+            }
         }
-        result.map(|()| std::mem::take(&mut self.name))
+        let notice = result?;
+        Ok(Stored {
+            name: std::mem::take(&mut self.name),
+            notice,
+        })
     }
 
-    fn run_inner(&mut self, ours: &mut bool) -> io::Result<()> {
+    fn run_inner(
+        &mut self,
+        ours: &mut bool,
+        notice_ours: &mut bool,
+    ) -> io::Result<Option<io::Result<String>>> {
         let file = match self.file.take() {
             Some(mut file) => {
                 file.write_all(&self.pending)?;
@@ -287,11 +322,26 @@ impl Commit {
             file.sync_all()?;
         }
         drop(file);
+        if let Some((name, content)) = &self.notice {
+            let notice = create(&self.dirs, name, content)?;
+            *notice_ours = true;
+            if self.fsync {
+                notice.sync_all()?;
+            }
+        }
         self.dirs.rename(&self.name)?;
+        let notice = self.notice.take().map(|(name, _)| {
+            self.dirs
+                .rename(&name)
+                .map(|()| name.clone())
+                .inspect_err(|_| {
+                    self.dirs.remove_tmp(&name);
+                })
+        });
         if self.fsync {
             self.dirs.sync_new()?;
         }
-        Ok(())
+        Ok(notice)
     }
 }
 
@@ -375,9 +425,11 @@ mod tests {
         d.write(b"Subject: hi\r\n\r\n").unwrap();
         d.write(b"body\r\n").unwrap();
         assert!(files(&root.path().join("tmp")).is_empty());
-        let commit = d.finish(false).unwrap();
+        let commit = d.finish(false, None).unwrap();
         assert!(!commit.blocks());
-        assert_eq!(commit.run().unwrap(), name);
+        let stored = commit.run().unwrap();
+        assert_eq!(stored.name, name);
+        assert!(stored.notice.is_none());
         assert!(files(&root.path().join("tmp")).is_empty());
         let stored = files(&root.path().join("new"));
         assert_eq!(stored, vec![root.path().join("new").join(&name)]);
@@ -401,7 +453,7 @@ mod tests {
         }
         // Past the memory limit the message is in its tmp/ file already.
         assert_eq!(files(&root.path().join("tmp")).len(), 1);
-        let commit = d.finish(true).unwrap();
+        let commit = d.finish(true, None).unwrap();
         assert!(commit.blocks());
         commit.run().unwrap();
         assert!(files(&root.path().join("tmp")).is_empty());
@@ -422,7 +474,7 @@ mod tests {
                     for i in 0..15 {
                         let mut d = md.begin(md.unique_name(), format!("T: {t}\r\n").into_bytes());
                         d.write(format!("n {i}\r\n").as_bytes()).unwrap();
-                        d.finish(true).unwrap().run().unwrap();
+                        d.finish(true, None).unwrap().run().unwrap();
                     }
                 })
             })
@@ -460,12 +512,51 @@ mod tests {
         let md = Maildir::open(root.path(), "mx", false).unwrap();
         fs::write(root.path().join("tmp").join("taken"), b"other").unwrap();
         let d = md.begin("taken".to_string(), b"H: 1\r\n".to_vec());
-        assert!(d.finish(false).unwrap().run().is_err());
+        assert!(d.finish(false, None).unwrap().run().is_err());
         assert!(files(&root.path().join("new")).is_empty());
         // The file that was there first is left alone.
         assert_eq!(
             fs::read(root.path().join("tmp").join("taken")).unwrap(),
             b"other"
+        );
+    }
+
+    #[test]
+    fn a_notice_lands_with_its_message() {
+        for fsync in [false, true] {
+            let root = tempfile::tempdir().unwrap();
+            let md = Maildir::open(root.path(), "mx", fsync).unwrap();
+            let (name, notice) = (md.unique_name(), md.unique_name());
+            let mut d = md.begin(name.clone(), b"H: 1\r\n".to_vec());
+            d.write(b"x\r\n").unwrap();
+            let notice_content = b"Return-Path: <>\r\n\r\nreport\r\n".to_vec();
+            let stored = d
+                .finish(fsync, Some((notice.clone(), notice_content.clone())))
+                .unwrap()
+                .run()
+                .unwrap();
+            assert_eq!(stored.name, name);
+            assert_eq!(stored.notice.unwrap().unwrap(), notice);
+            let new = root.path().join("new");
+            assert_eq!(fs::read(new.join(&name)).unwrap(), b"H: 1\r\nx\r\n");
+            assert_eq!(fs::read(new.join(&notice)).unwrap(), notice_content);
+            assert!(files(&root.path().join("tmp")).is_empty());
+        }
+    }
+
+    #[test]
+    fn a_notice_that_cannot_be_written_keeps_its_message_out_too() {
+        let root = tempfile::tempdir().unwrap();
+        let md = Maildir::open(root.path(), "mx", false).unwrap();
+        fs::write(root.path().join("tmp").join("taken"), b"other").unwrap();
+        let d = md.begin(md.unique_name(), b"H: 1\r\n".to_vec());
+        let commit = d.finish(false, Some(("taken".to_string(), b"n".to_vec())));
+        assert!(commit.unwrap().run().is_err());
+        assert!(files(&root.path().join("new")).is_empty());
+        // Only the stranger's file is left in tmp/.
+        assert_eq!(
+            files(&root.path().join("tmp")),
+            vec![root.path().join("tmp").join("taken")]
         );
     }
 

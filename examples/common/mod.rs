@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod conn;
+pub mod dsn;
 pub mod maildir;
 pub mod ntlm;
 pub mod session;
@@ -177,11 +178,8 @@ impl ServerOptions {
         } else {
             let mut c = ServerConfig::new(self.hostname());
             c.extensions.smtputf8 = true;
-            // This server stores into one Maildir and sends no mail, so it could not issue
-            // the notifications a client asks for with NOTIFY=SUCCESS (RFC 3461 6.2):
-            // it does not offer DSN. (`--exchange` reproduces Exchange's EHLO reply, DSN
-            // included; the parameters are accepted there and no notification is sent.)
-            c.extensions.dsn = false;
+            // DSN stays offered: NOTIFY=SUCCESS gets its "delivered" report, stored in the
+            // Maildir beside the message (`dsn.rs`).
             if !self.users.is_empty() {
                 c.auth.mechanisms = vec![
                     Mechanism::new("PLAIN"),

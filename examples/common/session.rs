@@ -15,7 +15,8 @@
 //! }
 //! ```
 
-use super::maildir::{push_decimal, write_rfc5322_date, Commit, Delivery, Maildir};
+use super::dsn;
+use super::maildir::{push_decimal, write_rfc5322_date, Commit, Delivery, Maildir, Stored};
 use super::ntlm;
 use super::Users;
 use ehlo::sasl::{login, plain::PlainMessage};
@@ -120,6 +121,11 @@ pub struct Session {
     from: String,
     smtputf8: bool,
     rcpts: Vec<String>,
+    /// The success reports the transaction asked for (RFC 3461).
+    dsn: dsn::Request,
+    /// When the message started arriving (the `Received` date, the report's
+    /// `Arrival-Date`).
+    arrival: SystemTime,
     delivery: Option<Delivery>,
     write_error: Option<io::Error>,
     stored: u64,
@@ -152,6 +158,8 @@ impl Session {
             from: String::new(),
             smtputf8: false,
             rcpts: Vec::new(),
+            dsn: dsn::Request::default(),
+            arrival: SystemTime::UNIX_EPOCH,
             delivery: None,
             write_error: None,
             stored: 0,
@@ -190,11 +198,20 @@ impl Session {
 
     /// The outcome of [`Commit::run`]: the `250` (or a `451`) goes out now, after the
     /// message is in `new/`.
-    pub fn committed(&mut self, result: io::Result<String>) {
+    pub fn committed(&mut self, result: io::Result<Stored>) {
         match result {
-            Ok(name) => {
+            Ok(Stored { name, notice }) => {
                 self.stored += 1;
                 info!(conn = self.id, id = %name, from = %self.from, rcpts = self.rcpts.len(), "message stored");
+                match notice {
+                    Some(Ok(report)) => {
+                        info!(conn = self.id, id = %report, to = %self.from, "delivery report stored")
+                    }
+                    Some(Err(e)) => {
+                        warn!(conn = self.id, error = %e, "storing the delivery report failed")
+                    }
+                    None => {}
+                }
                 self.server.decide(Decision::Reply(Reply::new(
                     250,
                     Some(EnhancedCode::new(2, 0, 0)),
@@ -213,6 +230,7 @@ impl Session {
         self.delivery = None;
         self.write_error = None;
         self.rcpts.clear();
+        self.dsn = dsn::Request::default();
     }
 
     fn handle(&mut self, event: Event) {
@@ -226,10 +244,14 @@ impl Session {
                 self.end_transaction();
                 self.from = path_text(&from);
                 self.smtputf8 = params.smtputf8;
+                self.dsn = dsn::Request::new(&self.from, params.envid.as_ref(), params.smtputf8);
                 Decision::Accept
             }
-            Event::RcptTo { to, .. } => {
-                self.rcpts.push(path_text(&to));
+            Event::RcptTo { to, params } => {
+                let to = path_text(&to);
+                self.dsn
+                    .recipient(&to, params.notify, params.orcpt.as_ref());
+                self.rcpts.push(to);
                 Decision::Accept
             }
             Event::DataStart => {
@@ -243,6 +265,9 @@ impl Session {
                 return;
             }
             Event::MessageChunk(bytes) => {
+                if self.dsn.wanted() {
+                    self.dsn.content(&bytes);
+                }
                 if let Some(d) = self.delivery.as_mut() {
                     if let Err(e) = d.write(&bytes) {
                         self.write_error = Some(e);
@@ -336,15 +361,25 @@ impl Session {
             headers.extend_from_slice(one.as_bytes());
         }
         headers.extend_from_slice(b";\r\n\t");
-        write_rfc5322_date(&mut headers, SystemTime::now());
+        self.arrival = SystemTime::now();
+        write_rfc5322_date(&mut headers, self.arrival);
         headers.extend_from_slice(b"\r\n");
         self.delivery = Some(maildir.begin(name, headers));
     }
 
     fn message_end(&mut self, size: u64) -> Option<Commit> {
         let fsync = self.shared.maildir.fsync();
+        let notice = self.dsn.wanted().then(|| {
+            let maildir = &self.shared.maildir;
+            let name = maildir.unique_name();
+            let host = &self.shared.config.hostname;
+            let report = self
+                .dsn
+                .report(&name, host, self.arrival, SystemTime::now());
+            (name, report)
+        });
         let result = match (self.delivery.take(), self.write_error.take()) {
-            (Some(d), None) => d.finish(fsync),
+            (Some(d), None) => d.finish(fsync, notice),
             (_, Some(e)) => Err(e),
             (None, None) => Err(io::Error::other("no message file")),
         };

@@ -5,7 +5,8 @@
 //! ```text
 //! smtp-send --server 127.0.0.1:2525 --from alice@example.test --to bob@example.test \
 //!     [--to ...] [--starttls | --tls] [--ca-file CA.pem | --tls-insecure] \
-//!     [--user NAME --password PW] [--auth PLAIN|LOGIN|NTLM] [FILE|-]
+//!     [--user NAME --password PW] [--auth PLAIN|LOGIN|NTLM] \
+//!     [--notify SUCCESS,FAILURE,DELAY|NEVER] [--ret FULL|HDRS] [--envid ID] [FILE|-]
 //! ```
 //!
 //! The message is the file named last, or standard input when there is none or it is
@@ -13,6 +14,8 @@
 //! Without `--auth` the client picks the strongest mechanism the server offers for a
 //! password (CRAM-MD5, PLAIN, LOGIN); `--auth` forces one, and `--auth NTLM` computes
 //! the NTLMv2 messages here (the crate surfaces NTLM steps as `AuthChallenge` events).
+//! `--notify`, `--ret` and `--envid` ask for delivery status notifications (RFC 3461);
+//! they go out only when the server offers DSN (a warning says when it does not).
 
 #[path = "common/mod.rs"]
 mod common;
@@ -24,6 +27,7 @@ use ehlo::client::{
     AuthChallenge, AuthResponse, Client, ClientConfig, Credentials, Envelope, Event, TlsPolicy,
 };
 use ehlo::sasl::login::{prompt_kind, LoginPrompt};
+use ehlo::syntax::param::{Notify, Ret};
 use std::io::{self, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -86,11 +90,51 @@ struct Cli {
     /// Do not use CHUNKING (BDAT).
     #[arg(long)]
     no_chunking: bool,
+    /// DSN (RFC 3461 section 4.1): when to be notified about each recipient: NEVER, or a
+    /// comma-separated list of SUCCESS, FAILURE and DELAY.
+    #[arg(long, value_name = "WHEN", value_parser = parse_notify)]
+    notify: Option<Notify>,
+    /// DSN (RFC 3461 section 4.3): what a failure report returns: FULL or HDRS.
+    #[arg(long, value_name = "FULL|HDRS", value_parser = parse_ret)]
+    ret: Option<Ret>,
+    /// DSN (RFC 3461 section 4.4): an envelope identifier the reports quote.
+    #[arg(long, value_name = "ID")]
+    envid: Option<String>,
     /// The message file; standard input when missing or `-`.
     file: Option<PathBuf>,
 }
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// `--notify`: `NEVER` alone, or any of `SUCCESS`, `FAILURE`, `DELAY` (RFC 3461 4.1).
+fn parse_notify(s: &str) -> Result<Notify, String> {
+    let mut n = Notify::default();
+    for word in s.split(',') {
+        let flag = match word.trim().to_ascii_uppercase().as_str() {
+            "NEVER" => &mut n.never,
+            "SUCCESS" => &mut n.success,
+            "FAILURE" => &mut n.failure,
+            "DELAY" => &mut n.delay,
+            other => return Err(format!("{other:?} is not NEVER, SUCCESS, FAILURE or DELAY")),
+        };
+        if std::mem::replace(flag, true) {
+            return Err(format!("{word:?} is given twice"));
+        }
+    }
+    if n.never && (n.success || n.failure || n.delay) {
+        return Err("NEVER cannot be combined with other values".into());
+    }
+    Ok(n)
+}
+
+/// `--ret`: `FULL` or `HDRS` (RFC 3461 4.3).
+fn parse_ret(s: &str) -> Result<Ret, String> {
+    match s.to_ascii_uppercase().as_str() {
+        "FULL" => Ok(Ret::Full),
+        "HDRS" => Ok(Ret::Headers),
+        _ => Err(format!("{s:?} is not FULL or HDRS")),
+    }
+}
 
 type Conn = common::conn::Conn<tokio_rustls::client::TlsStream<TcpStream>>;
 
@@ -206,6 +250,12 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
     for to in &cli.to {
         envelope.add_recipient(to)?;
     }
+    for r in &mut envelope.recipients {
+        r.notify = cli.notify;
+    }
+    envelope.ret = cli.ret;
+    envelope.envid = cli.envid.clone();
+    let mut wants_dsn = cli.notify.is_some() || cli.ret.is_some() || cli.envid.is_some();
     let host = cli
         .server
         .rsplit_once(':')
@@ -295,6 +345,14 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                 } => match result {
                     Ok(reply) => {
                         delivered = true;
+                        if std::mem::take(&mut wants_dsn)
+                            && !client.capabilities().is_some_and(|c| c.dsn())
+                        {
+                            eprintln!(
+                                "warning: the server does not offer DSN; --notify, --ret \
+                                 and --envid were not sent"
+                            );
+                        }
                         for r in &recipients {
                             let Some(&original) = current.1.get(r.index) else {
                                 continue;

@@ -132,8 +132,20 @@ enum Transport {
 }
 
 fn aiosmtpd(mode: Transport) {
+    aiosmtpd_with(mode, &[]);
+}
+
+/// smtp-send with `options` to aiosmtpd over `mode`; checks what aiosmtpd stored and
+/// returns smtp-send's output (`None`: aiosmtpd is not installed).
+fn aiosmtpd_with(mode: Transport, options: &[&str]) -> Option<Output> {
     let tls = mode != Transport::Plain;
-    let py = require_python!("aiosmtpd");
+    let py = match peer_support::python_with("aiosmtpd") {
+        Some(py) => py,
+        None => {
+            println!("SKIPPED: python3 with aiosmtpd is not installed");
+            return None;
+        }
+    };
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
     std::fs::create_dir(&out_dir).unwrap();
@@ -153,12 +165,13 @@ fn aiosmtpd(mode: Transport) {
         }
     }
     let server = start_listening(cmd, addr, dir.path().join("aiosmtpd.log"));
-    let extra: &[&str] = match mode {
-        Transport::Plain => &[],
-        Transport::StartTls => &["--starttls", "--ca-file", &ca_arg],
-        Transport::Implicit => &["--tls", "--ca-file", &ca_arg],
+    let mut extra: Vec<&str> = match mode {
+        Transport::Plain => vec![],
+        Transport::StartTls => vec!["--starttls", "--ca-file", &ca_arg],
+        Transport::Implicit => vec!["--tls", "--ca-file", &ca_arg],
     };
-    let out = smtp_send(addr, &file, extra);
+    extra.extend_from_slice(options);
+    let out = smtp_send(addr, &file, &extra);
     assert!(out.status.success(), "{}\n{}", out.all(), server.log());
     match mode {
         Transport::Plain => assert!(!out.stderr.contains("TLS established"), "{}", out.all()),
@@ -183,6 +196,84 @@ fn aiosmtpd(mode: Transport) {
         "{meta}"
     );
     assert!(meta.contains(&format!("\"tls\": {}", if tls { "true" } else { "false" })));
+    Some(out)
+}
+
+/// aiosmtpd does not offer DSN: the DSN options are not sent (aiosmtpd would refuse
+/// unknown parameters), the message goes through, and smtp-send says so.
+#[test]
+fn smtp_send_dsn_options_to_a_server_without_dsn() {
+    let opts = [
+        "--notify",
+        "SUCCESS,FAILURE",
+        "--ret",
+        "HDRS",
+        "--envid",
+        "e1",
+    ];
+    if let Some(out) = aiosmtpd_with(Transport::Plain, &opts) {
+        assert!(
+            out.stderr
+                .contains("warning: the server does not offer DSN"),
+            "{}",
+            out.all()
+        );
+    }
+}
+
+/// `--notify`, `--ret` and `--envid` reach a server that offers DSN (RFC 3461): the
+/// example server stores the "delivered" report they ask for, quoting the ENVID.
+#[test]
+fn smtp_send_notify_success_to_smtp_server_gets_a_report() {
+    let server = ExampleServer::start(&[]);
+    let file = server.file("m.eml", MESSAGE);
+    let out = smtp_send(
+        server.addr,
+        &file,
+        &[
+            "--notify",
+            "success,failure",
+            "--ret",
+            "hdrs",
+            "--envid",
+            "order 42+1",
+        ],
+    );
+    assert!(out.status.success(), "{}", out.all());
+    assert!(!out.stderr.contains("warning"), "{}", out.all());
+    let messages = server.messages();
+    assert_eq!(messages.len(), 2, "{}", server.guard.log());
+    let report = messages
+        .iter()
+        .map(|m| String::from_utf8_lossy(m).into_owned())
+        .find(|m| m.starts_with("Return-Path: <>\r\n"))
+        .expect("a report");
+    for want in [
+        "To: <alice@example.test>\r\n",
+        "Original-Envelope-Id: order 42+1\r\n",
+        "Final-Recipient: rfc822; bob@example.test\r\nAction: delivered\r\n",
+        "Final-Recipient: rfc822; carol@example.test\r\nAction: delivered\r\n",
+        "Subject: smtp-send\r\n",
+    ] {
+        assert!(report.contains(want), "{want:?} in\n{report}");
+    }
+}
+
+/// Bad DSN option values are usage errors (exit 2) before anything is sent.
+#[test]
+fn smtp_send_refuses_bad_dsn_options() {
+    let server = ExampleServer::start(&[]);
+    let file = server.file("m.eml", MESSAGE);
+    for bad in [
+        &["--notify", "never,success"][..],
+        &["--notify", "sometimes"],
+        &["--notify", "success,success"],
+        &["--ret", "body"],
+    ] {
+        let out = smtp_send(server.addr, &file, bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", out.all());
+    }
+    assert!(server.messages().is_empty());
 }
 
 #[test]

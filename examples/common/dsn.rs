@@ -26,8 +26,8 @@ pub const HEADER_LIMIT: usize = 64 * 1024;
 /// What a transaction asked to be told.
 #[derive(Debug, Default)]
 pub struct Request {
-    /// The reverse-path without its brackets; empty for `<>`.
-    pub sender: String,
+    /// The reverse-path is `<>`.
+    null_sender: bool,
     /// `ENVID=`, as the client wrote it (xtext).
     pub envid: Option<String>,
     /// The recipients that asked for `NOTIFY=SUCCESS`.
@@ -50,10 +50,11 @@ pub struct Recipient {
 }
 
 impl Request {
-    /// Starts a transaction from `sender` (`<>` or `<a@b>`, as displayed).
+    /// Starts a transaction from `sender` (`<>` or `<a@b>`, as displayed). Allocates
+    /// nothing unless there is an ENVID: this runs for every MAIL.
     pub fn new(sender: &str, envid: Option<&XText<'_>>, utf8: bool) -> Request {
         Request {
-            sender: strip_brackets(sender).to_string(),
+            null_sender: strip_brackets(sender).is_empty(),
             envid: envid.map(|e| e.as_str().to_string()),
             utf8,
             ..Request::default()
@@ -62,7 +63,7 @@ impl Request {
 
     /// Records a recipient the server accepted, if it asked for a success report.
     pub fn recipient(&mut self, to: &str, notify: Option<Notify>, orcpt: Option<&Orcpt<'_>>) {
-        if self.sender.is_empty() || !notify.is_some_and(|n| n.success) {
+        if self.null_sender || !notify.is_some_and(|n| n.success) {
             return;
         }
         self.recipients.push(Recipient {
@@ -104,10 +105,17 @@ impl Request {
         }
     }
 
-    /// The report, as a message for the sender's mailbox: `id` is a unique token for its
-    /// `Message-ID` and MIME boundary, `host` the reporting MTA, `arrival` when the
-    /// message was received.
-    pub fn report(&self, id: &str, host: &str, arrival: SystemTime, now: SystemTime) -> Vec<u8> {
+    /// The report, as a message for the mailbox of `sender` (the reverse-path given to
+    /// [`Request::new`]): `id` is a unique token for its `Message-ID` and MIME boundary,
+    /// `host` the reporting MTA, `arrival` when the message was received.
+    pub fn report(
+        &self,
+        sender: &str,
+        id: &str,
+        host: &str,
+        arrival: SystemTime,
+        now: SystemTime,
+    ) -> Vec<u8> {
         let mut headers = self.headers.as_slice();
         if !self.headers_done {
             // A message without a blank line is all header section; a cut one ends at a
@@ -143,7 +151,7 @@ impl Request {
         };
         line(&["Return-Path: <>"]);
         line(&["From: Mail Delivery System <MAILER-DAEMON@", host, ">"]);
-        line(&["To: <", &self.sender, ">"]);
+        line(&["To: <", strip_brackets(sender), ">"]);
         line(&["Subject: Delivery Status Notification (Success)"]);
         line(&["Message-ID: <", id, "@", host, ">"]);
         // RFC 3834 section 5: no automatic answer to this one.
@@ -297,7 +305,9 @@ mod tests {
         r.recipient("<b@example.test>", notify_success(), Some(&orcpt));
         r.content(b"Subject: hi\r\nX-8: \xc3\xa9\r\n\r\nbody\r\n");
         let at = UNIX_EPOCH + Duration::from_secs(1_764_900_000);
-        let report = String::from_utf8(r.report("ID1", "mx.example.test", at, at)).unwrap();
+        let report =
+            String::from_utf8(r.report("<a@example.test>", "ID1", "mx.example.test", at, at))
+                .unwrap();
         for want in [
             "To: <a@example.test>\r\n",
             "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"=_ID1\"\r\n",
@@ -319,7 +329,9 @@ mod tests {
         r.recipient("<ü@example.test>", notify_success(), None);
         r.content(b"X-Trap: =_ID1\r\n\r\n");
         let now = SystemTime::now();
-        let report = String::from_utf8(r.report("ID1", "mx.example.test", now, now)).unwrap();
+        let report =
+            String::from_utf8(r.report("<a@example.test>", "ID1", "mx.example.test", now, now))
+                .unwrap();
         assert!(report.contains("boundary=\"=_ID1_\""), "{report}");
         assert!(
             report.contains("Original-Envelope-Id: a+0D+0Ab\r\n"),

@@ -373,9 +373,8 @@ impl Session {
             let maildir = &self.shared.maildir;
             let name = maildir.unique_name();
             let host = &self.shared.config.hostname;
-            let report = self
-                .dsn
-                .report(&name, host, self.arrival, SystemTime::now());
+            let now = SystemTime::now();
+            let report = self.dsn.report(&self.from, &name, host, self.arrival, now);
             (name, report)
         });
         let result = match (self.delivery.take(), self.write_error.take()) {

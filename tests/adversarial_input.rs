@@ -215,8 +215,13 @@ fn overlong_paths_and_domains() {
             "5",
         ),
         (format!("EHLO {}\r\n", "h".repeat(600)), "500 5.5.2 "),
+        // Within the room MAIL parameters get beyond 512 octets: the path is too long.
         (
             format!("MAIL FROM:<{}@example.test>\r\n", "l".repeat(600)),
+            "501 5.1.3 ",
+        ),
+        (
+            format!("MAIL FROM:<{}@example.test>\r\n", "l".repeat(2000)),
             "500 5.5.2 ",
         ),
         (format!("VRFY {}\r\n", "v".repeat(5000)), "500 5.5.2 "),

@@ -484,6 +484,45 @@ fn bdat_errors_consume_the_chunk() {
         .ends_with("502 5.5.1 Command not implemented\r\n250 2.0.0 OK\r\n"));
 }
 
+/// RFC 3030 section 2: a refused chunk fails the transaction. Chunks already pipelined
+/// behind it get the same answer up to LAST, a RCPT or DATA after it is refused as after
+/// any BDAT, and nothing reaches the caller as a message: a RCPT pipelined after the
+/// refused first chunk must not make the next chunk the whole message.
+#[test]
+fn a_bdat_refused_for_want_of_recipients_fails_the_transaction() {
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test>\r\nBDAT 6\r\nhello RCPT TO:<b@example.test>\r\n\
+           BDAT 6 LAST\r\n worldDATA\r\nMAIL FROM:<c@example.test>\r\n";
+    let r = run(config(), input.as_bytes(), defaults);
+    assert_eq!(
+        r.text(),
+        t(GREETING)
+            + EHLO_DEFAULT
+            + "250 2.1.0 Sender OK\r\n\
+               554 5.5.1 No valid recipients\r\n\
+               503 5.5.1 RCPT not allowed after BDAT\r\n\
+               554 5.5.1 No valid recipients\r\n\
+               503 5.5.1 Need MAIL command first\r\n\
+               250 2.1.0 Sender OK\r\n",
+        "{}",
+        r.text()
+    );
+    assert!(!r.kinds().contains(&"MessageEnd"), "{:?}", r.kinds());
+    assert!(!r.kinds().contains(&"RcptTo"), "{:?}", r.kinds());
+    assert!(r.message().is_empty());
+    // DATA in the same transaction after the refused chunk is refused too.
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\nBDAT 3\r\nabcDATA\r\n";
+    let r = run(config(), input.as_bytes(), defaults);
+    assert!(
+        r.text().ends_with(
+            "554 5.5.1 No valid recipients\r\n503 5.5.1 DATA not allowed in a BDAT transaction\r\n"
+        ),
+        "{}",
+        r.text()
+    );
+    assert!(!r.kinds().contains(&"DataStart"));
+}
+
 #[test]
 fn bdat_too_large() {
     let mut c = config();
@@ -544,6 +583,21 @@ fn size_parameter_over_limit() {
     assert!(r.text().ends_with(
         "552 5.3.4 Message size exceeds fixed maximum message size\r\n250 2.1.0 Sender OK\r\n"
     ));
+}
+
+/// RFC 1870 section 3: `size-value ::= 1*20DIGIT`. Twenty digits are valid syntax even
+/// beyond 2^64, and such a size is over any limit: `552 5.3.4`, not a syntax error.
+#[test]
+fn a_twenty_digit_size_is_too_large_not_malformed() {
+    let input = t(EHLO) + "MAIL FROM:<a@example.test> SIZE=99999999999999999999\r\nNOOP\r\n";
+    let r = run(config(), input.as_bytes(), defaults);
+    assert!(
+        r.text().ends_with(
+            "552 5.3.4 Message size exceeds fixed maximum message size\r\n250 2.0.0 OK\r\n"
+        ),
+        "{}",
+        r.text()
+    );
 }
 
 #[test]
@@ -1018,6 +1072,50 @@ fn long_command_line_resyncs() {
     );
     // At most one line limit plus one read is ever held.
     assert!(r.max_buffered < 512 + 7, "{}", r.max_buffered);
+}
+
+/// RFC 5321 4.5.3.1.4: extensions may raise the 512-octet command line limit, and the
+/// parameters of MAIL and RCPT do: AUTH= adds 500 octets (RFC 4954 section 5), SIZE= 26
+/// (RFC 1870), ORCPT= up to 500 characters (RFC 3461 section 4.2). A valid MAIL or RCPT
+/// with a long address and those parameters is taken; other verbs keep 512, and a MAIL
+/// beyond its own allowance is still `500 5.5.2`.
+#[test]
+fn mail_and_rcpt_lines_get_the_room_their_parameters_need() {
+    let mut c = config();
+    c.auth.mechanisms = vec![Mechanism::new("CRAM-MD5")];
+    // A legal 250-octet mailbox: a 64-octet local part and a 185-octet domain.
+    let domain = format!(
+        "{}.{}.{}.test",
+        "a".repeat(60),
+        "b".repeat(60),
+        "c".repeat(58)
+    );
+    let mailbox = format!("{}@{domain}", "l".repeat(64));
+    let mail = format!("MAIL FROM:<{mailbox}> SIZE=1000 AUTH=<{mailbox}>\r\n");
+    let rcpt = format!("RCPT TO:<{mailbox}> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;{mailbox}\r\n");
+    assert!(mail.len() > 512 && rcpt.len() > 512);
+    let noop = format!("NOOP {}\r\n", "x".repeat(520));
+    let too_long = format!("MAIL FROM:<a@example.test> {}\r\n", "X-Y=1 ".repeat(300));
+    let input = t(EHLO) + &mail + &rcpt + &noop + &too_long + "NOOP\r\n";
+    // Fed in small pieces too: the verb decides the limit once it has arrived.
+    for piece in [input.len(), 7] {
+        let pieces: Vec<&[u8]> = input.as_bytes().chunks(piece).collect();
+        let r = run_pieces(c.clone(), &pieces, defaults);
+        let text = r.text();
+        assert!(
+            text.ends_with(
+                "250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n\
+                 500 5.5.2 Line too long\r\n500 5.5.2 Line too long\r\n250 2.0.0 OK\r\n"
+            ),
+            "{text}"
+        );
+        // A NOOP holds no more than its own limit plus one read.
+        assert!(
+            r.max_buffered < 512 + 512 + 1000 + 7 + piece,
+            "{}",
+            r.max_buffered
+        );
+    }
 }
 
 #[test]

@@ -196,6 +196,9 @@ pub struct ExchangeConfig {
 pub struct ServerLimits {
     /// Longest command line including CRLF (RFC 5321 4.5.3.1.4; default 512). Longer
     /// lines get `500 5.5.2` and are skipped up to the next line end without being stored.
+    /// MAIL and RCPT lines may be longer by the room the parameters of the offered
+    /// extensions need ([`crate::limits::param_allowance`]; RFC 4954 section 5 adds 500
+    /// octets for `AUTH=`, for instance).
     pub max_command_line: usize,
     /// Longest AUTH / X-EXPS command or SASL continuation line including CRLF (RFC 4954
     /// section 4; default 12288).

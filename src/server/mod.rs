@@ -168,11 +168,12 @@ struct Transaction {
     binarymime: bool,
     bdat: bool,
     bdat_size: u64,
-    /// A chunk of this BDAT transaction was refused as too large: the pipelined chunks
-    /// that follow, up to LAST, are consumed and answered with the same `552 5.3.4`
-    /// (RFC 3030 section 4: the sender stops after a failed chunk, but chunks it already
-    /// pipelined must not be read as commands nor counted as errors).
-    bdat_failed: bool,
+    /// A chunk of this BDAT transaction was refused (too large, or no valid recipients):
+    /// the transaction has failed (RFC 3030 section 2), and the pipelined chunks that
+    /// follow, up to LAST, are consumed and answered with the same reply (the sender stops
+    /// after a failed chunk, but chunks it already pipelined must not be read as commands
+    /// nor counted as errors). RCPT and DATA are refused as after any BDAT.
+    bdat_failed: Option<BdatError>,
     xexch50: bool,
 }
 
@@ -218,6 +219,49 @@ pub struct Server {
     commands: u64,
     transactions: u32,
     last_activity: Instant,
+    /// The longest MAIL and RCPT lines this session takes ([`param_line_limits`]).
+    mail_line_max: usize,
+    rcpt_line_max: usize,
+}
+
+/// The longest MAIL and RCPT command lines a session with `config` takes: the command
+/// line limit plus the room the parameters of each offered extension need (RFC 5321
+/// 4.5.3.1.4: "SMTP extensions may be used to increase this limit"; the amounts are in
+/// [`crate::limits::param_allowance`]). A MAIL with `SIZE=`, `AUTH=` and a 250-octet
+/// address is longer than 512 octets and valid.
+fn param_line_limits(config: &ServerConfig) -> (usize, usize) {
+    use crate::limits::param_allowance as a;
+    let x = &config.extensions;
+    let e = &config.exchange;
+    let extra = |kw: &str| x.extra.iter().any(|c| c.keyword().eq_ignore_ascii_case(kw));
+    let add = |on: bool, n: usize| if on { n } else { 0 };
+    let exchange_mail = e.xshadow
+        || e.xshadowrequest
+        || !e.exps_mechanisms.is_empty()
+        || [
+            "XOORG",
+            "XMESSAGECONTEXT",
+            "XATTRDIRECT",
+            "XATTRORGID",
+            "XSYSPROBEID",
+            "XMSGID",
+            "XORIGFROM",
+        ]
+        .iter()
+        .any(|kw| extra(kw));
+    let mail = add(x.size || extra("SIZE"), a::SIZE)
+        + add(x.eight_bit_mime || x.binary_mime, a::BODY)
+        + add(!config.auth.mechanisms.is_empty(), a::AUTH)
+        + add(x.smtputf8, a::SMTPUTF8)
+        + add(x.dsn, a::DSN_MAIL)
+        + add(x.requiretls, a::REQUIRETLS)
+        + add(extra("MT-PRIORITY"), a::MT_PRIORITY)
+        + add(extra("DELIVERBY"), a::BY)
+        + add(extra("FUTURERELEASE"), a::HOLD)
+        + add(exchange_mail, a::EXCHANGE);
+    let rcpt = add(x.dsn, a::DSN_RCPT) + add(e.xrdst, a::EXCHANGE);
+    let base = config.limits.max_command_line;
+    (base.saturating_add(mail), base.saturating_add(rcpt))
 }
 
 /// Initial capacity of the input and output buffers of a session.
@@ -293,8 +337,10 @@ impl Server {
     /// [`Event::Connect`]. `config` may be a `ServerConfig` or an `Arc` shared by many
     /// sessions.
     pub fn new(config: impl Into<Arc<ServerConfig>>, now: Instant) -> Server {
+        let config = config.into();
+        let (mail_line_max, rcpt_line_max) = param_line_limits(&config);
         Server {
-            config: config.into(),
+            config,
             // Room for a session's commands and replies up front, so that they do not
             // regrow the buffers line by line.
             input: BytesMut::with_capacity(INITIAL_BUFFER),
@@ -317,6 +363,8 @@ impl Server {
             commands: 0,
             transactions: 0,
             last_activity: now,
+            mail_line_max,
+            rcpt_line_max,
         }
     }
 
@@ -945,21 +993,31 @@ impl Server {
         self.config.leniency == Leniency::Lenient
     }
 
-    /// How far to look for a command line end: AUTH and X-EXPS lines may be as long as
-    /// SASL lines (RFC 4954 section 4), X-LINK2STATE lines 1,024 octets.
-    fn scan_limit(&self) -> usize {
+    /// The longest command line that starts with `line` (as much of it as has arrived):
+    /// 512 octets (`limits.max_command_line`), except that AUTH and X-EXPS lines may be as
+    /// long as SASL lines (RFC 4954 section 4), X-LINK2STATE lines 1,024 octets, and MAIL
+    /// and RCPT lines as long as the parameters of the offered extensions need
+    /// ([`param_line_limits`]). A line whose verb has not arrived yet is shorter than
+    /// any of these verbs, hence than any limit.
+    fn line_limit(&self, line: &[u8]) -> usize {
         let l = &self.config.limits;
-        let mut max = l.max_command_line;
-        if !self.config.auth.mechanisms.is_empty() {
-            max = max.max(l.max_sasl_line);
-        }
-        if !self.config.exchange.exps_mechanisms.is_empty() {
-            max = max.max(self.exps_line_limit());
-        }
-        if self.config.exchange.link2state {
-            max = max.max(crate::limits::MAX_LINK2STATE_LINE);
-        }
-        max
+        let base = l.max_command_line;
+        let longer = if starts_with_ci(line, b"MAIL ") {
+            self.mail_line_max
+        } else if starts_with_ci(line, b"RCPT ") {
+            self.rcpt_line_max
+        } else if starts_with_ci(line, b"AUTH ") && !self.config.auth.mechanisms.is_empty() {
+            l.max_sasl_line
+        } else if starts_with_ci(line, b"X-EXPS ")
+            && !self.config.exchange.exps_mechanisms.is_empty()
+        {
+            self.exps_line_limit()
+        } else if starts_with_ci(line, b"X-LINK2STATE") && self.config.exchange.link2state {
+            crate::limits::MAX_LINK2STATE_LINE
+        } else {
+            base
+        };
+        longer.max(base)
     }
 
     fn step(&mut self) -> Step {
@@ -993,7 +1051,7 @@ impl Server {
         let max = match sasl {
             Some(AuthVerb::XExps) => self.exps_line_limit(),
             Some(_) => self.config.limits.max_sasl_line,
-            None => self.scan_limit(),
+            None => self.line_limit(&self.input),
         };
         match find_line(&self.input, max, bare_lf) {
             LineStatus::Incomplete => Step::Idle,
@@ -1093,21 +1151,9 @@ impl Server {
     }
 
     fn handle_command(&mut self, line: &[u8], total: usize) -> Step {
-        let limits = &self.config.limits;
-        if total > limits.max_command_line {
-            let allowed = if starts_with_ci(line, b"AUTH ") {
-                limits.max_sasl_line
-            } else if starts_with_ci(line, b"X-EXPS ") {
-                self.exps_line_limit()
-            } else if starts_with_ci(line, b"X-LINK2STATE") {
-                crate::limits::MAX_LINK2STATE_LINE
-            } else {
-                limits.max_command_line
-            };
-            if total > allowed {
-                self.error(&replies::LINE_TOO_LONG);
-                return Step::Progress;
-            }
+        if total > self.config.limits.max_command_line && total > self.line_limit(line) {
+            self.error(&replies::LINE_TOO_LONG);
+            return Step::Progress;
         }
         let utf8 = match self.txn {
             Some(t) => t.smtputf8,
@@ -1432,10 +1478,17 @@ impl Server {
         } else {
             match self.txn.as_mut() {
                 None => Some(BdatError::NeedMail),
-                Some(t) if t.recipients == 0 => Some(BdatError::NoRecipients),
                 Some(t) => {
                     t.bdat = true;
-                    if t.bdat_failed || t.bdat_size.saturating_add(size) > max {
+                    if let Some(failed) = t.bdat_failed {
+                        Some(failed)
+                    } else if t.recipients == 0 {
+                        // RFC 3030 section 2: a refused chunk fails the transaction; a
+                        // RCPT pipelined after it must not make the next chunk the whole
+                        // message.
+                        t.bdat_failed = Some(BdatError::NoRecipients);
+                        Some(BdatError::NoRecipients)
+                    } else if t.bdat_size.saturating_add(size) > max {
                         Some(BdatError::TooLarge)
                     } else {
                         None
@@ -1689,7 +1742,7 @@ impl Server {
                 }
                 Some(BdatError::TooLarge) => {
                     let first = match self.txn.as_mut() {
-                        Some(t) => !std::mem::replace(&mut t.bdat_failed, true),
+                        Some(t) => t.bdat_failed.replace(BdatError::TooLarge).is_none(),
                         None => true,
                     };
                     if last {
@@ -1703,6 +1756,9 @@ impl Server {
                     }
                 }
                 Some(BdatError::NoRecipients) => {
+                    if last {
+                        self.txn = None;
+                    }
                     self.send(&replies::NO_VALID_RECIPIENTS);
                     Step::Progress
                 }

@@ -212,6 +212,28 @@ fn simple_commands() {
     assert_eq!(r.kinds(), ["Connect", "Ehlo", "Vrfy", "Expn", "Reset"]);
 }
 
+/// HELP names BDAT only when CHUNKING is offered; an EXPN the caller accepts without a
+/// reply of its own gets an EXPN text, not VRFY's.
+#[test]
+fn help_and_expn_texts_follow_what_is_served() {
+    let mut c = config();
+    c.extensions.chunking = false;
+    c.extensions.binary_mime = false;
+    let input = t(EHLO) + "HELP\r\nEXPN list\r\n";
+    let r = run(c, input.as_bytes(), |e| match e {
+        Event::Expn { .. } => Decision::Accept,
+        _ => Decision::Default,
+    });
+    assert!(
+        r.text().ends_with(
+            "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP\r\n\
+             252 2.5.0 Cannot EXPN list\r\n"
+        ),
+        "{}",
+        r.text()
+    );
+}
+
 #[test]
 fn vrfy_decided_by_caller() {
     let input = t(EHLO) + "VRFY postmaster\r\n";

@@ -583,13 +583,13 @@ impl Server {
                 }
             },
             Pending::Vrfy | Pending::Expn => {
-                let default = if matches!(pending, Pending::Vrfy) {
-                    replies::CANNOT_VRFY
+                let (default, accepted) = if matches!(pending, Pending::Vrfy) {
+                    (replies::CANNOT_VRFY, replies::CANNOT_VRFY)
                 } else {
-                    replies::EXPN_DISABLED
+                    (replies::EXPN_DISABLED, replies::CANNOT_EXPN)
                 };
                 match resolve(decision, Some(default)) {
-                    Outcome::Accept(r) => self.send(r.as_ref().unwrap_or(&replies::CANNOT_VRFY)),
+                    Outcome::Accept(r) => self.send(r.as_ref().unwrap_or(&accepted)),
                     Outcome::Reject(r) => self.send_reject(&r),
                 }
                 self.flush();
@@ -1197,7 +1197,12 @@ impl Server {
                 Step::Progress
             }
             Command::Help { .. } => {
-                self.send(&replies::HELP);
+                let help = if self.config.extensions.chunking {
+                    replies::HELP
+                } else {
+                    replies::HELP_WITHOUT_BDAT
+                };
+                self.send(&help);
                 Step::Progress
             }
             Command::Rset => {

@@ -40,11 +40,19 @@ pub const CANNOT_VRFY: Reply = r(
     (2, 5, 0),
     "Cannot VRFY user, but will accept message and attempt delivery",
 );
+/// `252 2.5.0`: EXPN accepted without a reply of the caller's.
+pub const CANNOT_EXPN: Reply = r(252, (2, 5, 0), "Cannot EXPN list");
 /// `214 2.0.0` for HELP.
 pub const HELP: Reply = r(
     214,
     (2, 0, 0),
     "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP",
+);
+/// `214 2.0.0` for HELP when CHUNKING is not offered.
+pub const HELP_WITHOUT_BDAT: Reply = r(
+    214,
+    (2, 0, 0),
+    "Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP",
 );
 /// `220 2.0.0` before the TLS handshake (RFC 3207).
 pub const READY_FOR_TLS: Reply = r(220, (2, 0, 0), "Ready to start TLS");

@@ -17,7 +17,8 @@ import resource, socket, subprocess, sys, time
 binary, n, maildir = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 resource.setrlimit(resource.RLIMIT_NOFILE, (n + 1000, n + 1000))
 probe = socket.socket(); probe.bind(("127.0.0.1", 0)); port = probe.getsockname()[1]; probe.close()
-server = subprocess.Popen([binary, "--listen", f"127.0.0.1:{port}", "--maildir", maildir],
+server = subprocess.Popen([binary, "--listen", f"127.0.0.1:{port}", "--maildir", maildir,
+                           "--max-connections", str(n + 10)],
                           env={"RUST_LOG": "error"}, stderr=subprocess.DEVNULL)
 def rss():
     with open(f"/proc/{server.pid}/status") as f:

@@ -1491,3 +1491,50 @@ fn an_smtputf8_transaction_gets_a_global_delivery_report() {
     }
     assert!(!report.contains("body"), "{report}");
 }
+
+/// `--max-connections N`: the connection past N gets `421 4.3.2` instead of the greeting
+/// and is closed (RFC 5321 3.1); once one of the N leaves, a new one is served. For every
+/// server example.
+#[test]
+fn connections_past_the_limit_get_421() {
+    use std::io::{BufRead, BufReader};
+    let greet = |addr| {
+        let stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("greeting");
+        (reader, line)
+    };
+    for name in ["smtp-server", "blocking", "event-loop"] {
+        let server = ExampleServer::start_example(name, &["--max-connections", "2"]);
+        // The start-up probe's connection may still count for a moment: wait for it.
+        let served = || {
+            let deadline = std::time::Instant::now() + PEER_TIMEOUT;
+            loop {
+                let (conn, l) = greet(server.addr);
+                if l.starts_with("220 ") {
+                    return conn;
+                }
+                assert!(std::time::Instant::now() < deadline, "{name}: still {l:?}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        };
+        let first = served();
+        let _second = served();
+        let (mut third, l3) = greet(server.addr);
+        assert_eq!(
+            l3, "421 4.3.2 mx.test Too many connections, try again later\r\n",
+            "{name}"
+        );
+        let mut rest = String::new();
+        assert_eq!(
+            third.read_line(&mut rest).unwrap_or(0),
+            0,
+            "{name}: {rest:?}"
+        );
+        drop(first);
+        // The server notices the close when it reads the EOF.
+        let _again = served();
+    }
+}

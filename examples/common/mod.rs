@@ -76,6 +76,10 @@ pub struct ServerOptions {
     /// then `421 4.4.2` and the connection closes.
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,
+    /// Most connections served at once; one more gets `421 4.3.2` and is closed at once
+    /// (RFC 5321 3.1: a server may refuse service with 421 instead of the greeting).
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
 }
 
 impl ServerOptions {
@@ -107,6 +111,8 @@ impl ServerOptions {
             maildir,
             tls: tls.is_some(),
             connections: AtomicU64::new(0),
+            active: std::sync::atomic::AtomicU32::new(0),
+            max_connections: self.max_connections,
         });
         Ok((shared, tls))
     }

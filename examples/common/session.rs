@@ -25,7 +25,7 @@ use ehlo::{EnhancedCode, Reply};
 use std::borrow::Cow;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 use tracing::{debug, info, warn};
@@ -43,6 +43,10 @@ pub struct Shared {
     pub tls: bool,
     /// Connection counter (log ids).
     pub connections: AtomicU64,
+    /// Sessions open now.
+    pub active: AtomicU32,
+    /// `--max-connections`.
+    pub max_connections: u32,
 }
 
 /// What the transport loop must do next.
@@ -137,6 +141,10 @@ const LOCAL_ERROR: Reply = Reply::from_static(
     "Local error in processing, message not stored",
 );
 
+/// RFC 5321 3.1 / 4.2.2 (421 closes the channel), RFC 3463 X.3.2 (system not accepting
+/// network messages).
+const BUSY: &str = " Too many connections, try again later";
+
 const NO_TLS: Reply =
     Reply::from_static(454, Some(EnhancedCode::new(4, 7, 0)), "TLS not available");
 
@@ -144,6 +152,7 @@ impl Session {
     /// A session for a client that connected from `peer`.
     pub fn new(shared: Arc<Shared>, peer: SocketAddr, now: Instant) -> Session {
         let id = shared.connections.fetch_add(1, Ordering::Relaxed);
+        shared.active.fetch_add(1, Ordering::Relaxed);
         debug!(conn = id, %peer, "connected");
         let mut server = Server::new(shared.config.clone(), now);
         // `<host> Hello [<ip>]` in the EHLO reply, as Exchange writes it.
@@ -235,7 +244,20 @@ impl Session {
 
     fn handle(&mut self, event: Event) {
         let decision = match event {
-            Event::Connect => Decision::Accept,
+            Event::Connect => {
+                // Counted in `new`, so this session is one of them.
+                if self.shared.active.load(Ordering::Relaxed) > self.shared.max_connections {
+                    warn!(conn = self.id, peer = %self.peer, "too many connections, refused");
+                    let host = &self.shared.config.hostname;
+                    Decision::Reply(Reply::new(
+                        421,
+                        Some(EnhancedCode::new(4, 3, 2)),
+                        [host, BUSY].concat(),
+                    ))
+                } else {
+                    Decision::Accept
+                }
+            }
             Event::Ehlo { .. } | Event::Helo { .. } => {
                 self.end_transaction();
                 Decision::Accept
@@ -533,6 +555,7 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
+        self.shared.active.fetch_sub(1, Ordering::Relaxed);
         debug!(conn = self.id, stored = self.stored, "connection closed");
     }
 }

@@ -150,3 +150,67 @@ proptest! {
         prop_assert!(t.c.poll_transmit(t.now).is_none());
     }
 }
+
+/// What the server may send right after the final reply to a message.
+const TAILS: &[&str] = &[
+    "",
+    "421 4.3.2 shutting down\r\n",
+    "250 unsolicited\r\n",
+    "garbage\r\n",
+    "421-4.3.2 going\r\n421 4.3.2 down\r\n",
+];
+
+/// One message (DATA or BDAT) whose final `250` arrives with `tail`, the server's bytes
+/// cut at `cuts`; returns the client's bytes and the events.
+fn delivered_then(bdat: bool, tail: &str, cuts: &[usize]) -> (String, Vec<Event>) {
+    let mut t = T::plain();
+    let caps: &[&str] = if bdat {
+        &["PIPELINING", "CHUNKING"]
+    } else {
+        &["PIPELINING"]
+    };
+    t.hello(caps);
+    let env = Envelope::new("a@example.test")
+        .unwrap()
+        .recipient("b@example.test")
+        .unwrap();
+    t.c.send(env.clone(), "hi\r\n").unwrap();
+    t.c.send(env, "next\r\n").unwrap();
+    let mut sent = t.sent();
+    let server = if bdat {
+        format!("250 ok\r\n250 ok\r\n250 2.0.0 queued\r\n{tail}")
+    } else {
+        t.server("250 ok\r\n250 ok\r\n354 go\r\n");
+        sent.push_str(&t.sent());
+        format!("250 2.0.0 queued\r\n{tail}")
+    };
+    let bytes = server.as_bytes();
+    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+    cuts.push(0);
+    cuts.push(bytes.len());
+    cuts.sort_unstable();
+    for w in cuts.windows(2) {
+        t.server_bytes(&bytes[w[0]..w[1]]);
+    }
+    sent.push_str(&t.sent());
+    (sent, t.events())
+}
+
+proptest! {
+    /// RFC 5321 4.1.1.4: the first message is delivered once its final 250 is read,
+    /// whatever follows and however the bytes are split.
+    #[test]
+    fn delivered_whatever_follows_in_any_split(
+        bdat in any::<bool>(),
+        tail in prop::sample::select(TAILS),
+        cuts in prop::collection::vec(any::<usize>(), 0..6),
+    ) {
+        let reference = delivered_then(bdat, tail, &[]);
+        let first = reference.1.iter().find_map(|e| match e {
+            Event::MessageResult { result, .. } => Some(result.as_ref().map(|r| r.code.0)),
+            _ => None,
+        });
+        prop_assert_eq!(first, Some(Ok(250)), "{:#?}", reference.1);
+        prop_assert_eq!(delivered_then(bdat, tail, &cuts), reference);
+    }
+}

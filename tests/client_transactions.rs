@@ -789,3 +789,91 @@ fn large_whole_body_over_data_is_cut_in_pieces_and_stuffed_across_them() {
         format!("{}.\r\n", "..x\r\n".repeat(50_000)).into_bytes()
     );
 }
+
+// ---- a delivered message stays delivered (RFC 5321 4.1.1.4 / 6.1) ----
+
+/// Once the server answered 250 to the end of data it is responsible for the message: a
+/// 421 in the same read must not turn it into a failure (the caller would send it again).
+#[test]
+fn delivered_then_421_in_the_same_read_is_still_delivered() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    let id = t.c.send(env(&["b@example.test"]), "hi\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+    t.server("250 ok\r\n250 ok\r\n354 go\r\n");
+    t.expect("hi\r\n.\r\n");
+    t.server("250 2.0.0 queued as X\r\n421 4.3.2 shutting down\r\n");
+    let ev = t.events();
+    assert_eq!(results(&ev), vec![(id, Ok(250))], "{ev:#?}");
+    assert!(matches!(
+        ev.last(),
+        Some(Event::Closed(CloseReason::ServiceUnavailable(_)))
+    ));
+}
+
+/// The same bytes in two reads give the same outcome.
+#[test]
+fn delivered_then_421_in_separate_reads_is_delivered() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    let id = t.c.send(env(&["b@example.test"]), "hi\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+    t.server("250 ok\r\n250 ok\r\n354 go\r\n");
+    t.expect("hi\r\n.\r\n");
+    t.server("250 2.0.0 queued as X\r\n");
+    t.server("421 4.3.2 shutting down\r\n");
+    let ev = t.events();
+    assert_eq!(results(&ev), vec![(id, Ok(250))], "{ev:#?}");
+}
+
+/// Same with the 250 to `BDAT n LAST`.
+#[test]
+fn bdat_delivered_then_421_in_the_same_read_is_still_delivered() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING", "CHUNKING"]);
+    let id = t.c.send(env(&["b@example.test"]), "hi\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nBDAT 4 LAST\r\nhi\r\n");
+    t.server("250 ok\r\n250 ok\r\n250 2.0.0 queued\r\n421 4.3.2 bye\r\n");
+    let ev = t.events();
+    assert_eq!(results(&ev), vec![(id, Ok(250))], "{ev:#?}");
+}
+
+/// Same when the 250 is followed by an unsolicited reply (a protocol error).
+#[test]
+fn delivered_then_unsolicited_reply_in_the_same_read_is_still_delivered() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    let id = t.c.send(env(&["b@example.test"]), "hi\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+    t.server("250 ok\r\n250 ok\r\n354 go\r\n");
+    t.expect("hi\r\n.\r\n");
+    t.server("250 2.0.0 queued\r\n250 extra\r\n");
+    let ev = t.events();
+    assert_eq!(results(&ev), vec![(id, Ok(250))], "{ev:#?}");
+    assert!(matches!(
+        ev.last(),
+        Some(Event::Closed(CloseReason::Protocol(
+            ProtocolError::Unsolicited(_)
+        )))
+    ));
+}
+
+/// The next queued message, never answered, still fails with the session.
+#[test]
+fn delivered_then_421_fails_only_the_messages_not_yet_answered() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    let a = t.c.send(env(&["b@example.test"]), "hi\r\n").unwrap();
+    let b = t.c.send(env(&["b@example.test"]), "second\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+    t.server("250 ok\r\n250 ok\r\n354 go\r\n");
+    t.expect("hi\r\n.\r\n");
+    t.server("250 2.0.0 queued\r\n421 4.3.2 bye\r\n");
+    t.expect("");
+    let r = results(&t.events());
+    assert_eq!(r[0], (a, Ok(250)));
+    assert!(matches!(
+        &r[1],
+        (m, Err(MessageError::SessionClosed(CloseReason::ServiceUnavailable(_)))) if *m == b
+    ));
+}

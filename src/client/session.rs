@@ -403,6 +403,13 @@ impl Client {
     }
 
     /// Feeds bytes read from the transport.
+    ///
+    /// Each complete reply is acted on before the next one is read (the machine advances
+    /// after every reply), so the outcome does not depend on how the transport split the
+    /// server's bytes: feeding `a` then `b` is the same as feeding `a ++ b`. In particular
+    /// a transaction is over as soon as its final reply is read (RFC 5321 4.1.1.4: after
+    /// the `250` to the end of data the server is responsible for the message), whatever
+    /// follows in the same read (a `421`, a malformed or unsolicited reply).
     pub fn receive(&mut self, data: &[u8]) {
         if self.state == State::Closed {
             return;
@@ -432,7 +439,12 @@ impl Client {
                 break;
             }
             match self.parser.decode(&mut self.input) {
-                Ok(Some(reply)) => self.on_reply(reply),
+                Ok(Some(reply)) => {
+                    self.on_reply(reply);
+                    // As if this reply had come alone: finish the transaction it ended
+                    // and queue what follows before the next reply is read.
+                    self.advance();
+                }
                 Ok(None) => break,
                 Err(e) => {
                     self.close(CloseReason::Protocol(ProtocolError::Malformed(e)));
@@ -757,13 +769,17 @@ impl Client {
     fn fail_all(&mut self, reason: &CloseReason) {
         self.fail_exchange_queue();
         if let Some(txn) = self.txn.take() {
-            let err = txn
-                .failed
-                .clone()
-                .unwrap_or_else(|| MessageError::SessionClosed(reason.clone()));
+            // RFC 5321 4.1.1.4 / 6.1: a message whose final reply was a success is the
+            // server's responsibility, whatever happens to the session afterwards;
+            // reporting it failed would make the caller send it again.
+            let result = match (txn.delivered, txn.failed) {
+                (Some(reply), None) => Ok(reply),
+                (_, Some(err)) => Err(err),
+                (None, None) => Err(MessageError::SessionClosed(reason.clone())),
+            };
             self.events.push_back(Event::MessageResult {
                 message: txn.id,
-                result: Err(err),
+                result,
                 recipients: statuses(&txn.rcpt),
             });
         }

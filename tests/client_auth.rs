@@ -337,3 +337,19 @@ fn bad_challenge_for_builtin_mechanism_cancels() {
     t.server("501 5.0.0 cancelled\r\n");
     t.expect("QUIT\r\n");
 }
+
+/// RFC 4954 4: 334 is the only intermediate reply to AUTH; another 3xx (a 354, say) is a
+/// protocol error that closes the session without sending anything (no QUIT).
+#[test]
+fn other_3xx_than_334_to_auth_is_a_protocol_error() {
+    let mut t = T::new(config(password(), true));
+    t.hello(&["AUTH PLAIN"]);
+    t.expect(&format!("AUTH PLAIN {}\r\n", b64(b"\0alice\0s3cret")));
+    t.server("354 go ahead\r\n");
+    t.expect("");
+    assert!(matches!(
+        closed(&t.events()),
+        Some(CloseReason::Protocol(ProtocolError::UnexpectedReply { command: "AUTH", reply }))
+            if reply.code.0 == 354
+    ));
+}

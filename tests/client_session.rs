@@ -545,3 +545,48 @@ fn endless_multiline_reply_is_cut_off() {
         Some(CloseReason::Protocol(ProtocolError::Malformed(_)))
     ));
 }
+
+/// RFC 5321 4.3.2 / RFC 3207 4: EHLO, HELO, STARTTLS and QUIT never get a 3xx; the
+/// session closes as a protocol error without sending anything more (no QUIT).
+#[test]
+fn reply_3xx_to_hello_starttls_or_quit_is_a_protocol_error() {
+    fn unexpected(ev: &[Event]) -> Option<(&'static str, u16)> {
+        match closed(ev) {
+            Some(CloseReason::Protocol(ProtocolError::UnexpectedReply { command, reply })) => {
+                Some((*command, reply.code.0))
+            }
+            _ => None,
+        }
+    }
+    let mut t = T::plain();
+    t.server("220 mx\r\n");
+    t.expect("EHLO client.example.test\r\n");
+    t.server("354 go\r\n");
+    t.expect("");
+    assert_eq!(unexpected(&t.events()), Some(("EHLO", 354)));
+
+    let mut t = T::plain();
+    t.server("220 mx\r\n");
+    t.expect("EHLO client.example.test\r\n");
+    t.server("502 no\r\n");
+    t.expect("HELO client.example.test\r\n");
+    t.server("334 eh\r\n");
+    t.expect("");
+    assert_eq!(unexpected(&t.events()), Some(("HELO", 334)));
+
+    let mut t = T::new(tls_config(TlsPolicy::Opportunistic));
+    t.hello(&["STARTTLS"]);
+    t.expect("STARTTLS\r\n");
+    t.server("354 go\r\n");
+    t.expect("");
+    let ev = t.events();
+    assert!(!ev.iter().any(|e| matches!(e, Event::StartTls { .. })));
+    assert_eq!(unexpected(&ev), Some(("STARTTLS", 354)));
+
+    let mut t = T::plain();
+    t.hello(&[]);
+    t.c.quit();
+    t.expect("QUIT\r\n");
+    t.server("354 go\r\n");
+    assert_eq!(unexpected(&t.events()), Some(("QUIT", 354)));
+}

@@ -877,3 +877,128 @@ fn delivered_then_421_fails_only_the_messages_not_yet_answered() {
         (m, Err(MessageError::SessionClosed(CloseReason::ServiceUnavailable(_)))) if *m == b
     ));
 }
+
+// ---- a 3xx where none is possible (RFC 5321 4.2.1 / 4.3.2) ----
+
+/// The command a closing `UnexpectedReply` names, and the code.
+fn unexpected(ev: &[Event]) -> Option<(&'static str, u16)> {
+    ev.iter().find_map(|e| match e {
+        Event::Closed(CloseReason::Protocol(ProtocolError::UnexpectedReply { command, reply })) => {
+            Some((*command, reply.code.0))
+        }
+        _ => None,
+    })
+}
+
+/// 354 is not a possible reply to MAIL: the server believes it is reading content, so
+/// an RSET would be taken as data. Close without sending anything.
+#[test]
+fn reply_354_to_mail_is_a_protocol_error() {
+    let mut t = T::plain();
+    t.hello(&[]);
+    let id = t.c.send(env(&["b@example.test"]), "hi\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\n");
+    t.server("354 go ahead\r\n");
+    t.expect("");
+    let ev = t.events();
+    assert_eq!(unexpected(&ev), Some(("MAIL", 354)), "{ev:#?}");
+    assert!(matches!(
+        &results(&ev)[..],
+        [(m, Err(MessageError::SessionClosed(CloseReason::Protocol(_))))] if *m == id
+    ));
+    assert!(t.c.is_closed());
+}
+
+/// Same for a 334 (an AUTH continuation) to RCPT, with and without pipelining.
+#[test]
+fn reply_334_to_rcpt_is_a_protocol_error() {
+    let mut t = T::plain();
+    t.hello(&[]);
+    t.c.send(env(&["b@example.test"]), "hi\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\n");
+    t.server("250 ok\r\n");
+    t.expect("RCPT TO:<b@example.test>\r\n");
+    t.server("334 VXNlcm5hbWU6\r\n");
+    t.expect("");
+    let ev = t.events();
+    assert_eq!(unexpected(&ev), Some(("RCPT", 334)), "{ev:#?}");
+    assert!(
+        rcpt_results(&ev).is_empty(),
+        "not a recipient result: {ev:#?}"
+    );
+
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    t.c.send(env(&["b@example.test", "c@example.test"]), "hi\r\n")
+        .unwrap();
+    let _ = t.sent();
+    t.server("250 ok\r\n250 ok\r\n354 what\r\n354 go\r\n");
+    t.expect("");
+    let ev = t.events();
+    assert_eq!(unexpected(&ev), Some(("RCPT", 354)), "{ev:#?}");
+    assert_eq!(rcpt_results(&ev), [(0, true, 250)]);
+}
+
+/// DATA takes 354 only; BDAT and the end of data take no 3xx at all (RFC 3030 2,
+/// RFC 5321 4.3.2).
+#[test]
+fn other_3xx_to_data_bdat_and_end_of_data_are_protocol_errors() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    t.c.send(env(&["b@example.test"]), "hi\r\n").unwrap();
+    let _ = t.sent();
+    t.server("250 ok\r\n250 ok\r\n334 eh\r\n");
+    t.expect("");
+    assert_eq!(unexpected(&t.events()), Some(("DATA", 334)));
+
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    t.c.send(env(&["b@example.test"]), "hi\r\n").unwrap();
+    let _ = t.sent();
+    t.server("250 ok\r\n250 ok\r\n354 go\r\n");
+    t.expect("hi\r\n.\r\n");
+    t.server("354 again\r\n");
+    t.expect("");
+    let ev = t.events();
+    assert_eq!(unexpected(&ev), Some(("end of data", 354)));
+    assert!(matches!(
+        &results(&ev)[..],
+        [(_, Err(MessageError::SessionClosed(_)))]
+    ));
+
+    let mut t = T::plain();
+    t.hello(&["PIPELINING", "CHUNKING"]);
+    t.c.send(env(&["b@example.test"]), "hi\r\n").unwrap();
+    let _ = t.sent();
+    t.server("250 ok\r\n250 ok\r\n354 go\r\n");
+    t.expect("");
+    assert_eq!(unexpected(&t.events()), Some(("BDAT", 354)));
+}
+
+/// No 3xx to RSET either; the legitimate 354 to XEXCH50 is still accepted (tested in
+/// `xexch50_after_recipients_when_advertised`), another 3xx is not.
+#[test]
+fn reply_3xx_to_rset_or_xexch50_is_a_protocol_error() {
+    let mut t = T::plain();
+    t.hello(&[]);
+    t.c.send(env(&["b@example.test"]), "hi\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\n");
+    t.server("550 no\r\n");
+    t.expect("RSET\r\n");
+    t.server("354 go\r\n");
+    t.expect("");
+    assert_eq!(unexpected(&t.events()), Some(("RSET", 354)));
+
+    let mut e = env(&["b@example.test"]);
+    e.xexch50 = Some(Xexch50 {
+        blob: Bytes::from_static(b"BLOB"),
+        mode: 2,
+    });
+    let mut t = T::plain();
+    t.hello(&["PIPELINING", "XEXCH50"]);
+    t.c.send(e, "x\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nXEXCH50 4 2\r\n");
+    t.server("250 ok\r\n250 ok\r\n334 eh\r\n");
+    t.expect("");
+    assert_eq!(unexpected(&t.events()), Some(("XEXCH50", 334)));
+}

@@ -82,7 +82,11 @@ pub enum ProtocolError {
     /// A reply arrived while no command was outstanding.
     #[error("unsolicited reply {}", .0.code.0)]
     Unsolicited(Reply),
-    /// A reply code that makes no sense for the command (e.g. `354` to `MAIL`).
+    /// A reply code that makes no sense for the command (e.g. `354` to `MAIL`): a
+    /// greeting other than `220`, `554` or `421`, or a `3xx` to anything but DATA
+    /// (`354`), AUTH (`334`) or XEXCH50 (`354`), RFC 5321 4.2.1 / 4.3.2. The server's idea
+    /// of the session differs from the client's, so nothing more is sent (not even
+    /// `RSET` or `QUIT`, which a server reading message content would take as data).
     #[error("unexpected reply {} to {command}", .reply.code.0)]
     UnexpectedReply {
         /// The command the reply answered.

@@ -814,6 +814,16 @@ impl Client {
                 return;
             }
         };
+        if (300..400).contains(&reply.code.0) && !takes_intermediate(pending.expect, &reply) {
+            // The server believes it is in a state the client never asked for (a 354 to
+            // MAIL: it now reads message content). Any further command would be taken as
+            // data or answered out of step: close without sending anything.
+            self.close(CloseReason::Protocol(ProtocolError::UnexpectedReply {
+                command: command_name(pending.expect),
+                reply,
+            }));
+            return;
+        }
         match pending.expect {
             Expect::Greeting => self.on_greeting(reply),
             Expect::Ehlo => self.on_ehlo(reply),
@@ -1605,6 +1615,53 @@ impl Client {
             set_failed(txn, MessageError::BodyTypeViolation);
             self.close(CloseReason::Aborted);
         }
+    }
+}
+
+/// Whether `reply`, a `3xx` (positive intermediate, RFC 5321 4.2.1), is a valid answer to
+/// the command awaiting it. RFC 5321 4.3.2 allows one only to DATA (`354`); RFC 4954 4 a
+/// `334` to AUTH (and X-EXPS, Exchange's AUTH); Exchange's XEXCH50 answers `354` before
+/// the blob. MAIL, RCPT, RSET, QUIT, EHLO, HELO (4.3.2), STARTTLS (RFC 3207 4: `220`,
+/// `454`, `501`), BDAT (RFC 3030 2: `250` or an error) and the end of data never get one.
+/// The greeting checks its own codes, and Exchange verbs with opaque arguments report any
+/// reply to the caller.
+fn takes_intermediate(expect: Expect, reply: &Reply) -> bool {
+    match expect {
+        Expect::Greeting | Expect::Exchange(_) => true,
+        Expect::Auth => reply.code.0 == 334,
+        Expect::Data | Expect::Xexch50 => reply.code.0 == 354,
+        Expect::Ehlo
+        | Expect::Helo
+        | Expect::Tls { .. }
+        | Expect::Mail
+        | Expect::Rcpt(_)
+        | Expect::Xexch50Data
+        | Expect::DataEnd
+        | Expect::Bdat { .. }
+        | Expect::Rset
+        | Expect::Quit => false,
+    }
+}
+
+/// The command a reply answers, for [`ProtocolError::UnexpectedReply`].
+fn command_name(expect: Expect) -> &'static str {
+    match expect {
+        Expect::Greeting => "greeting",
+        Expect::Ehlo => "EHLO",
+        Expect::Helo => "HELO",
+        Expect::Tls { anonymous: false } => "STARTTLS",
+        Expect::Tls { anonymous: true } => "X-ANONYMOUSTLS",
+        Expect::Auth => "AUTH",
+        Expect::Mail => "MAIL",
+        Expect::Rcpt(_) => "RCPT",
+        Expect::Xexch50 => "XEXCH50",
+        Expect::Xexch50Data => "XEXCH50 blob",
+        Expect::Data => "DATA",
+        Expect::DataEnd => "end of data",
+        Expect::Bdat { .. } => "BDAT",
+        Expect::Rset => "RSET",
+        Expect::Quit => "QUIT",
+        Expect::Exchange(verb) => verb.as_str(),
     }
 }
 

@@ -590,3 +590,92 @@ fn reply_3xx_to_hello_starttls_or_quit_is_a_protocol_error() {
     t.server("354 go\r\n");
     assert_eq!(unexpected(&t.events()), Some(("QUIT", 354)));
 }
+
+// ---- reply timers under PIPELINING (RFC 5321 4.5.3.2, RFC 2920) ----
+
+fn env_to(n: usize) -> Envelope {
+    let mut e = Envelope::new("a@example.test").unwrap();
+    for i in 0..n {
+        e.add_recipient(&format!("r{i}@example.test")).unwrap();
+    }
+    e
+}
+
+/// RFC 5321 4.5.3.2.4: 2 minutes for the 354 *to DATA*. Pipelined, DATA goes out with
+/// MAIL and the RCPTs but its reply can only come after theirs: slow RCPT replies (each
+/// well within its own 5 minutes) must not eat the DATA timer.
+#[test]
+fn pipelined_data_timer_starts_after_the_last_rcpt_reply() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    t.c.send(env_to(3), "hi\r\n").unwrap();
+    t.expect(
+        "MAIL FROM:<a@example.test>\r\nRCPT TO:<r0@example.test>\r\nRCPT TO:<r1@example.test>\r\nRCPT TO:<r2@example.test>\r\nDATA\r\n",
+    );
+    t.server("250 ok\r\n");
+    // Each RCPT takes 45 s (recipient verification callouts).
+    for _ in 0..3 {
+        t.advance(Duration::from_secs(45));
+        t.c.handle_timeout(t.now);
+        t.server("250 ok\r\n");
+    }
+    // 135 s after DATA was written, 0 s after the server could start on it.
+    t.c.handle_timeout(t.now);
+    assert!(!t.c.is_closed(), "{:#?}", t.events());
+    let deadline = t.now + Duration::from_secs(120);
+    assert_eq!(t.c.poll_timeout(), Some(deadline));
+    t.c.handle_timeout(deadline - Duration::from_secs(1));
+    assert!(!t.c.is_closed());
+    t.c.handle_timeout(deadline);
+    assert!(matches!(
+        closed(&t.events()),
+        Some(CloseReason::Timeout(TimeoutKind::DataInitiation))
+    ));
+}
+
+/// RFC 5321 4.5.3.2.3: 5 minutes for *each* RCPT reply; the 8th RCPT's timer does not
+/// include the time the server spent on the first seven.
+#[test]
+fn pipelined_rcpt_timer_starts_after_the_previous_reply() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    t.c.send(env_to(8), "hi\r\n").unwrap();
+    let _ = t.sent();
+    t.server("250 ok\r\n");
+    for _ in 0..8 {
+        t.advance(Duration::from_secs(40));
+        // The caller's loop: poll_transmit after each read (nothing to write here).
+        t.expect("");
+        t.c.handle_timeout(t.now);
+        t.server("250 ok\r\n");
+    }
+    let ev = t.events();
+    assert!(closed(&ev).is_none(), "{ev:#?}");
+}
+
+/// `receive` takes no time: after a reply, `poll_timeout` asks for the time at once (the
+/// last instant given), and the next instant given starts the next reply's timer.
+#[test]
+fn next_reply_timer_starts_at_the_first_time_given_after_a_reply() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    t.c.send(env1(), "hi\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+    let sent = t.now;
+    assert_eq!(t.c.poll_timeout(), Some(sent + Duration::from_secs(300)));
+    t.server("250 ok\r\n");
+    assert_eq!(
+        t.c.poll_timeout(),
+        Some(sent),
+        "due now: the client needs the time"
+    );
+    t.advance(Duration::from_secs(50));
+    t.c.handle_timeout(t.now);
+    assert!(!t.c.is_closed());
+    assert_eq!(t.c.poll_timeout(), Some(t.now + Duration::from_secs(300)));
+    t.server("250 ok\r\n");
+    t.advance(Duration::from_secs(7));
+    t.expect("");
+    // The 354 is awaited from the RCPT reply on (as far as the client knows the time).
+    assert_eq!(t.c.poll_timeout(), Some(t.now + Duration::from_secs(120)));
+}

@@ -21,7 +21,7 @@
 //!   Exchange; recipients refused as too many (`452`, RFC 5321 4.5.3.1.10) are the
 //!   caller's to send again in a new transaction, with [`Envelope::deferred`] building
 //!   that envelope (the `smtp-send` example does it);
-//! * the reply timeouts of RFC 5321 4.5.3.2.
+//! * the reply timeouts of RFC 5321 4.5.3.2, one per reply, also in a pipelined flight.
 //!
 //! # The caller's loop
 //!
@@ -35,6 +35,10 @@
 //!    [`Client::push_body`] / [`Client::finish_body`]; read [`Event::RecipientResult`] and
 //!    [`Event::MessageResult`]; stop on [`Event::Closed`].
 //! 5. Sleep until [`Client::poll_timeout`] at most, then call [`Client::handle_timeout`].
+//!    Each reply's timer starts when that reply becomes the one awaited (RFC 5321
+//!    4.5.3.2; with PIPELINING, after the reply before it); as [`Client::receive`] takes
+//!    no time, the next `now` given to [`Client::poll_transmit`] or
+//!    [`Client::handle_timeout`] stands for the arrival of a reply.
 //!
 //! # Example
 //!

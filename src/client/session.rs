@@ -176,6 +176,8 @@ struct Pending {
     expect: Expect,
     timeout: Duration,
     kind: TimeoutKind,
+    /// When the command was handed to the transport (`None`: not yet). A reply to a
+    /// command not yet sent is unsolicited.
     sent_at: Option<Instant>,
 }
 
@@ -285,6 +287,12 @@ pub struct Client {
     quit_requested: bool,
     close_reason: Option<CloseReason>,
     last_send: Option<Instant>,
+    /// The latest time the client was given.
+    now_seen: Instant,
+    /// When the reply at the front of `expects` became the one awaited, as far as the
+    /// replies before it go: the arrival of the previous reply. `None` right after a reply
+    /// arrived, until the client is next given the time (see [`Client::poll_timeout`]).
+    awaited_since: Option<Instant>,
 }
 
 fn is_positive(r: &Reply) -> bool {
@@ -334,6 +342,8 @@ impl Client {
             quit_requested: false,
             close_reason: None,
             last_send: None,
+            now_seen: now,
+            awaited_since: Some(now),
         }
     }
 
@@ -440,6 +450,9 @@ impl Client {
             }
             match self.parser.decode(&mut self.input) {
                 Ok(Some(reply)) => {
+                    // The next reply is awaited from now on; `receive` is not given the
+                    // time, the next call that is starts its timer.
+                    self.awaited_since = None;
                     self.on_reply(reply);
                     // As if this reply had come alone: finish the transaction it ended
                     // and queue what follows before the next reply is read.
@@ -603,11 +616,14 @@ impl Client {
     }
 
     /// The next bytes to write to the transport, if any. `now` starts the reply timers of
-    /// the commands handed out.
+    /// the commands handed out; it also tells the client the time (see
+    /// [`Client::poll_timeout`]), so call it after every [`Client::receive`], even when
+    /// nothing is to be written.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
         if self.state == State::Closed {
             return None;
         }
+        self.observe(now);
         self.flush_out();
         if self.transmit.is_empty() {
             self.refill();
@@ -625,13 +641,30 @@ impl Client {
     }
 
     /// When [`Client::handle_timeout`] must be called next, if a timer runs.
+    ///
+    /// Each reply has its own timer (RFC 5321 4.5.3.2), which starts when that reply
+    /// becomes the one awaited: at the later of the moment its command was handed out
+    /// ([`Client::poll_transmit`]) and the arrival of the reply before it. With PIPELINING
+    /// (RFC 2920) a flight of commands goes out at once, but the server answers them in
+    /// order, so the 354 to DATA is timed from the last RCPT reply, not from when DATA
+    /// was written. [`Client::receive`] takes no time argument (the machine stays
+    /// deterministic and its API unchanged): a reply is taken to have arrived at the next
+    /// time the client is given, by [`Client::poll_transmit`] or
+    /// [`Client::handle_timeout`]. Until then, this returns the last time the client was
+    /// given, which has passed: a caller that sleeps until this instant calls
+    /// [`Client::handle_timeout`] at once, which starts the timer and fires nothing.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.deadline().map(|(t, _)| t)
     }
 
     /// Tells the client the time; a reply timeout that has expired closes the session
-    /// with [`CloseReason::Timeout`] (RFC 5321 4.5.3.2).
+    /// with [`CloseReason::Timeout`] (RFC 5321 4.5.3.2). After a reply arrived, the first
+    /// time given (here or to [`Client::poll_transmit`]) starts the next reply's timer.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.observe(now);
         if let Some((deadline, kind)) = self.deadline() {
             if now >= deadline {
                 self.close(CloseReason::Timeout(kind));
@@ -645,8 +678,14 @@ impl Client {
         }
         let mut best: Option<(Instant, TimeoutKind)> = None;
         if let Some(p) = self.expects.front() {
-            if let Some(t) = p.sent_at.and_then(|at| at.checked_add(p.timeout)) {
-                best = Some((t, p.kind));
+            if let Some(sent) = p.sent_at {
+                best = match self.awaited_since {
+                    // RFC 5321 4.5.3.2 with RFC 2920: the timer starts when this reply
+                    // is the one awaited (see `poll_timeout`).
+                    Some(since) => sent.max(since).checked_add(p.timeout).map(|t| (t, p.kind)),
+                    // The previous reply just arrived: ask for the time now.
+                    None => Some((self.now_seen, p.kind)),
+                };
             }
         }
         // 4.5.3.2.5: message bytes waiting to be taken by the transport for too long.
@@ -663,6 +702,15 @@ impl Client {
             }
         }
         best
+    }
+
+    /// The client is given the time: the latest seen, and the start of the awaited
+    /// reply's timer if a reply arrived since the last time.
+    fn observe(&mut self, now: Instant) {
+        self.now_seen = self.now_seen.max(now);
+        if self.awaited_since.is_none() {
+            self.awaited_since = Some(now);
+        }
     }
 
     // ----- output helpers -----

@@ -737,6 +737,47 @@ fn streamed_bdat_without_pipelining_waits_for_each_reply() {
     assert!(matches!(results(&t.events())[..], [(_, Ok(250))]));
 }
 
+/// RFC 3461 4.4 and 4.2: an ENVID of at most 100 characters and an ORCPT address of at
+/// most 500, before xtext encoding; longer ones are refused before anything is sent.
+#[test]
+fn overlong_envid_or_orcpt_is_refused_before_sending() {
+    use ehlo::syntax::param::Orcpt;
+    use ehlo::syntax::xtext::XText;
+    use std::borrow::Cow;
+    let mut long_envid = env(&["b@example.test"]);
+    long_envid.envid = Some("e".repeat(101));
+    let mut long_orcpt = env(&["b@example.test"]);
+    long_orcpt.recipients[0].orcpt = Some(Orcpt {
+        addr_type: Cow::Borrowed("rfc822"),
+        addr: XText::encode("o".repeat(501).as_bytes()),
+    });
+    for e in [long_envid, long_orcpt] {
+        let mut t = T::plain();
+        t.hello(&["DSN", "PIPELINING"]);
+        let id = t.c.send(e, "x\r\n").unwrap();
+        t.expect("");
+        assert_eq!(
+            results(&t.events()),
+            vec![(id, Err(MessageError::InvalidEnvelope))]
+        );
+    }
+    // At the limits: sent (a `+2B` escape counts as one character).
+    let mut e = env(&["b@example.test"]);
+    e.envid = Some("+".repeat(100));
+    e.recipients[0].orcpt = Some(Orcpt {
+        addr_type: Cow::Borrowed("rfc822"),
+        addr: XText::encode("+".repeat(500).as_bytes()),
+    });
+    let mut t = T::plain();
+    t.hello(&["DSN", "PIPELINING"]);
+    t.c.send(e, "x\r\n").unwrap();
+    let out = t.sent();
+    assert!(
+        out.starts_with("MAIL FROM:<a@example.test> ENVID=+2B"),
+        "{out}"
+    );
+}
+
 #[test]
 fn injected_line_breaks_in_parameters_are_refused() {
     use ehlo::syntax::param::Orcpt;
@@ -760,8 +801,30 @@ fn injected_line_breaks_in_parameters_are_refused() {
 }
 
 #[test]
+fn usual_hostnames_go_out() {
+    for name in [
+        "localhost",
+        "client.example.test",
+        "my_host.example",
+        "[192.0.2.1]",
+        "[IPv6:::1]",
+        "xn--bcher-kva.example",
+    ] {
+        let mut t = T::new(ClientConfig::new(name));
+        t.server("220 mx\r\n");
+        t.expect(&format!("EHLO {name}\r\n"));
+    }
+}
+
+#[test]
 fn invalid_hostname_never_goes_out() {
-    for name in ["client\r\nMAIL FROM:<x@y>", "", "two words"] {
+    for name in [
+        "client\r\nMAIL FROM:<x@y>",
+        "",
+        "two words",
+        "bücher.example",
+        "[1.2.3]",
+    ] {
         let mut t = T::new(ClientConfig::new(name));
         t.server("220 mx\r\n");
         t.expect("");

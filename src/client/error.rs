@@ -48,7 +48,9 @@ pub enum MessageError {
     #[error("the envelope has no recipients")]
     NoRecipients,
     /// A MAIL or RCPT line built from the envelope would hold a CR, LF or NUL (a
-    /// hand-built ORCPT or ENVID value, say): command injection; nothing was sent.
+    /// hand-built ORCPT or ENVID value, say): command injection; or an ENVID longer than
+    /// 100 characters or an ORCPT address longer than 500 (RFC 3461 4.4, 4.2), which the
+    /// server would refuse. Nothing was sent.
     #[error("the envelope would produce a malformed command line")]
     InvalidEnvelope,
     /// The XEXCH50 blob is larger than 1 GB; nothing was sent.
@@ -156,8 +158,9 @@ pub enum CloseReason {
     /// The caller reported the transport closed ([`Client::peer_closed`](super::Client::peer_closed)).
     #[error("connection closed by the peer")]
     PeerClosed,
-    /// [`ClientConfig::hostname`](super::ClientConfig::hostname) is empty or holds a space,
-    /// CR, LF or NUL; nothing was sent.
+    /// [`ClientConfig::hostname`](super::ClientConfig::hostname) is neither a domain nor
+    /// an address literal in ASCII (RFC 5321 4.1.1.1): empty, with a space, CR, LF, NUL
+    /// or a non-ASCII character, ...; nothing was sent.
     #[error("invalid EHLO host name in the configuration")]
     InvalidHostname,
     /// A streamed body broke its declared type in the middle of DATA; the connection is

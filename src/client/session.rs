@@ -10,6 +10,7 @@ use crate::data::{DataEncoder, EncoderConfig};
 use crate::syntax::capability::{Capabilities, Capability};
 use crate::syntax::command::{Command, ExchangeVerb, InitialResponse, SaslResponse};
 use crate::syntax::param::{self, MailParams, RcptParams};
+use crate::syntax::path::AddressLiteral;
 use crate::syntax::reply::{Reply, ReplyParser};
 use crate::syntax::xtext::XText;
 use base64::Engine as _;
@@ -769,8 +770,16 @@ impl Client {
         };
         let mut line = BytesMut::new();
         cmd.encode(&mut line);
-        let name = self.config.hostname.as_bytes();
-        if !clean_line(&line) || name.is_empty() || name.contains(&b' ') {
+        // RFC 5321 4.1.1.1: a Domain or an address-literal, in ASCII: the hello comes
+        // before the server could offer SMTPUTF8 (RFC 6531 3.7.1 wants A-labels here).
+        // Domains are not held to the letter (Windows host names with `_` are common and
+        // servers take them); a literal must be one.
+        let name = self.config.hostname.as_str();
+        let valid = !name.is_empty()
+            && name.is_ascii()
+            && !name.contains(' ')
+            && (!name.starts_with('[') || AddressLiteral::parse(name).is_ok());
+        if !clean_line(&line) || !valid {
             self.close(CloseReason::InvalidHostname);
             return;
         }
@@ -1322,6 +1331,14 @@ impl Client {
         }
         let dsn = self.esmtp && self.has(&Capability::Dsn);
         if dsn {
+            // RFC 3461 4.4: an ENVID of at most 100 characters (before xtext encoding).
+            if env
+                .envid
+                .as_ref()
+                .is_some_and(|e| e.len() > crate::limits::MAX_ENVID)
+            {
+                return Err(MessageError::InvalidEnvelope);
+            }
             params.ret = env.ret;
             params.envid = env.envid.as_ref().map(|e| XText::encode(e.as_bytes()));
         }
@@ -1346,6 +1363,15 @@ impl Client {
         })?;
         let mut rcpt_lines = Vec::with_capacity(env.recipients.len());
         for r in &env.recipients {
+            // RFC 3461 4.2: an ORCPT address of at most 500 characters (before xtext).
+            let orcpt_len = |o: &param::Orcpt<'_>| o.addr.decode().map_or(usize::MAX, |a| a.len());
+            if dsn
+                && r.orcpt
+                    .as_ref()
+                    .is_some_and(|o| orcpt_len(o) > crate::limits::MAX_ORCPT)
+            {
+                return Err(MessageError::InvalidEnvelope);
+            }
             let mut params = if dsn {
                 RcptParams {
                     notify: r.notify,

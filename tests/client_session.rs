@@ -679,3 +679,32 @@ fn next_reply_timer_starts_at_the_first_time_given_after_a_reply() {
     // The 354 is awaited from the RCPT reply on (as far as the client knows the time).
     assert_eq!(t.c.poll_timeout(), Some(t.now + Duration::from_secs(120)));
 }
+
+/// RFC 5321 4.5.3.2.6 (with RFC 3030): the reply to a BDAT chunk is timed from when the
+/// chunk is through, not from when the BDAT line went out. Here the transport takes the
+/// command lines, then the chunk two minutes later (under the 3-minute data block
+/// timer); the 10-minute timer runs from the chunk.
+#[test]
+fn bdat_reply_timer_starts_once_the_chunk_is_handed_out() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING", "CHUNKING"]);
+    t.c.send(env_to(1), "hi\r\n").unwrap();
+    let t0 = t.now;
+    let lines = t.c.poll_transmit(t0).expect("the command lines");
+    assert!(lines.ends_with(b"BDAT 4 LAST\r\n"), "{lines:?}");
+    t.server("250 ok\r\n250 ok\r\n");
+    // The replies arrive at once: the BDAT reply is the one awaited from t0 on.
+    t.c.handle_timeout(t0);
+    let t1 = t0 + Duration::from_secs(120);
+    t.c.handle_timeout(t1);
+    assert_eq!(t.c.poll_transmit(t1).as_deref(), Some(&b"hi\r\n"[..]));
+    assert!(t.c.poll_transmit(t1).is_none());
+    t.c.handle_timeout(t0 + Duration::from_secs(600));
+    assert!(!t.c.is_closed(), "{:#?}", t.events());
+    assert_eq!(t.c.poll_timeout(), Some(t1 + Duration::from_secs(600)));
+    t.c.handle_timeout(t1 + Duration::from_secs(600));
+    assert!(matches!(
+        closed(&t.events()),
+        Some(CloseReason::Timeout(TimeoutKind::DataTermination))
+    ));
+}

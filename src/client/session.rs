@@ -180,6 +180,10 @@ struct Pending {
     /// When the command was handed to the transport (`None`: not yet). A reply to a
     /// command not yet sent is unsolicited.
     sent_at: Option<Instant>,
+    /// Where the command, with what it carries (a BDAT chunk, the end of the message
+    /// content), ends in the client's output: it counts as handed out, and its reply
+    /// timer may start, once the transport has taken that many octets.
+    end: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -269,6 +273,8 @@ pub struct Client {
     out: BytesMut,
     transmit: VecDeque<Bytes>,
     transmit_len: usize,
+    /// Octets handed to the transport so far.
+    handed_out: u64,
     pub(super) events: VecDeque<Event>,
     /// Exchange verbs queued with `send_exchange` (see `client/exchange.rs`).
     pub(super) exchange_queue: VecDeque<(ExchangeVerb, Bytes)>,
@@ -317,6 +323,7 @@ impl Client {
             timeout,
             kind: TimeoutKind::Greeting,
             sent_at: Some(now),
+            end: 0,
         });
         Client {
             config,
@@ -326,6 +333,7 @@ impl Client {
             out: BytesMut::new(),
             transmit: VecDeque::new(),
             transmit_len: 0,
+            handed_out: 0,
             events: VecDeque::new(),
             exchange_queue: VecDeque::new(),
             expects,
@@ -632,9 +640,12 @@ impl Client {
         }
         let seg = self.transmit.pop_front()?;
         self.transmit_len = self.transmit_len.saturating_sub(seg.len());
+        self.handed_out = self.handed_out.saturating_add(seg.len() as u64);
         self.last_send = Some(now);
+        // Only commands whose last octet is in what the transport has taken: a BDAT
+        // reply's timer (RFC 5321 4.5.3.2.6) starts once its chunk is out, not its line.
         for p in self.expects.iter_mut() {
-            if p.sent_at.is_none() {
+            if p.sent_at.is_none() && p.end <= self.handed_out {
                 p.sent_at = Some(now);
             }
         }
@@ -736,6 +747,11 @@ impl Client {
         self.transmit_len.saturating_add(self.out.len())
     }
 
+    /// Where the output queued so far ends, counted from the start of the session.
+    fn queued_end(&self) -> u64 {
+        self.handed_out.saturating_add(self.queued_len() as u64)
+    }
+
     fn expect(&mut self, expect: Expect) {
         let t = &self.config.timeouts;
         let (timeout, kind) = match expect {
@@ -753,6 +769,7 @@ impl Client {
             timeout,
             kind,
             sent_at: None,
+            end: self.queued_end(),
         });
     }
 
@@ -1666,6 +1683,11 @@ impl Client {
         let size = chunk.len() as u64;
         self.command(&Command::Bdat { size, last }, Expect::Bdat { last });
         self.push_segment(chunk);
+        // The reply comes once the chunk is through.
+        let end = self.queued_end();
+        if let Some(p) = self.expects.back_mut() {
+            p.end = end;
+        }
     }
 
     fn check_body(&self, id: MessageId) -> Result<(), UsageError> {

@@ -119,6 +119,9 @@ pub(crate) fn bearer_token(v: &[u8]) -> Result<&str, SaslError> {
     if !scheme.eq_ignore_ascii_case(b"bearer ") {
         return Err(malformed("auth value is not 'Bearer <token>'"));
     }
+    // RFC 6750 2.1 (carried by RFC 7628 3.1): `"Bearer" 1*SP b64token`.
+    let spaces = rest.iter().take_while(|&&b| b == b' ').count();
+    let rest = &rest[spaces..];
     if !valid_token(rest) {
         return Err(malformed("bearer token empty or not visible ASCII"));
     }
@@ -150,8 +153,15 @@ mod tests {
         assert!(XOAuth2Message::parse(b"user=a\x01auth=bearer t\x01\x01").is_ok());
         assert!(XOAuth2Message::parse(b"auth=Bearer t\x01user=a\x01\x01").is_ok());
         assert!(XOAuth2Message::parse(b"user=a\x01auth=Bearer t\x01x=y\x01\x01").is_ok());
+        // RFC 6750 2.1: `"Bearer" 1*SP b64token`.
+        let m = XOAuth2Message::parse(b"user=a\x01auth=Bearer   t\x01\x01").unwrap();
+        assert_eq!(m.token, "t");
+        let m =
+            crate::sasl::oauthbearer::OAuthBearerMessage::parse(b"n,,\x01auth=Bearer  t\x01\x01");
+        assert_eq!(m.unwrap().token, "t");
         for bad in [
-            &b""[..],
+            &b"user=a\x01auth=Bearer   \x01\x01"[..],
+            b"",
             b"\x01\x01",
             b"\x01",
             b"user=a\x01auth=Bearer t\x01",

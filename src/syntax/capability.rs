@@ -71,7 +71,9 @@ pub enum Capability {
     SmtpUtf8,
     /// `REQUIRETLS` (RFC 8689).
     RequireTls,
-    /// `LIMITS name=value...` (RFC 9422), pairs in order.
+    /// `LIMITS name[=value]...` (RFC 9422 section 4: `limit-name ["=" limit-value]`),
+    /// pairs in order; an empty value stands for a limit given without one (a limit
+    /// with `=` and nothing after it is not valid and makes the line [`Capability::Other`]).
     Limits(Vec<(String, String)>),
     /// `DELIVERBY [min-by-time]` (RFC 2852).
     DeliverBy(Option<u64>),
@@ -447,9 +449,17 @@ impl Capability {
             [n] => parse_number(n).map_or_else(other, |n| make(Some(n))),
             _ => other(),
         };
+        // RFC 1870 4: `size-param ::= [1*DIGIT]`, any number of digits; one beyond u64 is
+        // no practical limit and reads as u64::MAX.
+        let size = || match params.as_slice() {
+            [n] if n.len() > 19 && n.bytes().all(|b| b.is_ascii_digit()) => {
+                Capability::Size(Some(parse_number(n).unwrap_or(u64::MAX)))
+            }
+            _ => number(Capability::Size),
+        };
         match &*slot {
             b"PIPELINING" => bare(Capability::Pipelining),
-            b"SIZE" => number(Capability::Size),
+            b"SIZE" => size(),
             b"8BITMIME" => bare(Capability::EightBitMime),
             b"BINARYMIME" => bare(Capability::BinaryMime),
             b"CHUNKING" => bare(Capability::Chunking),
@@ -463,9 +473,10 @@ impl Capability {
                 let mut pairs = Vec::with_capacity(params.len());
                 for p in &params {
                     match p.split_once('=') {
-                        Some((name, value)) if !name.is_empty() => {
+                        Some((name, value)) if !name.is_empty() && !value.is_empty() => {
                             pairs.push((name.to_string(), value.to_string()))
                         }
+                        None if !p.is_empty() => pairs.push((p.to_string(), String::new())),
                         _ => return other(),
                     }
                 }
@@ -555,8 +566,10 @@ impl Capability {
                 for (name, value) in pairs {
                     s.push(' ');
                     s.push_str(name);
-                    s.push('=');
-                    s.push_str(value);
+                    if !value.is_empty() {
+                        s.push('=');
+                        s.push_str(value);
+                    }
                 }
                 s
             }
@@ -600,12 +613,11 @@ mod tests {
         assert_eq!(C::parse("SIZE 37748736"), C::Size(Some(37748736)));
         assert_eq!(C::parse("SIZE   0"), C::Size(Some(0)));
         assert_eq!(C::parse("SIZE 007").to_line(), "SIZE 7");
-        for bad in [
-            "SIZE abc",
-            "SIZE +5",
-            "SIZE 1 2",
-            "SIZE 99999999999999999999999",
-        ] {
+        assert_eq!(
+            C::parse("SIZE 99999999999999999999999"),
+            C::Size(Some(u64::MAX))
+        );
+        for bad in ["SIZE abc", "SIZE +5", "SIZE 1 2"] {
             assert!(matches!(C::parse(bad), C::Other { .. }), "{bad}");
             assert_eq!(C::parse(bad).to_line(), bad);
         }
@@ -663,7 +675,13 @@ mod tests {
                 rcpt_domain_max: None
             })
         );
-        assert!(matches!(C::parse("LIMITS RCPTMAX"), C::Other { .. }));
+        // RFC 9422 4: a limit may come without a value; `NAME=` is not valid.
+        let c = C::parse("LIMITS RCPTMAX=10 MAILMAX=5 FUTURELIMIT");
+        assert_eq!(c.to_line(), "LIMITS RCPTMAX=10 MAILMAX=5 FUTURELIMIT");
+        let caps = Capabilities::new("x", vec![c]);
+        assert_eq!(caps.limits().unwrap().rcpt_max, Some(10));
+        assert_eq!(caps.limits().unwrap().mail_max, Some(5));
+        assert!(matches!(C::parse("LIMITS RCPTMAX="), C::Other { .. }));
         assert_eq!(C::parse("DELIVERBY 240"), C::DeliverBy(Some(240)));
         assert_eq!(
             C::parse("MT-PRIORITY MIXER"),

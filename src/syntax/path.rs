@@ -145,6 +145,9 @@ fn closing_quote(b: &[u8]) -> Option<usize> {
 /// octets (RFC 1035 2.3.4), total at most 255 octets (4.5.3.1.2). With `utf8`, non-ASCII
 /// characters are allowed in labels (U-labels, RFC 6531 3.3).
 fn check_domain(s: &str, utf8: bool) -> Result<(), PathError> {
+    if utf8 && !s.is_ascii() {
+        return check_idn_domain(s);
+    }
     if s.len() > MAX_DOMAIN {
         return Err(PathError::DomainTooLong);
     }
@@ -173,6 +176,98 @@ fn check_domain(s: &str, utf8: bool) -> Result<(), PathError> {
     Ok(())
 }
 
+/// A domain with U-labels (RFC 6531 3.3). The label and domain length limits apply to the
+/// A-label form the domain has in DNS (RFC 5890 2.3.2.1, 4.2): a U-label of 22 CJK
+/// characters is 66 octets of UTF-8 but `xn--` and 24 octets of Punycode, which is fine.
+/// ASCII characters in a U-label follow the LDH rule. (Whether a U-label is a valid IDNA
+/// label, NFC and all, is for a resolver to say.)
+fn check_idn_domain(s: &str) -> Result<(), PathError> {
+    let mut total = 0usize;
+    for (i, label) in s.split('.').enumerate() {
+        let b = label.as_bytes();
+        if b.is_empty() || b[0] == b'-' || b[b.len() - 1] == b'-' {
+            return Err(PathError::Syntax);
+        }
+        let ldh = |c: &u8| c.is_ascii_alphanumeric() || *c == b'-' || *c >= 0x80;
+        if !b.iter().all(ldh) {
+            return Err(PathError::Syntax);
+        }
+        let len = if label.is_ascii() {
+            label.len()
+        } else {
+            4 + punycode_len(label).ok_or(PathError::Syntax)?
+        };
+        if len > 63 {
+            return Err(PathError::Syntax);
+        }
+        total += len + usize::from(i > 0);
+    }
+    if total > MAX_DOMAIN {
+        return Err(PathError::DomainTooLong);
+    }
+    Ok(())
+}
+
+/// The length of the Punycode encoding (RFC 3492 6.3) of `label`, without computing it;
+/// `None` on overflow (a label far too long anyway).
+fn punycode_len(label: &str) -> Option<usize> {
+    const BASE: u64 = 36;
+    const TMIN: u64 = 1;
+    const TMAX: u64 = 26;
+    const SKEW: u64 = 38;
+    const DAMP: u64 = 700;
+    let adapt = |delta: u64, points: u64, first: bool| {
+        let mut delta = if first { delta / DAMP } else { delta / 2 };
+        delta += delta / points;
+        let mut k = 0;
+        while delta > ((BASE - TMIN) * TMAX) / 2 {
+            delta /= BASE - TMIN;
+            k += BASE;
+        }
+        k + (BASE - TMIN + 1) * delta / (delta + SKEW)
+    };
+    let total = label.chars().count() as u64;
+    let basic = label.chars().filter(char::is_ascii).count() as u64;
+    let mut out = basic + u64::from(basic > 0);
+    let (mut n, mut delta, mut bias, mut h) = (128u64, 0u64, 72u64, basic);
+    while h < total {
+        let m = label.chars().map(u64::from).filter(|&c| c >= n).min()?;
+        delta = delta.checked_add((m - n).checked_mul(h + 1)?)?;
+        n = m;
+        for c in label.chars().map(u64::from) {
+            if c < n {
+                delta = delta.checked_add(1)?;
+            }
+            if c == n {
+                let mut q = delta;
+                let mut k = BASE;
+                loop {
+                    let t = if k <= bias {
+                        TMIN
+                    } else if k >= bias + TMAX {
+                        TMAX
+                    } else {
+                        k - bias
+                    };
+                    if q < t {
+                        break;
+                    }
+                    out += 1;
+                    q = (q - t) / (BASE - t);
+                    k += BASE;
+                }
+                out += 1;
+                bias = adapt(delta, h + 1, h == basic);
+                delta = 0;
+                h += 1;
+            }
+        }
+        delta = delta.checked_add(1)?;
+        n += 1;
+    }
+    usize::try_from(out).ok()
+}
+
 /// `Snum` (1 to 3 digits, 0..=255) x 4 separated by dots (RFC 5321 4.1.3).
 fn parse_ipv4(s: &str) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
@@ -189,6 +284,71 @@ fn parse_ipv4(s: &str) -> Option<Ipv4Addr> {
         return None;
     }
     Some(Ipv4Addr::from(octets))
+}
+
+/// `IPv6-addr` of RFC 5321 4.1.3 (not every form `Ipv6Addr`'s parser takes):
+///
+/// * `IPv6-full`: eight groups of 1 to 4 hex digits;
+/// * `IPv6-comp`: `::` standing for *at least two* zero groups, with at most six others;
+/// * `IPv6v4-full`: six groups, then an IPv4 address (`Snum`, leading zeros allowed);
+/// * `IPv6v4-comp`: `::` with at most four other groups, then an IPv4 address.
+fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
+    // An IPv4 tail: after the last colon, with dots.
+    let (groups, v4) = match s.rfind(':') {
+        Some(i) if s[i + 1..].contains('.') => {
+            let v4 = parse_ipv4(&s[i + 1..])?;
+            // Keep a `::` right before the IPv4 part whole; drop a single separator.
+            let head = if s[..=i].ends_with("::") {
+                &s[..=i]
+            } else {
+                &s[..i]
+            };
+            (head, Some(v4))
+        }
+        _ => (s, None),
+    };
+    let wanted = if v4.is_some() { 6 } else { 8 };
+    let mut words = [0u16; 8];
+    let hex_groups = |part: &str, out: &mut Vec<u16>| -> Option<()> {
+        if part.is_empty() {
+            return Some(());
+        }
+        for g in part.split(':') {
+            if g.is_empty() || g.len() > 4 || !g.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
+            out.push(u16::from_str_radix(g, 16).ok()?);
+        }
+        Some(())
+    };
+    let (mut left, mut right) = (Vec::with_capacity(8), Vec::with_capacity(8));
+    match groups.split_once("::") {
+        Some((l, r)) => {
+            if r.contains("::") {
+                return None;
+            }
+            hex_groups(l, &mut left)?;
+            hex_groups(r, &mut right)?;
+            // `::` stands for two groups or more.
+            if left.len() + right.len() > wanted - 2 {
+                return None;
+            }
+        }
+        None => {
+            hex_groups(groups, &mut left)?;
+            if left.len() != wanted {
+                return None;
+            }
+        }
+    }
+    words[..left.len()].copy_from_slice(&left);
+    words[wanted - right.len()..wanted].copy_from_slice(&right);
+    if let Some(v4) = v4 {
+        let o = v4.octets();
+        words[6] = u16::from_be_bytes([o[0], o[1]]);
+        words[7] = u16::from_be_bytes([o[2], o[3]]);
+    }
+    Some(Ipv6Addr::from(words))
 }
 
 /// `Ldh-str` used as a Standardized-tag: letters, digits, hyphens, not ending in a hyphen.
@@ -236,10 +396,9 @@ impl<'a> AddressLiteral<'a> {
             .ok_or(PathError::Syntax)?;
         if let Some((tag, content)) = inner.split_once(':') {
             if tag.eq_ignore_ascii_case("IPv6") {
-                return content
-                    .parse::<Ipv6Addr>()
+                return parse_ipv6(content)
                     .map(AddressLiteral::Ipv6)
-                    .map_err(|_| PathError::Syntax);
+                    .ok_or(PathError::Syntax);
             }
             // dcontent = %d33-90 / %d94-126
             let ok_content = !content.is_empty()
@@ -716,6 +875,83 @@ mod tests {
             utf8: true,
             ..ParseOptions::default()
         }
+    }
+
+    #[test]
+    fn ipv6_literals_follow_rfc_5321_grammar() {
+        for (lit, want) in [
+            ("1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8"),
+            ("::", "::"),
+            ("1::", "1::"),
+            ("::1", "::1"),
+            ("2001:DB8::1", "2001:db8::1"),
+            ("1:2:3:4:5:6::", "1:2:3:4:5:6::"),
+            ("::ffff:192.0.2.1", "::ffff:192.0.2.1"),
+            ("::ffff:001.002.003.004", "::ffff:1.2.3.4"),
+            ("1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:102:304"),
+            ("1:2:3:4::1.2.3.4", "1:2:3:4::102:304"),
+            ("::1.2.3.4", "::102:304"),
+        ] {
+            let parsed = parse_ipv6(lit).unwrap_or_else(|| panic!("{lit} refused"));
+            assert_eq!(parsed.to_string(), want, "{lit}");
+            // What the serializer writes parses back to the same address.
+            assert_eq!(parse_ipv6(&parsed.to_string()), Some(parsed), "{lit}");
+        }
+        for lit in [
+            "",
+            ":",
+            ":::",
+            "1:2:3:4:5:6:7",
+            "1:2:3:4:5:6:7:8:9",
+            // `::` must stand for two groups or more.
+            "1:2:3:4:5:6:7::",
+            "::1:2:3:4:5:6:7",
+            "1:2:3::4:5:6:7",
+            "1::2::3",
+            ":1::2",
+            "12345::",
+            "g::",
+            // At most four groups besides `::` before an IPv4 address, six without it.
+            "1:2:3:4:5::1.2.3.4",
+            "1:2:3:4:5:1.2.3.4",
+            "::1.2.3",
+            "::1.2.3.256",
+            ":::1.2.3.4",
+        ] {
+            assert_eq!(parse_ipv6(lit), None, "{lit} accepted");
+        }
+    }
+
+    #[test]
+    fn punycode_lengths() {
+        // RFC 3492 7.1 and the usual examples.
+        assert_eq!(punycode_len("bücher"), Some("bcher-kva".len()));
+        assert_eq!(punycode_len("münchen"), Some("mnchen-3ya".len()));
+        assert_eq!(
+            punycode_len(&"中".repeat(22)),
+            Some("fiqaaaaaaaaaaaaaaaaaaaaa".len())
+        );
+        // (A) Arabic (Egyptian), RFC 3492 7.1.
+        let arabic = "\u{644}\u{64A}\u{647}\u{645}\u{627}\u{628}\u{62A}\u{643}\u{644}\u{645}\u{648}\u{634}\u{639}\u{631}\u{628}\u{64A}\u{61F}";
+        assert_eq!(punycode_len(arabic), Some("egbpdaj6bu4bxfgehfvwxn".len()));
+    }
+
+    #[test]
+    fn u_label_limits_count_the_a_label() {
+        // 66 octets of UTF-8, `xn--` + 24 in DNS: valid (RFC 5890 2.3.2.1).
+        let d = format!("{}.example", "中".repeat(22));
+        assert!(Domain::parse(&d, &utf8()).is_ok());
+        // An A-label over 63 octets is not.
+        let d = format!("{}.example", "中".repeat(60));
+        assert_eq!(Domain::parse(&d, &utf8()), Err(PathError::Syntax));
+        for bad in ["-ü.example", "ü-.example", "ü_x.example", "ü..example"] {
+            assert!(Domain::parse(bad, &utf8()).is_err(), "{bad}");
+        }
+        assert!(Domain::parse("bücher.example", &utf8()).is_ok());
+        // The whole domain, in A-labels, is at most 255 octets.
+        let label = "ü".repeat(20);
+        let d = [label.as_str(); 12].join(".");
+        assert_eq!(Domain::parse(&d, &utf8()), Err(PathError::DomainTooLong));
     }
 
     #[test]

@@ -447,3 +447,60 @@ fn x_anonymoustls_response_injection_is_refused() {
         )))
     ));
 }
+
+/// X-ANONYMOUSTLS refused (Exchange answers `500 5.3.3` when it is off) while STARTTLS is
+/// also advertised: a client that requires TLS tries STARTTLS instead of quitting.
+#[test]
+fn x_anonymoustls_refused_falls_back_to_starttls_when_tls_required() {
+    let mut c = config(TlsPolicy::Required);
+    c.anonymous_tls = true;
+    let mut t = start(c, EXCHANGE_2016_25);
+    assert_eq!(t.sent(), "X-ANONYMOUSTLS\r\n");
+    t.server("500 5.3.3 Unrecognized command\r\n");
+    let ev = t.events();
+    assert!(!t.c.is_closed(), "closed although STARTTLS is advertised: {ev:?}");
+    assert_eq!(t.sent(), "STARTTLS\r\n");
+    t.server("220 2.0.0 SMTP server ready\r\n");
+    assert!(t.events().contains(&Event::StartTls { anonymous: false }));
+}
+
+/// Same with a `454` and opportunistic TLS: STARTTLS, not plaintext.
+#[test]
+fn x_anonymoustls_refused_falls_back_to_starttls_when_tls_opportunistic() {
+    let mut c = config(TlsPolicy::Opportunistic);
+    c.anonymous_tls = true;
+    let mut t = start(c, EXCHANGE_2016_25);
+    assert_eq!(t.sent(), "X-ANONYMOUSTLS\r\n");
+    t.server("454 4.7.0 TLS not available due to temporary reason\r\n");
+    assert_eq!(t.sent(), "STARTTLS\r\n", "went on in plaintext");
+}
+
+/// Both refused: Required quits with the STARTTLS refusal, Opportunistic goes on in
+/// plaintext; X-ANONYMOUSTLS is not retried.
+#[test]
+fn x_anonymoustls_and_starttls_both_refused() {
+    let mut c = config(TlsPolicy::Required);
+    c.anonymous_tls = true;
+    let mut t = start(c, EXCHANGE_2016_25);
+    t.sent();
+    t.server("500 5.3.3 Unrecognized command\r\n");
+    assert_eq!(t.sent(), "STARTTLS\r\n");
+    t.server("454 4.7.0 TLS not available due to temporary reason\r\n");
+    assert_eq!(t.sent(), "QUIT\r\n");
+    t.server("221 bye\r\n");
+    assert!(t.events().iter().any(|e| matches!(
+        e,
+        Event::Closed(CloseReason::TlsUnavailable(Some(r))) if r.code.0 == 454
+    )));
+
+    let mut c = config(TlsPolicy::Opportunistic);
+    c.anonymous_tls = true;
+    let mut t = start(c, EXCHANGE_2016_25);
+    t.sent();
+    t.server("500 5.3.3 Unrecognized command\r\n");
+    assert_eq!(t.sent(), "STARTTLS\r\n");
+    t.server("454 4.7.0 TLS not available due to temporary reason\r\n");
+    let ev = t.events();
+    assert!(ev.contains(&Event::Ready), "{ev:?}");
+    assert_eq!(t.sent(), "");
+}

@@ -144,7 +144,8 @@ pub struct ClientConfig {
     /// SASL mechanisms are allowed.
     pub implicit_tls: bool,
     /// Upgrade with `X-ANONYMOUSTLS` instead of `STARTTLS` when the server advertises it
-    /// (Exchange server-to-server). Off by default.
+    /// (Exchange server-to-server). Off by default. If the server refuses it and also
+    /// advertises `STARTTLS`, the client tries `STARTTLS` before applying [`Self::tls`].
     pub anonymous_tls: bool,
     /// Credentials; `None` sends mail without authenticating.
     pub credentials: Option<Credentials>,

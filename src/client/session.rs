@@ -1015,6 +1015,13 @@ impl Client {
             // this reply may be used; `receive` enforces it.
             self.state = State::AwaitTls;
             self.events.push_back(Event::StartTls { anonymous });
+        } else if anonymous && self.has(&Capability::StartTls) {
+            // X-ANONYMOUSTLS refused (Exchange 2016 answers `500 5.3.3` when it is off, or
+            // `454` when TLS is unavailable for it) but the server also offers STARTTLS
+            // (RFC 3207): try that before giving up on TLS or going on in plaintext. No
+            // command was accepted in between, so the session state is unchanged.
+            self.command(&Command::StartTls, Expect::Tls { anonymous: false });
+            self.state = State::Tls;
         } else if self.config.tls == TlsPolicy::Required {
             self.fail_session(CloseReason::TlsUnavailable(Some(reply)));
         } else {

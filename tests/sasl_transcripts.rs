@@ -253,6 +253,79 @@ fn ms_smtpntlm_section_4_2() {
     );
 }
 
+/// The \[MS-SMTPNTLM\] section 4.2 blobs, for the ordering tests below.
+const MS_NEGOTIATE: &str = "TlRMTVNTUAABAAAAt4II4gAAAAAAAAAAAAAAAAAAAAAFAs4OAAAADw==";
+const MS_CHALLENGE: &str = "TlRMTVNTUAACAAAAFgAWADgAAAA1goriYo7ENUsXagIAAAAAAAAAAGwAbABOAAAABQLODgAAAA9FAFgAQwBIAC0AQwBMAEkALQA2ADYAAgAWAEUAWABDAEgALQBDAEwASQAtADYANgABABYARQBYAEMASAAtAEMATABJAC0ANgA2AAQAFgBlAHgAYwBoAC0AYwBsAGkALQA2ADYAAwAWAGUAeABjAGgALQBjAGwAaQAtADYANgAAAAAA";
+const MS_AUTHENTICATE: &str = "TlRMTVNTUAADAAAAGAAYAHwAAAAYABgAlAAAABYAFgBIAAAACAAIAF4AAAAWABYAZgAAABAAEACsAAAANYKI4gUCzg4AAAAPZQB4AGMAaAAtAGMAbABpAC0ANgA2AHQAZQBzAHQARQBYAEMASAAtAEMATABJAC0ANgA2AIqeV65hhASwAAAAAAAAAAAAAAAAAAAAAHZHDVfwTU5ci0RY04eRmWy0/VWZfIfjsqdUu2WmxYUKy83PyyxzbA8=";
+
+fn d(s: &str) -> Vec<u8> {
+    b64::decode(s.as_bytes()).unwrap()
+}
+
+/// \[MS-SMTPNTLM\] 3.1.1.1 / 3.1.5: after `334 ntlm supported` the client's first NTLM
+/// message is the NEGOTIATE; an AUTHENTICATE before any CHALLENGE is out of order and
+/// refused, and the exchange still takes the NEGOTIATE afterwards.
+#[test]
+fn client_ntlm_rejects_authenticate_as_first_token() {
+    let mut ex = ClientExchange::new(
+        Mechanism::Ntlm,
+        ClientCredentials::External {
+            initial_token: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(ex.start(false).unwrap().initial_response, None);
+    assert!(matches!(
+        ex.challenge(b"ntlm supported").unwrap(),
+        ClientStep::NeedToken { .. }
+    ));
+    assert!(matches!(
+        ex.supply_token(&d(MS_AUTHENTICATE)),
+        Err(SaslError::InvalidInput(_))
+    ));
+    assert!(ex.needs_token());
+    assert_eq!(ex.supply_token(&d(MS_NEGOTIATE)).unwrap(), MS_NEGOTIATE);
+    assert!(matches!(
+        ex.challenge(MS_CHALLENGE.as_bytes()).unwrap(),
+        ClientStep::NeedToken { .. }
+    ));
+    assert_eq!(
+        ex.supply_token(&d(MS_AUTHENTICATE)).unwrap(),
+        MS_AUTHENTICATE
+    );
+}
+
+/// The CHALLENGE is answered by the AUTHENTICATE only: a second NEGOTIATE (here after a
+/// NEGOTIATE sent as the initial response) is refused.
+#[test]
+fn client_ntlm_rejects_negotiate_after_challenge() {
+    let mut ex = ClientExchange::new(
+        Mechanism::Ntlm,
+        ClientCredentials::External {
+            initial_token: Some(d(MS_NEGOTIATE)),
+        },
+    )
+    .unwrap();
+    let start = ex.start(true).unwrap();
+    assert_eq!(start.initial_response.as_deref(), Some(MS_NEGOTIATE));
+    assert!(matches!(
+        ex.challenge(MS_CHALLENGE.as_bytes()).unwrap(),
+        ClientStep::NeedToken {
+            ntlm_type: Some(ehlo::sasl::ntlm::NtlmMessageType::Challenge),
+            ..
+        }
+    ));
+    assert!(matches!(
+        ex.supply_token(&d(MS_NEGOTIATE)),
+        Err(SaslError::InvalidInput(_))
+    ));
+    assert_eq!(
+        ex.supply_token(&d(MS_AUTHENTICATE)).unwrap(),
+        MS_AUTHENTICATE
+    );
+    assert!(ex.supply_token(&d(MS_AUTHENTICATE)).is_err());
+}
+
 /// RFC 7628 sections 4.1 and 4.3 (IMAP there; the SASL payloads are identical in SMTP).
 #[test]
 fn rfc7628_oauthbearer() {

@@ -130,8 +130,11 @@ enum State {
     NtlmSupported,
     /// NTLM: waiting for the CHALLENGE blob.
     NtlmAwaitChallenge,
-    /// Waiting for the caller's token (NTLM: type 1 or 3; GSSAPI: any).
-    NeedToken,
+    /// Waiting for the caller's token. For NTLM `ntlm` is the one message type that may
+    /// come next ([MS-SMTPNTLM] 3.1.1.1 / 3.1.5: the NEGOTIATE_MESSAGE after
+    /// `334 ntlm supported`, the AUTHENTICATE_MESSAGE after the CHALLENGE); `None` for
+    /// GSSAPI, whose tokens are opaque here.
+    NeedToken { ntlm: Option<NtlmMessageType> },
     GssapiFirst,
     GssapiAwait,
     Done,
@@ -355,7 +358,7 @@ impl ClientExchange {
 
     /// Whether the exchange is waiting for the caller's token ([`ClientStep::NeedToken`]).
     pub fn needs_token(&self) -> bool {
-        matches!(self.state, State::NeedToken)
+        matches!(self.state, State::NeedToken { .. })
     }
 
     /// Handles a `334` reply; `text` is what follows `"334 "` (CRLF stripped).
@@ -423,7 +426,9 @@ impl ClientExchange {
                         reason: "server blob is not a CHALLENGE_MESSAGE",
                     });
                 }
-                self.state = State::NeedToken;
+                self.state = State::NeedToken {
+                    ntlm: Some(NtlmMessageType::Authenticate),
+                };
                 Ok(ClientStep::NeedToken { data, ntlm_type: t })
             }
             State::GssapiFirst => {
@@ -440,13 +445,13 @@ impl ClientExchange {
             }
             State::GssapiAwait => {
                 let data = b64::decode_challenge(text)?;
-                self.state = State::NeedToken;
+                self.state = State::NeedToken { ntlm: None };
                 Ok(ClientStep::NeedToken {
                     data,
                     ntlm_type: None,
                 })
             }
-            other @ (State::New | State::NeedToken | State::Done) => {
+            other @ (State::New | State::NeedToken { .. } | State::Done) => {
                 self.state = other;
                 Err(SaslError::UnexpectedStep(self.mechanism.static_name()))
             }
@@ -462,7 +467,9 @@ impl ClientExchange {
                 Ok(ClientStep::Send(b64::encode(t)))
             }
             _ => {
-                self.state = State::NeedToken;
+                self.state = State::NeedToken {
+                    ntlm: (self.mechanism == Mechanism::Ntlm).then_some(NtlmMessageType::Negotiate),
+                };
                 Ok(ClientStep::NeedToken {
                     data: Vec::new(),
                     ntlm_type: None,
@@ -472,20 +479,34 @@ impl ClientExchange {
     }
 
     /// NTLM / GSSAPI: the security package's answer to a [`ClientStep::NeedToken`].
-    /// Returns the line to send (bare BASE64, \[MS-SMTPNTLM\] 2.2.1.7). For NTLM the token
-    /// must be a NEGOTIATE (first) or AUTHENTICATE message ([`SaslError::InvalidInput`]
-    /// otherwise); after the AUTHENTICATE the server's `235` / `535` ends the exchange.
+    /// Returns the line to send (bare BASE64, \[MS-SMTPNTLM\] 2.2.1.7).
+    ///
+    /// For NTLM the order is fixed (\[MS-SMTPNTLM\] 3.1.1.1 client state model, 3.1.5
+    /// sequencing rules, which defer to \[MS-NLMP\]): the NEGOTIATE_MESSAGE answers
+    /// `334 ntlm supported`, the AUTHENTICATE_MESSAGE answers the CHALLENGE. Any other
+    /// token, including the right kind at the wrong step, is [`SaslError::InvalidInput`]
+    /// and leaves the exchange waiting for the right one. After the AUTHENTICATE the
+    /// server's `235` / `535` ends the exchange.
     pub fn supply_token(&mut self, token: &[u8]) -> Result<String, SaslError> {
-        if !matches!(self.state, State::NeedToken) {
+        let State::NeedToken { ntlm: expected } = self.state else {
             return Err(SaslError::UnexpectedStep(self.mechanism.static_name()));
-        }
+        };
         self.state = match self.mechanism {
-            Mechanism::Ntlm => match ntlm::message_type(token) {
-                Some(NtlmMessageType::Negotiate) => State::NtlmAwaitChallenge,
-                Some(NtlmMessageType::Authenticate) => State::Done,
+            Mechanism::Ntlm => match (expected, ntlm::message_type(token)) {
+                (Some(NtlmMessageType::Negotiate), Some(NtlmMessageType::Negotiate)) => {
+                    State::NtlmAwaitChallenge
+                }
+                (Some(NtlmMessageType::Authenticate), Some(NtlmMessageType::Authenticate)) => {
+                    State::Done
+                }
+                (Some(NtlmMessageType::Negotiate), _) => {
+                    return Err(SaslError::InvalidInput(
+                        "NTLM client token must be the NEGOTIATE_MESSAGE here",
+                    ))
+                }
                 _ => {
                     return Err(SaslError::InvalidInput(
-                        "NTLM client token must be NEGOTIATE or AUTHENTICATE",
+                        "NTLM client token must be the AUTHENTICATE_MESSAGE here",
                     ))
                 }
             },

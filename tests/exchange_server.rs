@@ -787,3 +787,37 @@ fn x_exps_lines_may_exceed_the_sasl_limit() {
     assert!(out.starts_with("500 5.5.2 Line too long\r\n"), "{out}");
     assert!(out.ends_with("250 2.0.0 OK\r\n"), "{out}");
 }
+
+/// [MS-OXSMTP] 3.2.5.1 / 2.2.1: with the built-in exchanges, an Exchange preset answers
+/// `X-EXPS GSSAPI` without initial response with SASL_Mechanism_Supported,
+/// `334 GSSAPI supported`, instead of the empty `334 `; a plain server keeps RFC 4954's
+/// empty challenge, and NTLM keeps `334 ntlm supported` either way.
+#[test]
+fn builtin_gssapi_without_initial_response_sends_sasl_mechanism_supported() {
+    let mut c = ServerConfig::exchange_2016_default("mail.example.test");
+    c.auth.builtin_exchanges = true;
+    let mut t = S::new(c.clone());
+    t.ehlo();
+    assert_eq!(t.accept("X-EXPS GSSAPI\r\n"), "334 GSSAPI supported\r\n");
+    // The client's first token follows as usual.
+    t.io(b"YAE=\r\n", |_| Decision::AuthFailure);
+    assert!(t.events.iter().any(|e| matches!(
+        e,
+        Event::AuthToken { verb: AuthVerb::XExps, mechanism, data } if mechanism == "GSSAPI" && data == &[0x60, 0x01]
+    )));
+    let mut t = S::new(c.clone());
+    t.ehlo();
+    assert_eq!(t.accept("X-EXPS NTLM\r\n"), "334 ntlm supported\r\n");
+    // With an initial response there is no such message.
+    let mut t = S::new(c.clone());
+    t.ehlo();
+    assert_eq!(
+        t.io(b"X-EXPS GSSAPI YAE=\r\n", |_| Decision::AuthFailure),
+        "535 5.7.8 Authentication credentials invalid\r\n"
+    );
+
+    c.exchange.sasl_mechanism_supported = false;
+    let mut t = S::new(c);
+    t.ehlo();
+    assert_eq!(t.accept("X-EXPS GSSAPI\r\n"), "334 \r\n");
+}

@@ -326,6 +326,57 @@ fn client_ntlm_rejects_negotiate_after_challenge() {
     assert!(ex.supply_token(&d(MS_AUTHENTICATE)).is_err());
 }
 
+/// \[MS-OXSMTP\] 2.2.1 / 3.2.5.1: to an AUTH without initial response whose mechanism
+/// starts with an empty server string, Exchange sends SASL_Mechanism_Supported,
+/// `334 GSSAPI supported`, in place of the empty challenge. The GSSAPI client takes it as
+/// the empty challenge; data in that first challenge is still refused.
+#[test]
+fn client_gssapi_accepts_sasl_mechanism_supported() {
+    let mut ex = ClientExchange::new(
+        Mechanism::Gssapi,
+        ClientCredentials::External {
+            initial_token: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(ex.start(false).unwrap().initial_response, None);
+    assert_eq!(
+        ex.challenge(b"GSSAPI supported").unwrap(),
+        ClientStep::NeedToken {
+            data: Vec::new(),
+            ntlm_type: None
+        }
+    );
+    assert_eq!(ex.supply_token(&[0x60, 0x01]).unwrap(), "YAE=");
+
+    // With the first token at hand it is sent at once; any case is accepted.
+    let mut ex = ClientExchange::new(
+        Mechanism::Gssapi,
+        ClientCredentials::External {
+            initial_token: Some(vec![0x60, 0x01]),
+        },
+    )
+    .unwrap();
+    ex.start(false).unwrap();
+    assert_eq!(
+        ex.challenge(b"gssapi Supported").unwrap(),
+        ClientStep::Send("YAE=".into())
+    );
+
+    // Another mechanism's name, or data, is not an empty challenge.
+    for text in [&b"NTLM supported"[..], b"AQ=="] {
+        let mut ex = ClientExchange::new(
+            Mechanism::Gssapi,
+            ClientCredentials::External {
+                initial_token: None,
+            },
+        )
+        .unwrap();
+        ex.start(false).unwrap();
+        assert!(ex.challenge(text).is_err());
+    }
+}
+
 /// RFC 7628 sections 4.1 and 4.3 (IMAP there; the SASL payloads are identical in SMTP).
 #[test]
 fn rfc7628_oauthbearer() {

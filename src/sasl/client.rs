@@ -134,7 +134,9 @@ enum State {
     /// come next ([MS-SMTPNTLM] 3.1.1.1 / 3.1.5: the NEGOTIATE_MESSAGE after
     /// `334 ntlm supported`, the AUTHENTICATE_MESSAGE after the CHALLENGE); `None` for
     /// GSSAPI, whose tokens are opaque here.
-    NeedToken { ntlm: Option<NtlmMessageType> },
+    NeedToken {
+        ntlm: Option<NtlmMessageType>,
+    },
     GssapiFirst,
     GssapiAwait,
     Done,
@@ -433,7 +435,12 @@ impl ClientExchange {
             }
             State::GssapiFirst => {
                 // RFC 4954 section 4: the server asks for the client-first token with an
-                // empty challenge; any data would be a protocol error.
+                // empty challenge; any data would be a protocol error. Exchange sends its
+                // SASL_Mechanism_Supported message, `334 GSSAPI supported`, in place of
+                // that empty challenge ([MS-OXSMTP] 2.2.1, 3.2.5.1): it means the same.
+                if self.mechanism.is_supported_text(text) {
+                    return self.first_token(State::GssapiAwait);
+                }
                 let data = b64::decode_challenge(text)?;
                 if !data.is_empty() {
                     return Err(SaslError::Malformed {

@@ -73,6 +73,23 @@ impl Mechanism {
         })
     }
 
+    /// The text of Exchange's SASL_Mechanism_Supported message, `<MECHANISM> supported`
+    /// (\[MS-OXSMTP\] 2.2.1: `mechanism_supported = "334" SP mechanism SP "supported"`),
+    /// sent "in place of a server challenge that contains no data" (RFC 4954 section 4).
+    pub(crate) fn supported_text(&self) -> String {
+        format!("{} supported", self.as_str())
+    }
+
+    /// Whether a `334` text is this mechanism's SASL_Mechanism_Supported message
+    /// (\[MS-OXSMTP\] 2.2.1), compared without case: it then stands for an empty
+    /// challenge.
+    pub(crate) fn is_supported_text(&self, text: &[u8]) -> bool {
+        let name = self.as_str().as_bytes();
+        text.len() == name.len() + b" supported".len()
+            && text[..name.len()].eq_ignore_ascii_case(name)
+            && text[name.len()..].eq_ignore_ascii_case(b" supported")
+    }
+
     /// The upper-case name as sent on the wire.
     pub fn as_str(&self) -> &str {
         match self {

@@ -154,8 +154,9 @@ pub struct AuthConfig {
     pub builtin_exchanges: bool,
 }
 
-/// The Microsoft Exchange extensions. All off by default; each flag adds its EHLO keyword
-/// and enables its verb (a verb that is off is answered `502 5.5.1`).
+/// The Microsoft Exchange extensions. All off by default; each verb flag adds its EHLO
+/// keyword and enables its verb (a verb that is off is answered `502 5.5.1`); the other
+/// flags switch on Exchange's behaviour where it differs from the RFCs.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExchangeConfig {
     /// `X-ANONYMOUSTLS`: the STARTTLS upgrade under the Exchange verb (before TLS only).
@@ -189,6 +190,15 @@ pub struct ExchangeConfig {
     /// The order (and spelling) of the EHLO keyword lines; empty keeps the built-in
     /// order. See [`crate::server::exchange`] for the rules and the Exchange presets.
     pub ehlo_order: Vec<String>,
+    /// With [`AuthConfig::builtin_exchanges`]: answer an `AUTH` / `X-EXPS` without
+    /// initial response whose mechanism starts with an empty server string (GSSAPI,
+    /// PLAIN, XOAUTH2, OAUTHBEARER) with Exchange's SASL_Mechanism_Supported message,
+    /// `334 <MECHANISM> supported`, instead of RFC 4954's empty `334 ` (\[MS-OXSMTP\]
+    /// 3.2.5.1: the server SHOULD; format in 2.2.1). Off by default, since clients that
+    /// follow only RFC 4954 try to decode the text as BASE64; on in the Exchange presets.
+    /// NTLM keeps \[MS-SMTPNTLM\]'s `334 ntlm supported` (2.2.1.2 and the section 4
+    /// example) either way, LOGIN its `Username:` prompt (\[MS-XLOGIN\]).
+    pub sasl_mechanism_supported: bool,
 }
 
 /// Limits on client behaviour. Exceeding one gets a defined reply, never unbounded memory.

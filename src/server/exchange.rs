@@ -312,6 +312,7 @@ impl ServerConfig {
             max_exps_line: EXPS_LINE_LIMIT,
             xrdst: true,
             xshadowrequest: true,
+            sasl_mechanism_supported: true,
             ..ExchangeConfig::default()
         };
         c
@@ -331,6 +332,7 @@ impl ServerConfig {
         c.limits.max_message_size = EXCHANGE_2016_MAX_SIZE;
         c.auth.mechanisms = mechs(&["GSSAPI", "NTLM", "LOGIN"]);
         c.auth.require_auth = true;
+        c.exchange.sasl_mechanism_supported = true;
         c
     }
 
@@ -370,6 +372,7 @@ impl ServerConfig {
             link2state: true,
             xexch50: true,
             ehlo_order: EXCHANGE_2003_ORDER.iter().map(|s| s.to_string()).collect(),
+            sasl_mechanism_supported: true,
             ..ExchangeConfig::default()
         };
         c

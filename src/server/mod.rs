@@ -1554,7 +1554,21 @@ impl Server {
                 if let Ok(mech) = crate::sasl::Mechanism::parse(mechanism) {
                     let started = ServerExchange::start_parsed(&mech, initial.as_ref());
                     match started {
-                        Ok((ex, step)) => return self.drive(verb, Box::new(ex), step),
+                        Ok((ex, step)) => {
+                            let step = match step {
+                                // [MS-OXSMTP] 3.2.5.1: no initial response and an empty
+                                // first server string: SASL_Mechanism_Supported (2.2.1).
+                                ServerStep::Challenge(text)
+                                    if text.is_empty()
+                                        && initial.is_none()
+                                        && self.config.exchange.sasl_mechanism_supported =>
+                                {
+                                    ServerStep::Challenge(mech.supported_text())
+                                }
+                                step => step,
+                            };
+                            return self.drive(verb, Box::new(ex), step);
+                        }
                         Err(SaslError::UnsupportedMechanism) => {}
                         Err(e) => return self.sasl_refused(verb, &e),
                     }

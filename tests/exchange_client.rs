@@ -458,7 +458,10 @@ fn x_anonymoustls_refused_falls_back_to_starttls_when_tls_required() {
     assert_eq!(t.sent(), "X-ANONYMOUSTLS\r\n");
     t.server("500 5.3.3 Unrecognized command\r\n");
     let ev = t.events();
-    assert!(!t.c.is_closed(), "closed although STARTTLS is advertised: {ev:?}");
+    assert!(
+        !t.c.is_closed(),
+        "closed although STARTTLS is advertised: {ev:?}"
+    );
     assert_eq!(t.sent(), "STARTTLS\r\n");
     t.server("220 2.0.0 SMTP server ready\r\n");
     assert!(t.events().contains(&Event::StartTls { anonymous: false }));

@@ -821,3 +821,56 @@ fn builtin_gssapi_without_initial_response_sends_sasl_mechanism_supported() {
     t.ehlo();
     assert_eq!(t.accept("X-EXPS GSSAPI\r\n"), "334 \r\n");
 }
+
+/// KB 812455: an X-LINK2STATE command or response may be up to 1,024 octets, so the
+/// caller's reply stays one line up to that length (the `exchange_verb_reply` docs say
+/// the same); beyond it, and for every other verb, replies wrap at 512 octets as usual.
+#[test]
+fn x_link2state_reply_up_to_1024_octets_stays_one_line() {
+    let reply_of = |cfg: ServerConfig, cmd: &[u8], text: String| {
+        let mut t = S::new(cfg);
+        t.ehlo();
+        t.io(cmd, |e| match e {
+            Event::Exchange { .. } => Decision::Reply(Reply::new(250, None, text.clone())),
+            _ => Decision::Accept,
+        })
+    };
+    let text = format!("LAST CHUNK={}", "A".repeat(900));
+    let out = reply_of(
+        ServerConfig::exchange_2003("mail.example.test"),
+        b"X-LINK2STATE FIRST CHUNK=x\r\n",
+        text.clone(),
+    );
+    assert_eq!(
+        out,
+        format!("250 {text}\r\n"),
+        "reply split over several lines"
+    );
+    // Exactly 1,024 octets with CRLF: one line; one more octet: wrapped.
+    let text = "B".repeat(1024 - 6);
+    let out = reply_of(
+        ServerConfig::exchange_2003("mail.example.test"),
+        b"X-LINK2STATE FIRST CHUNK=x\r\n",
+        text.clone(),
+    );
+    assert_eq!(out, format!("250 {text}\r\n"));
+    let out = reply_of(
+        ServerConfig::exchange_2003("mail.example.test"),
+        b"X-LINK2STATE FIRST CHUNK=x\r\n",
+        "B".repeat(1024 - 5),
+    );
+    assert!(
+        out.starts_with("250-") && out.lines().all(|l| l.len() + 2 <= 1024),
+        "{out}"
+    );
+    // Another verb's reply still wraps at 512.
+    let out = reply_of(
+        ServerConfig::exchange_2016_default("mail.example.test"),
+        b"XRDST hub.example.test\r\n",
+        "C".repeat(900),
+    );
+    assert!(
+        out.starts_with("250-") && out.lines().all(|l| l.len() + 2 <= 512),
+        "{out}"
+    );
+}

@@ -155,7 +155,7 @@ enum Pending {
     Expn,
     Etrn,
     Unknown,
-    Exchange,
+    Exchange(ExchangeVerb),
     XExch50Start(u64),
     XExch50End,
 }
@@ -601,12 +601,33 @@ impl Server {
                 }
                 Outcome::Reject(r) => self.send_reject(&r),
             },
-            Pending::Unknown | Pending::Exchange => {
+            Pending::Unknown => {
                 let default = matches!(decision, Decision::Default);
                 match resolve(decision, Some(replies::UNRECOGNIZED)) {
                     Outcome::Accept(r) => self.send(r.as_ref().unwrap_or(&replies::OK)),
                     Outcome::Reject(r) if default => self.error(&r),
                     Outcome::Reject(r) => self.send_reject(&r),
+                }
+            }
+            Pending::Exchange(verb) => {
+                let default = matches!(decision, Decision::Default);
+                // KB 812455: an X-LINK2STATE command or response may be up to 1,024
+                // octets; the caller's reply is wrapped at that length, not at 512.
+                let max_line = match verb {
+                    ExchangeVerb::XLink2State => crate::limits::MAX_LINK2STATE_LINE,
+                    _ => crate::limits::MAX_REPLY_LINE,
+                };
+                match resolve(decision, Some(replies::UNRECOGNIZED)) {
+                    Outcome::Accept(r) => {
+                        self.send_lines(r.as_ref().unwrap_or(&replies::OK), max_line)
+                    }
+                    Outcome::Reject(r) if default => self.error(&r),
+                    Outcome::Reject(r) => {
+                        self.send_lines(&r, max_line);
+                        if r.code.0 == 421 {
+                            self.close();
+                        }
+                    }
                 }
             }
             Pending::XExch50Start(size) => match resolve(decision, None) {
@@ -945,6 +966,12 @@ impl Server {
     fn send(&mut self, reply: &Reply) {
         let enhanced = self.enhanced();
         reply.encode_with(&mut self.out, enhanced);
+    }
+
+    /// [`Server::send`] with lines of up to `max_line` octets (for the X-LINK2STATE reply).
+    fn send_lines(&mut self, reply: &Reply, max_line: usize) {
+        let enhanced = self.enhanced();
+        reply.encode_lines(&mut self.out, enhanced, max_line);
     }
 
     fn send_flush(&mut self, reply: &Reply) {
@@ -1328,7 +1355,7 @@ impl Server {
                     Step::Progress
                 } else if on {
                     self.ask(
-                        Pending::Exchange,
+                        Pending::Exchange(verb),
                         Event::Exchange {
                             verb,
                             args: Bytes::copy_from_slice(&args),

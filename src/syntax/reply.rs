@@ -298,6 +298,20 @@ impl Reply {
     /// or LF but its terminator, and carries the enhanced code when one is written. See the
     /// module documentation for sanitizing and wrapping.
     pub fn encode_with(&self, out: &mut impl bytes::BufMut, enhanced: bool) {
+        self.encode_lines(out, enhanced, MAX_LINE)
+    }
+
+    /// [`Reply::encode_with`] with lines of up to `max_line` octets, CRLF included, instead
+    /// of 512 (at least 512 is used). For the replies an extension allows to be longer:
+    /// X-LINK2STATE replies of up to [`crate::limits::MAX_LINK2STATE_LINE`] octets
+    /// (KB 812455).
+    pub(crate) fn encode_lines(
+        &self,
+        out: &mut impl bytes::BufMut,
+        enhanced: bool,
+        max_line: usize,
+    ) {
+        let max_line = max_line.max(MAX_LINE);
         let code = self.code.wire();
         let enh = if enhanced {
             self.enhanced.filter(|e| e.matches(ReplyCode(code)))
@@ -316,7 +330,7 @@ impl Reply {
         ];
         // The common case, one short line of plain text, is written directly: no
         // sanitizing copy, no line splitting.
-        if self.text.len() <= room(enh_bytes.len())
+        if self.text.len() <= room_in(max_line, enh_bytes.len())
             && !self.text.bytes().any(|b| b < 0x20 || b == 0x7f)
         {
             out.put_slice(&digits);
@@ -336,7 +350,7 @@ impl Reply {
             return;
         }
         let text = sanitize(&self.text);
-        for_each_piece(&text, room(enh_bytes.len()), |piece, last| {
+        for_each_piece(&text, room_in(max_line, enh_bytes.len()), |piece, last| {
             out.put_slice(&digits);
             if enh_bytes.is_empty() {
                 if !(last && piece.is_empty()) {
@@ -473,9 +487,14 @@ fn format_enhanced(e: EnhancedCode, buf: &mut [u8; 12]) -> &[u8] {
 
 /// Room for text on one line when the enhanced code takes `enh_len` octets.
 fn room(enh_len: usize) -> usize {
+    room_in(MAX_LINE, enh_len)
+}
+
+/// [`room`] for lines of up to `max_line` octets.
+fn room_in(max_line: usize, enh_len: usize) -> usize {
     // code (3) + separator (1) + CRLF (2), and the enhanced code plus its space.
     let fixed = 6 + if enh_len > 0 { enh_len + 1 } else { 0 };
-    MAX_LINE - fixed
+    max_line - fixed
 }
 
 /// Whether `b` must be rewritten by [`sanitize`].

@@ -874,3 +874,51 @@ fn x_link2state_reply_up_to_1024_octets_stays_one_line() {
         "{out}"
     );
 }
+
+/// RFC 4954 section 4 (after a successful AUTH, a further AUTH gets 503) holds across the
+/// two verbs: X-EXPS is Exchange's AUTH (KB 812455), and no public source lets a session
+/// hold two identities. Either success refuses the other verb with `503 5.5.1`.
+#[test]
+fn x_exps_and_auth_after_either_succeeded_are_503() {
+    let success = |identity: &str| {
+        let identity = identity.to_string();
+        move |_: &Event| Decision::AuthSuccess {
+            identity: identity.clone(),
+        }
+    };
+    // AUTH, then X-EXPS.
+    let mut t = S::new(ServerConfig::exchange_2016_default("mail.example.test"));
+    t.ehlo();
+    assert_eq!(
+        t.io(b"AUTH NTLM =\r\n", success("CONTOSO\\alice")),
+        "235 2.7.0 Authentication successful\r\n"
+    );
+    let out = t.io(b"X-EXPS NTLM\r\n", |e| match e {
+        Event::AuthStart { .. } => ntlm_supported(),
+        _ => Decision::Default,
+    });
+    assert_eq!(out, "503 5.5.1 Already authenticated\r\n");
+    assert_eq!(t.s.authenticated(), Some("CONTOSO\\alice"));
+    assert_eq!(t.s.exps_authenticated(), None);
+    // X-EXPS, then AUTH.
+    let mut t = S::new(ServerConfig::exchange_2016_default("mail.example.test"));
+    t.ehlo();
+    assert_eq!(
+        t.io(b"X-EXPS GSSAPI =\r\n", success("HUB1$")),
+        "235 2.7.0 Authentication successful\r\n"
+    );
+    let n = t.events.len();
+    assert_eq!(
+        t.io(b"AUTH NTLM\r\n", |_| ntlm_supported()),
+        "503 5.5.1 Already authenticated\r\n"
+    );
+    assert!(
+        !t.events[n..]
+            .iter()
+            .any(|e| matches!(e, Event::AuthStart { .. })),
+        "{:?}",
+        &t.events[n..]
+    );
+    assert_eq!(t.s.exps_authenticated(), Some("HUB1$"));
+    assert_eq!(t.s.authenticated(), None);
+}

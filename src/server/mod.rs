@@ -830,7 +830,9 @@ impl Server {
         self.auth_identity.as_deref()
     }
 
-    /// The identity of a successful X-EXPS exchange (kept apart from AUTH).
+    /// The identity of a successful X-EXPS exchange (kept apart from AUTH; at most one of
+    /// the two is ever set, since a success under either verb refuses the other with
+    /// `503 5.5.1`).
     pub fn exps_authenticated(&self) -> Option<&str> {
         self.exps_identity.as_deref()
     }
@@ -1551,10 +1553,13 @@ impl Server {
             AuthVerb::Auth => &self.config.auth.mechanisms,
             AuthVerb::XExps => &self.config.exchange.exps_mechanisms,
         };
-        let identity = match verb {
-            AuthVerb::Auth => &self.auth_identity,
-            AuthVerb::XExps => &self.exps_identity,
-        };
+        // RFC 4954 section 4: after a successful AUTH a further one gets 503. X-EXPS is
+        // Exchange's AUTH under another verb ("similar to AUTH ... see the AUTH RFC",
+        // KB 812455), and no public source (KB 812455, [MS-OXSMTP], the Exchange 2007
+        // "SMTP Protocol Extensions" page) lets one session hold two identities, so a
+        // success under either verb refuses both. The identities stay apart
+        // (`authenticated` / `exps_authenticated`): X-EXPS does not satisfy `require_auth`.
+        let identity = self.auth_identity.as_ref().or(self.exps_identity.as_ref());
         let known = configured
             .iter()
             .find(|m| m.name.eq_ignore_ascii_case(mechanism))

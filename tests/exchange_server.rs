@@ -922,3 +922,47 @@ fn x_exps_and_auth_after_either_succeeded_are_503() {
     assert_eq!(t.s.exps_authenticated(), Some("HUB1$"));
     assert_eq!(t.s.authenticated(), None);
 }
+
+/// [MS-SMTPNTLM] 2.2.1.9 (EHLO Discovery Message): the server answers EHLO, AUTH
+/// included, "with or without an argument ... The SMTP server MUST support such clients".
+/// The Exchange presets do (`ExchangeConfig::ehlo_without_argument`); a plain server
+/// keeps RFC 5321's grammar and refuses it.
+#[test]
+fn exchange_preset_answers_ehlo_without_argument() {
+    let mut t = S::new(ServerConfig::exchange_2016_default("mail.example.test"));
+    let out = t.accept("EHLO\r\n");
+    assert_eq!(out, wire(EXCHANGE_2016_25));
+    assert!(t
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Ehlo { domain } if domain.is_empty())));
+    assert!(t.s.is_esmtp());
+    assert_eq!(t.s.client_name(), None);
+    // The session goes on as after any EHLO.
+    assert_eq!(
+        t.accept("MAIL FROM:<a@example.test>\r\n"),
+        "250 2.1.0 Sender OK\r\n"
+    );
+
+    // Without the client's address the first line has no name to show.
+    let now = std::time::Instant::now();
+    let mut s = Server::new(ServerConfig::exchange_2003("mail.example.test"), now);
+    s.receive(now, b"ehlo  \r\n");
+    while let Some(e) = s.poll_event() {
+        if e.needs_decision() {
+            s.decide(Decision::Accept);
+        }
+    }
+    let mut out = Vec::new();
+    while let Some(b) = s.poll_transmit() {
+        out.extend_from_slice(&b);
+    }
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("250-mail.example.test Hello\r\n"), "{out}");
+
+    // Off (the default): 501, and HELO still needs its argument in the presets.
+    let mut t = S::new(ServerConfig::new("mx.example.test"));
+    assert!(t.accept("EHLO\r\n").starts_with("501 "));
+    let mut t = S::new(ServerConfig::exchange_2016_default("mail.example.test"));
+    assert!(t.accept("HELO\r\n").starts_with("501 "));
+}

@@ -199,6 +199,15 @@ pub struct ExchangeConfig {
     /// NTLM keeps \[MS-SMTPNTLM\]'s `334 ntlm supported` (2.2.1.2 and the section 4
     /// example) either way, LOGIN its `Username:` prompt (\[MS-XLOGIN\]).
     pub sasl_mechanism_supported: bool,
+    /// Answer `EHLO` without an argument like an EHLO whose client name is unknown (an
+    /// [`Event::Ehlo`](super::Event::Ehlo) with an empty `domain`, and the usual
+    /// capability reply) instead of refusing it with `501`. \[MS-SMTPNTLM\] 2.2.1.9 (EHLO
+    /// Discovery Message): the server responds with an EHLO-Response, AUTH included,
+    /// "when the client sends the EHLO command with or without an argument"; RFC 5321
+    /// 4.1.1.1 only says clients SHOULD send the argument, and "The SMTP server MUST
+    /// support such clients". Off by default (RFC 5321's grammar requires the argument);
+    /// on in the Exchange presets. `HELO` still needs its argument.
+    pub ehlo_without_argument: bool,
 }
 
 /// Limits on client behaviour. Exceeding one gets a defined reply, never unbounded memory.

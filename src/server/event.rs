@@ -70,7 +70,10 @@ pub enum Event {
     /// *Decision*: `EHLO`. Accept: the capability reply for the current TLS state.
     /// Default: accept. Implies a reset of any transaction.
     Ehlo {
-        /// The client's name as given.
+        /// The client's name as given; empty for a bare `EHLO`, which reaches the caller
+        /// only under
+        /// [`ExchangeConfig::ehlo_without_argument`](super::ExchangeConfig::ehlo_without_argument)
+        /// (otherwise it is refused with `501`).
         domain: String,
     },
     /// *Decision*: `HELO`. Accept: `250 <host>`. Default: accept.

@@ -313,6 +313,7 @@ impl ServerConfig {
             xrdst: true,
             xshadowrequest: true,
             sasl_mechanism_supported: true,
+            ehlo_without_argument: true,
             ..ExchangeConfig::default()
         };
         c
@@ -333,6 +334,7 @@ impl ServerConfig {
         c.auth.mechanisms = mechs(&["GSSAPI", "NTLM", "LOGIN"]);
         c.auth.require_auth = true;
         c.exchange.sasl_mechanism_supported = true;
+        c.exchange.ehlo_without_argument = true;
         c
     }
 
@@ -373,6 +375,7 @@ impl ServerConfig {
             xexch50: true,
             ehlo_order: EXCHANGE_2003_ORDER.iter().map(|s| s.to_string()).collect(),
             sasl_mechanism_supported: true,
+            ehlo_without_argument: true,
             ..ExchangeConfig::default()
         };
         c

@@ -298,6 +298,15 @@ fn hello_line(hostname: &str, ip: std::net::IpAddr) -> String {
     s
 }
 
+/// `EHLO` without an argument (trailing spaces or tabs allowed), any case.
+fn is_bare_ehlo(line: &[u8]) -> bool {
+    let mut end = line.len();
+    while end > 0 && matches!(line[end - 1], b' ' | b'\t' | b'\r' | b'\n') {
+        end -= 1;
+    }
+    line[..end].eq_ignore_ascii_case(b"EHLO")
+}
+
 fn starts_with_ci(line: &[u8], prefix: &[u8]) -> bool {
     line.len() >= prefix.len() && line[..prefix.len()].eq_ignore_ascii_case(prefix)
 }
@@ -482,10 +491,15 @@ impl Server {
                         Some(r) => r.lines().next().unwrap_or_default().to_string(),
                         None => match self.client_address {
                             Some(ip) => hello_line(&self.config.hostname, ip),
+                            // A bare EHLO (`ExchangeConfig::ehlo_without_argument`): the
+                            // client's name is unknown.
+                            None if domain.is_empty() => {
+                                format!("{} Hello", self.config.hostname)
+                            }
                             None => format!("{} Hello {}", self.config.hostname, domain),
                         },
                     };
-                    self.client_name = Some(domain);
+                    self.client_name = (!domain.is_empty()).then_some(domain);
                     let caps = self.capabilities(first);
                     let reply = caps.to_reply();
                     reply.encode_with(&mut self.out, false);
@@ -815,7 +829,8 @@ impl Server {
         self.tls
     }
 
-    /// The name the client gave in its accepted EHLO or HELO.
+    /// The name the client gave in its accepted EHLO or HELO (`None` after a bare `EHLO`
+    /// accepted under [`ExchangeConfig::ehlo_without_argument`]).
     pub fn client_name(&self) -> Option<&str> {
         self.client_name.as_deref()
     }
@@ -1189,6 +1204,15 @@ impl Server {
             None => self.config.extensions.smtputf8 && self.is_esmtp(),
         };
         let opts = self.parse_options(utf8, total);
+        if self.config.exchange.ehlo_without_argument && !self.refused && is_bare_ehlo(line) {
+            // [MS-SMTPNTLM] 2.2.1.9: the server answers EHLO with or without an argument.
+            return self.ask(
+                Pending::Ehlo(String::new()),
+                Event::Ehlo {
+                    domain: String::new(),
+                },
+            );
+        }
         let cmd = match parse_command(line, &opts) {
             Ok(cmd) => cmd,
             Err(e) => {

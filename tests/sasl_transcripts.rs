@@ -187,6 +187,67 @@ fn ms_xlogin_example() {
     );
 }
 
+/// \[MS-XLOGIN\] 2.2: the LOGIN client answers by the decoded prompt. A server that
+/// ignores the initial response (the user name) and asks `Username:` again gets the user
+/// name again, never the password; prompts in another case or spelling are recognised,
+/// and an unrecognisable one is answered by position.
+#[test]
+fn login_client_answers_by_prompt() {
+    let creds = || ClientCredentials::Password {
+        authzid: None,
+        username: "Charlie".into(),
+        password: "password".into(),
+    };
+    const USER: &str = "Q2hhcmxpZQ=="; // "Charlie"
+    const PASS: &str = "cGFzc3dvcmQ="; // "password"
+
+    // Initial response ignored: Username: again.
+    let mut c = ClientExchange::new(Mechanism::Login, creds()).unwrap();
+    assert_eq!(
+        c.start(true).unwrap().command_line("AUTH"),
+        format!("AUTH LOGIN {USER}\r\n")
+    );
+    assert_eq!(
+        c.challenge(b"VXNlcm5hbWU6").unwrap(),
+        ClientStep::Send(USER.into()),
+        "password sent in answer to Username:"
+    );
+    assert_eq!(
+        c.challenge(b"UGFzc3dvcmQ6").unwrap(),
+        ClientStep::Send(PASS.into())
+    );
+    assert!(c.challenge(b"UGFzc3dvcmQ6").is_err());
+
+    // Other spellings: "username:" and "User Name" / "password:".
+    let mut c = ClientExchange::new(Mechanism::Login, creds()).unwrap();
+    c.start(false).unwrap();
+    let user_name = b64::encode(b"User Name\0");
+    assert_eq!(
+        c.challenge(user_name.as_bytes()).unwrap(),
+        ClientStep::Send(USER.into())
+    );
+    let lower = b64::encode(b"username:");
+    assert_eq!(
+        c.challenge(lower.as_bytes()).unwrap(),
+        ClientStep::Send(USER.into())
+    );
+    let pw = b64::encode(b"password:");
+    assert_eq!(
+        c.challenge(pw.as_bytes()).unwrap(),
+        ClientStep::Send(PASS.into())
+    );
+
+    // Unrecognisable prompts (empty, other text, not BASE64): by position.
+    let mut c = ClientExchange::new(Mechanism::Login, creds()).unwrap();
+    c.start(false).unwrap();
+    assert_eq!(c.challenge(b"").unwrap(), ClientStep::Send(USER.into()));
+    assert_eq!(
+        c.challenge(b"not base64!").unwrap(),
+        ClientStep::Send(PASS.into())
+    );
+    assert!(c.challenge(b"").is_err());
+}
+
 /// \[MS-SMTPNTLM\] section 4.2, the failing NTLM exchange, with the caller's NTLM
 /// software simulated by the blobs of the example.
 #[test]

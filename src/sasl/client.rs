@@ -125,6 +125,11 @@ enum State {
     Scripted(Vec<String>),
     /// The client's last message went out; only an OAuth error challenge may follow.
     OAuthSent,
+    /// LOGIN: waiting for a prompt; `user_sent` once the user name went out (as the
+    /// initial response or in answer to a prompt). The answers come from `creds`.
+    Login {
+        user_sent: bool,
+    },
     CramMd5,
     /// NTLM without initial response: the next 334 is "ntlm supported".
     NtlmSupported,
@@ -281,20 +286,12 @@ impl ClientExchange {
                     State::Scripted(vec![line])
                 }
             }
-            (
-                Mechanism::Login,
-                ClientCredentials::Password {
-                    username, password, ..
-                },
-            ) => {
-                let u = b64::encode(username.as_bytes());
-                let p = b64::encode(password.as_bytes());
+            (Mechanism::Login, ClientCredentials::Password { username, .. }) => {
+                // The answers are made per prompt in `login_answer`.
                 if ir {
-                    initial = Some(u);
-                    State::Scripted(vec![p])
-                } else {
-                    State::Scripted(vec![u, p])
+                    initial = Some(b64::encode(username.as_bytes()));
                 }
+                State::Login { user_sent: ir }
             }
             (Mechanism::CramMd5, _) => State::CramMd5,
             (Mechanism::XOAuth2, ClientCredentials::OAuth { user, token, .. }) => {
@@ -367,9 +364,10 @@ impl ClientExchange {
     pub fn challenge(&mut self, text: &[u8]) -> Result<ClientStep, SaslError> {
         let state = std::mem::replace(&mut self.state, State::Done);
         match state {
+            State::Login { user_sent } => self.login_answer(text, user_sent),
             State::Scripted(mut lines) => {
-                // PLAIN, LOGIN and the OAuth first message answer by position; the
-                // challenge text is not interpreted ([MS-XLOGIN] prompts are fixed).
+                // PLAIN and the OAuth first message answer the one challenge; its text is
+                // not interpreted.
                 if lines.is_empty() {
                     return Err(SaslError::UnexpectedStep(self.mechanism.static_name()));
                 }
@@ -462,6 +460,37 @@ impl ClientExchange {
                 self.state = other;
                 Err(SaslError::UnexpectedStep(self.mechanism.static_name()))
             }
+        }
+    }
+
+    /// LOGIN: answers by the decoded prompt (\[MS-XLOGIN\] 2.2: `Username:` then
+    /// `Password:`, recognised by [`login::prompt_kind`]), so a server that ignores the
+    /// initial response and asks `Username:` again gets the user name again, never the
+    /// password. A prompt that is not recognisable is answered by position (user name
+    /// first, then password). After the password the exchange is over.
+    fn login_answer(&mut self, text: &[u8], user_sent: bool) -> Result<ClientStep, SaslError> {
+        let ClientCredentials::Password {
+            username, password, ..
+        } = &self.creds
+        else {
+            return Err(SaslError::InvalidInput(
+                "credentials do not fit the mechanism",
+            ));
+        };
+        let prompt = b64::decode_challenge(text)
+            .ok()
+            .and_then(|p| login::prompt_kind(&p));
+        let send_user = match prompt {
+            Some(login::LoginPrompt::Username) => true,
+            Some(login::LoginPrompt::Password) => false,
+            None => !user_sent,
+        };
+        if send_user {
+            self.state = State::Login { user_sent: true };
+            Ok(ClientStep::Send(b64::encode(username.as_bytes())))
+        } else {
+            self.state = State::Done;
+            Ok(ClientStep::Send(b64::encode(password.as_bytes())))
         }
     }
 

@@ -36,7 +36,8 @@ pub enum LoginPrompt {
 
 /// Recognises a decoded LOGIN challenge. Servers in the wild vary the text ("Username:",
 /// "User Name", "username:"), so the check is case-insensitive on the leading word;
-/// `None` for anything else. The client driver answers by position, not by this value.
+/// `None` for anything else. The client driver ([`super::ClientExchange`]) answers by
+/// this value, and by position only when it is `None`.
 pub fn prompt_kind(challenge: &[u8]) -> Option<LoginPrompt> {
     let lower: Vec<u8> = challenge.iter().map(u8::to_ascii_lowercase).collect();
     if lower.starts_with(b"username") || lower.starts_with(b"user name") {

@@ -308,41 +308,45 @@ fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
         _ => (s, None),
     };
     let wanted = if v4.is_some() { 6 } else { 8 };
-    let mut words = [0u16; 8];
-    let hex_groups = |part: &str, out: &mut Vec<u16>| -> Option<()> {
+    // Up to eight groups on each side of a `::` (no allocation: this runs per address).
+    fn hex_groups(part: &str, out: &mut [u16; 8]) -> Option<usize> {
         if part.is_empty() {
-            return Some(());
+            return Some(0);
         }
+        let mut n = 0;
         for g in part.split(':') {
             if g.is_empty() || g.len() > 4 || !g.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return None;
             }
-            out.push(u16::from_str_radix(g, 16).ok()?);
+            *out.get_mut(n)? = u16::from_str_radix(g, 16).ok()?;
+            n += 1;
         }
-        Some(())
-    };
-    let (mut left, mut right) = (Vec::with_capacity(8), Vec::with_capacity(8));
-    match groups.split_once("::") {
+        Some(n)
+    }
+    let (mut left, mut right) = ([0u16; 8], [0u16; 8]);
+    let (nl, nr) = match groups.split_once("::") {
         Some((l, r)) => {
             if r.contains("::") {
                 return None;
             }
-            hex_groups(l, &mut left)?;
-            hex_groups(r, &mut right)?;
+            let (nl, nr) = (hex_groups(l, &mut left)?, hex_groups(r, &mut right)?);
             // `::` stands for two groups or more.
-            if left.len() + right.len() > wanted - 2 {
+            if nl + nr > wanted - 2 {
                 return None;
             }
+            (nl, nr)
         }
         None => {
-            hex_groups(groups, &mut left)?;
-            if left.len() != wanted {
+            let n = hex_groups(groups, &mut left)?;
+            if n != wanted {
                 return None;
             }
+            (n, 0)
         }
-    }
-    words[..left.len()].copy_from_slice(&left);
-    words[wanted - right.len()..wanted].copy_from_slice(&right);
+    };
+    let mut words = [0u16; 8];
+    words[..nl].copy_from_slice(&left[..nl]);
+    words[wanted - nr..wanted].copy_from_slice(&right[..nr]);
     if let Some(v4) = v4 {
         let o = v4.octets();
         words[6] = u16::from_be_bytes([o[0], o[1]]);

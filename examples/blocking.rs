@@ -103,6 +103,9 @@ fn connection(
     implicit_tls: bool,
 ) -> io::Result<()> {
     let shortest = shared.config.timeouts.shortest();
+    // A client that stops reading is as silent as one that stops writing (RFC 5321
+    // 4.5.3.2): a write that cannot finish within the shortest timeout ends the session.
+    stream.set_write_timeout(Some(shortest))?;
     let conn = match (implicit_tls, tls.clone()) {
         (false, _) => Conn::Plain(stream),
         // RFC 8314: the handshake before the greeting.

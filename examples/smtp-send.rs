@@ -393,6 +393,15 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                     }
                     if !delivered {
                         println!("session ended before delivery: {reason}");
+                        // A lost or broken connection is exit 2, a refusal exit 1.
+                        if matches!(
+                            reason,
+                            ehlo::client::CloseReason::PeerClosed
+                                | ehlo::client::CloseReason::Timeout(_)
+                                | ehlo::client::CloseReason::Protocol(_)
+                        ) {
+                            return Err(format!("connection lost: {reason}").into());
+                        }
                     }
                     return Ok(delivered && accepted.iter().all(|&a| a));
                 }

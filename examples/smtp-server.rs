@@ -72,14 +72,32 @@ fn send_queued(
     })
 }
 
-/// [`send_queued`], then waits until the rest is written.
-async fn flush(session: &mut Session, conn: &mut Conn, spill: &mut Vec<u8>) -> io::Result<()> {
+/// [`send_queued`], then waits until the rest is written, for at most `limit`: a client
+/// that does not read is as silent as one that does not write (RFC 5321 4.5.3.2).
+async fn flush(
+    session: &mut Session,
+    conn: &mut Conn,
+    spill: &mut Vec<u8>,
+    limit: Duration,
+) -> io::Result<()> {
     send_queued(session, conn, spill, false)?;
     if !spill.is_empty() {
-        conn.write_all(spill).await?;
+        within(limit, "write", conn.write_all(spill)).await?;
         spill.clear();
     }
     Ok(())
+}
+
+/// `io` if it ends within `limit`; a `TimedOut` error otherwise.
+async fn within<T>(
+    limit: Duration,
+    what: &'static str,
+    io: impl std::future::Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    match tokio::time::timeout(limit, io).await {
+        Ok(result) => result,
+        Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, what)),
+    }
 }
 
 thread_local! {
@@ -120,10 +138,9 @@ async fn connection(
         (Start::Tls, Some(acceptor)) => {
             // A client that never finishes the handshake gets as long as a silent one.
             let handshake = Box::pin(acceptor.accept(stream));
-            match tokio::time::timeout(shortest, handshake).await {
-                Ok(stream) => Conn::Tls(Box::new(stream?)),
-                Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, "TLS handshake")),
-            }
+            Conn::Tls(Box::new(
+                within(shortest, "TLS handshake", handshake).await?,
+            ))
         }
         (Start::Tls, None) => return Err(io::Error::other("implicit TLS without TLS configured")),
     };
@@ -155,7 +172,7 @@ async fn connection(
     loop {
         match session.next() {
             Next::Read => {
-                flush(&mut session, &mut conn, &mut out).await?;
+                flush(&mut session, &mut conn, &mut out, shortest).await?;
                 let read = match session.server.poll_timeout() {
                     Some(deadline) => {
                         if armed.map_or(true, |a| deadline < a) {
@@ -199,14 +216,16 @@ async fn connection(
                 }
             }
             Next::TlsUpgrade => {
-                flush(&mut session, &mut conn, &mut out).await?;
+                flush(&mut session, &mut conn, &mut out, shortest).await?;
                 let (Some(acceptor), Conn::Plain(tcp)) =
                     (tls.as_ref(), std::mem::replace(&mut conn, Conn::Upgrading))
                 else {
                     return Err(io::Error::other("TLS upgrade without TLS configured"));
                 };
-                // Boxed: the handshake's state is large and only TLS sessions need it.
-                let stream = Box::pin(acceptor.accept(tcp)).await?;
+                // Boxed: the handshake's state is large and only TLS sessions need it. A
+                // client that stalls in it is a silent client (RFC 5321 4.5.3.2).
+                let handshake = Box::pin(acceptor.accept(tcp));
+                let stream = within(shortest, "TLS handshake", handshake).await?;
                 conn = Conn::Tls(Box::new(stream));
                 session.server.tls_established();
                 debug!(%peer, "TLS established");
@@ -218,7 +237,7 @@ async fn connection(
             Next::Closed => {
                 // The last reply (221, or 421) leaves with the FIN.
                 send_queued(&mut session, &mut conn, &mut out, true)?;
-                return conn.finish_spilled(&mut out).await;
+                return within(shortest, "write", conn.finish_spilled(&mut out)).await;
             }
         }
     }

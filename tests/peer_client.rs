@@ -457,3 +457,31 @@ fn smtp_send_plaintext_password_refused_without_tls() {
     );
     assert!(server.messages().is_empty());
 }
+
+/// Exit 2 is a connection error, 1 a refusal: a server that drops the connection before
+/// the greeting, or right after it, is the former.
+#[test]
+fn smtp_send_exits_2_when_the_connection_is_lost() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let acceptor = std::thread::spawn(move || {
+        for greet in [false, true] {
+            let (mut s, _) = listener.accept().unwrap();
+            if greet {
+                let _ = s.write_all(b"220 x ESMTP\r\n");
+                let mut b = [0u8; 100];
+                let _ = s.read(&mut b);
+            }
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("m.eml");
+    std::fs::write(&file, MESSAGE).unwrap();
+    for _ in 0..2 {
+        let out = smtp_send(addr, &file, &[]);
+        assert_eq!(out.status.code(), Some(2), "{}", out.all());
+        assert!(out.stderr.contains("connection lost"), "{}", out.all());
+    }
+    acceptor.join().unwrap();
+}

@@ -1538,3 +1538,184 @@ fn connections_past_the_limit_get_421() {
         let _again = served();
     }
 }
+
+// ------------------------------------------------------------------ clients that stall
+
+/// Reads one (possibly multi-line) reply; returns its last line.
+fn last_reply_line(r: &mut std::io::BufReader<std::net::TcpStream>) -> String {
+    use std::io::BufRead;
+    loop {
+        let mut line = String::new();
+        r.read_line(&mut line).expect("reply");
+        if line.as_bytes().get(3) != Some(&b'-') || line.is_empty() {
+            return line.trim_end().to_string();
+        }
+    }
+}
+
+/// Waits (up to `PEER_TIMEOUT`) until a new connection gets `220`, not `421`: the one
+/// `--max-connections` slot is free again.
+fn slot_freed(addr: std::net::SocketAddr) -> Option<Duration> {
+    use std::io::BufRead;
+    let start = std::time::Instant::now();
+    while start.elapsed() < PEER_TIMEOUT {
+        let s = std::net::TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(s).read_line(&mut line);
+        if line.starts_with("220 ") {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
+/// RFC 5321 4.5.3.2, `--timeout`: a client that sends STARTTLS and never starts the
+/// handshake is a silent client, dropped after the timeout, and its `--max-connections`
+/// slot is freed. For every server example.
+#[test]
+fn a_stalled_starttls_handshake_times_out() {
+    use std::io::Write;
+    for name in ["smtp-server", "blocking", "event-loop"] {
+        let args = [
+            "--tls-self-signed",
+            "--timeout",
+            "1",
+            "--max-connections",
+            "1",
+        ];
+        let server = ExampleServer::start_example(name, &args);
+        // The start-up probe's connection may still count for a moment.
+        let (mut s, mut r) = loop {
+            let s = std::net::TcpStream::connect(server.addr).unwrap();
+            s.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
+            let mut r = std::io::BufReader::new(s.try_clone().unwrap());
+            if last_reply_line(&mut r).starts_with("220 ") {
+                break (s, r);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        s.write_all(b"EHLO client.test\r\n").unwrap();
+        last_reply_line(&mut r);
+        s.write_all(b"STARTTLS\r\n").unwrap();
+        assert!(last_reply_line(&mut r).starts_with("220 "), "{name}");
+        // No ClientHello follows.
+        assert!(
+            slot_freed(server.addr).is_some(),
+            "{name}: the stalled handshake holds its slot"
+        );
+        drop(s);
+    }
+}
+
+/// A client that pipelines commands and never reads the replies: once the socket buffers
+/// are full the server can only wait for it, which is as silent as sending nothing. It is
+/// dropped after `--timeout` and its `--max-connections` slot freed. For every server
+/// example.
+#[test]
+fn a_client_that_never_reads_is_dropped_after_the_timeout() {
+    use std::io::Write;
+    for name in ["smtp-server", "blocking", "event-loop"] {
+        let server =
+            ExampleServer::start_example(name, &["--timeout", "1", "--max-connections", "1"]);
+        // Wait for the start-up probe's slot, then take the only one.
+        assert!(slot_freed(server.addr).is_some(), "{name}");
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        socket.connect(&server.addr.into()).unwrap();
+        let stream: std::net::TcpStream = socket.into();
+        stream.set_write_timeout(Some(PEER_TIMEOUT)).unwrap();
+        let mut writer = stream.try_clone().unwrap();
+        let sender = std::thread::spawn(move || {
+            let _ = writer.write_all(&b"EHLO client.test\r\n".repeat(20_000));
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(
+            slot_freed(server.addr).is_some(),
+            "{name}: the client that never reads holds its slot"
+        );
+        drop(stream);
+        let _ = sender.join();
+    }
+}
+
+/// RFC 5321 4.4: the `from` of a `Received` header is a Domain or an address literal,
+/// and the date follows the only `;` (RFC 5322 3.6.7). The machine takes any EHLO
+/// argument; an unfit one is written as `unknown`, so `EHLO x; <date>` cannot forge the
+/// trace date and `EHLO a(b` cannot open a comment.
+#[test]
+fn the_received_header_takes_only_a_domain_from_ehlo() {
+    let server = ExampleServer::start(&[]);
+    let helos = [
+        ("foo bar", "unknown"),
+        ("evil; Mon, 1 Jan 2001 00:00:00 +0000", "unknown"),
+        ("a(b", "unknown"),
+        ("my_host.example", "my_host.example"),
+        ("[192.0.2.1]", "[192.0.2.1]"),
+    ];
+    for (helo, _) in helos {
+        let ehlo = format!("EHLO {helo}\r\n");
+        let replies = raw_session(
+            server.addr,
+            &[
+                ehlo.as_bytes(),
+                b"MAIL FROM:<a@example.test>\r\n",
+                b"RCPT TO:<b@example.test>\r\n",
+                b"DATA\r\n",
+                b"Subject: x\r\n\r\nbody\r\n.\r\n",
+                b"QUIT\r\n",
+            ],
+        );
+        assert!(
+            replies.iter().any(|r| r.starts_with("250 2.0.0 Ok")),
+            "{helo}: {replies:?}"
+        );
+    }
+    let mut froms: Vec<String> = server
+        .messages()
+        .iter()
+        .map(|m| {
+            let t = split_trace(m);
+            assert_eq!(t.received.matches(';').count(), 1, "{}", t.received);
+            let from = t.received.strip_prefix("Received: from ").unwrap();
+            from.split(" (").next().unwrap().to_string()
+        })
+        .collect();
+    froms.sort();
+    let mut want: Vec<String> = helos.iter().map(|(_, w)| w.to_string()).collect();
+    want.sort();
+    assert_eq!(froms, want);
+}
+
+/// A connection does not get to try passwords without end: after five wrong ones the
+/// server answers `421 4.7.0` and closes (`ServerLimits::max_auth_failures`).
+#[test]
+fn wrong_passwords_end_the_session_after_five() {
+    use std::io::Write;
+    let server = ExampleServer::start(&["--user", "alice:secret"]);
+    let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
+    let mut r = std::io::BufReader::new(s.try_clone().unwrap());
+    last_reply_line(&mut r);
+    s.write_all(b"EHLO client.test\r\n").unwrap();
+    last_reply_line(&mut r);
+    let mut lines = Vec::new();
+    for _ in 0..5 {
+        // "\0alice\0wrong"
+        s.write_all(b"AUTH PLAIN AGFsaWNlAHdyb25n\r\n").unwrap();
+        lines.push(last_reply_line(&mut r));
+    }
+    assert!(
+        lines.iter().all(|l| l.starts_with("535 5.7.8")),
+        "{lines:?}"
+    );
+    assert!(last_reply_line(&mut r).starts_with("421 4.7.0"));
+    let mut rest = String::new();
+    assert_eq!(
+        std::io::BufRead::read_line(&mut r, &mut rest).unwrap_or(0),
+        0,
+        "{rest:?}"
+    );
+}

@@ -910,6 +910,40 @@ fn auth_failure_temp_failure_and_initial_responses() {
     ), "{}", r.text());
 }
 
+/// A connection does not get to try passwords without end: the fifth failed AUTH
+/// (`limits.max_auth_failures`) is followed by `421 4.7.0` and the close. Temporary
+/// failures (`454`) do not count.
+#[test]
+fn failed_authentications_are_bounded() {
+    let mut c = auth_config();
+    c.auth.allow_plaintext_without_tls = true;
+    let input = t(EHLO) + &"AUTH PLAIN AGEAYg==\r\n".repeat(8);
+    let mut n = 0;
+    let r = run(c, input.as_bytes(), |e| match e {
+        Event::AuthStart { .. } => {
+            n += 1;
+            // The first is a temporary failure, which does not count.
+            if n == 1 {
+                Decision::AuthTemporaryFailure
+            } else {
+                Decision::AuthFailure
+            }
+        }
+        _ => Decision::Default,
+    });
+    let text = r.text();
+    assert_eq!(text.matches("535 5.7.8").count(), 5, "{text}");
+    assert!(
+        text.ends_with(
+            "535 5.7.8 Authentication credentials invalid\r\n\
+             421 4.7.0 Too many authentication failures, closing connection\r\n"
+        ),
+        "{text}"
+    );
+    assert!(r.closed);
+    assert_eq!(n, 6);
+}
+
 #[test]
 fn auth_require_tls_and_require_auth() {
     let mut c = auth_config();

@@ -159,6 +159,10 @@ impl Request {
         line(&["MIME-Version: 1.0"]);
         line(&["Content-Type: multipart/report; report-type=delivery-status;"]);
         line(&["\tboundary=\"", &boundary, "\""]);
+        if eight_bit && !self.utf8 {
+            // RFC 2045 6.4: a multipart holding an 8bit part is 8bit itself.
+            line(&["Content-Transfer-Encoding: 8bit"]);
+        }
         let mut date = Vec::with_capacity(32);
         write_rfc5322_date(&mut date, now);
         let date = String::from_utf8_lossy(&date).into_owned();
@@ -186,14 +190,19 @@ impl Request {
         line(&["Reporting-MTA: dns; ", host]);
         if let Some(envid) = &self.envid {
             // RFC 3461 section 6.3: the ENVID, decoded from xtext.
-            line(&["Original-Envelope-Id: ", &printable(envid)]);
+            line(&["Original-Envelope-Id: ", &printable(envid, self.utf8)]);
         }
         line(&["Arrival-Date: ", &arrival_date]);
         // RFC 3464 section 2.3: a block of fields per recipient.
         for r in &self.recipients {
             line(&[]);
             if let Some((kind, addr)) = &r.original {
-                line(&["Original-Recipient: ", kind, "; ", &printable(addr)]);
+                line(&[
+                    "Original-Recipient: ",
+                    kind,
+                    "; ",
+                    &printable(addr, self.utf8),
+                ]);
             }
             line(&["Final-Recipient: ", addr_type, "; ", &r.address]);
             line(&["Action: delivered"]);
@@ -223,12 +232,14 @@ fn strip_brackets(path: &str) -> &str {
 
 /// An xtext value decoded when it decodes to printable text (what RFC 3461 section 6.3
 /// asks for), kept encoded otherwise: a field value must not carry a line break or a
-/// control character, and xtext never does.
-fn printable(xtext: &str) -> String {
+/// control character, and xtext never does. Outside SMTPUTF8 (`utf8` false) the fields
+/// are US-ASCII (RFC 3464 2.2.1, 2.3.1), so a value that decodes to anything else stays
+/// xtext too.
+fn printable(xtext: &str, utf8: bool) -> String {
     let x = XText(xtext.into());
     match x.decode() {
         Some(raw) => match std::str::from_utf8(&raw) {
-            Ok(s) if !s.chars().any(char::is_control) => s.to_string(),
+            Ok(s) if !s.chars().any(char::is_control) && (utf8 || s.is_ascii()) => s.to_string(),
             _ => xtext.to_string(),
         },
         None => xtext.to_string(),
@@ -340,5 +351,25 @@ mod tests {
         assert!(report.contains("Content-Type: message/global-delivery-status\r\n"));
         assert!(report.contains("Final-Recipient: utf-8; ü@example.test\r\n"));
         assert!(report.contains("Content-Type: message/global-headers\r\n\r\nX-Trap"));
+    }
+
+    #[test]
+    fn fields_outside_smtputf8_stay_ascii() {
+        let envid = XText("+C3+A9id".into());
+        let mut r = Request::new("<a@example.test>", Some(&envid), false);
+        let orcpt = Orcpt {
+            addr_type: "rfc822".into(),
+            addr: XText("+C3+A9@example.test".into()),
+        };
+        r.recipient("<b@example.test>", notify_success(), Some(&orcpt));
+        let now = SystemTime::now();
+        let report = r.report("<a@example.test>", "ID2", "mx.example.test", now, now);
+        let report = String::from_utf8(report).unwrap();
+        assert!(
+            report.contains("Original-Envelope-Id: +C3+A9id\r\n"),
+            "{report}"
+        );
+        assert!(report.contains("Original-Recipient: rfc822; +C3+A9@example.test\r\n"));
+        assert!(report.is_ascii(), "{report}");
     }
 }

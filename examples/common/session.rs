@@ -102,6 +102,34 @@ fn address_literal(ip: IpAddr) -> String {
     }
 }
 
+/// The client's EHLO/HELO name as the `from` of a `Received` header: RFC 5321 4.4 wants a
+/// Domain or an address literal there, and the machine takes any argument (as Postfix
+/// does). A name of letters, digits, dots, hyphens and underscores (Windows host names),
+/// or a valid address literal, is written as given; anything else (a `;` that would
+/// forge the date, a `(` that would open a comment, spaces, ...) becomes `unknown`. U-labels
+/// only in an SMTPUTF8 transaction (RFC 6531 4.3).
+fn trace_name(helo: Option<&str>, utf8: bool) -> &str {
+    let Some(name) = helo else {
+        return "unknown";
+    };
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+    let opts = ehlo::syntax::ParseOptions {
+        utf8,
+        ..ehlo::syntax::ParseOptions::default()
+    };
+    let ok = if name.starts_with('[') {
+        ehlo::syntax::path::AddressLiteral::parse(name).is_ok()
+    } else {
+        (!name.is_empty() && name.chars().all(plain))
+            || ehlo::syntax::path::Domain::parse(name, &opts).is_ok()
+    };
+    if ok {
+        name
+    } else {
+        "unknown"
+    }
+}
+
 /// A path as written in the trace headers, in a string sized for it up front.
 fn path_text(path: &impl std::fmt::Display) -> String {
     use std::fmt::Write as _;
@@ -354,7 +382,7 @@ impl Session {
             (true, false, true) => "A",
             (true, true, true) => "SA",
         };
-        let helo = self.server.client_name().unwrap_or("unknown");
+        let helo = trace_name(self.server.client_name(), self.smtputf8);
         let mut headers = Vec::with_capacity(Maildir::INITIAL_BUFFER);
         for part in [
             "Return-Path: ",

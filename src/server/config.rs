@@ -238,6 +238,11 @@ pub struct ServerLimits {
     /// Protocol errors (bad syntax, bad sequence, unknown commands) before the server
     /// answers `421 4.7.0` and closes (default 10).
     pub max_errors: u32,
+    /// Failed authentications (AUTH or X-EXPS answered with a `5xx`) before the server
+    /// answers `421 4.7.0` and closes (default 5): one connection must not try passwords
+    /// without end (Postfix counts them as errors too). Temporary failures (`454`) do not
+    /// count.
+    pub max_auth_failures: u32,
     /// Commands per session before `421 4.7.0` and close (default 10,000).
     pub max_commands: u64,
     /// Mail transactions (MAIL commands accepted) per session before `421 4.7.0` and
@@ -255,6 +260,7 @@ impl Default for ServerLimits {
             max_message_size: 10 * 1024 * 1024,
             max_recipients: crate::limits::MIN_RECIPIENTS,
             max_errors: 10,
+            max_auth_failures: 5,
             max_commands: 10_000,
             max_transactions: 1_000,
         }

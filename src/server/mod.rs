@@ -216,6 +216,7 @@ pub struct Server {
     exps_identity: Option<String>,
     txn: Option<Transaction>,
     errors: u32,
+    auth_failures: u32,
     commands: u64,
     transactions: u32,
     last_activity: Instant,
@@ -369,6 +370,7 @@ impl Server {
             exps_identity: None,
             txn: None,
             errors: 0,
+            auth_failures: 0,
             commands: 0,
             transactions: 0,
             last_activity: now,
@@ -722,6 +724,13 @@ impl Server {
     fn auth_failure(&mut self, reply: &Reply) {
         self.phase = Phase::Command;
         self.send_reject(reply);
+        if reply.code.0 >= 500 && !self.is_closed() {
+            self.auth_failures = self.auth_failures.saturating_add(1);
+            if self.auth_failures >= self.config.limits.max_auth_failures {
+                self.send(&replies::TOO_MANY_AUTH_FAILURES);
+                self.close();
+            }
+        }
         self.flush();
     }
 

@@ -144,6 +144,12 @@ pub const BLOB_OK: Reply = r(250, (2, 0, 0), "XEXCH50 OK");
 pub const TLS_NOT_AVAILABLE: Reply = r(454, (4, 7, 0), "TLS not available");
 /// `421 4.7.0`: too many errors.
 pub const TOO_MANY_ERRORS: Reply = r(421, (4, 7, 0), "Too many errors, closing connection");
+/// `421 4.7.0` after `limits.max_auth_failures` failed authentications.
+pub const TOO_MANY_AUTH_FAILURES: Reply = r(
+    421,
+    (4, 7, 0),
+    "Too many authentication failures, closing connection",
+);
 /// `421 4.7.0`: too many commands.
 pub const TOO_MANY_COMMANDS: Reply = r(421, (4, 7, 0), "Too many commands, closing connection");
 /// `421 4.7.0`: too many transactions.

@@ -187,8 +187,14 @@ pub const EHLO_DEFAULT: &str = "250-mx.example.test Hello client.example.test\r\
 250-SIZE 10485760\r\n250-PIPELINING\r\n250-DSN\r\n250-ENHANCEDSTATUSCODES\r\n\
 250-8BITMIME\r\n250-BINARYMIME\r\n250 CHUNKING\r\n";
 
-/// Checks that `out` is a sequence of well-formed reply lines.
+/// Checks that `out` is a sequence of well-formed reply lines of 512 octets at most.
 pub fn assert_well_formed(out: &[u8]) {
+    assert_well_formed_up_to(out, 512);
+}
+
+/// [`assert_well_formed`] with lines up to `max_line` octets (1,024 where X-LINK2STATE
+/// replies may go out, KB 812455).
+pub fn assert_well_formed_up_to(out: &[u8], max_line: usize) {
     let mut rest = out;
     while !rest.is_empty() {
         let end = rest
@@ -201,7 +207,7 @@ pub fn assert_well_formed(out: &[u8]) {
                 )
             });
         let line = &rest[..end];
-        assert!(end + 2 <= 512, "reply line over 512 octets");
+        assert!(end + 2 <= max_line, "reply line over {max_line} octets");
         assert!(
             line.len() >= 3,
             "short reply line {:?}",

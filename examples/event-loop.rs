@@ -8,6 +8,9 @@
 //! writability, and the connection's input is not read meanwhile (back-pressure). The
 //! fsync and rename run in the loop thread: with fsync on, one slow disk stalls every
 //! connection for that moment (the tokio example hands them to a blocking pool instead).
+//! Ctrl-C ends the process at once (no signal handling here, as in `blocking`): a message
+//! being received is left in `tmp/`, which Maildir readers ignore; acknowledged messages
+//! are in `new/` already. `smtp-server` drains open sessions instead.
 //!
 //! ```text
 //! cargo run --release --example event-loop -- --listen 127.0.0.1:2525 --maildir /tmp/md

@@ -281,7 +281,10 @@ impl Commit {
     /// notice cannot be written, the message is not stored either (the client gets a
     /// `451` and sends it again: no message is acknowledged without the report its
     /// sender asked for); only a failed rename of the notice, after the message is in
-    /// `new/`, loses the notice alone.
+    /// `new/`, loses the notice alone. If the fsync of `new/` fails after the rename, the
+    /// message is visible but may not survive a crash: the error goes to the client as a
+    /// `451`, which may make it send the message again; a duplicate is the lesser harm
+    /// (RFC 5321 6.1).
     pub fn run(mut self) -> io::Result<Stored> {
         // Whether the file in tmp/ is ours (a failed create_new leaves a stranger's alone).
         let mut ours = self.file.is_some();

@@ -1711,3 +1711,150 @@ fn tls_only_and_legacy_advertisements() {
          250 X-LINK2STATE\r\n250 2.1.0 Sender OK\r\n"
     );
 }
+
+// ---- advertised extensions are enforced (LIMITS, DELIVERBY, FUTURERELEASE) ----
+
+/// The replies after the greeting and the EHLO reply.
+fn after_ehlo(out: &str) -> Vec<String> {
+    let mut lines: Vec<String> = out.lines().map(str::to_string).collect();
+    lines.remove(0);
+    let end = lines.iter().position(|l| l.starts_with("250 ")).unwrap();
+    lines.drain(..=end);
+    lines
+}
+
+fn with_extra(cap: &str) -> ServerConfig {
+    let mut c = config();
+    c.extensions.extra.push(ehlo::Capability::parse(cap));
+    c
+}
+
+/// RFC 9422 section 4.2: an advertised `LIMITS RCPTMAX=2` is enforced like
+/// `max_recipients` (`452 4.5.3` for the third RCPT), and replaces it.
+#[test]
+fn limits_rcptmax_advertised_is_enforced() {
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n\
+           RCPT TO:<c@example.test>\r\nRCPT TO:<d@example.test>\r\n";
+    let out = run(with_extra("LIMITS RCPTMAX=2"), input.as_bytes(), defaults).text();
+    assert!(out.contains("250 LIMITS RCPTMAX=2\r\n"), "{out}");
+    assert_eq!(
+        after_ehlo(&out),
+        [
+            "250 2.1.0 Sender OK",
+            "250 2.1.5 Recipient OK",
+            "250 2.1.5 Recipient OK",
+            "452 4.5.3 Too many recipients"
+        ]
+    );
+}
+
+/// The advertised RCPTMAX overrides a lower `max_recipients` too: the client was told
+/// it may send that many.
+#[test]
+fn limits_rcptmax_advertised_overrides_a_lower_configured_limit() {
+    let mut c = with_extra("LIMITS RCPTMAX=3");
+    c.limits.max_recipients = 1;
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n\
+           RCPT TO:<c@example.test>\r\nRCPT TO:<d@example.test>\r\nRCPT TO:<e@example.test>\r\n";
+    let out = run(c, input.as_bytes(), defaults).text();
+    let replies = after_ehlo(&out);
+    assert_eq!(replies[1..4], ["250 2.1.5 Recipient OK"; 3]);
+    assert_eq!(replies[4], "452 4.5.3 Too many recipients");
+}
+
+/// RFC 9422 section 4.1: an advertised `LIMITS MAILMAX=1` is enforced like
+/// `max_transactions` (`421 4.7.0` and close).
+#[test]
+fn limits_mailmax_advertised_is_enforced() {
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\nRSET\r\nMAIL FROM:<a@example.test>\r\n";
+    let r = run(with_extra("LIMITS MAILMAX=1"), input.as_bytes(), defaults);
+    assert_eq!(
+        after_ehlo(&r.text()),
+        [
+            "250 2.1.0 Sender OK",
+            "250 2.0.0 OK",
+            "421 4.7.0 Too many messages in this session, closing connection"
+        ]
+    );
+    assert!(r.closed);
+}
+
+/// RFC 9422 section 4.3: RCPTDOMAINMAX counts distinct recipient domains per transaction,
+/// case-insensitively; a recipient in a domain already seen is fine, one in a new domain
+/// beyond the limit gets `452 4.5.3`, and a new transaction starts afresh.
+#[test]
+fn limits_rcptdomainmax_advertised_is_enforced() {
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@one.example>\r\nRCPT TO:<c@two.example>\r\n\
+           RCPT TO:<d@ONE.Example>\r\nRCPT TO:<Postmaster>\r\nRSET\r\n\
+           MAIL FROM:<a@example.test>\r\nRCPT TO:<c@two.example>\r\nRCPT TO:<b@one.example>\r\n";
+    let out = run(
+        with_extra("LIMITS RCPTDOMAINMAX=1"),
+        input.as_bytes(),
+        defaults,
+    )
+    .text();
+    assert_eq!(
+        after_ehlo(&out),
+        [
+            "250 2.1.0 Sender OK",
+            "250 2.1.5 Recipient OK",
+            "452 4.5.3 Too many recipient domains",
+            "250 2.1.5 Recipient OK",
+            "250 2.1.5 Recipient OK",
+            "250 2.0.0 OK",
+            "250 2.1.0 Sender OK",
+            "250 2.1.5 Recipient OK",
+            "452 4.5.3 Too many recipient domains",
+        ]
+    );
+}
+
+/// A recipient the caller refused does not count its domain.
+#[test]
+fn limits_rcptdomainmax_counts_accepted_recipients_only() {
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test>\r\nRCPT TO:<nobody@one.example>\r\n\
+           RCPT TO:<b@two.example>\r\nRCPT TO:<c@one.example>\r\n";
+    let decide = |e: &Event| match e {
+        Event::RcptTo { to, .. } if to.to_string().contains("nobody@") => Decision::Reply(
+            Reply::new(550, Some(EnhancedCode::new(5, 1, 1)), "No such user"),
+        ),
+        _ => Decision::Default,
+    };
+    let out = run(
+        with_extra("LIMITS RCPTDOMAINMAX=1"),
+        input.as_bytes(),
+        decide,
+    )
+    .text();
+    assert_eq!(
+        after_ehlo(&out)[1..],
+        [
+            "550 5.1.1 No such user",
+            "250 2.1.5 Recipient OK",
+            "452 4.5.3 Too many recipient domains",
+        ]
+    );
+}
+
+/// `ServerConfig::advertise_limits` advertises the configured limits, which are then
+/// the ones enforced.
+#[test]
+fn advertise_limits_states_the_configured_limits() {
+    let mut c = config();
+    c.limits.max_recipients = 1;
+    c.limits.max_transactions = 7;
+    c.extensions
+        .extra
+        .push(ehlo::Capability::parse("LIMITS RCPTMAX=5"));
+    c.advertise_limits();
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nRCPT TO:<c@example.test>\r\n";
+    let out = run(c, input.as_bytes(), defaults).text();
+    assert!(out.contains("250 LIMITS RCPTMAX=1 MAILMAX=7\r\n"), "{out}");
+    assert!(!out.contains("RCPTMAX=5"), "{out}");
+    assert_eq!(after_ehlo(&out)[2], "452 4.5.3 Too many recipients");
+}

@@ -82,7 +82,20 @@ pub struct Extensions {
     pub help_keyword: bool,
     /// More keyword lines appended to the EHLO reply verbatim (e.g. `LIMITS`,
     /// `DELIVERBY`, `MT-PRIORITY`, `FUTURERELEASE`). Parameters of the typed extensions
-    /// listed here (`BY=`, `MT-PRIORITY=`, `HOLDFOR=`/`HOLDUNTIL=`) become acceptable.
+    /// listed here (`BY=`, `MT-PRIORITY=`, `HOLDFOR=`/`HOLDUNTIL=`) become acceptable,
+    /// and what these lines state is enforced:
+    ///
+    /// - `LIMITS` (RFC 9422): `RCPTMAX` replaces `limits.max_recipients` and `MAILMAX`
+    ///   replaces `limits.max_transactions` (the advertised value wins, higher or lower,
+    ///   so the client is told the truth); `RCPTDOMAINMAX` limits the distinct recipient
+    ///   domains of a transaction (case-insensitive), a recipient in one more domain gets
+    ///   `452 4.5.3`. The limits apply to the whole session, also after `HELO`. See
+    ///   [`ServerConfig::advertise_limits`] to advertise the configured limits instead.
+    /// - `DELIVERBY <min>` (RFC 2852): a `BY=` in R mode whose by-time is not positive or
+    ///   is below `<min>` gets `501 5.5.4`; N mode takes any by-time.
+    /// - `FUTURERELEASE <max-interval> <max-date-time>` (RFC 4865): a `HOLDFOR=` above
+    ///   the interval, a `HOLDUNTIL=` after the date-time, and a `HOLDUNTIL=` that is not
+    ///   a valid date-time get `501 5.5.4`.
     pub extra: Vec<Capability>,
 }
 
@@ -233,7 +246,7 @@ pub struct ServerLimits {
     /// it and messages that grow beyond it get `552 5.3.4`.
     pub max_message_size: u64,
     /// Accepted recipients per transaction (default 100, RFC 5321 4.5.3.1.8); more get
-    /// `452 4.5.3`.
+    /// `452 4.5.3`. A `LIMITS RCPTMAX=` in `extensions.extra` replaces it.
     pub max_recipients: usize,
     /// Protocol errors (bad syntax, bad sequence, unknown commands) before the server
     /// answers `421 4.7.0` and closes (default 10).
@@ -246,7 +259,7 @@ pub struct ServerLimits {
     /// Commands per session before `421 4.7.0` and close (default 10,000).
     pub max_commands: u64,
     /// Mail transactions (MAIL commands accepted) per session before `421 4.7.0` and
-    /// close (default 1,000).
+    /// close (default 1,000). A `LIMITS MAILMAX=` in `extensions.extra` replaces it.
     pub max_transactions: u32,
 }
 
@@ -329,6 +342,40 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    /// Advertises the configured recipient and transaction limits with a `LIMITS` line
+    /// (RFC 9422): `LIMITS RCPTMAX=<limits.max_recipients> MAILMAX=<limits.max_transactions>`
+    /// in `extensions.extra`, replacing a `LIMITS` line already there (and with it an
+    /// `RCPTDOMAINMAX` it stated). Call it after setting the limits; a later change of
+    /// `limits` is not reflected, and a `LIMITS` line in `extra` is what the session
+    /// enforces (see [`Extensions::extra`]).
+    ///
+    /// ```
+    /// use ehlo::server::ServerConfig;
+    /// use ehlo::Capability;
+    /// let mut config = ServerConfig::new("mx.example.test");
+    /// config.limits.max_recipients = 50;
+    /// config.advertise_limits();
+    /// assert_eq!(
+    ///     config.extensions.extra,
+    ///     [Capability::parse("LIMITS RCPTMAX=50 MAILMAX=1000")]
+    /// );
+    /// ```
+    pub fn advertise_limits(&mut self) {
+        let pairs = vec![
+            (
+                "RCPTMAX".to_string(),
+                self.limits.max_recipients.to_string(),
+            ),
+            (
+                "MAILMAX".to_string(),
+                self.limits.max_transactions.to_string(),
+            ),
+        ];
+        let extra = &mut self.extensions.extra;
+        extra.retain(|c| !matches!(c, Capability::Limits(_)));
+        extra.push(Capability::Limits(pairs));
+    }
+
     /// The default configuration with the given host name.
     pub fn new(hostname: impl Into<String>) -> ServerConfig {
         ServerConfig {

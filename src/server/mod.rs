@@ -84,7 +84,7 @@ pub use event::{AuthAbort, AuthVerb, Decision, Event, MessageAbort, TlsVerb};
 
 use crate::data::{ChunkReader, DataDecoder, DataError, DataEvent, DecoderConfig};
 use crate::sasl::{SaslError, ServerExchange, ServerStep};
-use crate::syntax::capability::{Capabilities, Capability};
+use crate::syntax::capability::{Capabilities, Capability, Limits};
 use crate::syntax::command::{parse_command, Command, ExchangeVerb, InitialResponse, SaslResponse};
 use crate::syntax::line::{find_line, skip_line, LineStatus};
 use crate::syntax::param::{Body, MailParams, RcptParams};
@@ -145,8 +145,15 @@ enum Pending {
     Connect,
     Ehlo(String),
     Helo(String),
-    Mail { smtputf8: bool, binarymime: bool },
-    Rcpt,
+    Mail {
+        smtputf8: bool,
+        binarymime: bool,
+    },
+    /// `new_domain`: the recipient's domain is not yet among the transaction's
+    /// (RCPTDOMAINMAX) and was put in the next free slot of `Server::rcpt_domains`.
+    Rcpt {
+        new_domain: bool,
+    },
     DataStart,
     MessageEnd,
     Auth(AuthVerb, Option<Box<ServerExchange>>),
@@ -164,6 +171,9 @@ enum Pending {
 #[derive(Debug, Clone, Copy, Default)]
 struct Transaction {
     recipients: usize,
+    /// Distinct recipient domains accepted (the first entries of `Server::rcpt_domains`),
+    /// counted only under an advertised RCPTDOMAINMAX.
+    domains: usize,
     smtputf8: bool,
     binarymime: bool,
     bdat: bool,
@@ -223,6 +233,50 @@ pub struct Server {
     /// The longest MAIL and RCPT lines this session takes ([`param_line_limits`]).
     mail_line_max: usize,
     rcpt_line_max: usize,
+    /// The limits this session enforces ([`SessionLimits`]).
+    limits: SessionLimits,
+    /// The distinct recipient domains of the transaction, lower-cased (its first
+    /// `Transaction::domains` entries; the strings are reused from one transaction to
+    /// the next, so tracking them allocates only for a slot's first use or growth).
+    /// Used only under an advertised `LIMITS RCPTDOMAINMAX`.
+    rcpt_domains: Vec<String>,
+}
+
+/// The recipient and transaction limits a session enforces: those of
+/// [`ServerLimits`], except where a `LIMITS` line in `extensions.extra` (RFC 9422) states
+/// its own. An advertised limit replaces the configured one (it is neither min'ed nor
+/// max'ed with it): the client is told `RCPTMAX=200` and can rely on 200 recipients, and
+/// none beyond. [`ServerConfig::advertise_limits`] advertises the configured ones.
+#[derive(Debug, Clone, Copy)]
+struct SessionLimits {
+    /// `RCPTMAX` (RFC 9422 section 4.2) or `limits.max_recipients`.
+    recipients: usize,
+    /// `MAILMAX` (RFC 9422 section 4.1) or `limits.max_transactions`.
+    transactions: u32,
+    /// `RCPTDOMAINMAX` (RFC 9422 section 4.3); no limit unless advertised.
+    recipient_domains: Option<usize>,
+}
+
+impl SessionLimits {
+    fn new(config: &ServerConfig) -> SessionLimits {
+        let advertised = config.extensions.extra.iter().find_map(|c| match c {
+            Capability::Limits(pairs) => Some(Limits::from_pairs(pairs)),
+            _ => None,
+        });
+        let advertised = advertised.unwrap_or_default();
+        let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        SessionLimits {
+            recipients: advertised
+                .rcpt_max
+                .map_or(config.limits.max_recipients, size),
+            transactions: advertised
+                .mail_max
+                .map_or(config.limits.max_transactions, |n| {
+                    u32::try_from(n).unwrap_or(u32::MAX)
+                }),
+            recipient_domains: advertised.rcpt_domain_max.map(size),
+        }
+    }
 }
 
 /// The longest MAIL and RCPT command lines a session with `config` takes: the command
@@ -349,6 +403,7 @@ impl Server {
     pub fn new(config: impl Into<Arc<ServerConfig>>, now: Instant) -> Server {
         let config = config.into();
         let (mail_line_max, rcpt_line_max) = param_line_limits(&config);
+        let limits = SessionLimits::new(&config);
         Server {
             config,
             // Room for a session's commands and replies up front, so that they do not
@@ -376,6 +431,8 @@ impl Server {
             last_activity: now,
             mail_line_max,
             rcpt_line_max,
+            limits,
+            rcpt_domains: Vec::new(),
         }
     }
 
@@ -544,10 +601,13 @@ impl Server {
                 }
                 Outcome::Reject(r) => self.send_reject(&r),
             },
-            Pending::Rcpt => match resolve(decision, None) {
+            Pending::Rcpt { new_domain } => match resolve(decision, None) {
                 Outcome::Accept(r) => {
                     if let Some(t) = self.txn.as_mut() {
                         t.recipients += 1;
+                        if new_domain {
+                            t.domains += 1;
+                        }
                     }
                     self.send(r.as_ref().unwrap_or(&replies::RECIPIENT_OK));
                 }
@@ -1477,7 +1537,7 @@ impl Server {
             replies::NESTED_MAIL
         } else if self.config.auth.require_auth && self.auth_identity.is_none() {
             replies::AUTH_REQUIRED
-        } else if self.transactions >= self.config.limits.max_transactions {
+        } else if self.transactions >= self.limits.transactions {
             self.send(&replies::TOO_MANY_TRANSACTIONS);
             self.close();
             return Step::Progress;
@@ -1522,20 +1582,67 @@ impl Server {
             {
                 replies::PARAM_NOT_RECOGNIZED
             }
-            Some(t) if t.recipients >= self.config.limits.max_recipients => {
+            Some(t) if t.recipients >= self.limits.recipients => {
                 self.send(&replies::TOO_MANY_RECIPIENTS);
                 return Step::Progress;
             }
-            Some(_) => {
+            Some(t) => {
+                let new_domain = match self.limits.recipient_domains {
+                    None => false,
+                    Some(max) => match self.note_domain(&to, t.domains) {
+                        Some(true) if t.domains >= max => {
+                            // RFC 9422 section 4.3: like RCPTMAX, a `452 4.5.3`.
+                            self.send(&replies::TOO_MANY_RECIPIENT_DOMAINS);
+                            return Step::Progress;
+                        }
+                        found => found.unwrap_or(false),
+                    },
+                };
                 let Command::Rcpt { to, params } = (Command::Rcpt { to, params }).into_owned()
                 else {
                     return Step::Progress;
                 };
-                return self.ask(Pending::Rcpt, Event::RcptTo { to, params });
+                return self.ask(Pending::Rcpt { new_domain }, Event::RcptTo { to, params });
             }
         };
         self.error(&reply);
         Step::Progress
+    }
+
+    /// Whether the domain of `to` is new to the transaction's first `known` recipient
+    /// domains (RCPTDOMAINMAX, RFC 9422 section 4.3): `Some(true)` after writing it,
+    /// lower-cased, to slot `known` of `rcpt_domains` (counted when the RCPT is
+    /// accepted), `Some(false)` if known, `None` for `<Postmaster>` (no domain). Domains
+    /// compare case-insensitively; a slot's string is reused, so this allocates only for
+    /// a slot's first use or growth.
+    fn note_domain(
+        &mut self,
+        to: &crate::syntax::path::ForwardPath<'_>,
+        known: usize,
+    ) -> Option<bool> {
+        use crate::syntax::path::{ForwardPath, Host};
+        use std::fmt::Write as _;
+        let ForwardPath::Mailbox(mailbox) = to else {
+            return None;
+        };
+        if self.rcpt_domains.len() <= known {
+            self.rcpt_domains.resize_with(known + 1, String::new);
+        }
+        let (seen, slot) = self.rcpt_domains.split_at_mut(known);
+        let slot = &mut slot[0];
+        slot.clear();
+        match &mailbox.host {
+            Host::Domain(d) => slot.push_str(&d.0),
+            Host::Literal(l) => {
+                let _ = write!(slot, "{l}");
+            }
+        }
+        slot.make_ascii_lowercase();
+        // A trailing dot names the same domain.
+        if slot.ends_with('.') {
+            slot.pop();
+        }
+        Some(!seen.iter().any(|d| d == slot))
     }
 
     fn handle_bdat(&mut self, size: u64, last: bool) -> Step {

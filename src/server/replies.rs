@@ -117,6 +117,9 @@ pub const TOO_LARGE: Reply = r(
 );
 /// `452 4.5.3`: recipient limit (RFC 5321 4.5.3.1.10).
 pub const TOO_MANY_RECIPIENTS: Reply = r(452, (4, 5, 3), "Too many recipients");
+/// `452 4.5.3`: a recipient in a new domain beyond an advertised `LIMITS RCPTDOMAINMAX`
+/// (RFC 9422 section 4.3).
+pub const TOO_MANY_RECIPIENT_DOMAINS: Reply = r(452, (4, 5, 3), "Too many recipient domains");
 /// `500 5.5.1`: unknown verb.
 pub const UNRECOGNIZED: Reply = r(500, (5, 5, 1), "Command unrecognized");
 /// `502 5.5.1`: known verb not implemented or not advertised.

@@ -150,6 +150,29 @@ pub struct Limits {
     pub rcpt_domain_max: Option<u64>,
 }
 
+impl Limits {
+    /// The known limits of the pairs of a `LIMITS` line: names case-insensitive, the
+    /// first occurrence of a name wins, a value that is not a decimal number is ignored.
+    pub(crate) fn from_pairs(pairs: &[(String, String)]) -> Limits {
+        let mut l = Limits::default();
+        for (name, value) in pairs {
+            let slot = if name.eq_ignore_ascii_case("RCPTMAX") {
+                &mut l.rcpt_max
+            } else if name.eq_ignore_ascii_case("MAILMAX") {
+                &mut l.mail_max
+            } else if name.eq_ignore_ascii_case("RCPTDOMAINMAX") {
+                &mut l.rcpt_domain_max
+            } else {
+                continue;
+            };
+            if slot.is_none() {
+                *slot = parse_number(value);
+            }
+        }
+        l
+    }
+}
+
 /// Longest text of one EHLO reply line [`Capabilities::to_reply`] writes: 512 octets minus
 /// `250-` and CRLF (RFC 5321 4.5.3.1.5).
 const MAX_LINE_TEXT: usize = crate::limits::MAX_REPLY_LINE - 6;
@@ -252,24 +275,7 @@ impl Capabilities {
     /// are case-insensitive; a value that is not a decimal number is ignored.
     pub fn limits(&self) -> Option<Limits> {
         self.list.iter().find_map(|c| match c {
-            Capability::Limits(pairs) => {
-                let mut l = Limits::default();
-                for (name, value) in pairs {
-                    let slot = if name.eq_ignore_ascii_case("RCPTMAX") {
-                        &mut l.rcpt_max
-                    } else if name.eq_ignore_ascii_case("MAILMAX") {
-                        &mut l.mail_max
-                    } else if name.eq_ignore_ascii_case("RCPTDOMAINMAX") {
-                        &mut l.rcpt_domain_max
-                    } else {
-                        continue;
-                    };
-                    if slot.is_none() {
-                        *slot = parse_number(value);
-                    }
-                }
-                Some(l)
-            }
+            Capability::Limits(pairs) => Some(Limits::from_pairs(pairs)),
             _ => None,
         })
     }

@@ -1858,3 +1858,121 @@ fn advertise_limits_states_the_configured_limits() {
     assert!(!out.contains("RCPTMAX=5"), "{out}");
     assert_eq!(after_ehlo(&out)[2], "452 4.5.3 Too many recipients");
 }
+
+fn first_reply_to_mail(c: ServerConfig, params: &str) -> String {
+    let input = format!("{EHLO}MAIL FROM:<a@example.test> {params}\r\n");
+    after_ehlo(&run(c, input.as_bytes(), defaults).text()).remove(0)
+}
+
+/// RFC 2852 section 4: with `DELIVERBY 600`, an R-mode by-time below 600 cannot be
+/// honoured and is refused `501 5.5.4`; at or above it, or in N mode, it is accepted.
+#[test]
+fn deliverby_r_mode_below_minimum_refused() {
+    let c = with_extra("DELIVERBY 600");
+    assert_eq!(
+        first_reply_to_mail(c.clone(), "BY=60;R"),
+        "501 5.5.4 Invalid parameter value"
+    );
+    assert_eq!(
+        first_reply_to_mail(c.clone(), "BY=599;RT"),
+        "501 5.5.4 Invalid parameter value"
+    );
+    for ok in ["BY=600;R", "BY=60;N", "BY=-60;N", "BY=0;NT"] {
+        assert_eq!(
+            first_reply_to_mail(c.clone(), ok),
+            "250 2.1.0 Sender OK",
+            "{ok}"
+        );
+    }
+}
+
+/// RFC 2852 section 4: in R mode the by-time must be positive; N mode takes zero and
+/// negative times.
+#[test]
+fn deliverby_r_mode_nonpositive_time_refused() {
+    let c = with_extra("DELIVERBY");
+    for by in ["BY=0;R", "BY=-60;R", "BY=-1;RT"] {
+        assert_eq!(
+            first_reply_to_mail(c.clone(), by),
+            "501 5.5.4 Invalid parameter value",
+            "{by}"
+        );
+    }
+    for by in ["BY=1;R", "BY=0;N", "BY=-60;N"] {
+        assert_eq!(
+            first_reply_to_mail(c.clone(), by),
+            "250 2.1.0 Sender OK",
+            "{by}"
+        );
+    }
+}
+
+/// RFC 4865: `FUTURERELEASE <max-interval> <max-date-time>` bounds HOLDFOR and HOLDUNTIL.
+#[test]
+fn futurerelease_holdfor_over_max_refused() {
+    let c = with_extra("FUTURERELEASE 3600 2030-01-01T00:00:00Z");
+    let out = run(c.clone(), t(EHLO).as_bytes(), defaults).text();
+    assert!(
+        out.contains("FUTURERELEASE 3600 2030-01-01T00:00:00Z\r\n"),
+        "{out}"
+    );
+    assert_eq!(
+        first_reply_to_mail(c.clone(), "HOLDFOR=3601"),
+        "501 5.5.4 Invalid parameter value"
+    );
+    assert_eq!(
+        first_reply_to_mail(c.clone(), "HOLDFOR=999999"),
+        "501 5.5.4 Invalid parameter value"
+    );
+    assert_eq!(
+        first_reply_to_mail(c, "HOLDFOR=3600"),
+        "250 2.1.0 Sender OK"
+    );
+}
+
+/// HOLDUNTIL is compared with the advertised max-future-release-date-time as an instant,
+/// whatever the time zones of the two.
+#[test]
+fn futurerelease_holduntil_over_max_refused() {
+    let c = with_extra("FUTURERELEASE 3600 2030-01-01T00:00:00+01:00");
+    for late in [
+        "HOLDUNTIL=2099-01-01T00:00:00Z",
+        "HOLDUNTIL=2029-12-31T23:00:00.5Z",
+        "HOLDUNTIL=2029-12-31T19:00:01-04:00",
+    ] {
+        assert_eq!(
+            first_reply_to_mail(c.clone(), late),
+            "501 5.5.4 Invalid parameter value",
+            "{late}"
+        );
+    }
+    for ok in [
+        "HOLDUNTIL=2029-12-31T23:00:00Z",
+        "HOLDUNTIL=2029-12-31T19:00:00-04:00",
+        "HOLDUNTIL=2026-06-01T12:00:00.123+02:00",
+    ] {
+        assert_eq!(
+            first_reply_to_mail(c.clone(), ok),
+            "250 2.1.0 Sender OK",
+            "{ok}"
+        );
+    }
+}
+
+/// RFC 4865 section 3: the holduntil-value is an RFC 3339 date-time; an impossible one
+/// is a bad parameter value (`501 5.5.4`).
+#[test]
+fn futurerelease_holduntil_invalid_date_refused() {
+    let c = with_extra("FUTURERELEASE 3600 2030-01-01T00:00:00Z");
+    for bad in [
+        "HOLDUNTIL=2026-99-99T99:99:99Z",
+        "HOLDUNTIL=2026-02-29T00:00:00Z",
+        "HOLDUNTIL=2026-01-01T00:00:00",
+    ] {
+        assert_eq!(
+            first_reply_to_mail(c.clone(), bad),
+            "501 5.5.4 Invalid parameter value",
+            "{bad}"
+        );
+    }
+}

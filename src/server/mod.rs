@@ -255,14 +255,29 @@ struct SessionLimits {
     transactions: u32,
     /// `RCPTDOMAINMAX` (RFC 9422 section 4.3); no limit unless advertised.
     recipient_domains: Option<usize>,
+    /// The min-by-time of an advertised `DELIVERBY <n>` (RFC 2852 section 4).
+    deliver_by_min: Option<u64>,
+    /// The max-future-release-interval of an advertised `FUTURERELEASE` (RFC 4865
+    /// section 3), if it is a number (no limit otherwise).
+    hold_for_max: Option<u64>,
+    /// Its max-future-release-date-time as a UTC instant, if it is a valid date-time (no
+    /// limit otherwise).
+    hold_until_max: Option<(i64, u32)>,
 }
 
 impl SessionLimits {
     fn new(config: &ServerConfig) -> SessionLimits {
-        let advertised = config.extensions.extra.iter().find_map(|c| match c {
+        let x = &config.extensions;
+        let advertised = x.extra.iter().find_map(|c| match c {
             Capability::Limits(pairs) => Some(Limits::from_pairs(pairs)),
             _ => None,
         });
+        // `FUTURERELEASE <max-future-release-interval> <max-future-release-date-time>`
+        let release = x.extra.iter().find_map(|c| match c {
+            Capability::FutureRelease(p) => p.trim().split_once(' '),
+            _ => None,
+        });
+        let release = release.map(|(interval, date)| (interval, date.trim()));
         let advertised = advertised.unwrap_or_default();
         let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         SessionLimits {
@@ -275,6 +290,13 @@ impl SessionLimits {
                     u32::try_from(n).unwrap_or(u32::MAX)
                 }),
             recipient_domains: advertised.rcpt_domain_max.map(size),
+            deliver_by_min: x.extra.iter().find_map(|c| match c {
+                Capability::DeliverBy(n) => *n,
+                _ => None,
+            }),
+            hold_for_max: release.and_then(|(interval, _)| interval.parse().ok()),
+            hold_until_max: release
+                .and_then(|(_, date)| crate::syntax::param::date_time_utc(date.as_bytes())),
         }
     }
 }
@@ -1525,6 +1547,44 @@ impl Server {
         true
     }
 
+    /// The values of the DELIVERBY and FUTURERELEASE parameters within what the EHLO reply
+    /// advertised (the parameters are only accepted when it did, see
+    /// [`Server::mail_params_ok`]); out of range: `501 5.5.4`.
+    ///
+    /// - RFC 2852 section 4: in R mode the by-time must be positive (zero and negative
+    ///   times are for N mode only) and not below the advertised min-by-time, which the
+    ///   server could not honour; N mode takes any by-time.
+    /// - RFC 4865 sections 3 and 4: `HOLDFOR` above the max-future-release-interval and
+    ///   `HOLDUNTIL` after the max-future-release-date-time (compared as UTC instants)
+    ///   are refused. A `HOLDUNTIL` that is not a valid date-time never gets here: the
+    ///   parser refuses it (`501 5.5.4`).
+    fn mail_param_values_ok(&self, p: &MailParams<'_>) -> bool {
+        use crate::syntax::param::{DeliverByMode, Hold};
+        let l = &self.limits;
+        if let Some(by) = p.by {
+            let min = l
+                .deliver_by_min
+                .map_or(1, |m| i64::try_from(m).unwrap_or(i64::MAX));
+            if by.mode == DeliverByMode::Return && by.time < min.max(1) {
+                return false;
+            }
+        }
+        match &p.hold {
+            Some(Hold::For(n)) => l.hold_for_max.map_or(true, |max| *n <= max),
+            Some(Hold::Until(t)) => {
+                match (
+                    crate::syntax::param::date_time_utc(t.as_bytes()),
+                    l.hold_until_max,
+                ) {
+                    (Some(until), Some(max)) => until <= max,
+                    (None, _) => false,
+                    (Some(_), None) => true,
+                }
+            }
+            None => true,
+        }
+    }
+
     fn handle_mail(
         &mut self,
         line: &[u8],
@@ -1543,6 +1603,8 @@ impl Server {
             return Step::Progress;
         } else if !self.mail_params_ok(&params) {
             replies::PARAM_NOT_RECOGNIZED
+        } else if !self.mail_param_values_ok(&params) {
+            replies::INVALID_PARAM_VALUE
         } else if params
             .size
             .is_some_and(|s| s > self.config.limits.max_message_size)

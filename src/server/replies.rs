@@ -133,6 +133,11 @@ pub const PARAM_NOT_RECOGNIZED: Reply = r(
     (5, 5, 4),
     "Parameter not recognized or not implemented",
 );
+/// `501 5.5.4`: a parameter of an advertised extension whose value is out of the
+/// advertised range: `BY=` in R mode below the DELIVERBY min-by-time or not positive (RFC
+/// 2852 section 4), `HOLDFOR=` / `HOLDUNTIL=` beyond the FUTURERELEASE maximum (RFC 4865
+/// sections 3 and 4). RFC 3463 X.5.4: invalid command arguments.
+pub const INVALID_PARAM_VALUE: Reply = r(501, (5, 5, 4), "Invalid parameter value");
 /// `553 5.6.7`: non-ASCII address without the SMTPUTF8 parameter (RFC 6531 3.5).
 pub const NEED_SMTPUTF8: Reply = r(553, (5, 6, 7), "Non-ASCII address requires SMTPUTF8");
 /// `502 5.5.1`: EXPN default.

@@ -55,7 +55,8 @@ pub struct Orcpt<'a> {
 /// `BY=time;mode[T]` (RFC 2852 DELIVERBY).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DeliverBy {
-    /// Seconds (may be negative with mode `R`).
+    /// Seconds. RFC 2852 section 4 allows zero or a negative time only with mode `N`;
+    /// the parser takes any sign, a server offering DELIVERBY refuses the others.
     pub time: i64,
     /// `N` (notify) or `R` (return).
     pub mode: DeliverByMode,
@@ -77,7 +78,8 @@ pub enum DeliverByMode {
 pub enum Hold<'a> {
     /// `HOLDFOR=seconds`
     For(u64),
-    /// `HOLDUNTIL=date-time` (RFC 3339 text kept as written).
+    /// `HOLDUNTIL=date-time` (RFC 3339 text kept as written; the parser checks it is a
+    /// valid date-time).
     Until(Cow<'a, str>),
 }
 
@@ -615,11 +617,94 @@ fn notify_list(b: &[u8], mut at: usize) -> Option<(Notify, usize)> {
     Some((n, at))
 }
 
-/// `HOLDUNTIL=` value: an RFC 3339 date-time, checked for its character set only.
+/// `HOLDUNTIL=` value: an RFC 3339 date-time (RFC 4865 section 3).
 fn is_date_time(v: &[u8]) -> bool {
-    v.len() >= 20
-        && v.iter()
-            .all(|b| b.is_ascii_digit() || b"-:.+TZtz".contains(b))
+    date_time_utc(v).is_some()
+}
+
+/// An RFC 3339 section 5.6 `date-time` as a UTC instant: seconds since 1970-01-01T00:00:00Z
+/// and the fraction of the second in nanoseconds (digits past the ninth are ignored).
+/// `None` if `v` is not one: the grammar and the ranges of section 5.7 (month 01-12, day
+/// within the month of that year, hour 00-23, minute 00-59, second 00-60, offset hour
+/// 00-23 and minute 00-59); `T` and `Z` in either case. A leap second (`:60`) counts as
+/// the first second of the next minute. No date crate: the civil-date arithmetic is
+/// [`days_from_civil`].
+pub(crate) fn date_time_utc(v: &[u8]) -> Option<(i64, u32)> {
+    fn num(v: &[u8], at: usize, len: usize) -> Option<u32> {
+        let d = v.get(at..at + len)?;
+        if !d.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        Some(d.iter().fold(0, |n, &b| n * 10 + u32::from(b - b'0')))
+    }
+    let sep = |at: usize, c: u8| v.get(at).is_some_and(|b| b.eq_ignore_ascii_case(&c));
+    // full-date "T" partial-time: YYYY-MM-DDTHH:MM:SS
+    if !(sep(4, b'-') && sep(7, b'-') && sep(10, b'T') && sep(13, b':') && sep(16, b':')) {
+        return None;
+    }
+    let (year, month, day) = (num(v, 0, 4)?, num(v, 5, 2)?, num(v, 8, 2)?);
+    let (hour, minute, second) = (num(v, 11, 2)?, num(v, 14, 2)?, num(v, 17, 2)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if day == 0 || day > month_days || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    // time-secfrac = "." 1*DIGIT
+    let mut at = 19;
+    let mut nanos = 0u32;
+    if v.get(at) == Some(&b'.') {
+        let digits = v[at + 1..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if digits == 0 {
+            return None;
+        }
+        for i in 0..9 {
+            let d = if i < digits { v[at + 1 + i] - b'0' } else { 0 };
+            nanos = nanos * 10 + u32::from(d);
+        }
+        at += 1 + digits;
+    }
+    // time-offset = "Z" / ("+" / "-") HH ":" MM
+    let offset = match v.get(at..)? {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
+            let (h, m) = (num(v, at + 1, 2)?, num(v, at + 4, 2)?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let minutes = i64::from(h * 60 + m);
+            if *sign == b'-' {
+                -minutes
+            } else {
+                minutes
+            }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(i64::from(year), month, day);
+    let local = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
+    // Local time is UTC plus the offset.
+    Some((local - offset * 60, nanos))
+}
+
+/// Days from 1970-01-01 to the proleptic Gregorian date `y-m-d` (H. Hinnant's
+/// `days_from_civil`).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 impl<'a> MailParams<'a> {
@@ -1134,6 +1219,44 @@ pub(crate) fn put_i64(out: &mut impl BufMut, n: i64) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn date_times_are_checked_and_compared_in_utc() {
+        let t = |s: &str| super::date_time_utc(s.as_bytes());
+        assert_eq!(t("1970-01-01T00:00:00Z"), Some((0, 0)));
+        assert_eq!(t("2000-03-01T00:00:00Z"), Some((951_868_800, 0)));
+        assert_eq!(t("2030-01-01T00:00:00Z"), Some((1_893_456_000, 0)));
+        // The same instant in other zones, lower-case t and z.
+        assert_eq!(t("2029-12-31T19:00:00-05:00"), Some((1_893_456_000, 0)));
+        assert_eq!(t("2030-01-01t05:30:00+05:30"), Some((1_893_456_000, 0)));
+        assert_eq!(
+            t("2030-01-01T00:00:00.25z"),
+            Some((1_893_456_000, 250_000_000))
+        );
+        assert_eq!(t("1969-12-31T23:59:59Z"), Some((-1, 0)));
+        assert_eq!(t("2024-02-29T00:00:00Z"), Some((1_709_164_800, 0)));
+        assert_eq!(t("2016-12-31T23:59:60Z"), Some((1_483_228_800, 0)));
+        for bad in [
+            "2026-99-99T99:99:99Z",
+            "2023-02-29T00:00:00Z",
+            "1900-02-29T00:00:00Z",
+            "2026-04-31T00:00:00Z",
+            "2026-01-00T00:00:00Z",
+            "2026-01-01T24:00:00Z",
+            "2026-01-01T00:60:00Z",
+            "2026-01-01T00:00:61Z",
+            "2026-01-01T00:00:00",
+            "2026-01-01T00:00:00.Z",
+            "2026-01-01T00:00:00+24:00",
+            "2026-01-01T00:00:00+0100",
+            "2026-01-01 00:00:00Z",
+            "2026-1-01T00:00:00Z",
+            "2026-01-01T00:00:00ZZ",
+            "+026-01-01T00:00:00Z",
+        ] {
+            assert_eq!(t(bad), None, "{bad}");
+        }
+    }
+
     use super::*;
 
     fn opts() -> ParseOptions {

@@ -1298,6 +1298,72 @@ fn enhanced_codes_can_be_turned_off() {
         .ends_with("250 Sender OK\r\n500 Command unrecognized\r\n"));
 }
 
+/// RFC 2034 section 3: with ENHANCEDSTATUSCODES advertised, a caller's 2xx/4xx/5xx reply
+/// without an enhanced code, or with one of another class, goes out with the class's
+/// generic code (`2.0.0`, `4.0.0`, `5.0.0`); a matching code is kept.
+#[test]
+fn caller_reply_gets_a_default_enhanced_code_of_its_class() {
+    let decide = |e: &Event| match e {
+        Event::RcptTo { to, .. } if to.to_string().contains("nobody") => {
+            Decision::Reply(Reply::new(550, None, "No such user"))
+        }
+        Event::RcptTo { to, .. } if to.to_string().contains("wrong") => Decision::Reply(
+            Reply::new(550, Some(EnhancedCode::new(4, 2, 1)), "Mailbox busy"),
+        ),
+        Event::RcptTo { to, .. } if to.to_string().contains("later") => {
+            Decision::Reply(Reply::new(450, None, "Try later"))
+        }
+        Event::RcptTo { to, .. } if to.to_string().contains("kept") => {
+            Decision::Reply(Reply::new(550, Some(EnhancedCode::new(5, 1, 1)), "Unknown"))
+        }
+        Event::RcptTo { .. } => Decision::Reply(Reply::new(250, None, "Fine")),
+        Event::DataStart => Decision::Reply(Reply::new(354, None, "Go ahead")),
+        Event::MessageEnd { .. } => Decision::Close(Reply::new(421, None, "Bye now")),
+        _ => Decision::Default,
+    };
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test>\r\nRCPT TO:<nobody@example.test>\r\n\
+           RCPT TO:<wrong@example.test>\r\nRCPT TO:<later@example.test>\r\n\
+           RCPT TO:<kept@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\nx\r\n.\r\n";
+    let out = run_lines(config(), input.as_bytes(), decide).text();
+    assert_eq!(
+        after_ehlo(&out),
+        [
+            "250 2.1.0 Sender OK",
+            "550 5.0.0 No such user",
+            "550 5.0.0 Mailbox busy",
+            "450 4.0.0 Try later",
+            "550 5.1.1 Unknown",
+            "250 2.0.0 Fine",
+            "354 Go ahead",
+            "421 4.0.0 Bye now",
+        ]
+    );
+}
+
+/// The greeting and the EHLO/HELO replies carry no enhanced code (RFC 2034 section 3),
+/// so a caller's are left as they are there; after HELO the machine's replies carry
+/// codes, and so do the caller's; with ENHANCEDSTATUSCODES off none gets one.
+#[test]
+fn default_enhanced_codes_skip_greeting_and_hello_replies() {
+    let decide = |e: &Event| match e {
+        Event::Connect => Decision::Reply(Reply::new(220, None, "mx.example.test hi")),
+        Event::Helo { .. } => Decision::Reply(Reply::new(250, None, "mx.example.test")),
+        Event::MailFrom { .. } => Decision::Reply(Reply::new(451, None, "Later")),
+        _ => Decision::Default,
+    };
+    let input = "HELO client.example.test\r\nMAIL FROM:<a@example.test>\r\n";
+    let out = run_lines(config(), input.as_bytes(), decide).text();
+    assert_eq!(
+        out,
+        "220 mx.example.test hi\r\n250 mx.example.test\r\n451 4.0.0 Later\r\n"
+    );
+    let mut c = config();
+    c.extensions.enhanced_status_codes = false;
+    let out = run_lines(c, input.as_bytes(), decide).text();
+    assert!(out.ends_with("\r\n451 Later\r\n"), "{out}");
+}
+
 // ---- smuggling (../shared/spec/smuggling.md) ----
 
 #[test]

@@ -57,8 +57,11 @@ pub struct Extensions {
     pub pipelining: bool,
     /// `DSN` (RFC 3461): `RET`, `ENVID`, `NOTIFY`, `ORCPT`. Default on.
     pub dsn: bool,
-    /// `ENHANCEDSTATUSCODES` (RFC 2034): when on, every reply except the greeting and
-    /// the HELO/EHLO reply carries an enhanced status code. Default on.
+    /// `ENHANCEDSTATUSCODES` (RFC 2034): when on, every `2xx`/`4xx`/`5xx` reply except
+    /// the greeting and the HELO/EHLO reply carries an enhanced status code (RFC 2034
+    /// section 3); a caller's reply without one, or with one of another class, gets
+    /// `2.0.0`, `4.0.0` or `5.0.0` (the replies to the Exchange verbs excepted, whose text
+    /// is their data). Default on.
     pub enhanced_status_codes: bool,
     /// `8BITMIME` (RFC 6152). Default on.
     pub eight_bit_mime: bool,

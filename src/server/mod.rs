@@ -402,6 +402,21 @@ fn resolve(decision: Decision, default: Option<Reply>) -> Outcome {
     }
 }
 
+/// RFC 2034 section 3: once ENHANCEDSTATUSCODES is advertised, every `2xx`, `4xx` and
+/// `5xx` reply (other than the greeting and the EHLO/HELO reply, which the caller of this
+/// leaves out) carries an enhanced status code of the same class. A caller's reply without
+/// one, or with one of another class, gets the class's generic code (`2.0.0`, `4.0.0`,
+/// `5.0.0`, RFC 3463 X.0.0 "Other undefined Status"). `3xx` replies carry none.
+fn default_enhanced_code(r: &mut Reply) {
+    let class = match r.code.0 / 100 {
+        c @ (2 | 4 | 5) => c as u8,
+        _ => return,
+    };
+    if !r.enhanced.is_some_and(|e| e.matches(r.code)) {
+        r.enhanced = Some(EnhancedCode::new(class, 0, 0));
+    }
+}
+
 fn data_error_reply(e: &DataError) -> Reply {
     match e {
         DataError::TooLarge { .. } => replies::TOO_LARGE,
@@ -540,6 +555,20 @@ impl Server {
         let Some(pending) = self.pending.take() else {
             return;
         };
+        // RFC 2034 section 3: a caller's reply gets an enhanced code of its class, except
+        // the greeting and the EHLO/HELO reply (which carry none), and the replies to the
+        // Exchange verbs, whose text is the verb's data (X-LINK2STATE state chunks, KB
+        // 812455) and stays exactly as the caller wrote it.
+        let mut decision = decision;
+        let carries_code = !matches!(
+            pending,
+            Pending::Connect | Pending::Ehlo(_) | Pending::Helo(_) | Pending::Exchange(_)
+        );
+        if self.enhanced() && carries_code {
+            if let Decision::Reply(r) | Decision::Close(r) = &mut decision {
+                default_enhanced_code(r);
+            }
+        }
         if let Decision::Close(reply) = &decision {
             let reply = reply.clone();
             self.send(&reply);

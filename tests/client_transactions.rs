@@ -778,6 +778,99 @@ fn overlong_envid_or_orcpt_is_refused_before_sending() {
     );
 }
 
+/// Sends one recipient with `set` applied under DSN; the message's result and what was
+/// sent.
+fn send_with_recipient(
+    set: impl FnOnce(&mut ehlo::client::Recipient),
+) -> (
+    Vec<(MessageId, Result<u16, MessageError>)>,
+    MessageId,
+    String,
+) {
+    let mut e = env(&["b@example.test"]);
+    set(&mut e.recipients[0]);
+    let mut t = T::plain();
+    t.hello(&["DSN", "PIPELINING"]);
+    let id = t.c.send(e, "x\r\n").unwrap();
+    let sent = t.sent();
+    (results(&t.events()), id, sent)
+}
+
+/// RFC 3461 4.1: NOTIFY is NEVER alone or a non-empty list of SUCCESS, FAILURE and DELAY.
+/// An empty `Notify` or NEVER with others is refused before anything is sent (the
+/// client used to put `NOTIFY=` or `NOTIFY=NEVER,SUCCESS` on the wire).
+#[test]
+fn client_sends_no_invalid_notify() {
+    for bad in [
+        Notify::default(),
+        Notify {
+            never: true,
+            success: true,
+            ..Notify::default()
+        },
+        Notify {
+            never: true,
+            failure: true,
+            delay: true,
+            ..Notify::default()
+        },
+    ] {
+        let (results, id, sent) = send_with_recipient(|r| r.notify = Some(bad));
+        assert_eq!(sent, "", "{bad:?}");
+        assert_eq!(results, vec![(id, Err(MessageError::InvalidEnvelope))]);
+    }
+    for (ok, wire) in [
+        (
+            Notify {
+                never: true,
+                ..Notify::default()
+            },
+            "NOTIFY=NEVER",
+        ),
+        (
+            Notify {
+                success: true,
+                delay: true,
+                ..Notify::default()
+            },
+            "NOTIFY=SUCCESS,DELAY",
+        ),
+    ] {
+        let (_, _, sent) = send_with_recipient(|r| r.notify = Some(ok));
+        assert!(
+            sent.contains(&format!("RCPT TO:<b@example.test> {wire}\r\n")),
+            "{sent}"
+        );
+    }
+}
+
+/// RFC 3461 4.2: ORCPT is `addr-type ";" xtext` with addr-type an atom. One with a
+/// space would smuggle another parameter onto the RCPT line; it, and an empty or
+/// otherwise non-atom addr-type, are refused before anything is sent.
+#[test]
+fn client_sends_no_non_atom_orcpt_addr_type() {
+    use ehlo::syntax::param::Orcpt;
+    use ehlo::syntax::xtext::XText;
+    use std::borrow::Cow;
+    for addr_type in ["NOTIFY=NEVER rfc822", "", "rfc;822", "rfc.822", "utf-8\t"] {
+        let (results, id, sent) = send_with_recipient(|r| {
+            r.orcpt = Some(Orcpt {
+                addr_type: Cow::Owned(addr_type.to_string()),
+                addr: XText::encode(b"b@example.test"),
+            })
+        });
+        assert_eq!(sent, "", "{addr_type:?}");
+        assert_eq!(results, vec![(id, Err(MessageError::InvalidEnvelope))]);
+    }
+    let (_, _, sent) = send_with_recipient(|r| {
+        r.orcpt = Some(Orcpt {
+            addr_type: Cow::Borrowed("utf-8"),
+            addr: XText::encode(b"b@example.test"),
+        })
+    });
+    assert!(sent.contains(" ORCPT=utf-8;b@example.test\r\n"), "{sent}");
+}
+
 #[test]
 fn injected_line_breaks_in_parameters_are_refused() {
     use ehlo::syntax::param::Orcpt;

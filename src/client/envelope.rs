@@ -30,9 +30,13 @@ fn too_many_recipients(reply: &Reply) -> bool {
 pub struct Recipient {
     /// The forward-path.
     pub path: ForwardPath<'static>,
-    /// `NOTIFY=`, sent only when the server advertises DSN.
+    /// `NOTIFY=`, sent only when the server advertises DSN: `NEVER` alone or a non-empty
+    /// list of the others (RFC 3461 4.1); any other value fails the send with
+    /// [`MessageError::InvalidEnvelope`](super::MessageError::InvalidEnvelope).
     pub notify: Option<Notify>,
-    /// `ORCPT=`, sent only when the server advertises DSN.
+    /// `ORCPT=`, sent only when the server advertises DSN; its `addr_type` must be an atom
+    /// (RFC 3461 4.2), or the send fails with
+    /// [`MessageError::InvalidEnvelope`](super::MessageError::InvalidEnvelope).
     pub orcpt: Option<Orcpt<'static>>,
     /// Exchange RCPT parameters (`XRDST=`, `XORAR=`), sent only when the server
     /// advertises `XRDST` (see the client's Exchange module).

@@ -1387,12 +1387,27 @@ impl Client {
         })?;
         let mut rcpt_lines = Vec::with_capacity(env.recipients.len());
         for r in &env.recipients {
-            // RFC 3461 4.2: an ORCPT address of at most 500 characters (before xtext).
+            // RFC 3461 4.2: an ORCPT address of at most 500 characters (before xtext), and
+            // an addr-type that is an atom (a space or `;` there would smuggle text, or
+            // another parameter, onto the RCPT line). RFC 3461 4.1: NOTIFY is NEVER alone,
+            // or a non-empty list of SUCCESS, FAILURE and DELAY.
             let orcpt_len = |o: &param::Orcpt<'_>| o.addr.decode().map_or(usize::MAX, |a| a.len());
+            let orcpt_ok = |o: &param::Orcpt<'_>| {
+                !o.addr_type.is_empty()
+                    && o.addr_type.bytes().all(crate::syntax::path::is_atext)
+                    && orcpt_len(o) <= crate::limits::MAX_ORCPT
+            };
+            let notify_ok = |n: &param::Notify| {
+                let others = n.success || n.failure || n.delay;
+                if n.never {
+                    !others
+                } else {
+                    others
+                }
+            };
             if dsn
-                && r.orcpt
-                    .as_ref()
-                    .is_some_and(|o| orcpt_len(o) > crate::limits::MAX_ORCPT)
+                && (r.orcpt.as_ref().is_some_and(|o| !orcpt_ok(o))
+                    || r.notify.as_ref().is_some_and(|n| !notify_ok(n)))
             {
                 return Err(MessageError::InvalidEnvelope);
             }

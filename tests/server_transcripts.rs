@@ -2042,3 +2042,35 @@ fn futurerelease_holduntil_invalid_date_refused() {
         );
     }
 }
+
+/// RFC 6531 section 3.1: a server offering SMTPUTF8 offers 8BITMIME too. With SMTPUTF8 on
+/// and `eight_bit_mime` off, 8BITMIME is still advertised and `BODY=8BITMIME` accepted.
+#[test]
+fn smtputf8_brings_8bitmime() {
+    let mut c = config();
+    c.extensions.smtputf8 = true;
+    c.extensions.eight_bit_mime = false;
+    let input = t(EHLO) + "MAIL FROM:<a@example.test> SMTPUTF8 BODY=8BITMIME\r\n";
+    let out = run(c.clone(), input.as_bytes(), defaults).text();
+    assert!(out.contains("250-8BITMIME\r\n"), "{out}");
+    assert_eq!(after_ehlo(&out), ["250 2.1.0 Sender OK"]);
+    // Without SMTPUTF8, the flag decides.
+    c.extensions.smtputf8 = false;
+    let input = t(EHLO) + "MAIL FROM:<a@example.test> BODY=8BITMIME\r\n";
+    let out = run(c, input.as_bytes(), defaults).text();
+    assert!(!out.contains("8BITMIME\r\n"), "{out}");
+    assert_eq!(
+        after_ehlo(&out),
+        ["555 5.5.4 Parameter not recognized or not implemented"]
+    );
+}
+
+/// RFC 1985 section 3: `ETRN` needs a node argument; without one: `501`.
+#[test]
+fn etrn_without_argument_is_501() {
+    let mut c = config();
+    c.extensions.etrn = true;
+    let input = t(EHLO) + "ETRN\r\n";
+    let out = run(c, input.as_bytes(), defaults).text();
+    assert!(after_ehlo(&out)[0].starts_with("501 "), "{out}");
+}

@@ -63,13 +63,16 @@ pub struct Extensions {
     /// `2.0.0`, `4.0.0` or `5.0.0` (the replies to the Exchange verbs excepted, whose text
     /// is their data). Default on.
     pub enhanced_status_codes: bool,
-    /// `8BITMIME` (RFC 6152). Default on.
+    /// `8BITMIME` (RFC 6152). Default on. Also advertised (and `BODY=8BITMIME` accepted)
+    /// whenever `smtputf8` is on, whatever this flag says: RFC 6531 section 3.1 requires a
+    /// server offering SMTPUTF8 to offer 8BITMIME.
     pub eight_bit_mime: bool,
     /// `CHUNKING` (RFC 3030): the `BDAT` command. Default on.
     pub chunking: bool,
     /// `BINARYMIME` (RFC 3030); only advertised together with `chunking`. Default on.
     pub binary_mime: bool,
-    /// `SMTPUTF8` (RFC 6531). Default off.
+    /// `SMTPUTF8` (RFC 6531). Default off. Brings `8BITMIME` with it (RFC 6531 section
+    /// 3.1), see `eight_bit_mime`.
     pub smtputf8: bool,
     /// `STARTTLS` (RFC 3207), advertised only before TLS is active. Default off (the caller
     /// must own a TLS stack to offer it).

@@ -327,7 +327,7 @@ fn param_line_limits(config: &ServerConfig) -> (usize, usize) {
         .iter()
         .any(|kw| extra(kw));
     let mail = add(x.size || extra("SIZE"), a::SIZE)
-        + add(x.eight_bit_mime || x.binary_mime, a::BODY)
+        + add(x.eight_bit_mime || x.smtputf8 || x.binary_mime, a::BODY)
         + add(!config.auth.mechanisms.is_empty(), a::AUTH)
         + add(x.smtputf8, a::SMTPUTF8)
         + add(x.dsn, a::DSN_MAIL)
@@ -1034,7 +1034,7 @@ impl Server {
                 list.push(Capability::XExpsLegacy(vec!["LOGIN".to_string()]));
             }
         }
-        if x.eight_bit_mime {
+        if x.eight_bit_mime || x.smtputf8 {
             list.push(Capability::EightBitMime);
         }
         if x.chunking && x.binary_mime {
@@ -1547,7 +1547,9 @@ impl Server {
         match p.body {
             None => {}
             Some(Body::BinaryMime) if !(esmtp && x.chunking && x.binary_mime) => return false,
-            Some(Body::SevenBit | Body::EightBitMime) if !(esmtp && x.eight_bit_mime) => {
+            Some(Body::SevenBit | Body::EightBitMime)
+                if !(esmtp && (x.eight_bit_mime || x.smtputf8)) =>
+            {
                 return false
             }
             Some(_) => {}

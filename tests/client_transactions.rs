@@ -778,15 +778,16 @@ fn overlong_envid_or_orcpt_is_refused_before_sending() {
     );
 }
 
-/// Sends one recipient with `set` applied under DSN; the message's result and what was
-/// sent.
-fn send_with_recipient(
-    set: impl FnOnce(&mut ehlo::client::Recipient),
-) -> (
+/// The results, the message's id and the text sent.
+type Sent = (
     Vec<(MessageId, Result<u16, MessageError>)>,
     MessageId,
     String,
-) {
+);
+
+/// Sends one recipient with `set` applied under DSN; the message's result and what was
+/// sent.
+fn send_with_recipient(set: impl FnOnce(&mut ehlo::client::Recipient)) -> Sent {
     let mut e = env(&["b@example.test"]);
     set(&mut e.recipients[0]);
     let mut t = T::plain();

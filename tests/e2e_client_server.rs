@@ -293,7 +293,8 @@ fn refusal(c: Caps, body: &[u8], utf8: bool) -> Option<MessageError> {
         BodyType::Binary if !binary_ok => {
             return Some(MessageError::Unsupported(Extension::BinaryMime))
         }
-        BodyType::EightBit if !(c.eightbit || binary_ok) => {
+        // RFC 6531 section 3.1: the server offers 8BITMIME with SMTPUTF8.
+        BodyType::EightBit if !(c.eightbit || c.smtputf8 || binary_ok) => {
             return Some(MessageError::Unsupported(Extension::EightBitMime))
         }
         _ => {}

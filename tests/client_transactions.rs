@@ -949,18 +949,26 @@ fn large_whole_body_over_data_is_cut_in_pieces_and_stuffed_across_them() {
 
 // ---- a delivered message stays delivered (RFC 5321 4.1.1.4 / 6.1) ----
 
-/// Once the server answered 250 to the end of data it is responsible for the message: a
-/// 421 in the same read must not turn it into a failure (the caller would send it again).
-#[test]
-fn delivered_then_421_in_the_same_read_is_still_delivered() {
+/// A pipelined DATA transaction up to the end of the content; the server's replies after
+/// it are `reads`, one `receive` each. Returns the message id and the events.
+fn data_then(reads: &[&str]) -> (MessageId, Vec<Event>) {
     let mut t = T::plain();
     t.hello(&["PIPELINING"]);
     let id = t.c.send(env(&["b@example.test"]), "hi\r\n").unwrap();
     t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
     t.server("250 ok\r\n250 ok\r\n354 go\r\n");
     t.expect("hi\r\n.\r\n");
-    t.server("250 2.0.0 queued as X\r\n421 4.3.2 shutting down\r\n");
-    let ev = t.events();
+    for r in reads {
+        t.server(r);
+    }
+    (id, t.events())
+}
+
+/// Once the server answered 250 to the end of data it is responsible for the message: a
+/// 421 in the same read must not turn it into a failure (the caller would send it again).
+#[test]
+fn delivered_then_421_in_the_same_read_is_still_delivered() {
+    let (id, ev) = data_then(&["250 2.0.0 queued as X\r\n421 4.3.2 shutting down\r\n"]);
     assert_eq!(results(&ev), vec![(id, Ok(250))], "{ev:#?}");
     assert!(matches!(
         ev.last(),
@@ -971,15 +979,7 @@ fn delivered_then_421_in_the_same_read_is_still_delivered() {
 /// The same bytes in two reads give the same outcome.
 #[test]
 fn delivered_then_421_in_separate_reads_is_delivered() {
-    let mut t = T::plain();
-    t.hello(&["PIPELINING"]);
-    let id = t.c.send(env(&["b@example.test"]), "hi\r\n").unwrap();
-    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
-    t.server("250 ok\r\n250 ok\r\n354 go\r\n");
-    t.expect("hi\r\n.\r\n");
-    t.server("250 2.0.0 queued as X\r\n");
-    t.server("421 4.3.2 shutting down\r\n");
-    let ev = t.events();
+    let (id, ev) = data_then(&["250 2.0.0 queued as X\r\n", "421 4.3.2 shutting down\r\n"]);
     assert_eq!(results(&ev), vec![(id, Ok(250))], "{ev:#?}");
 }
 
@@ -998,14 +998,7 @@ fn bdat_delivered_then_421_in_the_same_read_is_still_delivered() {
 /// Same when the 250 is followed by an unsolicited reply (a protocol error).
 #[test]
 fn delivered_then_unsolicited_reply_in_the_same_read_is_still_delivered() {
-    let mut t = T::plain();
-    t.hello(&["PIPELINING"]);
-    let id = t.c.send(env(&["b@example.test"]), "hi\r\n").unwrap();
-    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
-    t.server("250 ok\r\n250 ok\r\n354 go\r\n");
-    t.expect("hi\r\n.\r\n");
-    t.server("250 2.0.0 queued\r\n250 extra\r\n");
-    let ev = t.events();
+    let (id, ev) = data_then(&["250 2.0.0 queued\r\n250 extra\r\n"]);
     assert_eq!(results(&ev), vec![(id, Ok(250))], "{ev:#?}");
     assert!(matches!(
         ev.last(),

@@ -2074,3 +2074,114 @@ fn etrn_without_argument_is_501() {
     let out = run(c, input.as_bytes(), defaults).text();
     assert!(after_ehlo(&out)[0].starts_with("501 "), "{out}");
 }
+
+// ---- decisions that come late, or of the wrong kind ----
+
+/// RFC 5321 4.5.3.2.7: the client gets its full command timeout after the server's reply.
+/// A MessageEnd decided six minutes after the final dot (within the 10-minute data
+/// termination wait) with `decide_at` starts the client's five minutes at the `250`.
+#[test]
+fn a_late_decision_with_decide_at_restarts_the_clients_timer() {
+    let t0 = t0();
+    let mut s = ehlo::server::Server::new(config(), t0);
+    s.receive(t0, (t(EHLO) + TXN + "hi\r\n.\r\n").as_bytes());
+    while let Some(e) = s.poll_event() {
+        if matches!(e, Event::MessageEnd { .. }) {
+            break;
+        }
+        if e.needs_decision() {
+            s.accept();
+        }
+    }
+    let decided = t0 + Duration::from_secs(360);
+    s.handle_timeout(decided);
+    assert!(!s.is_closed());
+    s.decide_at(decided, Decision::Accept);
+    assert_eq!(s.poll_timeout(), Some(decided + Duration::from_secs(300)));
+    s.handle_timeout(decided + Duration::from_secs(299));
+    assert!(!s.is_closed());
+    // The data block wait after a late 354 also starts at the 354.
+    let mut s = ehlo::server::Server::new(config(), t0);
+    s.receive(
+        t0,
+        (t(EHLO) + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n").as_bytes(),
+    );
+    while let Some(e) = s.poll_event() {
+        if e == Event::DataStart {
+            break;
+        }
+        if e.needs_decision() {
+            s.accept();
+        }
+    }
+    let decided = t0 + Duration::from_secs(100);
+    s.decide_at(decided, Decision::Accept);
+    assert_eq!(s.poll_timeout(), Some(decided + Duration::from_secs(180)));
+}
+
+/// A positive reply the command cannot take (RFC 5321 4.3.2: `354` is DATA's go-ahead,
+/// `250`/`251`/`252` RCPT's; RFC 3207: `220` STARTTLS's) would tell the client one thing
+/// while the machine does another. The caller's acceptance stands and the standard
+/// positive reply goes out instead of its text.
+#[test]
+fn a_positive_reply_of_the_wrong_code_goes_out_as_the_standard_one() {
+    let mut c = config();
+    c.extensions.starttls = true;
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n";
+    let r = run(c.clone(), input.as_bytes(), |e| match e {
+        Event::MailFrom { .. } => Decision::Reply(Reply::new(334, None, "VXNlcm5hbWU6")),
+        Event::RcptTo { .. } => Decision::Reply(Reply::new(354, None, "go ahead")),
+        Event::DataStart => Decision::Reply(Reply::new(250, None, "go")),
+        _ => Decision::Default,
+    });
+    assert!(
+        r.text().ends_with(
+            "250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n\
+             354 Start mail input; end with <CRLF>.<CRLF>\r\n"
+        ),
+        "{}",
+        r.text()
+    );
+    let r = run(c, (t(EHLO) + "STARTTLS\r\n").as_bytes(), |e| match e {
+        Event::StartTls { .. } => Decision::Reply(Reply::new(250, None, "fine")),
+        _ => Decision::Default,
+    });
+    assert!(
+        r.text().ends_with("220 2.0.0 Ready to start TLS\r\n"),
+        "{}",
+        r.text()
+    );
+}
+
+/// A SASL decision to an event other than AUTH counts as `Decision::Default`: for an
+/// unknown verb that is a `500` counted as a protocol error, up to the 421 close.
+#[test]
+fn a_sasl_decision_to_an_unknown_verb_counts_as_the_default() {
+    let input = t(EHLO) + &"FOO\r\n".repeat(11);
+    let by_default = run(config(), input.as_bytes(), |_| Decision::Default);
+    let by_sasl = run(config(), input.as_bytes(), |e| match e {
+        Event::Unknown { .. } => Decision::AuthFailure,
+        _ => Decision::Default,
+    });
+    assert!(by_default.closed);
+    assert_eq!(by_sasl.text(), by_default.text());
+}
+
+/// RFC 3207 4.2: the server forgets the transaction on an accepted STARTTLS; after a
+/// BDAT chunk the caller hears of it as `Reset` before `TlsUpgrade`.
+#[test]
+fn starttls_inside_a_transaction_resets_it_and_says_so() {
+    let mut c = config();
+    c.extensions.starttls = true;
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nBDAT 2\r\nhiSTARTTLS\r\n";
+    let r = run(c, input.as_bytes(), defaults);
+    let kinds = r.kinds();
+    let reset = kinds.iter().position(|k| *k == "Reset").expect("a Reset");
+    let upgrade = kinds
+        .iter()
+        .position(|k| *k == "TlsUpgrade")
+        .expect("a TlsUpgrade");
+    assert!(reset < upgrade, "{kinds:?}");
+    assert!(!kinds.contains(&"MessageEnd"));
+}

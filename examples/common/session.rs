@@ -249,15 +249,21 @@ impl Session {
                     }
                     None => {}
                 }
-                self.server.decide(Decision::Reply(Reply::new(
-                    250,
-                    Some(EnhancedCode::new(2, 0, 0)),
-                    ["Ok: queued as ", &name].concat(),
-                )));
+                // The commit may have taken a while (fsync): the client's next wait
+                // starts with this reply.
+                self.server.decide_at(
+                    Instant::now(),
+                    Decision::Reply(Reply::new(
+                        250,
+                        Some(EnhancedCode::new(2, 0, 0)),
+                        ["Ok: queued as ", &name].concat(),
+                    )),
+                );
             }
             Err(e) => {
                 warn!(conn = self.id, error = %e, "storing the message failed");
-                self.server.decide(Decision::Reply(LOCAL_ERROR));
+                self.server
+                    .decide_at(Instant::now(), Decision::Reply(LOCAL_ERROR));
             }
         }
         self.end_transaction();

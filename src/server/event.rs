@@ -76,7 +76,8 @@ pub enum Event {
         /// (otherwise it is refused with `501`).
         domain: String,
     },
-    /// *Decision*: `HELO`. Accept: `250 <host>`. Default: accept.
+    /// *Decision*: `HELO`. Accept: `250 <host>`. Default: accept. Implies a reset of any
+    /// transaction, as `EHLO` does.
     Helo {
         /// The client's name as given.
         domain: String,
@@ -119,7 +120,10 @@ pub enum Event {
     /// Informational: the machine refused the message in transit (the reply was sent);
     /// discard the chunks received. The transaction is over.
     MessageAborted(MessageAbort),
-    /// Informational: `RSET`; the transaction (if any) is over.
+    /// Informational: `RSET`, or an accepted STARTTLS / X-ANONYMOUSTLS while a transaction
+    /// was open (RFC 3207 4.2); the transaction (if any) is over. A session that closes
+    /// (timeout, input cap, `421`) in the middle of a message sends no `MessageEnd`:
+    /// whatever the caller holds of that message is to be discarded.
     Reset,
     /// *Decision*: `AUTH`/`X-EXPS` with an advertised mechanism. Answer with
     /// [`Decision::AuthChallenge`], [`Decision::AuthChallengeText`],

@@ -167,6 +167,50 @@ enum Pending {
     XExch50End,
 }
 
+/// Whether `code` is a positive reply `pending`'s command can take (RFC 5321 4.3.2, RFC 3207
+/// 4, RFC 3030 2, RFC 1985, KB 812455). Replies to AUTH and to unknown or Exchange verbs
+/// are not judged here.
+fn positive_fits(pending: &Pending, code: u16) -> bool {
+    match pending {
+        Pending::Connect | Pending::StartTls => code == 220,
+        Pending::Ehlo(_) | Pending::Helo(_) | Pending::Mail { .. } | Pending::MessageEnd => {
+            code == 250
+        }
+        Pending::Rcpt { .. } | Pending::Vrfy => matches!(code, 250..=252),
+        Pending::Expn => matches!(code, 250 | 252),
+        Pending::Etrn => matches!(code, 250..=253),
+        Pending::DataStart | Pending::XExch50Start(_) => code == 354,
+        Pending::XExch50End => code == 250,
+        Pending::Auth(..) | Pending::Unknown | Pending::Exchange(_) => true,
+    }
+}
+
+/// What the machine does with a decision: a positive reply of a code the command cannot
+/// take (a `250` to DATA, a `250` to STARTTLS, a `354` to RCPT) would tell the client one
+/// thing while the machine does another (swallow its next commands as message content,
+/// wait for a handshake it never starts), so the caller's acceptance is kept and its text
+/// dropped: the default positive reply goes out. A SASL decision to an event other than
+/// AUTH counts as [`Decision::Default`], as `Decision` documents.
+fn normalize_decision(pending: &Pending, decision: Decision) -> Decision {
+    match decision {
+        Decision::Reply(r)
+            if (200..400).contains(&r.code.0) && !positive_fits(pending, r.code.0) =>
+        {
+            Decision::Accept
+        }
+        Decision::AuthChallenge(_)
+        | Decision::AuthChallengeText(_)
+        | Decision::AuthSuccess { .. }
+        | Decision::AuthFailure
+        | Decision::AuthTemporaryFailure
+            if !matches!(pending, Pending::Auth(..)) =>
+        {
+            Decision::Default
+        }
+        d => d,
+    }
+}
+
 /// The current mail transaction (RFC 5321 3.3).
 #[derive(Debug, Clone, Copy, Default)]
 struct Transaction {
@@ -550,7 +594,41 @@ impl Server {
         self.decide(Decision::Reply(reply))
     }
 
-    /// Answers the pending event. Does nothing when no decision is pending.
+    /// Answers the pending event at `now`: [`Server::decide`], and the wait for the
+    /// client's next move (RFC 5321 4.5.3.2: the command timer after a `250` to the end
+    /// of data, the data block timer after a `354`) starts from `now` rather than from
+    /// the client's last input. Use it when a decision takes time (a disk commit, a
+    /// back end): with [`Server::decide`], the time the caller took counts against the
+    /// client.
+    ///
+    /// ```
+    /// use ehlo::server::{Decision, Event, Server, ServerConfig};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let t0 = Instant::now();
+    /// let mut server = Server::new(ServerConfig::new("mx.example.test"), t0);
+    /// server.receive(t0, b"EHLO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\nhi\r\n.\r\n");
+    /// while let Some(event) = server.poll_event() {
+    ///     if matches!(event, Event::MessageEnd { .. }) {
+    ///         // Six minutes to store it; the client gets its five from the 250 on.
+    ///         let later = t0 + Duration::from_secs(360);
+    ///         server.decide_at(later, Decision::Accept);
+    ///         assert_eq!(server.poll_timeout(), Some(later + Duration::from_secs(300)));
+    ///     } else if event.needs_decision() {
+    ///         server.decide(Decision::Accept);
+    ///     }
+    /// }
+    /// ```
+    pub fn decide_at(&mut self, now: Instant, decision: Decision) {
+        if self.pending.is_some() {
+            self.last_activity = self.last_activity.max(now);
+        }
+        self.decide(decision);
+    }
+
+    /// Answers the pending event. Does nothing when no decision is pending. The client's
+    /// timer keeps counting from its last input; see [`Server::decide_at`] for decisions
+    /// that take time.
     pub fn decide(&mut self, decision: Decision) {
         let Some(pending) = self.pending.take() else {
             return;
@@ -559,7 +637,7 @@ impl Server {
         // the greeting and the EHLO/HELO reply (which carry none), and the replies to the
         // Exchange verbs, whose text is the verb's data (X-LINK2STATE state chunks, KB
         // 812455) and stays exactly as the caller wrote it.
-        let mut decision = decision;
+        let mut decision = normalize_decision(&pending, decision);
         let carries_code = !matches!(
             pending,
             Pending::Connect | Pending::Ehlo(_) | Pending::Helo(_) | Pending::Exchange(_)
@@ -702,6 +780,12 @@ impl Server {
                     self.body_in.clear();
                     self.skipping = false;
                     self.phase = Phase::TlsHandshake;
+                    // RFC 3207 4.2: the server forgets what the client said before the
+                    // handshake, a transaction in progress (say, after a BDAT chunk)
+                    // included: the caller hears of it as a reset.
+                    if self.txn.take().is_some() {
+                        self.queued.push_back(Event::Reset);
+                    }
                     self.queued.push_back(Event::TlsUpgrade);
                 }
                 Outcome::Reject(r) => {

@@ -708,3 +708,23 @@ fn bdat_reply_timer_starts_once_the_chunk_is_handed_out() {
         Some(CloseReason::Timeout(TimeoutKind::DataTermination))
     ));
 }
+
+/// The client ended the session itself (TLS required, not offered) and sent QUIT; a `421`
+/// answering that QUIT does not replace the reason.
+#[test]
+fn a_421_to_the_clients_own_quit_keeps_the_close_reason() {
+    let mut cfg = ClientConfig::new("client.example.test");
+    cfg.tls = TlsPolicy::Required;
+    let mut t = T::new(cfg);
+    t.hello(&[]);
+    t.expect("QUIT\r\n");
+    t.server("421 4.3.2 bye\r\n");
+    let ev = t.events();
+    assert!(
+        matches!(
+            ev.last(),
+            Some(Event::Closed(CloseReason::TlsUnavailable(_)))
+        ),
+        "{ev:?}"
+    );
+}

@@ -507,3 +507,23 @@ fn x_anonymoustls_and_starttls_both_refused() {
     assert!(ev.contains(&Event::Ready), "{ev:?}");
     assert_eq!(t.sent(), "");
 }
+
+/// Exchange verbs go one at a time, never pipelined with other commands: a message sent
+/// after one waits for the verb's reply even with PIPELINING.
+#[test]
+fn a_message_after_an_exchange_verb_waits_for_its_reply() {
+    let mut t = T::new(config(TlsPolicy::Never));
+    t.server("220 mx ESMTP\r\n");
+    assert_eq!(t.sent(), "EHLO client.example.test\r\n");
+    t.server("250-mx\r\n250-PIPELINING\r\n250 XSESSIONPARAMS\r\n");
+    t.c.send_exchange(ExchangeVerb::XSessionParams, "MDBGUID=0 TYPE=1")
+        .unwrap();
+    let env = Envelope::new("a@example.test")
+        .unwrap()
+        .recipient("b@example.test")
+        .unwrap();
+    t.c.send(env, "x\r\n").unwrap();
+    assert_eq!(t.sent(), "XSESSIONPARAMS MDBGUID=0 TYPE=1\r\n");
+    t.server("250 OK\r\n");
+    assert!(t.sent().starts_with("MAIL FROM:<a@example.test>\r\n"));
+}

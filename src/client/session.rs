@@ -876,7 +876,13 @@ impl Client {
             if self.expects.front().map(|p| p.expect) == Some(Expect::Greeting) {
                 self.events.push_back(Event::Greeting(reply.clone()));
             }
-            self.close(CloseReason::ServiceUnavailable(reply));
+            // After the client ended the session itself (TLS or AUTH unavailable, a
+            // refused greeting or hello), a 421 to its QUIT does not change why.
+            let reason = self
+                .close_reason
+                .take()
+                .unwrap_or(CloseReason::ServiceUnavailable(reply));
+            self.close(reason);
             return;
         }
         // A reply to a command that was never handed to the transport cannot be genuine
@@ -1238,6 +1244,16 @@ impl Client {
             let pipelining = self.pipelining();
             if self.txn.is_none() {
                 if !(pipelining || self.expects.is_empty()) {
+                    break;
+                }
+                // An Exchange verb in flight: nothing goes out before its reply (its
+                // argument is opaque and may change the session, so it is never
+                // pipelined with anything, RFC 2920 3.1).
+                if self
+                    .expects
+                    .iter()
+                    .any(|p| matches!(p.expect, Expect::Exchange(_)))
+                {
                     break;
                 }
                 if !self.exchange_queue.is_empty() {

@@ -79,10 +79,21 @@ macro_rules! require_python {
     };
 }
 
-/// A free TCP port on 127.0.0.1 (bind port 0, read it, release it).
+/// A free TCP port on 127.0.0.1 (bind port 0, read it, release it), never one this test
+/// process handed out before: the tests of a binary run in parallel, and the kernel may
+/// give a port just released to the next `bind(0)`, so two servers started at once could
+/// otherwise be told the same port (one test then talks to the other's server).
 pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local_addr").port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = l.local_addr().expect("local_addr").port();
+        let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// Waits until something accepts on `addr` (or `child` exited, or 15 s passed).

@@ -2185,3 +2185,23 @@ fn starttls_inside_a_transaction_resets_it_and_says_so() {
     assert!(reset < upgrade, "{kinds:?}");
     assert!(!kinds.contains(&"MessageEnd"));
 }
+
+/// A client that stalls in the TLS handshake after STARTTLS times out without a plaintext
+/// `421` written into what is by then a TLS stream.
+#[test]
+fn a_timeout_during_the_tls_handshake_closes_without_a_plaintext_reply() {
+    let r = run_acts(
+        tls_config(),
+        &[
+            Act::Input(b"EHLO c\r\nSTARTTLS\r\n"),
+            Act::Wait(Duration::from_secs(3600)),
+        ],
+        defaults,
+    );
+    assert!(r.closed);
+    assert!(
+        r.text().ends_with("220 2.0.0 Ready to start TLS\r\n"),
+        "{}",
+        r.text()
+    );
+}

@@ -997,7 +997,11 @@ impl Server {
             if now >= deadline {
                 self.pending = None;
                 self.queued.clear();
-                self.send(&replies::TIMEOUT);
+                // In the middle of a TLS handshake a plaintext 421 would land in the TLS
+                // stream: the session just ends.
+                if !matches!(self.phase, Phase::TlsHandshake) {
+                    self.send(&replies::TIMEOUT);
+                }
                 self.close();
             }
         }

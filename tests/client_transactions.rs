@@ -14,6 +14,16 @@ fn env(rcpts: &[&str]) -> Envelope {
     e
 }
 
+/// A session with `caps` and one message to b@example.test handed out (its whole first
+/// flight taken by the transport).
+fn in_flight(caps: &[&str]) -> T {
+    let mut t = T::plain();
+    t.hello(caps);
+    t.c.send(env(&["b@example.test"]), "hi\r\n").unwrap();
+    let _ = t.sent();
+    t
+}
+
 fn results(ev: &[Event]) -> Vec<(MessageId, Result<u16, MessageError>)> {
     ev.iter()
         .filter_map(|e| match e {
@@ -1093,18 +1103,12 @@ fn reply_334_to_rcpt_is_a_protocol_error() {
 /// RFC 5321 4.3.2).
 #[test]
 fn other_3xx_to_data_bdat_and_end_of_data_are_protocol_errors() {
-    let mut t = T::plain();
-    t.hello(&["PIPELINING"]);
-    t.c.send(env(&["b@example.test"]), "hi\r\n").unwrap();
-    let _ = t.sent();
+    let mut t = in_flight(&["PIPELINING"]);
     t.server("250 ok\r\n250 ok\r\n334 eh\r\n");
     t.expect("");
     assert_eq!(unexpected(&t.events()), Some(("DATA", 334)));
 
-    let mut t = T::plain();
-    t.hello(&["PIPELINING"]);
-    t.c.send(env(&["b@example.test"]), "hi\r\n").unwrap();
-    let _ = t.sent();
+    let mut t = in_flight(&["PIPELINING"]);
     t.server("250 ok\r\n250 ok\r\n354 go\r\n");
     t.expect("hi\r\n.\r\n");
     t.server("354 again\r\n");
@@ -1116,10 +1120,7 @@ fn other_3xx_to_data_bdat_and_end_of_data_are_protocol_errors() {
         [(_, Err(MessageError::SessionClosed(_)))]
     ));
 
-    let mut t = T::plain();
-    t.hello(&["PIPELINING", "CHUNKING"]);
-    t.c.send(env(&["b@example.test"]), "hi\r\n").unwrap();
-    let _ = t.sent();
+    let mut t = in_flight(&["PIPELINING", "CHUNKING"]);
     t.server("250 ok\r\n250 ok\r\n354 go\r\n");
     t.expect("");
     assert_eq!(unexpected(&t.events()), Some(("BDAT", 354)));

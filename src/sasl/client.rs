@@ -402,14 +402,7 @@ impl ClientExchange {
                         reason: "empty challenge",
                     });
                 }
-                let ClientCredentials::Password {
-                    username, password, ..
-                } = &self.creds
-                else {
-                    return Err(SaslError::InvalidInput(
-                        "credentials do not fit the mechanism",
-                    ));
-                };
+                let (username, password) = self.password()?;
                 let r = cram_md5::response(username, password, &challenge);
                 Ok(ClientStep::Send(b64::encode(r.as_bytes())))
             }
@@ -469,14 +462,6 @@ impl ClientExchange {
     /// password. A prompt that is not recognisable is answered by position (user name
     /// first, then password). After the password the exchange is over.
     fn login_answer(&mut self, text: &[u8], user_sent: bool) -> Result<ClientStep, SaslError> {
-        let ClientCredentials::Password {
-            username, password, ..
-        } = &self.creds
-        else {
-            return Err(SaslError::InvalidInput(
-                "credentials do not fit the mechanism",
-            ));
-        };
         let prompt = b64::decode_challenge(text)
             .ok()
             .and_then(|p| login::prompt_kind(&p));
@@ -485,12 +470,25 @@ impl ClientExchange {
             Some(login::LoginPrompt::Password) => false,
             None => !user_sent,
         };
-        if send_user {
-            self.state = State::Login { user_sent: true };
-            Ok(ClientStep::Send(b64::encode(username.as_bytes())))
+        let (username, password) = self.password()?;
+        let answer = b64::encode(if send_user { username } else { password }.as_bytes());
+        self.state = if send_user {
+            State::Login { user_sent: true }
         } else {
-            self.state = State::Done;
-            Ok(ClientStep::Send(b64::encode(password.as_bytes())))
+            State::Done
+        };
+        Ok(ClientStep::Send(answer))
+    }
+
+    /// The user name and password, for the mechanisms that take them.
+    fn password(&self) -> Result<(&str, &str), SaslError> {
+        match &self.creds {
+            ClientCredentials::Password {
+                username, password, ..
+            } => Ok((username, password)),
+            _ => Err(SaslError::InvalidInput(
+                "credentials do not fit the mechanism",
+            )),
         }
     }
 

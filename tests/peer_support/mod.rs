@@ -197,6 +197,18 @@ impl ExampleServer {
         read_messages(&self.new_dir())
     }
 
+    /// Exactly one message and the delivery report it asked for (RFC 3461, stored by the
+    /// examples in the same Maildir) are stored; returns the report.
+    pub fn delivery_report(&self) -> String {
+        let messages = self.messages();
+        assert_eq!(messages.len(), 2, "{}", self.guard.log());
+        messages
+            .iter()
+            .map(|m| String::from_utf8_lossy(m).into_owned())
+            .find(|m| m.starts_with("Return-Path: <>\r\n"))
+            .expect("a delivery report")
+    }
+
     /// Exactly one message is stored; returns it.
     pub fn only_message(&self) -> Vec<u8> {
         let mut m = self.messages();

@@ -622,6 +622,32 @@ fn a_twenty_digit_size_is_too_large_not_malformed() {
     );
 }
 
+/// RFC 1870 section 4: "A parameter value of 0 (zero) indicates that no maximum message
+/// size is in force." A server configured with `max_message_size = 0` advertises
+/// `SIZE 0`, so it must not then refuse every message (nor every `SIZE=`) as too large:
+/// DATA, BDAT and the `SIZE=` parameter all go through.
+#[test]
+fn max_message_size_zero_means_no_limit() {
+    let mut c = config();
+    c.limits.max_message_size = 0;
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test> SIZE=12\r\nRCPT TO:<b@example.test>\r\nDATA\r\n\
+           hello\r\n.\r\n\
+           MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n\
+           BDAT 3\r\nabcBDAT 2 LAST\r\nde\
+           QUIT\r\n";
+    let r = run(c, input.as_bytes(), defaults);
+    assert!(r.text().contains("250-SIZE 0\r\n"), "{}", r.text());
+    assert!(!r.text().contains("552"), "{}", r.text());
+    assert_eq!(
+        r.kinds().iter().filter(|k| **k == "MessageEnd").count(),
+        2,
+        "{}",
+        r.text()
+    );
+    assert_eq!(r.message(), b"hello\r\nabcde");
+}
+
 #[test]
 fn message_too_large_in_transit() {
     let mut c = config();

@@ -249,7 +249,8 @@ pub struct ServerLimits {
     /// `421 4.7.0`. Feed input in reads smaller than this and drain events in between.
     pub max_input_buffer: usize,
     /// Largest message in octets (advertised with SIZE; default 10 MiB). `SIZE=` above
-    /// it and messages that grow beyond it get `552 5.3.4`.
+    /// it and messages that grow beyond it get `552 5.3.4`. `0` means no limit, as the
+    /// `SIZE 0` it advertises says (RFC 1870 section 4).
     pub max_message_size: u64,
     /// Accepted recipients per transaction (default 100, RFC 5321 4.5.3.1.8); more get
     /// `452 4.5.3`. A `LIMITS RCPTMAX=` in `extensions.extra` replaces it.
@@ -282,6 +283,20 @@ impl Default for ServerLimits {
             max_auth_failures: 5,
             max_commands: 10_000,
             max_transactions: 1_000,
+        }
+    }
+}
+
+impl ServerLimits {
+    /// The message size the session enforces: [`ServerLimits::max_message_size`], or no
+    /// limit (`u64::MAX`) when it is `0`. RFC 1870 section 4: "A parameter value of 0
+    /// (zero) indicates that no maximum message size is in force", and `SIZE 0` is what
+    /// the EHLO reply advertises then; refusing every message as too large would
+    /// contradict it.
+    pub(crate) fn message_size_limit(&self) -> u64 {
+        match self.max_message_size {
+            0 => u64::MAX,
+            n => n,
         }
     }
 }

@@ -748,7 +748,7 @@ impl Server {
                     let limits = &self.config.limits;
                     self.phase = Phase::Data {
                         decoder: DataDecoder::new(DecoderConfig {
-                            max_size: limits.max_message_size,
+                            max_size: limits.message_size_limit(),
                             max_line_length: limits.max_text_line,
                             long_lines: self.config.long_lines,
                             bare_line_endings: self.config.bare_line_endings,
@@ -1726,7 +1726,7 @@ impl Server {
             replies::INVALID_PARAM_VALUE
         } else if params
             .size
-            .is_some_and(|s| s > self.config.limits.max_message_size)
+            .is_some_and(|s| s > self.config.limits.message_size_limit())
         {
             self.send(&replies::TOO_LARGE);
             return Step::Progress;
@@ -1827,7 +1827,7 @@ impl Server {
     }
 
     fn handle_bdat(&mut self, size: u64, last: bool) -> Step {
-        let max = self.config.limits.max_message_size;
+        let max = self.config.limits.message_size_limit();
         let error = if !(self.config.extensions.chunking && self.is_esmtp()) {
             Some(BdatError::NotImplemented)
         } else {
@@ -2021,7 +2021,7 @@ impl Server {
         if !self.fill_body_input() {
             return Step::Idle;
         }
-        let max = self.config.limits.max_message_size;
+        let max = self.config.limits.message_size_limit();
         let Phase::Data { decoder, emitted } = &mut self.phase else {
             return Step::Idle;
         };

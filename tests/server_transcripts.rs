@@ -593,6 +593,65 @@ fn bdat_too_large_then_pipelined_chunks() {
     assert!(!r.kinds().contains(&"MessageEnd"));
 }
 
+/// RFC 3030 section 2: with PIPELINING, "the receiver-SMTP MUST be prepared to accept and
+/// discard additional BDAT chunks already in the pipeline after the failed BDAT". A client
+/// pipelines MAIL, RCPT and its chunks; when MAIL is refused, the first BDAT fails with
+/// `503 5.5.1` (counted as a protocol error, like the RCPT), and the chunks already
+/// pipelined behind it up to LAST get the same reply without being counted again: a long
+/// message must not use up the error limit and get the session closed with `421`.
+#[test]
+fn chunks_pipelined_behind_a_bdat_refused_for_want_of_mail_are_not_errors() {
+    let mut c = config();
+    c.limits.max_errors = 3;
+    let input = t(EHLO)
+        + "MAIL FROM:<spam@example.test>\r\nRCPT TO:<b@example.test>\r\n\
+           BDAT 2\r\nabBDAT 2\r\ncdBDAT 2\r\nefBDAT 2\r\nghBDAT 1 LAST\r\ni\
+           MAIL FROM:<a@example.test>\r\nNOOP\r\n";
+    let mut first = true;
+    let r = run(c, input.as_bytes(), |e| match e {
+        Event::MailFrom { .. } if std::mem::take(&mut first) => Decision::Reply(Reply::new(
+            550,
+            Some(EnhancedCode::new(5, 7, 1)),
+            "Sender rejected",
+        )),
+        _ => Decision::Default,
+    });
+    let need_mail = "503 5.5.1 Need MAIL command first\r\n";
+    assert!(
+        r.text().ends_with(
+            &("550 5.7.1 Sender rejected\r\n".to_string()
+                + "503 5.5.1 Need MAIL command first\r\n"
+                + &need_mail.repeat(5)
+                + "250 2.1.0 Sender OK\r\n250 2.0.0 OK\r\n")
+        ),
+        "{}",
+        r.text()
+    );
+    assert!(!r.closed);
+    assert!(!r.kinds().contains(&"Bdat"));
+    assert!(r.message().is_empty());
+}
+
+/// Outside such a run of pipelined chunks a BDAT without MAIL is a protocol error each
+/// time: a NOOP (or any other command) between two of them ends the run.
+#[test]
+fn bdat_without_mail_counts_as_an_error_again_after_another_command() {
+    let mut c = config();
+    c.limits.max_errors = 2;
+    let input = t(EHLO) + "BDAT 1\r\naNOOP\r\nBDAT 1\r\nbNOOP\r\n";
+    let r = run(c, input.as_bytes(), defaults);
+    assert!(
+        r.text().ends_with(
+            "503 5.5.1 Need MAIL command first\r\n250 2.0.0 OK\r\n\
+             503 5.5.1 Need MAIL command first\r\n\
+             421 4.7.0 Too many errors, closing connection\r\n"
+        ),
+        "{}",
+        r.text()
+    );
+    assert!(r.closed);
+}
+
 // ---- SIZE ----
 
 #[test]

@@ -134,7 +134,11 @@ enum Phase {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum BdatError {
     NotImplemented,
-    NeedMail,
+    /// No transaction. `counted`: the refusal counts as a protocol error; not for a chunk
+    /// pipelined behind one refused the same way (see `Server::bdat_run`).
+    NeedMail {
+        counted: bool,
+    },
     NoRecipients,
     TooLarge,
 }
@@ -269,6 +273,13 @@ pub struct Server {
     auth_identity: Option<String>,
     exps_identity: Option<String>,
     txn: Option<Transaction>,
+    /// The last command was a `BDAT` without a transaction, refused and not `LAST`. The
+    /// `BDAT`s that directly follow it up to `LAST` are chunks the client had already
+    /// pipelined (say, behind a refused MAIL): RFC 3030 section 2 has the server "accept
+    /// and discard additional BDAT chunks already in the pipeline after the failed BDAT",
+    /// so they are refused the same way without counting as protocol errors again (a long
+    /// message must not use up `limits.max_errors`). Any other command ends the run.
+    bdat_run: bool,
     errors: u32,
     auth_failures: u32,
     commands: u64,
@@ -505,6 +516,7 @@ impl Server {
             auth_identity: None,
             exps_identity: None,
             txn: None,
+            bdat_run: false,
             errors: 0,
             auth_failures: 0,
             commands: 0,
@@ -1403,6 +1415,7 @@ impl Server {
     }
 
     fn handle_command(&mut self, line: &[u8], total: usize) -> Step {
+        let in_bdat_run = std::mem::take(&mut self.bdat_run);
         if total > self.config.limits.max_command_line && total > self.line_limit(line) {
             self.error(&replies::LINE_TOO_LONG);
             return Step::Progress;
@@ -1524,7 +1537,7 @@ impl Server {
                     None => self.ask(Pending::DataStart, Event::DataStart),
                 }
             }
-            Command::Bdat { size, last } => self.handle_bdat(size, last),
+            Command::Bdat { size, last } => self.handle_bdat(size, last, in_bdat_run),
             Command::StartTls | Command::XAnonymousTls => {
                 let (verb, on) = if matches!(cmd, Command::StartTls) {
                     (TlsVerb::StartTls, x.starttls)
@@ -1826,13 +1839,20 @@ impl Server {
         Some(!seen.iter().any(|d| d == slot))
     }
 
-    fn handle_bdat(&mut self, size: u64, last: bool) -> Step {
+    /// `BDAT <size> [LAST]`; `in_bdat_run`: the previous command was a refused BDAT
+    /// without a transaction (see `Server::bdat_run`).
+    fn handle_bdat(&mut self, size: u64, last: bool, in_bdat_run: bool) -> Step {
         let max = self.config.limits.message_size_limit();
         let error = if !(self.config.extensions.chunking && self.is_esmtp()) {
             Some(BdatError::NotImplemented)
         } else {
             match self.txn.as_mut() {
-                None => Some(BdatError::NeedMail),
+                None => {
+                    self.bdat_run = !last;
+                    Some(BdatError::NeedMail {
+                        counted: !in_bdat_run,
+                    })
+                }
                 Some(t) => {
                     t.bdat = true;
                     if let Some(failed) = t.bdat_failed {
@@ -2134,8 +2154,12 @@ impl Server {
                     self.send(&replies::NO_VALID_RECIPIENTS);
                     Step::Progress
                 }
-                Some(BdatError::NeedMail) => {
-                    self.error(&replies::NEED_MAIL);
+                Some(BdatError::NeedMail { counted }) => {
+                    if counted {
+                        self.error(&replies::NEED_MAIL);
+                    } else {
+                        self.send(&replies::NEED_MAIL);
+                    }
                     Step::Progress
                 }
                 Some(BdatError::NotImplemented) => {

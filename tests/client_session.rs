@@ -728,3 +728,36 @@ fn a_421_to_the_clients_own_quit_keeps_the_close_reason() {
         "{ev:?}"
     );
 }
+
+/// As for a `421` (above): once the client has ended the session itself and sent QUIT, a
+/// QUIT reply that never comes (RFC 5321 4.5.3.2) or one that is malformed or out of place does not replace the reason it quit for, which the messages already carry.
+#[test]
+fn whatever_ends_the_wait_for_the_clients_own_quit_keeps_the_close_reason() {
+    type End = fn(&mut T);
+    let ends: [(&str, End); 3] = [
+        ("timeout", |t| {
+            let later = t.now + Duration::from_secs(600);
+            t.c.handle_timeout(later);
+            t.c.handle_timeout(later + Duration::from_secs(600));
+        }),
+        ("malformed", |t| t.server("hello?\r\n")),
+        ("3xx", |t| t.server("354 go on\r\n")),
+    ];
+    for (what, end) in ends {
+        let mut cfg = ClientConfig::new("client.example.test");
+        cfg.tls = TlsPolicy::Required;
+        let mut t = T::new(cfg);
+        t.hello(&[]);
+        t.expect("QUIT\r\n");
+        end(&mut t);
+        let ev = t.events();
+        assert!(t.c.is_closed(), "{what}: {ev:?}");
+        assert!(
+            matches!(
+                ev.last(),
+                Some(Event::Closed(CloseReason::TlsUnavailable(None)))
+            ),
+            "{what}: {ev:?}"
+        );
+    }
+}

@@ -482,8 +482,9 @@ impl Client {
         if self.state == State::Closed {
             return;
         }
+        // A session the client ended itself keeps its reason (see `close`).
         let reason = if self.state == State::Quitting {
-            self.close_reason.take().unwrap_or(CloseReason::Quit(None))
+            CloseReason::Quit(None)
         } else {
             CloseReason::PeerClosed
         };
@@ -813,10 +814,18 @@ impl Client {
     // ----- closing -----
 
     /// Ends the session now (no QUIT): fails every message, queues `Closed`.
+    ///
+    /// After the client ended the session itself ([`Client::fail_session`]: greeting or
+    /// hello refused, TLS or AUTH unavailable, AUTH failed) and sent `QUIT`, the reason it
+    /// quit for stands, whatever ends the wait for the QUIT reply (RFC 5321 4.1.1.10: the
+    /// reply, a `421`, the peer closing, the timeout of 4.5.3.2, a malformed reply): the
+    /// messages already failed with it, and a caller must not take a refusal by policy for a
+    /// transient failure.
     fn close(&mut self, reason: CloseReason) {
         if self.state == State::Closed {
             return;
         }
+        let reason = self.close_reason.take().unwrap_or(reason);
         self.state = State::Closed;
         self.fail_exchange_expects();
         self.fail_all(&reason);
@@ -876,13 +885,9 @@ impl Client {
             if self.expects.front().map(|p| p.expect) == Some(Expect::Greeting) {
                 self.events.push_back(Event::Greeting(reply.clone()));
             }
-            // After the client ended the session itself (TLS or AUTH unavailable, a
-            // refused greeting or hello), a 421 to its QUIT does not change why.
-            let reason = self
-                .close_reason
-                .take()
-                .unwrap_or(CloseReason::ServiceUnavailable(reply));
-            self.close(reason);
+            // After the client ended the session itself, a 421 to its QUIT does not change
+            // why (see `close`).
+            self.close(CloseReason::ServiceUnavailable(reply));
             return;
         }
         // A reply to a command that was never handed to the transport cannot be genuine
@@ -910,13 +915,8 @@ impl Client {
             Expect::Helo => self.on_helo(reply),
             Expect::Tls { anonymous } => self.on_tls(reply, anonymous),
             Expect::Auth => self.on_auth(reply),
-            Expect::Quit => {
-                let reason = match self.close_reason.take() {
-                    Some(r) => r,
-                    None => CloseReason::Quit(Some(reply)),
-                };
-                self.close(reason);
-            }
+            // A session the client ended itself keeps its reason (see `close`).
+            Expect::Quit => self.close(CloseReason::Quit(Some(reply))),
             Expect::Rset => {}
             Expect::Exchange(verb) => self.events.push_back(Event::ExchangeReply {
                 verb,

@@ -920,6 +920,27 @@ fn usual_hostnames_go_out() {
     }
 }
 
+/// The longest domain (RFC 5321 4.5.3.1.2: 255 octets) goes out; one octet more is not a
+/// domain, and a name of 600 octets would make an EHLO line over the 512 octets of
+/// 4.5.3.1.4.
+#[test]
+fn hostname_length_limit() {
+    let label = "a".repeat(63);
+    let longest = format!("{label}.{label}.{label}.{}", "b".repeat(63));
+    assert_eq!(longest.len(), 255);
+    let mut t = T::new(ClientConfig::new(longest.clone()));
+    t.server("220 mx\r\n");
+    t.expect(&format!("EHLO {longest}\r\n"));
+    for name in [format!("{longest}c"), "a".repeat(600)] {
+        let mut t = T::new(ClientConfig::new(name));
+        t.server("220 mx\r\n");
+        t.expect("");
+        assert!(t
+            .events()
+            .contains(&Event::Closed(CloseReason::InvalidHostname)));
+    }
+}
+
 #[test]
 fn invalid_hostname_never_goes_out() {
     for name in [

@@ -161,8 +161,9 @@ pub enum CloseReason {
     #[error("connection closed by the peer")]
     PeerClosed,
     /// [`ClientConfig::hostname`](super::ClientConfig::hostname) is neither a domain nor
-    /// an address literal in ASCII (RFC 5321 4.1.1.1): empty, with a space, CR, LF, NUL
-    /// or a non-ASCII character, ...; nothing was sent.
+    /// an address literal in ASCII (RFC 5321 4.1.1.1): empty, longer than 255 octets
+    /// (4.5.3.1.2), with a space, CR, LF, NUL or a non-ASCII character, ...; nothing was
+    /// sent.
     #[error("invalid EHLO host name in the configuration")]
     InvalidHostname,
     /// A streamed body broke its declared type in the middle of DATA; the connection is

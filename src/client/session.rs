@@ -791,9 +791,11 @@ impl Client {
         // RFC 5321 4.1.1.1: a Domain or an address-literal, in ASCII: the hello comes
         // before the server could offer SMTPUTF8 (RFC 6531 3.7.1 wants A-labels here).
         // Domains are not held to the letter (Windows host names with `_` are common and
-        // servers take them); a literal must be one.
+        // servers take them); a literal must be one. Either is at most 255 octets (RFC 5321
+        // 4.5.3.1.2), which keeps the line within the 512 octets of 4.5.3.1.4.
         let name = self.config.hostname.as_str();
         let valid = !name.is_empty()
+            && name.len() <= crate::limits::MAX_DOMAIN
             && name.is_ascii()
             && !name.contains(' ')
             && (!name.starts_with('[') || AddressLiteral::parse(name).is_ok());

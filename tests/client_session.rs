@@ -761,3 +761,30 @@ fn whatever_ends_the_wait_for_the_clients_own_quit_keeps_the_close_reason() {
         );
     }
 }
+
+/// A server that refuses service often closes right behind its `554` greeting, with a
+/// `221` that arrives before the client's QUIT went out. The session still ends for the
+/// refusal (RFC 5321 3.1), as it does when the two replies come in separate reads.
+#[test]
+fn greeting_554_and_a_221_in_the_same_read_is_still_a_refused_greeting() {
+    for reads in [
+        &["554 5.7.1 no\r\n221 bye\r\n"][..],
+        &["554 5.7.1 no\r\n", "221 bye\r\n"],
+    ] {
+        let mut t = T::plain();
+        let id = t.c.send(env1(), "x\r\n").unwrap();
+        for r in reads {
+            t.server(r);
+            let _ = t.sent();
+        }
+        let ev = t.events();
+        assert!(
+            matches!(
+                ev.last(),
+                Some(Event::Closed(CloseReason::GreetingRefused(_)))
+            ),
+            "{reads:?}: {ev:?}"
+        );
+        assert!(ev.iter().any(|e| matches!(e, Event::MessageResult { message, result: Err(MessageError::SessionClosed(CloseReason::GreetingRefused(_))), .. } if *message == id)));
+    }
+}

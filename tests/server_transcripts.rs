@@ -1029,6 +1029,45 @@ fn failed_authentications_are_bounded() {
     assert_eq!(n, 6);
 }
 
+/// A built-in OAuth exchange that ends in `535 5.7.8` after the error challenge
+/// (RFC 7628 section 3.2.3) is a failed authentication like the caller's `535`: it counts
+/// towards `limits.max_auth_failures`, in both server modes.
+#[test]
+fn failed_oauth_error_exchanges_are_bounded() {
+    const XOAUTH2_IR: &str = "AUTH XOAUTH2 dXNlcj1hAWF1dGg9QmVhcmVyIHQBAQ==\r\n";
+    for builtin in [false, true] {
+        let mut c = auth_config();
+        c.auth.mechanisms = vec![Mechanism::new("XOAUTH2")];
+        c.auth.allow_plaintext_without_tls = true;
+        c.auth.builtin_exchanges = builtin;
+        // Error challenge, the client's dummy (empty) answer, 535; seven times.
+        let input = t(EHLO) + &format!("{XOAUTH2_IR}\r\n").repeat(7);
+        let error = br#"{"status":"401"}"#.to_vec();
+        let r = run(c, input.as_bytes(), |e| match e {
+            // Caller mode: the caller runs the error exchange itself.
+            Event::AuthStart { .. } | Event::AuthVerify { .. } => {
+                Decision::AuthChallenge(error.clone())
+            }
+            _ => Decision::AuthFailure,
+        });
+        let text = r.text();
+        assert_eq!(
+            text.matches("334 eyJzdGF0dXMiOiI0MDEifQ==\r\n535 5.7.8")
+                .count(),
+            5,
+            "builtin {builtin}: {text}"
+        );
+        assert!(
+            text.ends_with(
+                "535 5.7.8 Authentication credentials invalid\r\n\
+                 421 4.7.0 Too many authentication failures, closing connection\r\n"
+            ),
+            "builtin {builtin}: {text}"
+        );
+        assert!(r.closed);
+    }
+}
+
 #[test]
 fn auth_require_tls_and_require_auth() {
     let mut c = auth_config();

@@ -260,8 +260,10 @@ pub struct ServerLimits {
     pub max_errors: u32,
     /// Failed authentications (AUTH or X-EXPS answered with a `5xx`) before the server
     /// answers `421 4.7.0` and closes (default 5): one connection must not try passwords
-    /// without end (Postfix counts them as errors too). Temporary failures (`454`) do not
-    /// count.
+    /// without end (Postfix counts them as errors too). This includes the `535 5.7.8`
+    /// that ends a built-in OAuth error exchange (RFC 7628 section 3.2.3). Temporary
+    /// failures (`454`), cancels and syntax errors in the exchange (`501`, `500 5.5.6`) do
+    /// not count; `max_commands` bounds those.
     pub max_auth_failures: u32,
     /// Commands per session before `421 4.7.0` and close (default 10,000).
     pub max_commands: u64,

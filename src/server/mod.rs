@@ -1997,7 +1997,19 @@ impl Server {
     }
 
     /// A built-in exchange refused the client's message: send the mechanism's reply.
+    ///
+    /// After an OAuth error challenge the exchange fails with `535 5.7.8` whatever the
+    /// client answers (RFC 7628 section 3.2.3): that is a failed authentication like the
+    /// caller's `535`, and counts towards `limits.max_auth_failures`. A cancel or a syntax
+    /// error in the exchange (`501`) does not; `limits.max_commands` bounds those.
     fn sasl_refused(&mut self, verb: AuthVerb, e: &SaslError) -> Step {
+        if *e == SaslError::AuthenticationFailed {
+            self.auth_failure(&e.reply().to_reply());
+            return Step::Event(Event::AuthAborted {
+                verb,
+                reason: AuthAbort::Refused,
+            });
+        }
         self.phase = Phase::Command;
         let reason = match e {
             SaslError::Cancelled => AuthAbort::Cancelled,

@@ -728,6 +728,53 @@ fn rfc4954_cram_md5_server() {
     }
 }
 
+/// RFC 4954 section 4: "If the client uses an initial-response argument to the AUTH
+/// command with a SASL mechanism in which the client does not begin the authentication
+/// exchange, the server MUST reject the AUTH command with a 501 reply" (enhanced code
+/// 5.7.0). CRAM-MD5 is server-first (RFC 2195 section 2); the machine knows it and refuses
+/// in both modes, whatever the caller would have decided, without an `AuthStart`.
+#[test]
+fn cram_md5_initial_response_is_refused_with_501_5_7_0() {
+    for mode in MODES {
+        let mut config = server_config("mx.example.test", &["CRAM-MD5"], mode);
+        config.exchange.exps_mechanisms = vec![Mechanism::new("CRAM-MD5")];
+        let r = run_lines(
+            config,
+            b"EHLO c\r\nAUTH CRAM-MD5 dGlt\r\nAUTH cram-md5 =\r\nX-EXPS CRAM-MD5 dGlt\r\n\
+              AUTH CRAM-MD5\r\n*\r\n",
+            // A caller that would accept anything.
+            |e| match e {
+                Event::AuthStart {
+                    initial_response: None,
+                    ..
+                } => Decision::AuthChallenge(b"<1.2@mx.example.test>".to_vec()),
+                _ => Decision::AuthSuccess {
+                    identity: "x".into(),
+                },
+            },
+        );
+        let refused = "501 5.7.0 Initial response not allowed for this mechanism\r\n";
+        assert_eq!(
+            after_ehlo(&r),
+            format!(
+                "{refused}{refused}{refused}334 PDEuMkBteC5leGFtcGxlLnRlc3Q+\r\n\
+                 501 5.0.0 Authentication cancelled\r\n"
+            ),
+            "{mode:?}"
+        );
+        assert!(
+            !r.events.iter().any(|e| matches!(
+                e,
+                Event::AuthStart {
+                    initial_response: Some(_),
+                    ..
+                }
+            )),
+            "{mode:?}"
+        );
+    }
+}
+
 #[test]
 fn rfc2195_cram_md5_both_sides() {
     const CHALLENGE: &str = "<1896.697170952@postoffice.reston.mci.net>";

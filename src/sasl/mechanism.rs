@@ -131,6 +131,14 @@ impl Mechanism {
         )
     }
 
+    /// Whether the server sends the first message of the exchange (RFC 4422 section 5:
+    /// a "server-first" mechanism): CRAM-MD5 (RFC 2195 section 2). An `AUTH` with an
+    /// initial response for such a mechanism gets `501 5.7.0` (RFC 4954 section 4: the
+    /// server MUST reject it). False for unknown mechanisms, which the caller judges.
+    pub(crate) fn is_server_first(&self) -> bool {
+        matches!(self, Mechanism::CramMd5)
+    }
+
     /// Whether the client may send an initial response with `AUTH` (SASL-IR, RFC 4954
     /// section 4): true for the client-first mechanisms PLAIN, XOAUTH2, OAUTHBEARER, GSSAPI
     /// and NTLM (\[MS-SMTPNTLM\] 3.1.4.1: the initiation SHOULD carry the NEGOTIATE_MESSAGE),

@@ -135,6 +135,8 @@ pub enum Event {
         /// The mechanism, upper case.
         mechanism: String,
         /// The decoded initial response: `None` without one, `Some(empty)` for `=`.
+        /// Always `None` for CRAM-MD5: the machine refuses an initial response for a
+        /// server-first mechanism itself (`501 5.7.0`, RFC 4954 section 4).
         initial_response: Option<Vec<u8>>,
     },
     /// *Decision*: the client's answer to a `334` challenge, decoded. Same answers and

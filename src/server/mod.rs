@@ -1923,6 +1923,23 @@ impl Server {
         } else if !offered {
             replies::ENCRYPTION_REQUIRED
         } else {
+            // RFC 4954 section 4: "If the client uses an initial-response argument to the
+            // AUTH command with a SASL mechanism in which the client does not begin the
+            // authentication exchange, the server MUST reject the AUTH command with a 501
+            // reply" (5.7.0). Checked here, in both modes, for the mechanisms known to be
+            // server-first (CRAM-MD5), so no caller decision can accept one. An argument
+            // that is not BASE64 at all keeps its own `501 5.5.2`.
+            if let Some(ir) = &initial {
+                if let Ok(mech) = crate::sasl::Mechanism::parse(mechanism) {
+                    if mech.is_server_first() {
+                        let e = match crate::sasl::b64::decode_initial(ir) {
+                            Err(e) => e,
+                            Ok(_) => SaslError::UnexpectedInitialResponse(mech.static_name()),
+                        };
+                        return self.sasl_refused(verb, &e);
+                    }
+                }
+            }
             if self.config.auth.builtin_exchanges {
                 if let Ok(mech) = crate::sasl::Mechanism::parse(mechanism) {
                     let started = ServerExchange::start_parsed(&mech, initial.as_ref());

@@ -779,12 +779,19 @@ fn x_exps_lines_may_exceed_the_sasl_limit() {
     assert_eq!(out, "501 5.5.2 Cannot Base64-decode client response\r\n");
     let mut t = S::new(ServerConfig::exchange_2016_default("mail.example.test"));
     t.ehlo();
+    // An initial response over the limit: RFC 4954 sections 4 and 6, `500 5.5.6`.
     let out = t.accept(&format!("AUTH NTLM {text}\r\n"));
-    assert!(out.starts_with("500 5.5.2 Line too long\r\n"), "{out}");
+    assert!(
+        out.starts_with("500 5.5.6 Authentication exchange line is too long\r\n"),
+        "{out}"
+    );
     // Beyond the X-EXPS limit: refused, the session stays usable.
     let long = "A".repeat(80 * 1024);
     let out = t.accept(&format!("X-EXPS GSSAPI {long}\r\nNOOP\r\n"));
-    assert!(out.starts_with("500 5.5.2 Line too long\r\n"), "{out}");
+    assert!(
+        out.starts_with("500 5.5.6 Authentication exchange line is too long\r\n"),
+        "{out}"
+    );
     assert!(out.ends_with("250 2.0.0 OK\r\n"), "{out}");
 }
 

@@ -1284,6 +1284,14 @@ impl Server {
         longer.max(base)
     }
 
+    /// Whether `line` (as much of it as has arrived) is an `AUTH` or `X-EXPS` command
+    /// that starts an exchange this server offers: its line limit is the SASL one.
+    fn starts_sasl_command(&self, line: &[u8]) -> bool {
+        (starts_with_ci(line, b"AUTH ") && !self.config.auth.mechanisms.is_empty())
+            || (starts_with_ci(line, b"X-EXPS ")
+                && !self.config.exchange.exps_mechanisms.is_empty())
+    }
+
     fn step(&mut self) -> Step {
         match self.phase {
             Phase::Closed | Phase::TlsHandshake => Step::Idle,
@@ -1329,6 +1337,13 @@ impl Server {
                             verb,
                             reason: AuthAbort::LineTooLong,
                         })
+                    }
+                    // RFC 4954 sections 4 and 6: an AUTH (or X-EXPS) line whose initial
+                    // response overflows the authentication buffer fails the command
+                    // with `500 5.5.6`, like an over-long continuation line.
+                    None if self.starts_sasl_command(&self.input) => {
+                        self.error(&replies::SASL_LINE_TOO_LONG);
+                        Step::Progress
                     }
                     None => {
                         self.error(&replies::LINE_TOO_LONG);

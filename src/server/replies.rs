@@ -66,7 +66,8 @@ pub const AUTH_TEMP_FAILURE: Reply = r(454, (4, 7, 0), "Temporary authentication
 pub const AUTH_CANCELLED: Reply = r(501, (5, 0, 0), "Authentication cancelled");
 /// `501 5.5.2`: invalid base64 (RFC 4954).
 pub const INVALID_BASE64: Reply = r(501, (5, 5, 2), crate::syntax::error::INVALID_BASE64_TEXT);
-/// `500 5.5.6`: SASL line over the limit (RFC 4954 section 4).
+/// `500 5.5.6`: a SASL continuation line, or an AUTH / X-EXPS command line (its initial
+/// response), over the limit (RFC 4954 sections 4 and 6).
 pub const SASL_LINE_TOO_LONG: Reply = r(500, (5, 5, 6), "Authentication exchange line is too long");
 /// `504 5.5.4`: mechanism not offered (RFC 4954).
 pub const UNKNOWN_MECHANISM: Reply = r(504, (5, 5, 4), "Unrecognized authentication type");

@@ -25,7 +25,7 @@
 //! * `AUTH`, `AUTH=LOGIN`, `X-EXPS`, `X-EXPS=LOGIN`: the SASL exchange through
 //!   [`Event::AuthStart`](super::Event::AuthStart) /
 //!   [`Event::AuthResponse`](super::Event::AuthResponse) with
-//!   [`AuthVerb`]; the two identities are kept apart. Answer
+//!   [`AuthVerb`](super::AuthVerb); the two identities are kept apart. Answer
 //!   [MS-SMTPNTLM]'s `AUTH NTLM` without initial response with
 //!   [`Decision::AuthChallengeText`]`(`[`NTLM_SUPPORTED`]`)` and drive the blobs with
 //!   [`crate::sasl`] or the platform's NTLM/Kerberos library.
@@ -80,7 +80,7 @@
 //! ));
 //! ```
 
-use super::{AuthVerb, Decision, ExchangeConfig, Extensions, Mechanism, Server, ServerConfig};
+use super::{Decision, ExchangeConfig, Extensions, Mechanism, Server, ServerConfig};
 use crate::syntax::capability::Capability;
 use crate::syntax::command::ExchangeVerb;
 use crate::syntax::command::{parse_sasl_response, SaslResponse};
@@ -259,23 +259,27 @@ impl Server {
     }
 }
 
-/// A SASL continuation line: RFC 4954's rules, except that an X-EXPS line may be longer
-/// than 12,288 octets (the public record sets no size limit on X-EXPS chunks; the machine
-/// has already bounded the line by [`ExchangeConfig::max_exps_line`]).
-pub(crate) fn parse_sasl_line(
-    verb: AuthVerb,
-    line: &[u8],
-) -> Result<SaslResponse<'_>, CommandError> {
+/// A SASL continuation line, parsed by RFC 4954's rules
+/// ([`parse_sasl_response`](crate::syntax::command::parse_sasl_response): trailing blanks
+/// trimmed, `*` cancels, otherwise BASE64 characters only), except that the line may be
+/// longer than RFC 4954's 12,288 octets: the machine has already bounded it by its own
+/// limit (`limits.max_sasl_line`, or [`ExchangeConfig::max_exps_line`] for X-EXPS, whose
+/// chunks have no size limit in the public record), and a configured limit above 12,288
+/// must not turn a long line into "invalid BASE64".
+pub(crate) fn parse_sasl_line(line: &[u8]) -> Result<SaslResponse<'_>, CommandError> {
     let content = line
         .strip_suffix(b"\r\n")
         .or_else(|| line.strip_suffix(b"\n"))
         .unwrap_or(line);
-    if verb != AuthVerb::XExps || content.len().saturating_add(2) <= crate::limits::MAX_SASL_LINE {
+    if content.len().saturating_add(2) <= crate::limits::MAX_SASL_LINE {
         return parse_sasl_response(line);
     }
     let mut content = content;
     while let [rest @ .., b' ' | b'\t'] = content {
         content = rest;
+    }
+    if content == b"*" {
+        return Ok(SaslResponse::Cancel);
     }
     let base64 = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
     if !content.iter().all(base64) {

@@ -1399,7 +1399,7 @@ impl Server {
                 Err(e) => self.sasl_refused(verb, &e),
             };
         }
-        let (reply, reason) = match exchange::parse_sasl_line(verb, line) {
+        let (reply, reason) = match exchange::parse_sasl_line(line) {
             Ok(SaslResponse::Cancel) => (replies::AUTH_CANCELLED, AuthAbort::Cancelled),
             Ok(SaslResponse::Base64(text)) => {
                 match base64::engine::general_purpose::STANDARD.decode(text.as_bytes()) {

@@ -330,7 +330,14 @@ fn sasl_line() -> impl Strategy<Value = Vec<u8>> {
         }),
         Just(b"*".to_vec()),
         Just(b" *".to_vec()),
+        Just(b"* \t".to_vec()),
         Just(b"=".to_vec()),
+        // Valid BASE64 followed by blanks, which the line parser trims.
+        (proptest::collection::vec(any::<u8>(), 0..60), "[ \t]{1,3}").prop_map(|(b, blanks)| {
+            let mut s = base64::engine::general_purpose::STANDARD.encode(b);
+            s.push_str(&blanks);
+            s.into_bytes()
+        }),
     ]
     .prop_map(|mut l| {
         // One line: CR and LF end it.
@@ -367,8 +374,14 @@ proptest! {
         input.extend_from_slice(b"\r\n");
         let out = feed(&mut server, builtin, &input);
         let reply = first_line(&out);
-        let strict = base64::engine::general_purpose::STANDARD.decode(&line).is_ok();
-        if line == b"*" {
+        // Trailing blanks are trimmed from a SASL line (as from a command line), in both
+        // modes; what remains must be `*` or strict BASE64.
+        let mut trimmed = &line[..];
+        while let [rest @ .., b' ' | b'\t'] = trimmed {
+            trimmed = rest;
+        }
+        let strict = base64::engine::general_purpose::STANDARD.decode(trimmed).is_ok();
+        if trimmed == b"*" {
             prop_assert_eq!(reply, "501 5.0.0 Authentication cancelled\r\n");
         } else if !strict {
             // The same bytes whichever mode runs the exchange.
@@ -472,6 +485,28 @@ fn configured_sasl_line_limit_above_12288_is_honoured() {
         let out = pump(&mut s, &mut got);
         assert_eq!(got, [11_250], "builtin {builtin}: {out}");
         assert_eq!(out, "235 2.7.0 Authentication successful\r\n");
+    }
+}
+
+/// A continuation line gets the same answer in both server modes: trailing blanks are
+/// trimmed, so `* ` is a cancel (RFC 4954 section 4: `501`, here `501 5.0.0`) and valid
+/// BASE64 followed by a blank is that BASE64 (as an AUTH initial response is).
+#[test]
+fn trailing_blanks_on_a_sasl_line_are_trimmed_in_both_modes() {
+    for builtin in [false, true] {
+        let mut s = sasl_server("PLAIN", builtin);
+        assert_eq!(
+            feed(&mut s, builtin, b"* \r\n"),
+            "501 5.0.0 Authentication cancelled\r\n",
+            "builtin {builtin}"
+        );
+        feed(&mut s, builtin, b"AUTH PLAIN\r\n");
+        // A well-formed PLAIN message: the back end sees it (and says no).
+        assert_eq!(
+            feed(&mut s, builtin, b"AHRpbQB0YW5zdGFhZmw=\t \r\n"),
+            "535 5.7.8 Authentication credentials invalid\r\n",
+            "builtin {builtin}"
+        );
     }
 }
 

@@ -1394,7 +1394,14 @@ impl Server {
     ) -> Step {
         self.phase = Phase::Command;
         if let Some(mut ex) = exchange {
-            return match ex.step(line) {
+            // The same line parser as the caller-driven mode below, so both modes answer
+            // the same bytes alike: trailing blanks are trimmed (`* ` cancels with
+            // `501 5.0.0`, RFC 4954 section 4), the rest must be strict BASE64.
+            let step = match exchange::parse_sasl_line(line) {
+                Ok(response) => ex.step_parsed(&response),
+                Err(_) => Err(SaslError::InvalidBase64),
+            };
+            return match step {
                 Ok(step) => self.drive(verb, ex, step),
                 Err(e) => self.sasl_refused(verb, &e),
             };

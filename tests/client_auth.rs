@@ -353,3 +353,56 @@ fn other_3xx_than_334_to_auth_is_a_protocol_error() {
             if reply.code.0 == 354
     ));
 }
+
+/// RFC 4954 section 4: after the client's `*` the server "MUST reject the AUTH command by
+/// sending a 501 reply". A `235` instead must not make the client authenticated (the
+/// client cancelled, for instance because the server failed the mutual-authentication
+/// step of GSSAPI, or sent a challenge a built-in mechanism could not answer): the
+/// session closes as a protocol error, and no `Authenticated` or `Ready` follows. A further
+/// `334` is answered the same way rather than continuing the cancelled exchange.
+#[test]
+fn success_after_the_clients_cancel_is_a_protocol_error() {
+    let unexpected = |ev: &[Event], code: u16| {
+        assert!(
+            !ev.iter()
+                .any(|e| matches!(e, Event::Authenticated { .. } | Event::Ready)),
+            "{ev:?}"
+        );
+        assert!(
+            matches!(
+                closed(ev),
+                Some(CloseReason::Protocol(ProtocolError::UnexpectedReply { command: "AUTH", reply }))
+                    if reply.code.0 == code
+            ),
+            "{ev:?}"
+        );
+    };
+    // Caller-driven GSSAPI: the caller's package rejects the server's token.
+    let creds = Credentials::External {
+        mechanisms: vec!["GSSAPI".into()],
+    };
+    for late in ["235 2.7.0 Authentication successful\r\n", "334 \r\n"] {
+        let mut t = T::new(config(creds.clone(), true));
+        t.hello(&["AUTH GSSAPI"]);
+        t.events();
+        t.c.auth_respond(AuthResponse::Data(b"token".to_vec()))
+            .unwrap();
+        t.expect(&format!("AUTH GSSAPI {}\r\n", b64(b"token")));
+        t.server(&format!("334 {}\r\n", b64(b"forged")));
+        assert!(challenge(&t.events()).is_some());
+        t.c.auth_respond(AuthResponse::Cancel).unwrap();
+        t.expect("*\r\n");
+        t.server(late);
+        t.expect("");
+        unexpected(&t.events(), late[..3].parse().unwrap());
+    }
+    // Built-in CRAM-MD5: a challenge that is not BASE64 is cancelled.
+    let mut t = T::new(config(password(), false));
+    t.hello(&["AUTH CRAM-MD5"]);
+    t.expect("AUTH CRAM-MD5\r\n");
+    t.server("334 !!not base64!!\r\n");
+    t.expect("*\r\n");
+    t.server("235 2.7.0 Authentication successful\r\n");
+    t.expect("");
+    unexpected(&t.events(), 235);
+}

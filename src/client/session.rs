@@ -261,6 +261,9 @@ struct AuthState {
     wait: AuthWait,
     /// An initial response that did not fit on the command line: sent on the first `334`.
     deferred: Option<Vec<u8>>,
+    /// The client sent `*`: the only answer left is the server's `501` (RFC 4954
+    /// section 4).
+    cancelled: bool,
 }
 
 /// The sans-IO SMTP client session. See the [module documentation](super) for the loop.
@@ -1085,6 +1088,7 @@ impl Client {
                     driver,
                     wait: AuthWait::CallerInitial,
                     deferred: None,
+                    cancelled: false,
                 });
                 return;
             }
@@ -1102,6 +1106,7 @@ impl Client {
             driver,
             wait: AuthWait::Server,
             deferred: None,
+            cancelled: false,
         });
         let ir = initial.map(|text| {
             if text == "=" || text.is_empty() {
@@ -1176,6 +1181,11 @@ impl Client {
     }
 
     fn send_sasl_line(&mut self, data: Option<&[u8]>) {
+        if data.is_none() {
+            if let Some(a) = self.auth.as_mut() {
+                a.cancelled = true;
+            }
+        }
         let line = match data {
             None => SaslResponse::Cancel,
             Some(d) => SaslResponse::Base64(Cow::Owned(b64(d))),
@@ -1189,6 +1199,17 @@ impl Client {
             self.close(CloseReason::Protocol(ProtocolError::Unsolicited(reply)));
             return;
         };
+        // RFC 4954 section 4: a server that receives `*` "MUST reject the AUTH command by
+        // sending a 501 reply". A success or a further challenge after the client's
+        // cancel (which may be its refusal of the server's mutual-authentication step)
+        // never authenticates the client: the server's idea of the session differs.
+        if auth.cancelled && !(400..600).contains(&reply.code.0) {
+            self.close(CloseReason::Protocol(ProtocolError::UnexpectedReply {
+                command: "AUTH",
+                reply,
+            }));
+            return;
+        }
         match reply.code.0 {
             c if (200..300).contains(&c) => {
                 self.authenticated = true;
@@ -1224,11 +1245,14 @@ impl Client {
                     }
                     Driver::Builtin(ex) => auth::step(ex, &text),
                 };
-                self.auth = Some(auth);
                 let line = match step {
                     auth::Step::Line(l) => SaslResponse::Base64(Cow::Owned(l)),
-                    auth::Step::Cancel => SaslResponse::Cancel,
+                    auth::Step::Cancel => {
+                        auth.cancelled = true;
+                        SaslResponse::Cancel
+                    }
                 };
+                self.auth = Some(auth);
                 line.encode(&mut self.out);
                 self.expect(Expect::Auth);
             }

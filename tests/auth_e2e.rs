@@ -439,17 +439,19 @@ fn every_mechanism_every_mode() {
                         } else {
                             assert_eq!(o.authenticated, None, "{ctx}");
                             assert!(!o.ready, "{ctx}");
-                            assert!(
-                                o.s2c
-                                    .contains("535 5.7.8 Authentication credentials invalid\r\n"),
-                                "{ctx}"
-                            );
+                            // [MS-SMTPNTLM] 2.2.1.4: NTLM fails with 535 5.7.3.
+                            let (failure, enhanced) = if mech == "NTLM" {
+                                ("535 5.7.3 Authentication unsuccessful\r\n", "5.7.3")
+                            } else {
+                                ("535 5.7.8 Authentication credentials invalid\r\n", "5.7.8")
+                            };
+                            assert!(o.s2c.contains(failure), "{ctx}");
                             match &o.closed {
                                 Some(CloseReason::AuthFailed(Some(r))) => {
                                     assert_eq!(r.code.0, 535, "{ctx}");
                                     assert_eq!(
                                         r.enhanced.map(|e| e.to_string()).as_deref(),
-                                        Some("5.7.8"),
+                                        Some(enhanced),
                                         "{ctx}"
                                     );
                                 }

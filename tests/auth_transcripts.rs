@@ -320,9 +320,10 @@ fn ms_smtpntlm_4_2_server() {
             ),
         );
         assert!(
-            after_ehlo(&r2).ends_with(&format!(
-                "{FAIL_535}334 ntlm supported\r\n501 5.0.0 Authentication cancelled\r\n"
-            )),
+            after_ehlo(&r2).ends_with(
+                "535 5.7.3 Authentication unsuccessful\r\n\
+                 334 ntlm supported\r\n501 5.0.0 Authentication cancelled\r\n"
+            ),
             "{mode:?}: {}",
             r2.text()
         );

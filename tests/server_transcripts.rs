@@ -1124,9 +1124,10 @@ fn sasl_line_limit() {
         }
         _ => Decision::Default,
     });
+    // NTLM's failure reply ([MS-SMTPNTLM] 2.2.1.4).
     assert!(r
         .text()
-        .ends_with("535 5.7.8 Authentication credentials invalid\r\n"));
+        .ends_with("535 5.7.3 Authentication unsuccessful\r\n"));
 }
 
 #[test]
@@ -1703,7 +1704,7 @@ fn empty_challenge_keeps_the_space() {
     });
     assert!(
         r.text()
-            .ends_with("334 \r\n535 5.7.8 Authentication credentials invalid\r\n"),
+            .ends_with("334 \r\n535 5.7.3 Authentication unsuccessful\r\n"),
         "{}",
         r.text()
     );

@@ -281,7 +281,8 @@ pub enum Decision {
         /// The authenticated identity, kept in the session state.
         identity: String,
     },
-    /// SASL: bad credentials (`535 5.7.8`).
+    /// SASL: bad credentials (`535 5.7.8`; for NTLM `535 5.7.3`, the reply \[MS-SMTPNTLM\]
+    /// 2.2.1.4 and 3.2.5.2.3 require).
     AuthFailure,
     /// SASL: temporary failure of the back end (`454 4.7.0`).
     AuthTemporaryFailure,

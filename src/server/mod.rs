@@ -282,6 +282,10 @@ pub struct Server {
     bdat_run: bool,
     errors: u32,
     auth_failures: u32,
+    /// The SASL exchange under way uses NTLM: a failure decided without a reply of the
+    /// caller's is `535 5.7.3` (\[MS-SMTPNTLM\] 2.2.1.4 and 3.2.5.2.3), not RFC 4954's
+    /// `535 5.7.8`.
+    sasl_ntlm: bool,
     commands: u64,
     transactions: u32,
     last_activity: Instant,
@@ -519,6 +523,7 @@ impl Server {
             bdat_run: false,
             errors: 0,
             auth_failures: 0,
+            sasl_ntlm: false,
             commands: 0,
             transactions: 0,
             last_activity: now,
@@ -914,7 +919,12 @@ impl Server {
             }
             Decision::Reply(r) | Decision::Close(r) => self.auth_failure(&r),
             Decision::AuthFailure | Decision::Default | Decision::Accept => {
-                self.auth_failure(&replies::AUTH_FAILED)
+                let reply = if self.sasl_ntlm {
+                    replies::NTLM_AUTH_FAILED
+                } else {
+                    replies::AUTH_FAILED
+                };
+                self.auth_failure(&reply)
             }
         }
     }
@@ -1945,6 +1955,9 @@ impl Server {
         } else if !offered {
             replies::ENCRYPTION_REQUIRED
         } else {
+            self.sasl_ntlm = known
+                .as_deref()
+                .is_some_and(|m| m.eq_ignore_ascii_case("NTLM"));
             // RFC 4954 section 4: "If the client uses an initial-response argument to the
             // AUTH command with a SASL mechanism in which the client does not begin the
             // authentication exchange, the server MUST reject the AUTH command with a 501

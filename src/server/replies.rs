@@ -60,6 +60,9 @@ pub const READY_FOR_TLS: Reply = r(220, (2, 0, 0), "Ready to start TLS");
 pub const AUTH_SUCCESS: Reply = r(235, (2, 7, 0), "Authentication successful");
 /// `535 5.7.8` (RFC 4954).
 pub const AUTH_FAILED: Reply = r(535, (5, 7, 8), "Authentication credentials invalid");
+/// `535 5.7.3`: a failed NTLM exchange (\[MS-SMTPNTLM\] 2.2.1.4, SMTP_AUTH_Fail_Response,
+/// which the server MUST send when NTLM reports a wrong user name or password, 3.2.5.2.3).
+pub const NTLM_AUTH_FAILED: Reply = r(535, (5, 7, 3), "Authentication unsuccessful");
 /// `454 4.7.0` (RFC 4954).
 pub const AUTH_TEMP_FAILURE: Reply = r(454, (4, 7, 0), "Temporary authentication failure");
 /// `501 5.0.0`: the client cancelled with `*` (RFC 4954).

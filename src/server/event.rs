@@ -118,7 +118,10 @@ pub enum Event {
         size: u64,
     },
     /// Informational: the machine refused the message in transit (the reply was sent);
-    /// discard the chunks received. The transaction is over.
+    /// discard the chunks received, no `MessageEnd` follows for this message. After DATA
+    /// the transaction is over. After a BDAT chunk that is not `LAST` it stays open but
+    /// failed: the chunks the client has already pipelined are consumed and refused
+    /// (RFC 3030 section 2) until `BDAT ... LAST` or `RSET` ends it.
     MessageAborted(MessageAbort),
     /// Informational: `RSET`, or an accepted STARTTLS / X-ANONYMOUSTLS while a transaction
     /// was open (RFC 3207 4.2); the transaction (if any) is over. A session that closes

@@ -519,6 +519,40 @@ fn xexch50_refusal_syntax_sequence_and_not_advertised() {
     );
 }
 
+/// KB 843106 ("How to troubleshoot the 504 need to authenticate first SMTP protocol
+/// error"): from Exchange 2003 SP1 on, the SMTP service refuses XEXCH50 before the peer
+/// authenticated, `504 Need to authenticate first`, and no blob is read; the sender goes
+/// on without the properties. The Exchange 2003 preset (SP2's banner) does the same.
+#[test]
+fn exchange_2003_xexch50_needs_authentication_first() {
+    let mut t = S::new(ServerConfig::exchange_2003("mail.example.test"));
+    t.ehlo();
+    t.accept("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n");
+    assert_eq!(
+        t.accept("XEXCH50 4 2\r\n"),
+        "504 5.7.0 Need to authenticate first\r\n"
+    );
+    assert!(!t.events.iter().any(|e| matches!(e, Event::XExch50 { .. })));
+    // No blob is read: the next line is a command.
+    assert_eq!(t.accept("NOOP\r\n"), "250 2.0.0 OK\r\n");
+    // After X-EXPS (or AUTH) the blob is taken.
+    let mut t = S::new(ServerConfig::exchange_2003("mail.example.test"));
+    t.ehlo();
+    t.io(b"X-EXPS GSSAPI =\r\n", |_| Decision::AuthSuccess {
+        identity: "hub".into(),
+    });
+    t.accept("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n");
+    assert_eq!(t.accept("XEXCH50 4 2\r\n"), "354 Send binary data\r\n");
+    assert_eq!(t.accept("abcd"), "250 2.0.0 XEXCH50 OK\r\n");
+    let mut t = S::new(ServerConfig::exchange_2003("mail.example.test"));
+    t.ehlo();
+    t.io(b"AUTH GSSAPI =\r\n", |_| Decision::AuthSuccess {
+        identity: "user".into(),
+    });
+    t.accept("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n");
+    assert_eq!(t.accept("XEXCH50 4 2\r\n"), "354 Send binary data\r\n");
+}
+
 // ---- the opaque-argument verbs ----
 
 fn all_verbs_config() -> ServerConfig {

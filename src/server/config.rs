@@ -192,6 +192,13 @@ pub struct ExchangeConfig {
     pub max_exps_line: usize,
     /// `XEXCH50` (KB 812455): MAPI properties blob after RCPT.
     pub xexch50: bool,
+    /// Refuse `XEXCH50` with `504 5.7.0 Need to authenticate first` until the peer
+    /// authenticated (a successful `AUTH` or `X-EXPS`), without reading a blob. The blob
+    /// carries MAPI envelope properties an anonymous sender must not set; Exchange 2003
+    /// SP1 and later refuse it so (KB 843106, "How to troubleshoot the 504 need to
+    /// authenticate first SMTP protocol error"). Off by default; on in
+    /// [`ServerConfig::exchange_2003`].
+    pub xexch50_requires_auth: bool,
     /// `X-LINK2STATE`.
     pub link2state: bool,
     /// `XRDST`.

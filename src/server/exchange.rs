@@ -31,7 +31,9 @@
 //!   [`crate::sasl`] or the platform's NTLM/Kerberos library.
 //! * `XEXCH50`: [`Event::XExch50`](super::Event::XExch50) after MAIL and RCPT, `354`,
 //!   exactly `size` octets as [`Event::XExch50Chunk`](super::Event::XExch50Chunk), then
-//!   [`Event::XExch50End`](super::Event::XExch50End) for the final reply (KB 812455).
+//!   [`Event::XExch50End`](super::Event::XExch50End) for the final reply (KB 812455);
+//!   with [`ExchangeConfig::xexch50_requires_auth`] (the Exchange 2003 preset) only after
+//!   AUTH or X-EXPS succeeded, `504 5.7.0 Need to authenticate first` before (KB 843106).
 //! * `CHUNKING`, `BINARYMIME`, `8BITMIME`, `SIZE`, `DSN`, `PIPELINING`,
 //!   `ENHANCEDSTATUSCODES`, `VRFY`, `ETRN`: the standard machinery.
 //! * `X-LINK2STATE`, `XRDST`, `XSHADOW`, `XSHADOWREQUEST`, `XQDISCARD`, `XPROXY*`,
@@ -350,7 +352,9 @@ impl ServerConfig {
     /// `SIZE` is advertised without a number (RFC 1870: no fixed maximum) as Exchange 2003
     /// did; the session still refuses messages over `limits.max_message_size` (10 MiB,
     /// Exchange 2003 SP2's default of 10,240 KB) with `552 5.3.4`. LOGIN is offered
-    /// without TLS, as Exchange 2003 did.
+    /// without TLS, as Exchange 2003 did. XEXCH50 is refused with `504 5.7.0 Need to
+    /// authenticate first` until AUTH or X-EXPS succeeded, as from Exchange 2003 SP1 on
+    /// (KB 843106).
     pub fn exchange_2003(hostname: impl Into<String>) -> ServerConfig {
         let mut c = ServerConfig::new(hostname);
         c.greeting = "Microsoft ESMTP MAIL Service, Version: 6.0.3790.3959 ready".to_string();
@@ -377,6 +381,7 @@ impl ServerConfig {
             max_exps_line: EXPS_LINE_LIMIT,
             link2state: true,
             xexch50: true,
+            xexch50_requires_auth: true,
             ehlo_order: EXCHANGE_2003_ORDER.iter().map(|s| s.to_string()).collect(),
             sasl_mechanism_supported: true,
             ehlo_without_argument: true,

@@ -1598,8 +1598,12 @@ impl Server {
                 initial_response,
             } => self.handle_auth(AuthVerb::XExps, &mechanism, initial_response),
             Command::XExch50 { size, mode } => {
+                let authenticated = self.auth_identity.is_some() || self.exps_identity.is_some();
                 let reply = if !(ex.xexch50 && esmtp) {
                     replies::NOT_IMPLEMENTED
+                } else if ex.xexch50_requires_auth && !authenticated {
+                    // KB 843106: no MAPI properties from an unauthenticated peer.
+                    replies::XEXCH50_NEEDS_AUTH
                 } else {
                     match self.txn {
                         None => replies::NEED_MAIL,

@@ -111,6 +111,10 @@ pub const TLS_ALREADY_ACTIVE: Reply = r(503, (5, 5, 1), "TLS already active");
 pub const RCPT_AFTER_BDAT: Reply = r(503, (5, 5, 1), "RCPT not allowed after BDAT");
 /// `503 5.5.1`: XEXCH50 twice in a transaction.
 pub const XEXCH50_TWICE: Reply = r(503, (5, 5, 1), "XEXCH50 already received");
+/// `504 5.7.0`: XEXCH50 before the peer authenticated
+/// ([`ExchangeConfig::xexch50_requires_auth`](super::ExchangeConfig::xexch50_requires_auth);
+/// KB 843106: Exchange 2003 SP1 and later answer `504 Need to authenticate first`).
+pub const XEXCH50_NEEDS_AUTH: Reply = r(504, (5, 7, 0), "Need to authenticate first");
 /// `554 5.5.1`: DATA or BDAT without any accepted recipient (RFC 5321 3.3, RFC 2920).
 pub const NO_VALID_RECIPIENTS: Reply = r(554, (5, 5, 1), "No valid recipients");
 /// `552 5.3.4`: message too large (RFC 1870).

@@ -336,6 +336,35 @@ fn x_anonymoustls_transcripts() {
     );
 }
 
+/// A server that never offers X-ANONYMOUSTLS (the submission connector) answers it as the
+/// unknown command it is there, under TLS too: `502 5.5.1` (RFC 5321 4.2.4; Exchange's own
+/// answer is `500 5.3.3 Unrecognized command`), not `503 TLS already active`, which would
+/// say the verb is served. The same for STARTTLS on a server that does not offer it.
+#[test]
+fn x_anonymoustls_not_offered_under_tls_is_502() {
+    let mut t = S::new(ServerConfig::exchange_2016_submission("mail.example.test"));
+    t.s.tls_established();
+    t.ehlo();
+    assert_eq!(
+        t.accept("X-ANONYMOUSTLS\r\n"),
+        "502 5.5.1 Command not implemented\r\n"
+    );
+    let mut cfg = ServerConfig::exchange_2016_default("mail.example.test");
+    cfg.extensions.starttls = false;
+    let mut t = S::new(cfg);
+    t.s.tls_established();
+    t.ehlo();
+    assert_eq!(
+        t.accept("STARTTLS\r\n"),
+        "502 5.5.1 Command not implemented\r\n"
+    );
+    // Offered before TLS: under TLS it is a second upgrade.
+    assert_eq!(
+        t.accept("X-ANONYMOUSTLS\r\n"),
+        "503 5.5.1 TLS already active\r\n"
+    );
+}
+
 // ---- X-EXPS ----
 
 #[test]

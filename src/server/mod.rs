@@ -1576,10 +1576,12 @@ impl Server {
                 } else {
                     (TlsVerb::XAnonymousTls, ex.anonymous_tls)
                 };
-                let reply = if self.tls {
-                    replies::TLS_ALREADY_ACTIVE
-                } else if !on {
+                // A verb the configuration never offers is unknown here, under TLS too
+                // (RFC 5321 4.2.4: 502); `503` is for a second upgrade of an offered one.
+                let reply = if !on {
                     replies::NOT_IMPLEMENTED
+                } else if self.tls {
+                    replies::TLS_ALREADY_ACTIVE
                 } else if !esmtp {
                     replies::SEND_EHLO_FIRST
                 } else {

@@ -272,6 +272,69 @@ fn ms_smtpntlm_section_4_1_on_the_server() {
     assert_eq!(t.s.authenticated(), None);
 }
 
+/// [MS-SMTPNTLM] 3.2.5.2.3: when NTLM says the user name or password is wrong the server
+/// MUST send SMTP_AUTH_Fail_Response, `535 5.7.3 <human-readable-string>` (2.2.1.4; the
+/// section 4.2 example: `535 5.7.3 Authentication unsuccessful`). That is the machine's
+/// own failure reply for an NTLM exchange, under AUTH and X-EXPS, caller-driven or
+/// built in; other mechanisms keep RFC 4954's `535 5.7.8`.
+#[test]
+fn ms_smtpntlm_failure_reply_is_535_5_7_3() {
+    let fail = "535 5.7.3 Authentication unsuccessful\r\n";
+    for verb in ["AUTH", "X-EXPS"] {
+        let mut cfg = ms_smtpntlm_server();
+        cfg.exchange.exps_mechanisms = cfg.auth.mechanisms.clone();
+        let mut t = S::new(cfg);
+        t.ehlo();
+        let decide = |e: &Event| match e {
+            Event::AuthStart { .. } => ntlm_supported(),
+            Event::AuthResponse { data, .. } if *data == b64d(NEGOTIATE) => {
+                Decision::AuthChallenge(b64d(CHALLENGE))
+            }
+            _ => Decision::AuthFailure,
+        };
+        assert_eq!(
+            t.io(format!("{verb} NTLM\r\n").as_bytes(), decide),
+            "334 ntlm supported\r\n"
+        );
+        t.io(format!("{NEGOTIATE}\r\n").as_bytes(), decide);
+        assert_eq!(
+            t.io(format!("{AUTHENTICATE}\r\n").as_bytes(), decide),
+            fail,
+            "{verb}"
+        );
+        // With the initial response, and with no decision at all.
+        t.io(format!("{verb} NTLM {NEGOTIATE}\r\n").as_bytes(), decide);
+        assert_eq!(
+            t.io(format!("{AUTHENTICATE}\r\n").as_bytes(), |_| {
+                Decision::Default
+            }),
+            fail,
+            "{verb}"
+        );
+        // GSSAPI keeps RFC 4954's reply.
+        assert_eq!(
+            t.io(format!("{verb} GSSAPI =\r\n").as_bytes(), |_| {
+                Decision::AuthFailure
+            }),
+            "535 5.7.8 Authentication credentials invalid\r\n"
+        );
+    }
+    // The built-in NTLM exchange: the caller's security package says no.
+    let mut cfg = ms_smtpntlm_server();
+    cfg.auth.builtin_exchanges = true;
+    let mut t = S::new(cfg);
+    t.ehlo();
+    let decide = |e: &Event| match e {
+        Event::AuthToken { data, .. } if *data == b64d(NEGOTIATE) => {
+            Decision::AuthChallenge(b64d(CHALLENGE))
+        }
+        _ => Decision::AuthFailure,
+    };
+    assert_eq!(t.io(b"AUTH NTLM\r\n", decide), "334 ntlm supported\r\n");
+    t.io(format!("{NEGOTIATE}\r\n").as_bytes(), decide);
+    assert_eq!(t.io(format!("{AUTHENTICATE}\r\n").as_bytes(), decide), fail);
+}
+
 // ---- X-ANONYMOUSTLS ----
 
 #[test]

@@ -601,6 +601,15 @@ fn xexch50_refusal_syntax_sequence_and_not_advertised() {
         t.accept("XEXCH50 1 2\r\n"),
         "503 5.5.1 XEXCH50 already received\r\n"
     );
+    // After the message's first chunk: the blob goes between RCPT and the message.
+    let mut t = xexch50_session();
+    t.accept("MAIL FROM:<a@example.test>\r\n");
+    t.accept("RCPT TO:<b@example.test>\r\n");
+    t.accept("BDAT 1\r\nz");
+    assert_eq!(
+        t.accept("XEXCH50 1 2\r\n"),
+        "503 5.5.1 XEXCH50 not allowed after BDAT\r\n"
+    );
     // Not advertised (the 2016 preset does not offer it): 502, and no blob is read.
     let mut t = S::new(ServerConfig::exchange_2016_default("mail.example.test"));
     t.ehlo();

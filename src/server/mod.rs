@@ -1610,7 +1610,9 @@ impl Server {
                     match self.txn {
                         None => replies::NEED_MAIL,
                         Some(t) if t.recipients == 0 => replies::NEED_RCPT,
-                        Some(t) if t.xexch50 || t.bdat => replies::XEXCH50_TWICE,
+                        Some(t) if t.xexch50 => replies::XEXCH50_TWICE,
+                        // The blob comes between RCPT and the message (KB 812455).
+                        Some(t) if t.bdat => replies::XEXCH50_AFTER_BDAT,
                         Some(_) if size > crate::limits::MAX_XEXCH50_BLOB => replies::TOO_LARGE,
                         Some(_) => {
                             return self

@@ -111,6 +111,9 @@ pub const TLS_ALREADY_ACTIVE: Reply = r(503, (5, 5, 1), "TLS already active");
 pub const RCPT_AFTER_BDAT: Reply = r(503, (5, 5, 1), "RCPT not allowed after BDAT");
 /// `503 5.5.1`: XEXCH50 twice in a transaction.
 pub const XEXCH50_TWICE: Reply = r(503, (5, 5, 1), "XEXCH50 already received");
+/// `503 5.5.1`: XEXCH50 after the message's first BDAT chunk (the blob goes between RCPT
+/// and the message, KB 812455).
+pub const XEXCH50_AFTER_BDAT: Reply = r(503, (5, 5, 1), "XEXCH50 not allowed after BDAT");
 /// `504 5.7.0`: XEXCH50 before the peer authenticated
 /// ([`ExchangeConfig::xexch50_requires_auth`](super::ExchangeConfig::xexch50_requires_auth);
 /// KB 843106: Exchange 2003 SP1 and later answer `504 Need to authenticate first`).

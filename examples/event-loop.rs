@@ -51,12 +51,14 @@ struct Conn {
     session: Session,
     /// After STARTTLS.
     tls: Option<Box<ServerConnection>>,
-    /// Bytes for the socket that did not fit yet (plaintext connections).
+    /// Replies not yet taken by the socket (plaintext) or by rustls (TLS).
     out: Vec<u8>,
     /// Whether WRITABLE interest is registered.
     want_write: bool,
     /// Close once `out` is written.
     closing: bool,
+    /// Whether the TLS close_notify is queued.
+    close_notify_sent: bool,
 }
 
 /// What a handler decided about the connection.
@@ -76,34 +78,60 @@ impl Conn {
     }
 
     /// Moves the machine's replies toward the socket and writes until it would block.
+    ///
+    /// Under TLS the replies wait in `out` too and go into rustls as it takes them: it
+    /// buffers at most 64 KiB of output (`write` takes less, or nothing, beyond that), and
+    /// a burst of pipelined commands may have many times that in replies.
     fn flush(&mut self) -> io::Result<()> {
         while let Some(bytes) = self.session.server.poll_transmit() {
-            match self.tls.as_mut() {
-                Some(tls) => tls.writer().write_all(&bytes)?,
-                None => self.out.extend_from_slice(&bytes),
-            }
+            self.out.extend_from_slice(&bytes);
         }
-        while !self.out.is_empty() {
-            match self.sock.write(&self.out) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
-                    self.out.drain(..n);
+        let Some(tls) = self.tls.as_mut() else {
+            while !self.out.is_empty() {
+                match self.sock.write(&self.out) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(n) => {
+                        self.out.drain(..n);
+                    }
+                    Err(e) if is_would_block(&e) => return Ok(()),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
                 }
-                Err(e) if is_would_block(&e) => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
             }
-        }
-        if let Some(tls) = self.tls.as_mut() {
+            return Ok(());
+        };
+        loop {
+            let mut taken = 0;
+            while taken < self.out.len() {
+                match tls.writer().write(&self.out[taken..])? {
+                    0 => break,
+                    n => taken += n,
+                }
+            }
+            self.out.drain(..taken);
+            if self.closing && self.out.is_empty() && !self.close_notify_sent {
+                // After the last reply, the end of the TLS stream (RFC 8446 6.1), so the
+                // client can tell it from a truncation.
+                tls.send_close_notify();
+                self.close_notify_sent = true;
+            }
+            if !tls.wants_write() {
+                // Nothing to send: all of `out` is in rustls, or it holds the rest until
+                // the handshake is done.
+                return Ok(());
+            }
             while tls.wants_write() {
                 match tls.write_tls(&mut self.sock) {
                     Ok(_) => {}
                     Err(e) if is_would_block(&e) => return Ok(()),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => return Err(e),
                 }
             }
+            if self.out.is_empty() {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 
     /// Runs the session until it needs input, handling TLS upgrades and commits.
@@ -129,8 +157,8 @@ impl Conn {
                 }
                 Next::Commit(commit) => self.session.committed(commit.run()),
                 Next::Closed => {
-                    self.flush()?;
                     self.closing = true;
+                    self.flush()?;
                     return Ok(if self.output_pending() {
                         Fate::Keep
                     } else {
@@ -257,6 +285,7 @@ fn main() -> Result<(), common::Error> {
                                 out: Vec::new(),
                                 want_write: false,
                                 closing: false,
+                                close_notify_sent: false,
                             };
                             if implicit_tls {
                                 // RFC 8314: TLS from the first byte. rustls holds the

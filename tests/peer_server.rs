@@ -24,6 +24,10 @@ mod dsn;
 #[allow(dead_code)]
 #[path = "../examples/common/conn.rs"]
 mod conn;
+// The examples' rustls configurations (a client that accepts any certificate).
+#[allow(dead_code)]
+#[path = "../examples/common/tls.rs"]
+mod tls;
 
 const USER: &str = "alice:s3cret pass";
 
@@ -1713,4 +1717,71 @@ fn wrong_passwords_end_the_session_after_five() {
         0,
         "{rest:?}"
     );
+}
+
+/// A TLS client (accepting any certificate) on `addr` with a small receive buffer, so
+/// that the server's socket soon takes no more.
+fn tls_client(
+    addr: std::net::SocketAddr,
+) -> rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&addr.into()).unwrap();
+    let stream: std::net::TcpStream = socket.into();
+    stream.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(PEER_TIMEOUT)).unwrap();
+    let config = tls::insecure_client_config().unwrap();
+    let name = rustls::pki_types::ServerName::try_from("mx.test").unwrap();
+    let conn = rustls::ClientConnection::new(config, name).unwrap();
+    rustls::StreamOwned::new(conn, stream)
+}
+
+/// Under TLS too, pipelined commands whose replies far exceed what the TLS layer buffers
+/// (rustls takes 64 KiB of output at a time) all get their replies, in order, from a
+/// client that reads them only later; then QUIT gets its 221 and the TLS stream ends
+/// with close_notify. For every server loop, on the implicit-TLS port.
+#[test]
+fn tls_replies_to_a_client_that_does_not_read_are_all_delivered() {
+    use std::io::{BufRead, BufReader, Write};
+    const N: usize = 3_000;
+    for name in ["smtp-server", "blocking", "event-loop"] {
+        let (_server, tls_addr) = implicit_tls_server_of(name, &[]);
+        let mut client = tls_client(tls_addr);
+        // About 54 KB of commands (the socket buffers take them), over 400 KB of replies.
+        client
+            .write_all(&b"EHLO client.test\r\n".repeat(N))
+            .unwrap();
+        client.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let mut reader = BufReader::new(client);
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        assert!(line.starts_with("220 "), "{name}: {line:?}");
+        let mut replies = 0;
+        while replies < N {
+            line.clear();
+            let n = reader
+                .read_line(&mut line)
+                .unwrap_or_else(|e| panic!("{name}: after {replies} replies: {e}"));
+            assert!(n > 0, "{name}: EOF after {replies} replies");
+            match line.get(..4) {
+                Some("250-") => {}
+                Some("250 ") => replies += 1,
+                _ => panic!("{name}: after {replies} replies: {line:?}"),
+            }
+        }
+        reader.get_mut().write_all(b"QUIT\r\n").unwrap();
+        reader.get_mut().flush().unwrap();
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        assert!(line.starts_with("221 "), "{name}: {line:?}");
+        // The end of the stream is a close_notify, not a bare TCP close (which rustls
+        // reports as an error: a truncation attack looks the same).
+        line.clear();
+        assert_eq!(
+            reader.read_line(&mut line).map_err(|e| e.kind()),
+            Ok(0),
+            "{name}: {line:?}"
+        );
+    }
 }

@@ -32,7 +32,7 @@ use std::io::{self, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
@@ -100,6 +100,11 @@ struct Cli {
     /// DSN (RFC 3461 section 4.4): an envelope identifier the reports quote.
     #[arg(long, value_name = "ID")]
     envid: Option<String>,
+    /// Seconds to wait for anything from the server: each reply, a TLS handshake, and
+    /// progress writing to a server that does not read. Without it, the reply timeouts of
+    /// RFC 5321 4.5.3.2 (2 to 10 minutes), 5 minutes for a handshake and 3 for a write.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: Option<u64>,
     /// The message file; standard input when missing or `-`.
     file: Option<PathBuf>,
 }
@@ -137,6 +142,27 @@ fn parse_ret(s: &str) -> Result<Ret, String> {
 }
 
 type Conn = common::conn::Conn<tokio_rustls::client::TlsStream<TcpStream>>;
+
+/// `io` if it ends within `limit`; a `TimedOut` error naming `what` otherwise.
+async fn within<T, E: Into<Error>>(
+    limit: Duration,
+    what: &str,
+    io: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, Error> {
+    match tokio::time::timeout(limit, io).await {
+        Ok(result) => result.map_err(Into::into),
+        Err(_) => Err(format!("{what}: no progress in {limit:?}").into()),
+    }
+}
+
+/// Writes all of `data`, failing when the server takes nothing for `limit` (RFC 5321
+/// 4.5.3.2.5: a client gives up on a data block that makes no progress).
+async fn write_all(conn: &mut Conn, data: &[u8], limit: Duration) -> Result<(), Error> {
+    for chunk in data.chunks(64 * 1024) {
+        within(limit, "write", conn.write_all(chunk)).await?;
+    }
+    Ok(())
+}
 
 /// CRLF for every bare LF.
 fn crlf(data: Vec<u8>) -> Vec<u8> {
@@ -210,6 +236,22 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
     // With --tls the transport is TLS before the client machine exists; it then never
     // sends STARTTLS and allows PLAIN and LOGIN (RFC 8314 section 3).
     config.implicit_tls = cli.tls;
+    if let Some(secs) = cli.timeout {
+        let t = Duration::from_secs(secs);
+        config.timeouts = ehlo::client::Timeouts {
+            greeting: t,
+            mail: t,
+            rcpt: t,
+            data_initiation: t,
+            data_block: t,
+            data_termination: t,
+            other: t,
+        };
+    }
+    // A TLS handshake is a command exchange (RFC 5321 4.5.3.2.7), a write to a server
+    // that does not read a data block that makes no progress (4.5.3.2.5).
+    let handshake_limit = config.timeouts.other;
+    let write_limit = config.timeouts.data_block;
     let tls = if cli.tls_insecure {
         config.tls = TlsPolicy::Required;
         Some(common::tls::insecure_client_config()?)
@@ -267,9 +309,8 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
     let mut conn = match (&tls, cli.tls) {
         (Some(cfg), true) => {
             let name = rustls::pki_types::ServerName::try_from(host.clone())?;
-            let stream = TlsConnector::from(Arc::clone(cfg))
-                .connect(name, tcp)
-                .await?;
+            let handshake = TlsConnector::from(Arc::clone(cfg)).connect(name, tcp);
+            let stream = within(handshake_limit, "TLS handshake", handshake).await?;
             eprintln!("TLS established (implicit)");
             Conn::Tls(Box::new(stream))
         }
@@ -293,7 +334,7 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
             out.extend_from_slice(&bytes);
         }
         if !out.is_empty() {
-            conn.write_all(&out).await?;
+            write_all(&mut conn, &out, write_limit).await?;
         }
         let mut progressed = false;
         while let Some(event) = client.poll_event() {
@@ -306,9 +347,8 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                         return Err("STARTTLS twice".into());
                     };
                     let name = rustls::pki_types::ServerName::try_from(host.clone())?;
-                    let stream = TlsConnector::from(Arc::clone(&cfg))
-                        .connect(name, tcp)
-                        .await?;
+                    let handshake = TlsConnector::from(Arc::clone(&cfg)).connect(name, tcp);
+                    let stream = within(handshake_limit, "TLS handshake", handshake).await?;
                     conn = Conn::Tls(Box::new(stream));
                     client.tls_established()?;
                     eprintln!("TLS established");

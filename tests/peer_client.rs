@@ -480,3 +480,129 @@ fn smtp_send_exits_2_when_the_connection_is_lost() {
     }
     acceptor.join().unwrap();
 }
+
+/// A misbehaving server on a free loopback port: `script` runs on each of `n` accepted
+/// connections in turn, holding it open while it stalls; everything ends when the test
+/// drops the returned sender (or after 30 s).
+fn stalling_server(
+    n: usize,
+    script: fn(usize, &mut std::net::TcpStream),
+) -> (SocketAddr, std::sync::mpsc::Sender<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for i in 0..n {
+            let Ok((mut s, _)) = listener.accept() else {
+                return;
+            };
+            s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+                .unwrap();
+            script(i, &mut s);
+            held.push(s);
+        }
+        let _ = wait.recv_timeout(std::time::Duration::from_secs(30));
+    });
+    (addr, done)
+}
+
+/// Reads one line (up to LF) from `s`, byte by byte.
+fn read_line(s: &mut std::net::TcpStream) -> String {
+    use std::io::Read;
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    while s.read(&mut b).unwrap_or(0) == 1 {
+        line.push(b[0]);
+        if b[0] == b'\n' {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&line).into_owned()
+}
+
+/// A server that never answers is given up on after `--timeout` (exit 2), whatever it
+/// stalls: the greeting, an implicit-TLS handshake, the handshake after its own 220 to
+/// STARTTLS, or reading the message (it takes the commands, says 354, then reads
+/// nothing more while smtp-send writes an 8 MB body).
+#[test]
+fn smtp_send_gives_up_on_a_server_that_stalls() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.eml");
+    let mut body = b"Subject: big\r\n\r\n".to_vec();
+    body.extend(
+        b"0123456789012345678901234567890123456789012345678901234567890123456789\r\n"
+            .repeat(120_000),
+    );
+    std::fs::write(&big, &body).unwrap();
+    let small = dir.path().join("m.eml");
+    std::fs::write(&small, MESSAGE).unwrap();
+    // Answers every command with its usual reply until DATA, then reads no more.
+    fn until_data(_: usize, s: &mut std::net::TcpStream) {
+        s.write_all(b"220 x ESMTP\r\n").unwrap();
+        loop {
+            let line = read_line(s).to_ascii_uppercase();
+            let reply: &[u8] = match line.get(..4) {
+                Some("EHLO") => b"250-x\r\n250 8BITMIME\r\n",
+                Some("DATA") => {
+                    s.write_all(b"354 go on\r\n").unwrap();
+                    return;
+                }
+                Some(_) => b"250 ok\r\n",
+                None => return,
+            };
+            s.write_all(reply).unwrap();
+        }
+    }
+    fn until_starttls(_: usize, s: &mut std::net::TcpStream) {
+        s.write_all(b"220 x ESMTP\r\n").unwrap();
+        read_line(s);
+        s.write_all(b"250-x\r\n250 STARTTLS\r\n").unwrap();
+        read_line(s);
+        s.write_all(b"220 go ahead\r\n").unwrap();
+    }
+    let cases: [(&str, fn(usize, &mut std::net::TcpStream), &[&str], &Path); 4] = [
+        ("greeting", |_, _| {}, &[], &small),
+        (
+            "implicit TLS handshake",
+            |_, _| {},
+            &["--tls", "--tls-insecure"],
+            &small,
+        ),
+        (
+            "STARTTLS handshake",
+            until_starttls,
+            &["--tls-insecure"],
+            &small,
+        ),
+        ("message", until_data, &["--no-chunking"], &big),
+    ];
+    for (what, script, extra, file) in cases {
+        let (addr, done) = stalling_server(1, script);
+        let started = std::time::Instant::now();
+        let out = run(
+            Command::new(example("smtp-send"))
+                .arg("--server")
+                .arg(addr.to_string())
+                .args(["--from", "a@example.test", "--to", "b@example.test"])
+                .args(["--timeout", "1"])
+                .args(extra)
+                .arg(file),
+            None,
+            std::time::Duration::from_secs(20),
+        );
+        let waited = started.elapsed();
+        drop(done);
+        assert_eq!(out.status.code(), Some(2), "{what}: {}", out.all());
+        assert!(
+            waited < std::time::Duration::from_secs(10),
+            "{what}: {waited:?}"
+        );
+        assert!(
+            out.stderr.contains("timeout") || out.stderr.contains("no progress"),
+            "{what}: {}",
+            out.all()
+        );
+    }
+}

@@ -37,7 +37,14 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 #[derive(Parser, Debug)]
-#[command(about = "Send one message over SMTP with the ehlo client machine")]
+#[command(
+    about = "Send one message over SMTP with the ehlo client machine",
+    after_help = "The message is FILE, or standard input when FILE is missing or `-`.\n\n\
+                  Exit status: 0 when every recipient accepted the message; 1 when the \
+                  server refused a recipient, the message or the session (a reply says \
+                  why); 2 when the connection was lost, timed out or broke the protocol, \
+                  on a usage error, or when the message cannot be read."
+)]
 struct Cli {
     /// The server, HOST:PORT.
     #[arg(long)]

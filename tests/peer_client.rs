@@ -606,3 +606,17 @@ fn smtp_send_gives_up_on_a_server_that_stalls() {
         );
     }
 }
+
+/// `--help` says what the exit statuses mean and where the message comes from.
+#[test]
+fn smtp_send_help_documents_the_exit_status() {
+    let out = run(
+        Command::new(example("smtp-send")).arg("--help"),
+        None,
+        PEER_TIMEOUT,
+    )
+    .ok();
+    for words in ["Exit status: 0", "; 1 when", "; 2 when", "standard input"] {
+        assert!(out.stdout.contains(words), "{words}: {}", out.all());
+    }
+}

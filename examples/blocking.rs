@@ -80,17 +80,45 @@ fn flush(session: &mut Session, conn: &mut Conn, out: &mut Vec<u8>) -> io::Resul
     Ok(())
 }
 
-/// Runs the TLS handshake on `tcp` (reads wait at most `timeout`).
+/// Runs the TLS handshake on `tcp`, for at most `timeout` in all: a client that stalls
+/// in it is a silent client (RFC 5321 4.5.3.2), and one that sends it a byte at a time
+/// must not hold the thread longer.
 fn handshake(
     tcp: TcpStream,
     cfg: Arc<rustls::ServerConfig>,
     timeout: Duration,
 ) -> io::Result<Conn> {
-    tcp.set_read_timeout(Some(timeout))?;
+    let deadline = Instant::now() + timeout;
     let server = ServerConnection::new(cfg).map_err(io::Error::other)?;
     let mut stream = StreamOwned::new(server, tcp);
-    while stream.conn.is_handshaking() {
-        stream.conn.complete_io(&mut stream.sock)?;
+    // Step by step: `complete_io` would loop over reads until the handshake is done.
+    let (conn, sock) = (&mut stream.conn, &mut stream.sock);
+    loop {
+        while conn.wants_write() {
+            conn.write_tls(sock)?;
+        }
+        if !conn.is_handshaking() {
+            break;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "TLS handshake"));
+        }
+        sock.set_read_timeout(Some(left))?;
+        match conn.read_tls(sock) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(_) => {
+                if let Err(e) = conn.process_new_packets() {
+                    // The alert that says why, then the end.
+                    while conn.wants_write() {
+                        conn.write_tls(sock)?;
+                    }
+                    return Err(io::Error::other(e));
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(Conn::Tls(Box::new(stream)))
 }

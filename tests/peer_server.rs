@@ -1785,3 +1785,57 @@ fn tls_replies_to_a_client_that_does_not_read_are_all_delivered() {
         );
     }
 }
+
+/// RFC 5321 4.5.3.2, `--timeout`: a TLS handshake is bounded as a whole, not per read. A
+/// client that trickles a ClientHello one byte every 300 ms (each byte well within the
+/// timeout) is dropped about one timeout after it started, on the implicit-TLS port and
+/// after STARTTLS. For every server example.
+#[test]
+fn a_trickled_tls_handshake_times_out_as_a_whole() {
+    use std::io::{Read, Write};
+    for name in ["smtp-server", "blocking", "event-loop"] {
+        let (server, tls_addr) = implicit_tls_server_of(name, &["--timeout", "1"]);
+        for starttls in [false, true] {
+            let addr = if starttls { server.addr } else { tls_addr };
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            s.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
+            if starttls {
+                let mut r = std::io::BufReader::new(s.try_clone().unwrap());
+                assert!(last_reply_line(&mut r).starts_with("220 "), "{name}");
+                s.write_all(b"EHLO client.test\r\n").unwrap();
+                last_reply_line(&mut r);
+                s.write_all(b"STARTTLS\r\n").unwrap();
+                assert!(last_reply_line(&mut r).starts_with("220 "), "{name}");
+            }
+            let started = std::time::Instant::now();
+            // A handshake record of 512 octets, then its body byte by byte.
+            s.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00]).unwrap();
+            s.set_read_timeout(Some(Duration::from_millis(300)))
+                .unwrap();
+            let closed = loop {
+                if started.elapsed() > Duration::from_secs(10) {
+                    break false;
+                }
+                let mut b = [0u8; 64];
+                match s.read(&mut b) {
+                    Ok(0) => break true,
+                    Ok(_) => {}
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) => {}
+                    Err(_) => break true,
+                }
+                if s.write_all(&[0x01]).is_err() {
+                    break true;
+                }
+            };
+            let waited = started.elapsed();
+            assert!(
+                closed && waited < Duration::from_secs(4),
+                "{name} starttls={starttls}: still open after {waited:?}"
+            );
+        }
+    }
+}

@@ -21,6 +21,7 @@ use common::ServerOptions;
 use rustls::{ServerConnection, StreamOwned};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::{debug, info, warn};
@@ -123,13 +124,34 @@ fn handshake(
     Ok(Conn::Tls(Box::new(stream)))
 }
 
+/// A `--max-connections` slot held by a connection of the implicit-TLS port during its
+/// handshake, before its session counts itself: a client that stalls there holds a
+/// thread as much as one in a session.
+struct HandshakeSlot(Arc<Shared>);
+
+impl HandshakeSlot {
+    /// A slot, if one is free (the active sessions and handshakes are below the limit).
+    fn take(shared: &Arc<Shared>) -> Option<HandshakeSlot> {
+        let before = shared.active.fetch_add(1, Ordering::Relaxed);
+        let slot = HandshakeSlot(shared.clone());
+        (before < shared.max_connections).then_some(slot)
+    }
+}
+
+impl Drop for HandshakeSlot {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 fn connection(
     stream: TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared>,
     tls: Option<Arc<rustls::ServerConfig>>,
-    implicit_tls: bool,
+    slot: Option<HandshakeSlot>,
 ) -> io::Result<()> {
+    let implicit_tls = slot.is_some();
     let shortest = shared.config.timeouts.shortest();
     // A client that stops reading is as silent as one that stops writing (RFC 5321
     // 4.5.3.2): a write that cannot finish within the shortest timeout ends the session.
@@ -141,6 +163,8 @@ fn connection(
         (true, None) => return Err(io::Error::other("implicit TLS without TLS configured")),
     };
     let mut session = Session::new(shared, peer, Instant::now());
+    // The session counts itself now.
+    drop(slot);
     if implicit_tls {
         session.server.tls_established();
     }
@@ -234,6 +258,19 @@ fn serve(
             Ok(p) => p,
             Err(_) => continue,
         };
+        // A connection of the implicit-TLS port past the limit cannot be told `421`
+        // before a handshake, which would need a thread for as long as the client likes:
+        // it is closed at once.
+        let slot = match implicit_tls {
+            false => None,
+            true => match HandshakeSlot::take(&shared) {
+                Some(slot) => Some(slot),
+                None => {
+                    warn!(%peer, "too many connections, implicit TLS connection closed");
+                    continue;
+                }
+            },
+        };
         let (shared, tls) = (shared.clone(), tls.clone());
         if !nodelay_inherited {
             let _ = stream.set_nodelay(true);
@@ -242,7 +279,7 @@ fn serve(
             .name(format!("smtp {peer}"))
             .stack_size(256 * 1024)
             .spawn(move || {
-                if let Err(e) = connection(stream, peer, shared, tls, implicit_tls) {
+                if let Err(e) = connection(stream, peer, shared, tls, slot) {
                     debug!(%peer, error = %e, "connection ended with an error");
                 }
             });

@@ -1839,3 +1839,47 @@ fn a_trickled_tls_handshake_times_out_as_a_whole() {
         }
     }
 }
+
+/// Connections on the implicit-TLS port that never start their handshake hold a
+/// `--max-connections` slot each while they wait (a plain client then gets `421`), and no
+/// more: the ones past the limit are closed at once, so the thread-per-connection server
+/// does not grow a thread for each of them. Their slots are freed when they go.
+#[test]
+fn stalled_implicit_tls_handshakes_count_against_max_connections() {
+    use std::io::Read;
+    for name in ["blocking", "event-loop"] {
+        let (server, tls_addr) =
+            implicit_tls_server_of(name, &["--max-connections", "3", "--timeout", "60"]);
+        assert!(slot_freed(server.addr).is_some(), "{name}");
+        let stalled: Vec<std::net::TcpStream> = (0..40)
+            .map(|_| std::net::TcpStream::connect(tls_addr).unwrap())
+            .collect();
+        std::thread::sleep(Duration::from_millis(500));
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", server.guard.child.id())).unwrap();
+        let threads: usize = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap();
+        assert!(threads <= 8, "{name}: {threads} threads");
+        // Those past the limit were closed.
+        let closed = stalled
+            .iter()
+            .filter(|s| {
+                s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+                let mut b = [0u8; 16];
+                let waiting = std::io::ErrorKind::WouldBlock;
+                let timed_out = std::io::ErrorKind::TimedOut;
+                !matches!((&**s).read(&mut b), Err(ref e) if e.kind() == waiting || e.kind() == timed_out)
+            })
+            .count();
+        assert_eq!(closed, 37, "{name}");
+        let s = std::net::TcpStream::connect(server.addr).unwrap();
+        s.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
+        let mut r = std::io::BufReader::new(s);
+        assert!(last_reply_line(&mut r).starts_with("421 4.3.2 "), "{name}");
+        drop(stalled);
+        assert!(slot_freed(server.addr).is_some(), "{name}");
+    }
+}

@@ -44,6 +44,8 @@ const TLS_LISTENER: Token = Token(1);
 /// The first connection token.
 const FIRST_CONN: usize = 2;
 const READ_BUFFER: usize = 64 * 1024;
+/// How long to wait before accepting again after `accept` failed (out of descriptors).
+const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
 
 /// One connection of the loop.
 struct Conn {
@@ -245,12 +247,17 @@ fn main() -> Result<(), common::Error> {
     let mut next_token = FIRST_CONN;
     let mut events = Events::with_capacity(1024);
     let mut buf = vec![0u8; READ_BUFFER];
+    // Listeners with connections (maybe) waiting: [plain, implicit TLS].
+    let mut acceptable = [false; 2];
+    // When to try accepting again after a failure.
+    let mut accept_retry: Option<Instant> = None;
     loop {
         // Sleep until the earliest session timeout at most.
         let now = Instant::now();
         let timeout = conns
             .values()
             .filter_map(|c| c.session.server.poll_timeout())
+            .chain(accept_retry)
             .min()
             .map(|t| t.saturating_duration_since(now) + Duration::from_millis(1));
         if let Err(e) = poll.poll(&mut events, timeout) {
@@ -261,61 +268,8 @@ fn main() -> Result<(), common::Error> {
         }
         for event in events.iter() {
             if event.token() == LISTENER || event.token() == TLS_LISTENER {
-                let implicit_tls = event.token() == TLS_LISTENER;
-                let Some(listener) = (match implicit_tls {
-                    false => Some(&mut listener),
-                    true => tls_listener.as_mut(),
-                }) else {
-                    continue;
-                };
-                loop {
-                    match listener.accept() {
-                        Ok((mut sock, peer)) => {
-                            if !nodelay_inherited {
-                                let _ = sock.set_nodelay(true);
-                            }
-                            let token = Token(next_token);
-                            next_token = next_token.wrapping_add(1).max(FIRST_CONN);
-                            poll.registry()
-                                .register(&mut sock, token, Interest::READABLE)?;
-                            let mut conn = Conn {
-                                sock,
-                                session: Session::new(shared.clone(), peer, Instant::now()),
-                                tls: None,
-                                out: Vec::new(),
-                                want_write: false,
-                                closing: false,
-                                close_notify_sent: false,
-                            };
-                            if implicit_tls {
-                                // RFC 8314: TLS from the first byte. rustls holds the
-                                // greeting until the handshake is done; the session's
-                                // timeout bounds a handshake that never finishes.
-                                let Some(cfg) = tls.clone() else { continue };
-                                match ServerConnection::new(cfg) {
-                                    Ok(c) => conn.tls = Some(Box::new(c)),
-                                    Err(e) => {
-                                        warn!(error = %e, "TLS setup failed");
-                                        continue;
-                                    }
-                                }
-                                conn.session.server.tls_established();
-                            }
-                            match conn.drive(&tls) {
-                                Ok(Fate::Keep) => {
-                                    conns.insert(token, conn);
-                                }
-                                Ok(Fate::Drop) => {}
-                                Err(e) => debug!(%peer, error = %e, "connection error"),
-                            }
-                        }
-                        Err(e) if is_would_block(&e) => break,
-                        Err(e) => {
-                            warn!(error = %e, "accept failed");
-                            break;
-                        }
-                    }
-                }
+                // Accepted below, after the connections' events.
+                acceptable[usize::from(event.token() == TLS_LISTENER)] = true;
                 continue;
             }
             let token = event.token();
@@ -352,6 +306,77 @@ fn main() -> Result<(), common::Error> {
                     }
                     if let Some(mut conn) = conns.remove(&token) {
                         let _ = poll.registry().deregister(&mut conn.sock);
+                    }
+                }
+            }
+        }
+        // New connections, until the listeners would block. When accepting fails (out of
+        // file descriptors: EMFILE, ENFILE), the listener stays marked and is tried again
+        // after a pause: the clients queued meanwhile raise no new readiness edge, so
+        // nothing else would wake the loop for them once descriptors are free again.
+        if accept_retry.is_some_and(|t| Instant::now() >= t) {
+            accept_retry = None;
+        }
+        for implicit_tls in [false, true] {
+            if !acceptable[usize::from(implicit_tls)] || accept_retry.is_some() {
+                continue;
+            }
+            let Some(listener) = (match implicit_tls {
+                false => Some(&mut listener),
+                true => tls_listener.as_mut(),
+            }) else {
+                continue;
+            };
+            loop {
+                match listener.accept() {
+                    Ok((mut sock, peer)) => {
+                        if !nodelay_inherited {
+                            let _ = sock.set_nodelay(true);
+                        }
+                        let token = Token(next_token);
+                        next_token = next_token.wrapping_add(1).max(FIRST_CONN);
+                        poll.registry()
+                            .register(&mut sock, token, Interest::READABLE)?;
+                        let mut conn = Conn {
+                            sock,
+                            session: Session::new(shared.clone(), peer, Instant::now()),
+                            tls: None,
+                            out: Vec::new(),
+                            want_write: false,
+                            closing: false,
+                            close_notify_sent: false,
+                        };
+                        if implicit_tls {
+                            // RFC 8314: TLS from the first byte. rustls holds the
+                            // greeting until the handshake is done; the session's
+                            // timeout bounds a handshake that never finishes.
+                            let Some(cfg) = tls.clone() else { continue };
+                            match ServerConnection::new(cfg) {
+                                Ok(c) => conn.tls = Some(Box::new(c)),
+                                Err(e) => {
+                                    warn!(error = %e, "TLS setup failed");
+                                    continue;
+                                }
+                            }
+                            conn.session.server.tls_established();
+                        }
+                        match conn.drive(&tls) {
+                            Ok(Fate::Keep) => {
+                                conns.insert(token, conn);
+                            }
+                            Ok(Fate::Drop) => {}
+                            Err(e) => debug!(%peer, error = %e, "connection error"),
+                        }
+                    }
+                    Err(e) if is_would_block(&e) => {
+                        acceptable[usize::from(implicit_tls)] = false;
+                        break;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        warn!(error = %e, "accept failed");
+                        accept_retry = Some(Instant::now() + ACCEPT_PAUSE);
+                        break;
                     }
                 }
             }

@@ -1883,3 +1883,44 @@ fn stalled_implicit_tls_handshakes_count_against_max_connections() {
         assert!(slot_freed(server.addr).is_some(), "{name}");
     }
 }
+
+/// Out of file descriptors (`EMFILE`), a server cannot accept; once connections close and
+/// descriptors are free again, the clients that waited in the listen queue meanwhile are
+/// served, without another connection arriving to wake the server. For every server loop,
+/// run with `ulimit -n 40`.
+#[test]
+fn clients_queued_while_out_of_descriptors_are_served_later() {
+    use std::io::BufRead;
+    for name in ["smtp-server", "blocking", "event-loop"] {
+        let dir = tempfile::tempdir().unwrap();
+        let addr: std::net::SocketAddr = ([127, 0, 0, 1], peer_support::free_port()).into();
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "ulimit -n 40 && exec \"$0\" \"$@\""])
+            .arg(example(name))
+            .arg("--listen")
+            .arg(addr.to_string())
+            .arg("--maildir")
+            .arg(dir.path().join("maildir"))
+            .args(["--hostname", "mx.test", "--timeout", "60"])
+            .env("RUST_LOG", "info");
+        let guard = peer_support::start_listening(cmd, addr, dir.path().join("server.log"));
+        // More connections than descriptors.
+        let held: Vec<std::net::TcpStream> = (0..60)
+            .map(|_| std::net::TcpStream::connect(addr).unwrap())
+            .collect();
+        std::thread::sleep(Duration::from_millis(500));
+        let waiting = std::net::TcpStream::connect(addr).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        drop(held);
+        waiting
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut line = String::new();
+        let read = std::io::BufReader::new(waiting).read_line(&mut line);
+        assert!(
+            line.starts_with("220 "),
+            "{name}: {read:?} {line:?}\n{}",
+            guard.log()
+        );
+    }
+}

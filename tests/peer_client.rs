@@ -481,13 +481,13 @@ fn smtp_send_exits_2_when_the_connection_is_lost() {
     acceptor.join().unwrap();
 }
 
+/// What a misbehaving test server does with the `usize`-th connection it accepts.
+type Script = fn(usize, &mut std::net::TcpStream);
+
 /// A misbehaving server on a free loopback port: `script` runs on each of `n` accepted
 /// connections in turn, holding it open while it stalls; everything ends when the test
 /// drops the returned sender (or after 30 s).
-fn stalling_server(
-    n: usize,
-    script: fn(usize, &mut std::net::TcpStream),
-) -> (SocketAddr, std::sync::mpsc::Sender<()>) {
+fn stalling_server(n: usize, script: Script) -> (SocketAddr, std::sync::mpsc::Sender<()>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let (done, wait) = std::sync::mpsc::channel::<()>();
@@ -562,7 +562,7 @@ fn smtp_send_gives_up_on_a_server_that_stalls() {
         read_line(s);
         s.write_all(b"220 go ahead\r\n").unwrap();
     }
-    let cases: [(&str, fn(usize, &mut std::net::TcpStream), &[&str], &Path); 4] = [
+    let cases: [(&str, Script, &[&str], &Path); 4] = [
         ("greeting", |_, _| {}, &[], &small),
         (
             "implicit TLS handshake",

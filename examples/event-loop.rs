@@ -57,8 +57,13 @@ struct Conn {
     out: Vec<u8>,
     /// Whether WRITABLE interest is registered.
     want_write: bool,
-    /// Close once `out` is written.
-    closing: bool,
+    /// Closing: drop once `out` is written, or at this instant at the latest. A client
+    /// that stops reading is as silent as one that stops writing (RFC 5321 4.5.3.2), also
+    /// after the session ended: its last replies must not hold the connection forever.
+    closing: Option<Instant>,
+    /// How long a closing connection may take to write its last replies (the session's
+    /// shortest timeout).
+    linger: Duration,
     /// Whether the TLS close_notify is queued.
     close_notify_sent: bool,
 }
@@ -74,6 +79,12 @@ fn is_would_block(e: &io::Error) -> bool {
 }
 
 impl Conn {
+    /// When the loop must act on this connection without an event: the session's next
+    /// timeout, or, once it is closing, the end of its time to write.
+    fn deadline(&self) -> Option<Instant> {
+        self.session.server.poll_timeout().or(self.closing)
+    }
+
     /// Whether bytes are still waiting for the socket.
     fn output_pending(&self) -> bool {
         !self.out.is_empty() || self.tls.as_ref().is_some_and(|t| t.wants_write())
@@ -111,7 +122,7 @@ impl Conn {
                 }
             }
             self.out.drain(..taken);
-            if self.closing && self.out.is_empty() && !self.close_notify_sent {
+            if self.closing.is_some() && self.out.is_empty() && !self.close_notify_sent {
                 // After the last reply, the end of the TLS stream (RFC 8446 6.1), so the
                 // client can tell it from a truncation.
                 tls.send_close_notify();
@@ -159,7 +170,9 @@ impl Conn {
                 }
                 Next::Commit(commit) => self.session.committed(commit.run()),
                 Next::Closed => {
-                    self.closing = true;
+                    if self.closing.is_none() {
+                        self.closing = Some(Instant::now() + self.linger);
+                    }
                     self.flush()?;
                     return Ok(if self.output_pending() {
                         Fate::Keep
@@ -179,7 +192,7 @@ impl Conn {
     ) -> io::Result<Fate> {
         loop {
             // Back-pressure: do not take more input while replies are stuck.
-            if self.output_pending() || self.closing {
+            if self.output_pending() || self.closing.is_some() {
                 return Ok(Fate::Keep);
             }
             let n = match self.tls.as_mut() {
@@ -256,7 +269,7 @@ fn main() -> Result<(), common::Error> {
         let now = Instant::now();
         let timeout = conns
             .values()
-            .filter_map(|c| c.session.server.poll_timeout())
+            .filter_map(Conn::deadline)
             .chain(accept_retry)
             .min()
             .map(|t| t.saturating_duration_since(now) + Duration::from_millis(1));
@@ -283,7 +296,8 @@ fn main() -> Result<(), common::Error> {
             if matches!(result, Ok(Fate::Keep)) && (event.is_readable() || event.is_writable()) {
                 result = conn.read(&mut buf, &tls);
             }
-            if matches!(result, Ok(Fate::Keep)) && conn.closing && !conn.output_pending() {
+            if matches!(result, Ok(Fate::Keep)) && conn.closing.is_some() && !conn.output_pending()
+            {
                 result = Ok(Fate::Drop);
             }
             match result {
@@ -343,7 +357,8 @@ fn main() -> Result<(), common::Error> {
                             tls: None,
                             out: Vec::new(),
                             want_write: false,
-                            closing: false,
+                            closing: None,
+                            linger: shared.config.timeouts.shortest(),
                             close_notify_sent: false,
                         };
                         if implicit_tls {
@@ -381,16 +396,19 @@ fn main() -> Result<(), common::Error> {
                 }
             }
         }
-        // Timeouts: sessions whose deadline passed answer 421 and close.
+        // Timeouts: sessions whose deadline passed answer 421 and close; closing
+        // connections whose client has not taken their last replies in time are dropped.
         let now = Instant::now();
         let expired: Vec<Token> = conns
             .iter()
-            .filter(|(_, c)| c.session.server.poll_timeout().is_some_and(|t| t <= now))
+            .filter(|(_, c)| c.deadline().is_some_and(|t| t <= now))
             .map(|(t, _)| *t)
             .collect();
         for token in expired {
             if let Some(conn) = conns.get_mut(&token) {
-                conn.session.server.handle_timeout(now);
+                if conn.closing.is_none() {
+                    conn.session.server.handle_timeout(now);
+                }
                 let _ = conn.drive(&tls);
                 let _ = conn.flush();
                 if let Some(mut conn) = conns.remove(&token) {

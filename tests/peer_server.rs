@@ -1640,6 +1640,36 @@ fn a_client_that_never_reads_is_dropped_after_the_timeout() {
     }
 }
 
+/// The same client, but its QUIT comes in the read whose replies fill the socket: the
+/// session is over with its last replies still unwritten. The connection must not wait for
+/// the client to read them forever: it is dropped after `--timeout` and its slot freed.
+#[test]
+fn a_closed_session_whose_client_never_reads_is_dropped_after_the_timeout() {
+    use std::io::Write;
+    for name in ["smtp-server", "blocking", "event-loop"] {
+        let server =
+            ExampleServer::start_example(name, &["--timeout", "1", "--max-connections", "1"]);
+        assert!(slot_freed(server.addr).is_some(), "{name}");
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        socket.connect(&server.addr.into()).unwrap();
+        let mut stream: std::net::TcpStream = socket.into();
+        stream.set_write_timeout(Some(PEER_TIMEOUT)).unwrap();
+        // 54 KB in one write (one read of the server): about 700 KB of EHLO replies, then
+        // the QUIT.
+        let mut burst = b"EHLO client.test\r\n".repeat(3_000);
+        burst.extend_from_slice(b"QUIT\r\n");
+        stream.write_all(&burst).unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(
+            slot_freed(server.addr).is_some(),
+            "{name}: the closed session holds its slot"
+        );
+        drop(stream);
+    }
+}
+
 /// RFC 5321 4.4: the `from` of a `Received` header is a Domain or an address literal,
 /// and the date follows the only `;` (RFC 5322 3.6.7). The machine takes any EHLO
 /// argument; an unfit one is written as `unknown`, so `EHLO x; <date>` cannot forge the

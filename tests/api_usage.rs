@@ -1,0 +1,564 @@
+//! The public API as a new user meets it: a submission client, an MX server policy and a
+//! proxy-style command/reply rewrite, written from the rustdoc and the README only. A
+//! `Client` talks to a `Server` in memory by shuttling bytes; TLS is simulated by calling
+//! `tls_established` on both sides at the handshake point and going on in plaintext.
+
+use ehlo::client::{self, Client, ClientConfig, Credentials, Envelope, MessageError, TlsPolicy};
+use ehlo::server::{self, Decision, Mechanism, Server, ServerConfig};
+use ehlo::syntax::command::{parse_command, Command};
+use ehlo::syntax::path::{ForwardPath, Host, Mailbox, ReversePath};
+use ehlo::syntax::reply::ReplyParser;
+use ehlo::syntax::ParseOptions;
+use ehlo::{EnhancedCode, Reply};
+use std::time::Instant;
+
+/// What the caller's server side does with one event that needs a decision.
+type Policy<'a> = dyn FnMut(&server::Event, &mut Vec<u8>) -> Decision + 'a;
+
+/// Everything the two sides said, for assertions.
+#[derive(Default)]
+struct Transcript {
+    client_events: Vec<client::Event>,
+    server_events: Vec<server::Event>,
+    /// Client to server bytes.
+    c2s: Vec<u8>,
+    /// Server to client bytes.
+    s2c: Vec<u8>,
+}
+
+/// Runs `client` against `server` until neither has anything left to say. `policy`
+/// answers every server event that needs a decision; `MessageChunk`s are appended to the
+/// buffer it is given (the "storage" of the message in progress).
+fn run(client: &mut Client, server: &mut Server, now: Instant, policy: &mut Policy) -> Transcript {
+    let mut t = Transcript::default();
+    let mut message = Vec::new();
+    for _round in 0..1000 {
+        let mut progress = false;
+        // Server: events and decisions.
+        let mut upgrade = false;
+        while let Some(event) = server.poll_event() {
+            progress = true;
+            match &event {
+                server::Event::MessageChunk(bytes) => message.extend_from_slice(bytes),
+                server::Event::MessageAborted(_) | server::Event::Reset => message.clear(),
+                server::Event::TlsUpgrade => upgrade = true,
+                e if e.needs_decision() => {
+                    let decision = policy(e, &mut message);
+                    server.decide(decision);
+                }
+                _ => {}
+            }
+            t.server_events.push(event);
+        }
+        // Server to client. After a TlsUpgrade the go-ahead goes out first, then the
+        // handshake would run: here it is done at once.
+        while let Some(bytes) = server.poll_transmit() {
+            progress = true;
+            t.s2c.extend_from_slice(&bytes);
+            client.receive(&bytes);
+        }
+        if upgrade {
+            server.tls_established();
+        }
+        // Client: events.
+        while let Some(event) = client.poll_event() {
+            progress = true;
+            if let client::Event::StartTls { anonymous } = event {
+                assert!(!anonymous);
+                // "drain poll_transmit (nothing more comes), run the TLS handshake".
+                assert!(client.poll_transmit(now).is_none());
+                client.tls_established().unwrap();
+            }
+            t.client_events.push(event);
+        }
+        // Client to server.
+        while let Some(bytes) = client.poll_transmit(now) {
+            progress = true;
+            t.c2s.extend_from_slice(&bytes);
+            server.receive(now, &bytes);
+        }
+        if !progress {
+            return t;
+        }
+    }
+    panic!("the session did not settle");
+}
+
+fn domain_of_mailbox<'a>(m: &'a Mailbox<'_>) -> Option<&'a str> {
+    match &m.host {
+        Host::Domain(d) => Some(d.as_str()),
+        Host::Literal(_) => None,
+    }
+}
+
+fn sender_domain<'a>(from: &'a ReversePath<'_>) -> Option<&'a str> {
+    match from {
+        ReversePath::Null => None,
+        ReversePath::Mailbox(m) => domain_of_mailbox(m),
+    }
+}
+
+fn recipient_domain<'a>(to: &'a ForwardPath<'_>) -> Option<&'a str> {
+    match to {
+        ForwardPath::Postmaster => None,
+        ForwardPath::Mailbox(m) => domain_of_mailbox(m),
+    }
+}
+
+/// Job 1: a submission client. EHLO, STARTTLS, AUTH PLAIN, one message to two recipients
+/// with one refused, per-recipient results.
+#[test]
+fn submission_client_starttls_auth_plain_two_recipients() {
+    let now = Instant::now();
+
+    let mut sconfig = ServerConfig::new("submit.example.test");
+    sconfig.extensions.starttls = true;
+    sconfig.auth.mechanisms = vec![Mechanism::new("PLAIN")];
+    sconfig.auth.require_auth = true;
+    sconfig.auth.builtin_exchanges = true;
+    let mut server = Server::new(sconfig, now);
+
+    let mut cconfig = ClientConfig::new("laptop.example.test");
+    cconfig.tls = TlsPolicy::Required;
+    cconfig.credentials = Some(Credentials::Password {
+        authzid: None,
+        username: "alice".into(),
+        password: "s3cret".into(),
+    });
+    let mut client = Client::new(cconfig, now);
+    let envelope = Envelope::new("alice@example.test")
+        .unwrap()
+        .recipient("bob@example.test")
+        .unwrap()
+        .recipient("nobody@example.test")
+        .unwrap();
+    let id = client
+        .send(envelope, "Subject: hi\r\n\r\nHello Bob\r\n")
+        .unwrap();
+    client.quit();
+
+    let mut stored: Vec<Vec<u8>> = Vec::new();
+    let mut policy = |event: &server::Event, message: &mut Vec<u8>| match event {
+        server::Event::AuthVerify { credentials, .. } => match credentials {
+            ehlo::sasl::Credentials::Plain {
+                authcid, password, ..
+            } if authcid == "alice" && password == "s3cret" => Decision::AuthSuccess {
+                identity: authcid.clone(),
+            },
+            _ => Decision::AuthFailure,
+        },
+        server::Event::RcptTo { to, .. } if to.to_string() == "<nobody@example.test>" => {
+            Decision::Reply(Reply::new(
+                550,
+                Some(EnhancedCode::new(5, 1, 1)),
+                "No such user",
+            ))
+        }
+        server::Event::MessageEnd { size } => {
+            assert_eq!(*size, message.len() as u64);
+            stored.push(std::mem::take(message));
+            Decision::Accept
+        }
+        _ => Decision::Accept,
+    };
+    let t = run(&mut client, &mut server, now, &mut policy);
+
+    // The wire: EHLO, STARTTLS, EHLO again under "TLS", AUTH PLAIN with an initial
+    // response (RFC 4954 section 4), then the pipelined transaction.
+    let c2s = String::from_utf8(t.c2s).unwrap();
+    assert!(c2s.starts_with(
+        "EHLO laptop.example.test\r\nSTARTTLS\r\nEHLO laptop.example.test\r\n\
+         AUTH PLAIN AGFsaWNlAHMzY3JldA==\r\n"
+    ));
+    assert!(c2s.ends_with("QUIT\r\n"));
+    assert!(client.is_tls() && server.is_tls());
+    assert_eq!(server.authenticated(), Some("alice"));
+
+    // The events the client reported, in the order a caller reads them.
+    let ev = &t.client_events;
+    assert!(ev
+        .iter()
+        .any(|e| matches!(e, client::Event::StartTls { .. })));
+    assert!(ev.iter().any(
+        |e| matches!(e, client::Event::Authenticated { mechanism, .. } if mechanism == "PLAIN")
+    ));
+    let per_rcpt: Vec<(usize, bool, u16)> = ev
+        .iter()
+        .filter_map(|e| match e {
+            client::Event::RecipientResult {
+                message,
+                index,
+                accepted,
+                reply,
+            } => {
+                assert_eq!(*message, id);
+                Some((*index, *accepted, reply.code.0))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(per_rcpt, [(0, true, 250), (1, false, 550)]);
+    let (result, recipients) = ev
+        .iter()
+        .find_map(|e| match e {
+            client::Event::MessageResult {
+                message,
+                result,
+                recipients,
+            } if *message == id => Some((result, recipients)),
+            _ => None,
+        })
+        .expect("a MessageResult");
+    assert_eq!(result.as_ref().unwrap().code.0, 250);
+    assert!(recipients[0].accepted());
+    assert!(!recipients[1].accepted());
+    let refused = recipients[1].reply.as_ref().unwrap();
+    assert_eq!(refused.enhanced, Some(EnhancedCode::new(5, 1, 1)));
+    assert_eq!(refused.text, "No such user");
+    // Envelope::deferred only picks recipients refused as "too many": none here.
+    assert!(matches!(
+        ev.last(),
+        Some(client::Event::Closed(client::CloseReason::Quit(Some(_))))
+    ));
+    assert!(client.is_closed() && server.is_closed());
+
+    assert_eq!(stored, [b"Subject: hi\r\n\r\nHello Bob\r\n".to_vec()]);
+}
+
+/// The MX policy of job 2, as a server configuration and a decision function.
+struct Mx {
+    stored: Vec<Vec<u8>>,
+    storage_fails: bool,
+}
+
+impl Mx {
+    fn config() -> ServerConfig {
+        let mut config = ServerConfig::new("mx.example.test");
+        config.limits.max_message_size = 1000;
+        config
+    }
+
+    fn decide(&mut self, event: &server::Event, message: &mut Vec<u8>) -> Decision {
+        match event {
+            server::Event::MailFrom { from, .. } => {
+                match sender_domain(from) {
+                    Some(d) if d.eq_ignore_ascii_case("spam.test") => Decision::Reply(Reply::new(
+                        550,
+                        Some(EnhancedCode::new(5, 7, 1)),
+                        "Sender refused",
+                    )),
+                    // The null reverse-path (bounces) must be accepted (RFC 5321 4.5.5).
+                    _ => Decision::Accept,
+                }
+            }
+            server::Event::RcptTo { to, .. } => match recipient_domain(to) {
+                Some(d) if d.eq_ignore_ascii_case("example.test") => Decision::Accept,
+                _ => Decision::Reply(Reply::new(
+                    550,
+                    Some(EnhancedCode::new(5, 7, 1)),
+                    "Relaying denied",
+                )),
+            },
+            server::Event::MessageEnd { .. } => {
+                let body = std::mem::take(message);
+                if self.storage_fails {
+                    Decision::Reply(Reply::new(
+                        451,
+                        Some(EnhancedCode::new(4, 3, 0)),
+                        "Storage failure, try again later",
+                    ))
+                } else {
+                    self.stored.push(body);
+                    Decision::Accept
+                }
+            }
+            _ => Decision::Default,
+        }
+    }
+}
+
+fn mx_client(now: Instant) -> Client {
+    let mut config = ClientConfig::new("relay.example.net");
+    config.tls = TlsPolicy::Never;
+    Client::new(config, now)
+}
+
+fn message_result(t: &Transcript) -> &Result<Reply, MessageError> {
+    t.client_events
+        .iter()
+        .find_map(|e| match e {
+            client::Event::MessageResult { result, .. } => Some(result),
+            _ => None,
+        })
+        .expect("a MessageResult")
+}
+
+/// Job 2: an MX server. The accepted message is stored as it arrived, the relay attempt
+/// gets 550, the refused sender gets 550 at MAIL.
+#[test]
+fn mx_policy_accepts_local_domain_and_stores_message() {
+    let now = Instant::now();
+    let mut mx = Mx {
+        stored: Vec::new(),
+        storage_fails: false,
+    };
+    let mut server = Server::new(Mx::config(), now);
+    let mut client = mx_client(now);
+    let env = Envelope::new("carol@example.net")
+        .unwrap()
+        .recipient("bob@EXAMPLE.test")
+        .unwrap()
+        .recipient("someone@elsewhere.test")
+        .unwrap();
+    client
+        .send(env, "Subject: to bob\r\n\r\n.leading dot\r\n")
+        .unwrap();
+    client.quit();
+    let t = run(&mut client, &mut server, now, &mut |e, m| mx.decide(e, m));
+
+    assert_eq!(message_result(&t).as_ref().unwrap().code.0, 250);
+    // CHUNKING is on by default, so the client sent BDAT: no dot-stuffing on the wire.
+    let c2s = String::from_utf8(t.c2s).unwrap();
+    assert!(
+        c2s.contains("BDAT 33 LAST\r\nSubject: to bob\r\n\r\n.leading dot\r\n"),
+        "{c2s}"
+    );
+    assert_eq!(
+        mx.stored,
+        [b"Subject: to bob\r\n\r\n.leading dot\r\n".to_vec()]
+    );
+    let s2c = String::from_utf8(t.s2c).unwrap();
+    assert!(s2c.contains("550 5.7.1 Relaying denied\r\n"), "{s2c}");
+    // The EHLO reply advertises the size limit.
+    assert!(s2c.contains("250-SIZE 1000\r\n"), "{s2c}");
+
+    // The same message over DATA: dot-stuffed on the wire, unstuffed in storage.
+    let mut server = Server::new(Mx::config(), now);
+    let mut config = ClientConfig::new("relay.example.net");
+    config.tls = TlsPolicy::Never;
+    config.chunking = false;
+    let mut client = Client::new(config, now);
+    let env = Envelope::new("carol@example.net")
+        .unwrap()
+        .recipient("bob@example.test")
+        .unwrap();
+    client
+        .send(env, "Subject: to bob\r\n\r\n.leading dot\r\n")
+        .unwrap();
+    client.quit();
+    let t = run(&mut client, &mut server, now, &mut |e, m| mx.decide(e, m));
+    assert_eq!(message_result(&t).as_ref().unwrap().code.0, 250);
+    let c2s = String::from_utf8(t.c2s).unwrap();
+    assert!(
+        c2s.contains("DATA\r\nSubject: to bob\r\n\r\n..leading dot\r\n.\r\n"),
+        "{c2s}"
+    );
+    assert_eq!(mx.stored.len(), 2);
+    assert_eq!(mx.stored[0], mx.stored[1]);
+}
+
+#[test]
+fn mx_policy_refuses_sender_domain_at_mail() {
+    let now = Instant::now();
+    let mut mx = Mx {
+        stored: Vec::new(),
+        storage_fails: false,
+    };
+    let mut server = Server::new(Mx::config(), now);
+    let mut client = mx_client(now);
+    let env = Envelope::new("bot@Spam.test")
+        .unwrap()
+        .recipient("bob@example.test")
+        .unwrap();
+    client.send(env, "Subject: buy\r\n\r\nnow\r\n").unwrap();
+    client.quit();
+    let t = run(&mut client, &mut server, now, &mut |e, m| mx.decide(e, m));
+
+    match message_result(&t) {
+        Err(MessageError::SenderRejected(reply)) => {
+            assert_eq!(reply.code.0, 550);
+            assert_eq!(reply.enhanced, Some(EnhancedCode::new(5, 7, 1)));
+        }
+        other => panic!("expected SenderRejected, got {other:?}"),
+    }
+    assert!(mx.stored.is_empty());
+    // No transaction started on the server, no content was read.
+    assert!(!t
+        .server_events
+        .iter()
+        .any(|e| matches!(e, server::Event::MessageEnd { .. })));
+}
+
+#[test]
+fn mx_policy_size_limit_up_front_and_in_transit() {
+    let now = Instant::now();
+    let big = format!("Subject: big\r\n\r\n{}\r\n", "x".repeat(2000));
+
+    // A client that honours SIZE refuses the message before sending anything.
+    let mut mx = Mx {
+        stored: Vec::new(),
+        storage_fails: false,
+    };
+    let mut server = Server::new(Mx::config(), now);
+    let mut client = mx_client(now);
+    let env = Envelope::new("carol@example.net")
+        .unwrap()
+        .recipient("bob@example.test")
+        .unwrap();
+    client.send(env, big.clone()).unwrap();
+    client.quit();
+    let t = run(&mut client, &mut server, now, &mut |e, m| mx.decide(e, m));
+    assert!(matches!(
+        message_result(&t),
+        Err(MessageError::TooLarge { limit: 1000, .. })
+    ));
+    assert!(!t.c2s.windows(4).any(|w| w == b"MAIL"));
+
+    // A client that ignores SIZE: the server refuses in transit with 552 5.3.4 and the
+    // policy never sees a MessageEnd.
+    let mut server = Server::new(Mx::config(), now);
+    let input = format!(
+        "EHLO raw.example.net\r\nMAIL FROM:<carol@example.net>\r\nRCPT TO:<bob@example.test>\r\n\
+         DATA\r\n{big}.\r\nQUIT\r\n"
+    );
+    server.receive(now, input.as_bytes());
+    let mut message = Vec::new();
+    let mut aborted = false;
+    while let Some(event) = server.poll_event() {
+        match &event {
+            server::Event::MessageChunk(b) => message.extend_from_slice(b),
+            server::Event::MessageAborted(_) => {
+                aborted = true;
+                message.clear();
+            }
+            e if e.needs_decision() => {
+                let d = mx.decide(e, &mut message);
+                server.decide(d);
+            }
+            _ => {}
+        }
+    }
+    let mut wire = Vec::new();
+    server.transmit_into(&mut wire);
+    let wire = String::from_utf8(wire).unwrap();
+    assert!(aborted);
+    assert!(wire.contains("552 5.3.4"), "{wire}");
+    assert!(mx.stored.is_empty());
+}
+
+#[test]
+fn mx_policy_storage_error_is_a_temporary_failure() {
+    let now = Instant::now();
+    let mut mx = Mx {
+        stored: Vec::new(),
+        storage_fails: true,
+    };
+    let mut server = Server::new(Mx::config(), now);
+    let mut client = mx_client(now);
+    let env = Envelope::new("carol@example.net")
+        .unwrap()
+        .recipient("bob@example.test")
+        .unwrap();
+    client.send(env, "Subject: x\r\n\r\ny\r\n").unwrap();
+    client.quit();
+    let t = run(&mut client, &mut server, now, &mut |e, m| mx.decide(e, m));
+    match message_result(&t) {
+        Err(MessageError::Rejected(reply)) => {
+            assert_eq!(reply.code.0, 451);
+            assert!(reply.code.is_transient());
+            assert_eq!(reply.enhanced, Some(EnhancedCode::new(4, 3, 0)));
+        }
+        other => panic!("expected a 451, got {other:?}"),
+    }
+    assert!(mx.stored.is_empty());
+    // The session goes on: QUIT is answered.
+    assert!(client.is_closed() && server.is_closed());
+}
+
+/// Job 3: a proxy rewrites a MAIL parameter and re-encodes the command.
+#[test]
+fn proxy_rewrites_a_command_parameter() {
+    let opts = ParseOptions::default();
+    let line = b"mail from:<alice@example.test> SIZE=1024 BODY=8BITMIME X-CUSTOM=1\r\n";
+    let cmd = parse_command(line, &opts).unwrap();
+    // Detach from the input buffer so the line can be reused.
+    let mut cmd = cmd.into_owned();
+    let Command::Mail { params, .. } = &mut cmd else {
+        panic!("not MAIL")
+    };
+    assert_eq!(params.size, Some(1024));
+    assert_eq!(params.other.len(), 1);
+    assert_eq!(params.other[0].keyword, "X-CUSTOM");
+    params.size = Some(2048);
+    params.other.clear(); // drop the parameter the next hop does not offer
+    assert_eq!(
+        cmd.to_bytes(),
+        b"MAIL FROM:<alice@example.test> SIZE=2048 BODY=8BITMIME\r\n"
+    );
+    assert_eq!(cmd.verb(), "MAIL");
+
+    // The rewritten line parses back to the same command.
+    let bytes = cmd.to_bytes();
+    assert_eq!(parse_command(&bytes, &opts).unwrap(), cmd);
+
+    // RCPT: the forward-path and a DSN parameter.
+    let mut cmd = parse_command(b"RCPT TO:<bob@example.test> NOTIFY=NEVER\r\n", &opts)
+        .unwrap()
+        .into_owned();
+    let Command::Rcpt { params, .. } = &mut cmd else {
+        panic!("not RCPT")
+    };
+    params.notify = None;
+    assert_eq!(cmd.to_bytes(), b"RCPT TO:<bob@example.test>\r\n");
+
+    // Unknown verbs are kept byte for byte for relaying.
+    let cmd = parse_command(b"XFOO bar  baz\r\n", &opts).unwrap();
+    assert_eq!(cmd.to_bytes(), b"XFOO bar  baz\r\n");
+}
+
+/// Job 3: a proxy parses a multi-line reply and re-encodes it.
+#[test]
+fn proxy_parses_and_reencodes_a_multiline_reply() {
+    let mut parser = ReplyParser::default();
+    let mut buf = bytes::BytesMut::from(
+        &b"250-mx.example.test Hello\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250 CHUNKING\r\n\
+           550-5.1.1 No such\r\n550 5.1.1 user here\r\n"[..],
+    );
+    let ehlo = parser.decode(&mut buf).unwrap().unwrap();
+    assert_eq!(ehlo.code.0, 250);
+    assert_eq!(ehlo.enhanced, None);
+    assert_eq!(
+        ehlo.lines().collect::<Vec<_>>(),
+        [
+            "mx.example.test Hello",
+            "PIPELINING",
+            "SIZE 1000",
+            "CHUNKING"
+        ]
+    );
+    // The proxy hides CHUNKING from its client and re-encodes.
+    let mut caps = ehlo::Capabilities::from_reply(&ehlo);
+    assert!(caps.chunking());
+    caps.list.retain(|c| c.keyword() != "CHUNKING");
+    assert_eq!(
+        caps.to_reply().to_bytes(),
+        b"250-mx.example.test Hello\r\n250-PIPELINING\r\n250 SIZE 1000\r\n"
+    );
+
+    let refusal = parser.decode(&mut buf).unwrap().unwrap();
+    assert_eq!(refusal.code.0, 550);
+    assert_eq!(refusal.enhanced, Some(EnhancedCode::new(5, 1, 1)));
+    assert_eq!(refusal.text, "No such\nuser here");
+    // Re-encoded exactly as received, enhanced code on every line (RFC 2034 section 4).
+    assert_eq!(
+        refusal.to_bytes(),
+        b"550-5.1.1 No such\r\n550 5.1.1 user here\r\n"
+    );
+    // Display gives the wire form too.
+    assert_eq!(
+        refusal.to_string(),
+        "550-5.1.1 No such\r\n550 5.1.1 user here\r\n"
+    );
+    assert!(buf.is_empty());
+    assert_eq!(parser.decode(&mut buf).unwrap(), None);
+}

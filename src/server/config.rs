@@ -313,20 +313,21 @@ impl ServerLimits {
 /// Timeouts (RFC 5321 4.5.3.2). On expiry the server sends `421 4.4.2` and closes.
 ///
 /// The RFC states the data timeouts from the client's side; the server applies them to
-/// the matching waits of its own so the client's timers never fire first:
+/// the matching waits of its own so the client's timers never fire first (each field
+/// names the client timer it mirrors).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     /// Waiting for a command line, and for the caller's decision on a command
     /// (RFC 5321 4.5.3.2.7 server timeout; default 5 minutes).
     pub command: Duration,
-    /// Waiting for the caller's decision on DATA, i.e. before `354` (4.5.3.2.2; default
-    /// 2 minutes).
+    /// Waiting for the caller's decision on DATA, i.e. before `354` (4.5.3.2.4 DATA
+    /// initiation; default 2 minutes).
     pub data_initiation: Duration,
     /// Waiting for the next block of message content, BDAT chunk or XEXCH50 blob
-    /// (4.5.3.2.3; default 3 minutes).
+    /// (4.5.3.2.5 data block; default 3 minutes).
     pub data_block: Duration,
-    /// Waiting for the caller's decision after the end of the message (4.5.3.2.4;
-    /// default 10 minutes).
+    /// Waiting for the caller's decision after the end of the message (4.5.3.2.6 DATA
+    /// termination; default 10 minutes).
     pub data_termination: Duration,
 }
 

@@ -25,6 +25,13 @@ pub mod sasl;
 pub mod server;
 pub mod syntax;
 
+/// The `bytes` crate this API is written in ([`bytes::Bytes`] from
+/// [`client::Client::poll_transmit`] and in [`server::Event::MessageChunk`],
+/// [`bytes::BytesMut`] for [`syntax::reply::ReplyParser::decode`], [`bytes::BufMut`] for
+/// the `encode` methods), re-exported so callers need no version-matched dependency of
+/// their own.
+pub use bytes;
+
 pub use syntax::capability::{Capabilities, Capability};
 pub use syntax::command::Command;
 pub use syntax::reply::{EnhancedCode, Reply, ReplyCode};

@@ -520,7 +520,7 @@ fn proxy_rewrites_a_command_parameter() {
 #[test]
 fn proxy_parses_and_reencodes_a_multiline_reply() {
     let mut parser = ReplyParser::default();
-    let mut buf = bytes::BytesMut::from(
+    let mut buf = ehlo::bytes::BytesMut::from(
         &b"250-mx.example.test Hello\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250 CHUNKING\r\n\
            550-5.1.1 No such\r\n550 5.1.1 user here\r\n"[..],
     );

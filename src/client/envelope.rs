@@ -409,6 +409,13 @@ impl From<&'static [u8]> for Body {
     }
 }
 
+impl<const N: usize> From<&'static [u8; N]> for Body {
+    /// A byte-string literal: `client.send(envelope, b"Subject: hi\r\n\r\nHello\r\n")`.
+    fn from(b: &'static [u8; N]) -> Self {
+        Body::Bytes(Bytes::from_static(b))
+    }
+}
+
 impl From<&'static str> for Body {
     fn from(b: &'static str) -> Self {
         Body::Bytes(Bytes::from_static(b.as_bytes()))
@@ -428,6 +435,15 @@ mod tests {
                 "text",
             )),
         }
+    }
+
+    #[test]
+    fn body_from_byte_string_literal() {
+        assert_eq!(
+            Body::from(b"hi\r\n"),
+            Body::Bytes(Bytes::from_static(b"hi\r\n"))
+        );
+        assert_eq!(Body::from(b"hi\r\n"), Body::from("hi\r\n"));
     }
 
     #[test]

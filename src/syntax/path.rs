@@ -435,6 +435,20 @@ impl<'a> AddressLiteral<'a> {
     }
 }
 
+impl std::fmt::Display for Domain<'_> {
+    /// The domain as written (as [`Domain::as_str`]).
+    ///
+    /// ```
+    /// use ehlo::syntax::path::Domain;
+    /// use ehlo::syntax::ParseOptions;
+    /// let d = Domain::parse("Example.TEST", &ParseOptions::default()).unwrap();
+    /// assert_eq!(d.to_string(), "Example.TEST");
+    /// ```
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl std::fmt::Display for AddressLiteral<'_> {
     /// `[192.0.2.1]`, `[IPv6:2001:db8::1]`, `[tag:content]`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -15,6 +15,87 @@
 //!   GSSAPI framing) as pure helpers.
 //! * [`server`] and [`client`]: the deterministic session state machines.
 //! * [`limits`]: the configurable limits and their safe defaults.
+//!
+//! # A client and a server in memory
+//!
+//! Both machines are driven the same way: feed the bytes read, drain the events, write
+//! the bytes they hand out. Connecting a [`client::Client`] to a [`server::Server`] is
+//! therefore a loop that shuttles bytes, which is how a test, a benchmark or a test tool
+//! runs a whole session without a socket. TLS is the caller's: at the handshake point
+//! (the server's [`server::Event::TlsUpgrade`], the client's [`client::Event::StartTls`])
+//! a real caller runs the handshake on the transport and then calls `tls_established`
+//! on the machine; in memory, calling `tls_established` on both sides and going on in
+//! plaintext simulates it.
+//!
+//! ```
+//! use ehlo::client::{self, Client, ClientConfig, Credentials, Envelope, TlsPolicy};
+//! use ehlo::server::{self, Decision, Mechanism, Server, ServerConfig};
+//! use std::time::Instant;
+//!
+//! let now = Instant::now();
+//! let mut config = ServerConfig::new("mx.example.test");
+//! config.extensions.starttls = true;
+//! config.auth.mechanisms = vec![Mechanism::new("PLAIN")]; // offered under TLS only
+//! config.auth.builtin_exchanges = true; // the machine runs PLAIN, the caller verifies
+//! let mut server = Server::new(config, now);
+//!
+//! let mut config = ClientConfig::new("client.example.test");
+//! config.tls = TlsPolicy::Required;
+//! config.credentials = Some(Credentials::Password {
+//!     authzid: None,
+//!     username: "alice".into(),
+//!     password: "secret".into(),
+//! });
+//! let mut client = Client::new(config, now);
+//! let envelope = Envelope::new("alice@example.test")?.recipient("bob@example.test")?;
+//! client.send(envelope, "Subject: hi\r\n\r\nHello\r\n").unwrap();
+//! client.quit();
+//!
+//! let (mut stored, mut delivered) = (Vec::new(), false);
+//! for _round in 0..100 {
+//!     if client.is_closed() && server.is_closed() {
+//!         break;
+//!     }
+//!     // The server: events, decisions, then its bytes to the client.
+//!     let mut upgrade = false;
+//!     while let Some(event) = server.poll_event() {
+//!         match event {
+//!             server::Event::MessageChunk(bytes) => stored.extend_from_slice(&bytes),
+//!             server::Event::TlsUpgrade => upgrade = true,
+//!             server::Event::AuthVerify { credentials, .. } => {
+//!                 // A real server checks the password against its user base here.
+//!                 let identity = credentials.username().unwrap_or_default().to_string();
+//!                 server.decide(Decision::AuthSuccess { identity });
+//!             }
+//!             event if event.needs_decision() => server.decide(Decision::Accept),
+//!             _ => {}
+//!         }
+//!     }
+//!     while let Some(bytes) = server.poll_transmit() {
+//!         client.receive(&bytes);
+//!     }
+//!     if upgrade {
+//!         // The 220 to STARTTLS is out: the handshake would run here.
+//!         server.tls_established();
+//!     }
+//!     // The client: events, then its bytes to the server.
+//!     while let Some(event) = client.poll_event() {
+//!         match event {
+//!             client::Event::StartTls { .. } => client.tls_established().unwrap(),
+//!             client::Event::MessageResult { result, .. } => delivered = result.is_ok(),
+//!             _ => {}
+//!         }
+//!     }
+//!     while let Some(bytes) = client.poll_transmit(now) {
+//!         server.receive(now, &bytes);
+//!     }
+//! }
+//! assert!(client.is_closed() && server.is_closed());
+//! assert!(delivered && client.is_tls() && server.is_tls());
+//! assert_eq!(server.authenticated(), Some("alice"));
+//! assert_eq!(stored, b"Subject: hi\r\n\r\nHello\r\n");
+//! # Ok::<(), ehlo::syntax::PathError>(())
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -266,7 +266,23 @@ struct AuthState {
     cancelled: bool,
 }
 
-/// The sans-IO SMTP client session. See the [module documentation](super) for the loop.
+/// The sans-IO SMTP client session. See the [module documentation](super) for the loop and
+/// a whole session.
+///
+/// ```
+/// use ehlo::client::{Client, ClientConfig, Envelope, Event, TlsPolicy};
+/// use std::time::Instant;
+///
+/// let now = Instant::now();
+/// let mut config = ClientConfig::new("client.example.test");
+/// config.tls = TlsPolicy::Never;
+/// let mut client = Client::new(config, now);
+/// client.send(Envelope::new("a@example.test")?.recipient("b@example.test")?, b"Hi\r\n").unwrap();
+/// client.receive(b"220 mx.example.test ESMTP\r\n");
+/// assert_eq!(client.poll_event(), Some(Event::Greeting(ehlo::Reply::new(220, None, "mx.example.test ESMTP"))));
+/// assert_eq!(client.poll_transmit(now).as_deref(), Some(&b"EHLO client.example.test\r\n"[..]));
+/// # Ok::<(), ehlo::syntax::PathError>(())
+/// ```
 #[derive(Debug)]
 pub struct Client {
     config: ClientConfig,

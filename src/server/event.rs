@@ -60,6 +60,30 @@ pub enum MessageAbort {
 /// replies always leave in command order. Calling `poll_event` again without deciding
 /// applies the documented default. The other events are informational. New kinds of events
 /// may be added, so matches need a catch-all arm (answer it with [`Decision::Default`]).
+///
+/// A policy is a function from the events that need a decision to [`Decision`]s:
+///
+/// ```
+/// use ehlo::server::{Decision, Event};
+/// use ehlo::syntax::path::{ForwardPath, Host};
+/// use ehlo::{EnhancedCode, Reply};
+///
+/// fn policy(event: &Event) -> Decision {
+///     match event {
+///         // Only recipients in our domain (an MX that is no open relay).
+///         Event::RcptTo { to: ForwardPath::Mailbox(m), .. } => match &m.host {
+///             Host::Domain(d) if d.as_str().eq_ignore_ascii_case("example.test") => {
+///                 Decision::Accept
+///             }
+///             _ => Decision::Reply(Reply::new(550, Some(EnhancedCode::new(5, 7, 1)), "Relaying denied")),
+///         },
+///         // The message is stored by now (from the MessageChunk events); a storage
+///         // error would be a 451 instead.
+///         Event::MessageEnd { .. } => Decision::Accept,
+///         _ => Decision::Default,
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {

@@ -279,7 +279,27 @@ enum Outcome {
     Reject(Reply),
 }
 
-/// One server-side SMTP session. See the [module documentation](self) for an example.
+/// One server-side SMTP session. See the [module documentation](self) for the loop and a
+/// pipelined session.
+///
+/// ```
+/// use ehlo::server::{Server, ServerConfig};
+/// use std::time::Instant;
+///
+/// let now = Instant::now();
+/// let mut server = Server::new(ServerConfig::new("mx.example.test"), now);
+/// server.receive(now, b"EHLO client.example.test\r\nQUIT\r\n");
+/// while let Some(event) = server.poll_event() {
+///     if event.needs_decision() {
+///         server.accept();
+///     }
+/// }
+/// let mut wire = Vec::new();
+/// server.transmit_into(&mut wire);
+/// assert!(wire.starts_with(b"220 mx.example.test ESMTP ready\r\n250-mx.example.test"));
+/// assert!(wire.ends_with(b"221 2.0.0 Bye\r\n"));
+/// assert!(server.is_closed());
+/// ```
 #[derive(Debug)]
 pub struct Server {
     config: Arc<ServerConfig>,

@@ -588,6 +588,25 @@ fn params_after(after: &str, lenient: bool) -> Option<&str> {
 /// any non-empty HELO/EHLO argument. Under [`Leniency::Strict`] only the RFC 5321 grammar
 /// is accepted. Arguments of Exchange verbs with no public grammar and of unknown verbs are
 /// kept byte for byte in both modes.
+///
+/// ```
+/// use ehlo::syntax::command::{parse_command, Command};
+/// use ehlo::syntax::ParseOptions;
+///
+/// let opts = ParseOptions::default();
+/// // A proxy lowers the SIZE a client declared and relays the command.
+/// let mut cmd = parse_command(b"MAIL FROM:<a@example.test> SIZE=5000\r\n", &opts)?.into_owned();
+/// if let Command::Mail { params, .. } = &mut cmd {
+///     params.size = Some(4000);
+/// }
+/// assert_eq!(cmd.to_bytes(), b"MAIL FROM:<a@example.test> SIZE=4000\r\n");
+/// // Unknown verbs come back byte for byte.
+/// assert!(matches!(parse_command(b"XFOO bar\r\n", &opts)?, Command::Other { .. }));
+/// // Errors carry the reply a server sends.
+/// let err = parse_command(b"MAIL FROM:<a@@b>\r\n", &opts).unwrap_err();
+/// assert_eq!(err.reply().to_bytes(), b"553 5.1.3 Bad address syntax\r\n");
+/// # Ok::<(), ehlo::syntax::CommandError>(())
+/// ```
 pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<'a>, CommandError> {
     // The argument-less verbs of every transaction, answered in a few instructions (the same
     // answers as below, where the general path gives them).

@@ -286,7 +286,12 @@ impl Event {
 ///
 /// A [`Decision::Reply`] with a 2xx or 3xx code counts as acceptance (with the caller's
 /// text), any other code as refusal; a `421` reply also closes the session (RFC 5321
-/// 3.8). The SASL decisions given to a non-AUTH event count as [`Decision::Default`].
+/// 3.8). A positive code the command cannot take (a `250` to DATA, a `354` to RCPT, a
+/// `200` to VRFY; RFC 5321 4.3.2, RFC 3207 section 4) counts as [`Decision::Accept`]: the
+/// standard reply goes out and the caller's text is dropped, so the client is never told
+/// something the machine does not do. Replies to AUTH, to unknown verbs and to the
+/// Exchange verbs are sent as given (a `354` there starts no data phase). The SASL
+/// decisions given to a non-AUTH event count as [`Decision::Default`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// The event's documented default.

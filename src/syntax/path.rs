@@ -576,6 +576,14 @@ impl<'a> Mailbox<'a> {
         Ok(Mailbox { local_part, host })
     }
 
+    /// The domain after the `@`, or `None` when it is an address literal.
+    pub fn domain(&self) -> Option<&Domain<'a>> {
+        match &self.host {
+            Host::Domain(d) => Some(d),
+            Host::Literal(_) => None,
+        }
+    }
+
     /// Detaches the mailbox from the input it borrows.
     pub fn into_owned(self) -> Mailbox<'static> {
         Mailbox {
@@ -708,6 +716,24 @@ impl<'a> ReversePath<'a> {
         Mailbox::parse(inner, opts).map(ReversePath::Mailbox)
     }
 
+    /// The mailbox, or `None` for the null path `<>`.
+    ///
+    /// ```
+    /// use ehlo::syntax::path::ReversePath;
+    /// use ehlo::syntax::ParseOptions;
+    /// let opts = ParseOptions::default();
+    /// let from = ReversePath::parse("<alice@example.test>", &opts).unwrap();
+    /// let domain = from.mailbox().and_then(|m| m.domain()).map(|d| d.as_str());
+    /// assert_eq!(domain, Some("example.test"));
+    /// assert_eq!(ReversePath::parse("<>", &opts).unwrap().mailbox(), None);
+    /// ```
+    pub fn mailbox(&self) -> Option<&Mailbox<'a>> {
+        match self {
+            ReversePath::Null => None,
+            ReversePath::Mailbox(m) => Some(m),
+        }
+    }
+
     /// Detaches the path from the input it borrows.
     pub fn into_owned(self) -> ReversePath<'static> {
         match self {
@@ -742,6 +768,23 @@ impl<'a> ForwardPath<'a> {
         }
         let inner = skip_source_route(inner, opts)?;
         Mailbox::parse(inner, opts).map(ForwardPath::Mailbox)
+    }
+
+    /// The mailbox, or `None` for `<Postmaster>` without a domain.
+    ///
+    /// ```
+    /// use ehlo::syntax::path::ForwardPath;
+    /// use ehlo::syntax::ParseOptions;
+    /// let to = ForwardPath::parse("<bob@[192.0.2.1]>", &ParseOptions::default()).unwrap();
+    /// let mailbox = to.mailbox().unwrap();
+    /// assert_eq!(mailbox.domain(), None); // an address literal, not a domain
+    /// assert_eq!(mailbox.host.to_string(), "[192.0.2.1]");
+    /// ```
+    pub fn mailbox(&self) -> Option<&Mailbox<'a>> {
+        match self {
+            ForwardPath::Postmaster => None,
+            ForwardPath::Mailbox(m) => Some(m),
+        }
     }
 
     /// Detaches the path from the input it borrows.

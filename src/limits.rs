@@ -23,7 +23,7 @@ pub const MIN_RECIPIENTS: usize = 100;
 /// (RFC 4954 section 4).
 pub const MAX_SASL_LINE: usize = 12288;
 /// Maximum length of an X-LINK2STATE command or reply line, in octets (Exchange public
-/// record, see `../shared/spec/README.md`).
+/// record: Microsoft KB 812455 and the Exchange 2007 "SMTP Protocol Extensions" page).
 pub const MAX_LINK2STATE_LINE: usize = 1024;
 /// Maximum length of an `ENVID=` value before xtext encoding, in characters (RFC 3461
 /// section 4.4).

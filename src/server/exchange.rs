@@ -10,9 +10,10 @@
 //! | [`ServerConfig::exchange_2016_submission`] | Exchange 2016/2019 "Client Frontend" receive connector | 587 |
 //! | [`ServerConfig::exchange_2003`] | Exchange 2003 SMTP virtual server | 25 |
 //!
-//! The keyword lines, their order and spelling are those of the recorded EHLO replies in
-//! `shared/spec/ehlo-fixtures.md` (Exchange 2003: also the EHLO listing of Microsoft's
-//! Exchange 2000/2003 SMTP troubleshooting article; MS-SMTPNTLM section 4.1 shows the same
+//! The keyword lines, their order and spelling are those of EHLO replies as these
+//! servers are commonly recorded sending them (the fixtures are in the repository's
+//! `tests/fixtures/ehlo.rs`; Exchange 2003: also the EHLO listing of Microsoft's Exchange
+//! 2000/2003 SMTP troubleshooting article; \[MS-SMTPNTLM\] section 4.1 shows the same
 //! family). The first line is `<host> Hello [<client-ip>]` once the caller has told the
 //! session the client's address with [`Server::set_client_address`] (the machine never
 //! looks at sockets), `<host> Hello <ehlo-name>` otherwise.

@@ -1,5 +1,6 @@
 //! EHLO capabilities (RFC 5321 4.1.1.1, RFC 1869 and the extension RFCs; Exchange keywords
-//! from the public record in `../shared/spec/`).
+//! from the public record: \[MS-OXSMTP\], Microsoft KB 812455 and the Exchange 2007 "SMTP
+//! Protocol Extensions" page).
 //!
 //! A [`Capabilities`] value keeps the advertised keywords in order (so a server profile
 //! reproduces Exchange's exact EHLO reply) and answers typed questions about them.

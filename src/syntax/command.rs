@@ -179,7 +179,7 @@ pub enum Command<'a> {
     },
 }
 
-use super::{CommandError, Leniency, ParseOptions};
+use super::{CommandError, EncodeError, Leniency, ParseOptions};
 use crate::limits::{MAX_LINK2STATE_LINE, MAX_SASL_LINE, MAX_XEXCH50_BLOB, MAX_XEXCH50_COMMAND};
 use bytes::BufMut;
 
@@ -1252,6 +1252,39 @@ fn put_auth(out: &mut impl BufMut, mech: &str, ir: &Option<InitialResponse<'_>>)
 }
 
 impl<'a> Command<'a> {
+    /// [`Command::encode`], for commands built from values the caller does not control (a
+    /// proxy rewriting a parameter, a tool building commands from its input): writes the
+    /// line only if it is one line, i.e. no value holds a CR, LF or NUL. Otherwise `out` is
+    /// left as it was and [`EncodeError::LineBreak`] is returned, so a value such as
+    /// `"x\r\nRSET"` can never become a second command.
+    ///
+    /// ```
+    /// use ehlo::syntax::command::Command;
+    /// use ehlo::syntax::EncodeError;
+    ///
+    /// let mut out = Vec::new();
+    /// let ok = Command::Ehlo { domain: "client.example.test".into() };
+    /// assert_eq!(ok.encode_checked(&mut out), Ok(()));
+    /// assert_eq!(out, b"EHLO client.example.test\r\n");
+    ///
+    /// let forged = Command::Ehlo { domain: "x\r\nRSET".into() };
+    /// assert_eq!(forged.encode_checked(&mut out), Err(EncodeError::LineBreak));
+    /// assert_eq!(out, b"EHLO client.example.test\r\n"); // untouched
+    /// ```
+    pub fn encode_checked(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let start = out.len();
+        self.encode(out);
+        // Everything but the final CRLF.
+        let line = out
+            .get(start..out.len().saturating_sub(2))
+            .unwrap_or_default();
+        if memchr::memchr3(b'\r', b'\n', 0, line).is_some() {
+            out.truncate(start);
+            return Err(EncodeError::LineBreak);
+        }
+        Ok(())
+    }
+
     /// Writes the canonical form, CRLF included: upper-case verb, single spaces, paths in
     /// angle brackets, parameters in canonical order with upper-case keywords (unknown
     /// parameters as written). Values built by hand are written as given: a value that
@@ -1457,6 +1490,63 @@ mod tests {
     }
     fn canon(s: &str) -> String {
         String::from_utf8(p(s).unwrap().to_bytes()).unwrap()
+    }
+
+    #[test]
+    fn encode_checked_refuses_a_value_that_breaks_the_line() {
+        use crate::syntax::path::{Host, LocalPart, Mailbox};
+        let mailbox = |local: &'static str| Mailbox {
+            local_part: LocalPart::DotString(local.into()),
+            host: Host::Domain(
+                crate::syntax::path::Domain::parse("example.test", &lenient()).unwrap(),
+            ),
+        };
+        let bad = [
+            Command::Helo {
+                domain: "x\r\nRSET".into(),
+            },
+            Command::Ehlo {
+                domain: "x\nRSET".into(),
+            },
+            Command::Vrfy { arg: "a\rb".into() },
+            Command::Noop {
+                arg: Some("a\0b".into()),
+            },
+            Command::Mail {
+                from: ReversePath::Mailbox(mailbox("a\r\nDATA")),
+                params: MailParams::default(),
+            },
+            Command::Rcpt {
+                to: ForwardPath::Mailbox(mailbox("b\n")),
+                params: RcptParams::default(),
+            },
+            Command::Other {
+                verb: "XFOO".into(),
+                args: Cow::Borrowed(&b"a\r\nQUIT"[..]),
+            },
+        ];
+        for cmd in bad {
+            let mut out = b"kept".to_vec();
+            assert_eq!(
+                cmd.encode_checked(&mut out),
+                Err(EncodeError::LineBreak),
+                "{cmd:?}"
+            );
+            assert_eq!(out, b"kept", "{cmd:?}");
+        }
+        // Every parsed command is one line, and the checked form writes the same bytes.
+        for line in [
+            "EHLO client.example.test\r\n",
+            "MAIL FROM:<a@example.test> SIZE=10 BODY=8BITMIME\r\n",
+            "RCPT TO:<\"x y\"@example.test> NOTIFY=NEVER\r\n",
+            "BDAT 10 LAST\r\n",
+            "XFOO a b\r\n",
+        ] {
+            let cmd = p(line).unwrap();
+            let mut out = Vec::new();
+            assert_eq!(cmd.encode_checked(&mut out), Ok(()), "{line}");
+            assert_eq!(out, cmd.to_bytes(), "{line}");
+        }
     }
 
     #[test]

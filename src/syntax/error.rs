@@ -176,3 +176,15 @@ pub enum ReplyError {
     #[error("too many reply lines")]
     TooManyLines,
 }
+
+/// A command built by hand cannot be written as the one line it stands for
+/// ([`Command::encode_checked`](super::command::Command::encode_checked)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// A value holds a CR, LF or NUL. CR and LF would end the line early and turn the
+    /// rest into a command of its own (RFC 5321 2.3.8: they occur in commands only as
+    /// the CRLF that ends them); NUL is in no command's grammar (RFC 5321 4.1.2).
+    #[error("a value holds CR, LF or NUL and would break the command line")]
+    LineBreak,
+}

@@ -22,7 +22,7 @@ pub mod reply;
 mod scan;
 pub mod xtext;
 
-pub use error::{CommandError, ParamError, PathError, ReplyError};
+pub use error::{CommandError, EncodeError, ParamError, PathError, ReplyError};
 
 /// How forgiving the command parser is.
 ///

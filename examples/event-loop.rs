@@ -309,8 +309,16 @@ fn main() -> Result<(), common::Error> {
                         } else {
                             Interest::READABLE
                         };
-                        poll.registry()
-                            .reregister(&mut conn.sock, token, interest)?;
+                        // A failure here (say, the kernel's epoll limits) costs this
+                        // connection, not the server.
+                        if let Err(e) = poll.registry().reregister(&mut conn.sock, token, interest)
+                        {
+                            warn!(error = %e, "cannot watch the connection, dropped");
+                            if let Some(mut conn) = conns.remove(&token) {
+                                let _ = poll.registry().deregister(&mut conn.sock);
+                            }
+                            continue;
+                        }
                         conn.want_write = want;
                     }
                 }
@@ -349,8 +357,13 @@ fn main() -> Result<(), common::Error> {
                         }
                         let token = Token(next_token);
                         next_token = next_token.wrapping_add(1).max(FIRST_CONN);
-                        poll.registry()
-                            .register(&mut sock, token, Interest::READABLE)?;
+                        if let Err(e) =
+                            poll.registry()
+                                .register(&mut sock, token, Interest::READABLE)
+                        {
+                            warn!(%peer, error = %e, "cannot watch the connection, closed");
+                            continue;
+                        }
                         let mut conn = Conn {
                             sock,
                             session: Session::new(shared.clone(), peer, Instant::now()),

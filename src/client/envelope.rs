@@ -149,13 +149,23 @@ impl Envelope {
     /// server refused them for having too many recipients: `452` (with `4.5.3` or no
     /// enhanced code), or the `552 5.5.3` that RFC 821 servers send and that clients
     /// should treat as temporary (RFC 5321 sections 4.5.3.1.10 and 4.5.3.1.8; RFC 3463
-    /// X.5.3). `statuses` are the per-recipient outcomes of a *delivered* message
-    /// ([`Event::MessageResult`](super::Event::MessageResult)).
+    /// X.5.3). The recipients the client held back under the server's `LIMITS RCPTMAX` or
+    /// `RCPTDOMAINMAX` (RFC 9422 sections 4.2, 4.3) carry the client's own `452 4.5.3`
+    /// (see [`RecipientStatus`]) and come back here the same way.
+    ///
+    /// `statuses` are the per-recipient outcomes of a message
+    /// ([`Event::MessageResult`](super::Event::MessageResult)) that was delivered, or that
+    /// failed with [`MessageError::NoValidRecipients`](super::MessageError::NoValidRecipients)
+    /// (the server refused every recipient sent, while others were held back or refused as
+    /// too many: they were not tried yet). After another failure the whole message failed;
+    /// what to do with it is the caller's call.
     ///
     /// Returns the envelope (same sender, parameters and XEXCH50 blob, only those
     /// recipients, in order) and, for each of its recipients, its index in `self`. `None`
-    /// when there is nothing to retry, or when no recipient was accepted in this
-    /// transaction: retrying then would make no progress.
+    /// when there is nothing to retry, or when no recipient got another answer (accepted,
+    /// or refused for another reason) in this transaction: retrying then would make no
+    /// progress. Otherwise the new envelope is smaller than the one of `statuses`, so a
+    /// caller that retries until `None` ends.
     ///
     /// ```
     /// use ehlo::client::{Envelope, RecipientStatus};
@@ -177,7 +187,11 @@ impl Envelope {
     /// # Ok::<(), ehlo::syntax::PathError>(())
     /// ```
     pub fn deferred(&self, statuses: &[RecipientStatus]) -> Option<(Envelope, Vec<usize>)> {
-        if !statuses.iter().any(RecipientStatus::accepted) {
+        // Progress: some recipient was answered for good (accepted or refused otherwise).
+        if !statuses
+            .iter()
+            .any(|s| s.reply.as_ref().is_some_and(|r| !too_many_recipients(r)))
+        {
             return None;
         }
         let indices: Vec<usize> = statuses
@@ -506,6 +520,44 @@ mod tests {
         assert!(env
             .deferred(&[status(0, 250, None), status(9, 452, None)])
             .is_none());
+        // Unanswered recipients are no progress either.
+        assert!(env
+            .deferred(&[
+                RecipientStatus {
+                    index: 0,
+                    reply: None
+                },
+                status(1, 452, None)
+            ])
+            .is_none());
+    }
+
+    #[test]
+    fn deferred_after_every_recipient_sent_was_refused() {
+        // RCPTMAX=1: the first recipient was refused for good, the second held back by
+        // the client; the message failed (no valid recipients), but the second is still to
+        // be tried.
+        let env = Envelope::new("a@example.test")
+            .unwrap()
+            .recipient("b@example.test")
+            .unwrap()
+            .recipient("c@example.test")
+            .unwrap();
+        let held = RecipientStatus {
+            index: 1,
+            reply: Some(Reply::new(
+                452,
+                Some(EnhancedCode::new(4, 5, 3)),
+                RecipientStatus::HELD_BACK_TEXT,
+            )),
+        };
+        assert!(held.held_back());
+        assert!(!status(1, 452, Some((4, 5, 3))).held_back());
+        let (again, indices) = env
+            .deferred(&[status(0, 550, Some((5, 1, 1))), held])
+            .unwrap();
+        assert_eq!(indices, [1]);
+        assert_eq!(again.recipients, env.recipients[1..]);
     }
 
     fn chunks(parts: &[&[u8]]) -> BodyType {

@@ -29,8 +29,8 @@ impl std::fmt::Display for Extension {
 }
 
 /// Why a message was not delivered. Every variant says whether anything was sent: the
-/// `Unsupported`, `TooLarge` and `NoRecipients` refusals happen before any byte of the
-/// transaction leaves the client.
+/// `Unsupported`, `TooLarge`, `NoRecipients` and `TransactionLimit` refusals happen before
+/// any byte of the transaction leaves the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MessageError {
     /// The message needs an extension the server lacks; nothing was sent.
@@ -55,6 +55,15 @@ pub enum MessageError {
     /// server would refuse. Nothing was sent.
     #[error("the envelope would produce a malformed command line")]
     InvalidEnvelope,
+    /// The session has used every transaction the server allows: its EHLO reply
+    /// advertised `LIMITS MAILMAX=<limit>` (RFC 9422 section 4.1) and the client has
+    /// sent `limit` `MAIL` commands on this connection (successful or not, as the server
+    /// counts them). Nothing was sent; send the message on a new connection.
+    #[error("the server allows {limit} transactions per session (LIMITS MAILMAX); send on a new connection")]
+    TransactionLimit {
+        /// The advertised `MAILMAX`.
+        limit: u64,
+    },
     /// The XEXCH50 blob is larger than 1 GB; nothing was sent.
     #[error("XEXCH50 blob larger than 1 GB")]
     Xexch50TooLarge,

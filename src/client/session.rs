@@ -60,20 +60,62 @@ pub enum AuthResponse {
 }
 
 /// The outcome for one recipient.
+///
+/// # Recipients held back under the server's LIMITS
+///
+/// When the server's EHLO reply advertises `LIMITS RCPTMAX` or `RCPTDOMAINMAX`
+/// (RFC 9422 sections 4.2 and 4.3), the client sends at most `RCPTMAX` `RCPT` commands in
+/// a transaction, for recipients in at most `RCPTDOMAINMAX` distinct domains. A recipient
+/// beyond them is not sent in this transaction; its `reply` is a `452 4.5.3` that **the
+/// client writes itself**, not the server (see [`RecipientStatus::HELD_BACK_TEXT`]): the
+/// answer RFC 5321 4.5.3.1.10 and RFC 9422 4.2 give to a recipient over the limit, so the
+/// caller handles it exactly as a server's "too many recipients":
+/// [`Envelope::deferred`] puts it in the envelope for the next transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecipientStatus {
     /// Index in [`Envelope::recipients`].
     pub index: usize,
     /// The server's reply to `RCPT`, `None` if the command was never answered (the
-    /// transaction failed before, or the session closed).
+    /// transaction failed before, or the session closed); or the client's own
+    /// `452 4.5.3` for a recipient held back under the server's LIMITS (see above).
     pub reply: Option<Reply>,
 }
 
 impl RecipientStatus {
+    /// The text of the `452 4.5.3` reply the client writes for a recipient it held back
+    /// because the transaction already has as many recipients (`RCPTMAX`) or recipient
+    /// domains (`RCPTDOMAINMAX`) as the server's LIMITS allow (RFC 9422 sections 4.2 and
+    /// 4.3). No server sent it (a server sending this very text would be taken for the
+    /// client's own reply by [`RecipientStatus::held_back`], which changes nothing else).
+    pub const HELD_BACK_TEXT: &'static str =
+        "Not sent: over the server's LIMITS for one transaction (RFC 9422), send it in another";
+
     /// Whether the server accepted the recipient (`2xx`).
     pub fn accepted(&self) -> bool {
         self.reply.as_ref().is_some_and(is_positive)
     }
+
+    /// Whether the client held this recipient back under the server's LIMITS (its reply is
+    /// the client's own `452 4.5.3`, see [`RecipientStatus::HELD_BACK_TEXT`]): no `RCPT`
+    /// was sent for it.
+    pub fn held_back(&self) -> bool {
+        self.reply.as_ref().is_some_and(is_held_back)
+    }
+}
+
+/// The `452 4.5.3` the client writes for a recipient held back under the server's LIMITS.
+fn held_back_reply() -> Reply {
+    Reply::new(
+        452,
+        Some(crate::syntax::reply::EnhancedCode::new(4, 5, 3)),
+        RecipientStatus::HELD_BACK_TEXT,
+    )
+}
+
+fn is_held_back(r: &Reply) -> bool {
+    r.code.0 == 452
+        && r.enhanced == Some(crate::syntax::reply::EnhancedCode::new(4, 5, 3))
+        && r.text == RecipientStatus::HELD_BACK_TEXT
 }
 
 /// What the client reports. Poll with [`Client::poll_event`].
@@ -108,7 +150,9 @@ pub enum Event {
     /// The client wants the next piece of a streamed body: call [`Client::push_body`] once
     /// or [`Client::finish_body`].
     BodyNeeded(MessageId),
-    /// The reply to one `RCPT`.
+    /// The reply to one `RCPT`; or, for a recipient the client holds back under the
+    /// server's LIMITS (RFC 9422), the client's own `452 4.5.3` (see [`RecipientStatus`]),
+    /// reported when the transaction starts.
     RecipientResult {
         /// The message.
         message: MessageId,
@@ -233,7 +277,11 @@ struct Txn {
     mail_line: Bytes,
     rcpt_lines: Vec<Bytes>,
     steps: VecDeque<TxStep>,
+    /// One slot per recipient of the envelope: the server's reply, or the client's
+    /// `452 4.5.3` for a recipient held back under the server's LIMITS.
     rcpt: Vec<Option<Reply>>,
+    /// How many recipients this transaction sends (the others are held back).
+    sent: usize,
     answered: usize,
     accepted: usize,
     failed: Option<MessageError>,
@@ -309,6 +357,9 @@ pub struct Client {
     ready_sent: bool,
     queue: VecDeque<Queued>,
     txn: Option<Txn>,
+    /// `MAIL` commands sent in this session (RFC 9422 section 4.1 counts every one,
+    /// accepted or not).
+    transactions: u64,
     next_id: u64,
     quit_requested: bool,
     close_reason: Option<CloseReason>,
@@ -366,6 +417,7 @@ impl Client {
             ready_sent: false,
             queue: VecDeque::new(),
             txn: None,
+            transactions: 0,
             next_id: 0,
             quit_requested: false,
             close_reason: None,
@@ -1326,12 +1378,45 @@ impl Client {
         self.config.pipelining && self.esmtp && self.has(&Capability::Pipelining)
     }
 
+    /// The limits the current EHLO reply advertises (RFC 9422); none after HELO. After
+    /// STARTTLS only the new EHLO reply counts (RFC 3207 section 4.2).
+    fn limits(&self) -> TxnLimits {
+        let advertised = self
+            .caps
+            .as_ref()
+            .filter(|_| self.esmtp)
+            .and_then(Capabilities::limits)
+            .unwrap_or_default();
+        TxnLimits::new(advertised)
+    }
+
     /// Checks the message against the server and builds the transaction, or reports the
     /// refusal before anything is sent.
     fn start_txn(&mut self, q: Queued) {
         let (id, n) = (q.id, q.envelope.recipients.len());
-        match self.plan(q) {
-            Ok(txn) => self.txn = Some(txn),
+        let planned = self.plan(q).and_then(|txn| match self.limits().mail_max {
+            // RFC 9422 section 4.1: no more transactions than MAILMAX in the session.
+            Some(limit) if self.transactions >= limit => {
+                Err(MessageError::TransactionLimit { limit })
+            }
+            _ => Ok(txn),
+        });
+        match planned {
+            Ok(txn) => {
+                // Recipients held back under RCPTMAX / RCPTDOMAINMAX: reported now, as a
+                // server's `452` to them would be.
+                for (index, reply) in txn.rcpt.iter().enumerate() {
+                    if let Some(reply) = reply {
+                        self.events.push_back(Event::RecipientResult {
+                            message: txn.id,
+                            index,
+                            accepted: false,
+                            reply: reply.clone(),
+                        });
+                    }
+                }
+                self.txn = Some(txn);
+            }
             Err(err) => {
                 self.events.push_back(Event::MessageResult {
                     message: id,
@@ -1485,10 +1570,15 @@ impl Client {
             })?);
         }
         let use_bdat = chunking;
-        let mut steps = VecDeque::with_capacity(env.recipients.len() + 3);
+        let batch = self.limits().batch(&env.recipients);
+        let mut steps = VecDeque::with_capacity(batch.len() + 3);
         steps.push_back(TxStep::Mail);
-        for i in 0..env.recipients.len() {
+        let mut rcpt = vec![Some(held_back_reply()); env.recipients.len()];
+        for &i in &batch {
             steps.push_back(TxStep::Rcpt(i));
+            if let Some(slot) = rcpt.get_mut(i) {
+                *slot = None;
+            }
         }
         if xexch50 {
             steps.push_back(TxStep::Xexch50);
@@ -1503,7 +1593,6 @@ impl Client {
                 held: None,
             },
         };
-        let rcpt = vec![None; env.recipients.len()];
         Ok(Txn {
             id: q.id,
             envelope: q.envelope,
@@ -1513,6 +1602,7 @@ impl Client {
             rcpt_lines,
             steps,
             rcpt,
+            sent: batch.len(),
             answered: 0,
             accepted: 0,
             failed: None,
@@ -1540,7 +1630,7 @@ impl Client {
             let Some(step) = txn.steps.front().copied() else {
                 return;
             };
-            let all_answered = txn.answered == txn.rcpt.len();
+            let all_answered = txn.answered == txn.sent;
             if matches!(step, TxStep::Xexch50 | TxStep::Data | TxStep::Bdat)
                 && all_answered
                 && txn.accepted == 0
@@ -1552,6 +1642,7 @@ impl Client {
             txn.steps.pop_front();
             match step {
                 TxStep::Mail => {
+                    self.transactions = self.transactions.saturating_add(1);
                     let line = txn.mail_line.clone();
                     self.out.extend_from_slice(&line);
                     self.expect(Expect::Mail);
@@ -1602,7 +1693,7 @@ impl Client {
                     txn.accepted = txn.accepted.saturating_add(1);
                 }
                 let id = txn.id;
-                if txn.answered == txn.rcpt.len() && txn.accepted == 0 {
+                if txn.answered == txn.sent && txn.accepted == 0 {
                     set_failed(txn, MessageError::NoValidRecipients);
                 }
                 self.events.push_back(Event::RecipientResult {
@@ -1885,10 +1976,157 @@ fn statuses(rcpt: &[Option<Reply>]) -> Vec<RecipientStatus> {
         .collect()
 }
 
+/// The server's LIMITS (RFC 9422) as the client applies them. `None`: no limit, for a limit
+/// not advertised, advertised as `0`, or whose value is not a number (RFC 9422 section 3:
+/// a client ignores a limit it cannot understand).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct TxnLimits {
+    /// `MAILMAX`: transactions per session (section 4.1).
+    mail_max: Option<u64>,
+    /// `RCPTMAX`: `RCPT` commands per transaction (section 4.2).
+    rcpt_max: Option<u64>,
+    /// `RCPTDOMAINMAX`: distinct recipient domains per transaction (section 4.3).
+    rcpt_domain_max: Option<u64>,
+}
+
+impl TxnLimits {
+    fn new(l: crate::syntax::capability::Limits) -> TxnLimits {
+        let nonzero = |v: Option<u64>| v.filter(|&n| n > 0);
+        TxnLimits {
+            mail_max: nonzero(l.mail_max),
+            rcpt_max: nonzero(l.rcpt_max),
+            rcpt_domain_max: nonzero(l.rcpt_domain_max),
+        }
+    }
+
+    /// The indices of the recipients one transaction sends, in order: each recipient
+    /// while fewer than `RCPTMAX` are taken and its domain is one already taken or fewer
+    /// than `RCPTDOMAINMAX` domains are (domains compare case-insensitively, a trailing dot
+    /// aside; an address literal counts as a domain; `<Postmaster>` has none, RFC 5321
+    /// 4.1.1.3). The first recipient is always taken, so every transaction makes progress.
+    fn batch(&self, recipients: &[super::envelope::Recipient]) -> Vec<usize> {
+        let rcpt_max = self
+            .rcpt_max
+            .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        let domain_max = self
+            .rcpt_domain_max
+            .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        let mut taken = Vec::with_capacity(recipients.len().min(rcpt_max));
+        let mut domains: Vec<String> = Vec::new();
+        for (i, r) in recipients.iter().enumerate() {
+            if taken.len() >= rcpt_max {
+                break;
+            }
+            if let Some(domain) = recipient_domain(&r.path).filter(|_| domain_max != usize::MAX) {
+                if !domains.contains(&domain) {
+                    if domains.len() >= domain_max {
+                        continue;
+                    }
+                    domains.push(domain);
+                }
+            }
+            taken.push(i);
+        }
+        taken
+    }
+}
+
+/// The domain of a recipient for RCPTDOMAINMAX (RFC 9422 section 4.3), compared as the
+/// server does: lower-cased (ASCII), without a trailing dot; an address literal as
+/// written. `None` for `<Postmaster>`.
+fn recipient_domain(path: &crate::syntax::path::ForwardPath<'_>) -> Option<String> {
+    use crate::syntax::path::{ForwardPath, Host};
+    let ForwardPath::Mailbox(m) = path else {
+        return None;
+    };
+    let mut d = match &m.host {
+        Host::Domain(d) => d.0.to_string(),
+        Host::Literal(l) => l.to_string(),
+    };
+    d.make_ascii_lowercase();
+    if d.ends_with('.') {
+        d.pop();
+    }
+    Some(d)
+}
+
 impl BodyScanner {
     /// The type seen so far, not counting a CR at the very end (it may be followed by LF
     /// in the next chunk).
     pub(crate) fn seen_type(&self) -> BodyType {
         self.seen_so_far()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::capability::Limits;
+
+    fn recipients(addrs: &[&str]) -> Vec<super::super::envelope::Recipient> {
+        let mut env = Envelope::new("a@example.test").unwrap();
+        for a in addrs {
+            env.add_recipient(a).unwrap();
+        }
+        env.recipients
+    }
+
+    fn limits(rcpt: Option<u64>, domains: Option<u64>, mail: Option<u64>) -> TxnLimits {
+        TxnLimits::new(Limits {
+            rcpt_max: rcpt,
+            mail_max: mail,
+            rcpt_domain_max: domains,
+        })
+    }
+
+    #[test]
+    fn zero_or_absent_is_no_limit() {
+        assert_eq!(limits(Some(0), Some(0), Some(0)), TxnLimits::default());
+        assert_eq!(limits(None, None, None), TxnLimits::default());
+        let r = recipients(&["a@x.test", "b@y.test", "c@z.test"]);
+        assert_eq!(TxnLimits::default().batch(&r), [0, 1, 2]);
+    }
+
+    #[test]
+    fn rcptmax_takes_the_first_ones() {
+        let r = recipients(&["a@x.test", "b@x.test", "c@x.test", "d@x.test"]);
+        assert_eq!(limits(Some(3), None, None).batch(&r), [0, 1, 2]);
+        assert_eq!(limits(Some(1), None, None).batch(&r), [0]);
+        assert_eq!(limits(Some(u64::MAX), None, None).batch(&r), [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn rcptdomainmax_skips_new_domains_only() {
+        let r = recipients(&[
+            "a@x.test",
+            "b@Y.test",
+            "c@z.test",
+            "d@X.TEST",
+            "e@y.test",
+            "postmaster",
+            "f@[192.0.2.1]",
+        ]);
+        // Two domains: x.test and y.test (in any case); z.test and the
+        // literal wait; Postmaster has no domain.
+        assert_eq!(limits(None, Some(2), None).batch(&r), [0, 1, 3, 4, 5]);
+        assert_eq!(limits(None, Some(1), None).batch(&r), [0, 3, 5]);
+        // Both limits: RCPTMAX counts the recipients taken.
+        assert_eq!(limits(Some(2), Some(2), None).batch(&r), [0, 1]);
+        assert_eq!(limits(Some(3), Some(1), None).batch(&r), [0, 3, 5]);
+        // A first recipient is always taken.
+        let p = recipients(&["postmaster", "a@x.test"]);
+        assert_eq!(limits(Some(1), Some(1), None).batch(&p), [0]);
+    }
+
+    #[test]
+    fn the_held_back_reply_is_recognised() {
+        let r = held_back_reply();
+        assert_eq!(r.code.0, 452);
+        assert!(is_held_back(&r));
+        assert!(!is_held_back(&Reply::new(
+            452,
+            Some(crate::syntax::reply::EnhancedCode::new(4, 5, 3)),
+            "Too many recipients"
+        )));
     }
 }

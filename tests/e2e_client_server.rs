@@ -4,7 +4,8 @@
 //! binary octets, the smuggling sequences) across every combination of PIPELINING,
 //! CHUNKING, BINARYMIME, 8BITMIME, SIZE and SMTPUTF8, with both byte streams split at
 //! random points. Every message is either delivered byte for byte or refused with the
-//! reason the capabilities dictate, before anything was sent.
+//! reason the capabilities dictate, before anything was sent. The LIMITS tests (RFC 9422)
+//! show the client staying within what the server advertises and enforces.
 use bytes::Bytes;
 use ehlo::client::{
     AuthResponse, Body, BodyType, Client, ClientConfig, CloseReason, Credentials, Envelope,
@@ -462,4 +463,195 @@ fn caller_driven_mechanism_end_to_end() {
     );
     assert!(out.results[&ids[0]].is_ok());
     assert_eq!(out.delivered[0].content, b"hi\r\n");
+}
+
+/// What a LIMITS session produced: the recipients of each stored transaction, every
+/// line the server sent, and the client's message results.
+struct LimitsRun {
+    stored: Vec<Vec<String>>,
+    server_lines: Vec<String>,
+    results: Vec<Result<u16, MessageError>>,
+    refused_by_client: usize,
+}
+
+/// Runs `messages` (envelopes, each sent again to its deferred recipients, as the
+/// `smtp-send` example does) through a client and a server in memory, then quits.
+fn run_limits(sc: ServerConfig, pipelining: bool, messages: Vec<Envelope>) -> LimitsRun {
+    let now = Instant::now();
+    let mut server = Server::new(sc, now);
+    let mut cc = ClientConfig::new("client.example.test");
+    cc.pipelining = pipelining;
+    let mut client = Client::new(cc, now);
+    let body = Bytes::from_static(b"Subject: limits\r\n\r\nbody\r\n");
+    let mut current: HashMap<MessageId, Envelope> = HashMap::new();
+    for env in messages {
+        let id = client.send(env.clone(), body.clone()).unwrap();
+        current.insert(id, env);
+    }
+    let mut out = LimitsRun {
+        stored: Vec::new(),
+        server_lines: Vec::new(),
+        results: Vec::new(),
+        refused_by_client: 0,
+    };
+    let mut rcpts = Vec::new();
+    let mut quit = false;
+    for _ in 0..10_000 {
+        while let Some(b) = client.poll_transmit(now) {
+            server.receive(now, &b);
+        }
+        while let Some(ev) = server.poll_event() {
+            match ev {
+                SEvent::RcptTo {
+                    to: ForwardPath::Mailbox(m),
+                    ..
+                } => {
+                    rcpts.push(m.to_string());
+                    server.accept();
+                }
+                SEvent::MessageEnd { .. } => {
+                    out.stored.push(std::mem::take(&mut rcpts));
+                    server.accept();
+                }
+                ev if ev.needs_decision() => server.accept(),
+                _ => {}
+            }
+        }
+        while let Some(b) = server.poll_transmit() {
+            out.server_lines.extend(
+                String::from_utf8_lossy(&b)
+                    .split_terminator("\r\n")
+                    .map(str::to_string),
+            );
+            client.receive(&b);
+        }
+        while let Some(ev) = client.poll_event() {
+            match ev {
+                CEvent::RecipientResult {
+                    accepted: false,
+                    reply,
+                    ..
+                } => {
+                    assert_eq!(reply.text, ehlo::client::RecipientStatus::HELD_BACK_TEXT);
+                    out.refused_by_client += 1;
+                }
+                CEvent::MessageResult {
+                    message,
+                    result,
+                    recipients,
+                } => {
+                    out.results
+                        .push(result.as_ref().map(|r| r.code.0).map_err(Clone::clone));
+                    let env = current.remove(&message).unwrap();
+                    if result.is_ok() {
+                        if let Some((again, _)) = env.deferred(&recipients) {
+                            let id = client.send(again.clone(), body.clone()).unwrap();
+                            current.insert(id, again);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if current.is_empty() && !quit {
+            quit = true;
+            client.quit();
+        }
+        if client.is_closed() {
+            return out;
+        }
+    }
+    panic!("the session did not end");
+}
+
+fn envelope_to(rcpts: &[String]) -> Envelope {
+    let mut env = Envelope::new("sender@example.test").unwrap();
+    for r in rcpts {
+        env.add_recipient(r).unwrap();
+    }
+    env
+}
+
+/// RFC 9422 4.2: a server advertising RCPTMAX=3 gets at most three RCPT commands per
+/// transaction; a message to seven recipients reaches all of them in three transactions,
+/// and the server never has to answer `452`.
+#[test]
+fn rcptmax_delivers_to_every_recipient_without_a_server_452() {
+    for pipelining in [true, false] {
+        let mut sc = ServerConfig::new("mx.example.test");
+        sc.limits.max_recipients = 3;
+        sc.extensions.pipelining = pipelining;
+        sc.advertise_limits();
+        let rcpts: Vec<String> = (0..7).map(|i| format!("r{i}@example.test")).collect();
+        let out = run_limits(sc, pipelining, vec![envelope_to(&rcpts)]);
+        assert_eq!(out.results, [Ok(250), Ok(250), Ok(250)]);
+        assert_eq!(
+            out.stored,
+            [
+                rcpts[0..3].to_vec(),
+                rcpts[3..6].to_vec(),
+                rcpts[6..].to_vec()
+            ]
+        );
+        assert!(
+            !out.server_lines.iter().any(|l| l.starts_with("452")),
+            "{:?}",
+            out.server_lines
+        );
+        // Held back: 4 in the first transaction, 1 in the second.
+        assert_eq!(out.refused_by_client, 5);
+    }
+}
+
+/// RFC 9422 4.3: RCPTDOMAINMAX=2 against the server's enforcement of it.
+#[test]
+fn rcptdomainmax_delivers_to_every_domain_without_a_server_452() {
+    let mut sc = ServerConfig::new("mx.example.test");
+    sc.extensions.extra = vec![ehlo::Capability::parse("LIMITS RCPTDOMAINMAX=2")];
+    let rcpts: Vec<String> = ["a@one.test", "b@two.test", "c@three.test", "d@ONE.test"]
+        .iter()
+        .chain(&["e@four.test", "f@three.test"])
+        .map(|s| s.to_string())
+        .collect();
+    let out = run_limits(sc, true, vec![envelope_to(&rcpts)]);
+    assert_eq!(out.results, [Ok(250), Ok(250)]);
+    assert_eq!(
+        out.stored,
+        [
+            vec!["a@one.test", "b@two.test", "d@ONE.test"],
+            vec!["c@three.test", "e@four.test", "f@three.test"],
+        ]
+    );
+    assert!(!out.server_lines.iter().any(|l| l.starts_with("452")));
+}
+
+/// RFC 9422 4.1: MAILMAX=2; the third message is returned for a new connection, and the
+/// server never refuses a MAIL.
+#[test]
+fn mailmax_stops_before_the_server_refuses_a_transaction() {
+    let mut sc = ServerConfig::new("mx.example.test");
+    sc.limits.max_transactions = 2;
+    sc.advertise_limits();
+    let one = vec!["b@example.test".to_string()];
+    let out = run_limits(
+        sc,
+        true,
+        vec![envelope_to(&one), envelope_to(&one), envelope_to(&one)],
+    );
+    assert_eq!(
+        out.results,
+        [
+            Ok(250),
+            Ok(250),
+            Err(MessageError::TransactionLimit { limit: 2 })
+        ]
+    );
+    assert_eq!(out.stored.len(), 2);
+    assert!(
+        !out.server_lines
+            .iter()
+            .any(|l| l.starts_with('4') || l.starts_with('5')),
+        "{:?}",
+        out.server_lines
+    );
 }

@@ -21,6 +21,19 @@
 //!   Exchange; recipients refused as too many (`452`, RFC 5321 4.5.3.1.10) are the
 //!   caller's to send again in a new transaction, with [`Envelope::deferred`] building
 //!   that envelope (the `smtp-send` example does it);
+//! * the server's LIMITS (RFC 9422), as the current EHLO reply advertises them (the one
+//!   after STARTTLS replaces the one before; `0` or a value that is not a number is no
+//!   limit): at most `RCPTMAX` `RCPT` commands per transaction (section 4.2), for
+//!   recipients in at most `RCPTDOMAINMAX` distinct domains (section 4.3, compared without
+//!   case). The recipients beyond are not sent: their [`RecipientStatus`] carries a
+//!   `452 4.5.3` the client writes itself ([`RecipientStatus::held_back`]), so the caller
+//!   handles them exactly like a server's "too many recipients", with
+//!   [`Envelope::deferred`]. No more than `MAILMAX` transactions per session (section
+//!   4.1, every `MAIL` counts): a message beyond fails with
+//!   [`MessageError::TransactionLimit`] before anything is sent, for the caller to send on
+//!   a new connection. The client does not split a message into transactions itself: a
+//!   streamed body ([`Body::Stream`]) cannot be sent twice without asking the caller for it
+//!   again, and [`Event::MessageResult`] reports one transaction;
 //! * the reply timeouts of RFC 5321 4.5.3.2, one per reply, also in a pipelined flight.
 //!
 //! # The caller's loop

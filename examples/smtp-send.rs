@@ -413,7 +413,8 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                         match current.0.deferred(&recipients) {
                             Some((again, indices)) => {
                                 eprintln!(
-                                    "sending again to {} recipient(s) refused as too many",
+                                    "sending again to {} recipient(s) refused as too many \
+                                     or held back under the server's LIMITS",
                                     indices.len()
                                 );
                                 let originals = indices.iter().map(|&i| current.1[i]).collect();
@@ -425,7 +426,26 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                     }
                     Err(e) => {
                         println!("message: failed: {e}");
-                        client.quit();
+                        // Every recipient sent was refused, but the server's LIMITS held
+                        // others back (RFC 9422): they were not tried yet.
+                        let again = match e {
+                            ehlo::client::MessageError::NoValidRecipients => {
+                                current.0.deferred(&recipients)
+                            }
+                            _ => None,
+                        };
+                        match again {
+                            Some((again, indices)) => {
+                                eprintln!(
+                                    "sending to {} recipient(s) not tried yet",
+                                    indices.len()
+                                );
+                                let originals = indices.iter().map(|&i| current.1[i]).collect();
+                                client.send(again.clone(), body.clone())?;
+                                current = (again, originals);
+                            }
+                            None => client.quit(),
+                        }
                     }
                 },
                 Event::Closed(reason) => {

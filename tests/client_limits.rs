@@ -8,14 +8,6 @@ use client_support::*;
 use ehlo::client::*;
 use ehlo::{EnhancedCode, Reply};
 
-fn env(rcpts: &[&str]) -> Envelope {
-    let mut e = Envelope::new("a@example.test").unwrap();
-    for r in rcpts {
-        e.add_recipient(r).unwrap();
-    }
-    e
-}
-
 fn seven() -> Envelope {
     env(&[
         "r0@example.test",
@@ -53,20 +45,6 @@ fn result(ev: &[Event]) -> Option<(Result<u16, MessageError>, Vec<RecipientStatu
         )),
         _ => None,
     })
-}
-
-fn rcpt_results(ev: &[Event]) -> Vec<(usize, bool, u16)> {
-    ev.iter()
-        .filter_map(|e| match e {
-            Event::RecipientResult {
-                index,
-                accepted,
-                reply,
-                ..
-            } => Some((*index, *accepted, reply.code.0)),
-            _ => None,
-        })
-        .collect()
 }
 
 fn held_back() -> Reply {

@@ -6,14 +6,6 @@ use client_support::*;
 use ehlo::client::*;
 use ehlo::syntax::param::{Notify, Ret};
 
-fn env(rcpts: &[&str]) -> Envelope {
-    let mut e = Envelope::new("a@example.test").unwrap();
-    for r in rcpts {
-        e.add_recipient(r).unwrap();
-    }
-    e
-}
-
 /// A session with `caps` and one message to b@example.test handed out (its whole first
 /// flight taken by the transport).
 fn in_flight(caps: &[&str]) -> T {
@@ -33,20 +25,6 @@ fn results(ev: &[Event]) -> Vec<(MessageId, Result<u16, MessageError>)> {
                 *message,
                 result.as_ref().map(|r| r.code.0).map_err(Clone::clone),
             )),
-            _ => None,
-        })
-        .collect()
-}
-
-fn rcpt_results(ev: &[Event]) -> Vec<(usize, bool, u16)> {
-    ev.iter()
-        .filter_map(|e| match e {
-            Event::RecipientResult {
-                index,
-                accepted,
-                reply,
-                ..
-            } => Some((*index, *accepted, reply.code.0)),
             _ => None,
         })
         .collect()

@@ -97,3 +97,27 @@ pub fn fixture(text: &str) -> String {
     }
     out
 }
+
+/// An envelope from a@example.test to `rcpts`.
+pub fn env(rcpts: &[&str]) -> ehlo::client::Envelope {
+    let mut e = ehlo::client::Envelope::new("a@example.test").unwrap();
+    for r in rcpts {
+        e.add_recipient(r).unwrap();
+    }
+    e
+}
+
+/// The `RecipientResult` events: (index, accepted, reply code).
+pub fn rcpt_results(ev: &[Event]) -> Vec<(usize, bool, u16)> {
+    ev.iter()
+        .filter_map(|e| match e {
+            Event::RecipientResult {
+                index,
+                accepted,
+                reply,
+                ..
+            } => Some((*index, *accepted, reply.code.0)),
+            _ => None,
+        })
+        .collect()
+}

@@ -1103,6 +1103,41 @@ fn authenticated_identity_and_mail_auth_param() {
     assert_eq!(auth_param.as_deref(), Some("a@example.test"));
 }
 
+/// RFC 4954 section 5: "If the server does not sufficiently trust the authenticated
+/// identity of the client, or if the client is not authenticated, then the server MUST
+/// behave as if the AUTH=<> parameter was supplied." The caller sees `AUTH=<>` for a
+/// MAIL of an unauthenticated client, whatever mailbox it claimed, and the claimed one
+/// once the client authenticated.
+#[test]
+fn mail_auth_param_of_an_unauthenticated_client_is_empty() {
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test> AUTH=ceo@example.test\r\nRSET\r\n\
+           MAIL FROM:<a@example.test> AUTH=<>\r\nRSET\r\n\
+           MAIL FROM:<a@example.test>\r\nRSET\r\n\
+           AUTH NTLM =\r\nMAIL FROM:<a@example.test> AUTH=a@example.test\r\n";
+    let mut seen = Vec::new();
+    let r = run(auth_config(), input.as_bytes(), |e| match e {
+        Event::AuthStart { .. } => Decision::AuthSuccess {
+            identity: "a".into(),
+        },
+        Event::MailFrom { params, .. } => {
+            seen.push(params.auth.as_ref().map(|x| x.0.to_string()));
+            Decision::Default
+        }
+        _ => Decision::Default,
+    });
+    assert_eq!(r.text().matches("250 2.1.0 Sender OK\r\n").count(), 4);
+    assert_eq!(
+        seen,
+        [
+            Some("<>".to_string()),
+            Some("<>".to_string()),
+            None,
+            Some("a@example.test".to_string())
+        ]
+    );
+}
+
 #[test]
 fn sasl_line_limit() {
     let long = "A".repeat(12300);

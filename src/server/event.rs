@@ -111,7 +111,9 @@ pub enum Event {
         /// The reverse-path.
         from: ReversePath<'static>,
         /// The parameters (only those of advertised extensions get here; `AUTH=` is in
-        /// `params.auth`).
+        /// `params.auth`). The `AUTH=` of a client that has not authenticated (with
+        /// `AUTH` or `X-EXPS`) reads `<>`: RFC 4954 section 5, the server "MUST behave as
+        /// if the AUTH=<> parameter was supplied".
         params: MailParams<'static>,
     },
     /// *Decision*: `RCPT TO`. Accept: `250 2.1.5`. Default: accept.

@@ -1840,6 +1840,16 @@ impl Server {
                 smtputf8: params.smtputf8,
                 binarymime: params.body == Some(Body::BinaryMime),
             };
+            let mut params = params;
+            // RFC 4954 section 5: "if the client is not authenticated, then the server MUST
+            // behave as if the AUTH=<> parameter was supplied": an unauthenticated client
+            // cannot name the submitter the caller would relay.
+            let authenticated = self.auth_identity.is_some() || self.exps_identity.is_some();
+            if params.auth.is_some() && !authenticated {
+                params.auth = Some(crate::syntax::xtext::XText(std::borrow::Cow::Borrowed(
+                    "<>",
+                )));
+            }
             let Command::Mail { from, params } = (Command::Mail { from, params }).into_owned()
             else {
                 return Step::Progress;

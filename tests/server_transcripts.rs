@@ -2085,6 +2085,53 @@ fn advertise_limits_states_the_configured_limits() {
     assert_eq!(after_ehlo(&out)[2], "452 4.5.3 Too many recipients");
 }
 
+/// RFC 9422 section 4: MAILMAX, RCPTMAX and RCPTDOMAINMAX tell the client how many
+/// transactions, RCPTs and recipient domains it may use. A limit of `0` states nothing a
+/// client can conform to (a transaction needs a recipient, and RFC 5321 4.5.3.1.8 has the
+/// server take at least 100), and this crate's client reads it as no limit. The server
+/// must agree with it: after `LIMITS RCPTMAX=0 MAILMAX=0 RCPTDOMAINMAX=0` it does not
+/// refuse every MAIL and RCPT; the configured limits apply, as without a LIMITS line.
+#[test]
+fn limits_of_zero_advertised_are_no_limits_of_their_own() {
+    let mut c = with_extra("LIMITS RCPTMAX=0 MAILMAX=0 RCPTDOMAINMAX=0");
+    c.limits.max_recipients = 2;
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@one.test>\r\n\
+           RCPT TO:<c@two.test>\r\nRCPT TO:<d@three.test>\r\n";
+    let out = run(c, input.as_bytes(), defaults).text();
+    assert!(
+        out.contains("250 LIMITS RCPTMAX=0 MAILMAX=0 RCPTDOMAINMAX=0\r\n"),
+        "{out}"
+    );
+    assert_eq!(
+        after_ehlo(&out),
+        [
+            "250 2.1.0 Sender OK",
+            "250 2.1.5 Recipient OK",
+            "250 2.1.5 Recipient OK",
+            "452 4.5.3 Too many recipients"
+        ]
+    );
+}
+
+/// [`ServerConfig::advertise_limits`] never advertises a limit of `0`, which a client
+/// reads as no limit (RFC 9422 section 4, see the test above) while a configured `0`
+/// refuses everything: with `max_recipients` at 0 only MAILMAX is stated, with both at 0
+/// no LIMITS line at all.
+#[test]
+fn advertise_limits_omits_a_limit_of_zero() {
+    let mut c = config();
+    c.limits.max_recipients = 0;
+    c.advertise_limits();
+    assert_eq!(
+        c.extensions.extra,
+        [ehlo::Capability::parse("LIMITS MAILMAX=1000")]
+    );
+    c.limits.max_transactions = 0;
+    c.advertise_limits();
+    assert_eq!(c.extensions.extra, []);
+}
+
 fn first_reply_to_mail(c: ServerConfig, params: &str) -> String {
     let input = format!("{EHLO}MAIL FROM:<a@example.test> {params}\r\n");
     after_ehlo(&run(c, input.as_bytes(), defaults).text()).remove(0)

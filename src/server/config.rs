@@ -95,7 +95,9 @@ pub struct Extensions {
     ///   replaces `limits.max_transactions` (the advertised value wins, higher or lower,
     ///   so the client is told the truth); `RCPTDOMAINMAX` limits the distinct recipient
     ///   domains of a transaction (case-insensitive), a recipient in one more domain gets
-    ///   `452 4.5.3`. The limits apply to the whole session, also after `HELO`. See
+    ///   `452 4.5.3`. A limit stated as `0` is none of its own (clients read it as no
+    ///   limit): the configured one applies. The limits apply to the whole session, also
+    ///   after `HELO`. See
     ///   [`ServerConfig::advertise_limits`] to advertise the configured limits instead.
     /// - `DELIVERBY <min>` (RFC 2852): a `BY=` in R mode whose by-time is not positive or
     ///   is below `<min>` gets `501 5.5.4`; N mode takes any by-time.
@@ -380,6 +382,11 @@ impl ServerConfig {
     /// `limits` is not reflected, and a `LIMITS` line in `extra` is what the session
     /// enforces (see [`Extensions::extra`]).
     ///
+    /// A limit of `0` is left out (and with both at `0` no `LIMITS` line is added): a
+    /// client reads an advertised `0` as no limit (RFC 9422 section 4 sizes what the
+    /// client may use; zero recipients or transactions is nothing to conform to), while
+    /// the configured `0` refuses every RCPT or MAIL.
+    ///
     /// ```
     /// use ehlo::server::ServerConfig;
     /// use ehlo::Capability;
@@ -392,19 +399,24 @@ impl ServerConfig {
     /// );
     /// ```
     pub fn advertise_limits(&mut self) {
-        let pairs = vec![
-            (
+        let mut pairs = Vec::with_capacity(2);
+        if self.limits.max_recipients > 0 {
+            pairs.push((
                 "RCPTMAX".to_string(),
                 self.limits.max_recipients.to_string(),
-            ),
-            (
+            ));
+        }
+        if self.limits.max_transactions > 0 {
+            pairs.push((
                 "MAILMAX".to_string(),
                 self.limits.max_transactions.to_string(),
-            ),
-        ];
+            ));
+        }
         let extra = &mut self.extensions.extra;
         extra.retain(|c| !matches!(c, Capability::Limits(_)));
-        extra.push(Capability::Limits(pairs));
+        if !pairs.is_empty() {
+            extra.push(Capability::Limits(pairs));
+        }
     }
 
     /// The default configuration with the given host name.

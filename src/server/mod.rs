@@ -353,7 +353,7 @@ pub struct Server {
 
 /// The recipient and transaction limits a session enforces: those of
 /// [`ServerLimits`], except where a `LIMITS` line in `extensions.extra` (RFC 9422) states
-/// its own. An advertised limit replaces the configured one (it is neither min'ed nor
+/// its own (a stated `0` is none: clients read it as no limit). An advertised limit replaces the configured one (it is neither min'ed nor
 /// max'ed with it): the client is told `RCPTMAX=200` and can rely on 200 recipients, and
 /// none beyond. [`ServerConfig::advertise_limits`] advertises the configured ones.
 #[derive(Debug, Clone, Copy)]
@@ -389,16 +389,17 @@ impl SessionLimits {
         let release = release.map(|(interval, date)| (interval, date.trim()));
         let advertised = advertised.unwrap_or_default();
         let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        // An advertised `0` is no limit of its own, as the client reads it (RFC 9422
+        // section 4: a limit is what the client can use; zero transactions or recipients
+        // is nothing to conform to): the configured limit applies.
+        let nonzero = |v: Option<u64>| v.filter(|&n| n > 0);
         SessionLimits {
-            recipients: advertised
-                .rcpt_max
-                .map_or(config.limits.max_recipients, size),
-            transactions: advertised
-                .mail_max
+            recipients: nonzero(advertised.rcpt_max).map_or(config.limits.max_recipients, size),
+            transactions: nonzero(advertised.mail_max)
                 .map_or(config.limits.max_transactions, |n| {
                     u32::try_from(n).unwrap_or(u32::MAX)
                 }),
-            recipient_domains: advertised.rcpt_domain_max.map(size),
+            recipient_domains: nonzero(advertised.rcpt_domain_max).map(size),
             deliver_by_min: x.extra.iter().find_map(|c| match c {
                 Capability::DeliverBy(n) => *n,
                 _ => None,

@@ -1601,6 +1601,30 @@ fn smtputf8_addresses_need_the_parameter() {
     ), "{}", r.text());
 }
 
+/// RFC 6533 section 3: in an SMTPUTF8 transaction an ORCPT address may carry UTF-8 as
+/// itself only in the `utf-8` address type; an `rfc822` one stays RFC 3461 xtext (ASCII,
+/// section 4) and is refused `501 5.5.4` with UTF-8 in it.
+#[test]
+fn smtputf8_orcpt_utf8_only_in_the_utf8_address_type() {
+    let mut c = config();
+    c.extensions.smtputf8 = true;
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test> SMTPUTF8\r\n\
+           RCPT TO:<j\u{f6}rg@example.test> ORCPT=rfc822;j\u{f6}rg@example.test\r\n\
+           RCPT TO:<j\u{f6}rg@example.test> ORCPT=utf-8;j\u{f6}rg@example.test\r\n\
+           RCPT TO:<j\u{f6}rg@example.test> ORCPT=rfc822;j+C3+B6rg@example.test\r\n";
+    let out = run(c, input.as_bytes(), defaults).text();
+    assert_eq!(
+        after_ehlo(&out),
+        [
+            "250 2.1.0 Sender OK",
+            "501 5.5.4 Invalid parameter value",
+            "250 2.1.5 Recipient OK",
+            "250 2.1.5 Recipient OK"
+        ]
+    );
+}
+
 #[test]
 fn group_ending_commands_end_a_transmit() {
     let input = t(EHLO) + "RSET\r\nNOOP\r\nRSET\r\nVRFY x\r\nRSET\r\n";

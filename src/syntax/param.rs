@@ -48,7 +48,8 @@ pub struct Notify {
 pub struct Orcpt<'a> {
     /// The address type, e.g. `rfc822` or `utf-8`.
     pub addr_type: Cow<'a, str>,
-    /// The original recipient address, xtext-encoded as on the wire.
+    /// The original recipient address, xtext-encoded as on the wire (UTF-8 as itself
+    /// only in the `utf-8` address type under SMTPUTF8, RFC 6533 section 3).
     pub addr: XText<'a>,
 }
 
@@ -1037,8 +1038,9 @@ impl<'a> RcptParams<'a> {
                 if semi == vs || b.get(semi) != Some(&b';') {
                     return None;
                 }
-                // xtext up to the separator.
-                let end = super::xtext::end(b, semi + 1, utf8);
+                // xtext up to the separator (UTF-8 only in the `utf-8` type, see
+                // `orcpt_utf8`).
+                let end = super::xtext::end(b, semi + 1, orcpt_utf8(t.get(vs..semi)?, utf8));
                 if xtext_decoded_len(t.get(semi + 1..end)?) > crate::limits::MAX_ORCPT {
                     return None;
                 }
@@ -1124,8 +1126,17 @@ impl<'a> RcptParams<'a> {
     }
 }
 
+/// Whether an `ORCPT=` address of type `addr_type` may hold UTF-8 as itself: only in the
+/// `utf-8` address type (RFC 6533 section 3, `utf-8-addr-unitext`) and only under SMTPUTF8
+/// (`utf8`). Any other type (`rfc822`, ...) keeps the xtext of RFC 3461 section 4, whose
+/// xchar and `+XX` escapes are ASCII.
+fn orcpt_utf8(addr_type: &str, utf8: bool) -> bool {
+    utf8 && addr_type.eq_ignore_ascii_case("utf-8")
+}
+
 /// `ORCPT=` value: `addr-type ";" xtext` (RFC 3461 4.2), octets `vs..ve` of `s`; addr-type
-/// is an atom. Under SMTPUTF8 the address may hold UTF-8 (RFC 6533 `utf-8-addr-unitext`).
+/// is an atom. Under SMTPUTF8 an address of the `utf-8` type may hold UTF-8 (RFC 6533
+/// `utf-8-addr-unitext`), see [`orcpt_utf8`].
 fn parse_orcpt<'a>(s: &'a str, (vs, ve): (usize, usize), opts: &ParseOptions) -> Option<Orcpt<'a>> {
     let v = s.get(vs..ve)?;
     // addr-type: an atom, ended by the `;` (one pass for both).
@@ -1134,7 +1145,7 @@ fn parse_orcpt<'a>(s: &'a str, (vs, ve): (usize, usize), opts: &ParseOptions) ->
         return None;
     }
     let (t, a) = (v.get(..semi)?, v.get(semi + 1..)?);
-    if !super::xtext::is_valid_bytes(a.as_bytes(), opts.utf8)
+    if !super::xtext::is_valid_bytes(a.as_bytes(), orcpt_utf8(t, opts.utf8))
         || xtext_decoded_len(a) > crate::limits::MAX_ORCPT
     {
         return None;
@@ -1374,6 +1385,31 @@ mod tests {
             let line = format!("SIZE={v}");
             let p = MailParams::parse(&line, &opts()).unwrap();
             assert_eq!(p.size, Some(n), "{v}");
+        }
+    }
+
+    /// RFC 6533 section 3: UTF-8 as itself (`utf-8-addr-unitext`) belongs to the `utf-8`
+    /// address type, under SMTPUTF8; any other address type keeps RFC 3461's xtext, which
+    /// is ASCII (section 4: xchar is `!`..`~`). Both parsers agree.
+    #[test]
+    fn orcpt_utf8_text_only_in_the_utf8_address_type() {
+        let utf8 = ParseOptions {
+            utf8: true,
+            ..ParseOptions::default()
+        };
+        for prefix in ["", "X-OTHER=1 "] {
+            let ok = format!("{prefix}ORCPT=utf-8;j\u{f6}rg@example.test");
+            let o = RcptParams::parse(&ok, &utf8).unwrap().orcpt.unwrap();
+            assert_eq!(o.addr.as_str(), "j\u{f6}rg@example.test");
+            assert!(RcptParams::parse(&ok, &opts()).is_err());
+            for t in ["rfc822", "RFC822", "x-other"] {
+                let bad = format!("{prefix}ORCPT={t};j\u{f6}rg@example.test");
+                assert_eq!(
+                    RcptParams::parse(&bad, &utf8),
+                    Err(ParamError::InvalidValue("ORCPT".into())),
+                    "{bad}"
+                );
+            }
         }
     }
 

@@ -833,6 +833,40 @@ fn client_sends_no_invalid_notify() {
     }
 }
 
+/// RFC 6533 section 3: an ORCPT address holds UTF-8 as itself only in the `utf-8` type of
+/// an SMTPUTF8 transaction; in any other type, or without SMTPUTF8, it is refused before
+/// anything is sent (the server would refuse the RCPT with 501).
+#[test]
+fn client_sends_utf8_in_orcpt_only_as_utf8_addr_type_under_smtputf8() {
+    use ehlo::syntax::param::Orcpt;
+    use ehlo::syntax::xtext::XText;
+    use std::borrow::Cow;
+    let orcpt = |t: &'static str| Orcpt {
+        addr_type: Cow::Borrowed(t),
+        addr: XText(Cow::Borrowed("j\u{f6}rg@example.test")),
+    };
+    let send = |t: &'static str, smtputf8: bool| {
+        let mut e = env(&["b@example.test"]);
+        e.smtputf8 = smtputf8;
+        e.recipients[0].orcpt = Some(orcpt(t));
+        let mut t = T::plain();
+        t.hello(&["DSN", "SMTPUTF8", "8BITMIME", "PIPELINING"]);
+        let id = t.c.send(e, "x\r\n").unwrap();
+        let sent = t.sent();
+        (results(&t.events()), id, sent)
+    };
+    for (addr_type, smtputf8) in [("rfc822", true), ("utf-8", false), ("rfc822", false)] {
+        let (results, id, sent) = send(addr_type, smtputf8);
+        assert_eq!(sent, "", "{addr_type} {smtputf8}");
+        assert_eq!(results, vec![(id, Err(MessageError::InvalidEnvelope))]);
+    }
+    let (_, _, sent) = send("utf-8", true);
+    assert!(
+        sent.contains("RCPT TO:<b@example.test> ORCPT=utf-8;j\u{f6}rg@example.test\r\n"),
+        "{sent}"
+    );
+}
+
 /// RFC 3461 4.2: ORCPT is `addr-type ";" xtext` with addr-type an atom. One with a
 /// space would smuggle another parameter onto the RCPT line; it, and an empty or
 /// otherwise non-atom addr-type, are refused before anything is sent.

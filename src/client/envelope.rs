@@ -35,7 +35,9 @@ pub struct Recipient {
     /// [`MessageError::InvalidEnvelope`](super::MessageError::InvalidEnvelope).
     pub notify: Option<Notify>,
     /// `ORCPT=`, sent only when the server advertises DSN; its `addr_type` must be an atom
-    /// (RFC 3461 4.2), or the send fails with
+    /// (RFC 3461 4.2) and its address ASCII xtext, except that an address of the `utf-8`
+    /// type may hold UTF-8 as itself in an SMTPUTF8 transaction (RFC 6533 section 3; set
+    /// [`Envelope::smtputf8`] for it); otherwise the send fails with
     /// [`MessageError::InvalidEnvelope`](super::MessageError::InvalidEnvelope).
     pub orcpt: Option<Orcpt<'static>>,
     /// Exchange RCPT parameters (`XRDST=`, `XORAR=`), sent only when the server

@@ -1524,6 +1524,7 @@ impl Client {
         // Encode MAIL and every RCPT now: a CR, LF or NUL inside a line (from a hand-built
         // ORCPT, say) would inject commands, so such an envelope is refused here.
         params.exchange = self.exchange_mail_params(&env.exchange).into();
+        let smtputf8 = params.smtputf8;
         let mail_line = encode_line(&Command::Mail {
             from: env.from.clone(),
             params,
@@ -1535,10 +1536,14 @@ impl Client {
             // another parameter, onto the RCPT line). RFC 3461 4.1: NOTIFY is NEVER alone,
             // or a non-empty list of SUCCESS, FAILURE and DELAY.
             let orcpt_len = |o: &param::Orcpt<'_>| o.addr.decode().map_or(usize::MAX, |a| a.len());
+            // RFC 6533 section 3: UTF-8 as itself only in the `utf-8` address type, in an
+            // SMTPUTF8 transaction; elsewhere the address is ASCII xtext (RFC 3461 4).
             let orcpt_ok = |o: &param::Orcpt<'_>| {
                 !o.addr_type.is_empty()
                     && o.addr_type.bytes().all(crate::syntax::path::is_atext)
                     && orcpt_len(o) <= crate::limits::MAX_ORCPT
+                    && (o.addr.as_str().is_ascii()
+                        || (smtputf8 && o.addr_type.eq_ignore_ascii_case("utf-8")))
             };
             let notify_ok = |n: &param::Notify| {
                 let others = n.success || n.failure || n.delay;

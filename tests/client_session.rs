@@ -516,10 +516,15 @@ fn data_block_timeout_when_the_transport_does_not_drain() {
     t.events();
     t.advance(Duration::from_secs(5));
     t.c.push_body(id, bytes("line\r\n")).unwrap();
-    // Nobody takes the bytes: RFC 5321 4.5.3.2.5, 3 minutes after the last hand-out.
-    let sent_at = t.now - Duration::from_secs(5);
-    assert_eq!(t.c.poll_timeout(), Some(sent_at + Duration::from_secs(180)));
-    t.c.handle_timeout(sent_at + Duration::from_secs(180));
+    // The chunk waits from the next time the client is given.
+    t.c.handle_timeout(t.now);
+    // Nobody takes the bytes: RFC 5321 4.5.3.2.5, 3 minutes after they were queued.
+    let queued_at = t.now;
+    assert_eq!(
+        t.c.poll_timeout(),
+        Some(queued_at + Duration::from_secs(180))
+    );
+    t.c.handle_timeout(queued_at + Duration::from_secs(180));
     let ev = t.events();
     assert!(ev.iter().any(|e| matches!(
         e,
@@ -787,4 +792,57 @@ fn greeting_554_and_a_221_in_the_same_read_is_still_a_refused_greeting() {
         );
         assert!(ev.iter().any(|e| matches!(e, Event::MessageResult { message, result: Err(MessageError::SessionClosed(CloseReason::GreetingRefused(_))), .. } if *message == id)));
     }
+}
+
+/// RFC 5321 4.5.3.2.5: the data-block timer runs while data waits for the transport to
+/// take it ("awaiting the completion of each TCP SEND"), not while the server answers the
+/// pipelined flight nor while the caller produces the next chunk of a streamed body. Data
+/// queued while nothing was waiting starts the timer at the next time the client is given.
+#[test]
+fn data_block_timer_starts_when_data_is_queued() {
+    // A whole body, queued when the 354 arrives 200 s after the flight went out.
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    t.c.send(env1(), "x\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+    t.advance(Duration::from_secs(100));
+    t.server("250 ok\r\n250 ok\r\n");
+    t.c.handle_timeout(t.now);
+    t.advance(Duration::from_secs(100));
+    t.server("354 go\r\n");
+    t.c.handle_timeout(t.now);
+    assert_eq!(closed(&t.events()), None);
+    assert_eq!(t.c.poll_timeout(), Some(t.now + Duration::from_secs(180)));
+    t.expect("x\r\n.\r\n");
+
+    // A streamed body whose first chunk takes the caller 10 minutes.
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    let id =
+        t.c.send(
+            env1(),
+            Body::Stream {
+                body_type: BodyType::SevenBit,
+                size: None,
+            },
+        )
+        .unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+    t.server("250 ok\r\n250 ok\r\n354 go\r\n");
+    t.expect("");
+    t.events();
+    assert_eq!(
+        t.c.poll_timeout(),
+        None,
+        "no timer while the caller produces"
+    );
+    t.advance(Duration::from_secs(600));
+    t.c.push_body(id, bytes("line\r\n")).unwrap();
+    t.c.handle_timeout(t.now);
+    assert_eq!(closed(&t.events()), None);
+    assert_eq!(t.c.poll_timeout(), Some(t.now + Duration::from_secs(180)));
+    t.expect("line\r\n");
+    t.events();
+    // Nothing queued: no timer again while the caller produces the next chunk.
+    assert_eq!(t.c.poll_timeout(), None);
 }

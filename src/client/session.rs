@@ -363,6 +363,10 @@ pub struct Client {
     next_id: u64,
     quit_requested: bool,
     close_reason: Option<CloseReason>,
+    /// Where the data-block timer (RFC 5321 4.5.3.2.5) starts: when the transport last
+    /// took output that left more waiting, or, for output queued after the queue ran
+    /// empty, the first time the client was given since. `None` while nothing has waited
+    /// since the queue ran empty.
     last_send: Option<Instant>,
     /// The latest time the client was given.
     now_seen: Instant,
@@ -710,10 +714,15 @@ impl Client {
             self.refill();
             self.flush_out();
         }
-        let seg = self.transmit.pop_front()?;
+        let Some(seg) = self.transmit.pop_front() else {
+            self.last_send = None;
+            return None;
+        };
         self.transmit_len = self.transmit_len.saturating_sub(seg.len());
         self.handed_out = self.handed_out.saturating_add(seg.len() as u64);
-        self.last_send = Some(now);
+        // RFC 5321 4.5.3.2.5 times the transport taking what waits, not the time the
+        // server or the caller takes to make more wait (the 354, the next streamed chunk).
+        self.last_send = (self.queued_len() > 0).then_some(now);
         // Only commands whose last octet is in what the transport has taken: a BDAT
         // reply's timer (RFC 5321 4.5.3.2.6) starts once its chunk is out, not its line.
         for p in self.expects.iter_mut() {
@@ -737,6 +746,14 @@ impl Client {
     /// [`Client::handle_timeout`]. Until then, this returns the last time the client was
     /// given, which has passed: a caller that sleeps until this instant calls
     /// [`Client::handle_timeout`] at once, which starts the timer and fires nothing.
+    ///
+    /// While message content waits for the transport, the data-block timer of RFC 5321
+    /// 4.5.3.2.5 runs too: it starts when content is queued while nothing was waiting (the
+    /// body after the `354`, a streamed chunk from [`Client::push_body`], taken to happen
+    /// at the next time the client is given, as a reply's arrival is) and again each time
+    /// [`Client::poll_transmit`] hands out part of it. No timer runs while the client waits
+    /// for the caller's next chunk after [`Event::BodyNeeded`]: how long producing the
+    /// body may take is the caller's to bound.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.deadline().map(|(t, _)| t)
     }
@@ -779,7 +796,12 @@ impl Client {
             .is_some_and(|t| t.phase != BodyPhase::Pending);
         if sending && self.queued_len() > 0 {
             let block = self.config.timeouts.data_block;
-            if let Some(t) = self.last_send.and_then(|at| at.checked_add(block)) {
+            let t = match self.last_send {
+                Some(at) => at.checked_add(block),
+                // Output queued since the queue ran empty: ask for the time now.
+                None => Some(self.now_seen),
+            };
+            if let Some(t) = t {
                 if best.map_or(true, |(b, _)| t < b) {
                     best = Some((t, TimeoutKind::DataBlock));
                 }
@@ -788,12 +810,17 @@ impl Client {
         best
     }
 
-    /// The client is given the time: the latest seen, and the start of the awaited
-    /// reply's timer if a reply arrived since the last time.
+    /// The client is given the time: the latest seen, the start of the awaited reply's
+    /// timer if a reply arrived since the last time, and the start of the data-block timer
+    /// if output was queued since the queue ran empty.
     fn observe(&mut self, now: Instant) {
         self.now_seen = self.now_seen.max(now);
         if self.awaited_since.is_none() {
             self.awaited_since = Some(now);
+        }
+        if self.last_send.is_none() && self.queued_len() > 0 {
+            // Output queued since the queue ran empty waits from now on (4.5.3.2.5).
+            self.last_send = Some(now);
         }
     }
 

@@ -395,8 +395,11 @@ pub enum Body {
         /// Its size in octets if known (for the `SIZE=` parameter, RFC 1870): the size as
         /// sent, which over DATA counts the CRLFs the encoder adds
         /// ([`DataEncoder::content_size`](crate::data::DataEncoder::content_size) gives it
-        /// for a body at hand). The client refuses a message whose declared size passes the
-        /// server's limit; the server enforces its limit on what arrives.
+        /// for a body at hand; over BDAT, used when the server offers CHUNKING, the octets
+        /// are sent as pushed). The client refuses a message whose declared size passes the
+        /// server's limit; the server enforces its limit on what arrives. `None` sends no
+        /// `SIZE=` (the parameter is optional, RFC 1870 section 6) and skips the check: the
+        /// client does not count the pieces against the server's limit.
         size: Option<u64>,
     },
 }

@@ -615,11 +615,23 @@ impl Client {
     }
 
     /// Supplies the next piece of a streamed body, in answer to an [`Event::BodyNeeded`]
-    /// (one piece per event; [`UsageError::BodyNotExpected`] otherwise).
+    /// (one piece per event; [`UsageError::BodyNotExpected`] otherwise: for another message,
+    /// before the event, a second piece for one event, after [`Client::finish_body`], or
+    /// once the message failed or the session closed, which can make an event not yet
+    /// answered stale). An empty piece sends nothing and asks for the next one.
     ///
-    /// With BDAT each piece becomes one chunk without copying; with DATA it runs through
-    /// the dot-stuffing encoder. A piece that breaks the declared [`BodyType`] aborts the
-    /// message ([`MessageError::BodyTypeViolation`]).
+    /// The client asks for the next piece only while less than 64 KiB of output waits for
+    /// the transport, so it never holds more than that and the pieces in hand. With BDAT
+    /// (RFC 3030) each piece becomes one chunk without copying; the piece is held until the
+    /// next call so that the last one goes out as `BDAT <n> LAST`. With DATA it runs
+    /// through the dot-stuffing encoder (RFC 5321 4.5.2), across pieces.
+    ///
+    /// A piece that breaks the declared [`BodyType`] is not sent and aborts the message
+    /// (this returns [`UsageError::BodyTypeViolation`] and the message fails with
+    /// [`MessageError::BodyTypeViolation`]): with BDAT the client sends `RSET` once the
+    /// chunks already sent are answered; in the middle of DATA nothing can end the content
+    /// without delivering it, so the session closes with [`CloseReason::Aborted`] (drop
+    /// the connection).
     pub fn push_body(&mut self, id: MessageId, chunk: Bytes) -> Result<(), UsageError> {
         self.check_body(id)?;
         let Some(txn) = self.txn.as_mut() else {
@@ -658,7 +670,15 @@ impl Client {
         Ok(())
     }
 
-    /// Ends a streamed body, in answer to an [`Event::BodyNeeded`].
+    /// Ends a streamed body, in answer to an [`Event::BodyNeeded`]
+    /// ([`UsageError::BodyNotExpected`] otherwise, as for [`Client::push_body`]).
+    ///
+    /// With BDAT the piece held back goes out as `BDAT <n> LAST` (`BDAT 0 LAST` for an
+    /// empty body, RFC 3030 section 2); with DATA the client ends the content with a CRLF
+    /// if it does not end with one, then `.` CRLF (RFC 5321 4.1.1.4). A body that ends in
+    /// a CR (a bare CR, so [`BodyType::Binary`]) breaks a narrower declared type: the
+    /// message is aborted as by [`Client::push_body`], with
+    /// [`UsageError::BodyTypeViolation`].
     pub fn finish_body(&mut self, id: MessageId) -> Result<(), UsageError> {
         self.check_body(id)?;
         let Some(txn) = self.txn.as_mut() else {

@@ -1186,3 +1186,36 @@ fn reply_3xx_to_rset_or_xexch50_is_a_protocol_error() {
     t.expect("");
     assert_eq!(unexpected(&t.events()), Some(("XEXCH50", 334)));
 }
+
+/// With PIPELINING every `BDAT` chunk awaits its own reply (RFC 3030 section 2, RFC 2920):
+/// a server that reads but never answers would make the client keep one pending reply per
+/// chunk for as long as the caller streams. The client stops asking for more body while
+/// 1024 chunks are unanswered, and resumes as replies arrive.
+#[test]
+fn streamed_bdat_stops_while_too_many_chunks_are_unanswered() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING", "CHUNKING"]);
+    let id =
+        t.c.send(
+            env(&["b@example.test"]),
+            Body::Stream {
+                body_type: BodyType::SevenBit,
+                size: None,
+            },
+        )
+        .unwrap();
+    let mut pushed = 0;
+    while body_needed(&t.events()) == Some(id) {
+        t.c.push_body(id, bytes("x\r\n")).unwrap();
+        let _ = t.sent_bytes();
+        pushed += 1;
+        assert!(pushed < 5000, "the client never stops asking");
+    }
+    // MAIL, RCPT and the chunks: 1024 replies outstanding; one piece is held back.
+    assert_eq!(pushed, 1024 - 2 + 1);
+    t.server("250 ok\r\n");
+    assert_eq!(body_needed(&t.events()), Some(id));
+    t.c.push_body(id, bytes("x\r\n")).unwrap();
+    assert_eq!(body_needed(&t.events()), None);
+    t.c.finish_body(id).unwrap_err();
+}

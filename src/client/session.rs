@@ -23,6 +23,11 @@ use std::time::{Duration, Instant};
 const LOW_WATER: usize = 64 * 1024;
 /// Size of the pieces a whole body is cut into for the DATA encoder.
 const DATA_PIECE: usize = 64 * 1024;
+/// While this many replies are awaited the client sends no more BDAT chunks (and asks for
+/// no more of a streamed body): each pipelined chunk awaits its own reply (RFC 3030 section
+/// 2), so a server that reads but does not answer would otherwise make the client keep one
+/// pending reply per chunk for as long as the body lasts.
+const MAX_AWAITED: usize = 1024;
 
 /// Identifies a message queued with [`Client::send`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -621,7 +626,8 @@ impl Client {
     /// answered stale). An empty piece sends nothing and asks for the next one.
     ///
     /// The client asks for the next piece only while less than 64 KiB of output waits for
-    /// the transport, so it never holds more than that and the pieces in hand. With BDAT
+    /// the transport (and, with BDAT, fewer than 1024 replies are awaited), so it never
+    /// holds more than that and the pieces in hand. With BDAT
     /// (RFC 3030) each piece becomes one chunk without copying; the piece is held until the
     /// next call so that the last one goes out as `BDAT <n> LAST`. With DATA it runs
     /// through the dot-stuffing encoder (RFC 5321 4.5.2), across pieces.
@@ -1857,6 +1863,9 @@ impl Client {
                 return;
             }
             if txn.use_bdat && !(pipelining || expects_empty) {
+                return;
+            }
+            if txn.use_bdat && self.expects.len() >= MAX_AWAITED {
                 return;
             }
             match &mut txn.source {

@@ -149,6 +149,62 @@ fn ehlo_resets_transaction() {
     );
 }
 
+/// RFC 5321 4.1.4: an acceptable EHLO (or HELO) later in the session resets the state
+/// "exactly as if a RSET command had been issued", so the caller hears `Reset` as for
+/// RSET: a caller that keeps the chunks of a BDAT message until `Reset` or
+/// `MessageAborted` must not glue the abandoned chunk to the next message. A refused
+/// EHLO leaves the state (and the transaction) as it was.
+#[test]
+fn an_ehlo_or_helo_inside_a_transaction_reports_reset() {
+    for hello in [
+        "EHLO client.example.test\r\n",
+        "HELO client.example.test\r\n",
+    ] {
+        let input = t(EHLO)
+            + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nBDAT 5\r\nhello"
+            + hello
+            + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\nworld\r\n.\r\n";
+        let r = run(config(), input.as_bytes(), defaults);
+        // What a caller keeps when it discards on Reset and MessageAborted only.
+        let mut kept = Vec::new();
+        for e in &r.events {
+            match e {
+                Event::MessageChunk(b) => kept.extend_from_slice(b),
+                Event::Reset | Event::MessageAborted(_) => kept.clear(),
+                _ => {}
+            }
+        }
+        assert_eq!(kept, b"world\r\n", "{hello:?}: {:?}", r.kinds());
+        let kinds = r.kinds();
+        assert_eq!(
+            kinds.iter().filter(|k| **k == "Reset").count(),
+            1,
+            "{kinds:?}"
+        );
+    }
+    // No transaction open: nothing to reset, no event.
+    let r = run(config(), (t(EHLO) + EHLO).as_bytes(), defaults);
+    assert_eq!(r.kinds(), ["Connect", "Ehlo", "Ehlo"]);
+    // Refused: the transaction stays open, no Reset.
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\n" + EHLO + "RCPT TO:<b@example.test>\r\n";
+    let mut n = 0;
+    let r = run(config(), input.as_bytes(), |e| match e {
+        Event::Ehlo { .. } => {
+            n += 1;
+            if n == 2 {
+                Decision::Reply(Reply::new(550, Some(EnhancedCode::new(5, 7, 1)), "No"))
+            } else {
+                Decision::Default
+            }
+        }
+        _ => Decision::Default,
+    });
+    assert_eq!(r.kinds(), ["Connect", "Ehlo", "MailFrom", "Ehlo", "RcptTo"]);
+    assert!(r
+        .text()
+        .ends_with("550 5.7.1 No\r\n250 2.1.5 Recipient OK\r\n"));
+}
+
 // ---- sequencing (RFC 5321 4.1.4) ----
 
 #[test]

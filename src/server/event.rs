@@ -92,7 +92,9 @@ pub enum Event {
     /// `503 5.5.1`. A `421` reply closes at once. Default: accept.
     Connect,
     /// *Decision*: `EHLO`. Accept: the capability reply for the current TLS state.
-    /// Default: accept. Implies a reset of any transaction.
+    /// Default: accept. Once accepted, an open transaction is over and [`Event::Reset`]
+    /// follows (RFC 5321 4.1.4: as if RSET had been issued); a refused EHLO changes
+    /// nothing.
     Ehlo {
         /// The client's name as given; empty for a bare `EHLO`, which reaches the caller
         /// only under
@@ -100,8 +102,8 @@ pub enum Event {
         /// (otherwise it is refused with `501`).
         domain: String,
     },
-    /// *Decision*: `HELO`. Accept: `250 <host>`. Default: accept. Implies a reset of any
-    /// transaction, as `EHLO` does.
+    /// *Decision*: `HELO`. Accept: `250 <host>`. Default: accept. Once accepted, an open
+    /// transaction is over and [`Event::Reset`] follows, as for `EHLO`.
     Helo {
         /// The client's name as given.
         domain: String,
@@ -149,8 +151,9 @@ pub enum Event {
     /// failed: the chunks the client has already pipelined are consumed and refused
     /// (RFC 3030 section 2) until `BDAT ... LAST` or `RSET` ends it.
     MessageAborted(MessageAbort),
-    /// Informational: `RSET`, or an accepted STARTTLS / X-ANONYMOUSTLS while a transaction
-    /// was open (RFC 3207 4.2); the transaction (if any) is over. A session that closes
+    /// Informational: `RSET`, or an accepted EHLO / HELO (RFC 5321 4.1.4) or STARTTLS /
+    /// X-ANONYMOUSTLS (RFC 3207 4.2) while a transaction was open; the transaction (if
+    /// any) is over. A session that closes
     /// (timeout, input cap, `421`) in the middle of a message sends no `MessageEnd`:
     /// whatever the caller holds of that message is to be discarded.
     Reset,

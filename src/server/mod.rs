@@ -742,7 +742,7 @@ impl Server {
             Pending::Ehlo(domain) => match resolve(decision, None) {
                 Outcome::Accept(r) => {
                     self.greeted = Greeted::Ehlo;
-                    self.txn = None;
+                    self.reset_for_hello();
                     let first = match &r {
                         Some(r) => r.lines().next().unwrap_or_default().to_string(),
                         None => match self.client_address {
@@ -769,7 +769,7 @@ impl Server {
             Pending::Helo(domain) => match resolve(decision, None) {
                 Outcome::Accept(r) => {
                     self.greeted = Greeted::Helo;
-                    self.txn = None;
+                    self.reset_for_hello();
                     self.client_name = Some(domain);
                     let r = r.unwrap_or_else(|| match self.client_address {
                         Some(ip) => Reply::new(250, None, hello_line(&self.config.hostname, ip)),
@@ -923,6 +923,17 @@ impl Server {
                 Outcome::Accept(r) => self.send(r.as_ref().unwrap_or(&replies::BLOB_OK)),
                 Outcome::Reject(r) => self.send_reject(&r),
             },
+        }
+    }
+
+    /// An accepted EHLO or HELO ends any open transaction: RFC 5321 4.1.4, the server
+    /// "MUST clear all buffers and reset the state exactly as if a RSET command had been
+    /// issued". The caller hears of it as [`Event::Reset`], as for RSET, so the chunks it
+    /// holds of a BDAT message in progress are discarded and never become part of the
+    /// next message.
+    fn reset_for_hello(&mut self) {
+        if self.txn.take().is_some() {
+            self.queued.push_back(Event::Reset);
         }
     }
 

@@ -1390,6 +1390,37 @@ fn mail_and_rcpt_lines_get_the_room_their_parameters_need() {
     }
 }
 
+/// Under `Leniency::Lenient` a bare LF ends a command line as CRLF does, one octet
+/// shorter: a line within its limit (RFC 5321 4.5.3.1.4, raised for MAIL and RCPT by the
+/// offered extensions) is taken whichever way it ends, never answered `500 Line too long`
+/// (4.5.3.1.10) for being one octet short of a CRLF line the server accepts.
+#[test]
+fn a_bare_lf_line_within_its_limit_is_not_too_long() {
+    let mut c = config();
+    c.auth.mechanisms = vec![Mechanism::new("CRAM-MD5")];
+    let domain = format!(
+        "{}.{}.{}.test",
+        "a".repeat(60),
+        "b".repeat(60),
+        "c".repeat(58)
+    );
+    let mailbox = format!("{}@{domain}", "l".repeat(64));
+    let mail = format!("MAIL FROM:<{mailbox}> SIZE=1000 AUTH=<{mailbox}>");
+    assert!(mail.len() > 512);
+    // A NOOP line of 512 octets with its CRLF, 511 with a bare LF.
+    let noop = format!("NOOP {}", "x".repeat(505));
+    for end in ["\r\n", "\n"] {
+        let input = t(EHLO) + &mail + end + &noop + end;
+        let r = run(c.clone(), input.as_bytes(), defaults);
+        assert!(
+            r.text()
+                .ends_with("250 2.1.0 Sender OK\r\n250 2.0.0 OK\r\n"),
+            "{end:?}: {}",
+            r.text()
+        );
+    }
+}
+
 #[test]
 fn error_limit_closes() {
     let mut c = config();

@@ -1495,11 +1495,18 @@ impl Server {
         Step::Event(Event::AuthAborted { verb, reason })
     }
 
-    fn parse_options(&self, utf8: bool, total: usize) -> ParseOptions {
+    /// The parser's options for a command line of `content` octets without its line end.
+    /// The line's length was already judged against its limit ([`Server::line_limit`])
+    /// where it was found; the parser, which counts every line as ending in CRLF (RFC 5321
+    /// 4.5.3.1.4), gets that much room, so a line ended by a bare LF (taken under
+    /// [`Leniency::Lenient`]) is not one octet too long for it.
+    fn parse_options(&self, utf8: bool, content: usize) -> ParseOptions {
         ParseOptions {
             leniency: self.config.leniency,
             utf8,
-            max_line: total.max(self.config.limits.max_command_line),
+            max_line: content
+                .saturating_add(2)
+                .max(self.config.limits.max_command_line),
         }
     }
 
@@ -1518,7 +1525,7 @@ impl Server {
             Some(t) => t.smtputf8,
             None => self.config.extensions.smtputf8 && self.is_esmtp(),
         };
-        let opts = self.parse_options(utf8, total);
+        let opts = self.parse_options(utf8, line.len());
         if self.config.exchange.ehlo_without_argument && !self.refused && is_bare_ehlo(line) {
             // [MS-SMTPNTLM] 2.2.1.9: the server answers EHLO with or without an argument.
             return self.ask(

@@ -2471,6 +2471,33 @@ fn a_positive_reply_of_the_wrong_code_goes_out_as_the_standard_one() {
     );
 }
 
+/// RFC 5321 4.3.2 gives RCPT the positive replies 250 and 251 only (252 is VRFY's and
+/// EXPN's "cannot verify"): a caller's 252 to RCPT goes out as the standard 250, like
+/// any other positive code the command cannot take; a 251 is kept.
+#[test]
+fn a_252_to_rcpt_goes_out_as_the_standard_reply() {
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nRCPT TO:<c@example.test>\r\n";
+    let r =
+        run(config(), input.as_bytes(), |e| match e {
+            Event::RcptTo { to, .. } if to.to_string().contains("b@") => Decision::Reply(
+                Reply::new(252, Some(EnhancedCode::new(2, 1, 5)), "Cannot verify"),
+            ),
+            Event::RcptTo { .. } => Decision::Reply(Reply::new(
+                251,
+                Some(EnhancedCode::new(2, 1, 5)),
+                "User not local; will forward",
+            )),
+            _ => Decision::Default,
+        });
+    assert!(
+        r.text()
+            .ends_with("250 2.1.5 Recipient OK\r\n251 2.1.5 User not local; will forward\r\n"),
+        "{}",
+        r.text()
+    );
+}
+
 /// A SASL decision to an event other than AUTH counts as `Decision::Default`: for an
 /// unknown verb that is a `500` counted as a protocol error, up to the 421 close.
 #[test]

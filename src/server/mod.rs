@@ -210,7 +210,9 @@ fn positive_fits(pending: &Pending, code: u16) -> bool {
         Pending::Ehlo(_) | Pending::Helo(_) | Pending::Mail { .. } | Pending::MessageEnd => {
             code == 250
         }
-        Pending::Rcpt { .. } | Pending::Vrfy => matches!(code, 250..=252),
+        // RCPT: 250 and 251 (4.3.2; 252 is VRFY's "cannot verify", not a RCPT reply).
+        Pending::Rcpt { .. } => matches!(code, 250 | 251),
+        Pending::Vrfy => matches!(code, 250..=252),
         Pending::Expn => matches!(code, 250 | 252),
         Pending::Etrn => matches!(code, 250..=253),
         Pending::DataStart | Pending::XExch50Start(_) => code == 354,

@@ -58,6 +58,12 @@ struct ServerSide {
     server: Server,
     cur: Delivered,
     delivered: Vec<Delivered>,
+    /// Every MAIL and RCPT the server parsed, whatever the decision.
+    mail_froms: usize,
+    rcpt_tos: usize,
+    /// The mechanism and initial response of every AUTH the server saw.
+    auths: Vec<(String, Option<Vec<u8>>)>,
+    tls_upgrades: usize,
 }
 
 fn rejected(to: &ForwardPath<'_>) -> bool {
@@ -74,6 +80,7 @@ impl ServerSide {
         while let Some(ev) = self.server.poll_event() {
             match ev {
                 SEvent::MailFrom { from, .. } => {
+                    self.mail_froms += 1;
                     self.cur = Delivered {
                         from: Some(from),
                         ..Delivered::default()
@@ -81,6 +88,7 @@ impl ServerSide {
                     self.server.accept();
                 }
                 SEvent::RcptTo { to, .. } => {
+                    self.rcpt_tos += 1;
                     if rejected(&to) {
                         self.server.reject(ehlo::Reply::new(
                             550,
@@ -103,12 +111,25 @@ impl ServerSide {
                 SEvent::MessageAborted(_) | SEvent::Reset => {
                     self.cur.content.clear();
                 }
-                SEvent::AuthStart { .. } | SEvent::AuthResponse { .. } => {
+                SEvent::AuthStart {
+                    mechanism,
+                    initial_response,
+                    ..
+                } => {
+                    self.auths.push((mechanism, initial_response));
                     self.server.decide(Decision::AuthSuccess {
                         identity: "alice".into(),
                     });
                 }
-                SEvent::TlsUpgrade => self.server.tls_established(),
+                SEvent::AuthResponse { .. } => {
+                    self.server.decide(Decision::AuthSuccess {
+                        identity: "alice".into(),
+                    });
+                }
+                SEvent::TlsUpgrade => {
+                    self.tls_upgrades += 1;
+                    self.server.tls_established();
+                }
                 ev if ev.needs_decision() => self.server.accept(),
                 _ => {}
             }
@@ -120,6 +141,10 @@ struct Outcome {
     results: HashMap<MessageId, Result<ehlo::Reply, MessageError>>,
     delivered: Vec<Delivered>,
     closed: Option<CloseReason>,
+    mail_froms: usize,
+    rcpt_tos: usize,
+    auths: Vec<(String, Option<Vec<u8>>)>,
+    tls_upgrades: usize,
 }
 
 /// Runs a whole session: queue `messages`, quit, pump both machines until the client
@@ -137,6 +162,10 @@ fn run(
         server: Server::new(server_config, now),
         cur: Delivered::default(),
         delivered: Vec::new(),
+        mail_froms: 0,
+        rcpt_tos: 0,
+        auths: Vec::new(),
+        tls_upgrades: 0,
     };
     let mut client = Client::new(client_config, now);
     let mut ids = Vec::new();
@@ -153,6 +182,10 @@ fn run(
         results: HashMap::new(),
         delivered: Vec::new(),
         closed: None,
+        mail_froms: 0,
+        rcpt_tos: 0,
+        auths: Vec::new(),
+        tls_upgrades: 0,
     };
     let mut c2s: Vec<u8> = Vec::new();
     let mut s2c: Vec<u8> = Vec::new();
@@ -219,6 +252,10 @@ fn run(
         }
     }
     out.delivered = s.delivered;
+    out.mail_froms = s.mail_froms;
+    out.rcpt_tos = s.rcpt_tos;
+    out.auths = s.auths;
+    out.tls_upgrades = s.tls_upgrades;
     (ids, out)
 }
 
@@ -375,6 +412,12 @@ proptest! {
         let (ids, out) = run(server_config(c), client_config, queued, seed, max_piece);
         prop_assert!(matches!(out.closed, Some(CloseReason::Quit(Some(_)))), "{:?}", out.closed);
         let mut delivered = out.delivered.iter();
+        // Refused messages are refused before anything was sent: the server sees a MAIL
+        // (and every RCPT) of exactly the messages the client does not refuse itself.
+        let sent: Vec<_> = expect.iter().filter(|(_, body, utf8)| refusal(c, body, *utf8).is_none()).map(|(env, _, _)| env.recipients.len()).collect();
+        prop_assert_eq!(out.mail_froms, sent.len());
+        prop_assert_eq!(out.rcpt_tos, sent.iter().sum::<usize>());
+        prop_assert!(out.auths.is_empty() && out.tls_upgrades == 0);
         for (id, (env, body, utf8)) in ids.iter().zip(&expect) {
             let result = out.results.get(id).expect("every message has a result");
             let accepted: Vec<_> = env.recipients.iter().filter(|r| !rejected(&r.path)).map(|r| r.path.clone()).collect();
@@ -388,8 +431,9 @@ proptest! {
                         prop_assert!(matches!(result, Err(MessageError::Rejected(r)) if r.code.0 == 552), "{:?}", result);
                         continue;
                     }
-                    prop_assert!(result.is_ok(), "{:?}", result);
+                    prop_assert_eq!(result.as_ref().map(|r| r.code.0), Ok(250), "{:?}", result);
                     let d = delivered.next().expect("delivered");
+                    prop_assert!(d.xexch50.is_empty());
                     prop_assert_eq!(d.from.as_ref(), Some(&env.from));
                     prop_assert_eq!(&d.to, &accepted);
                     prop_assert_eq!(&d.content, &content);
@@ -433,11 +477,24 @@ fn starttls_auth_and_xexch50_end_to_end() {
             seed,
             7,
         );
-        assert!(out.results[&ids[0]].is_ok(), "{:?}", out.results);
+        assert_eq!(
+            out.results[&ids[0]].as_ref().map(|r| r.code.0),
+            Ok(250),
+            "{:?}",
+            out.results
+        );
+        // TLS first (Required), then AUTH PLAIN with the credentials as its initial
+        // response, once.
+        assert_eq!(out.tls_upgrades, 1);
+        assert_eq!(
+            out.auths,
+            [("PLAIN".to_string(), Some(b"\0alice\0pw".to_vec()))]
+        );
+        assert_eq!((out.mail_froms, out.rcpt_tos), (1, 1));
         assert_eq!(out.delivered.len(), 1);
         assert_eq!(out.delivered[0].content, &body[..]);
         assert_eq!(out.delivered[0].xexch50, b"\x00\x01\r\n.\r\nBLOB");
-        assert!(matches!(out.closed, Some(CloseReason::Quit(_))));
+        assert!(matches!(out.closed, Some(CloseReason::Quit(Some(_)))));
     }
 }
 
@@ -461,8 +518,14 @@ fn caller_driven_mechanism_end_to_end() {
         9,
         3,
     );
-    assert!(out.results[&ids[0]].is_ok());
+    assert_eq!(out.results[&ids[0]].as_ref().map(|r| r.code.0), Ok(250));
+    // The caller's mechanism was the one used: AUTH GSSAPI, the server's success
+    // taken without a challenge round.
+    assert_eq!(out.auths.len(), 1, "{:?}", out.auths);
+    assert_eq!(out.auths[0].0, "GSSAPI");
+    assert_eq!(out.delivered.len(), 1);
     assert_eq!(out.delivered[0].content, b"hi\r\n");
+    assert!(matches!(out.closed, Some(CloseReason::Quit(Some(_)))));
 }
 
 /// What a LIMITS session produced: the recipients of each stored transaction, every

@@ -86,7 +86,24 @@ fn attack(variant: &[u8]) -> Vec<u8> {
     input
 }
 
+/// What the message must hold if accepted: the DATA section decoded by the reference
+/// decoder (`ehlo::data::reference`) under the same policy.
+fn expected_message(variant: &[u8], policy: BareLineEnding) -> Vec<u8> {
+    let mut data = b"Subject: first\r\n\r\nbody".to_vec();
+    data.extend_from_slice(variant);
+    data.extend_from_slice(SMUGGLED);
+    data.extend_from_slice(b"\r\n.\r\n");
+    let cfg = ehlo::data::DecoderConfig {
+        bare_line_endings: policy,
+        ..Default::default()
+    };
+    let r = ehlo::data::reference::decode(&data, &cfg).expect("terminated");
+    assert_eq!(r.summary.size, r.content.len() as u64);
+    r.content
+}
+
 fn check(name: &str, policy: BareLineEnding, o: &Outcome) {
+    let variant = VARIANTS.iter().find(|(n, _)| *n == name).unwrap().1;
     let ctx = format!("{name} under {policy:?}: {}", o.out);
     assert_eq!(o.mails, ["<alice@example.test>"], "{ctx}");
     assert!(o.accepted.len() + o.aborted == 1, "{ctx}");
@@ -96,6 +113,12 @@ fn check(name: &str, policy: BareLineEnding, o: &Outcome) {
     assert!(o.out.ends_with("221 2.0.0 Bye\r\n"), "{ctx}");
     assert!(o.closed, "{ctx}");
     if let Some(m) = o.accepted.first() {
+        assert_eq!(m, &expected_message(variant, policy), "{ctx}");
+        assert!(
+            o.out
+                .ends_with("250 2.0.0 Message accepted\r\n221 2.0.0 Bye\r\n"),
+            "{ctx}"
+        );
         assert!(contains(m, b"MAIL FROM:<evil@example.test>"), "{ctx}");
         assert!(contains(m, b"RCPT TO:<victim@example.test>"), "{ctx}");
         assert!(contains(m, b"forged"), "{ctx}");

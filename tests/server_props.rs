@@ -74,6 +74,147 @@ fn normalized(events: &[Event]) -> Vec<Event> {
     v
 }
 
+/// The EHLO reply of `full_config()` to a client named `name`.
+fn ehlo_reply(name: &str) -> String {
+    format!(
+        "250-mx.example.test Hello {name}\r\n250-SIZE 10485760\r\n250-PIPELINING\r\n250-DSN\r\n\
+         250-ENHANCEDSTATUSCODES\r\n250-AUTH NTLM LOGIN PLAIN\r\n250-X-EXPS NTLM\r\n\
+         250-8BITMIME\r\n250-BINARYMIME\r\n250-CHUNKING\r\n250-SMTPUTF8\r\n250-ETRN\r\n\
+         250-XEXCH50\r\n250 X-LINK2STATE\r\n"
+    )
+}
+
+/// The independent oracle for the split tests below: each of `SESSIONS`, fed whole, gives
+/// exactly these replies, events and message content.
+fn expected_session(idx: usize) -> (String, Vec<&'static str>, &'static [u8]) {
+    const GREETING: &str = "220 mx.example.test ESMTP ready\r\n";
+    match idx {
+        0 => (
+            format!(
+                "{GREETING}{}250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n\
+                 550 5.1.1 No such user\r\n354 Start mail input; end with <CRLF>.<CRLF>\r\n\
+                 250 2.0.0 Message accepted\r\n221 2.0.0 Bye\r\n",
+                ehlo_reply("client.example.test")
+            ),
+            vec![
+                "Connect",
+                "Ehlo",
+                "MailFrom",
+                "RcptTo",
+                "RcptTo",
+                "DataStart",
+                "Chunk",
+                "Chunk",
+                "MessageEnd",
+                "Quit",
+            ],
+            b"Subject: x\r\n\r\n.dot\r\nline\r\n",
+        ),
+        1 => (
+            format!(
+                "{GREETING}{}250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n\
+                 250 2.0.0 5 octets received\r\n250 2.0.0 Message accepted\r\n\
+                 250 2.0.0 OK\r\n221 2.0.0 Bye\r\n",
+                ehlo_reply("c")
+            ),
+            vec![
+                "Connect",
+                "Ehlo",
+                "MailFrom",
+                "RcptTo",
+                "Bdat",
+                "Chunk",
+                "Bdat",
+                "Chunk",
+                "MessageEnd",
+                "Reset",
+                "Quit",
+            ],
+            b"hello\r\n.\r\n\r\n",
+        ),
+        2 => (
+            format!(
+                "{GREETING}{}334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n\
+                 235 2.7.0 Authentication successful\r\n250 2.1.0 Sender OK\r\n\
+                 250 2.1.5 Recipient OK\r\n354 Send binary data\r\n250 2.0.0 XEXCH50 OK\r\n\
+                 354 Start mail input; end with <CRLF>.<CRLF>\r\n\
+                 250 2.0.0 Message accepted\r\n221 2.0.0 Bye\r\n",
+                ehlo_reply("c")
+            ),
+            vec![
+                "Connect",
+                "Ehlo",
+                "AuthStart",
+                "AuthResponse",
+                "AuthResponse",
+                "MailFrom",
+                "RcptTo",
+                "XExch50",
+                "XExch50Chunk",
+                "XExch50End",
+                "DataStart",
+                "Chunk",
+                "MessageEnd",
+                "Quit",
+            ],
+            b"x\r\n",
+        ),
+        3 => (
+            format!(
+                "{GREETING}250 mx.example.test\r\n250 2.0.0 OK\r\n\
+                 252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery\r\n\
+                 500 5.5.1 Command unrecognized\r\n\
+                 500 5.5.2 Syntax error, command unrecognized\r\n250 2.1.0 Sender OK\r\n\
+                 250 2.1.5 Recipient OK\r\n354 Start mail input; end with <CRLF>.<CRLF>\r\n\
+                 250 2.0.0 Message accepted\r\n221 2.0.0 Bye\r\n"
+            ),
+            vec![
+                "Connect",
+                "Helo",
+                "Vrfy",
+                "Unknown",
+                "MailFrom",
+                "RcptTo",
+                "DataStart",
+                "MessageEnd",
+                "Quit",
+            ],
+            b"",
+        ),
+        4 => (
+            format!(
+                "{GREETING}{}334 VXNlcm5hbWU6\r\n501 5.0.0 Authentication cancelled\r\n\
+                 500 5.5.1 Command unrecognized\r\n458 4.5.0 Unable to queue messages for node\r\n\
+                 552 5.3.4 Message size exceeds fixed maximum message size\r\n221 2.0.0 Bye\r\n",
+                ehlo_reply("c")
+            ),
+            vec![
+                "Connect",
+                "Ehlo",
+                "AuthStart",
+                "AuthAborted",
+                "Exchange",
+                "Etrn",
+                "Quit",
+            ],
+            b"",
+        ),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn whole_sessions_give_the_expected_transcripts() {
+    for (idx, s) in SESSIONS.iter().enumerate() {
+        let whole = run(full_config(), s.as_bytes(), decide);
+        let (text, kinds, message) = expected_session(idx);
+        assert_eq!(whole.text(), text, "{s:?}");
+        assert_eq!(whole.kinds(), kinds, "{s:?}");
+        assert_eq!(whole.message(), message, "{s:?}");
+        assert!(whole.closed, "{s:?}");
+    }
+}
+
 #[test]
 fn one_byte_at_a_time_equals_whole() {
     for s in SESSIONS {
@@ -109,6 +250,11 @@ proptest! {
         let split = run_pieces(full_config(), &pieces, decide);
         prop_assert_eq!(split.text(), whole.text());
         prop_assert_eq!(normalized(&split.events), normalized(&whole.events));
+        // And against the independent oracle, not only the whole-input run.
+        let (text, _, message) = expected_session(idx);
+        prop_assert_eq!(split.text(), text);
+        prop_assert_eq!(split.message(), message);
+        prop_assert!(split.closed);
     }
 }
 

@@ -753,7 +753,21 @@ fn max_message_size_zero_means_no_limit() {
            QUIT\r\n";
     let r = run(c, input.as_bytes(), defaults);
     assert!(r.text().contains("250-SIZE 0\r\n"), "{}", r.text());
-    assert!(!r.text().contains("552"), "{}", r.text());
+    // SIZE=12 and both messages accepted, none refused as too large.
+    assert_eq!(
+        after_ehlo(&r.text()),
+        [
+            "250 2.1.0 Sender OK",
+            "250 2.1.5 Recipient OK",
+            "354 Start mail input; end with <CRLF>.<CRLF>",
+            "250 2.0.0 Message accepted",
+            "250 2.1.0 Sender OK",
+            "250 2.1.5 Recipient OK",
+            "250 2.0.0 3 octets received",
+            "250 2.0.0 Message accepted",
+            "221 2.0.0 Bye",
+        ]
+    );
     assert_eq!(
         r.kinds().iter().filter(|k| **k == "MessageEnd").count(),
         2,
@@ -907,8 +921,13 @@ fn x_anonymoustls_is_the_same_upgrade() {
         verb: TlsVerb::XAnonymousTls
     }));
     assert!(!r.kinds().contains(&"MailFrom"));
+    // Not offered: refused as not implemented, and the session goes on in plain text.
     let r = run(config(), input.as_bytes(), defaults);
-    assert!(r.text().contains("502 5.5.1 Command not implemented\r\n"));
+    assert_eq!(
+        r.text(),
+        t(GREETING) + EHLO_DEFAULT + "502 5.5.1 Command not implemented\r\n250 2.1.0 Sender OK\r\n"
+    );
+    assert!(!r.kinds().contains(&"StartTls"));
 }
 
 // ---- AUTH ----

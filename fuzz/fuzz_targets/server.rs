@@ -29,8 +29,12 @@ fn decision(sel: u8) -> Decision {
 fn check(out: &[u8], max_line: usize) {
     for line in out.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
         assert!(line.len() < max_line);
-        assert!(line.ends_with(b"\r"));
-        assert!(line.len() >= 4 && line[..3].iter().all(u8::is_ascii_digit));
+        // RFC 5321 4.2: `Reply-code [ SP textstring ] CRLF` or `Reply-code "-" ...`, the
+        // code's first digit 2 to 5 and its second 0 to 5 (4.2.1); no CR inside the line.
+        let body = line.strip_suffix(b"\r").expect("line ends with CRLF");
+        assert!(!body.contains(&b'\r'));
+        assert!(matches!(body, [b'2'..=b'5', b'0'..=b'5', b'0'..=b'9', ..]));
+        assert!(body.len() == 3 || matches!(body.get(3), Some(b' ' | b'-')));
     }
 }
 

@@ -579,6 +579,58 @@ fn streamed_body_violating_its_type_over_bdat_resets() {
     ));
 }
 
+/// A server that refuses the content before its end (an early `552` while the body is
+/// still being sent) breaks RFC 5321 4.1.1.4, so the session closes as a protocol error;
+/// but the message failed because the server refused it, and its result says so
+/// (`Rejected` with that reply, permanent for a 5xx) instead of a mere closed session a
+/// caller would retry forever.
+#[test]
+fn an_early_refusal_in_the_middle_of_data_rejects_the_message() {
+    for (early, permanent) in [
+        ("552 5.3.4 Message too big", true),
+        ("451 4.3.0 Try later", false),
+    ] {
+        let mut t = T::plain();
+        t.hello(&["PIPELINING"]);
+        let id =
+            t.c.send(
+                env(&["b@example.test"]),
+                Body::Stream {
+                    body_type: BodyType::SevenBit,
+                    size: None,
+                },
+            )
+            .unwrap();
+        t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+        t.server("250 ok\r\n250 ok\r\n354 go\r\n");
+        t.c.push_body(id, bytes("part one\r\n")).unwrap();
+        t.expect("part one\r\n");
+        t.server(&format!("{early}\r\n"));
+        let ev = t.events();
+        let reply = ev
+            .iter()
+            .find_map(|e| match e {
+                Event::MessageResult {
+                    result: Err(MessageError::Rejected(r)),
+                    ..
+                } => Some(r.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{early}: {ev:?}"));
+        assert_eq!(reply.to_string(), format!("{early}\r\n"));
+        assert_eq!(reply.code.is_permanent(), permanent);
+        assert!(
+            ev.iter().any(|e| matches!(
+                e,
+                Event::Closed(CloseReason::Protocol(ProtocolError::Unsolicited(_)))
+            )),
+            "{ev:?}"
+        );
+        // Nothing more goes out: never the terminating dot.
+        t.expect("");
+    }
+}
+
 #[test]
 fn streamed_body_violating_its_type_over_data_drops_the_connection() {
     let mut t = T::plain();

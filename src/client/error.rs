@@ -73,7 +73,10 @@ pub enum MessageError {
     /// Every recipient was refused (their replies are in the per-recipient results).
     #[error("every recipient was refused")]
     NoValidRecipients,
-    /// The server refused `DATA`/`BDAT` or the content (the reply after the end of data).
+    /// The server refused `DATA`/`BDAT` or the content: the reply after the end of data,
+    /// or a `4xx`/`5xx` it sent in the middle of the content (the session then closes with
+    /// [`ProtocolError::Unsolicited`], since RFC 5321 4.1.1.4 has the reply come after the
+    /// end of data).
     #[error("message refused: {}", .0.code.0)]
     Rejected(Reply),
     /// A streamed chunk broke the declared [`BodyType`](super::BodyType); the message was

@@ -1020,7 +1020,20 @@ impl Client {
         // (a server answering ahead, or injected bytes): treat it as unsolicited.
         let pending = match self.expects.pop_front() {
             Some(p) if p.sent_at.is_some() => p,
-            _ => {
+            waiting => {
+                // A refusal in the middle of DATA content, before the end of data was
+                // handed out, breaks RFC 5321 4.1.1.4 (the reply comes after the `.`), so
+                // the session ends; but the message was refused, and its result says so
+                // (a 5xx is permanent): a caller must not retry it as if the connection
+                // had merely dropped.
+                let in_data = waiting.map_or(true, |p| p.expect == Expect::DataEnd);
+                if in_data && reply.code.0 >= 400 {
+                    if let Some(txn) = self.txn.as_mut().filter(|t| !t.use_bdat) {
+                        if txn.phase != BodyPhase::Pending {
+                            set_failed(txn, MessageError::Rejected(reply.clone()));
+                        }
+                    }
+                }
                 self.close(CloseReason::Protocol(ProtocolError::Unsolicited(reply)));
                 return;
             }

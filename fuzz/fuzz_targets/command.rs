@@ -1,6 +1,7 @@
 #![no_main]
 //! Command parser: never panics; a parsed command serializes to a canonical line that
-//! parses back to the same value, and serializing again gives the same bytes.
+//! parses back to the same value, serializing again gives the same bytes, and
+//! `Command::encode_checked` accepts it and writes those bytes.
 use ehlo::syntax::command::{parse_command, parse_sasl_response};
 use ehlo::syntax::{Leniency, ParseOptions};
 use libfuzzer_sys::fuzz_target;
@@ -21,6 +22,10 @@ fuzz_target!(|data: &[u8]| {
         let again = parse_command(&wire, &reparse_opts).expect("canonical form must parse");
         assert_eq!(again, cmd);
         assert_eq!(again.to_bytes(), wire);
+        // What was parsed is one line, so the checked encoder writes the same bytes.
+        let mut checked = Vec::new();
+        cmd.encode_checked(&mut checked).expect("a parsed command is one line");
+        assert_eq!(checked, wire);
         assert_eq!(cmd.clone().into_owned(), cmd);
     }
     if let Ok(r) = parse_sasl_response(line) {

@@ -2569,3 +2569,59 @@ fn a_timeout_during_the_tls_handshake_closes_without_a_plaintext_reply() {
         r.text()
     );
 }
+
+/// A [`Decision::Close`] ends the session, so its reply is never a positive one: a `354`
+/// to DATA, a `250` to MAIL, a `220` greeting or a `334` / `235` to AUTH followed by a
+/// closed connection would tell the client to go on. Any code that is not `4xx` / `5xx`
+/// goes out as `421 4.3.0` (RFC 5321 3.8, 4.2.3; RFC 3463 X.3.0).
+#[test]
+fn close_decision_with_a_positive_code_sends_421() {
+    let closing = "421 4.3.0 Service not available, closing transmission channel\r\n";
+    let accept_mail = |e: &Event| match e {
+        Event::RcptTo { .. } | Event::MailFrom { .. } => Decision::Accept,
+        _ => Decision::Default,
+    };
+    // DATA answered with a Close(354).
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n";
+    let r = run(config(), input.as_bytes(), |e| match e {
+        Event::DataStart => Decision::Close(Reply::new(354, None, "Go ahead")),
+        e => accept_mail(e),
+    });
+    assert!(r.text().ends_with(closing), "{}", r.text());
+    assert!(!r.text().contains("354"), "{}", r.text());
+    assert!(r.closed);
+    // The end of the message answered with a Close(250).
+    let input =
+        t(EHLO) + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\nx\r\n.\r\n";
+    let r = run(config(), input.as_bytes(), |e| match e {
+        Event::MessageEnd { .. } => Decision::Close(Reply::new(250, None, "Queued")),
+        e => accept_mail(e),
+    });
+    assert!(r.text().ends_with(closing), "{}", r.text());
+    assert!(!r.text().contains("Queued"), "{}", r.text());
+    assert!(r.closed);
+    // MAIL answered with a Close(250), the greeting with a Close(220).
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\n";
+    let r = run(config(), input.as_bytes(), |e| match e {
+        Event::MailFrom { .. } => Decision::Close(Reply::new(250, None, "Sender fine")),
+        _ => Decision::Default,
+    });
+    assert!(r.text().ends_with(closing), "{}", r.text());
+    assert!(r.closed);
+    let r = run(config(), EHLO.as_bytes(), |e| match e {
+        Event::Connect => Decision::Close(Reply::new(220, None, "Welcome")),
+        _ => Decision::Default,
+    });
+    assert_eq!(r.text(), closing);
+    assert!(r.closed);
+    // A 5xx Close goes out as given.
+    let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\n";
+    let r = run(config(), input.as_bytes(), |e| match e {
+        Event::MailFrom { .. } => {
+            Decision::Close(Reply::new(554, Some(EnhancedCode::new(5, 7, 1)), "Go away"))
+        }
+        _ => Decision::Default,
+    });
+    assert!(r.text().ends_with("554 5.7.1 Go away\r\n"), "{}", r.text());
+    assert!(r.closed);
+}

@@ -306,7 +306,12 @@ pub enum Decision {
     Accept,
     /// Answer with this reply.
     Reply(Reply),
-    /// Close the session: send this reply (usually `421 4.x.x`) and close.
+    /// Close the session: send this reply (usually `421 4.x.x`, RFC 5321 3.8) and close.
+    /// The reply must be a negative one: a code other than `4xx` / `5xx` (a `354` to
+    /// DATA, a `250` to MAIL or to the end of a message, a `334` or `235` to AUTH, a `220`
+    /// greeting) would tell the client to go on while the connection closes, so it is
+    /// replaced by `421 4.3.0 Service not available, closing transmission channel` and the
+    /// caller's text is dropped.
     Close(Reply),
     /// SASL: send `334 <base64 of these octets>` and wait for the client's answer.
     AuthChallenge(Vec<u8>),

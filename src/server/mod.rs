@@ -226,9 +226,13 @@ fn positive_fits(pending: &Pending, code: u16) -> bool {
 /// thing while the machine does another (swallow its next commands as message content,
 /// wait for a handshake it never starts), so the caller's acceptance is kept and its text
 /// dropped: the default positive reply goes out. A SASL decision to an event other than
-/// AUTH counts as [`Decision::Default`], as `Decision` documents.
+/// AUTH counts as [`Decision::Default`], as `Decision` documents. A [`Decision::Close`]
+/// whose code is not `4xx` / `5xx` becomes `421 4.3.0` ([`replies::CLOSING`]): a positive
+/// reply followed by a closed connection (a `354` to DATA, a `250` to the end of a
+/// message) would tell the client to go on (RFC 5321 3.8).
 fn normalize_decision(pending: &Pending, decision: Decision) -> Decision {
     match decision {
+        Decision::Close(r) if !(400..600).contains(&r.code.0) => Decision::Close(replies::CLOSING),
         Decision::Reply(r)
             if (200..400).contains(&r.code.0) && !positive_fits(pending, r.code.0) =>
         {

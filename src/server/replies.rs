@@ -183,5 +183,13 @@ pub const INPUT_OVERFLOW: Reply = r(
     (4, 7, 0),
     "Too much unprocessed input, closing connection",
 );
+/// `421 4.3.0`: what a [`Decision::Close`](super::Decision::Close) with a code other than
+/// `4xx` / `5xx` sends instead (RFC 5321 3.8 and 4.2.3; RFC 3463 X.3.0, other mail system
+/// status).
+pub const CLOSING: Reply = r(
+    421,
+    (4, 3, 0),
+    "Service not available, closing transmission channel",
+);
 /// `421 4.4.2`: timeout (RFC 5321 4.5.3.2).
 pub const TIMEOUT: Reply = r(421, (4, 4, 2), "Timeout exceeded, closing connection");

@@ -2625,3 +2625,95 @@ fn close_decision_with_a_positive_code_sends_421() {
     assert!(r.text().ends_with("554 5.7.1 Go away\r\n"), "{}", r.text());
     assert!(r.closed);
 }
+
+/// The parameter of an extension the session did not advertise is `555 5.5.4` whatever
+/// its value (RFC 5321 4.1.1.11, RFC 1869 section 6): the advertisement is checked before
+/// the value, which is only judged (`501 5.5.4`) for an advertised extension.
+#[test]
+fn unadvertised_parameter_with_a_bad_value_is_555() {
+    const MAIL_BAD: [&str; 14] = [
+        "RET=FOO",
+        "ENVID=a+zz",
+        "RET=FULL RET=HDRS",
+        "SIZE=abc",
+        "BODY=9BIT",
+        "BODY=BINARYMIME BODY=7BIT",
+        "SMTPUTF8=yes",
+        "REQUIRETLS=1",
+        "MT-PRIORITY=42",
+        "BY=soon;X",
+        "HOLDFOR=later",
+        "HOLDUNTIL=tomorrow",
+        "AUTH=a+zz",
+        "XSHADOW=a+zz",
+    ];
+    const RCPT_BAD: [&str; 3] = ["NOTIFY=SOMETIMES", "ORCPT=nosemicolon", "XORAR=a+zz"];
+    let p = "555 5.5.4 Parameter not recognized or not implemented";
+    let mut c = config();
+    c.extensions.size = false;
+    c.extensions.dsn = false;
+    c.extensions.eight_bit_mime = false;
+    c.extensions.binary_mime = false;
+    c.extensions.chunking = false;
+    c.extensions.smtputf8 = false;
+    c.extensions.requiretls = false;
+    c.limits.max_errors = 100;
+    let mut input = t(EHLO);
+    for m in MAIL_BAD {
+        input += &format!("MAIL FROM:<a@example.test> {m}\r\n");
+    }
+    input += "MAIL FROM:<a@example.test>\r\n";
+    for r in RCPT_BAD {
+        input += &format!("RCPT TO:<b@example.test> {r}\r\n");
+    }
+    let out = run(c.clone(), input.as_bytes(), defaults).text();
+    let mut want = vec![p; MAIL_BAD.len()];
+    want.push("250 2.1.0 Sender OK");
+    want.extend([p; RCPT_BAD.len()]);
+    assert_eq!(after_ehlo(&out), want, "{out}");
+    // After HELO nothing is advertised: the same.
+    let out = run(c, input.replace("EHLO", "HELO").as_bytes(), defaults).text();
+    let lines: Vec<&str> = out.lines().skip(2).collect();
+    assert_eq!(lines, want, "{out}");
+}
+
+/// The same bad values under advertised extensions keep their `501 5.5.4`.
+#[test]
+fn advertised_parameter_with_a_bad_value_is_501() {
+    let mut c = config();
+    c.extensions.smtputf8 = true;
+    c.limits.max_errors = 100;
+    for cap in [
+        "DELIVERBY",
+        "MT-PRIORITY",
+        "FUTURERELEASE 604800 2030-01-01T00:00:00Z",
+    ] {
+        c.extensions.extra.push(ehlo::Capability::parse(cap));
+    }
+    let mut input = t(EHLO);
+    for m in [
+        "RET=FOO",
+        "ENVID=a+zz",
+        "SIZE=abc",
+        "BODY=9BIT",
+        "SMTPUTF8=yes",
+        "MT-PRIORITY=42",
+        "BY=soon;X",
+        "HOLDFOR=later",
+        "HOLDUNTIL=tomorrow",
+    ] {
+        input += &format!("MAIL FROM:<a@example.test> {m}\r\n");
+    }
+    input += "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test> NOTIFY=SOMETIMES\r\n\
+              RCPT TO:<b@example.test> ORCPT=nosemicolon\r\n";
+    let out = run(c, input.as_bytes(), defaults).text();
+    let lines = after_ehlo(&out);
+    assert_eq!(lines.len(), 12, "{out}");
+    for (i, l) in lines.iter().enumerate() {
+        if i == 9 {
+            assert_eq!(l, "250 2.1.0 Sender OK");
+        } else {
+            assert!(l.starts_with("501 5.5.4 "), "{i}: {l}\n{out}");
+        }
+    }
+}

@@ -1546,6 +1546,8 @@ impl Server {
             Err(e) => {
                 if self.refused {
                     self.error(&replies::ONLY_QUIT);
+                } else if self.param_not_offered(line, &e) {
+                    self.error(&replies::PARAM_NOT_RECOGNIZED);
                 } else {
                     self.error(&e.reply());
                 }
@@ -1794,6 +1796,36 @@ impl Server {
         true
     }
 
+    /// Parameters of DSN not advertised in this session, of the Exchange RCPT extensions
+    /// not offered, and unknown parameters, get `555 5.5.4` (RFC 5321 4.1.1.11).
+    fn rcpt_params_ok(&self, p: &RcptParams<'_>) -> bool {
+        let dsn = self.is_esmtp() && self.config.extensions.dsn;
+        p.other.is_empty()
+            && self.exchange_rcpt_params_ok(&p.exchange)
+            && (dsn || (p.notify.is_none() && p.orcpt.is_none()))
+    }
+
+    /// Whether `e`, the parse error of a MAIL or RCPT `line`, is a bad value (or a
+    /// duplicate) of a parameter this session does not offer: that parameter is `555
+    /// 5.5.4` whatever its value (RFC 5321 4.1.1.11, RFC 1869 section 6), the value being
+    /// judged (`501 5.5.4`) only for an advertised extension. A malformed esmtp-param
+    /// (RFC 5321 4.1.2) stays a syntax error.
+    fn param_not_offered(&self, line: &[u8], e: &crate::syntax::CommandError) -> bool {
+        use crate::syntax::{CommandError, ParamError};
+        let (CommandError::Param(ParamError::InvalidValue(k))
+        | CommandError::Param(ParamError::Duplicate(k))) = e
+        else {
+            return false;
+        };
+        if starts_with_ci(line, b"MAIL") {
+            !self.mail_params_ok(&MailParams::placeholder(k))
+        } else if starts_with_ci(line, b"RCPT") {
+            !self.rcpt_params_ok(&RcptParams::placeholder(k))
+        } else {
+            false
+        }
+    }
+
     /// The values of the DELIVERBY and FUTURERELEASE parameters within what the EHLO reply
     /// advertised (the parameters are only accepted when it did, see
     /// [`Server::mail_params_ok`]); out of range: `501 5.5.4`.
@@ -1890,17 +1922,10 @@ impl Server {
         to: crate::syntax::path::ForwardPath<'_>,
         params: RcptParams<'_>,
     ) -> Step {
-        let dsn = self.is_esmtp() && self.config.extensions.dsn;
         let reply = match self.txn {
             None => replies::NEED_MAIL,
             Some(t) if t.bdat => replies::RCPT_AFTER_BDAT,
-            Some(_)
-                if !params.other.is_empty()
-                    || !self.exchange_rcpt_params_ok(&params.exchange)
-                    || (!dsn && (params.notify.is_some() || params.orcpt.is_some())) =>
-            {
-                replies::PARAM_NOT_RECOGNIZED
-            }
+            Some(_) if !self.rcpt_params_ok(&params) => replies::PARAM_NOT_RECOGNIZED,
             Some(t) if t.recipients >= self.limits.recipients => {
                 self.send(&replies::TOO_MANY_RECIPIENTS);
                 return Step::Progress;

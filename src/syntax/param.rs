@@ -889,6 +889,47 @@ impl<'a> MailParams<'a> {
         set(slot, b, it, v)
     }
 
+    /// Parameters holding only `keyword` (upper-cased, as in a [`ParamError`]), with a
+    /// placeholder value: what a server checks against its advertised extensions when the
+    /// parameter's own value did not parse, so that an extension it did not advertise gets
+    /// `555 5.5.4` whatever the value (RFC 5321 4.1.1.11). `BODY` stands for 8BITMIME
+    /// (RFC 6152), which BINARYMIME extends; an unknown keyword lands in `other`.
+    pub(crate) fn placeholder(keyword: &str) -> MailParams<'static> {
+        let mut p = MailParams::default();
+        let x = || Some(XText(Cow::Borrowed("")));
+        match keyword {
+            "SIZE" => p.size = Some(0),
+            "BODY" => p.body = Some(Body::EightBitMime),
+            "SMTPUTF8" => p.smtputf8 = true,
+            "RET" => p.ret = Some(Ret::Full),
+            "ENVID" => p.envid = x(),
+            "AUTH" => p.auth = x(),
+            "REQUIRETLS" => p.requiretls = true,
+            "BY" => {
+                p.by = Some(DeliverBy {
+                    time: 1,
+                    mode: DeliverByMode::Notify,
+                    trace: false,
+                })
+            }
+            "MT-PRIORITY" => p.mt_priority = Some(0),
+            "HOLDFOR" | "HOLDUNTIL" => p.hold = Some(Hold::For(0)),
+            "XSHADOW" => p.exchange.xshadow = x(),
+            "XOORG" => p.exchange.xoorg = x(),
+            "XMESSAGECONTEXT" => p.exchange.xmessagecontext = x(),
+            "XATTRDIRECT" => p.exchange.xattrdirect = x(),
+            "XATTRORGID" => p.exchange.xattrorgid = x(),
+            "XSYSPROBEID" => p.exchange.xsysprobeid = x(),
+            "XMSGID" => p.exchange.xmsgid = x(),
+            "XORIGFROM" => p.exchange.xorigfrom = x(),
+            k => p.other.push(Param {
+                keyword: Cow::Owned(k.to_string()),
+                value: None,
+            }),
+        }
+        p
+    }
+
     /// Writes the parameters in canonical order, each preceded by one space.
     pub fn encode(&self, out: &mut impl BufMut) {
         if let Some(n) = self.size {
@@ -1090,6 +1131,29 @@ impl<'a> RcptParams<'a> {
             }
         }
         Ok(())
+    }
+
+    /// RCPT parameters holding only `keyword`, with a placeholder value; see
+    /// [`MailParams::placeholder`].
+    pub(crate) fn placeholder(keyword: &str) -> RcptParams<'static> {
+        let mut p = RcptParams::default();
+        let x = || Some(XText(Cow::Borrowed("")));
+        match keyword {
+            "NOTIFY" => p.notify = Some(Notify::default()),
+            "ORCPT" => {
+                p.orcpt = Some(Orcpt {
+                    addr_type: Cow::Borrowed("rfc822"),
+                    addr: XText(Cow::Borrowed("")),
+                })
+            }
+            "XORAR" => p.exchange.xorar = x(),
+            "XRDST" => p.exchange.xrdst = x(),
+            k => p.other.push(Param {
+                keyword: Cow::Owned(k.to_string()),
+                value: None,
+            }),
+        }
+        p
     }
 
     /// Writes the parameters in canonical order, each preceded by one space.

@@ -2717,3 +2717,19 @@ fn advertised_parameter_with_a_bad_value_is_501() {
         }
     }
 }
+
+/// HELP lists what the session serves: BDAT (CHUNKING, RFC 3030) only in an EHLO session,
+/// since before EHLO or after HELO it is `502` (RFC 5321 4.1.1.8).
+#[test]
+fn help_names_bdat_only_in_an_ehlo_session() {
+    let basic = "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP\r\n";
+    let r = run(
+        config(),
+        b"HELP\r\nHELO client.example.test\r\nHELP\r\n",
+        defaults,
+    );
+    assert_eq!(
+        r.text(),
+        t(GREETING) + basic + "250 mx.example.test\r\n" + basic
+    );
+}

@@ -1580,7 +1580,9 @@ impl Server {
                 Step::Progress
             }
             Command::Help { .. } => {
-                let help = if self.config.extensions.chunking {
+                // RFC 5321 4.1.1.8: what the server serves now; BDAT only where CHUNKING
+                // is advertised (RFC 3030), so not before EHLO or after HELO.
+                let help = if x.chunking && esmtp {
                     replies::HELP
                 } else {
                     replies::HELP_WITHOUT_BDAT

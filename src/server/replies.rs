@@ -42,13 +42,14 @@ pub const CANNOT_VRFY: Reply = r(
 );
 /// `252 2.5.0`: EXPN accepted without a reply of the caller's.
 pub const CANNOT_EXPN: Reply = r(252, (2, 5, 0), "Cannot EXPN list");
-/// `214 2.0.0` for HELP.
+/// `214 2.0.0` for HELP in an EHLO session that offers CHUNKING.
 pub const HELP: Reply = r(
     214,
     (2, 0, 0),
     "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP",
 );
-/// `214 2.0.0` for HELP when CHUNKING is not offered.
+/// `214 2.0.0` for HELP when CHUNKING is not offered (or not in this session: before EHLO,
+/// after HELO).
 pub const HELP_WITHOUT_BDAT: Reply = r(
     214,
     (2, 0, 0),

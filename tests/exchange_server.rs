@@ -620,6 +620,26 @@ fn xexch50_refusal_syntax_sequence_and_not_advertised() {
     );
 }
 
+/// XEXCH50 is advertised only in an EHLO reply (KB 812455): after HELO (or before any
+/// greeting) a configured XEXCH50 is `503 5.5.1 Send EHLO first`, as the other Exchange
+/// verbs, AUTH, X-EXPS, STARTTLS and ETRN are, and no blob is read.
+#[test]
+fn xexch50_after_helo_is_send_ehlo_first() {
+    let mut cfg = ServerConfig::exchange_2016_default("mail.example.test");
+    cfg.exchange.xexch50 = true;
+    cfg.exchange.xshadow = true;
+    let mut t = S::new(cfg.clone());
+    assert_eq!(t.accept("XEXCH50 4 2\r\n"), "503 5.5.1 Send EHLO first\r\n");
+    let mut t = S::new(cfg);
+    t.accept("HELO client.example.test\r\n");
+    t.accept("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n");
+    assert_eq!(t.accept("XEXCH50 4 2\r\n"), "503 5.5.1 Send EHLO first\r\n");
+    assert_eq!(t.accept("XSHADOW x\r\n"), "503 5.5.1 Send EHLO first\r\n");
+    assert!(!t.events.iter().any(|e| matches!(e, Event::XExch50 { .. })));
+    // No blob is read: the next line is a command.
+    assert_eq!(t.accept("NOOP\r\n"), "250 2.0.0 OK\r\n");
+}
+
 /// KB 843106 ("How to troubleshoot the 504 need to authenticate first SMTP protocol
 /// error"): from Exchange 2003 SP1 on, the SMTP service refuses XEXCH50 before the peer
 /// authenticated, `504 Need to authenticate first`, and no blob is read; the sender goes

@@ -1680,8 +1680,12 @@ impl Server {
             } => self.handle_auth(AuthVerb::XExps, &mechanism, initial_response),
             Command::XExch50 { size, mode } => {
                 let authenticated = self.auth_identity.is_some() || self.exps_identity.is_some();
-                let reply = if !(ex.xexch50 && esmtp) {
+                let reply = if !ex.xexch50 {
                     replies::NOT_IMPLEMENTED
+                } else if !esmtp {
+                    // Advertised only in an EHLO reply (KB 812455), like the other
+                    // Exchange verbs, X-EXPS, AUTH, STARTTLS and ETRN.
+                    replies::SEND_EHLO_FIRST
                 } else if ex.xexch50_requires_auth && !authenticated {
                     // KB 843106: no MAPI properties from an unauthenticated peer.
                     replies::XEXCH50_NEEDS_AUTH

@@ -499,17 +499,11 @@ fn body_needed(ev: &[Event]) -> Option<MessageId> {
 
 #[test]
 fn streamed_body_over_data() {
-    let mut t = T::plain();
-    t.hello(&["PIPELINING", "8BITMIME", "SIZE"]);
-    let id =
-        t.c.send(
-            env(&["b@example.test"]),
-            Body::Stream {
-                body_type: BodyType::SevenBit,
-                size: Some(12),
-            },
-        )
-        .unwrap();
+    let (mut t, id) = streamed(
+        &["PIPELINING", "8BITMIME", "SIZE"],
+        BodyType::SevenBit,
+        Some(12),
+    );
     t.expect("MAIL FROM:<a@example.test> SIZE=12\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
     assert_eq!(body_needed(&t.events()), None);
     assert_eq!(
@@ -531,17 +525,11 @@ fn streamed_body_over_data() {
 
 #[test]
 fn streamed_body_over_bdat_is_zero_copy_chunks() {
-    let mut t = T::plain();
-    t.hello(&["PIPELINING", "CHUNKING", "BINARYMIME"]);
-    let id =
-        t.c.send(
-            env(&["b@example.test"]),
-            Body::Stream {
-                body_type: BodyType::Binary,
-                size: None,
-            },
-        )
-        .unwrap();
+    let (mut t, id) = streamed(
+        &["PIPELINING", "CHUNKING", "BINARYMIME"],
+        BodyType::Binary,
+        None,
+    );
     assert_eq!(body_needed(&t.events()), Some(id));
     t.c.push_body(id, bytes("first\n")).unwrap();
     t.c.push_body(id, bytes("second\r")).unwrap();
@@ -553,17 +541,7 @@ fn streamed_body_over_bdat_is_zero_copy_chunks() {
 
 #[test]
 fn streamed_body_violating_its_type_over_bdat_resets() {
-    let mut t = T::plain();
-    t.hello(&["PIPELINING", "CHUNKING"]);
-    let id =
-        t.c.send(
-            env(&["b@example.test"]),
-            Body::Stream {
-                body_type: BodyType::SevenBit,
-                size: None,
-            },
-        )
-        .unwrap();
+    let (mut t, id) = streamed(&["PIPELINING", "CHUNKING"], BodyType::SevenBit, None);
     t.c.push_body(id, bytes("ok\r\n")).unwrap();
     t.c.push_body(id, bytes("more\r\n")).unwrap();
     assert_eq!(
@@ -590,17 +568,7 @@ fn an_early_refusal_in_the_middle_of_data_rejects_the_message() {
         ("552 5.3.4 Message too big", true),
         ("451 4.3.0 Try later", false),
     ] {
-        let mut t = T::plain();
-        t.hello(&["PIPELINING"]);
-        let id =
-            t.c.send(
-                env(&["b@example.test"]),
-                Body::Stream {
-                    body_type: BodyType::SevenBit,
-                    size: None,
-                },
-            )
-            .unwrap();
+        let (mut t, id) = streamed(&["PIPELINING"], BodyType::SevenBit, None);
         t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
         t.server("250 ok\r\n250 ok\r\n354 go\r\n");
         t.c.push_body(id, bytes("part one\r\n")).unwrap();
@@ -633,17 +601,7 @@ fn an_early_refusal_in_the_middle_of_data_rejects_the_message() {
 
 #[test]
 fn streamed_body_violating_its_type_over_data_drops_the_connection() {
-    let mut t = T::plain();
-    t.hello(&["PIPELINING"]);
-    let id =
-        t.c.send(
-            env(&["b@example.test"]),
-            Body::Stream {
-                body_type: BodyType::SevenBit,
-                size: None,
-            },
-        )
-        .unwrap();
+    let (mut t, id) = streamed(&["PIPELINING"], BodyType::SevenBit, None);
     t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
     t.server("250 ok\r\n250 ok\r\n354 go\r\n");
     t.c.push_body(id, bytes("fine\r\n")).unwrap();
@@ -663,17 +621,7 @@ fn streamed_body_violating_its_type_over_data_drops_the_connection() {
 
 #[test]
 fn streamed_body_is_requested_only_when_the_queue_drains() {
-    let mut t = T::plain();
-    t.hello(&["PIPELINING", "CHUNKING"]);
-    let id =
-        t.c.send(
-            env(&["b@example.test"]),
-            Body::Stream {
-                body_type: BodyType::SevenBit,
-                size: None,
-            },
-        )
-        .unwrap();
+    let (mut t, id) = streamed(&["PIPELINING", "CHUNKING"], BodyType::SevenBit, None);
     assert_eq!(body_needed(&t.events()), Some(id));
     let big = Bytes::from(format!("{}\r\n", "a".repeat(98)).repeat(1000));
     t.c.push_body(id, big.clone()).unwrap(); // held back as the possible last chunk
@@ -743,17 +691,7 @@ fn null_sender_and_postmaster() {
 
 #[test]
 fn streamed_bdat_without_pipelining_waits_for_each_reply() {
-    let mut t = T::plain();
-    t.hello(&["CHUNKING"]);
-    let id =
-        t.c.send(
-            env(&["b@example.test"]),
-            Body::Stream {
-                body_type: BodyType::SevenBit,
-                size: None,
-            },
-        )
-        .unwrap();
+    let (mut t, id) = streamed(&["CHUNKING"], BodyType::SevenBit, None);
     t.expect("MAIL FROM:<a@example.test>\r\n");
     t.server("250 ok\r\n");
     t.expect("RCPT TO:<b@example.test>\r\n");
@@ -1245,17 +1183,7 @@ fn reply_3xx_to_rset_or_xexch50_is_a_protocol_error() {
 /// 1024 chunks are unanswered, and resumes as replies arrive.
 #[test]
 fn streamed_bdat_stops_while_too_many_chunks_are_unanswered() {
-    let mut t = T::plain();
-    t.hello(&["PIPELINING", "CHUNKING"]);
-    let id =
-        t.c.send(
-            env(&["b@example.test"]),
-            Body::Stream {
-                body_type: BodyType::SevenBit,
-                size: None,
-            },
-        )
-        .unwrap();
+    let (mut t, id) = streamed(&["PIPELINING", "CHUNKING"], BodyType::SevenBit, None);
     let mut pushed = 0;
     while body_needed(&t.events()) == Some(id) {
         t.c.push_body(id, bytes("x\r\n")).unwrap();

@@ -121,3 +121,21 @@ pub fn rcpt_results(ev: &[Event]) -> Vec<(usize, bool, u16)> {
         })
         .collect()
 }
+
+/// A plain session with `caps` and one message to b@example.test whose body the caller
+/// streams (`Body::Stream` of `body_type`, declared `size`); the session and the message.
+pub fn streamed(
+    caps: &[&str],
+    body_type: ehlo::client::BodyType,
+    size: Option<u64>,
+) -> (T, ehlo::client::MessageId) {
+    let mut t = T::plain();
+    t.hello(caps);
+    let id =
+        t.c.send(
+            env(&["b@example.test"]),
+            ehlo::client::Body::Stream { body_type, size },
+        )
+        .unwrap();
+    (t, id)
+}

@@ -500,17 +500,7 @@ fn reply_to_a_command_not_yet_sent_is_unsolicited() {
 
 #[test]
 fn data_block_timeout_when_the_transport_does_not_drain() {
-    let mut t = T::plain();
-    t.hello(&["PIPELINING"]);
-    let id =
-        t.c.send(
-            env1(),
-            Body::Stream {
-                body_type: BodyType::SevenBit,
-                size: None,
-            },
-        )
-        .unwrap();
+    let (mut t, id) = streamed(&["PIPELINING"], BodyType::SevenBit, None);
     t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
     t.server("250 ok\r\n250 ok\r\n354 go\r\n");
     t.events();
@@ -816,17 +806,7 @@ fn data_block_timer_starts_when_data_is_queued() {
     t.expect("x\r\n.\r\n");
 
     // A streamed body whose first chunk takes the caller 10 minutes.
-    let mut t = T::plain();
-    t.hello(&["PIPELINING"]);
-    let id =
-        t.c.send(
-            env1(),
-            Body::Stream {
-                body_type: BodyType::SevenBit,
-                size: None,
-            },
-        )
-        .unwrap();
+    let (mut t, id) = streamed(&["PIPELINING"], BodyType::SevenBit, None);
     t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
     t.server("250 ok\r\n250 ok\r\n354 go\r\n");
     t.expect("");

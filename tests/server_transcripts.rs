@@ -2733,3 +2733,31 @@ fn help_names_bdat_only_in_an_ehlo_session() {
         t(GREETING) + basic + "250 mx.example.test\r\n" + basic
     );
 }
+
+/// RFC 3030 section 3 defines `BODY=BINARYMIME` on its own: a session offering BINARYMIME
+/// (with CHUNKING) but neither 8BITMIME nor SMTPUTF8 still offers the BODY parameter, so a
+/// bad value or a duplicate of it is judged (`501 5.5.4`), not called unrecognized (RFC
+/// 5321 4.1.1.11); `BODY=8BITMIME`, whose extension is not advertised, stays `555 5.5.4`.
+#[test]
+fn body_offered_by_binarymime_alone_has_its_value_judged() {
+    let mut c = config();
+    c.extensions.eight_bit_mime = false;
+    c.extensions.smtputf8 = false;
+    c.limits.max_errors = 100;
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test> BODY=9BIT\r\n\
+           MAIL FROM:<a@example.test> BODY=BINARYMIME BODY=BINARYMIME\r\n\
+           MAIL FROM:<a@example.test> BODY=8BITMIME\r\n\
+           MAIL FROM:<a@example.test> BODY=BINARYMIME\r\n";
+    let out = run(c, input.as_bytes(), defaults).text();
+    assert!(
+        out.contains("250-BINARYMIME\r\n") && !out.contains("8BITMIME\r\n"),
+        "{out}"
+    );
+    let lines = after_ehlo(&out);
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(lines[0].starts_with("501 5.5.4 "), "{out}");
+    assert!(lines[1].starts_with("501 5.5.4 "), "{out}");
+    assert!(lines[2].starts_with("555 5.5.4 "), "{out}");
+    assert_eq!(lines[3], "250 2.1.0 Sender OK");
+}

@@ -1823,7 +1823,13 @@ impl Server {
         else {
             return false;
         };
-        if starts_with_ci(line, b"MAIL") {
+        if starts_with_ci(line, b"MAIL") && k == "BODY" {
+            // BODY= belongs to 8BITMIME (RFC 6152) and to BINARYMIME (RFC 3030 section
+            // 3), which a session may offer without 8BITMIME: the parameter is offered
+            // when either is.
+            let x = &self.config.extensions;
+            !(self.is_esmtp() && (x.eight_bit_mime || x.smtputf8 || (x.chunking && x.binary_mime)))
+        } else if starts_with_ci(line, b"MAIL") {
             !self.mail_params_ok(&MailParams::placeholder(k))
         } else if starts_with_ci(line, b"RCPT") {
             !self.rcpt_params_ok(&RcptParams::placeholder(k))

@@ -893,7 +893,8 @@ impl<'a> MailParams<'a> {
     /// placeholder value: what a server checks against its advertised extensions when the
     /// parameter's own value did not parse, so that an extension it did not advertise gets
     /// `555 5.5.4` whatever the value (RFC 5321 4.1.1.11). `BODY` stands for 8BITMIME
-    /// (RFC 6152), which BINARYMIME extends; an unknown keyword lands in `other`.
+    /// (RFC 6152); the server judges it itself, since BINARYMIME (RFC 3030) offers it too.
+    /// An unknown keyword lands in `other`.
     pub(crate) fn placeholder(keyword: &str) -> MailParams<'static> {
         let mut p = MailParams::default();
         let x = || Some(XText(Cow::Borrowed("")));

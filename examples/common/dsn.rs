@@ -132,7 +132,6 @@ impl Request {
         while find(headers, boundary.as_bytes()).is_some() {
             boundary.push('_');
         }
-        let eight_bit = headers.iter().any(|&b| b >= 0x80);
         let (status_type, headers_type, addr_type) = if self.utf8 {
             (
                 "message/global-delivery-status",
@@ -142,7 +141,70 @@ impl Request {
         } else {
             ("message/delivery-status", "text/rfc822-headers", "rfc822")
         };
-        let mut m = Vec::with_capacity(1024 + headers.len());
+        let mut date = Vec::with_capacity(32);
+        write_rfc5322_date(&mut date, now);
+        let date = String::from_utf8_lossy(&date).into_owned();
+        let mut arrival_date = Vec::with_capacity(32);
+        write_rfc5322_date(&mut arrival_date, arrival);
+        let arrival_date = String::from_utf8_lossy(&arrival_date).into_owned();
+        // The bodies of the first two parts, built first: whether a part holds 8-bit
+        // octets decides its label (and the multipart's) below.
+        let mut text = String::with_capacity(128);
+        let mut status = String::with_capacity(256);
+        let add = |out: &mut String, parts: &[&str]| {
+            for p in parts {
+                out.push_str(p);
+            }
+            out.push_str("\r\n");
+        };
+        add(
+            &mut text,
+            &["Your message was delivered to the following recipients:"],
+        );
+        add(&mut text, &[]);
+        for r in &self.recipients {
+            add(&mut text, &["  <", &r.address, ">"]);
+        }
+        // RFC 3464 section 2.2: the per-message fields.
+        add(&mut status, &["Reporting-MTA: dns; ", host]);
+        if let Some(envid) = &self.envid {
+            // RFC 3461 section 6.3: the ENVID, decoded from xtext.
+            add(
+                &mut status,
+                &["Original-Envelope-Id: ", &printable(envid, self.utf8)],
+            );
+        }
+        add(&mut status, &["Arrival-Date: ", &arrival_date]);
+        // RFC 3464 section 2.3: a block of fields per recipient.
+        for r in &self.recipients {
+            add(&mut status, &[]);
+            if let Some((kind, addr)) = &r.original {
+                add(
+                    &mut status,
+                    &[
+                        "Original-Recipient: ",
+                        kind,
+                        "; ",
+                        &original(kind, addr, self.utf8),
+                    ],
+                );
+            }
+            add(
+                &mut status,
+                &["Final-Recipient: ", addr_type, "; ", &r.address],
+            );
+            add(&mut status, &["Action: delivered"]);
+            add(&mut status, &["Status: 2.0.0"]);
+        }
+        // RFC 2045 section 6.4: a part holding 8-bit octets is labelled 8bit, and so is a
+        // multipart holding such a part; RFC 6533 sections 6.2 and 6.3 ask for the 8bit
+        // encoding for the message/global-* types. Outside SMTPUTF8 only the returned
+        // headers can hold 8-bit octets.
+        let text_8bit = !text.is_ascii();
+        let status_8bit = !status.is_ascii();
+        let headers_8bit = headers.iter().any(|&b| b >= 0x80);
+        let cte = "Content-Transfer-Encoding: 8bit";
+        let mut m = Vec::with_capacity(1024 + text.len() + status.len() + headers.len());
         let mut line = |parts: &[&str]| {
             for p in parts {
                 m.extend_from_slice(p.as_bytes());
@@ -159,16 +221,9 @@ impl Request {
         line(&["MIME-Version: 1.0"]);
         line(&["Content-Type: multipart/report; report-type=delivery-status;"]);
         line(&["\tboundary=\"", &boundary, "\""]);
-        if eight_bit && !self.utf8 {
-            // RFC 2045 6.4: a multipart holding an 8bit part is 8bit itself.
-            line(&["Content-Transfer-Encoding: 8bit"]);
+        if text_8bit || status_8bit || headers_8bit {
+            line(&[cte]);
         }
-        let mut date = Vec::with_capacity(32);
-        write_rfc5322_date(&mut date, now);
-        let date = String::from_utf8_lossy(&date).into_owned();
-        let mut arrival_date = Vec::with_capacity(32);
-        write_rfc5322_date(&mut arrival_date, arrival);
-        let arrival_date = String::from_utf8_lossy(&arrival_date).into_owned();
         line(&["Date: ", &date]);
         line(&[]);
         line(&["This is a delivery status notification in MIME format (RFC 3464)."]);
@@ -176,45 +231,32 @@ impl Request {
         line(&["--", &boundary]);
         let charset = if self.utf8 { "utf-8" } else { "us-ascii" };
         line(&["Content-Type: text/plain; charset=", charset]);
-        line(&[]);
-        line(&["Your message was delivered to the following recipients:"]);
-        line(&[]);
-        for r in &self.recipients {
-            line(&["  <", &r.address, ">"]);
+        if text_8bit {
+            line(&[cte]);
         }
         line(&[]);
-        line(&["--", &boundary]);
-        line(&["Content-Type: ", status_type]);
-        line(&[]);
-        // RFC 3464 section 2.2: the per-message fields.
-        line(&["Reporting-MTA: dns; ", host]);
-        if let Some(envid) = &self.envid {
-            // RFC 3461 section 6.3: the ENVID, decoded from xtext.
-            line(&["Original-Envelope-Id: ", &printable(envid, self.utf8)]);
+        m.extend_from_slice(text.as_bytes());
+        m.extend_from_slice(b"\r\n--");
+        m.extend_from_slice(boundary.as_bytes());
+        m.extend_from_slice(b"\r\nContent-Type: ");
+        m.extend_from_slice(status_type.as_bytes());
+        m.extend_from_slice(b"\r\n");
+        if status_8bit {
+            m.extend_from_slice(cte.as_bytes());
+            m.extend_from_slice(b"\r\n");
         }
-        line(&["Arrival-Date: ", &arrival_date]);
-        // RFC 3464 section 2.3: a block of fields per recipient.
-        for r in &self.recipients {
-            line(&[]);
-            if let Some((kind, addr)) = &r.original {
-                line(&[
-                    "Original-Recipient: ",
-                    kind,
-                    "; ",
-                    &printable(addr, self.utf8),
-                ]);
-            }
-            line(&["Final-Recipient: ", addr_type, "; ", &r.address]);
-            line(&["Action: delivered"]);
-            line(&["Status: 2.0.0"]);
+        m.extend_from_slice(b"\r\n");
+        m.extend_from_slice(status.as_bytes());
+        m.extend_from_slice(b"\r\n--");
+        m.extend_from_slice(boundary.as_bytes());
+        m.extend_from_slice(b"\r\nContent-Type: ");
+        m.extend_from_slice(headers_type.as_bytes());
+        m.extend_from_slice(b"\r\n");
+        if headers_8bit {
+            m.extend_from_slice(cte.as_bytes());
+            m.extend_from_slice(b"\r\n");
         }
-        line(&[]);
-        line(&["--", &boundary]);
-        line(&["Content-Type: ", headers_type]);
-        if eight_bit && !self.utf8 {
-            line(&["Content-Transfer-Encoding: 8bit"]);
-        }
-        line(&[]);
+        m.extend_from_slice(b"\r\n");
         m.extend_from_slice(headers);
         m.extend_from_slice(b"\r\n--");
         m.extend_from_slice(boundary.as_bytes());
@@ -244,6 +286,48 @@ fn printable(xtext: &str, utf8: bool) -> String {
         },
         None => xtext.to_string(),
     }
+}
+
+/// The address of an Original-Recipient field, from the ORCPT the client gave (RFC 3461
+/// section 6.3). An address of the `utf-8` type is utf-8-addr-xtext or utf-8-addr-unitext
+/// (RFC 6533 section 3: non-ASCII as itself or as `\x{HEXPOINT}`), which a
+/// message/global-delivery-status (`utf8`) gives in the utf-8-address form, unescaped,
+/// and a message/delivery-status as the ASCII utf-8-addr-xtext it is. Any other type
+/// (`rfc822`, ...) is ASCII (RFC 3464 2.3.1), so its xtext is decoded only to ASCII,
+/// in a global report too.
+fn original(kind: &str, addr: &str, utf8: bool) -> String {
+    let utf8_type = kind.eq_ignore_ascii_case("utf-8");
+    let value = printable(addr, utf8 && utf8_type);
+    if utf8 && utf8_type {
+        unescape_unicode(&value).unwrap_or(value)
+    } else {
+        value
+    }
+}
+
+/// `\x{HEXPOINT}` escapes (RFC 6533 section 3, EmbeddedUnicodeChar) replaced by their
+/// characters; `None` if an escape is malformed or names a surrogate, a control character
+/// or a value beyond Unicode, so the caller keeps the text as it came.
+fn unescape_unicode(s: &str) -> Option<String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find("\\x{") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 3..];
+        let close = after.find('}')?;
+        let hex = &after[..close];
+        if hex.is_empty() || hex.len() > 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let c = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
+        if c.is_control() {
+            return None;
+        }
+        out.push(c);
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -371,5 +455,125 @@ mod tests {
         );
         assert!(report.contains("Original-Recipient: rfc822; +C3+A9@example.test\r\n"));
         assert!(report.is_ascii(), "{report}");
+    }
+
+    /// RFC 2045 section 6.4 (a multipart holding an 8bit part is 8bit itself) and RFC 6533
+    /// sections 6.2 and 6.3 (message/global-delivery-status and message/global-headers
+    /// "SHOULD" use the 8bit transfer encoding): under SMTPUTF8 every part that carries
+    /// UTF-8, and the multipart around them, is labelled `8bit`; an all-ASCII report
+    /// stays unlabelled (7bit).
+    #[test]
+    fn utf8_parts_are_labelled_8bit() {
+        let mut r = Request::new("<a@example.test>", None, true);
+        r.recipient("<\u{fc}@example.test>", notify_success(), None);
+        r.content(b"Subject: plain\r\n\r\n");
+        let now = SystemTime::now();
+        let report = r.report("<a@example.test>", "ID3", "mx.example.test", now, now);
+        let report = String::from_utf8(report).unwrap();
+        let (head, body) = report.split_once("\r\n\r\n").unwrap();
+        assert!(
+            head.contains("\r\nContent-Transfer-Encoding: 8bit"),
+            "{report}"
+        );
+        let parts: Vec<&str> = body.split("--=_ID3").collect();
+        // Preamble, three parts, the closing `--`.
+        assert_eq!(parts.len(), 5, "{report}");
+        let cte = |part: &str| {
+            part.split_once("\r\n\r\n")
+                .unwrap()
+                .0
+                .contains("Content-Transfer-Encoding: 8bit")
+        };
+        assert!(cte(parts[1]), "text part: {report}");
+        assert!(cte(parts[2]), "status part: {report}");
+        assert!(!cte(parts[3]), "ASCII headers part: {report}");
+        // All ASCII under SMTPUTF8: no label anywhere.
+        let mut r = Request::new("<a@example.test>", None, true);
+        r.recipient("<b@example.test>", notify_success(), None);
+        r.content(b"Subject: plain\r\n\r\n");
+        let report = r.report("<a@example.test>", "ID4", "mx.example.test", now, now);
+        let report = String::from_utf8(report).unwrap();
+        assert!(!report.contains("Content-Transfer-Encoding"), "{report}");
+    }
+
+    /// RFC 6533 section 3: an ORCPT of the `utf-8` type carries the address as
+    /// utf-8-addr-xtext or utf-8-addr-unitext (non-ASCII as itself or as `\x{HEXPOINT}`);
+    /// in a message/global-delivery-status the Original-Recipient gives it in the
+    /// utf-8-address form, unescaped. In a message/delivery-status it stays the ASCII
+    /// utf-8-addr-xtext. Other address types (`rfc822`) are ASCII (RFC 3464 2.3.1): an
+    /// xtext that decodes to UTF-8 stays encoded, in a global report too.
+    #[test]
+    fn utf8_original_recipients_are_unescaped_in_a_global_report() {
+        let now = SystemTime::now();
+        let orcpt = |t: &str, a: &str| Orcpt {
+            addr_type: t.to_string().into(),
+            addr: XText(a.to_string().into()),
+        };
+        let report = |utf8: bool, o: &Orcpt<'_>| {
+            let mut r = Request::new("<a@example.test>", None, utf8);
+            r.recipient("<j\u{f6}rg@example.test>", notify_success(), Some(o));
+            let m = r.report("<a@example.test>", "ID5", "mx.example.test", now, now);
+            String::from_utf8(m).unwrap()
+        };
+        for (utf8, t, a, want) in [
+            (
+                true,
+                "utf-8",
+                "j\\x{F6}rg@example.test",
+                "Original-Recipient: utf-8; j\u{f6}rg@example.test\r\n",
+            ),
+            (
+                true,
+                "UTF-8",
+                "\\x{6F22}\\x{5b57}@example.test",
+                "Original-Recipient: UTF-8; \u{6f22}\u{5b57}@example.test\r\n",
+            ),
+            (
+                true,
+                "utf-8",
+                "j\u{f6}rg@example.test",
+                "Original-Recipient: utf-8; j\u{f6}rg@example.test\r\n",
+            ),
+            (
+                false,
+                "utf-8",
+                "j\\x{F6}rg@example.test",
+                "Original-Recipient: utf-8; j\\x{F6}rg@example.test\r\n",
+            ),
+            // Not a valid escape (no closing brace, a surrogate, control): kept as is.
+            (
+                true,
+                "utf-8",
+                "j\\x{F6rg@example.test",
+                "Original-Recipient: utf-8; j\\x{F6rg@example.test\r\n",
+            ),
+            (
+                true,
+                "utf-8",
+                "\\x{D800}@example.test",
+                "Original-Recipient: utf-8; \\x{D800}@example.test\r\n",
+            ),
+            (
+                true,
+                "utf-8",
+                "\\x{A}@example.test",
+                "Original-Recipient: utf-8; \\x{A}@example.test\r\n",
+            ),
+            (
+                true,
+                "rfc822",
+                "j+C3+B6rg@example.test",
+                "Original-Recipient: rfc822; j+C3+B6rg@example.test\r\n",
+            ),
+            (
+                true,
+                "rfc822",
+                "b+2Bx@example.test",
+                "Original-Recipient: rfc822; b+x@example.test\r\n",
+            ),
+        ] {
+            let m = report(utf8, &orcpt(t, a));
+            assert!(m.contains(want), "{want:?} in\n{m}");
+        }
     }
 }

@@ -287,6 +287,26 @@ impl Event {
     }
 }
 
+/// Why [`Server::try_decide`](super::Server::try_decide) applied no decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DecisionError {
+    /// No event waits for a decision: the last event was informational, its decision was
+    /// already given, polling again applied its default, or the session closed. The
+    /// decision was dropped: it never lands on a later event, and nothing was sent.
+    NotPending,
+}
+
+impl std::fmt::Display for DecisionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecisionError::NotPending => f.write_str("no event is waiting for a decision"),
+        }
+    }
+}
+
+impl std::error::Error for DecisionError {}
+
 /// The caller's answer to an event that needs a decision.
 ///
 /// A [`Decision::Reply`] with a 2xx or 3xx code counts as acceptance (with the caller's

@@ -110,7 +110,7 @@ pub use config::{
     AuthConfig, BareLineEnding, ExchangeConfig, Extensions, LongLines, Mechanism, ServerConfig,
     ServerLimits, Timeouts,
 };
-pub use event::{AuthAbort, AuthVerb, Decision, Event, MessageAbort, TlsVerb};
+pub use event::{AuthAbort, AuthVerb, Decision, DecisionError, Event, MessageAbort, TlsVerb};
 
 use crate::data::{ChunkReader, DataDecoder, DataError, DataEvent, DecoderConfig};
 use crate::sasl::{SaslError, ServerExchange, ServerStep};
@@ -700,13 +700,39 @@ impl Server {
         self.decide(decision);
     }
 
-    /// Answers the pending event. Does nothing when no decision is pending. The client's
-    /// timer keeps counting from its last input; see [`Server::decide_at`] for decisions
-    /// that take time.
+    /// Answers the pending event. Does nothing when no decision is pending (a second
+    /// decision for the same event, a decision after polling again applied the default,
+    /// after an informational event or after the session closed): a decision always
+    /// answers the one event that waits, never a later one. [`Server::try_decide`] says
+    /// whether it was applied. The client's timer keeps counting from its last input; see
+    /// [`Server::decide_at`] for decisions that take time.
     pub fn decide(&mut self, decision: Decision) {
+        let _ = self.try_decide(decision);
+    }
+
+    /// [`Server::decide`], reporting a decision that found no event waiting for one as
+    /// [`DecisionError::NotPending`] (it is dropped: nothing is sent, and it does not
+    /// answer the next event). A caller that keeps its own record of which event it
+    /// answers learns here that the record and the machine disagree.
+    ///
+    /// ```
+    /// use ehlo::server::{Decision, DecisionError, Server, ServerConfig};
+    /// use std::time::Instant;
+    ///
+    /// let mut server = Server::new(ServerConfig::new("mx.example.test"), Instant::now());
+    /// assert!(server.poll_event().is_some()); // Event::Connect
+    /// assert_eq!(server.try_decide(Decision::Accept), Ok(()));
+    /// assert_eq!(server.try_decide(Decision::Accept), Err(DecisionError::NotPending));
+    /// ```
+    pub fn try_decide(&mut self, decision: Decision) -> Result<(), DecisionError> {
         let Some(pending) = self.pending.take() else {
-            return;
+            return Err(DecisionError::NotPending);
         };
+        self.apply_decision(pending, decision);
+        Ok(())
+    }
+
+    fn apply_decision(&mut self, pending: Pending, decision: Decision) {
         // RFC 2034 section 3: a caller's reply gets an enhanced code of its class, except
         // the greeting and the EHLO/HELO reply (which carry none), and the replies to the
         // Exchange verbs, whose text is the verb's data (X-LINK2STATE state chunks, KB

@@ -249,3 +249,199 @@ fn polling_without_deciding_applies_the_default() {
     server.transmit_into(&mut out);
     assert_eq!(String::from_utf8(out).unwrap(), r.text());
 }
+
+// ---- what the caller's replies become on the wire ----
+
+fn reply_to_mail(code: u16, enhanced: Option<EnhancedCode>) -> String {
+    let input = format!("{EHLO}MAIL FROM:<a@example.test>\r\n");
+    let r = run(config(), input.as_bytes(), |e| match e {
+        Event::MailFrom { .. } => Decision::Reply(Reply::new(code, enhanced, "odd")),
+        _ => Decision::Default,
+    });
+    assert_well_formed(&r.out);
+    after_ehlo(&r)
+}
+
+fn reply_to_unknown(code: u16) -> String {
+    let input = format!("{EHLO}FOO\r\n");
+    let r = run(config(), input.as_bytes(), |e| match e {
+        Event::Unknown { .. } => Decision::Reply(Reply::new(code, None, "odd")),
+        _ => Decision::Default,
+    });
+    assert_well_formed(&r.out);
+    after_ehlo(&r)
+}
+
+/// A code outside 2xx-5xx goes out as `554` (RFC 5321 4.2.1: such a code is a permanent
+/// failure to the client), and then, with ENHANCEDSTATUSCODES advertised, with `5.0.0`
+/// as every other `5xx` (RFC 2034 section 3).
+#[test]
+fn an_out_of_range_code_is_a_554_with_an_enhanced_code() {
+    for code in [0u16, 100, 199, 600, 999, 1000] {
+        assert_eq!(reply_to_mail(code, None), "554 5.0.0 odd\r\n", "{code}");
+        assert_eq!(
+            reply_to_mail(code, Some(EnhancedCode::new(5, 7, 1))),
+            "554 5.7.1 odd\r\n",
+            "{code}"
+        );
+    }
+}
+
+/// RFC 5321 4.2: `Reply-code = %x32-35 %x30-35 %x30-39`. A caller's code whose second
+/// digit is 6 to 9 keeps its class and third digit and goes out with the second digit 5
+/// ("mail system", the generic category of 4.2.1).
+#[test]
+fn a_code_outside_the_reply_code_grammar_is_made_grammatical() {
+    assert_eq!(reply_to_mail(470, None), "450 4.0.0 odd\r\n");
+    assert_eq!(reply_to_mail(599, None), "559 5.0.0 odd\r\n");
+    assert_eq!(
+        reply_to_mail(590, Some(EnhancedCode::new(5, 1, 8))),
+        "550 5.1.8 odd\r\n"
+    );
+    // 260 is 250, which MAIL takes; 299 is 259, which it cannot: the standard reply.
+    assert_eq!(reply_to_mail(260, None), "250 2.0.0 odd\r\n");
+    assert_eq!(reply_to_mail(299, None), "250 2.1.0 Sender OK\r\n");
+    assert_eq!(reply_to_unknown(260), "250 2.0.0 odd\r\n");
+    assert_eq!(reply_to_unknown(299), "259 2.0.0 odd\r\n");
+    assert_eq!(reply_to_unknown(480), "450 4.0.0 odd\r\n");
+}
+
+/// A `Decision::Close` with an out-of-grammar code still closes with a negative reply.
+#[test]
+fn close_with_an_out_of_grammar_code() {
+    let input = format!("{EHLO}MAIL FROM:<a@example.test>\r\nNOOP\r\n");
+    for (code, line) in [
+        (470u16, "450 4.0.0 bye\r\n"),
+        (
+            999,
+            "421 4.3.0 Service not available, closing transmission channel\r\n",
+        ),
+        (
+            100,
+            "421 4.3.0 Service not available, closing transmission channel\r\n",
+        ),
+    ] {
+        let r = run(config(), input.as_bytes(), |e| match e {
+            Event::MailFrom { .. } => Decision::Close(Reply::new(code, None, "bye")),
+            _ => Decision::Default,
+        });
+        assert_eq!(after_ehlo(&r), line, "{code}");
+        assert!(r.closed);
+    }
+}
+
+/// The enhanced code of a caller's reply whose class disagrees with the reply code (RFC
+/// 3463 section 3) is replaced by the class's `X.0.0`; without ENHANCEDSTATUSCODES none
+/// is written at all.
+#[test]
+fn an_enhanced_code_of_another_class_is_replaced() {
+    assert_eq!(
+        reply_to_mail(550, Some(EnhancedCode::new(2, 1, 0))),
+        "550 5.0.0 odd\r\n"
+    );
+    assert_eq!(
+        reply_to_mail(450, Some(EnhancedCode::new(5, 1, 0))),
+        "450 4.0.0 odd\r\n"
+    );
+    assert_eq!(
+        reply_to_mail(550, Some(EnhancedCode::new(9, 1, 0))),
+        "550 5.0.0 odd\r\n"
+    );
+    let mut c = config();
+    c.extensions.enhanced_status_codes = false;
+    let input = format!("{EHLO}MAIL FROM:<a@example.test>\r\n");
+    let r = run(c, input.as_bytes(), |e| match e {
+        Event::MailFrom { .. } => {
+            Decision::Reply(Reply::new(550, Some(EnhancedCode::new(5, 7, 1)), "no"))
+        }
+        _ => Decision::Default,
+    });
+    assert!(
+        r.text().ends_with("\r\n250 CHUNKING\r\n550 no\r\n"),
+        "{}",
+        r.text()
+    );
+}
+
+/// Reply text with CR, LF and other controls, and text past 512 octets: the lines are
+/// all well formed, of the caller's code, and none is a reply of its own.
+#[test]
+fn caller_text_cannot_inject_or_overflow_a_line() {
+    let text = format!("a\r\n250 2.1.0 fake\rb\nc\0d\x1b{}", "x".repeat(1200));
+    let input = format!("{EHLO}MAIL FROM:<a@example.test>\r\nQUIT\r\n");
+    let r = run(config(), input.as_bytes(), |e| match e {
+        Event::MailFrom { .. } => Decision::Reply(Reply::new(550, None, text.clone())),
+        _ => Decision::Default,
+    });
+    assert_well_formed(&r.out);
+    let out = after_ehlo(&r);
+    let lines: Vec<&str> = out.split_inclusive("\r\n").collect();
+    let (last, rest) = lines.split_last().unwrap();
+    assert_eq!(*last, "221 2.0.0 Bye\r\n");
+    let (final_550, continuation) = rest.split_last().unwrap();
+    assert!(final_550.starts_with("550 5.0.0 "), "{out}");
+    for l in continuation {
+        assert!(l.starts_with("550-5.0.0 "), "{out}");
+    }
+    assert_eq!(continuation[0], "550-5.0.0 a\r\n");
+    assert_eq!(continuation[1], "550-5.0.0 250 2.1.0 fake b\r\n");
+}
+
+// ---- AUTH replies ----
+
+fn custom_auth() -> ServerConfig {
+    let mut c = config();
+    c.auth.mechanisms = vec![Mechanism::new("X-CUSTOM")];
+    c.auth.allow_plaintext_without_tls = true;
+    c
+}
+
+fn auth_transcript(decision: Decision, client: &str) -> (String, Vec<&'static str>) {
+    let input = format!("{EHLO}AUTH X-CUSTOM\r\n{client}");
+    let mut first = Some(decision);
+    let r = run(custom_auth(), input.as_bytes(), |e| match e {
+        Event::AuthStart { .. } => first.take().unwrap(),
+        Event::AuthResponse { data, .. } if data == b"abc" => Decision::AuthSuccess {
+            identity: "u".into(),
+        },
+        _ => Decision::Default,
+    });
+    assert_well_formed(&r.out);
+    let text = r.text();
+    let start = text.find("250 CHUNKING\r\n").unwrap() + "250 CHUNKING\r\n".len();
+    (text[start..].to_string(), r.kinds())
+}
+
+/// RFC 4954 section 4: `334` is the one intermediate reply of an AUTH exchange. Another
+/// `3xx` from the caller (a `354`, a `300`) used to go out as given while the exchange
+/// ended: the client was told to go on, and its next line was read as a command. It is
+/// now the `334` challenge with the reply's first line, and the exchange goes on.
+#[test]
+fn another_3xx_to_auth_is_a_334_challenge() {
+    for code in [300u16, 354, 399] {
+        let (out, kinds) = auth_transcript(
+            Decision::Reply(Reply::new(code, None, "Y2hhbA==\nmore")),
+            "YWJj\r\n",
+        );
+        assert_eq!(
+            out, "334 Y2hhbA==\r\n235 2.7.0 Authentication successful\r\n",
+            "{code}"
+        );
+        assert_eq!(kinds, ["Connect", "Ehlo", "AuthStart", "AuthResponse"]);
+    }
+}
+
+/// A challenge's text is one `334` line: CR and LF are dropped (as before) and other
+/// control characters become spaces, as in every other reply (RFC 5321 4.2 textstring;
+/// RFC 4954 section 4 `continue-req = "334" SP [base64] CRLF`).
+#[test]
+fn challenge_text_carries_no_control_characters() {
+    use std::borrow::Cow;
+    let (out, _) = auth_transcript(
+        Decision::AuthChallengeText(Cow::Borrowed("a\0b\x1bc\rd\ne\x7ff\tg")),
+        "",
+    );
+    assert_eq!(out, "334 a b cde f\tg\r\n");
+    let (out, _) = auth_transcript(Decision::Reply(Reply::new(334, None, "x\0y")), "");
+    assert_eq!(out, "334 x y\r\n");
+}

@@ -1882,8 +1882,13 @@ fn out_of_range_reply_codes_refuse() {
         Event::MailFrom { .. } => Decision::Reply(Reply::new(150, None, "odd")),
         _ => Decision::Default,
     });
-    // Serialized as 554 by the reply encoder, and no transaction was opened.
-    assert!(r.text().ends_with("554 odd\r\n554 odd\r\n"), "{}", r.text());
+    // Sent as 554, with the 5.0.0 every 5xx carries under ENHANCEDSTATUSCODES (RFC 2034
+    // section 3), and no transaction was opened.
+    assert!(
+        r.text().ends_with("554 5.0.0 odd\r\n554 5.0.0 odd\r\n"),
+        "{}",
+        r.text()
+    );
 }
 
 // ---- built-in SASL exchanges (src/sasl) ----

@@ -314,9 +314,25 @@ impl std::error::Error for DecisionError {}
 /// 3.8). A positive code the command cannot take (a `250` to DATA, a `354` to RCPT, a
 /// `200` to VRFY; RFC 5321 4.3.2, RFC 3207 section 4) counts as [`Decision::Accept`]: the
 /// standard reply goes out and the caller's text is dropped, so the client is never told
-/// something the machine does not do. Replies to AUTH, to unknown verbs and to the
-/// Exchange verbs are sent as given (a `354` there starts no data phase). The SASL
-/// decisions given to a non-AUTH event count as [`Decision::Default`].
+/// something the machine does not do. Replies to unknown verbs and to the Exchange verbs
+/// are sent as given (a `354` there starts no data phase), and so are replies to AUTH,
+/// except that any `3xx` to AUTH is the `334` challenge with the reply's first line
+/// (RFC 4954 section 4: `334` is the exchange's one intermediate reply, and the exchange
+/// goes on). The SASL decisions given to a non-AUTH event count as [`Decision::Default`].
+///
+/// What goes on the wire is always well-formed, whatever the caller gives:
+///
+/// * the code: one outside 2xx-5xx goes out as `554` (a permanent failure, RFC 5321
+///   4.2.1), and one whose second digit is 6 to 9 with a 5 there instead (`470` is `450`;
+///   4.2's `Reply-code` grammar), before any of the rules above are applied;
+/// * the enhanced code (with ENHANCEDSTATUSCODES): one whose class is not the reply
+///   code's first digit (RFC 3463 section 3), or none, is the class's `X.0.0` (RFC 2034
+///   section 3), except on the greeting, the EHLO/HELO reply and the Exchange verbs'
+///   replies; a `3xx` carries none;
+/// * the text: `\n` separates lines of a multi-line reply, CR LF is a line break too, any
+///   other control character is a space, and a line longer than 512 octets (RFC 5321
+///   4.5.3.1.5; 1,024 for X-LINK2STATE) is wrapped, so no text ever makes a second reply
+///   (see [`crate::syntax::reply`]). A `334` challenge is one line, never wrapped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// The event's documented default.

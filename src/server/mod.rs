@@ -230,9 +230,23 @@ fn positive_fits(pending: &Pending, code: u16) -> bool {
 /// whose code is not `4xx` / `5xx` becomes `421 4.3.0` ([`replies::CLOSING`]): a positive
 /// reply followed by a closed connection (a `354` to DATA, a `250` to the end of a
 /// message) would tell the client to go on (RFC 5321 3.8).
+///
+/// Before the rest, the code of a caller's reply is made one RFC 5321 4.2 allows
+/// ([`grammatical_code`]), so what is judged is what goes out.
 fn normalize_decision(pending: &Pending, decision: Decision) -> Decision {
-    match decision {
+    let decision = match decision {
         Decision::Close(r) if !(400..600).contains(&r.code.0) => Decision::Close(replies::CLOSING),
+        Decision::Close(mut r) => {
+            r.code.0 = grammatical_code(r.code.0);
+            Decision::Close(r)
+        }
+        Decision::Reply(mut r) => {
+            r.code.0 = grammatical_code(r.code.0);
+            Decision::Reply(r)
+        }
+        d => d,
+    };
+    match decision {
         Decision::Reply(r)
             if (200..400).contains(&r.code.0) && !positive_fits(pending, r.code.0) =>
         {
@@ -248,6 +262,21 @@ fn normalize_decision(pending: &Pending, decision: Decision) -> Decision {
             Decision::Default
         }
         d => d,
+    }
+}
+
+/// The code a caller's reply goes out with. RFC 5321 4.2: `Reply-code = %x32-35 %x30-35
+/// %x30-39`. A code outside 200..=599 is `554`, as [`Reply::encode`] writes it (4.2.1: a
+/// client treats such a code as a permanent failure), so that it also gets the `5.0.0` of
+/// its class under ENHANCEDSTATUSCODES (RFC 2034 section 3) instead of none. A second
+/// digit of 6 to 9 becomes 5 ("mail system", 4.2.1's generic category): the class, and
+/// with it acceptance or refusal, and the third digit are kept (`470` is `450`, `599` is
+/// `559`).
+fn grammatical_code(code: u16) -> u16 {
+    match code {
+        200..=599 if code / 10 % 10 > 5 => code / 100 * 100 + 50 + code % 10,
+        200..=599 => code,
+        _ => 554,
     }
 }
 
@@ -972,11 +1001,16 @@ impl Server {
     /// Sends `334 <text>` as one line (never wrapped: a long NTLM or GSSAPI token must stay
     /// on one line, RFC 4954 section 4) and waits for the client's answer.
     fn challenge(&mut self, verb: AuthVerb, text: &str, exchange: Option<Box<ServerExchange>>) {
-        // continue-req = "334" SP [base64] CRLF; a challenge carries no CR or LF.
+        // continue-req = "334" SP [base64] CRLF; a challenge carries no CR or LF (they are
+        // dropped), and other control characters become spaces, as in every reply
+        // (RFC 5321 4.2 textstring; HT is kept).
         self.out.extend_from_slice(b"334 ");
         for b in text.bytes() {
-            if b != b'\r' && b != b'\n' {
-                self.out.extend_from_slice(&[b]);
+            match b {
+                b'\r' | b'\n' => {}
+                b'\t' => self.out.extend_from_slice(b"\t"),
+                0..=0x1f | 0x7f => self.out.extend_from_slice(b" "),
+                b => self.out.extend_from_slice(&[b]),
             }
         }
         self.out.extend_from_slice(b"\r\n");
@@ -1004,7 +1038,10 @@ impl Server {
             Decision::AuthChallengeText(text) => self.challenge(verb, &text, None),
             Decision::AuthSuccess { identity } => self.auth_success(verb, identity, None),
             Decision::AuthTemporaryFailure => self.auth_failure(&replies::AUTH_TEMP_FAILURE),
-            Decision::Reply(r) if r.code.0 == 334 => {
+            // RFC 4954 section 4: `334` is the one intermediate reply of the exchange; any
+            // other `3xx` would tell the client to go on while the exchange ended (its
+            // next line read as a command), so it is the `334` challenge too.
+            Decision::Reply(r) if (300..400).contains(&r.code.0) => {
                 let text = r.first_line().to_string();
                 self.challenge(verb, &text, None);
             }

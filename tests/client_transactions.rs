@@ -906,6 +906,45 @@ fn injected_line_breaks_in_parameters_are_refused() {
     );
 }
 
+/// The envelope's fields are public, so a caller can build a path or an Exchange parameter
+/// by hand, bypassing the parsers: a value that would break the MAIL or RCPT line (CR, LF
+/// or NUL) fails the message with `InvalidEnvelope` before anything is sent (RFC 5321
+/// 2.3.8: CRLF only ends a line; no second command may ride on the caller's value).
+#[test]
+fn hand_built_paths_and_exchange_parameters_cannot_inject() {
+    use ehlo::syntax::path::{Domain, ForwardPath, Host, LocalPart, Mailbox, ReversePath};
+    use ehlo::syntax::xtext::XText;
+    use std::borrow::Cow;
+    let evil = |s: &str| Cow::Owned(format!("{s}\r\nRCPT TO:<evil@example.test>"));
+    let evil_mailbox = || Mailbox {
+        local_part: LocalPart::DotString(evil("a")),
+        host: Host::Domain(Domain(Cow::Borrowed("example.test"))),
+    };
+    let mut cases: Vec<(Envelope, &[&str])> = Vec::new();
+    let mut e = env(&["b@example.test"]);
+    e.from = ReversePath::Mailbox(evil_mailbox());
+    cases.push((e, &["PIPELINING"]));
+    let mut e = env(&["b@example.test"]);
+    e.recipients[0].path = ForwardPath::Mailbox(Mailbox {
+        local_part: LocalPart::Quoted(Cow::Borrowed("b\0c")),
+        host: Host::Domain(Domain(evil("example.test"))),
+    });
+    cases.push((e, &["PIPELINING"]));
+    let mut e = env(&["b@example.test"]);
+    e.exchange.xoorg = Some(XText(evil("org")));
+    cases.push((e, &["PIPELINING", "XOORG"]));
+    for (e, caps) in cases {
+        let mut t = T::plain();
+        t.hello(caps);
+        let id = t.c.send(e, "x\r\n").unwrap();
+        t.expect("");
+        assert_eq!(
+            results(&t.events()),
+            vec![(id, Err(MessageError::InvalidEnvelope))]
+        );
+    }
+}
+
 #[test]
 fn usual_hostnames_go_out() {
     for name in [

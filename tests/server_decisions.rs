@@ -445,3 +445,162 @@ fn challenge_text_carries_no_control_characters() {
     let (out, _) = auth_transcript(Decision::Reply(Reply::new(334, None, "x\0y")), "");
     assert_eq!(out, "334 x y\r\n");
 }
+
+// ---- the caller's loop of the module documentation, followed literally ----
+
+/// The peer of [`literal_loop`]: a real `Client` behind an in-memory "socket". `read`
+/// returns what the client has written, `None` when a real read would block (the client
+/// waits for the server). TLS is simulated: both sides call `tls_established` at the
+/// handshake point.
+struct Peer {
+    client: ehlo::client::Client,
+    now: std::time::Instant,
+    events: Vec<ehlo::client::Event>,
+    wire: Vec<u8>,
+}
+
+impl Peer {
+    fn write(&mut self, bytes: &[u8]) {
+        self.wire.extend_from_slice(bytes);
+        self.client.receive(bytes);
+    }
+
+    fn read(&mut self) -> Option<Vec<u8>> {
+        while let Some(event) = self.client.poll_event() {
+            if matches!(event, ehlo::client::Event::StartTls { .. }) {
+                self.client.tls_established().unwrap();
+            }
+            self.events.push(event);
+        }
+        let mut out = Vec::new();
+        while let Some(b) = self.client.poll_transmit(self.now) {
+            out.extend_from_slice(&b);
+        }
+        (!out.is_empty()).then_some(out)
+    }
+}
+
+/// Steps 1 to 7 of "The caller's loop" in `ehlo::server`, in that order, with STARTTLS,
+/// AUTH PLAIN run by the machine (`builtin_exchanges`), a message, and an idle client the
+/// server times out (the client sends no QUIT). A real read blocks when the client has
+/// nothing to say; here that is a deadlock, unless a timeout is due. The loop used to be
+/// documented with the read (step 2) before the first drain of the events: followed
+/// literally, the server waited for the client's first line while the client waited for
+/// the greeting, which only the `Connect` event's decision produces.
+#[test]
+fn the_documented_loop_works_as_written() {
+    use ehlo::client::{Client, ClientConfig, Credentials, Envelope, TlsPolicy};
+    use std::time::Instant;
+
+    let t0 = Instant::now();
+    let mut config = ServerConfig::new("mx.example.test");
+    config.extensions.starttls = true;
+    config.auth.mechanisms = vec![Mechanism::new("PLAIN")];
+    config.auth.builtin_exchanges = true;
+    config.auth.require_auth = true;
+    let mut cconfig = ClientConfig::new("client.example.test");
+    cconfig.tls = TlsPolicy::Required;
+    cconfig.credentials = Some(Credentials::Password {
+        authzid: None,
+        username: "alice".into(),
+        password: "s3cret".into(),
+    });
+    let mut peer = Peer {
+        client: Client::new(cconfig, t0),
+        now: t0,
+        events: Vec::new(),
+        wire: Vec::new(),
+    };
+    let envelope = Envelope::new("alice@example.test")
+        .unwrap()
+        .recipient("bob@example.test")
+        .unwrap();
+    peer.client
+        .send(envelope, "Subject: hi\r\n\r\nHello\r\n")
+        .unwrap();
+
+    let mut now = t0;
+    // 1.
+    let mut server = Server::new(std::sync::Arc::new(config), now);
+    let mut message = Vec::new();
+    let mut stored = Vec::new();
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        assert!(rounds < 100, "the loop does not end");
+        // 2. Drain the events, answering those that need a decision (the first,
+        // Connect, before any input: the client waits for the greeting).
+        while let Some(event) = server.poll_event() {
+            let decision = match &event {
+                Event::MessageChunk(b) => {
+                    message.extend_from_slice(b);
+                    continue;
+                }
+                Event::MessageAborted(_) | Event::Reset => {
+                    message.clear();
+                    continue;
+                }
+                // 6. STARTTLS: write the 220, run the handshake, tell the machine.
+                Event::TlsUpgrade => {
+                    while let Some(bytes) = server.poll_transmit() {
+                        peer.write(&bytes);
+                    }
+                    server.tls_established();
+                    continue;
+                }
+                // 7. AUTH with the built-in exchange: verify the credentials.
+                Event::AuthVerify { credentials, .. } => match credentials {
+                    ehlo::sasl::Credentials::Plain {
+                        authcid, password, ..
+                    } if authcid == "alice" && password == "s3cret" => Decision::AuthSuccess {
+                        identity: authcid.clone(),
+                    },
+                    _ => Decision::AuthFailure,
+                },
+                Event::MessageEnd { .. } => {
+                    stored.push(std::mem::take(&mut message));
+                    Decision::Accept
+                }
+                e if !e.needs_decision() => continue,
+                _ => Decision::Default,
+            };
+            server.decide(decision);
+        }
+        // 3. Write every transmit, in order.
+        while let Some(bytes) = server.poll_transmit() {
+            peer.write(&bytes);
+        }
+        // 4. Closed: the remaining transmits are written; close the connection.
+        if server.is_closed() {
+            break;
+        }
+        // 5. Read and hand every byte to the machine; a read waits until the deadline at
+        // most, then the timeout is handled.
+        match peer.read() {
+            Some(bytes) => server.receive(now, &bytes),
+            None => {
+                let deadline = server.poll_timeout().expect("a deadline while open");
+                assert!(
+                    peer.wire.starts_with(b"220 "),
+                    "deadlock: the client waits for the greeting, the loop for the client"
+                );
+                now = deadline;
+                peer.now = now;
+                server.handle_timeout(now);
+            }
+        }
+    }
+    assert_eq!(stored, [b"Subject: hi\r\n\r\nHello\r\n".to_vec()]);
+    assert_eq!(server.authenticated(), Some("alice"));
+    let wire = String::from_utf8(peer.wire).unwrap();
+    assert!(wire.contains("220 2.0.0 Ready to start TLS\r\n"), "{wire}");
+    assert!(
+        wire.contains("235 2.7.0 Authentication successful\r\n"),
+        "{wire}"
+    );
+    assert!(wire.contains("250 2.0.0 Message accepted\r\n"), "{wire}");
+    assert!(
+        wire.ends_with("421 4.4.2 Timeout exceeded, closing connection\r\n"),
+        "{wire}"
+    );
+}

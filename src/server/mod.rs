@@ -21,26 +21,30 @@
 //! 1. `Server::new(config, now)` when a client connects (share one
 //!    `Arc<ServerConfig>` between sessions); for implicit TLS (RFC 8314) call
 //!    [`Server::tls_established`] before anything else.
-//! 2. Hand every byte read to [`Server::receive`]; on EOF drop the session.
-//! 3. Drain [`Server::poll_event`], answering every event for which
+//! 2. Drain [`Server::poll_event`], answering every event for which
 //!    [`Event::needs_decision`] is true with [`Server::decide`] (or [`Server::decide_at`]
 //!    when the decision took time, e.g. a disk commit on [`Event::MessageEnd`]). Collect
 //!    [`Event::MessageChunk`]s for the message in progress and discard them on
-//!    [`Event::MessageAborted`] or [`Event::Reset`].
-//! 4. Write every buffer [`Server::poll_transmit`] returns (or
+//!    [`Event::MessageAborted`] or [`Event::Reset`]. Do this before the first read: the
+//!    first event, [`Event::Connect`], comes without any input, and the client says
+//!    nothing until the greeting its decision produces has been written (RFC 5321 3.1).
+//! 3. Write every buffer [`Server::poll_transmit`] returns (or
 //!    [`Server::transmit_into`]), in order.
-//! 5. STARTTLS: after [`Event::TlsUpgrade`], write what [`Server::poll_transmit`] holds
+//! 4. When [`Server::is_closed`], the remaining transmits are written (step 3): close the
+//!    connection.
+//! 5. Read from the client and hand every byte to [`Server::receive`], then go back to
+//!    step 2; on EOF drop the session. Wait for input until [`Server::poll_timeout`] at
+//!    most, then call [`Server::handle_timeout`] and go back to step 2 (a timeout answers
+//!    `421 4.4.2` and closes, RFC 5321 4.5.3.2).
+//! 6. STARTTLS: after [`Event::TlsUpgrade`], write what [`Server::poll_transmit`] holds
 //!    (the `220`), run the TLS handshake on the transport, then call
 //!    [`Server::tls_established`]; what the client sent in between is discarded.
-//! 6. AUTH: with [`AuthConfig::builtin_exchanges`] the machine runs PLAIN, LOGIN, XOAUTH2
+//! 7. AUTH: with [`AuthConfig::builtin_exchanges`] the machine runs PLAIN, LOGIN, XOAUTH2
 //!    and OAUTHBEARER itself and asks for a verdict with [`Event::AuthVerify`]
 //!    ([`Decision::AuthSuccess`] or [`Decision::AuthFailure`]), and hands NTLM and GSSAPI
 //!    tokens over as [`Event::AuthToken`]; otherwise, and for other mechanisms
 //!    (CRAM-MD5, custom ones), the caller drives the exchange from [`Event::AuthStart`]
 //!    and [`Event::AuthResponse`] with [`Decision::AuthChallenge`].
-//! 7. Sleep until [`Server::poll_timeout`] at most, then call [`Server::handle_timeout`]
-//!    (a timeout answers `421 4.4.2` and closes, RFC 5321 4.5.3.2).
-//! 8. When [`Server::is_closed`], write the remaining transmits and close the connection.
 //!
 //! The crate documentation shows a [`Server`] and a [`Client`](crate::client::Client)
 //! connected in memory with STARTTLS and AUTH; `examples/smtp-server.rs` (tokio + rustls),

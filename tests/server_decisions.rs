@@ -604,3 +604,22 @@ fn the_documented_loop_works_as_written() {
         "{wire}"
     );
 }
+
+/// A host name or greeting with line breaks stays within its reply: lines of the same
+/// code in the greeting and the HELO reply, spaces in the EHLO reply's first line (no
+/// keyword can be added through it).
+#[test]
+fn hostname_and_greeting_cannot_add_replies_or_keywords() {
+    let mut c = config();
+    c.hostname = "mx\r\nAUTH PLAIN".into();
+    c.greeting = "hi\r\n554 no\0".into();
+    let r = run(c, format!("{EHLO}HELO x\r\n").as_bytes(), defaults);
+    assert_well_formed(&r.out);
+    assert_eq!(
+        r.text(),
+        "220-mx\r\n220-AUTH PLAIN hi\r\n220 554 no \r\n\
+         250-mx  AUTH PLAIN Hello client.example.test\r\n250-SIZE 10485760\r\n\
+         250-PIPELINING\r\n250-DSN\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n\
+         250-BINARYMIME\r\n250 CHUNKING\r\n250-mx\r\n250 AUTH PLAIN\r\n"
+    );
+}

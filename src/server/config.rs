@@ -21,8 +21,17 @@ pub use crate::data::{BareLineEnding, LongLines};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// The server's name, first word of the `220` greeting and of the EHLO reply.
+    ///
+    /// Meant to be a domain; other text cannot break the protocol: in the greeting and the
+    /// HELO reply a `\n` or CR LF starts another line of the same multi-line reply and any
+    /// other control character is a space (as in every reply, see
+    /// [`crate::syntax::reply`]), and in the EHLO reply, whose lines are keywords, CR and
+    /// LF are spaces and the line is cut to fit 512 octets
+    /// ([`Capabilities::to_reply`](crate::syntax::capability::Capabilities::to_reply)),
+    /// so no text here ever adds a reply or an EHLO keyword.
     pub hostname: String,
-    /// Text after the host name in the `220` greeting (default `ESMTP ready`).
+    /// Text after the host name in the `220` greeting (default `ESMTP ready`); line
+    /// breaks make a multi-line greeting (RFC 5321 4.2), sanitized as `hostname`.
     pub greeting: String,
     /// The extensions offered in the EHLO reply.
     pub extensions: Extensions,

@@ -227,6 +227,44 @@ fn trickling_client_is_bounded_by_the_line_limit() {
     s.expires_at(s.t0 + at + Duration::from_secs(300));
 }
 
+/// Time given out of order (an `Instant` taken before the previous one, say on another
+/// thread) is no time passed: input never moves the deadline earlier than the last
+/// activity already seen set it (RFC 5321 4.5.3.2.7 times the wait from the client's last
+/// activity, the latest one).
+#[test]
+fn an_earlier_instant_never_shortens_the_wait() {
+    let mut s = S::new(config());
+    s.send_at(100 * SEC, EHLO);
+    let deadline = s.t0 + 100 * SEC + Duration::from_secs(300);
+    assert_eq!(s.server.poll_timeout(), Some(deadline));
+    assert_eq!(s.send_at(50 * SEC, b"NOOP\r\n"), "250 2.0.0 OK\r\n");
+    s.expires_at(deadline);
+}
+
+/// Between an accepted STARTTLS and `tls_established` the machine discards what it is fed
+/// (RFC 3207 4.2). Discarded bytes are not activity: a peer that trickles plaintext instead
+/// of completing the handshake still ends at the deadline set by the STARTTLS.
+#[test]
+fn bytes_discarded_during_the_tls_handshake_do_not_restart_the_timer() {
+    let mut c = config();
+    c.extensions.starttls = true;
+    let mut s = S::new(c);
+    s.send_at(SEC, EHLO);
+    assert_eq!(
+        s.send_at(2 * SEC, b"STARTTLS\r\n"),
+        "220 2.0.0 Ready to start TLS\r\n"
+    );
+    let deadline = s.t0 + 2 * SEC + Duration::from_secs(300);
+    for at in [100, 200, 299] {
+        assert_eq!(s.send_at(at * SEC, b"N"), "");
+        assert_eq!(s.server.poll_timeout(), Some(deadline));
+    }
+    s.server.handle_timeout(deadline);
+    // No plaintext 421 inside what is by then a TLS stream.
+    assert_eq!(s.drain(), "");
+    assert!(s.server.is_closed());
+}
+
 // ---- client side ----
 
 fn env() -> Envelope {

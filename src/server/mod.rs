@@ -635,11 +635,17 @@ impl Server {
     /// session closed, and input between an accepted STARTTLS and
     /// [`Server::tls_established`], is discarded. If the unprocessed input would exceed
     /// `limits.max_input_buffer`, the session answers `421 4.7.0` and closes.
+    ///
+    /// Input restarts the timer of RFC 5321 4.5.3.2 (the client's last activity), except
+    /// input that is discarded: bytes fed during the TLS handshake are not SMTP activity
+    /// (RFC 3207 4.2), so a peer that trickles plaintext instead of completing the
+    /// handshake still times out. A `now` earlier than the last activity seen counts as
+    /// no time passed: it never moves the deadline earlier.
     pub fn receive(&mut self, now: Instant, data: &[u8]) {
-        self.last_activity = now;
         if matches!(self.phase, Phase::Closed | Phase::TlsHandshake) {
             return;
         }
+        self.last_activity = self.last_activity.max(now);
         let total = self.buffered_len().saturating_add(data.len());
         if total > self.config.limits.max_input_buffer {
             self.pending = None;

@@ -382,3 +382,17 @@ fn client_mail_rcpt_data_timeouts() {
     c.c.receive(b"250 2.0.0 que");
     c.expires_at(c.t0 + 5 * SEC + 10 * MIN, TimeoutKind::DataTermination);
 }
+
+/// Time given out of order is no time passed: once the client was told it is `t0 + 100 s`,
+/// a command handed out at an earlier `Instant` left no earlier than that, and its reply
+/// timer (RFC 5321 4.5.3.2) starts there, not at the stale time.
+#[test]
+fn client_earlier_instant_never_shortens_the_wait() {
+    let mut c = C::new(|_| {});
+    c.c.receive(b"220 mx.example.test ESMTP\r\n");
+    assert_eq!(c.transmit_at(100 * SEC), "EHLO client.example.test\r\n");
+    c.c.receive(b"250-mx.example.test\r\n250 8BITMIME\r\n");
+    assert_eq!(c.transmit_at(50 * SEC), "MAIL FROM:<a@example.test>\r\n");
+    c.c.handle_timeout(c.t0 + 40 * SEC);
+    c.expires_at(c.t0 + 100 * SEC + 5 * MIN, TimeoutKind::Mail);
+}

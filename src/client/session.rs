@@ -734,7 +734,7 @@ impl Client {
         if self.state == State::Closed {
             return None;
         }
-        self.observe(now);
+        let now = self.observe(now);
         self.flush_out();
         if self.transmit.is_empty() {
             self.refill();
@@ -838,9 +838,13 @@ impl Client {
 
     /// The client is given the time: the latest seen, the start of the awaited reply's
     /// timer if a reply arrived since the last time, and the start of the data-block timer
-    /// if output was queued since the queue ran empty.
-    fn observe(&mut self, now: Instant) {
+    /// if output was queued since the queue ran empty. Returns the time to use: a `now`
+    /// earlier than one already given is no time passed (the timers of RFC 5321 4.5.3.2
+    /// start no earlier than the latest time the client knows of, so a stale `Instant`
+    /// never shortens a wait).
+    fn observe(&mut self, now: Instant) -> Instant {
         self.now_seen = self.now_seen.max(now);
+        let now = self.now_seen;
         if self.awaited_since.is_none() {
             self.awaited_since = Some(now);
         }
@@ -848,6 +852,7 @@ impl Client {
             // Output queued since the queue ran empty waits from now on (4.5.3.2.5).
             self.last_send = Some(now);
         }
+        now
     }
 
     // ----- output helpers -----

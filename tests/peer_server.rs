@@ -1133,6 +1133,74 @@ fn unusable_accounts_are_refused_at_start() {
     }
 }
 
+/// Options under which no message could ever be accepted stop every server example at
+/// start with a message naming the option, instead of a server that refuses all mail:
+/// `--require-auth` without any `--user` (every MAIL would get `530 5.7.0` while AUTH is
+/// never offered, RFC 4954 section 6), and `--max-recipients 0` (every RCPT would get
+/// `452 4.5.3`; RFC 5321 4.5.3.1.8 asks for at least 100).
+#[test]
+fn options_that_refuse_all_mail_are_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["smtp-server", "blocking", "event-loop"] {
+        for (args, flag) in [
+            (&["--require-auth"][..], "--require-auth"),
+            (&["--max-recipients", "0"][..], "--max-recipients"),
+        ] {
+            let out = run(
+                Command::new(example(name))
+                    .args(["--listen", "127.0.0.1:0", "--maildir"])
+                    .arg(dir.path().join("maildir"))
+                    .args(args),
+                None,
+                PEER_TIMEOUT,
+            );
+            assert!(!out.status.success(), "{name} {args:?}: {}", out.all());
+            assert!(out.stderr.contains(flag), "{name} {args:?}: {}", out.all());
+        }
+    }
+}
+
+/// `--max-recipients N`: the first N recipients of a transaction are accepted, the next
+/// gets `452 4.5.3` (RFC 5321 4.5.3.1.10), and the message goes to the N accepted.
+#[test]
+fn max_recipients_is_enforced() {
+    let server = ExampleServer::start(&["--max-recipients", "2"]);
+    let replies = raw_session(
+        server.addr,
+        &[
+            b"EHLO client.test\r\n",
+            b"MAIL FROM:<alice@example.test>\r\n",
+            b"RCPT TO:<b1@example.test>\r\n",
+            b"RCPT TO:<b2@example.test>\r\n",
+            b"RCPT TO:<b3@example.test>\r\n",
+            b"DATA\r\n",
+            b"Subject: two\r\n\r\nline\r\n.\r\n",
+            b"QUIT\r\n",
+        ],
+    );
+    let tail: Vec<&str> = replies[replies.len() - 7..replies.len() - 1]
+        .iter()
+        .map(|r| &r[..9])
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            "250 2.1.0",
+            "250 2.1.5",
+            "250 2.1.5",
+            "452 4.5.3",
+            "354 Start",
+            "250 2.0.0"
+        ],
+        "{replies:?}"
+    );
+    let stored = server.only_message();
+    assert_eq!(
+        split_trace(&stored).content,
+        b"Subject: two\r\n\r\nline\r\n"
+    );
+}
+
 // ------------------------------------------------------------------ implicit TLS
 
 /// The example with `--tls-self-signed --tls-listen <free port>` and `extra`; returns the

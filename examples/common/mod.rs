@@ -51,7 +51,7 @@ pub struct ServerOptions {
     /// and LOGIN compare names and passwords after SASLprep (RFC 4616, RFC 4013).
     #[arg(long = "user", value_name = "NAME:PASSWORD")]
     pub users: Vec<String>,
-    /// Refuse MAIL until the client authenticated (530 5.7.0).
+    /// Refuse MAIL until the client authenticated (530 5.7.0). Needs --user.
     #[arg(long)]
     pub require_auth: bool,
     /// Offer PLAIN and LOGIN before STARTTLS too (they are only offered under TLS
@@ -61,7 +61,8 @@ pub struct ServerOptions {
     /// Largest message in octets (advertised with SIZE).
     #[arg(long)]
     pub max_size: Option<u64>,
-    /// Most recipients per transaction.
+    /// Most recipients per transaction (at least 1; RFC 5321 4.5.3.1.8 asks for 100, the
+    /// default).
     #[arg(long)]
     pub max_recipients: Option<usize>,
     /// Advertise and serve the Microsoft Exchange extensions.
@@ -91,6 +92,16 @@ impl ServerOptions {
     ) -> Result<(Arc<session::Shared>, Option<Arc<rustls::ServerConfig>>), Error> {
         if self.tls_listen.is_some() && !self.tls_enabled() {
             return Err("--tls-listen needs --tls-cert and --tls-key, or --tls-self-signed".into());
+        }
+        // Options under which no message could ever be accepted are mistakes, not
+        // policies: without an account AUTH is never offered, so every MAIL would get
+        // `530 5.7.0` (RFC 4954 section 6) with no way to authenticate; with no recipient
+        // allowed every RCPT would get `452 4.5.3` (RFC 5321 4.5.3.1.8 asks for 100).
+        if self.require_auth && self.users.is_empty() {
+            return Err("--require-auth needs at least one --user NAME:PASSWORD".into());
+        }
+        if self.max_recipients == Some(0) {
+            return Err("--max-recipients must be at least 1".into());
         }
         let users = self.accounts()?;
         let config = self.server_config();

@@ -202,7 +202,8 @@ fn connection(
                     return Err(io::Error::other("TLS upgrade without TLS configured"));
                 };
                 conn = Some(handshake(tcp, cfg, shortest)?);
-                session.server.tls_established();
+                // The wait for the EHLO starts when the handshake ends.
+                session.server.tls_established_at(Instant::now());
                 debug!(%peer, "TLS established");
             }
             Next::Commit(commit) => session.committed(commit.run()),

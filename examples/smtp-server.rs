@@ -227,7 +227,8 @@ async fn connection(
                 let handshake = Box::pin(acceptor.accept(tcp));
                 let stream = within(shortest, "TLS handshake", handshake).await?;
                 conn = Conn::Tls(Box::new(stream));
-                session.server.tls_established();
+                // The wait for the EHLO starts when the handshake ends.
+                session.server.tls_established_at(Instant::now());
                 debug!(%peer, "TLS established");
             }
             Next::Commit(commit) => {

@@ -265,6 +265,47 @@ fn bytes_discarded_during_the_tls_handshake_do_not_restart_the_timer() {
     assert!(s.server.is_closed());
 }
 
+#[test]
+fn the_wait_for_ehlo_after_starttls_starts_when_the_handshake_ends() {
+    let mut c = config();
+    c.extensions.starttls = true;
+    let mut s = S::new(c);
+    s.send_at(SEC, EHLO);
+    assert_eq!(
+        s.send_at(2 * SEC, b"STARTTLS\r\n"),
+        "220 2.0.0 Ready to start TLS\r\n"
+    );
+    // A handshake of 200 s: the client still has the full 5 minutes for its EHLO.
+    s.server.tls_established_at(s.t0 + 202 * SEC);
+    let deadline = s.t0 + 202 * SEC + Duration::from_secs(300);
+    assert_eq!(s.server.poll_timeout(), Some(deadline));
+    s.server.handle_timeout(deadline - SEC);
+    assert!(!s.server.is_closed());
+    assert!(s.send_at(400 * SEC, EHLO).starts_with("250-"));
+    // An Instant from before the last activity moves nothing.
+    let mut c = config();
+    c.extensions.starttls = true;
+    let mut s = S::new(c);
+    s.send_at(SEC, EHLO);
+    s.send_at(100 * SEC, b"STARTTLS\r\n");
+    s.server.tls_established_at(s.t0 + 50 * SEC);
+    assert_eq!(
+        s.server.poll_timeout(),
+        Some(s.t0 + 100 * SEC + Duration::from_secs(300))
+    );
+    // Plain tls_established keeps counting from the STARTTLS.
+    let mut c = config();
+    c.extensions.starttls = true;
+    let mut s = S::new(c);
+    s.send_at(SEC, EHLO);
+    s.send_at(2 * SEC, b"STARTTLS\r\n");
+    s.server.tls_established();
+    assert_eq!(
+        s.server.poll_timeout(),
+        Some(s.t0 + 2 * SEC + Duration::from_secs(300))
+    );
+}
+
 // ---- client side ----
 
 fn env() -> Envelope {

@@ -38,6 +38,7 @@
 //!    `421 4.4.2` and closes, RFC 5321 4.5.3.2).
 //! 6. STARTTLS: after [`Event::TlsUpgrade`], write what [`Server::poll_transmit`] holds
 //!    (the `220`), run the TLS handshake on the transport, then call
+//!    [`Server::tls_established_at`] (the wait for EHLO starts then) or
 //!    [`Server::tls_established`]; what the client sent in between is discarded.
 //! 7. AUTH: with [`AuthConfig::builtin_exchanges`] the machine runs PLAIN, LOGIN, XOAUTH2
 //!    and OAUTHBEARER itself and asks for a verdict with [`Event::AuthVerify`]
@@ -1174,6 +1175,11 @@ impl Server {
     /// TLS). The session is back at its start (RFC 3207 section 4.2): EHLO is required,
     /// the EHLO name, any transaction and any authentication are forgotten, and the EHLO
     /// reply advertises what applies under TLS.
+    ///
+    /// The wait for the client's next command still counts from its last activity (the
+    /// STARTTLS command, or the connection): the handshake took part of it. To give the
+    /// client the full command timeout from the end of the handshake, use
+    /// [`Server::tls_established_at`].
     pub fn tls_established(&mut self) {
         self.tls = true;
         if matches!(self.phase, Phase::TlsHandshake) {
@@ -1187,6 +1193,27 @@ impl Server {
             self.auth_identity = None;
             self.exps_identity = None;
         }
+    }
+
+    /// [`Server::tls_established`] at `now`, when the handshake ended: the session starts
+    /// over, and so does the wait for its first command (RFC 5321 4.5.3.2.7 times the
+    /// server's wait from the client's latest activity, and completing the handshake is
+    /// the latest; RFC 3207 section 4.2 starts the SMTP session over). A `now` earlier
+    /// than the last activity seen never moves the deadline earlier.
+    ///
+    /// ```
+    /// use ehlo::server::{Server, ServerConfig};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let t0 = Instant::now();
+    /// let mut server = Server::new(ServerConfig::new("mx.example.test"), t0);
+    /// // Implicit TLS (RFC 8314): the handshake ran before the greeting and took 20 s.
+    /// server.tls_established_at(t0 + Duration::from_secs(20));
+    /// assert_eq!(server.poll_timeout(), Some(t0 + Duration::from_secs(20 + 300)));
+    /// ```
+    pub fn tls_established_at(&mut self, now: Instant) {
+        self.tls_established();
+        self.last_activity = self.last_activity.max(now);
     }
 
     /// Whether the session ended (QUIT, `421`, timeout, limits). Send the remaining

@@ -135,7 +135,10 @@ pub enum Event {
     /// The server accepted STARTTLS (or X-ANONYMOUSTLS, see `anonymous`): drain
     /// [`Client::poll_transmit`] (nothing more comes), run the TLS handshake on the
     /// transport, then call [`Client::tls_established`]. Every byte handed to
-    /// [`Client::receive`] before that is treated as response injection.
+    /// [`Client::receive`] before that is treated as response injection. The machine
+    /// runs no timer during the handshake ([`Client::poll_timeout`] is `None` until
+    /// [`Client::tls_established`]): bounding it is the caller's, as it owns the
+    /// transport (`examples/smtp-send.rs` bounds it with its `--timeout`).
     StartTls {
         /// `true` for Exchange's X-ANONYMOUSTLS.
         anonymous: bool,

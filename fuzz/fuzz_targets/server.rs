@@ -1,6 +1,7 @@
 #![no_main]
 //! Drives the server machine with arbitrary input pieces and arbitrary caller decisions.
-//! Checks: no panic, bounded buffering, well-formed reply lines, closed after a timeout.
+//! Checks: no panic, bounded buffering, well-formed reply lines, closed after a timeout;
+//! now and then the server shuts down mid-session.
 use ehlo::server::{Decision, Event, Mechanism, Server, ServerConfig};
 use ehlo::{EnhancedCode, Reply};
 use libfuzzer_sys::fuzz_target;
@@ -61,6 +62,10 @@ fuzz_target!(|data: &[u8]| {
     let mut sel = head[1];
     // Pieces are separated by 0xFE; each piece boundary drains events and output.
     for piece in input.split(|b| *b == 0xFE) {
+        // An empty piece is the server going down (Server::shutdown), when asked for.
+        if piece.is_empty() && head[0] & 128 != 0 {
+            server.shutdown();
+        }
         server.receive(now, piece);
         assert!(server.buffered_len() <= 2048);
         while let Some(e) = server.poll_event() {

@@ -378,6 +378,9 @@ pub struct Server {
     sasl_ntlm: bool,
     commands: u64,
     transactions: u32,
+    /// [`Server::shutdown`] was called: the session ends with `421 4.3.2` as soon as no
+    /// mail transaction is open.
+    shutting_down: bool,
     last_activity: Instant,
     /// The longest MAIL and RCPT lines this session takes ([`param_line_limits`]).
     mail_line_max: usize,
@@ -617,6 +620,7 @@ impl Server {
             sasl_ntlm: false,
             commands: 0,
             transactions: 0,
+            shutting_down: false,
             last_activity: now,
             mail_line_max,
             rcpt_line_max,
@@ -1216,6 +1220,77 @@ impl Server {
         self.last_activity = self.last_activity.max(now);
     }
 
+    /// Ends the session gracefully, for a server that is going down: at once if no mail
+    /// transaction is open, otherwise as soon as the one in progress ends (its message
+    /// is answered, or it is reset or refused), so that no message the client has started
+    /// is cut off. The client then gets `421 4.3.2 Service shutting down, closing
+    /// transmission channel` instead of the reply to its next command, and the session
+    /// closes (RFC 5321 3.8: a server that must shut down sends `421`; RFC 3463 X.3.2,
+    /// system not accepting network messages). A connection still waiting for its
+    /// greeting gets the `421` as its greeting, with no [`Event::Connect`] (RFC 5321
+    /// 3.1), and an AUTH exchange or TLS handshake in progress ends first.
+    ///
+    /// Then go on as usual: drain [`Server::poll_event`] (which applies a pending
+    /// decision's default, so decide first) and write what [`Server::poll_transmit`]
+    /// returns; [`Server::is_closed`] says when the session has ended. A caller that
+    /// cannot wait for an open transaction closes the connection itself after a grace
+    /// period.
+    ///
+    /// ```
+    /// use ehlo::server::{Server, ServerConfig};
+    /// use std::time::Instant;
+    ///
+    /// let now = Instant::now();
+    /// let mut server = Server::new(ServerConfig::new("mx.example.test"), now);
+    /// while let Some(_event) = server.poll_event() {
+    ///     server.accept(); // the greeting
+    /// }
+    /// server.receive(now, b"EHLO client.example.test\r\nMAIL FROM:<a@example.test>\r\n");
+    /// while let Some(_event) = server.poll_event() {
+    ///     server.accept();
+    /// }
+    /// server.shutdown(); // a transaction is open: it may go on
+    /// server.receive(now, b"RCPT TO:<b@example.test>\r\nRSET\r\nNOOP\r\n");
+    /// while let Some(_event) = server.poll_event() {
+    ///     server.accept();
+    /// }
+    /// let mut out = Vec::new();
+    /// server.transmit_into(&mut out);
+    /// let out = String::from_utf8(out).unwrap();
+    /// assert!(out.ends_with(
+    ///     "250 2.1.5 Recipient OK\r\n\
+    ///      250 2.0.0 OK\r\n\
+    ///      421 4.3.2 Service shutting down, closing transmission channel\r\n"
+    /// ));
+    /// assert!(server.is_closed());
+    /// ```
+    pub fn shutdown(&mut self) {
+        self.shutting_down = true;
+        if self.pending.is_none() && self.queued.is_empty() {
+            self.shut_down_if_idle();
+        }
+    }
+
+    /// Whether [`Server::shutdown`] was called.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down
+    }
+
+    /// Sends the `421 4.3.2` of [`Server::shutdown`] and closes, if the session waits for
+    /// a command (or its greeting) outside a mail transaction. Returns whether it did.
+    fn shut_down_if_idle(&mut self) -> bool {
+        let idle = match self.phase {
+            Phase::Connect => true,
+            Phase::Command => self.txn.is_none(),
+            _ => false,
+        };
+        if idle {
+            self.send(&replies::SHUTTING_DOWN);
+            self.close();
+        }
+        idle
+    }
+
     /// Whether the session ended (QUIT, `421`, timeout, limits). Send the remaining
     /// transmits, then close the connection.
     pub fn is_closed(&self) -> bool {
@@ -1471,6 +1546,9 @@ impl Server {
     }
 
     fn step(&mut self) -> Step {
+        if self.shutting_down && self.shut_down_if_idle() {
+            return Step::Idle;
+        }
         match self.phase {
             Phase::Closed | Phase::TlsHandshake => Step::Idle,
             Phase::Connect => {

@@ -192,5 +192,12 @@ pub const CLOSING: Reply = r(
     (4, 3, 0),
     "Service not available, closing transmission channel",
 );
+/// `421 4.3.2`: the server is shutting down ([`Server::shutdown`](super::Server::shutdown);
+/// RFC 5321 3.8, RFC 3463 X.3.2 system not accepting network messages).
+pub const SHUTTING_DOWN: Reply = r(
+    421,
+    (4, 3, 2),
+    "Service shutting down, closing transmission channel",
+);
 /// `421 4.4.2`: timeout (RFC 5321 4.5.3.2).
 pub const TIMEOUT: Reply = r(421, (4, 4, 2), "Timeout exceeded, closing connection");

@@ -14,6 +14,8 @@ pub enum Act<'a> {
     Tls,
     /// Time passes (relative to the start), then `handle_timeout`.
     Wait(Duration),
+    /// The server is going down: `Server::shutdown`.
+    Shutdown,
 }
 
 /// What a session produced.
@@ -131,6 +133,7 @@ pub fn run_acts(
             Act::Input(bytes) => server.receive(t0(), bytes),
             Act::Tls => server.tls_established(),
             Act::Wait(d) => server.handle_timeout(t0() + *d),
+            Act::Shutdown => server.shutdown(),
         }
         run.max_buffered = run.max_buffered.max(server.buffered_len());
         drain(&mut server, &mut run, &mut decide);

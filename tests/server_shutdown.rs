@@ -1,0 +1,289 @@
+//! `Server::shutdown`: the session ends with `421 4.3.2` as soon as no mail transaction is
+//! open (RFC 5321 3.8), never in the middle of a message the client has started.
+
+mod server_support;
+
+use ehlo::server::{Decision, Event, Server, ServerConfig};
+use ehlo::{EnhancedCode, Reply};
+use server_support::*;
+
+const EHLO: &[u8] = b"EHLO client.example.test\r\n";
+const BYE: &str = "421 4.3.2 Service shutting down, closing transmission channel\r\n";
+
+fn ehlo_reply() -> String {
+    run(config(), EHLO, defaults).text()
+}
+
+#[test]
+fn an_idle_session_gets_421_at_once() {
+    let r = run_acts(config(), &[Act::Input(EHLO), Act::Shutdown], defaults);
+    assert_eq!(r.text(), ehlo_reply() + BYE);
+    assert_eq!(r.kinds(), ["Connect", "Ehlo"]);
+    assert!(r.closed);
+}
+
+#[test]
+fn input_after_the_421_is_not_read() {
+    let r = run_acts(
+        config(),
+        &[
+            Act::Input(EHLO),
+            Act::Shutdown,
+            Act::Input(b"MAIL FROM:<a@example.test>\r\nQUIT\r\n"),
+        ],
+        defaults,
+    );
+    assert_eq!(r.text(), ehlo_reply() + BYE);
+    assert_eq!(r.kinds(), ["Connect", "Ehlo"]);
+}
+
+#[test]
+fn commands_already_buffered_are_not_served() {
+    // Shutdown with a pipelined, unprocessed batch: nothing of it is acted upon, and
+    // no transaction opens.
+    let mut server = Server::new(config(), t0());
+    let mut run = Run::default();
+    drain(&mut server, &mut run, &mut defaults);
+    server.receive(
+        t0(),
+        b"EHLO c\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n",
+    );
+    server.shutdown();
+    drain(&mut server, &mut run, &mut defaults);
+    assert_eq!(run.text(), t(GREETING) + BYE);
+    assert_eq!(run.kinds(), ["Connect"]);
+    assert!(server.is_closed());
+}
+
+#[test]
+fn before_the_greeting_the_421_is_the_greeting() {
+    let mut server = Server::new(config(), t0());
+    server.shutdown();
+    assert!(server.is_shutting_down());
+    let mut run = Run::default();
+    drain(&mut server, &mut run, &mut defaults);
+    assert_eq!(run.text(), BYE);
+    assert!(run.events.is_empty());
+    assert!(server.is_closed());
+}
+
+#[test]
+fn a_message_in_progress_is_finished_and_answered_first() {
+    let r = run_acts(
+        config(),
+        &[
+            Act::Input(b"EHLO c\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\nSubject: x\r\n"),
+            Act::Shutdown,
+            // RCPT and DATA still work inside the transaction; the MAIL pipelined after
+            // the message does not start another.
+            Act::Input(b"\r\nbody\r\n.\r\nMAIL FROM:<c@example.test>\r\n"),
+        ],
+        defaults,
+    );
+    let text = r.text();
+    assert!(
+        text.ends_with(&format!(
+            "354 Start mail input; end with <CRLF>.<CRLF>\r\n250 2.0.0 Message accepted\r\n{BYE}"
+        )),
+        "{text}"
+    );
+    assert_eq!(r.message(), b"Subject: x\r\n\r\nbody\r\n");
+    assert_eq!(r.kinds().last(), Some(&"MessageEnd"));
+    assert_eq!(r.kinds().iter().filter(|k| **k == "MailFrom").count(), 1);
+    assert!(r.closed);
+}
+
+#[test]
+fn a_decision_on_the_message_is_sent_before_the_421() {
+    // The caller is committing the message when the shutdown comes: its verdict goes
+    // out, then the 421.
+    let mut server = Server::new(config(), t0());
+    let mut run = Run::default();
+    drain(&mut server, &mut run, &mut defaults);
+    server.receive(
+        t0(),
+        b"EHLO c\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\nbody\r\n.\r\n",
+    );
+    loop {
+        let event = server.poll_event().expect("an event");
+        let end = matches!(event, Event::MessageEnd { .. });
+        if event.needs_decision() && !end {
+            server.accept();
+        }
+        if end {
+            break;
+        }
+    }
+    server.shutdown();
+    assert!(!server.is_closed());
+    server.decide(Decision::Reply(Reply::new(
+        250,
+        Some(EnhancedCode::new(2, 0, 0)),
+        "Queued as X1",
+    )));
+    drain(&mut server, &mut run, &mut defaults);
+    assert!(
+        run.text()
+            .ends_with(&format!("250 2.0.0 Queued as X1\r\n{BYE}")),
+        "{}",
+        run.text()
+    );
+    assert!(server.is_closed());
+}
+
+#[test]
+fn bdat_chunks_go_on_to_last() {
+    let mut c = config();
+    c.extensions.chunking = true;
+    let r = run_acts(
+        c,
+        &[
+            Act::Input(b"EHLO c\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nBDAT 3\r\nabc"),
+            Act::Shutdown,
+            Act::Input(b"BDAT 3 LAST\r\ndef"),
+        ],
+        defaults,
+    );
+    assert_eq!(r.message(), b"abcdef");
+    assert!(r.text().ends_with(BYE), "{}", r.text());
+    assert_eq!(r.text().matches("250 2.0.0").count(), 2, "{}", r.text());
+    assert!(r.closed);
+}
+
+#[test]
+fn reset_or_refusal_ends_the_transaction_and_the_session() {
+    // RSET ends the transaction: the next command gets the 421.
+    let r = run_acts(
+        config(),
+        &[
+            Act::Input(b"EHLO c\r\nMAIL FROM:<a@example.test>\r\n"),
+            Act::Shutdown,
+            Act::Input(b"RSET\r\nNOOP\r\n"),
+        ],
+        defaults,
+    );
+    assert!(
+        r.text().ends_with(&format!("250 2.0.0 OK\r\n{BYE}")),
+        "{}",
+        r.text()
+    );
+    assert!(r.closed);
+    // A refused MAIL opens none: the 421 follows its refusal.
+    let mut server = Server::new(config(), t0());
+    let mut run = Run::default();
+    drain(&mut server, &mut run, &mut defaults);
+    server.receive(t0(), b"EHLO c\r\nMAIL FROM:<a@example.test>\r\n");
+    let mut refuse = |e: &Event| match e {
+        Event::MailFrom { .. } => {
+            Decision::Reply(Reply::new(550, Some(EnhancedCode::new(5, 7, 1)), "No"))
+        }
+        _ => Decision::Default,
+    };
+    // Shut down while MAIL waits for its decision: the refusal goes out, then the 421.
+    let event = loop {
+        let e = server.poll_event().expect("event");
+        if matches!(e, Event::MailFrom { .. }) {
+            break e;
+        }
+        server.accept();
+    };
+    server.shutdown();
+    server.decide(refuse(&event));
+    drain(&mut server, &mut run, &mut refuse);
+    assert!(
+        run.text().ends_with(&format!("550 5.7.1 No\r\n{BYE}")),
+        "{}",
+        run.text()
+    );
+    assert!(server.is_closed());
+}
+
+#[test]
+fn an_accepted_mail_decided_after_the_shutdown_keeps_its_transaction() {
+    let mut server = Server::new(config(), t0());
+    let mut run = Run::default();
+    drain(&mut server, &mut run, &mut defaults);
+    server.receive(t0(), b"EHLO c\r\nMAIL FROM:<a@example.test>\r\n");
+    loop {
+        let e = server.poll_event().expect("event");
+        if matches!(e, Event::MailFrom { .. }) {
+            break;
+        }
+        server.accept();
+    }
+    server.shutdown();
+    server.accept();
+    drain(&mut server, &mut run, &mut defaults);
+    assert!(!server.is_closed(), "{}", run.text());
+    server.receive(t0(), b"RCPT TO:<b@example.test>\r\nDATA\r\nhi\r\n.\r\n");
+    drain(&mut server, &mut run, &mut defaults);
+    assert!(run.text().ends_with(BYE), "{}", run.text());
+    assert_eq!(run.message(), b"hi\r\n");
+    assert!(server.is_closed());
+}
+
+#[test]
+fn the_421_follows_the_tls_handshake() {
+    let mut c = config();
+    c.extensions.starttls = true;
+    let r = run_acts(
+        c,
+        &[
+            Act::Input(b"EHLO c\r\nSTARTTLS\r\n"),
+            Act::Shutdown,
+            Act::Tls,
+        ],
+        defaults,
+    );
+    assert!(
+        r.text()
+            .ends_with(&format!("220 2.0.0 Ready to start TLS\r\n{BYE}")),
+        "{}",
+        r.text()
+    );
+    assert!(r.closed);
+}
+
+#[test]
+fn the_421_waits_for_an_auth_exchange() {
+    let mut c = config();
+    c.auth.mechanisms = vec![ehlo::server::Mechanism::new("PLAIN")];
+    c.auth.allow_plaintext_without_tls = true;
+    c.auth.builtin_exchanges = true;
+    let r = run_acts(
+        c,
+        &[
+            Act::Input(b"EHLO c\r\nAUTH PLAIN\r\n"),
+            Act::Shutdown,
+            Act::Input(b"AGFsaWNlAHNlY3JldA==\r\n"),
+        ],
+        |e| match e {
+            Event::AuthVerify { .. } => Decision::AuthSuccess {
+                identity: "alice".into(),
+            },
+            _ => Decision::Default,
+        },
+    );
+    let text = r.text();
+    assert!(text.contains("334 "), "{text}");
+    assert!(text.ends_with(BYE), "{text}");
+    assert!(r.closed);
+}
+
+#[test]
+fn shutdown_is_idempotent_and_silent_after_close() {
+    let mut server = Server::new(ServerConfig::new("mx.example.test"), t0());
+    let mut run = Run::default();
+    drain(&mut server, &mut run, &mut defaults);
+    server.receive(t0(), b"QUIT\r\n");
+    drain(&mut server, &mut run, &mut defaults);
+    assert!(server.is_closed());
+    server.shutdown();
+    server.shutdown();
+    drain(&mut server, &mut run, &mut defaults);
+    assert_eq!(run.text(), t(GREETING) + "221 2.0.0 Bye\r\n");
+}
+
+fn t(s: &str) -> String {
+    s.to_string()
+}

@@ -16,7 +16,10 @@
 //! ```
 //!
 //! Logs go to standard error (`RUST_LOG=debug` for more). Ctrl-C (or SIGTERM) stops
-//! accepting, lets open sessions finish for up to 10 seconds, and exits.
+//! accepting and shuts every session down (`Server::shutdown`): one waiting for a
+//! command gets `421 4.3.2` at once, one in the middle of a message finishes it (stored
+//! and acknowledged) first. Sessions still open after 10 seconds are dropped, and the
+//! process exits.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -33,6 +36,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info, warn};
 
@@ -131,6 +135,7 @@ async fn connection(
     shared: Arc<Shared>,
     tls: Option<TlsAcceptor>,
     how: Start,
+    stop: CancellationToken,
 ) -> io::Result<()> {
     let shortest = shared.config.timeouts.shortest();
     let mut conn = match (how, tls.as_ref()) {
@@ -169,6 +174,10 @@ async fn connection(
     let timer = tokio::time::sleep_until(first.into());
     tokio::pin!(timer);
     let mut armed = Some(first);
+    // The server going down: told to the machine once, which ends the session as soon as
+    // no message is in progress.
+    let stopping = stop.cancelled_owned();
+    tokio::pin!(stopping);
     loop {
         match session.next() {
             Next::Read => {
@@ -182,6 +191,11 @@ async fn connection(
                         tokio::select! {
                             biased;
                             input = conn.wait_input(&mut tls_buf) => input,
+                            () = &mut stopping, if !session.server.is_shutting_down() => {
+                                debug!(%peer, "shutting down");
+                                session.server.shutdown();
+                                continue;
+                            }
                             () = &mut timer => {
                                 armed = None;
                                 let now = Instant::now();
@@ -193,7 +207,14 @@ async fn connection(
                             }
                         }
                     }
-                    None => conn.wait_input(&mut tls_buf).await,
+                    None => tokio::select! {
+                        biased;
+                        input = conn.wait_input(&mut tls_buf) => input,
+                        () = &mut stopping, if !session.server.is_shutting_down() => {
+                            session.server.shutdown();
+                            continue;
+                        }
+                    },
                 };
                 let n = match read? {
                     Input::Read(n) => {
@@ -313,6 +334,7 @@ async fn serve(opts: ServerOptions) -> Result<(), common::Error> {
         "smtp-server ready"
     );
     let tasks = TaskTracker::new();
+    let stopping = CancellationToken::new();
     let stop = shutdown_signal();
     tokio::pin!(stop);
     loop {
@@ -323,12 +345,12 @@ async fn serve(opts: ServerOptions) -> Result<(), common::Error> {
         };
         match accepted {
             Ok((stream, peer, how)) => {
-                let (shared, tls) = (shared.clone(), tls.clone());
+                let (shared, tls, stop) = (shared.clone(), tls.clone(), stopping.clone());
                 tasks.spawn(async move {
                     if !nodelay_inherited {
                         let _ = stream.set_nodelay(true);
                     }
-                    if let Err(e) = connection(stream, peer, shared, tls, how).await {
+                    if let Err(e) = connection(stream, peer, shared, tls, how, stop).await {
                         debug!(%peer, error = %e, "connection ended with an error");
                     }
                 });
@@ -344,6 +366,7 @@ async fn serve(opts: ServerOptions) -> Result<(), common::Error> {
     drop(tls_listener);
     tasks.close();
     info!(open = tasks.len(), "shutting down");
+    stopping.cancel();
     if tokio::time::timeout(DRAIN, tasks.wait()).await.is_err() {
         // Returning drops the runtime, and with it every session still open.
         error!(

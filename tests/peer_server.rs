@@ -813,9 +813,10 @@ const RAW_TRANSACTION: &[&[u8]] = &[
     b"QUIT\r\n",
 ];
 
-/// Ctrl-C (SIGINT) or SIGTERM: `smtp-server` stops accepting at once, lets a session in
-/// the middle of a message finish it (the message is stored and acknowledged), and exits
-/// with status 0 when the last session has ended.
+/// Ctrl-C (SIGINT) or SIGTERM: `smtp-server` stops accepting at once, tells an idle
+/// session `421 4.3.2` at once, lets a session in the middle of a message finish it (the
+/// message is stored and acknowledged, then `421 4.3.2`: RFC 5321 3.8), and exits with
+/// status 0 when the last session has ended.
 #[test]
 fn signal_stops_accepting_and_drains_open_sessions() {
     use std::io::{BufRead, BufReader, Write};
@@ -846,6 +847,13 @@ fn signal_stops_accepting_and_drains_open_sessions() {
         stream
             .write_all(b"Subject: drain\r\n\r\nstarted before the signal\r\n")
             .unwrap();
+        // A second session, between transactions.
+        let mut idle = std::net::TcpStream::connect(server.addr).expect("connect");
+        idle.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
+        let mut idle_reader = BufReader::new(idle.try_clone().unwrap());
+        assert!(reply(&mut idle_reader).starts_with("220 "));
+        idle.write_all(b"EHLO idle.test\r\n").unwrap();
+        assert!(reply(&mut idle_reader).starts_with("250 "));
 
         let pid = server.guard.child.id().to_string();
         let kill = Command::new("kill")
@@ -858,14 +866,22 @@ fn signal_stops_accepting_and_drains_open_sessions() {
             std::net::TcpStream::connect(server.addr).is_err()
         });
         assert!(refused, "{signal}: still accepting");
+        // The idle session is told at once, and closed.
+        let r = reply(&mut idle_reader);
+        assert_eq!(
+            r, "421 4.3.2 Service shutting down, closing transmission channel",
+            "{signal}"
+        );
+        assert_eq!(reply(&mut idle_reader), "", "{signal}: not closed");
 
-        // The open session goes on to the end.
+        // The session in the middle of a message goes on to its end, then is told.
         stream.write_all(b"and finished after it\r\n.\r\n").unwrap();
         let r = reply(&mut reader);
         assert!(r.starts_with("250 2.0.0 "), "{signal}: {r}");
-        stream.write_all(b"QUIT\r\n").unwrap();
-        assert!(reply(&mut reader).starts_with("221 "));
-        drop((stream, reader));
+        let r = reply(&mut reader);
+        assert!(r.starts_with("421 4.3.2 "), "{signal}: {r}");
+        assert_eq!(reply(&mut reader), "", "{signal}: not closed");
+        drop((stream, reader, idle, idle_reader));
 
         let status = (0..200)
             .find_map(|_| {

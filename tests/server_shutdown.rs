@@ -287,3 +287,93 @@ fn shutdown_is_idempotent_and_silent_after_close() {
 fn t(s: &str) -> String {
     s.to_string()
 }
+
+/// A real client with two messages queued against a server that is told to shut down
+/// while it stores the first: the first is delivered and acknowledged, the second fails
+/// as a temporary failure (the client may send it elsewhere or later), and the session
+/// ends as "service unavailable", not as a protocol error.
+#[test]
+fn a_client_sees_its_first_message_delivered_and_the_second_deferred() {
+    use ehlo::client::{self, Client, ClientConfig, CloseReason, Envelope, TlsPolicy};
+    for pipelining in [true, false] {
+        let now = t0();
+        let mut cc = ClientConfig::new("client.example.test");
+        cc.tls = TlsPolicy::Never;
+        cc.pipelining = pipelining;
+        let mut client = Client::new(cc, now);
+        let env = || {
+            Envelope::new("a@example.test")
+                .and_then(|e| e.recipient("b@example.test"))
+                .unwrap()
+        };
+        let first = client.send(env(), "Subject: 1\r\n\r\none\r\n").unwrap();
+        let second = client.send(env(), "Subject: 2\r\n\r\ntwo\r\n").unwrap();
+        let mut server = Server::new(config(), now);
+        let mut stored = Vec::new();
+        let mut message = Vec::new();
+        let mut client_events = Vec::new();
+        for _ in 0..100 {
+            let mut progress = false;
+            while let Some(event) = server.poll_event() {
+                progress = true;
+                match &event {
+                    Event::MessageChunk(b) => message.extend_from_slice(b),
+                    Event::MessageEnd { .. } => {
+                        // The signal arrives while the message is being stored.
+                        server.shutdown();
+                        stored.push(std::mem::take(&mut message));
+                        server.accept();
+                    }
+                    e if e.needs_decision() => server.accept(),
+                    _ => {}
+                }
+            }
+            while let Some(b) = server.poll_transmit() {
+                progress = true;
+                client.receive(&b);
+            }
+            while let Some(e) = client.poll_event() {
+                progress = true;
+                client_events.push(e);
+            }
+            while let Some(b) = client.poll_transmit(now) {
+                progress = true;
+                server.receive(now, &b);
+            }
+            if !progress {
+                break;
+            }
+        }
+        assert!(server.is_closed() && client.is_closed());
+        assert_eq!(
+            stored,
+            [b"Subject: 1\r\n\r\none\r\n".to_vec()],
+            "{pipelining}"
+        );
+        let result = |id| {
+            client_events
+                .iter()
+                .find_map(|e| match e {
+                    client::Event::MessageResult {
+                        message, result, ..
+                    } if *message == id => Some(result.clone()),
+                    _ => None,
+                })
+                .expect("a result")
+        };
+        assert_eq!(result(first).expect("delivered").code.0, 250);
+        // Never a 5xx: nothing says the message cannot be delivered.
+        match result(second).expect_err("not delivered") {
+            client::MessageError::SessionClosed(CloseReason::ServiceUnavailable(r))
+            | client::MessageError::SenderRejected(r) => assert_eq!(r.code.0, 421),
+            e => panic!("{pipelining}: {e:?}"),
+        }
+        match client_events.last() {
+            Some(client::Event::Closed(CloseReason::ServiceUnavailable(r))) => {
+                assert_eq!(r.code.0, 421);
+                assert_eq!(r.enhanced, Some(EnhancedCode::new(4, 3, 2)));
+            }
+            e => panic!("{pipelining}: {e:?}"),
+        }
+    }
+}

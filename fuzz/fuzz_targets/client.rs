@@ -3,12 +3,14 @@
 //! nothing sent after `Closed`.
 //!
 //! The first byte picks the configuration (TLS policy, credentials, pipelining, chunking,
-//! body kind); the second the size of the pieces the rest is fed in. The harness answers
+//! body kind); the second the size of the pieces the rest is fed in, and whether queries
+//! (NOOP, ETRN) are queued between the messages. The harness answers
 //! every event the way a caller would (TLS upgrade, AUTH answers, streamed body pieces),
 //! so the fuzzer reaches every state.
 use bytes::Bytes;
 use ehlo::client::{
-    AuthResponse, Body, BodyType, Client, ClientConfig, Credentials, Envelope, Event, TlsPolicy,
+    AuthResponse, Body, BodyType, Client, ClientConfig, Credentials, Envelope, Event, Query,
+    TlsPolicy,
 };
 use libfuzzer_sys::fuzz_target;
 use std::time::{Duration, Instant};
@@ -18,6 +20,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let input = &data[2..];
+    let step_byte = step;
     let step = usize::from(step % 64) + 1;
     let mut config = ClientConfig::new("client.example.test");
     config.tls = match knobs & 3 {
@@ -64,6 +67,11 @@ fuzz_target!(|data: &[u8]| {
             Body::from(&b"bin\x00ary\n"[..])
         };
         let _ = c.send(env.clone(), body);
+        // Queries between the messages, when the step byte's bit 6 says so.
+        if step_byte & 64 != 0 {
+            let _ = c.send_query(Query::Noop);
+            let _ = c.send_query(Query::Etrn("example.test".into()));
+        }
     }
     c.quit();
     let mut closed = false;

@@ -111,17 +111,15 @@ impl Client {
         if verb.as_str().len() + sep + args.len() + 2 > max {
             return Err(ExchangeCommandError::LineTooLong);
         }
-        self.exchange_queue.push_back((verb, args));
+        self.side_queue
+            .push_back(super::query::Side::Exchange(verb, args));
         self.advance();
         Ok(())
     }
 
-    /// Sends the next queued Exchange verb; `false` when it was not advertised (an
+    /// Sends a queued Exchange verb; `false` when it was not advertised (an
     /// [`Event::ExchangeReply`] with [`ExchangeError::NotAdvertised`] was queued instead).
-    pub(super) fn dispatch_exchange(&mut self) -> bool {
-        let Some((verb, args)) = self.exchange_queue.pop_front() else {
-            return false;
-        };
+    pub(super) fn dispatch_exchange(&mut self, verb: ExchangeVerb, args: Bytes) -> bool {
         let advertised = self.is_esmtp()
             && self
                 .capabilities()
@@ -139,16 +137,6 @@ impl Client {
         };
         self.command(&cmd, Expect::Exchange(verb));
         true
-    }
-
-    /// Reports queued Exchange verbs as never sent (the session is ending).
-    pub(super) fn fail_exchange_queue(&mut self) {
-        while let Some((verb, _)) = self.exchange_queue.pop_front() {
-            self.events.push_back(Event::ExchangeReply {
-                verb,
-                result: Err(ExchangeError::SessionClosed),
-            });
-        }
     }
 
     /// Reports Exchange verbs sent and not answered (the session is closing now).

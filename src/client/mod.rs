@@ -122,6 +122,7 @@ mod config;
 mod envelope;
 mod error;
 mod exchange;
+mod query;
 mod session;
 
 pub use config::{AuthVerb, ClientConfig, Credentials, Timeouts, TlsPolicy};
@@ -130,4 +131,5 @@ pub use error::{
     CloseReason, Extension, MessageError, ProtocolError, SendError, TimeoutKind, UsageError,
 };
 pub use exchange::{ExchangeCommandError, ExchangeError};
+pub use query::{Query, QueryCommandError, QueryError};
 pub use session::{AuthChallenge, AuthResponse, Client, Event, MessageId, RecipientStatus};

@@ -191,6 +191,14 @@ pub enum Event {
         /// The server's reply (any code), or the reason there is none.
         result: Result<Reply, super::exchange::ExchangeError>,
     },
+    /// [`Client::send_query`]: the server's reply (any code), or why the command was not
+    /// sent or not answered.
+    QueryReply {
+        /// The query.
+        query: super::query::Query,
+        /// The server's reply, or the reason there is none.
+        result: Result<Reply, super::query::QueryError>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,7 +218,9 @@ pub(super) enum Expect {
     Greeting,
     Ehlo,
     Helo,
-    Tls { anonymous: bool },
+    Tls {
+        anonymous: bool,
+    },
     Auth,
     Mail,
     Rcpt(usize),
@@ -218,10 +228,14 @@ pub(super) enum Expect {
     Xexch50Data,
     Data,
     DataEnd,
-    Bdat { last: bool },
+    Bdat {
+        last: bool,
+    },
     Rset,
     Quit,
     Exchange(ExchangeVerb),
+    /// A [`super::Query`], by verb.
+    Query(&'static str),
 }
 
 #[derive(Debug, Clone)]
@@ -351,8 +365,11 @@ pub struct Client {
     /// Octets handed to the transport so far.
     handed_out: u64,
     pub(super) events: VecDeque<Event>,
-    /// Exchange verbs queued with `send_exchange` (see `client/exchange.rs`).
-    pub(super) exchange_queue: VecDeque<(ExchangeVerb, Bytes)>,
+    /// Exchange verbs and queries queued with `send_exchange` and `send_query` (see
+    /// `client/exchange.rs`, `client/query.rs`), in order.
+    pub(super) side_queue: VecDeque<super::query::Side>,
+    /// The query sent and not yet answered (one at a time).
+    pub(super) query_in_flight: Option<super::query::Query>,
     expects: VecDeque<Pending>,
     caps: Option<Capabilities>,
     esmtp: bool,
@@ -417,7 +434,8 @@ impl Client {
             transmit_len: 0,
             handed_out: 0,
             events: VecDeque::new(),
-            exchange_queue: VecDeque::new(),
+            side_queue: VecDeque::new(),
+            query_in_flight: None,
             expects,
             caps: None,
             esmtp: false,
@@ -984,7 +1002,7 @@ impl Client {
     }
 
     fn fail_all(&mut self, reason: &CloseReason) {
-        self.fail_exchange_queue();
+        self.fail_side_queue();
         if let Some(txn) = self.txn.take() {
             // RFC 5321 4.1.1.4 / 6.1: a message whose final reply was a success is the
             // server's responsibility, whatever happens to the session afterwards;
@@ -1069,6 +1087,7 @@ impl Client {
                 verb,
                 result: Ok(reply),
             }),
+            Expect::Query(_) => self.on_query_reply(reply),
             Expect::Mail
             | Expect::Rcpt(_)
             | Expect::Xexch50
@@ -1414,19 +1433,19 @@ impl Client {
                 if !(pipelining || self.expects.is_empty()) {
                     break;
                 }
-                // An Exchange verb in flight: nothing goes out before its reply (its
-                // argument is opaque and may change the session, so it is never
-                // pipelined with anything, RFC 2920 3.1).
+                // An Exchange verb or a query in flight: nothing goes out before its
+                // reply (an Exchange verb's argument is opaque and may change the session;
+                // VRFY, EXPN, NOOP may only end a pipelined group, RFC 2920 3.1).
                 if self
                     .expects
                     .iter()
-                    .any(|p| matches!(p.expect, Expect::Exchange(_)))
+                    .any(|p| matches!(p.expect, Expect::Exchange(_) | Expect::Query(_)))
                 {
                     break;
                 }
-                if !self.exchange_queue.is_empty() {
-                    // One Exchange verb at a time, never pipelined with anything.
-                    if self.expects.is_empty() && !self.dispatch_exchange() {
+                if !self.side_queue.is_empty() {
+                    // One at a time, never pipelined with anything.
+                    if self.expects.is_empty() && !self.dispatch_side() {
                         continue;
                     }
                     break;
@@ -1988,7 +2007,8 @@ fn takes_intermediate(expect: Expect, reply: &Reply) -> bool {
         | Expect::DataEnd
         | Expect::Bdat { .. }
         | Expect::Rset
-        | Expect::Quit => false,
+        | Expect::Quit
+        | Expect::Query(_) => false,
     }
 }
 
@@ -2011,6 +2031,7 @@ fn command_name(expect: Expect) -> &'static str {
         Expect::Rset => "RSET",
         Expect::Quit => "QUIT",
         Expect::Exchange(verb) => verb.as_str(),
+        Expect::Query(verb) => verb,
     }
 }
 

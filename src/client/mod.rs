@@ -34,7 +34,10 @@
 //!   a new connection. The client does not split a message into transactions itself: a
 //!   streamed body ([`Body::Stream`]) cannot be sent twice without asking the caller for it
 //!   again, and [`Event::MessageResult`] reports one transaction;
-//! * the reply timeouts of RFC 5321 4.5.3.2, one per reply, also in a pipelined flight.
+//! * the reply timeouts of RFC 5321 4.5.3.2, one per reply, also in a pipelined flight;
+//! * between transactions, the commands whose reply is the caller's: NOOP (to keep an
+//!   idle connection alive), VRFY, EXPN, HELP and ETRN with [`Client::send_query`], and
+//!   Exchange's verbs with [`Client::send_exchange`].
 //!
 //! # The caller's loop
 //!

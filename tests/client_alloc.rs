@@ -102,7 +102,11 @@ impl Script {
     fn new(caps: &[&str]) -> Script {
         let mut ehlo = b"250-mx.example.test Hello\r\n".to_vec();
         for (i, c) in caps.iter().enumerate() {
-            ehlo.extend_from_slice(if i + 1 == caps.len() { b"250 " } else { b"250-" });
+            ehlo.extend_from_slice(if i + 1 == caps.len() {
+                b"250 "
+            } else {
+                b"250-"
+            });
             ehlo.extend_from_slice(c.as_bytes());
             ehlo.extend_from_slice(b"\r\n");
         }
@@ -183,9 +187,13 @@ impl Script {
     fn take(&mut self, one_read: bool) -> Vec<Vec<u8>> {
         let ehlo = self.ehlo.clone();
         let replies = std::mem::take(&mut self.replies);
-        let each = replies
-            .into_iter()
-            .map(|r| if r.is_empty() { ehlo.clone() } else { r.to_vec() });
+        let each = replies.into_iter().map(|r| {
+            if r.is_empty() {
+                ehlo.clone()
+            } else {
+                r.to_vec()
+            }
+        });
         if one_read {
             let all: Vec<u8> = each.flatten().collect();
             if all.is_empty() {
@@ -306,7 +314,12 @@ fn config(pipelining: bool, chunking: bool) -> ClientConfig {
     c
 }
 
-const CAPS: &[&str] = &["PIPELINING", "8BITMIME", "SIZE 100000000", "ENHANCEDSTATUSCODES"];
+const CAPS: &[&str] = &[
+    "PIPELINING",
+    "8BITMIME",
+    "SIZE 100000000",
+    "ENHANCEDSTATUSCODES",
+];
 const CAPS_CHUNKING: &[&str] = &[
     "PIPELINING",
     "8BITMIME",
@@ -324,8 +337,8 @@ fn envelope(rcpts: usize) -> Envelope {
 }
 
 fn body() -> Bytes {
-    let mut b = b"From: sender@example.test\r\nTo: rcpt0@example.test\r\nSubject: alloc\r\n\r\n"
-        .to_vec();
+    let mut b =
+        b"From: sender@example.test\r\nTo: rcpt0@example.test\r\nSubject: alloc\r\n\r\n".to_vec();
     while b.len() < 4096 {
         b.extend_from_slice(b"Lorem ipsum dolor sit amet, consectetur adipiscing elit.\r\n");
         b.extend_from_slice(b".A line that starts with a dot and is stuffed.\r\n");
@@ -360,7 +373,10 @@ fn per_recipient() {
     for pipelining in [true, false] {
         let per = per_unit(64, |n| messages_run(pipelining, false, 1, n).allocs);
         eprintln!("per recipient (pipelining {pipelining}): {per}");
-        assert!(per <= 8.1, "per recipient (pipelining {pipelining}): {per}");
+        // The RCPT reply's text and its copy (the RecipientResult event and the
+        // MessageResult statuses each own one); the line is written into the
+        // transaction's one buffer of lines, from the envelope, without copying its path.
+        assert!(per <= 2.1, "per recipient (pipelining {pipelining}): {per}");
     }
 }
 
@@ -370,7 +386,7 @@ fn per_message() {
         let per = per_unit(32, |n| messages_run(pipelining, chunking, n, 1).allocs);
         eprintln!("per message (pipelining {pipelining}, chunking {chunking}): {per}");
         assert!(
-            per <= 20.1,
+            per <= 8.1,
             "per message (pipelining {pipelining}, chunking {chunking}): {per}"
         );
     }
@@ -408,7 +424,7 @@ fn per_body_chunk() {
     assert!(data <= 0.1, "per DATA chunk: {data}");
     let bdat = per_unit(64, |n| stream_run(true, n).allocs);
     eprintln!("per BDAT chunk: {bdat}");
-    assert!(bdat <= 4.0, "per BDAT chunk: {bdat}");
+    assert!(bdat <= 2.9, "per BDAT chunk: {bdat}");
     let r = stream_run(true, 64);
     assert_eq!(r.script.bdat_octets, 64 * r_chunk_len());
     let r = stream_run(false, 64);
@@ -436,7 +452,7 @@ fn per_reply() {
         };
         let per = per_unit(64, run);
         eprintln!("per reply (one read {one_read}): {per}");
-        assert!(per <= 3.0, "per reply (one read {one_read}): {per}");
+        assert!(per <= 2.1, "per reply (one read {one_read}): {per}");
     }
 }
 

@@ -8,7 +8,9 @@ use super::error::{
 };
 use crate::data::{DataEncoder, EncoderConfig};
 use crate::syntax::capability::{Capabilities, Capability};
-use crate::syntax::command::{Command, ExchangeVerb, InitialResponse, SaslResponse};
+use crate::syntax::command::{
+    put_mail_line, put_rcpt_line, Command, ExchangeVerb, InitialResponse, SaslResponse,
+};
 use crate::syntax::param::{self, MailParams, RcptParams};
 use crate::syntax::path::AddressLiteral;
 use crate::syntax::reply::{Reply, ReplyParser};
@@ -28,6 +30,8 @@ const DATA_PIECE: usize = 64 * 1024;
 /// 2), so a server that reads but does not answer would otherwise make the client keep one
 /// pending reply per chunk for as long as the body lasts.
 const MAX_AWAITED: usize = 1024;
+/// The output buffer grows by at least this much at a time (see `reserve_out`).
+const OUT_BLOCK: usize = 1024;
 
 /// Identifies a message queued with [`Client::send`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -295,10 +299,17 @@ struct Txn {
     envelope: Envelope,
     source: Source,
     use_bdat: bool,
-    /// The MAIL and RCPT lines, encoded and checked when the transaction was planned.
-    mail_line: Bytes,
-    rcpt_lines: Vec<Bytes>,
-    steps: VecDeque<TxStep>,
+    /// The XEXCH50 blob goes out after the recipients.
+    xexch50: bool,
+    /// The MAIL line, then the RCPT line of every recipient sent, in order: encoded and
+    /// checked when the transaction was planned, in one buffer.
+    lines: Vec<u8>,
+    /// Where the next line to send starts in `lines`.
+    line_pos: usize,
+    /// The next step to take (`None`: nothing more to send but the body). Recipients are
+    /// sent in order, those whose slot in `rcpt` is empty when planned (the others are held
+    /// back), so the steps need no list of their own.
+    next: Option<TxStep>,
     /// One slot per recipient of the envelope: the server's reply, or the client's
     /// `452 4.5.3` for a recipient held back under the server's LIMITS.
     rcpt: Vec<Option<Reply>>,
@@ -1015,7 +1026,7 @@ impl Client {
             self.events.push_back(Event::MessageResult {
                 message: txn.id,
                 result,
-                recipients: statuses(&txn.rcpt),
+                recipients: statuses(txn.rcpt),
             });
         }
         while let Some(q) = self.queue.pop_front() {
@@ -1618,12 +1629,22 @@ impl Client {
         // ORCPT, say) would inject commands, so such an envelope is refused here.
         params.exchange = self.exchange_mail_params(&env.exchange).into();
         let smtputf8 = params.smtputf8;
-        let mail_line = encode_line(&Command::Mail {
-            from: env.from.clone(),
-            params,
-        })?;
-        let mut rcpt_lines = Vec::with_capacity(env.recipients.len());
-        for r in &env.recipients {
+        // One slot per recipient: empty for those this transaction sends, the client's
+        // `452 4.5.3` for those held back under the server's LIMITS.
+        let mut rcpt = vec![Some(held_back_reply()); env.recipients.len()];
+        let sent = self.limits().batch_with(&env.recipients, |i| {
+            if let Some(slot) = rcpt.get_mut(i) {
+                *slot = None;
+            }
+        });
+        // Every line goes into one buffer (the paths are written from the envelope, not
+        // copied into commands).
+        let mut lines = Vec::with_capacity(64 + 48 * sent);
+        put_mail_line(&mut lines, &env.from, &params);
+        if !clean_line(&lines) {
+            return Err(MessageError::InvalidEnvelope);
+        }
+        for (r, slot) in env.recipients.iter().zip(&rcpt) {
             // RFC 3461 4.2: an ORCPT address of at most 500 characters (before xtext), and
             // an addr-type that is an atom (a space or `;` there would smuggle text, or
             // another parameter, onto the RCPT line). RFC 3461 4.1: NOTIFY is NEVER alone,
@@ -1655,33 +1676,27 @@ impl Client {
             let mut params = if dsn {
                 RcptParams {
                     notify: r.notify,
-                    orcpt: r.orcpt.clone(),
+                    orcpt: r.orcpt.as_ref().map(|o| param::Orcpt {
+                        addr_type: Cow::Borrowed(&*o.addr_type),
+                        addr: XText(Cow::Borrowed(&*o.addr.0)),
+                    }),
                     ..RcptParams::default()
                 }
             } else {
                 RcptParams::default()
             };
             params.exchange = self.exchange_rcpt_params(&r.exchange);
-            rcpt_lines.push(encode_line(&Command::Rcpt {
-                to: r.path.clone(),
-                params,
-            })?);
-        }
-        let use_bdat = chunking;
-        let batch = self.limits().batch(&env.recipients);
-        let mut steps = VecDeque::with_capacity(batch.len() + 3);
-        steps.push_back(TxStep::Mail);
-        let mut rcpt = vec![Some(held_back_reply()); env.recipients.len()];
-        for &i in &batch {
-            steps.push_back(TxStep::Rcpt(i));
-            if let Some(slot) = rcpt.get_mut(i) {
-                *slot = None;
+            let start = lines.len();
+            put_rcpt_line(&mut lines, &r.path, &params);
+            if !lines.get(start..).is_some_and(clean_line) {
+                return Err(MessageError::InvalidEnvelope);
+            }
+            if slot.is_some() {
+                // Held back: checked like the others, sent in another transaction.
+                lines.truncate(start);
             }
         }
-        if xexch50 {
-            steps.push_back(TxStep::Xexch50);
-        }
-        steps.push_back(if use_bdat { TxStep::Bdat } else { TxStep::Data });
+        let use_bdat = chunking;
         let source = match q.body {
             Body::Bytes(data) => Source::Whole { data, offset: 0 },
             Body::Stream { body_type, .. } => Source::Stream {
@@ -1696,11 +1711,12 @@ impl Client {
             envelope: q.envelope,
             source,
             use_bdat,
-            mail_line,
-            rcpt_lines,
-            steps,
+            xexch50,
+            lines,
+            line_pos: 0,
+            next: Some(TxStep::Mail),
             rcpt,
-            sent: batch.len(),
+            sent,
             answered: 0,
             accepted: 0,
             failed: None,
@@ -1719,13 +1735,13 @@ impl Client {
             let expects_empty = self.expects.is_empty();
             let Some(txn) = self.txn.as_mut() else { return };
             if txn.failed.is_some() {
-                txn.steps.clear();
+                txn.next = None;
                 return;
             }
             if txn.barrier || !(pipelining || expects_empty) {
                 return;
             }
-            let Some(step) = txn.steps.front().copied() else {
+            let Some(step) = txn.next else {
                 return;
             };
             let all_answered = txn.answered == txn.sent;
@@ -1734,23 +1750,25 @@ impl Client {
                 && txn.accepted == 0
             {
                 set_failed(txn, MessageError::NoValidRecipients);
-                txn.steps.clear();
+                txn.next = None;
                 return;
             }
-            txn.steps.pop_front();
+            txn.next = step_after(txn, step);
             match step {
-                TxStep::Mail => {
-                    self.transactions = self.transactions.saturating_add(1);
-                    let line = txn.mail_line.clone();
-                    self.out.extend_from_slice(&line);
-                    self.expect(Expect::Mail);
-                }
-                TxStep::Rcpt(i) => {
-                    let Some(line) = txn.rcpt_lines.get(i).cloned() else {
-                        continue;
-                    };
-                    self.out.extend_from_slice(&line);
-                    self.expect(Expect::Rcpt(i));
+                TxStep::Mail | TxStep::Rcpt(_) => {
+                    // The next line in `lines` (MAIL, then the RCPTs sent, in order).
+                    let rest = txn.lines.get(txn.line_pos..).unwrap_or_default();
+                    let len = memchr::memchr(b'\n', rest).map_or(rest.len(), |p| p + 1);
+                    let line = rest.get(..len).unwrap_or_default();
+                    reserve_out(&mut self.out, line.len());
+                    self.out.extend_from_slice(line);
+                    txn.line_pos = txn.line_pos.saturating_add(len);
+                    if let TxStep::Rcpt(i) = step {
+                        self.expect(Expect::Rcpt(i));
+                    } else {
+                        self.transactions = self.transactions.saturating_add(1);
+                        self.expect(Expect::Mail);
+                    }
                 }
                 TxStep::Xexch50 => {
                     let (size, mode) = txn
@@ -1868,7 +1886,7 @@ impl Client {
         let Some(txn) = self.txn.take() else {
             return false;
         };
-        let recipients = statuses(&txn.rcpt);
+        let recipients = statuses(txn.rcpt);
         match (txn.delivered, txn.failed) {
             (Some(reply), None) => self.events.push_back(Event::MessageResult {
                 message: txn.id,
@@ -2035,14 +2053,41 @@ fn command_name(expect: Expect) -> &'static str {
     }
 }
 
-/// Encodes a command; refuses a line with CR, LF or NUL before its CRLF.
-fn encode_line(cmd: &Command<'_>) -> Result<Bytes, MessageError> {
-    let mut buf = BytesMut::with_capacity(64);
-    cmd.encode(&mut buf);
-    if !clean_line(&buf) {
-        return Err(MessageError::InvalidEnvelope);
+/// The step of a transaction after `step`: MAIL, the RCPT of each recipient whose slot
+/// was empty when the transaction was planned (the others are held back; a recipient's
+/// slot fills only once its RCPT was sent, so the slots after the current one are as
+/// planned), XEXCH50 if the blob goes out, then DATA or BDAT.
+fn step_after(txn: &Txn, step: TxStep) -> Option<TxStep> {
+    let from = match step {
+        TxStep::Mail => 0,
+        TxStep::Rcpt(i) => i.saturating_add(1),
+        TxStep::Xexch50 => usize::MAX,
+        TxStep::Data | TxStep::Bdat => return None,
+    };
+    if let Some(off) = txn
+        .rcpt
+        .get(from..)
+        .and_then(|slots| slots.iter().position(Option::is_none))
+    {
+        return Some(TxStep::Rcpt(from + off));
     }
-    Ok(buf.freeze())
+    Some(if txn.xexch50 && step != TxStep::Xexch50 {
+        TxStep::Xexch50
+    } else if txn.use_bdat {
+        TxStep::Bdat
+    } else {
+        TxStep::Data
+    })
+}
+
+/// Makes room for `n` more octets in the output buffer, a block at a time: once
+/// [`Client::poll_transmit`] has split off what was written, the rest of the block takes
+/// the next commands without allocating (a buffer grown by exactly each command would
+/// allocate for each one, and again to share it when split off).
+fn reserve_out(out: &mut BytesMut, n: usize) {
+    if out.capacity() - out.len() < n {
+        out.reserve(n.max(OUT_BLOCK));
+    }
 }
 
 /// Whether `line` is one command line: CRLF at the end and no CR, LF or NUL before.
@@ -2069,13 +2114,11 @@ fn set_failed(txn: &mut Txn, err: MessageError) {
     }
 }
 
-fn statuses(rcpt: &[Option<Reply>]) -> Vec<RecipientStatus> {
-    rcpt.iter()
+/// The per-recipient outcomes of a transaction that is over (its replies move into them).
+fn statuses(rcpt: Vec<Option<Reply>>) -> Vec<RecipientStatus> {
+    rcpt.into_iter()
         .enumerate()
-        .map(|(index, reply)| RecipientStatus {
-            index,
-            reply: reply.clone(),
-        })
+        .map(|(index, reply)| RecipientStatus { index, reply })
         .collect()
 }
 
@@ -2102,25 +2145,36 @@ impl TxnLimits {
         }
     }
 
-    /// The indices of the recipients one transaction sends, in order: each recipient
+    /// Calls `take` with the index of each recipient one transaction sends, in order, and
+    /// returns how many there are: each recipient
     /// while fewer than `RCPTMAX` are taken and its domain is one already taken or fewer
     /// than `RCPTDOMAINMAX` domains are (domains compare case-insensitively, a trailing dot
     /// aside; an address literal counts as a domain; `<Postmaster>` has none, RFC 5321
     /// 4.1.1.3). The first recipient is always taken, so every transaction makes progress.
-    fn batch(&self, recipients: &[super::envelope::Recipient]) -> Vec<usize> {
+    fn batch_with(
+        &self,
+        recipients: &[super::envelope::Recipient],
+        mut take: impl FnMut(usize),
+    ) -> usize {
         let rcpt_max = self
             .rcpt_max
             .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
         let domain_max = self
             .rcpt_domain_max
             .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
-        let mut taken = Vec::with_capacity(recipients.len().min(rcpt_max));
+        let mut taken = 0;
+        // Only under RCPTDOMAINMAX: the domains taken so far.
         let mut domains: Vec<String> = Vec::new();
         for (i, r) in recipients.iter().enumerate() {
-            if taken.len() >= rcpt_max {
+            if taken >= rcpt_max {
                 break;
             }
-            if let Some(domain) = recipient_domain(&r.path).filter(|_| domain_max != usize::MAX) {
+            let domain = if domain_max == usize::MAX {
+                None
+            } else {
+                recipient_domain(&r.path)
+            };
+            if let Some(domain) = domain {
                 if !domains.contains(&domain) {
                     if domains.len() >= domain_max {
                         continue;
@@ -2128,7 +2182,8 @@ impl TxnLimits {
                     domains.push(domain);
                 }
             }
-            taken.push(i);
+            take(i);
+            taken += 1;
         }
         taken
     }
@@ -2172,6 +2227,16 @@ mod tests {
             env.add_recipient(a).unwrap();
         }
         env.recipients
+    }
+
+    impl TxnLimits {
+        /// The indices `batch_with` takes.
+        fn batch(&self, recipients: &[super::super::envelope::Recipient]) -> Vec<usize> {
+            let mut taken = Vec::new();
+            let n = self.batch_with(recipients, |i| taken.push(i));
+            assert_eq!(n, taken.len());
+            taken
+        }
     }
 
     fn limits(rcpt: Option<u64>, domains: Option<u64>, mail: Option<u64>) -> TxnLimits {

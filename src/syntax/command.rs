@@ -1231,6 +1231,28 @@ fn put_upper(out: &mut impl BufMut, s: &str) {
     }
 }
 
+/// Writes `MAIL FROM:<path> params` CRLF, as [`Command::encode`] does for
+/// [`Command::Mail`], from borrowed parts (the client encodes its envelope without
+/// building a command that would own copies of them).
+pub(crate) fn put_mail_line(
+    out: &mut impl BufMut,
+    from: &ReversePath<'_>,
+    params: &MailParams<'_>,
+) {
+    out.put_slice(b"MAIL FROM:");
+    super::path::put_reverse_path(out, from);
+    params.encode(out);
+    out.put_slice(b"\r\n");
+}
+
+/// Writes `RCPT TO:<path> params` CRLF, as [`Command::encode`] does for [`Command::Rcpt`].
+pub(crate) fn put_rcpt_line(out: &mut impl BufMut, to: &ForwardPath<'_>, params: &RcptParams<'_>) {
+    out.put_slice(b"RCPT TO:");
+    super::path::put_forward_path(out, to);
+    params.encode(out);
+    out.put_slice(b"\r\n");
+}
+
 fn put_opt(out: &mut impl BufMut, arg: &Option<Cow<'_, str>>) {
     if let Some(a) = arg {
         out.put_u8(b' ');
@@ -1290,22 +1312,18 @@ impl<'a> Command<'a> {
     /// parameters as written). Values built by hand are written as given: a value that
     /// would not parse (e.g. a CR in `Other` arguments) is the builder's responsibility.
     pub fn encode(&self, out: &mut impl BufMut) {
+        match self {
+            Command::Mail { from, params } => return put_mail_line(out, from, params),
+            Command::Rcpt { to, params } => return put_rcpt_line(out, to, params),
+            _ => {}
+        }
         out.put_slice(self.verb().as_bytes());
         match self {
             Command::Helo { domain } | Command::Ehlo { domain } => {
                 out.put_u8(b' ');
                 out.put_slice(domain.as_bytes());
             }
-            Command::Mail { from, params } => {
-                out.put_slice(b" FROM:");
-                super::path::put_reverse_path(out, from);
-                params.encode(out);
-            }
-            Command::Rcpt { to, params } => {
-                out.put_slice(b" TO:");
-                super::path::put_forward_path(out, to);
-                params.encode(out);
-            }
+            Command::Mail { .. } | Command::Rcpt { .. } => {}
             Command::Bdat { size, last } => {
                 out.put_u8(b' ');
                 super::param::put_u64(out, *size);

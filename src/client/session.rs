@@ -702,6 +702,7 @@ impl Client {
                 self.send_bdat(prev, false);
             }
         } else if let Some(enc) = txn.encoder.as_mut() {
+            reserve_out(&mut self.out, chunk.len().saturating_add(8));
             enc.encode(&chunk, &mut self.out);
         }
         self.advance();
@@ -745,6 +746,7 @@ impl Client {
             self.send_bdat(held.unwrap_or_default(), true);
         } else {
             if let Some(enc) = txn.encoder.as_mut() {
+                reserve_out(&mut self.out, 5);
                 enc.finish(&mut self.out);
             }
             self.expect(Expect::DataEnd);
@@ -936,6 +938,8 @@ impl Client {
     }
 
     pub(super) fn command(&mut self, cmd: &Command<'_>, expect: Expect) {
+        // Most commands fit in this much; a longer one grows the buffer as it is written.
+        reserve_out(&mut self.out, 64);
         cmd.encode(&mut self.out);
         self.expect(expect);
     }
@@ -1844,6 +1848,7 @@ impl Client {
                         // the (empty) content so the server answers and the session
                         // stays in sync. The server refuses it for lack of recipients.
                         set_failed(txn, MessageError::NoValidRecipients);
+                        reserve_out(&mut self.out, 3);
                         self.out.extend_from_slice(b".\r\n");
                         self.expect(Expect::DataEnd);
                     } else {
@@ -1945,9 +1950,11 @@ impl Client {
                         let last = end == total;
                         if let Some(enc) = txn.encoder.as_mut() {
                             if let Some(piece) = data.get(start..end) {
+                                reserve_out(&mut self.out, piece.len().saturating_add(8));
                                 enc.encode(piece, &mut self.out);
                             }
                             if last {
+                                reserve_out(&mut self.out, 5);
                                 enc.finish(&mut self.out);
                             }
                         }

@@ -393,8 +393,14 @@ fn per_message() {
     for (pipelining, chunking) in [(true, false), (false, false), (true, true), (false, true)] {
         let per = per_unit(32, |n| messages_run(pipelining, chunking, n, 1).allocs);
         eprintln!("per message (pipelining {pipelining}, chunking {chunking}): {per}");
+        // A message to one recipient, a 4 KiB body: the text of every reply (MAIL, RCPT
+        // and its copy, 354 to DATA, the final 250: 5 with DATA, 4 with one BDAT chunk) and
+        // the recipient statuses of its MessageResult. The MAIL and RCPT lines reuse the
+        // last transaction's buffer, the body goes out without copying (BDAT) or is
+        // dot-stuffed into the output buffer the caller's writes emptied (DATA).
+        let inherent = if chunking { 5.0 } else { 6.0 };
         assert!(
-            per <= 8.1,
+            per <= inherent + 0.1,
             "per message (pipelining {pipelining}, chunking {chunking}): {per}"
         );
     }

@@ -30,6 +30,8 @@ const DATA_PIECE: usize = 64 * 1024;
 /// 2), so a server that reads but does not answer would otherwise make the client keep one
 /// pending reply per chunk for as long as the body lasts.
 const MAX_AWAITED: usize = 1024;
+/// A buffer of MAIL and RCPT lines up to this size is kept for the next transaction.
+const MAX_SPARE_LINES: usize = 4096;
 /// The output buffer grows by at least this much at a time (see `reserve_out`).
 const OUT_BLOCK: usize = 1024;
 
@@ -310,9 +312,10 @@ struct Txn {
     /// sent in order, those whose slot in `rcpt` is empty when planned (the others are held
     /// back), so the steps need no list of their own.
     next: Option<TxStep>,
-    /// One slot per recipient of the envelope: the server's reply, or the client's
-    /// `452 4.5.3` for a recipient held back under the server's LIMITS.
-    rcpt: Vec<Option<Reply>>,
+    /// One status per recipient of the envelope: the server's reply, or the client's
+    /// `452 4.5.3` for a recipient held back under the server's LIMITS. It becomes the
+    /// recipients of the [`Event::MessageResult`] as it is.
+    rcpt: Vec<RecipientStatus>,
     /// How many recipients this transaction sends (the others are held back).
     sent: usize,
     answered: usize,
@@ -393,6 +396,8 @@ pub struct Client {
     ready_sent: bool,
     queue: VecDeque<Queued>,
     txn: Option<Txn>,
+    /// The buffer of MAIL and RCPT lines of the last transaction, for the next one.
+    spare_lines: Vec<u8>,
     /// `MAIL` commands sent in this session (RFC 9422 section 4.1 counts every one,
     /// accepted or not).
     transactions: u64,
@@ -458,6 +463,7 @@ impl Client {
             ready_sent: false,
             queue: VecDeque::new(),
             txn: None,
+            spare_lines: Vec::new(),
             transactions: 0,
             next_id: 0,
             quit_requested: false,
@@ -1030,7 +1036,7 @@ impl Client {
             self.events.push_back(Event::MessageResult {
                 message: txn.id,
                 result,
-                recipients: statuses(txn.rcpt),
+                recipients: txn.rcpt,
             });
         }
         while let Some(q) = self.queue.pop_front() {
@@ -1502,22 +1508,25 @@ impl Client {
     /// refusal before anything is sent.
     fn start_txn(&mut self, q: Queued) {
         let (id, n) = (q.id, q.envelope.recipients.len());
-        let planned = self.plan(q).and_then(|txn| match self.limits().mail_max {
-            // RFC 9422 section 4.1: no more transactions than MAILMAX in the session.
-            Some(limit) if self.transactions >= limit => {
-                Err(MessageError::TransactionLimit { limit })
-            }
-            _ => Ok(txn),
-        });
+        let lines = std::mem::take(&mut self.spare_lines);
+        let planned = self
+            .plan(q, lines)
+            .and_then(|txn| match self.limits().mail_max {
+                // RFC 9422 section 4.1: no more transactions than MAILMAX in the session.
+                Some(limit) if self.transactions >= limit => {
+                    Err(MessageError::TransactionLimit { limit })
+                }
+                _ => Ok(txn),
+            });
         match planned {
             Ok(txn) => {
                 // Recipients held back under RCPTMAX / RCPTDOMAINMAX: reported now, as a
                 // server's `452` to them would be.
-                for (index, reply) in txn.rcpt.iter().enumerate() {
-                    if let Some(reply) = reply {
+                for status in &txn.rcpt {
+                    if let Some(reply) = &status.reply {
                         self.events.push_back(Event::RecipientResult {
                             message: txn.id,
-                            index,
+                            index: status.index,
                             accepted: false,
                             reply: reply.clone(),
                         });
@@ -1537,7 +1546,7 @@ impl Client {
         }
     }
 
-    fn plan(&self, q: Queued) -> Result<Txn, MessageError> {
+    fn plan(&self, q: Queued, mut lines: Vec<u8>) -> Result<Txn, MessageError> {
         let env = &q.envelope;
         if env.recipients.is_empty() {
             return Err(MessageError::NoRecipients);
@@ -1635,15 +1644,21 @@ impl Client {
         let smtputf8 = params.smtputf8;
         // One slot per recipient: empty for those this transaction sends, the client's
         // `452 4.5.3` for those held back under the server's LIMITS.
-        let mut rcpt = vec![Some(held_back_reply()); env.recipients.len()];
+        let mut rcpt: Vec<RecipientStatus> = (0..env.recipients.len())
+            .map(|index| RecipientStatus {
+                index,
+                reply: Some(held_back_reply()),
+            })
+            .collect();
         let sent = self.limits().batch_with(&env.recipients, |i| {
             if let Some(slot) = rcpt.get_mut(i) {
-                *slot = None;
+                slot.reply = None;
             }
         });
         // Every line goes into one buffer (the paths are written from the envelope, not
         // copied into commands).
-        let mut lines = Vec::with_capacity(64 + 48 * sent);
+        lines.clear();
+        lines.reserve(64 + 48 * sent);
         put_mail_line(&mut lines, &env.from, &params);
         if !clean_line(&lines) {
             return Err(MessageError::InvalidEnvelope);
@@ -1695,7 +1710,7 @@ impl Client {
             if !lines.get(start..).is_some_and(clean_line) {
                 return Err(MessageError::InvalidEnvelope);
             }
-            if slot.is_some() {
+            if slot.reply.is_some() {
                 // Held back: checked like the others, sent in another transaction.
                 lines.truncate(start);
             }
@@ -1806,7 +1821,7 @@ impl Client {
             Expect::Mail => {}
             Expect::Rcpt(i) => {
                 if let Some(slot) = txn.rcpt.get_mut(i) {
-                    *slot = Some(reply.clone());
+                    slot.reply = Some(reply.clone());
                 }
                 txn.answered = txn.answered.saturating_add(1);
                 if ok {
@@ -1891,7 +1906,10 @@ impl Client {
         let Some(txn) = self.txn.take() else {
             return false;
         };
-        let recipients = statuses(txn.rcpt);
+        if txn.lines.capacity() <= MAX_SPARE_LINES {
+            self.spare_lines = txn.lines;
+        }
+        let recipients = txn.rcpt;
         match (txn.delivered, txn.failed) {
             (Some(reply), None) => self.events.push_back(Event::MessageResult {
                 message: txn.id,
@@ -2074,7 +2092,7 @@ fn step_after(txn: &Txn, step: TxStep) -> Option<TxStep> {
     if let Some(off) = txn
         .rcpt
         .get(from..)
-        .and_then(|slots| slots.iter().position(Option::is_none))
+        .and_then(|slots| slots.iter().position(|s| s.reply.is_none()))
     {
         return Some(TxStep::Rcpt(from + off));
     }
@@ -2119,14 +2137,6 @@ fn set_failed(txn: &mut Txn, err: MessageError) {
             *requested = false;
         }
     }
-}
-
-/// The per-recipient outcomes of a transaction that is over (its replies move into them).
-fn statuses(rcpt: Vec<Option<Reply>>) -> Vec<RecipientStatus> {
-    rcpt.into_iter()
-        .enumerate()
-        .map(|(index, reply)| RecipientStatus { index, reply })
-        .collect()
 }
 
 /// The server's LIMITS (RFC 9422) as the client applies them. `None`: no limit, for a limit

@@ -1566,9 +1566,14 @@ fn an_smtputf8_transaction_gets_a_global_delivery_report() {
     let report = server.delivery_report();
     for want in [
         "To: <jösé@exämple.test>\r\n",
-        "Content-Type: message/global-delivery-status\r\n",
+        // RFC 2045 6.4: each part holding 8-bit octets says so, and so does the
+        // multipart around them (RFC 6533 6.2, 6.3).
+        "Content-Type: multipart/report; report-type=delivery-status;\r\n",
+        "\r\nContent-Transfer-Encoding: 8bit\r\nDate: ",
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n",
+        "Content-Type: message/global-delivery-status\r\nContent-Transfer-Encoding: 8bit\r\n",
         "Final-Recipient: utf-8; ünï@exämple.test\r\nAction: delivered\r\nStatus: 2.0.0\r\n",
-        "Content-Type: message/global-headers\r\n\r\nSubject: ü\r\n\r\n--",
+        "Content-Type: message/global-headers\r\nContent-Transfer-Encoding: 8bit\r\n\r\nSubject: ü\r\n\r\n--",
     ] {
         assert!(report.contains(want), "{want:?} in\n{report}");
     }

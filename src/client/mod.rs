@@ -17,7 +17,9 @@
 //! * transactions: PIPELINING (RFC 2920) flights, BDAT (RFC 3030) when CHUNKING is
 //!   offered, BODY/SMTPUTF8/REQUIRETLS/DSN/SIZE parameters only when advertised, and a
 //!   clear [`MessageError`] *before anything is sent* when a message needs what the server
-//!   lacks; per-recipient results; RSET after a failed transaction; XEXCH50 blobs for
+//!   lacks; per-recipient results, each with the [`Outcome`] a mail queue acts on
+//!   (delivered, deferred, failed: [`RecipientStatus::outcome`]); RSET after a failed
+//!   transaction; XEXCH50 blobs for
 //!   Exchange; recipients refused as too many (`452`, RFC 5321 4.5.3.1.10) are the
 //!   caller's to send again in a new transaction, with [`Envelope::deferred`] building
 //!   that envelope (the `smtp-send` example does it);
@@ -135,4 +137,6 @@ pub use error::{
 };
 pub use exchange::{ExchangeCommandError, ExchangeError};
 pub use query::{Query, QueryCommandError, QueryError};
-pub use session::{AuthChallenge, AuthResponse, Client, Event, MessageId, RecipientStatus};
+pub use session::{
+    AuthChallenge, AuthResponse, Client, Event, MessageId, Outcome, RecipientStatus,
+};

@@ -112,6 +112,79 @@ impl RecipientStatus {
     pub fn held_back(&self) -> bool {
         self.reply.as_ref().is_some_and(is_held_back)
     }
+
+    /// What became of the message for this recipient, given the message's `result` (both
+    /// from the same [`Event::MessageResult`]): what a mail queue does next.
+    ///
+    /// The recipient's own refusal decides first: a `5xx` to its `RCPT` is
+    /// [`Outcome::Failed`], a `4xx` (the client's own held-back `452` included)
+    /// [`Outcome::Deferred`] (RFC 5321 4.2.1). For an accepted recipient, or one never
+    /// answered, the message decides: a final `2xx` is [`Outcome::Delivered`] (RFC 5321
+    /// 6.1: the server has taken responsibility), a `5xx` refusal of the sender or the
+    /// content [`Outcome::Failed`], a `4xx` [`Outcome::Deferred`]; a session that ended
+    /// first ([`MessageError::SessionClosed`]) or ran out of transactions
+    /// ([`MessageError::TransactionLimit`]) is [`Outcome::Deferred`]; a message this
+    /// server can never take as it is ([`MessageError::Unsupported`],
+    /// [`MessageError::TooLarge`] (RFC 1870's `552`), an invalid envelope or body) is
+    /// [`Outcome::Failed`].
+    ///
+    /// ```
+    /// use ehlo::client::{Outcome, RecipientStatus};
+    /// use ehlo::Reply;
+    ///
+    /// let accepted = RecipientStatus { index: 0, reply: Some(Reply::new(250, None, "OK")) };
+    /// let refused = RecipientStatus { index: 1, reply: Some(Reply::new(550, None, "No such user")) };
+    /// let busy = RecipientStatus { index: 2, reply: Some(Reply::new(451, None, "Try later")) };
+    /// let result = Ok(Reply::new(250, None, "Queued"));
+    /// assert_eq!(accepted.outcome(&result), Outcome::Delivered);
+    /// assert_eq!(refused.outcome(&result), Outcome::Failed);
+    /// assert_eq!(busy.outcome(&result), Outcome::Deferred);
+    /// ```
+    pub fn outcome(&self, result: &Result<Reply, MessageError>) -> Outcome {
+        match &self.reply {
+            Some(r) if r.code.0 >= 500 => return Outcome::Failed,
+            Some(r) if r.code.0 >= 300 => return Outcome::Deferred,
+            _ => {}
+        }
+        match result {
+            Ok(r) if is_positive(r) && self.reply.is_some() => Outcome::Delivered,
+            // A recipient never answered is not known to be delivered.
+            Ok(_) => Outcome::Deferred,
+            Err(MessageError::SenderRejected(r) | MessageError::Rejected(r)) => {
+                if r.code.0 >= 500 {
+                    Outcome::Failed
+                } else {
+                    Outcome::Deferred
+                }
+            }
+            Err(
+                MessageError::SessionClosed(_)
+                | MessageError::TransactionLimit { .. }
+                | MessageError::NoValidRecipients,
+            ) => Outcome::Deferred,
+            Err(
+                MessageError::Unsupported(_)
+                | MessageError::TooLarge { .. }
+                | MessageError::NoRecipients
+                | MessageError::InvalidEnvelope
+                | MessageError::Xexch50TooLarge
+                | MessageError::BodyTypeViolation,
+            ) => Outcome::Failed,
+        }
+    }
+}
+
+/// What became of a message for one recipient ([`RecipientStatus::outcome`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// The server took responsibility for the message (RFC 5321 6.1): done.
+    Delivered,
+    /// A transient failure: send it again later, in a new transaction or on a new
+    /// connection (RFC 5321 4.2.1, 4.5.4.1).
+    Deferred,
+    /// A permanent failure with this server: do not send it there again as it is; a
+    /// non-delivery report is due to the sender (RFC 5321 4.2.1, 6.1).
+    Failed,
 }
 
 /// The `452 4.5.3` the client writes for a recipient held back under the server's LIMITS.

@@ -1650,9 +1650,18 @@ fn slot_freed(addr: std::net::SocketAddr) -> Option<Duration> {
         let s = std::net::TcpStream::connect(addr).expect("connect");
         s.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
         let mut line = String::new();
-        let _ = std::io::BufReader::new(s).read_line(&mut line);
+        let mut reader = std::io::BufReader::new(s);
+        let _ = reader.read_line(&mut line);
         if line.starts_with("220 ") {
-            return Some(start.elapsed());
+            let found = start.elapsed();
+            // The probe gives its slot back: QUIT, the server's close, and a moment for
+            // the server to count the session gone, so a caller that goes on to fill
+            // the slots finds them all free.
+            use std::io::{Read, Write};
+            let _ = reader.get_mut().write_all(b"QUIT\r\n");
+            let _ = reader.read_to_end(&mut Vec::new());
+            std::thread::sleep(Duration::from_millis(100));
+            return Some(found);
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -1970,9 +1979,6 @@ fn stalled_implicit_tls_handshakes_count_against_max_connections() {
         let (server, tls_addr) =
             implicit_tls_server_of(name, &["--max-connections", "3", "--timeout", "60"]);
         assert!(slot_freed(server.addr).is_some(), "{name}");
-        // The probe's slot is given back when its session ends, a moment after the probe
-        // hung up: let that happen, so that all 3 slots are free for what follows.
-        std::thread::sleep(Duration::from_millis(300));
         let stalled: Vec<std::net::TcpStream> = (0..40)
             .map(|_| std::net::TcpStream::connect(tls_addr).unwrap())
             .collect();

@@ -132,3 +132,47 @@ fn an_unanswered_recipient_is_never_delivered() {
         Outcome::Failed
     );
 }
+
+#[test]
+fn a_refused_sender_decides_over_the_pipelined_recipients_out_of_sequence_replies() {
+    // RFC 2920 3.1 and RFC 5321 4.1.4: with PIPELINING the RCPTs sent behind a refused MAIL
+    // are answered `503` (bad sequence), which says nothing about the recipients: a
+    // greylisted sender (4xx) is retried later for all of them, never failed.
+    for (mail, want) in [
+        ("451 4.7.1 greylisted\r\n", Outcome::Deferred),
+        ("550 5.7.1 sender refused\r\n", Outcome::Failed),
+    ] {
+        let mut t = started(&ABC[..2], &["PIPELINING"]);
+        t.sent();
+        t.server(mail);
+        t.server("503 5.5.1 Error: need MAIL command\r\n503 5.5.1 Error: need MAIL command\r\n");
+        t.server("503 5.5.1 Error: need RCPT command\r\n");
+        let ev = t.events();
+        assert!(
+            ev.iter().any(|e| matches!(
+                e,
+                Event::MessageResult {
+                    result: Err(MessageError::SenderRejected(_)),
+                    ..
+                }
+            )),
+            "{ev:?}"
+        );
+        assert_eq!(outcomes(&ev), [want, want], "{mail}");
+    }
+}
+
+#[test]
+fn a_552_to_rcpt_is_too_many_recipients_and_temporary() {
+    // RFC 5321 4.5.3.1.10: RFC 821 gave `552` for "too many recipients"; clients SHOULD
+    // treat a `552` to RCPT as temporary (the recipient goes in the next transaction).
+    let mut t = started(&ABC, &["PIPELINING"]);
+    t.sent();
+    t.server("250 ok\r\n250 ok\r\n250 ok\r\n552 5.5.3 Too many recipients\r\n354 go\r\n");
+    t.sent();
+    t.server("250 2.0.0 queued\r\n");
+    assert_eq!(
+        outcomes(&t.events()),
+        [Outcome::Delivered, Outcome::Delivered, Outcome::Deferred]
+    );
+}

@@ -116,9 +116,14 @@ impl RecipientStatus {
     /// What became of the message for this recipient, given the message's `result` (both
     /// from the same [`Event::MessageResult`]): what a mail queue does next.
     ///
-    /// The recipient's own refusal decides first: a `5xx` to its `RCPT` is
-    /// [`Outcome::Failed`], a `4xx` (the client's own held-back `452` included)
-    /// [`Outcome::Deferred`] (RFC 5321 4.2.1). For an accepted recipient, or one never
+    /// A refused `MAIL` ([`MessageError::SenderRejected`]) decides for every recipient,
+    /// by its class: the `RCPT`s pipelined behind it are answered out of sequence
+    /// (`503`, RFC 2920 3.1), not about the recipient, so a greylisted sender (`451`) is
+    /// never a failed recipient. Otherwise the recipient's own refusal decides first: a
+    /// `5xx` to its `RCPT` is [`Outcome::Failed`], except `552`, which RFC 5321
+    /// 4.5.3.1.10 says to treat as a temporary "too many recipients", and a `4xx` (the
+    /// client's own held-back `452` included) [`Outcome::Deferred`] (RFC 5321 4.2.1).
+    /// For an accepted recipient, or one never
     /// answered, the message decides: a final `2xx` is [`Outcome::Delivered`] (RFC 5321
     /// 6.1: the server has taken responsibility), a `5xx` refusal of the sender or the
     /// content [`Outcome::Failed`], a `4xx` [`Outcome::Deferred`]; a session that ended
@@ -141,7 +146,20 @@ impl RecipientStatus {
     /// assert_eq!(busy.outcome(&result), Outcome::Deferred);
     /// ```
     pub fn outcome(&self, result: &Result<Reply, MessageError>) -> Outcome {
+        // A refused MAIL opened no transaction: the RCPTs pipelined behind it were out of
+        // sequence and their replies (`503 5.5.1`, RFC 5321 4.1.4, RFC 2920 3.1) say
+        // nothing about the recipients.
+        if let Err(MessageError::SenderRejected(r)) = result {
+            return if r.code.0 >= 500 {
+                Outcome::Failed
+            } else {
+                Outcome::Deferred
+            };
+        }
         match &self.reply {
+            // RFC 5321 4.5.3.1.10: `552` to RCPT is RFC 821's "too many recipients",
+            // which clients SHOULD treat as temporary.
+            Some(r) if r.code.0 == 552 => return Outcome::Deferred,
             Some(r) if r.code.0 >= 500 => return Outcome::Failed,
             Some(r) if r.code.0 >= 300 => return Outcome::Deferred,
             _ => {}

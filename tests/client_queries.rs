@@ -312,3 +312,145 @@ fn queries_against_the_server_machine() {
         Some(Event::Closed(CloseReason::Quit(Some(_))))
     ));
 }
+
+#[test]
+fn a_utf8_argument_goes_with_smtputf8_only_to_a_server_that_offers_it() {
+    // RFC 6531 3.7.4.2: `VRFY`/`EXPN` String [SP "SMTPUTF8"]; without the extension the
+    // commands are ASCII (RFC 5321 2.4), so nothing is sent and the query is answered
+    // NotAdvertised.
+    let mut t = T::plain();
+    t.hello(&["SMTPUTF8"]);
+    t.events();
+    t.c.send_query(Query::Vrfy("jösé@example.test".into()))
+        .unwrap();
+    t.expect("VRFY jösé@example.test SMTPUTF8\r\n");
+    t.server("250 2.1.5 José <jösé@example.test>\r\n");
+    t.c.send_query(Query::Expn("équipe".into())).unwrap();
+    t.expect("EXPN équipe SMTPUTF8\r\n");
+    t.server("250-<ä@example.test>\r\n250 <ö@example.test>\r\n");
+    // An ASCII argument needs no parameter.
+    t.c.send_query(Query::Vrfy("bob".into())).unwrap();
+    t.expect("VRFY bob\r\n");
+    t.server("252 2.1.5 Cannot verify\r\n");
+    let ev = t.events();
+    assert_eq!(
+        replies(&ev),
+        [
+            (Query::Vrfy("jösé@example.test".into()), Ok(250)),
+            (Query::Expn("équipe".into()), Ok(250)),
+            (Query::Vrfy("bob".into()), Ok(252)),
+        ]
+    );
+    for caps in [&["PIPELINING"][..], &[]] {
+        let mut t = T::plain();
+        t.hello(caps);
+        t.events();
+        t.c.send_query(Query::Vrfy("jösé".into())).unwrap();
+        t.c.send_query(Query::Expn("équipe".into())).unwrap();
+        t.c.send_query(Query::Noop).unwrap();
+        t.expect("NOOP\r\n");
+        t.server("250 OK\r\n");
+        assert_eq!(
+            replies(&t.events()),
+            [
+                (Query::Vrfy("jösé".into()), Err(QueryError::NotAdvertised)),
+                (Query::Expn("équipe".into()), Err(QueryError::NotAdvertised)),
+                (Query::Noop, Ok(250)),
+            ]
+        );
+    }
+}
+
+#[test]
+fn a_utf8_argument_to_a_helo_server_is_not_sent() {
+    let mut t = T::plain();
+    t.server("220 mx.example.test\r\n");
+    t.expect("EHLO client.example.test\r\n");
+    t.server("502 5.5.1 Unrecognized command\r\n");
+    t.expect("HELO client.example.test\r\n");
+    t.server("250 mx.example.test\r\n");
+    t.events();
+    t.c.send_query(Query::Vrfy("jösé".into())).unwrap();
+    t.c.send_query(Query::Vrfy("jose".into())).unwrap();
+    t.expect("VRFY jose\r\n");
+    t.server("252 Cannot verify\r\n");
+    assert_eq!(
+        replies(&t.events()),
+        [
+            (Query::Vrfy("jösé".into()), Err(QueryError::NotAdvertised)),
+            (Query::Vrfy("jose".into()), Ok(252)),
+        ]
+    );
+}
+
+#[test]
+fn help_and_etrn_take_ascii_only_and_help_no_empty_string() {
+    // RFC 5321 2.4: commands are ASCII; RFC 6531 extends only MAIL, RCPT, VRFY and EXPN.
+    // RFC 5321 4.1.1.8: `HELP [SP String]`, a String is never empty.
+    let mut t = T::plain();
+    t.hello(&["SMTPUTF8", "ETRN"]);
+    for q in [
+        Query::Help(Some("MAİL".into())),
+        Query::Etrn("bücher.example".into()),
+        Query::Help(Some("".into())),
+        Query::Help(Some("  ".into())),
+    ] {
+        assert_eq!(
+            t.c.send_query(q.clone()),
+            Err(QueryCommandError::InvalidArgument),
+            "{q:?}"
+        );
+    }
+    // The SMTPUTF8 parameter counts in the 512 octets (RFC 5321 4.5.3.1.4).
+    let long = format!("é{}", "a".repeat(512 - 2 - 5 - 9 - 2));
+    assert_eq!(
+        t.c.send_query(Query::Vrfy(format!("{long}a"))),
+        Err(QueryCommandError::LineTooLong)
+    );
+    t.c.send_query(Query::Vrfy(long)).unwrap();
+    assert_eq!(t.sent_bytes().len(), 512);
+}
+
+#[test]
+fn a_query_in_flight_times_out_and_is_reported() {
+    // RFC 5321 4.5.3.2: the reply is timed like any other command's (5 minutes); when it
+    // never comes the query is answered SessionClosed and the session ends.
+    let mut t = T::plain();
+    t.hello(&[]);
+    t.events();
+    t.c.send_query(Query::Expn("staff".into())).unwrap();
+    t.c.send_query(Query::Noop).unwrap();
+    t.expect("EXPN staff\r\n");
+    let deadline = t.c.poll_timeout().expect("a timer runs");
+    assert!(deadline >= t.now + std::time::Duration::from_secs(300));
+    t.c.handle_timeout(deadline);
+    let ev = t.events();
+    assert_eq!(
+        replies(&ev),
+        [
+            (Query::Expn("staff".into()), Err(QueryError::SessionClosed)),
+            (Query::Noop, Err(QueryError::SessionClosed)),
+        ]
+    );
+    assert!(matches!(
+        ev.last(),
+        Some(Event::Closed(CloseReason::Timeout(_)))
+    ));
+}
+
+#[test]
+fn nothing_is_pipelined_behind_a_query() {
+    // RFC 2920 3.1: NOOP, VRFY, EXPN may only end a pipelined group. A message queued
+    // and QUIT asked for while the query is out both wait for its reply.
+    let mut t = T::plain();
+    t.hello(&["PIPELINING", "CHUNKING"]);
+    t.events();
+    t.c.send_query(Query::Vrfy("bob".into())).unwrap();
+    t.c.send(env(&["bob@example.test"]), "x\r\n").unwrap();
+    t.c.quit();
+    t.expect("VRFY bob\r\n");
+    t.server("252 2.1.5 Cannot verify\r\n");
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<bob@example.test>\r\nBDAT 3 LAST\r\nx\r\n");
+    t.server("250 ok\r\n250 ok\r\n250 2.0.0 queued\r\n");
+    t.expect("QUIT\r\n");
+}

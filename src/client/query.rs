@@ -48,14 +48,25 @@ pub enum Query {
     Noop,
     /// `VRFY <string>` (RFC 5321 4.1.1.6): is this a mailbox? Many servers answer `252`
     /// (cannot verify, will try) or `502`.
+    ///
+    /// A string that is not ASCII goes out as `VRFY <string> SMTPUTF8`, and only to a
+    /// server that advertised SMTPUTF8 (RFC 6531 3.7.4.2; commands are ASCII otherwise,
+    /// RFC 5321 2.4): elsewhere nothing is sent and the query is answered
+    /// [`QueryError::NotAdvertised`].
     Vrfy(String),
-    /// `EXPN <string>` (RFC 5321 4.1.1.7): the members of a mailing list.
+    /// `EXPN <string>` (RFC 5321 4.1.1.7): the members of a mailing list, one per line of
+    /// the reply (3.5.2). A reply of more lines than
+    /// [`ClientConfig::max_reply_lines`](super::ClientConfig::max_reply_lines) (256 by
+    /// default) ends the session as malformed: raise it to expand large lists. A string
+    /// that is not ASCII is sent as for [`Query::Vrfy`].
     Expn(String),
-    /// `HELP [<string>]` (RFC 5321 4.1.1.8).
+    /// `HELP [<string>]` (RFC 5321 4.1.1.8): the string, if given, is neither empty nor
+    /// blank, and ASCII.
     Help(Option<String>),
     /// `ETRN <node>` (RFC 1985): start delivering what the server queues for `node` (a
-    /// domain, `@domain` for its subdomains too, or `#queue`). Sent only when the server
-    /// advertised ETRN (RFC 1985 section 2).
+    /// domain, `@domain` for its subdomains too, or `#queue`), in ASCII (an
+    /// internationalized domain as A-labels). Sent only when the server advertised ETRN
+    /// (RFC 1985 section 2).
     Etrn(String),
 }
 
@@ -79,14 +90,29 @@ impl Query {
         }
     }
 
+    /// Whether the command carries UTF-8, which only `VRFY` and `EXPN` may, with the
+    /// `SMTPUTF8` parameter (RFC 6531 3.7.4.2).
+    fn needs_smtputf8(&self) -> bool {
+        matches!(self, Query::Vrfy(a) | Query::Expn(a) if !a.is_ascii())
+    }
+
     fn command(&self) -> Command<'_> {
+        // RFC 6531 3.7.4.2: `"VRFY" SP String [ SP "SMTPUTF8" ]`, and the same for EXPN.
+        fn string(a: &str, smtputf8: bool) -> Cow<'_, str> {
+            if smtputf8 {
+                Cow::Owned(format!("{a} SMTPUTF8"))
+            } else {
+                Cow::Borrowed(a)
+            }
+        }
+        let smtputf8 = self.needs_smtputf8();
         match self {
             Query::Noop => Command::Noop { arg: None },
             Query::Vrfy(a) => Command::Vrfy {
-                arg: Cow::Borrowed(a),
+                arg: string(a, smtputf8),
             },
             Query::Expn(a) => Command::Expn {
-                arg: Cow::Borrowed(a),
+                arg: string(a, smtputf8),
             },
             Query::Help(a) => Command::Help {
                 arg: a.as_deref().map(Cow::Borrowed),
@@ -102,8 +128,8 @@ impl Query {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum QueryError {
-    /// The command needs an extension the server did not advertise (ETRN); nothing was
-    /// sent.
+    /// The command needs an extension the server did not advertise (ETRN, or SMTPUTF8
+    /// for a `VRFY` or `EXPN` string that is not ASCII); nothing was sent.
     #[error("the server does not advertise this command")]
     NotAdvertised,
     /// The session ended before the command was sent or answered.
@@ -118,11 +144,14 @@ pub enum QueryCommandError {
     /// The session is closed or quitting.
     #[error("the session is closed or quitting")]
     Closed,
-    /// The argument is empty where one is required (VRFY, EXPN, ETRN), or holds CR, LF,
-    /// NUL or another control character (it would end or corrupt the command line).
+    /// The argument is empty or blank (a `HELP` string too, RFC 5321 4.1.1.8), holds CR,
+    /// LF, NUL or another control character (it would end or corrupt the command line),
+    /// or is not ASCII for `HELP` or `ETRN` (commands are ASCII, RFC 5321 2.4; RFC 6531
+    /// extends only MAIL, RCPT, VRFY and EXPN).
     #[error("invalid query argument")]
     InvalidArgument,
-    /// The command line would exceed 512 octets, CRLF included (RFC 5321 4.5.3.1.4).
+    /// The command line would exceed 512 octets, CRLF included (RFC 5321 4.5.3.1.4), the
+    /// ` SMTPUTF8` a string that is not ASCII takes included.
     #[error("command line too long")]
     LineTooLong,
 }
@@ -145,13 +174,17 @@ impl Client {
             return Err(QueryCommandError::Closed);
         }
         if let Some(arg) = query.arg() {
-            // RFC 5321 4.1.1.6-4.1.1.8 and RFC 1985: a string argument; a control
-            // character would end or corrupt the line.
-            let required = !matches!(query, Query::Help(_));
-            if (required && arg.trim().is_empty()) || arg.bytes().any(|b| b < 0x20 || b == 0x7f) {
+            // RFC 5321 4.1.1.6-4.1.1.8 and RFC 1985: a string argument, never empty (a
+            // String is one character or more); a control character would end or corrupt
+            // the line; UTF-8 only in VRFY and EXPN, under SMTPUTF8 (RFC 6531 3.7.4.2).
+            if arg.trim().is_empty()
+                || arg.bytes().any(|b| b < 0x20 || b == 0x7f)
+                || (!arg.is_ascii() && !query.needs_smtputf8())
+            {
                 return Err(QueryCommandError::InvalidArgument);
             }
-            if query.verb().len() + 1 + arg.len() + 2 > crate::limits::MAX_COMMAND_LINE {
+            let param = if query.needs_smtputf8() { 9 } else { 0 };
+            if query.verb().len() + 1 + arg.len() + param + 2 > crate::limits::MAX_COMMAND_LINE {
                 return Err(QueryCommandError::LineTooLong);
             }
         }
@@ -167,11 +200,13 @@ impl Client {
             None => false,
             Some(Side::Exchange(verb, args)) => self.dispatch_exchange(verb, args),
             Some(Side::Query(query)) => {
-                if matches!(query, Query::Etrn(_))
-                    && !(self.is_esmtp()
-                        && self
-                            .capabilities()
-                            .is_some_and(|c| c.has(&Capability::Etrn)))
+                let advertised = |cap: &Capability| {
+                    self.is_esmtp() && self.capabilities().is_some_and(|c| c.has(cap))
+                };
+                // RFC 1985 section 2: ETRN only when advertised; RFC 6531 3.7.4.2: UTF-8
+                // in VRFY or EXPN only under SMTPUTF8.
+                if (matches!(query, Query::Etrn(_)) && !advertised(&Capability::Etrn))
+                    || (query.needs_smtputf8() && !advertised(&Capability::SmtpUtf8))
                 {
                     self.events.push_back(Event::QueryReply {
                         query,

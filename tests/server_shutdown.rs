@@ -377,3 +377,129 @@ fn a_client_sees_its_first_message_delivered_and_the_second_deferred() {
         }
     }
 }
+
+// ---- edge cases ----
+
+#[test]
+fn without_enhancedstatuscodes_the_421_has_no_enhanced_code() {
+    // RFC 2034: no enhanced codes when the extension is off.
+    let mut c = config();
+    c.extensions.enhanced_status_codes = false;
+    let r = run_acts(c, &[Act::Input(EHLO), Act::Shutdown], defaults);
+    assert!(
+        r.text().ends_with(
+            "250 CHUNKING\r\n421 Service shutting down, closing transmission channel\r\n"
+        ),
+        "{}",
+        r.text()
+    );
+    assert!(r.closed);
+}
+
+#[test]
+fn an_xexch50_blob_in_progress_is_read_and_the_transaction_goes_on() {
+    let mut c = config();
+    c.exchange.xexch50 = true;
+    c.exchange.xexch50_requires_auth = false;
+    let r = run_acts(
+        c,
+        &[
+            Act::Input(b"EHLO c\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nXEXCH50 6 2\r\nabc"),
+            Act::Shutdown,
+            // The rest of the blob is never taken for commands; the transaction is still
+            // open after it.
+            Act::Input(b"def"),
+            Act::Input(b"DATA\r\nhi\r\n.\r\n"),
+        ],
+        defaults,
+    );
+    let text = r.text();
+    assert!(
+        text.ends_with(&format!("250 2.0.0 Message accepted\r\n{BYE}")),
+        "{text}"
+    );
+    assert_eq!(r.message(), b"hi\r\n");
+    assert!(r.kinds().contains(&"XExch50End"), "{:?}", r.kinds());
+    assert!(r.closed);
+}
+
+#[test]
+fn a_refused_bdat_chunk_leaves_the_transaction_to_its_rset() {
+    // RFC 3030 2: after a refused chunk the client sends no more BDAT and resets; the
+    // chunk's octets are read (never as commands), and the 421 follows the RSET.
+    let mut c = config();
+    c.limits.max_message_size = 4;
+    let r = run_acts(
+        c,
+        &[
+            Act::Input(b"EHLO c\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nBDAT 10\r\n01234"),
+            Act::Shutdown,
+            Act::Input(b"QUIT\rRSET\r\nNOOP\r\n"),
+        ],
+        defaults,
+    );
+    let text = r.text();
+    assert!(text.contains("\r\n552 "), "{text}");
+    assert!(text.ends_with(&format!("250 2.0.0 OK\r\n{BYE}")), "{text}");
+    // The chunk's last five octets look like a command: they are data.
+    assert!(!text.contains("221"), "{text}");
+    assert!(r.message().is_empty());
+    assert!(r.closed);
+}
+
+#[test]
+fn a_close_decision_after_the_shutdown_is_the_only_421() {
+    let mut server = Server::new(config(), t0());
+    let mut run = Run::default();
+    drain(&mut server, &mut run, &mut defaults);
+    server.receive(t0(), b"EHLO c\r\nMAIL FROM:<a@example.test>\r\n");
+    loop {
+        let e = server.poll_event().expect("event");
+        if matches!(e, Event::MailFrom { .. }) {
+            break;
+        }
+        server.accept();
+    }
+    server.shutdown();
+    server.decide(Decision::Close(Reply::new(
+        421,
+        Some(EnhancedCode::new(4, 7, 0)),
+        "Go away",
+    )));
+    drain(&mut server, &mut run, &mut defaults);
+    assert!(
+        run.text()
+            .ends_with("250 CHUNKING\r\n421 4.7.0 Go away\r\n"),
+        "{}",
+        run.text()
+    );
+    assert_eq!(run.text().matches("421").count(), 1);
+    assert!(server.is_closed());
+}
+
+#[test]
+fn a_refused_session_gets_the_421_instead_of_its_503s() {
+    // RFC 5321 3.1: a session greeted with 554 answers 503 to all but QUIT; a shutdown
+    // ends it with the 421 (3.8) like any other.
+    let refuse = |e: &Event| match e {
+        Event::Connect => Decision::Reply(Reply::new(554, None, "mx.example.test No service")),
+        _ => Decision::Default,
+    };
+    let r = run_acts(
+        config(),
+        &[
+            Act::Input(b"EHLO c\r\n"),
+            Act::Shutdown,
+            Act::Input(b"MAIL FROM:<a@example.test>\r\n"),
+        ],
+        refuse,
+    );
+    assert_eq!(
+        r.text(),
+        format!(
+            "554 mx.example.test No service\r\n\
+             503 5.5.1 Bad sequence of commands: only QUIT is accepted\r\n{BYE}"
+        )
+    );
+    assert!(r.closed);
+}

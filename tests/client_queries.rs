@@ -454,3 +454,54 @@ fn nothing_is_pipelined_behind_a_query() {
     t.server("250 ok\r\n250 ok\r\n250 2.0.0 queued\r\n");
     t.expect("QUIT\r\n");
 }
+
+#[test]
+fn queries_wait_for_starttls_and_go_by_the_capabilities_after_it() {
+    // RFC 3207 4.2: what the server said before TLS is forgotten; ETRN is judged by the
+    // EHLO reply after the handshake.
+    let mut t = T::plain();
+    t.hello(&["STARTTLS", "ETRN"]);
+    t.expect("STARTTLS\r\n");
+    t.c.send_query(Query::Etrn("example.test".into())).unwrap();
+    t.c.send_query(Query::Noop).unwrap();
+    t.server("220 2.0.0 Ready\r\n");
+    t.expect("");
+    t.c.tls_established().unwrap();
+    t.expect("EHLO client.example.test\r\n");
+    t.server(&ehlo_reply(&["PIPELINING"]));
+    t.expect("NOOP\r\n");
+    t.server("250 OK\r\n");
+    assert_eq!(
+        replies(&t.events()),
+        [
+            (
+                Query::Etrn("example.test".into()),
+                Err(QueryError::NotAdvertised)
+            ),
+            (Query::Noop, Ok(250)),
+        ]
+    );
+}
+
+#[test]
+fn a_session_that_fails_before_it_is_ready_reports_its_queries() {
+    // TLS required and not offered: the client quits (RFC 3207 4), and the queries
+    // queued meanwhile were never sent.
+    let mut config = ehlo::client::ClientConfig::new("client.example.test");
+    config.tls = ehlo::client::TlsPolicy::Required;
+    let mut t = T::new(config);
+    t.c.send_query(Query::Noop).unwrap();
+    t.hello(&[]);
+    t.expect("QUIT\r\n");
+    assert_eq!(t.c.send_query(Query::Noop), Err(QueryCommandError::Closed));
+    t.server("221 Bye\r\n");
+    let ev = t.events();
+    assert_eq!(
+        replies(&ev),
+        [(Query::Noop, Err(QueryError::SessionClosed))]
+    );
+    assert!(matches!(
+        ev.last(),
+        Some(Event::Closed(CloseReason::TlsUnavailable(_)))
+    ));
+}

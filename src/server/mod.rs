@@ -1230,6 +1230,12 @@ impl Server {
     /// greeting gets the `421` as its greeting, with no [`Event::Connect`] (RFC 5321
     /// 3.1), and an AUTH exchange or TLS handshake in progress ends first.
     ///
+    /// A transaction ends as it would without the shutdown: a refused `BDAT` chunk (RFC
+    /// 3030 section 2) leaves it open until the client's `RSET`, and a pending decision
+    /// taken after the call (an accepted `MAIL`) opens one that may run its course. The
+    /// session's timeouts (RFC 5321 4.5.3.2) still bound every wait, so a client that
+    /// stalls gets `421 4.4.2` at worst.
+    ///
     /// Then go on as usual: drain [`Server::poll_event`] (which applies a pending
     /// decision's default, so decide first) and write what [`Server::poll_transmit`]
     /// returns; [`Server::is_closed`] says when the session has ended. A caller that
@@ -1271,7 +1277,8 @@ impl Server {
         }
     }
 
-    /// Whether [`Server::shutdown`] was called.
+    /// Whether [`Server::shutdown`] was called (the session may still be finishing a
+    /// transaction; [`Server::is_closed`] says when it has ended).
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down
     }

@@ -290,12 +290,54 @@ fn help_and_expn_texts_follow_what_is_served() {
     );
 }
 
+/// RFC 6531 3.7.4.2: `VRFY <string> SMTPUTF8` (and EXPN) in a session that offers
+/// SMTPUTF8: the caller gets the string and the flag; elsewhere the words are the string.
+#[test]
+fn vrfy_and_expn_take_the_smtputf8_parameter_when_offered() {
+    let seen = |config: ServerConfig, input: &str| {
+        let mut got = Vec::new();
+        run(config, input.as_bytes(), |e| {
+            match e {
+                Event::Vrfy { arg, smtputf8 } | Event::Expn { arg, smtputf8 } => {
+                    got.push((arg.clone(), *smtputf8))
+                }
+                _ => {}
+            }
+            Decision::Default
+        });
+        got
+    };
+    let mut utf8 = config();
+    utf8.extensions.smtputf8 = true;
+    let input = t(EHLO)
+        + "VRFY j\u{f6}s\u{e9} SMTPUTF8\r\nEXPN liste smtputf8\r\nVRFY bob\r\nVRFY SMTPUTF8\r\n";
+    assert_eq!(
+        seen(utf8.clone(), &input),
+        [
+            (t("j\u{f6}s\u{e9}"), true),
+            (t("liste"), true),
+            (t("bob"), false),
+            (t("SMTPUTF8"), false),
+        ]
+    );
+    // Not offered (or after HELO): part of the string.
+    assert_eq!(
+        seen(config(), &(t(EHLO) + "VRFY bob SMTPUTF8\r\n")),
+        [(t("bob SMTPUTF8"), false)]
+    );
+    assert_eq!(
+        seen(utf8, "HELO client.example.test\r\nVRFY bob SMTPUTF8\r\n"),
+        [(t("bob SMTPUTF8"), false)]
+    );
+}
+
 #[test]
 fn vrfy_decided_by_caller() {
     let input = t(EHLO) + "VRFY postmaster\r\n";
     let r = run(config(), input.as_bytes(), |e| match e {
-        Event::Vrfy { arg } => {
+        Event::Vrfy { arg, smtputf8 } => {
             assert_eq!(arg, "postmaster");
+            assert!(!smtputf8);
             Decision::Reply(Reply::new(
                 250,
                 Some(EnhancedCode::new(2, 1, 5)),

@@ -224,13 +224,20 @@ pub enum Event {
     TlsUpgrade,
     /// *Decision*: `VRFY`. Default: `252 2.5.0` (RFC 5321 3.5.3).
     Vrfy {
-        /// The argument.
+        /// The argument (without the `SMTPUTF8` parameter, see `smtputf8`).
         arg: String,
+        /// The client gave the `SMTPUTF8` parameter (`VRFY <string> SMTPUTF8`, RFC 6531
+        /// 3.7.4.2) in a session that offers SMTPUTF8: the reply may hold UTF-8 mailbox
+        /// names. Without it, it must not.
+        smtputf8: bool,
     },
     /// *Decision*: `EXPN`. Default: `502 5.5.1`.
     Expn {
-        /// The argument.
+        /// The argument (without the `SMTPUTF8` parameter, see `smtputf8`).
         arg: String,
+        /// The client gave the `SMTPUTF8` parameter (RFC 6531 3.7.4.2), as for
+        /// [`Event::Vrfy`].
+        smtputf8: bool,
     },
     /// *Decision*: `ETRN` (when advertised). Default: `458 4.5.0`.
     Etrn {

@@ -1298,6 +1298,26 @@ impl Server {
         idle
     }
 
+    /// The argument of a VRFY or EXPN, and whether it ends with the `SMTPUTF8` parameter
+    /// (RFC 6531 3.7.4.2: `"VRFY" SP String [ SP "SMTPUTF8" ]`), which only a session
+    /// that offers SMTPUTF8 takes as one: elsewhere it is part of the string, as the
+    /// client could not have meant the extension.
+    fn utf8_query_arg(&self, arg: &str) -> (String, bool) {
+        const PARAM: &[u8] = b" SMTPUTF8";
+        let offered = self.is_esmtp() && self.config.extensions.smtputf8;
+        let bytes = arg.as_bytes();
+        if offered && bytes.len() > PARAM.len() {
+            let (head, tail) = bytes.split_at(bytes.len() - PARAM.len());
+            if tail.eq_ignore_ascii_case(PARAM) {
+                let head = String::from_utf8_lossy(head).trim_end().to_string();
+                if !head.is_empty() {
+                    return (head, true);
+                }
+            }
+        }
+        (arg.to_string(), false)
+    }
+
     /// Whether the session ended (QUIT, `421`, timeout, limits). Send the remaining
     /// transmits, then close the connection.
     pub fn is_closed(&self) -> bool {
@@ -1780,18 +1800,14 @@ impl Server {
                 self.send(&replies::OK);
                 Step::Event(Event::Reset)
             }
-            Command::Vrfy { arg } => self.ask(
-                Pending::Vrfy,
-                Event::Vrfy {
-                    arg: arg.into_owned(),
-                },
-            ),
-            Command::Expn { arg } => self.ask(
-                Pending::Expn,
-                Event::Expn {
-                    arg: arg.into_owned(),
-                },
-            ),
+            Command::Vrfy { arg } => {
+                let (arg, smtputf8) = self.utf8_query_arg(&arg);
+                self.ask(Pending::Vrfy, Event::Vrfy { arg, smtputf8 })
+            }
+            Command::Expn { arg } => {
+                let (arg, smtputf8) = self.utf8_query_arg(&arg);
+                self.ask(Pending::Expn, Event::Expn { arg, smtputf8 })
+            }
             Command::Turn | Command::Atrn { .. } => {
                 self.error(&replies::NOT_IMPLEMENTED);
                 self.flush();

@@ -46,6 +46,9 @@
 //!    tokens over as [`Event::AuthToken`]; otherwise, and for other mechanisms
 //!    (CRAM-MD5, custom ones), the caller drives the exchange from [`Event::AuthStart`]
 //!    and [`Event::AuthResponse`] with [`Decision::AuthChallenge`].
+//! 8. Going down: [`Server::shutdown`] ends the session with `421 4.3.2` at once if no
+//!    message is in progress, or right after it (RFC 5321 3.8); keep running the loop
+//!    until [`Server::is_closed`], for as long as the caller's grace period allows.
 //!
 //! The crate documentation shows a [`Server`] and a [`Client`](crate::client::Client)
 //! connected in memory with STARTTLS and AUTH; `examples/smtp-server.rs` (tokio + rustls),

@@ -14,6 +14,23 @@ fn ehlo_reply() -> String {
     run(config(), EHLO, defaults).text()
 }
 
+/// A session after EHLO whose MAIL waits for its decision: the server, what it said so
+/// far, and the MAIL event.
+fn at_mail() -> (Server, Run, Event) {
+    let mut server = Server::new(config(), t0());
+    let mut run = Run::default();
+    drain(&mut server, &mut run, &mut defaults);
+    server.receive(t0(), b"EHLO c\r\nMAIL FROM:<a@example.test>\r\n");
+    let event = loop {
+        let e = server.poll_event().expect("event");
+        if matches!(e, Event::MailFrom { .. }) {
+            break e;
+        }
+        server.accept();
+    };
+    (server, run, event)
+}
+
 #[test]
 fn an_idle_session_gets_421_at_once() {
     let r = run_acts(config(), &[Act::Input(EHLO), Act::Shutdown], defaults);
@@ -169,10 +186,6 @@ fn reset_or_refusal_ends_the_transaction_and_the_session() {
     );
     assert!(r.closed);
     // A refused MAIL opens none: the 421 follows its refusal.
-    let mut server = Server::new(config(), t0());
-    let mut run = Run::default();
-    drain(&mut server, &mut run, &mut defaults);
-    server.receive(t0(), b"EHLO c\r\nMAIL FROM:<a@example.test>\r\n");
     let mut refuse = |e: &Event| match e {
         Event::MailFrom { .. } => {
             Decision::Reply(Reply::new(550, Some(EnhancedCode::new(5, 7, 1)), "No"))
@@ -180,13 +193,7 @@ fn reset_or_refusal_ends_the_transaction_and_the_session() {
         _ => Decision::Default,
     };
     // Shut down while MAIL waits for its decision: the refusal goes out, then the 421.
-    let event = loop {
-        let e = server.poll_event().expect("event");
-        if matches!(e, Event::MailFrom { .. }) {
-            break e;
-        }
-        server.accept();
-    };
+    let (mut server, mut run, event) = at_mail();
     server.shutdown();
     server.decide(refuse(&event));
     drain(&mut server, &mut run, &mut refuse);
@@ -200,17 +207,7 @@ fn reset_or_refusal_ends_the_transaction_and_the_session() {
 
 #[test]
 fn an_accepted_mail_decided_after_the_shutdown_keeps_its_transaction() {
-    let mut server = Server::new(config(), t0());
-    let mut run = Run::default();
-    drain(&mut server, &mut run, &mut defaults);
-    server.receive(t0(), b"EHLO c\r\nMAIL FROM:<a@example.test>\r\n");
-    loop {
-        let e = server.poll_event().expect("event");
-        if matches!(e, Event::MailFrom { .. }) {
-            break;
-        }
-        server.accept();
-    }
+    let (mut server, mut run, _) = at_mail();
     server.shutdown();
     server.accept();
     drain(&mut server, &mut run, &mut defaults);
@@ -449,17 +446,7 @@ fn a_refused_bdat_chunk_leaves_the_transaction_to_its_rset() {
 
 #[test]
 fn a_close_decision_after_the_shutdown_is_the_only_421() {
-    let mut server = Server::new(config(), t0());
-    let mut run = Run::default();
-    drain(&mut server, &mut run, &mut defaults);
-    server.receive(t0(), b"EHLO c\r\nMAIL FROM:<a@example.test>\r\n");
-    loop {
-        let e = server.poll_event().expect("event");
-        if matches!(e, Event::MailFrom { .. }) {
-            break;
-        }
-        server.accept();
-    }
+    let (mut server, mut run, _) = at_mail();
     server.shutdown();
     server.decide(Decision::Close(Reply::new(
         421,

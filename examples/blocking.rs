@@ -9,8 +9,12 @@
 //! cargo run --release --example blocking -- --listen 127.0.0.1:2525 --maildir /tmp/md
 //! ```
 //!
-//! Ctrl-C ends the process at once; a message being received is then left in `tmp/`
-//! (never in `new/`), and was never acknowledged.
+//! Ctrl-C (SIGINT) or SIGTERM shuts down as `smtp-server` does: the listeners close (new
+//! connections are refused) and every session is shut down (`Server::shutdown`): one
+//! waiting for a command gets `421 4.3.2` at once, one in the middle of a message finishes
+//! it (stored and acknowledged) first. Sessions still open after 10 seconds are dropped,
+//! and the process exits with status 0; a message they were receiving is left in `tmp/`
+//! (never in `new/`), and was never acknowledged. Unix only (signals, poll(2)).
 
 #[path = "common/mod.rs"]
 mod common;
@@ -18,19 +22,139 @@ mod common;
 use clap::Parser;
 use common::session::{Next, Session, Shared};
 use common::ServerOptions;
+use rustix::event::{PollFd, PollFlags, Timespec};
 use rustls::{ServerConnection, StreamOwned};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 #[derive(Parser, Debug)]
 #[command(about = "SMTP server example on std::net, a thread per connection")]
 struct Cli {
     #[command(flatten)]
     server: ServerOptions,
+}
+
+/// How long open sessions may go on after SIGINT or SIGTERM.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// The server going down, as every waiting thread sees it, and the connection threads
+/// still running.
+///
+/// How the threads are woken: a connection thread spends its life blocked in `read`, and
+/// a blocked read cannot be woken from another thread without touching its socket
+/// (changing the read timeout does not affect a read already waiting; shutting the
+/// socket's read side would cut off a message being received). So every thread waits in
+/// poll(2) for its socket *or* the read end of a wake-up pipe (a socket pair), and reads
+/// only once the socket is readable: on the signal the main thread writes one byte to the
+/// pipe, which is never read and so stays readable, and every waiting thread wakes at
+/// once. While the server runs nothing wakes a thread that has nothing to read; the price
+/// is one `poll` call before each read. (A short read timeout checking a flag would be
+/// simpler, but would wake every idle connection several times a second.) The accept
+/// threads wait the same way, and return on the signal, closing their listener.
+struct Stop {
+    /// Readable once the server is going down.
+    woken: UnixStream,
+    /// Written once, by [`Stop::begin`].
+    wake: UnixStream,
+    /// Connection threads still running.
+    threads: Mutex<usize>,
+    /// Signalled when `threads` drops to 0.
+    ended: Condvar,
+}
+
+/// Why [`Stop::wait`] returned.
+enum Woken {
+    /// The socket is readable (or closed, or failed: reading it tells).
+    Ready,
+    /// The server is going down.
+    Stop,
+    /// The timeout passed (or a signal interrupted the wait).
+    Timeout,
+}
+
+impl Stop {
+    fn new() -> io::Result<Arc<Stop>> {
+        let (woken, wake) = UnixStream::pair()?;
+        Ok(Arc::new(Stop {
+            woken,
+            wake,
+            threads: Mutex::new(0),
+            ended: Condvar::new(),
+        }))
+    }
+
+    /// Tells every thread, waiting now or later, that the server is going down.
+    fn begin(&self) {
+        if let Err(e) = (&self.wake).write_all(&[1]) {
+            error!(error = %e, "cannot wake the connection threads");
+        }
+    }
+
+    /// Waits until `socket` is readable, for at most `timeout` (`None`: no limit), and,
+    /// when `watch` is set, until the server goes down.
+    fn wait(
+        &self,
+        socket: &impl AsFd,
+        timeout: Option<Duration>,
+        watch: bool,
+    ) -> io::Result<Woken> {
+        let mut fds = [
+            PollFd::new(socket, PollFlags::IN),
+            PollFd::new(&self.woken, PollFlags::IN),
+        ];
+        let fds = if watch { &mut fds[..] } else { &mut fds[..1] };
+        // A timeout too large for a timespec is as good as none.
+        let timeout = timeout.and_then(|t| Timespec::try_from(t).ok());
+        match rustix::event::poll(fds, timeout.as_ref()) {
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => return Ok(Woken::Timeout),
+            Err(e) => return Err(e.into()),
+        }
+        if fds.len() > 1 && !fds[1].revents().is_empty() {
+            Ok(Woken::Stop)
+        } else if !fds[0].revents().is_empty() {
+            Ok(Woken::Ready)
+        } else {
+            Ok(Woken::Timeout)
+        }
+    }
+
+    /// Counts a connection thread until the returned value is dropped.
+    fn enter(self: &Arc<Stop>) -> Running {
+        *self.threads.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        Running(self.clone())
+    }
+
+    /// Waits at most `limit` for every connection thread to end; the number still running.
+    fn drain(&self, limit: Duration) -> usize {
+        let threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        let (threads, _) = self
+            .ended
+            .wait_timeout_while(threads, limit, |n| *n > 0)
+            .unwrap_or_else(|e| e.into_inner());
+        *threads
+    }
+}
+
+/// A running connection thread (see [`Stop::enter`]).
+struct Running(Arc<Stop>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let mut threads = self.0.threads.lock().unwrap_or_else(|e| e.into_inner());
+        *threads -= 1;
+        if *threads == 0 {
+            self.0.ended.notify_all();
+        }
+    }
 }
 
 enum Conn {
@@ -150,6 +274,7 @@ fn connection(
     shared: Arc<Shared>,
     tls: Option<Arc<rustls::ServerConfig>>,
     slot: Option<HandshakeSlot>,
+    stop: &Stop,
 ) -> io::Result<()> {
     let implicit_tls = slot.is_some();
     let shortest = shared.config.timeouts.shortest();
@@ -176,10 +301,34 @@ fn connection(
         match session.next() {
             Next::Read => {
                 flush(&mut session, c, &mut out)?;
-                let timeout = session.server.poll_timeout().map(|t| {
+                let deadline = session.server.poll_timeout();
+                let timeout = deadline.map(|t| {
                     t.saturating_duration_since(Instant::now())
                         .max(Duration::from_millis(1))
                 });
+                // Plaintext that rustls holds already is read without waiting.
+                let buffered = matches!(c, Conn::Tls(s) if !s.conn.wants_read());
+                if !buffered {
+                    // The server going down is watched until the session is told.
+                    let watch = !session.server.is_shutting_down();
+                    match stop.wait(c.tcp(), timeout, watch)? {
+                        Woken::Ready => {}
+                        Woken::Stop => {
+                            debug!(%peer, "shutting down");
+                            session.server.shutdown();
+                            continue;
+                        }
+                        Woken::Timeout => {
+                            let now = Instant::now();
+                            if deadline.is_some_and(|t| now >= t) {
+                                session.server.handle_timeout(now);
+                            }
+                            continue;
+                        }
+                    }
+                }
+                // Readable: a plain read returns at once; under TLS the rest of a record
+                // may still be on its way, within the session's timeout.
                 c.tcp().set_read_timeout(timeout)?;
                 match c.read(&mut buf) {
                     Ok(0) => return Ok(()),
@@ -223,32 +372,71 @@ fn main() -> Result<(), common::Error> {
     common::init_tracing("info");
     let opts = Cli::parse().server;
     let (shared, tls) = opts.setup()?;
+    let stop = Stop::new()?;
+    // Before the first connection: from here on, the signals start the shutdown below.
+    let mut signals = Signals::new([SIGINT, SIGTERM])?;
+    let mut accepting = Vec::new();
     // The implicit-TLS port is bound first: once the main port accepts, both do.
     if let Some(addr) = opts.tls_listen {
         let listener = TcpListener::bind(addr)?;
         info!(listen = %listener.local_addr()?, "implicit TLS (RFC 8314)");
-        let (shared, tls) = (shared.clone(), tls.clone());
-        std::thread::Builder::new()
-            .name("accept tls".into())
-            .spawn(move || serve(listener, true, shared, tls))?;
+        let (shared, tls, stop) = (shared.clone(), tls.clone(), stop.clone());
+        accepting.push(
+            std::thread::Builder::new()
+                .name("accept tls".into())
+                .spawn(move || serve(listener, true, shared, tls, stop))?,
+        );
     }
     let listener = TcpListener::bind(opts.listen)?;
     info!(listen = %listener.local_addr()?, "blocking smtp server ready");
-    serve(listener, false, shared, tls);
+    accepting.push(std::thread::Builder::new().name("accept".into()).spawn({
+        let stop = stop.clone();
+        move || serve(listener, false, shared, tls, stop)
+    })?);
+    let _ = signals.forever().next();
+    info!(
+        open = *stop.threads.lock().unwrap_or_else(|e| e.into_inner()),
+        "shutting down"
+    );
+    stop.begin();
+    // The listeners are closed when their threads return.
+    for thread in accepting {
+        let _ = thread.join();
+    }
+    let open = stop.drain(DRAIN);
+    if open > 0 {
+        // Returning ends the process, and with it every session still open.
+        error!(
+            open,
+            "sessions still open after the drain period; closing them"
+        );
+    }
+    info!("stopped");
     Ok(())
 }
 
-/// Accepts connections on `listener` forever, one thread each.
+/// Accepts connections on `listener`, one thread each, until the server goes down.
 fn serve(
     listener: TcpListener,
     implicit_tls: bool,
     shared: Arc<Shared>,
     tls: Option<Arc<rustls::ServerConfig>>,
+    stop: Arc<Stop>,
 ) {
     let nodelay_inherited = common::tune_listener(&listener);
-    for stream in listener.incoming() {
-        let stream = match stream {
-            Ok(s) => s,
+    loop {
+        match stop.wait(&listener, None, true) {
+            Ok(Woken::Ready) => {}
+            Ok(Woken::Stop) => return,
+            Ok(Woken::Timeout) => continue,
+            Err(e) => {
+                warn!(error = %e, "cannot wait for connections");
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        }
+        let stream = match listener.accept() {
+            Ok((s, _)) => s,
             Err(e) => {
                 warn!(error = %e, "accept failed");
                 std::thread::sleep(Duration::from_millis(50));
@@ -272,7 +460,7 @@ fn serve(
                 }
             },
         };
-        let (shared, tls) = (shared.clone(), tls.clone());
+        let (shared, tls, running) = (shared.clone(), tls.clone(), stop.enter());
         if !nodelay_inherited {
             let _ = stream.set_nodelay(true);
         }
@@ -280,7 +468,7 @@ fn serve(
             .name(format!("smtp {peer}"))
             .stack_size(256 * 1024)
             .spawn(move || {
-                if let Err(e) = connection(stream, peer, shared, tls, slot) {
+                if let Err(e) = connection(stream, peer, shared, tls, slot, &running.0) {
                     debug!(%peer, error = %e, "connection ended with an error");
                 }
             });

@@ -8,9 +8,12 @@
 //! writability, and the connection's input is not read meanwhile (back-pressure). The
 //! fsync and rename run in the loop thread: with fsync on, one slow disk stalls every
 //! connection for that moment (the tokio example hands them to a blocking pool instead).
-//! Ctrl-C ends the process at once (no signal handling here, as in `blocking`): a message
-//! being received is left in `tmp/`, which Maildir readers ignore; acknowledged messages
-//! are in `new/` already. `smtp-server` drains open sessions instead.
+//! Ctrl-C (SIGINT) or SIGTERM (watched in the same poll, with `signal-hook-mio`) shuts
+//! down as `smtp-server` does: the listeners close (new connections are refused) and every
+//! session is shut down (`Server::shutdown`): one waiting for a command gets `421 4.3.2`
+//! at once, one in the middle of a message finishes it (stored and acknowledged) first.
+//! Sessions still open after 10 seconds are dropped, and the process exits with status 0;
+//! a message they were receiving is left in `tmp/`, which Maildir readers ignore.
 //!
 //! ```text
 //! cargo run --release --example event-loop -- --listen 127.0.0.1:2525 --maildir /tmp/md
@@ -25,11 +28,13 @@ use common::ServerOptions;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 use rustls::ServerConnection;
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook_mio::v1_0::Signals;
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 #[derive(Parser, Debug)]
 #[command(about = "SMTP server example: one thread, a mio readiness loop")]
@@ -41,11 +46,15 @@ struct Cli {
 const LISTENER: Token = Token(0);
 /// The implicit-TLS listener (`--tls-listen`).
 const TLS_LISTENER: Token = Token(1);
+/// SIGINT and SIGTERM.
+const SIGNALS: Token = Token(2);
 /// The first connection token.
-const FIRST_CONN: usize = 2;
+const FIRST_CONN: usize = 3;
 const READ_BUFFER: usize = 64 * 1024;
 /// How long to wait before accepting again after `accept` failed (out of descriptors).
 const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
+/// How long open sessions may go on after SIGINT or SIGTERM.
+const DRAIN: Duration = Duration::from_secs(10);
 
 /// One connection of the loop.
 struct Conn {
@@ -233,6 +242,45 @@ impl Conn {
     }
 }
 
+/// Applies what a handler decided about connection `token`: a kept one is watched for
+/// writability while its output is pending, a closing one whose output is all written is
+/// dropped, and so is a failed one.
+fn settle(poll: &Poll, conns: &mut HashMap<Token, Conn>, token: Token, result: io::Result<Fate>) {
+    let Some(conn) = conns.get_mut(&token) else {
+        return;
+    };
+    let mut result = result;
+    if matches!(result, Ok(Fate::Keep)) && conn.closing.is_some() && !conn.output_pending() {
+        result = Ok(Fate::Drop);
+    }
+    match result {
+        Ok(Fate::Keep) => {
+            let want = conn.output_pending();
+            if want == conn.want_write {
+                return;
+            }
+            let interest = if want {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            // A failure here (say, the kernel's epoll limits) costs this connection, not
+            // the server.
+            if let Err(e) = poll.registry().reregister(&mut conn.sock, token, interest) {
+                warn!(error = %e, "cannot watch the connection, dropped");
+            } else {
+                conn.want_write = want;
+                return;
+            }
+        }
+        Ok(Fate::Drop) => {}
+        Err(e) => debug!(error = %e, "connection error"),
+    }
+    if let Some(mut conn) = conns.remove(&token) {
+        let _ = poll.registry().deregister(&mut conn.sock);
+    }
+}
+
 fn main() -> Result<(), common::Error> {
     common::init_tracing("info");
     let opts = Cli::parse().server;
@@ -255,6 +303,13 @@ fn main() -> Result<(), common::Error> {
     poll.registry()
         .register(&mut listener, LISTENER, Interest::READABLE)?;
     info!(listen = %listener.local_addr()?, "event-loop smtp server ready");
+    // Closed on the signal.
+    let mut listener = Some(listener);
+    let mut signals = Signals::new([SIGINT, SIGTERM])?;
+    poll.registry()
+        .register(&mut signals, SIGNALS, Interest::READABLE)?;
+    // Since the signal: the end of the drain period.
+    let mut draining: Option<Instant> = None;
 
     let mut conns: HashMap<Token, Conn> = HashMap::new();
     let mut next_token = FIRST_CONN;
@@ -265,12 +320,27 @@ fn main() -> Result<(), common::Error> {
     // When to try accepting again after a failure.
     let mut accept_retry: Option<Instant> = None;
     loop {
+        // Once shutting down: done when the last session has ended, or the time is up.
+        if let Some(until) = draining {
+            if conns.is_empty() {
+                break;
+            }
+            if Instant::now() >= until {
+                // Returning drops every session still open.
+                error!(
+                    open = conns.len(),
+                    "sessions still open after the drain period; closing them"
+                );
+                break;
+            }
+        }
         // Sleep until the earliest session timeout at most.
         let now = Instant::now();
         let timeout = conns
             .values()
             .filter_map(Conn::deadline)
             .chain(accept_retry)
+            .chain(draining)
             .min()
             .map(|t| t.saturating_duration_since(now) + Duration::from_millis(1));
         if let Err(e) = poll.poll(&mut events, timeout) {
@@ -279,7 +349,12 @@ fn main() -> Result<(), common::Error> {
             }
             return Err(e.into());
         }
+        let mut signalled = false;
         for event in events.iter() {
+            if event.token() == SIGNALS {
+                signalled = true;
+                continue;
+            }
             if event.token() == LISTENER || event.token() == TLS_LISTENER {
                 // Accepted below, after the connections' events.
                 acceptable[usize::from(event.token() == TLS_LISTENER)] = true;
@@ -296,40 +371,32 @@ fn main() -> Result<(), common::Error> {
             if matches!(result, Ok(Fate::Keep)) && (event.is_readable() || event.is_writable()) {
                 result = conn.read(&mut buf, &tls);
             }
-            if matches!(result, Ok(Fate::Keep)) && conn.closing.is_some() && !conn.output_pending()
-            {
-                result = Ok(Fate::Drop);
+            settle(&poll, &mut conns, token, result);
+        }
+        if signalled {
+            // Read, so that the next signal raises a new readiness edge.
+            signals.pending().for_each(drop);
+        }
+        if signalled && draining.is_none() {
+            draining = Some(Instant::now() + DRAIN);
+            // New connections are refused from here on.
+            for mut l in [listener.take(), tls_listener.take()].into_iter().flatten() {
+                let _ = poll.registry().deregister(&mut l);
             }
-            match result {
-                Ok(Fate::Keep) => {
-                    let want = conn.output_pending();
-                    if want != conn.want_write {
-                        let interest = if want {
-                            Interest::READABLE | Interest::WRITABLE
-                        } else {
-                            Interest::READABLE
-                        };
-                        // A failure here (say, the kernel's epoll limits) costs this
-                        // connection, not the server.
-                        if let Err(e) = poll.registry().reregister(&mut conn.sock, token, interest)
-                        {
-                            warn!(error = %e, "cannot watch the connection, dropped");
-                            if let Some(mut conn) = conns.remove(&token) {
-                                let _ = poll.registry().deregister(&mut conn.sock);
-                            }
-                            continue;
-                        }
-                        conn.want_write = want;
-                    }
+            acceptable = [false; 2];
+            accept_retry = None;
+            info!(open = conns.len(), "shutting down");
+            let open: Vec<Token> = conns.keys().copied().collect();
+            for token in open {
+                let Some(conn) = conns.get_mut(&token) else {
+                    continue;
+                };
+                if conn.closing.is_some() {
+                    continue;
                 }
-                Ok(Fate::Drop) | Err(_) => {
-                    if let Err(e) = result {
-                        debug!(error = %e, "connection error");
-                    }
-                    if let Some(mut conn) = conns.remove(&token) {
-                        let _ = poll.registry().deregister(&mut conn.sock);
-                    }
-                }
+                conn.session.server.shutdown();
+                let result = conn.drive(&tls);
+                settle(&poll, &mut conns, token, result);
             }
         }
         // New connections, until the listeners would block. When accepting fails (out of
@@ -344,7 +411,7 @@ fn main() -> Result<(), common::Error> {
                 continue;
             }
             let Some(listener) = (match implicit_tls {
-                false => Some(&mut listener),
+                false => listener.as_mut(),
                 true => tls_listener.as_mut(),
             }) else {
                 continue;
@@ -430,4 +497,6 @@ fn main() -> Result<(), common::Error> {
             }
         }
     }
+    info!("stopped");
+    Ok(())
 }

@@ -813,15 +813,18 @@ const RAW_TRANSACTION: &[&[u8]] = &[
     b"QUIT\r\n",
 ];
 
-/// Ctrl-C (SIGINT) or SIGTERM: `smtp-server` stops accepting at once, tells an idle
+/// Ctrl-C (SIGINT) or SIGTERM: every server loop stops accepting at once, tells an idle
 /// session `421 4.3.2` at once, lets a session in the middle of a message finish it (the
 /// message is stored and acknowledged, then `421 4.3.2`: RFC 5321 3.8), and exits with
 /// status 0 when the last session has ended.
 #[test]
 fn signal_stops_accepting_and_drains_open_sessions() {
     use std::io::{BufRead, BufReader, Write};
-    for signal in ["INT", "TERM"] {
-        let mut server = ExampleServer::start(&[]);
+    for (name, signal) in ["smtp-server", "blocking", "event-loop"]
+        .into_iter()
+        .flat_map(|name| [(name, "INT"), (name, "TERM")])
+    {
+        let mut server = ExampleServer::start_example(name, &[]);
         let mut stream = std::net::TcpStream::connect(server.addr).expect("connect");
         stream.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
         let mut reader = BufReader::new(stream.try_clone().unwrap());
@@ -842,7 +845,7 @@ fn signal_stops_accepting_and_drains_open_sessions() {
         ] {
             stream.write_all(line).unwrap();
             let r = reply(&mut reader);
-            assert!(r.starts_with(code), "{signal}: {r}");
+            assert!(r.starts_with(code), "{name} {signal}: {r}");
         }
         stream
             .write_all(b"Subject: drain\r\n\r\nstarted before the signal\r\n")
@@ -865,22 +868,22 @@ fn signal_stops_accepting_and_drains_open_sessions() {
             std::thread::sleep(Duration::from_millis(50));
             std::net::TcpStream::connect(server.addr).is_err()
         });
-        assert!(refused, "{signal}: still accepting");
+        assert!(refused, "{name} {signal}: still accepting");
         // The idle session is told at once, and closed.
         let r = reply(&mut idle_reader);
         assert_eq!(
             r, "421 4.3.2 Service shutting down, closing transmission channel",
-            "{signal}"
+            "{name} {signal}"
         );
-        assert_eq!(reply(&mut idle_reader), "", "{signal}: not closed");
+        assert_eq!(reply(&mut idle_reader), "", "{name} {signal}: not closed");
 
         // The session in the middle of a message goes on to its end, then is told.
         stream.write_all(b"and finished after it\r\n.\r\n").unwrap();
         let r = reply(&mut reader);
-        assert!(r.starts_with("250 2.0.0 "), "{signal}: {r}");
+        assert!(r.starts_with("250 2.0.0 "), "{name} {signal}: {r}");
         let r = reply(&mut reader);
-        assert!(r.starts_with("421 4.3.2 "), "{signal}: {r}");
-        assert_eq!(reply(&mut reader), "", "{signal}: not closed");
+        assert!(r.starts_with("421 4.3.2 "), "{name} {signal}: {r}");
+        assert_eq!(reply(&mut reader), "", "{name} {signal}: not closed");
         drop((stream, reader, idle, idle_reader));
 
         let status = (0..200)
@@ -888,62 +891,75 @@ fn signal_stops_accepting_and_drains_open_sessions() {
                 std::thread::sleep(Duration::from_millis(50));
                 server.guard.child.try_wait().unwrap()
             })
-            .unwrap_or_else(|| panic!("{signal}: still running after the session ended"));
+            .unwrap_or_else(|| panic!("{name} {signal}: still running after the session ended"));
         assert!(
             status.success(),
-            "{signal}: {status:?}\n{}",
+            "{name} {signal}: {status:?}\n{}",
             server.guard.log()
         );
         let stored = server.only_message();
         let content = split_trace(&stored).content;
         assert_eq!(
             content,
-            b"Subject: drain\r\n\r\nstarted before the signal\r\nand finished after it\r\n"
+            b"Subject: drain\r\n\r\nstarted before the signal\r\nand finished after it\r\n",
+            "{name} {signal}"
         );
     }
 }
 
-/// A session still open 10 seconds after the signal does not keep `smtp-server` running: it
-/// exits with status 0 and the connection is closed, with nothing half-stored.
+/// A session still open 10 seconds after the signal does not keep a server loop running:
+/// it exits with status 0 and the connection is closed, with nothing half-stored.
 #[test]
 fn signal_ends_sessions_left_open_after_the_drain_period() {
     use std::io::{Read, Write};
-    let mut server = ExampleServer::start(&[]);
-    let mut stream = std::net::TcpStream::connect(server.addr).expect("connect");
-    stream.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
-    stream
-        .write_all(b"EHLO client.test\r\nMAIL FROM:<a@example.test>\r\n")
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let started = std::time::Instant::now();
-    let pid = server.guard.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let status = (0..400)
-        .find_map(|_| {
-            std::thread::sleep(Duration::from_millis(50));
-            server.guard.child.try_wait().unwrap()
-        })
-        .expect("still running 20 s after the signal");
-    let waited = started.elapsed();
-    assert!(status.success(), "{status:?}\n{}", server.guard.log());
-    assert!(waited >= Duration::from_secs(9), "exited after {waited:?}");
-    // Everything the server sent, then the end of the stream.
-    let mut rest = Vec::new();
-    let _ = stream.read_to_end(&mut rest);
-    let text = String::from_utf8_lossy(&rest);
-    assert!(
-        text.starts_with("220 ") && text.contains("250 2.1.0"),
-        "{text}"
-    );
-    assert!(server.messages().is_empty());
-    assert!(server
-        .guard
-        .log()
-        .contains("sessions still open after the drain period"));
+    for name in ["smtp-server", "blocking", "event-loop"] {
+        let mut server = ExampleServer::start_example(name, &[]);
+        let mut stream = std::net::TcpStream::connect(server.addr).expect("connect");
+        stream.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
+        stream
+            .write_all(b"EHLO client.test\r\nMAIL FROM:<a@example.test>\r\n")
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let started = std::time::Instant::now();
+        let pid = server.guard.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let status = (0..400)
+            .find_map(|_| {
+                std::thread::sleep(Duration::from_millis(50));
+                server.guard.child.try_wait().unwrap()
+            })
+            .unwrap_or_else(|| panic!("{name}: still running 20 s after the signal"));
+        let waited = started.elapsed();
+        assert!(
+            status.success(),
+            "{name}: {status:?}\n{}",
+            server.guard.log()
+        );
+        assert!(
+            waited >= Duration::from_secs(9),
+            "{name}: exited after {waited:?}"
+        );
+        // Everything the server sent, then the end of the stream.
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest);
+        let text = String::from_utf8_lossy(&rest);
+        assert!(
+            text.starts_with("220 ") && text.contains("250 2.1.0"),
+            "{name}: {text}"
+        );
+        assert!(server.messages().is_empty(), "{name}");
+        assert!(
+            server
+                .guard
+                .log()
+                .contains("sessions still open after the drain period"),
+            "{name}"
+        );
+    }
 }
 
 /// A client that goes silent gets `421 4.4.2` once `--timeout` has passed (RFC 5321

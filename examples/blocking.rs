@@ -424,6 +424,12 @@ fn serve(
     stop: Arc<Stop>,
 ) {
     let nodelay_inherited = common::tune_listener(&listener);
+    // Readiness first, then `accept`: a connection the client aborted in between leaves
+    // nothing to accept, and a blocking `accept` would then wait for the next connection
+    // whatever the signal says. Non-blocking, it says so and the thread waits again.
+    if let Err(e) = listener.set_nonblocking(true) {
+        warn!(error = %e, "listener stays blocking");
+    }
     loop {
         match stop.wait(&listener, None, true) {
             Ok(Woken::Ready) => {}
@@ -436,7 +442,16 @@ fn serve(
             }
         }
         let stream = match listener.accept() {
-            Ok((s, _)) => s,
+            // The connection's own socket blocks (Linux does not pass O_NONBLOCK on).
+            Ok((s, _)) => match s.set_nonblocking(false) {
+                Ok(()) => s,
+                Err(e) => {
+                    warn!(error = %e, "cannot make the connection blocking");
+                    continue;
+                }
+            },
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 warn!(error = %e, "accept failed");
                 std::thread::sleep(Duration::from_millis(50));

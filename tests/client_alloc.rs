@@ -23,57 +23,13 @@
 //! * the caller's own [`Envelope`] owns its addresses (two strings per mailbox, built
 //!   outside the counted calls here).
 
+mod alloc_support;
+
+use alloc_support::{counted, total};
 use bytes::Bytes;
 use ehlo::client::{Body, BodyType, Client, ClientConfig, Envelope, Event, TlsPolicy};
 use ehlo::data::{DataEncoder, EncoderConfig};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::time::Instant;
-
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn note() {
-    if COUNTING.try_with(Cell::get).unwrap_or(false) {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-    }
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note();
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note();
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Runs `f` with counting on; its allocations are added to this thread's total.
-fn counted<R>(f: impl FnOnce() -> R) -> R {
-    COUNTING.with(|c| c.set(true));
-    let r = f();
-    COUNTING.with(|c| c.set(false));
-    r
-}
-
-fn total() -> usize {
-    ALLOCS.with(Cell::get)
-}
 
 // ----- a scripted server -----
 

@@ -1,63 +1,26 @@
 //! Allocation counts of the server machine on the hot path (no timing: counts only).
 
+mod alloc_support;
+
+use alloc_support::count;
 use ehlo::server::{Server, ServerConfig};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Instant;
 
-struct Counting;
-
-// Counted per thread, only while a count is running: the test harness's own threads
-// allocate at times of their choosing (a global counter made the count differ by one
-// between two identical runs once, in CI).
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn note() {
-    if COUNTING.try_with(Cell::get).unwrap_or(false) {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-    }
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note();
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note();
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
 fn allocations(config: &Arc<ServerConfig>, input: &[u8]) -> usize {
     let now = Instant::now();
-    ALLOCS.with(|c| c.set(0));
-    COUNTING.with(|c| c.set(true));
-    let mut server = Server::new(Arc::clone(config), now);
-    server.receive(now, input);
-    while let Some(e) = server.poll_event() {
-        if e.needs_decision() {
-            server.accept();
+    let (n, ()) = count(|| {
+        let mut server = Server::new(Arc::clone(config), now);
+        server.receive(now, input);
+        while let Some(e) = server.poll_event() {
+            if e.needs_decision() {
+                server.accept();
+            }
         }
-    }
-    while server.poll_transmit().is_some() {}
-    assert!(server.is_closed());
-    drop(server);
-    COUNTING.with(|c| c.set(false));
-    ALLOCS.with(Cell::get)
+        while server.poll_transmit().is_some() {}
+        assert!(server.is_closed());
+    });
+    n
 }
 
 fn session(extra: &str, n: usize) -> Vec<u8> {

@@ -3,10 +3,13 @@
 
 mod client_support;
 
+mod pair_support;
+
 use client_support::*;
 use ehlo::client::{CloseReason, Event, Query, QueryCommandError, QueryError};
 use ehlo::syntax::command::ExchangeVerb;
 use ehlo::{EnhancedCode, Reply};
+use pair_support::pump;
 
 fn replies(ev: &[Event]) -> Vec<(Query, Result<u16, QueryError>)> {
     ev.iter()
@@ -253,37 +256,15 @@ fn queries_against_the_server_machine() {
     }
     client.quit();
     let mut server_events = Vec::new();
-    let mut client_events = Vec::new();
-    for _ in 0..100 {
-        let mut progress = false;
-        while let Some(e) = server.poll_event() {
-            progress = true;
-            if e.needs_decision() {
-                server.decide(match &e {
-                    SEvent::Etrn { .. } => {
-                        Decision::Reply(Reply::new(250, None, "Queuing started"))
-                    }
-                    _ => Decision::Default,
-                });
-            }
-            server_events.push(e);
+    let client_events = pump(&mut client, &mut server, now, |server, e| {
+        if e.needs_decision() {
+            server.decide(match &e {
+                SEvent::Etrn { .. } => Decision::Reply(Reply::new(250, None, "Queuing started")),
+                _ => Decision::Default,
+            });
         }
-        while let Some(b) = server.poll_transmit() {
-            progress = true;
-            client.receive(&b);
-        }
-        while let Some(e) = client.poll_event() {
-            progress = true;
-            client_events.push(e);
-        }
-        while let Some(b) = client.poll_transmit(now) {
-            progress = true;
-            server.receive(now, &b);
-        }
-        if !progress {
-            break;
-        }
-    }
+        server_events.push(e);
+    });
     let got: Vec<(&str, u16)> = client_events
         .iter()
         .filter_map(|e| match e {

@@ -9,6 +9,8 @@
 //! property drives whole sessions under random RCPTMAX, RCPTDOMAINMAX and MAILMAX with a
 //! caller re-sending `Envelope::deferred`, and checks each accepted recipient gets each
 //! message exactly once (or is reported not sent past MAILMAX).
+mod split_support;
+
 use bytes::Bytes;
 use ehlo::client::{
     AuthResponse, Body, BodyType, Client, ClientConfig, CloseReason, Credentials, Envelope,
@@ -18,24 +20,11 @@ use ehlo::data::{DataEncoder, EncoderConfig};
 use ehlo::server::{Decision, Event as SEvent, Server, ServerConfig};
 use ehlo::syntax::path::{ForwardPath, LocalPart, ReversePath};
 use proptest::prelude::*;
+use split_support::Rng;
 use std::collections::HashMap;
 use std::time::Instant;
 
 const SIZE_LIMIT: u64 = 600;
-
-/// Deterministic split points.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn piece(&mut self, len: usize, max: usize) -> usize {
-        1 + (self.next() as usize) % len.min(max).max(1)
-    }
-}
 
 #[derive(Debug, Clone, Copy)]
 struct Caps {

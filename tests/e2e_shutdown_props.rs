@@ -22,6 +22,8 @@
 //! * the server's last line is its `421 4.3.2` (or the `221` to a QUIT that came first),
 //!   and the client closes with `ServiceUnavailable` (or `Quit`), never a protocol error;
 //! * every query the client queued gets exactly one `QueryReply`, in order.
+mod split_support;
+
 use bytes::Bytes;
 use ehlo::client::{
     Body, BodyType, Client, ClientConfig, CloseReason, Envelope, Event as CEvent, MessageError,
@@ -32,24 +34,11 @@ use ehlo::server::{Event as SEvent, Server, ServerConfig};
 use ehlo::syntax::path::ForwardPath;
 use ehlo::{EnhancedCode, Reply};
 use proptest::prelude::*;
+use split_support::Rng;
 use std::collections::HashMap;
 use std::time::Instant;
 
 const BYE_421: &str = "421 4.3.2 Service shutting down, closing transmission channel";
-
-/// Deterministic split points.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn piece(&mut self, len: usize, max: usize) -> usize {
-        1 + (self.next() as usize) % len.min(max).max(1)
-    }
-}
 
 /// What the server's caller does with one message (all `4xx`: the server never says
 /// anything permanent about a message here).

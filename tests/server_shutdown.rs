@@ -1,10 +1,12 @@
 //! `Server::shutdown`: the session ends with `421 4.3.2` as soon as no mail transaction is
 //! open (RFC 5321 3.8), never in the middle of a message the client has started.
 
+mod pair_support;
 mod server_support;
 
 use ehlo::server::{Decision, Event, Server, ServerConfig};
 use ehlo::{EnhancedCode, Reply};
+use pair_support::pump;
 use server_support::*;
 
 const EHLO: &[u8] = b"EHLO client.example.test\r\n";
@@ -308,39 +310,22 @@ fn a_client_sees_its_first_message_delivered_and_the_second_deferred() {
         let mut server = Server::new(config(), now);
         let mut stored = Vec::new();
         let mut message = Vec::new();
-        let mut client_events = Vec::new();
-        for _ in 0..100 {
-            let mut progress = false;
-            while let Some(event) = server.poll_event() {
-                progress = true;
-                match &event {
-                    Event::MessageChunk(b) => message.extend_from_slice(b),
-                    Event::MessageEnd { .. } => {
-                        // The signal arrives while the message is being stored.
-                        server.shutdown();
-                        stored.push(std::mem::take(&mut message));
-                        server.accept();
-                    }
-                    e if e.needs_decision() => server.accept(),
-                    _ => {}
+        let client_events = pump(
+            &mut client,
+            &mut server,
+            now,
+            |server, event| match &event {
+                Event::MessageChunk(b) => message.extend_from_slice(b),
+                Event::MessageEnd { .. } => {
+                    // The signal arrives while the message is being stored.
+                    server.shutdown();
+                    stored.push(std::mem::take(&mut message));
+                    server.accept();
                 }
-            }
-            while let Some(b) = server.poll_transmit() {
-                progress = true;
-                client.receive(&b);
-            }
-            while let Some(e) = client.poll_event() {
-                progress = true;
-                client_events.push(e);
-            }
-            while let Some(b) = client.poll_transmit(now) {
-                progress = true;
-                server.receive(now, &b);
-            }
-            if !progress {
-                break;
-            }
-        }
+                e if e.needs_decision() => server.accept(),
+                _ => {}
+            },
+        );
         assert!(server.is_closed() && client.is_closed());
         assert_eq!(
             stored,

@@ -33,7 +33,7 @@ impl Server {
     /// 512 octets (`limits.max_command_line`), except that AUTH and X-EXPS lines may be as
     /// long as SASL lines (RFC 4954 section 4), X-LINK2STATE lines 1,024 octets, and MAIL
     /// and RCPT lines as long as the parameters of the offered extensions need
-    /// ([`param_line_limits`](super::limits::param_line_limits)). A line whose verb has
+    /// ([`param_line_limits`](super::session_limits::param_line_limits)). A line whose verb has
     /// not arrived yet is shorter than any of these verbs, hence than any limit.
     fn line_limit(&self, line: &[u8]) -> usize {
         let l = &self.config.limits;

@@ -109,6 +109,15 @@
 //! assert!(server.is_closed());
 //! ```
 
+// Each protocol area has its own file, with its own `impl Server` block:
+// * `commands.rs`: reading lines and dispatching each command (RFC 5321 4.1.1);
+// * `envelope.rs`: MAIL and RCPT and their parameters (RFC 5321 4.1.1.2-3, the ESMTP
+//   extensions' parameters);
+// * `auth.rs`: the AUTH and X-EXPS exchanges (RFC 4954, [MS-XLOGIN], [MS-SMTPNTLM]);
+// * `body.rs`: DATA, BDAT and the XEXCH50 blob (RFC 5321 4.1.1.4, RFC 3030);
+// * `decision.rs`: what the caller's decisions become on the wire;
+// * `capabilities.rs`: the EHLO reply (RFC 5321 4.1.1.1);
+// * `session_limits.rs`: the per-session limits, `output.rs`: queueing replies.
 mod auth;
 mod body;
 mod capabilities;
@@ -118,9 +127,9 @@ mod decision;
 mod envelope;
 mod event;
 pub mod exchange;
-mod limits;
 mod output;
 pub mod replies;
+mod session_limits;
 
 pub use config::{
     AuthConfig, BareLineEnding, ExchangeConfig, Extensions, LongLines, Mechanism, ServerConfig,
@@ -130,7 +139,7 @@ pub use event::{AuthAbort, AuthVerb, Decision, DecisionError, Event, MessageAbor
 
 use body::BdatError;
 use decision::Pending;
-use limits::{param_line_limits, SessionLimits};
+use session_limits::{param_line_limits, SessionLimits};
 
 use crate::data::{ChunkReader, DataDecoder};
 use crate::sasl::ServerExchange;
@@ -720,8 +729,6 @@ impl Server {
     pub fn transactions(&self) -> u32 {
         self.transactions
     }
-
-    // ---- input processing ----
 
     fn step(&mut self) -> Step {
         if self.shutting_down && self.shut_down_if_idle() {

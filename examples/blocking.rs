@@ -291,7 +291,7 @@ fn connection(
     // The session counts itself now.
     drop(slot);
     if implicit_tls {
-        session.server.tls_established();
+        session.server.tls_established().map_err(io::Error::other)?;
     }
     let mut conn = Some(conn);
     let mut buf = vec![0u8; 64 * 1024];
@@ -352,7 +352,10 @@ fn connection(
                 };
                 conn = Some(handshake(tcp, cfg, shortest)?);
                 // The wait for the EHLO starts when the handshake ends.
-                session.server.tls_established_at(Instant::now());
+                session
+                    .server
+                    .tls_established_at(Instant::now())
+                    .map_err(io::Error::other)?;
                 debug!(%peer, "TLS established");
             }
             Next::Commit(commit) => session.committed(commit.run()),

@@ -175,7 +175,10 @@ impl Conn {
                     // The machine expects the handshake to be done before it reads
                     // again; rustls buffers application data until then, so telling it
                     // now is safe: nothing is read before the handshake completes.
-                    self.session.server.tls_established();
+                    self.session
+                        .server
+                        .tls_established()
+                        .map_err(io::Error::other)?;
                 }
                 Next::Commit(commit) => self.session.committed(commit.run()),
                 Next::Closed => {
@@ -453,7 +456,10 @@ fn main() -> Result<(), common::Error> {
                                     continue;
                                 }
                             }
-                            conn.session.server.tls_established();
+                            if let Err(e) = conn.session.server.tls_established() {
+                                warn!(error = %e, "implicit TLS on a used session");
+                                continue;
+                            }
                         }
                         match conn.drive(&tls) {
                             Ok(Fate::Keep) => {

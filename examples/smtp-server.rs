@@ -154,7 +154,7 @@ async fn connection(
     if how == Start::Tls {
         // Before the greeting: the session starts under TLS (no STARTTLS in the EHLO
         // reply, AUTH PLAIN and LOGIN offered, "ESMTPS" in the Received header).
-        session.server.tls_established();
+        session.server.tls_established().map_err(io::Error::other)?;
         debug!(%peer, "implicit TLS established");
     }
     // TLS input, decrypted by rustls (allocated on first use; plain TCP reads into a
@@ -249,7 +249,10 @@ async fn connection(
                 let stream = within(shortest, "TLS handshake", handshake).await?;
                 conn = Conn::Tls(Box::new(stream));
                 // The wait for the EHLO starts when the handshake ends.
-                session.server.tls_established_at(Instant::now());
+                session
+                    .server
+                    .tls_established_at(Instant::now())
+                    .map_err(io::Error::other)?;
                 debug!(%peer, "TLS established");
             }
             Next::Commit(commit) => {

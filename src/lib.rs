@@ -76,7 +76,7 @@
 //!     }
 //!     if upgrade {
 //!         // The 220 to STARTTLS is out: the handshake would run here.
-//!         server.tls_established();
+//!         server.tls_established().unwrap();
 //!     }
 //!     // The client: events, then its bytes to the server.
 //!     while let Some(event) = client.poll_event() {

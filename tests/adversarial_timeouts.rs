@@ -276,7 +276,7 @@ fn the_wait_for_ehlo_after_starttls_starts_when_the_handshake_ends() {
         "220 2.0.0 Ready to start TLS\r\n"
     );
     // A handshake of 200 s: the client still has the full 5 minutes for its EHLO.
-    s.server.tls_established_at(s.t0 + 202 * SEC);
+    s.server.tls_established_at(s.t0 + 202 * SEC).unwrap();
     let deadline = s.t0 + 202 * SEC + Duration::from_secs(300);
     assert_eq!(s.server.poll_timeout(), Some(deadline));
     s.server.handle_timeout(deadline - SEC);
@@ -288,7 +288,7 @@ fn the_wait_for_ehlo_after_starttls_starts_when_the_handshake_ends() {
     let mut s = S::new(c);
     s.send_at(SEC, EHLO);
     s.send_at(100 * SEC, b"STARTTLS\r\n");
-    s.server.tls_established_at(s.t0 + 50 * SEC);
+    s.server.tls_established_at(s.t0 + 50 * SEC).unwrap();
     assert_eq!(
         s.server.poll_timeout(),
         Some(s.t0 + 100 * SEC + Duration::from_secs(300))
@@ -299,7 +299,7 @@ fn the_wait_for_ehlo_after_starttls_starts_when_the_handshake_ends() {
     let mut s = S::new(c);
     s.send_at(SEC, EHLO);
     s.send_at(2 * SEC, b"STARTTLS\r\n");
-    s.server.tls_established();
+    s.server.tls_established().unwrap();
     assert_eq!(
         s.server.poll_timeout(),
         Some(s.t0 + 2 * SEC + Duration::from_secs(300))

@@ -100,7 +100,7 @@ fn server_session(verb: &[u8], inject: &[u8], when: When) -> Seen {
         }
     }
     assert!(seen.events.contains(&Event::TlsUpgrade));
-    server.tls_established();
+    server.tls_established().unwrap();
     assert!(server.is_tls());
     // More plaintext the attacker queued cannot exist now; what follows is the TLS client.
     server.receive(now, b"MAIL FROM:<a@example.test>\r\n");
@@ -220,7 +220,7 @@ fn second_upgrade_is_refused() {
     let mut server = Server::new(tls_config(), now);
     let mut seen = Seen::default();
     let mut accept = |_: &Event| Decision::Accept;
-    server.tls_established();
+    server.tls_established().unwrap();
     server.receive(
         now,
         b"EHLO c.example.test\r\nSTARTTLS\r\nX-ANONYMOUSTLS\r\nNOOP\r\n",

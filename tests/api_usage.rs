@@ -58,7 +58,7 @@ fn run(client: &mut Client, server: &mut Server, now: Instant, policy: &mut Poli
             client.receive(&bytes);
         }
         if upgrade {
-            server.tls_established();
+            server.tls_established().unwrap();
         }
         // Client: events.
         while let Some(event) = client.poll_event() {

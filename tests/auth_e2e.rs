@@ -284,7 +284,7 @@ fn session(
     }
     let mut server = Server::new(sc, now);
     if tls == Tls::Implicit {
-        server.tls_established();
+        server.tls_established().unwrap();
     }
     let mut client = Client::new(cc, now);
     let mut backend = Backend {
@@ -304,7 +304,7 @@ fn session(
         while let Some(ev) = server.poll_event() {
             let d = backend.decide(&ev);
             if let SEvent::TlsUpgrade = ev {
-                server.tls_established();
+                server.tls_established().unwrap();
             } else if ev.needs_decision() {
                 server.decide(d);
             }

@@ -177,7 +177,7 @@ fn round_trip(c: &Case) -> (Option<(String, String)>, bool, Option<CloseReason>,
     sc.auth.mechanisms = vec![Mechanism::new(c.mech)];
     sc.auth.builtin_exchanges = c.builtin;
     let mut server = Server::new(sc, now);
-    server.tls_established();
+    server.tls_established().unwrap();
     let mut cc = ClientConfig::new("client.example.test");
     cc.implicit_tls = true;
     cc.sasl_initial_response = c.ir;
@@ -268,7 +268,8 @@ fn feed(server: &mut Server, builtin: bool, input: &[u8]) -> String {
                 }
             }
             // Whatever arrived, the back end says no.
-            _ => Decision::AuthFailure,
+            e if e.is_auth_step() => Decision::AuthFailure,
+            _ => Decision::Default,
         };
         if e.needs_decision() {
             server.decide(d);
@@ -603,7 +604,8 @@ fn split_session(builtin: bool, input: &[u8], cuts: &[usize]) -> String {
                 SEvent::AuthResponse { data, .. } if data == b"password" => Decision::AuthSuccess {
                     identity: "Charlie".into(),
                 },
-                _ => Decision::AuthFailure,
+                e if e.is_auth_step() => Decision::AuthFailure,
+                _ => Decision::Default,
             };
             if e.needs_decision() {
                 server.decide(d);

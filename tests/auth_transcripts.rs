@@ -749,9 +749,10 @@ fn cram_md5_initial_response_is_refused_with_501_5_7_0() {
                     initial_response: None,
                     ..
                 } => Decision::AuthChallenge(b"<1.2@mx.example.test>".to_vec()),
-                _ => Decision::AuthSuccess {
+                e if e.is_auth_step() => Decision::AuthSuccess {
                     identity: "x".into(),
                 },
+                _ => Decision::Default,
             },
         );
         let refused = "501 5.7.0 Initial response not allowed for this mechanism\r\n";

@@ -150,7 +150,7 @@ impl ServerSide {
                 }
                 SEvent::TlsUpgrade => {
                     self.tls_upgrades += 1;
-                    self.server.tls_established();
+                    self.server.tls_established().unwrap();
                 }
                 SEvent::Quit => self.quit = true,
                 ev if ev.needs_decision() => self.server.accept(),

@@ -121,7 +121,7 @@ fn run(piece: usize, body: Bytes, blob: Bytes) -> Seen {
                 CEvent::StartTls { anonymous: true } => {
                     assert!(server_tls_pending);
                     // The in-memory "handshake": both sides are now under TLS.
-                    server.tls_established();
+                    server.tls_established().unwrap();
                     client.tls_established().unwrap();
                     server_tls_pending = false;
                     seen.tls_upgrades += 1;

@@ -78,7 +78,7 @@ fn profiles_reproduce_recorded_ehlo_replies() {
     let mut t = S::new(ServerConfig::exchange_2016_submission("mail.example.test"));
     t.ehlo();
     assert_eq!(t.accept("STARTTLS\r\n"), "220 2.0.0 Ready to start TLS\r\n");
-    t.s.tls_established();
+    t.s.tls_established().unwrap();
     assert_eq!(t.ehlo(), wire(EXCHANGE_2016_587_TLS));
 }
 
@@ -106,7 +106,7 @@ fn profile_before_and_after_tls() {
         t.accept("X-ANONYMOUSTLS\r\n"),
         "220 2.0.0 Ready to start TLS\r\n"
     );
-    t.s.tls_established();
+    t.s.tls_established().unwrap();
     assert_eq!(
         t.ehlo(),
         wire(
@@ -353,7 +353,7 @@ fn x_anonymoustls_transcripts() {
     )));
     assert!(matches!(t.events.last(), Some(Event::TlsUpgrade)));
     assert_eq!(t.accept("RCPT TO:<x@example.test>\r\n"), ""); // during handshake
-    t.s.tls_established();
+    t.s.tls_established().unwrap();
     assert!(t.s.is_tls());
     assert!(!t.events.iter().any(|e| matches!(e, Event::MailFrom { .. })));
     // Session reset: EHLO first again.
@@ -406,7 +406,7 @@ fn x_anonymoustls_transcripts() {
 #[test]
 fn x_anonymoustls_not_offered_under_tls_is_502() {
     let mut t = S::new(ServerConfig::exchange_2016_submission("mail.example.test"));
-    t.s.tls_established();
+    t.s.tls_established().unwrap();
     t.ehlo();
     assert_eq!(
         t.accept("X-ANONYMOUSTLS\r\n"),
@@ -415,7 +415,7 @@ fn x_anonymoustls_not_offered_under_tls_is_502() {
     let mut cfg = ServerConfig::exchange_2016_default("mail.example.test");
     cfg.extensions.starttls = false;
     let mut t = S::new(cfg);
-    t.s.tls_established();
+    t.s.tls_established().unwrap();
     t.ehlo();
     assert_eq!(
         t.accept("STARTTLS\r\n"),

@@ -221,7 +221,11 @@ fn a_decision_without_a_pending_event_is_refused() {
 fn input_after_close_is_discarded() {
     let mut server = Server::new(config(), t0());
     server.receive(t0(), b"QUIT\r\n");
-    while server.poll_event().is_some() {}
+    while let Some(e) = server.poll_event() {
+        if e.needs_decision() {
+            server.decide(Decision::Default);
+        }
+    }
     assert!(server.is_closed());
     let mut out = Vec::new();
     server.transmit_into(&mut out);
@@ -235,19 +239,116 @@ fn input_after_close_is_discarded() {
     assert_eq!(server.poll_transmit(), None);
 }
 
-/// Polling again without deciding applies the default to the pending event (documented
-/// on [`Event`]); a decision given after that belongs to the next event, if that one
-/// needs one.
+/// Polling again without deciding answers nothing (documented on [`Event`]): the machine
+/// waits for the caller, and only an explicit [`Decision::Default`] applies the default.
 #[test]
-fn polling_without_deciding_applies_the_default() {
+fn polling_without_deciding_answers_nothing() {
     let input = format!("{EHLO}MAIL FROM:<a@example.test>\r\nVRFY x\r\n");
     let r = run(config(), input.as_bytes(), |_| Decision::Default);
     let mut server = Server::new(config(), t0());
     server.receive(t0(), input.as_bytes());
-    while server.poll_event().is_some() {}
+    let mut out = Vec::new();
+    let mut events = 0;
+    while let Some(e) = server.poll_event() {
+        events += 1;
+        assert!(e.needs_decision(), "{e:?}");
+        // However often the caller polls, nothing is processed or answered.
+        assert_eq!(server.poll_event(), None);
+        assert_eq!(server.poll_event(), None);
+        assert!(server.is_decision_pending());
+        assert_eq!(server.transmit_into(&mut out), 0);
+        server.decide(Decision::Default);
+        server.transmit_into(&mut out);
+    }
+    assert_eq!(events, 4); // Connect, Ehlo, MailFrom, Vrfy
+    assert_eq!(String::from_utf8(out).unwrap(), r.text());
+}
+
+/// A message whose decision never comes is never acknowledged: polling does not accept
+/// it, and the wait ends in the timeout's `421 4.4.2` (RFC 5321 4.5.3.2.6), so the client
+/// keeps the message and tries again.
+#[test]
+fn a_forgotten_message_decision_times_out_instead_of_accepting() {
+    let mut server = Server::new(config(), t0());
+    let input = format!(
+        "{EHLO}MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\nhi\r\n.\r\nNOOP\r\n"
+    );
+    server.receive(t0(), input.as_bytes());
+    let mut out = Vec::new();
+    loop {
+        match server.poll_event() {
+            Some(Event::MessageEnd { .. }) => break,
+            Some(e) if e.needs_decision() => server.decide(Decision::Accept),
+            Some(_) => {}
+            None => panic!("no MessageEnd"),
+        }
+    }
+    // The caller stores the message elsewhere and keeps polling, as a select loop would.
+    for _ in 0..3 {
+        assert_eq!(server.poll_event(), None);
+        server.receive(t0(), b"NOOP\r\n");
+    }
+    server.transmit_into(&mut out);
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.ends_with("354 Start mail input; end with <CRLF>.<CRLF>\r\n"),
+        "{text}"
+    );
+    let deadline = server.poll_timeout().unwrap();
+    server.handle_timeout(deadline);
     let mut out = Vec::new();
     server.transmit_into(&mut out);
-    assert_eq!(String::from_utf8(out).unwrap(), r.text());
+    assert!(String::from_utf8(out).unwrap().starts_with("421 4.4.2 "));
+    assert!(server.is_closed());
+}
+
+/// A SASL decision to an event other than AUTH does not fit: it is refused with
+/// `DecisionError::Mismatch`, nothing is sent, and the event still waits; an
+/// `AuthFailure` meant for a sender never becomes that sender's acceptance.
+#[test]
+fn a_sasl_decision_to_another_event_is_refused_and_the_event_waits() {
+    use ehlo::server::DecisionError;
+    let mut server = Server::new(config(), t0());
+    server.receive(
+        t0(),
+        format!("{EHLO}MAIL FROM:<a@example.test>\r\n").as_bytes(),
+    );
+    let mut out = Vec::new();
+    loop {
+        match server.poll_event() {
+            Some(Event::MailFrom { .. }) => break,
+            Some(e) if e.needs_decision() => server.decide(Decision::Accept),
+            Some(_) => {}
+            None => panic!("no MailFrom"),
+        }
+    }
+    server.transmit_into(&mut out);
+    out.clear();
+    for d in [
+        Decision::AuthFailure,
+        Decision::AuthTemporaryFailure,
+        Decision::AuthSuccess {
+            identity: "x".into(),
+        },
+        Decision::AuthChallenge(b"x".to_vec()),
+        Decision::AuthChallengeText("x".into()),
+    ] {
+        assert_eq!(
+            server.try_decide(d.clone()),
+            Err(DecisionError::Mismatch),
+            "{d:?}"
+        );
+        server.decide(d);
+        assert!(server.is_decision_pending());
+        assert_eq!(server.transmit_into(&mut out), 0);
+    }
+    server.decide(Decision::Reply(Reply::new(
+        550,
+        Some(EnhancedCode::new(5, 7, 1)),
+        "No",
+    )));
+    server.transmit_into(&mut out);
+    assert_eq!(String::from_utf8(out).unwrap(), "550 5.7.1 No\r\n");
 }
 
 // ---- what the caller's replies become on the wire ----
@@ -545,7 +646,7 @@ fn the_documented_loop_works_as_written() {
                     while let Some(bytes) = server.poll_transmit() {
                         peer.write(&bytes);
                     }
-                    server.tls_established();
+                    server.tls_established().unwrap();
                     continue;
                 }
                 // 7. AUTH with the built-in exchange: verify the credentials.

@@ -340,7 +340,7 @@ proptest! {
                     n += 1;
                 }
                 if e == Event::TlsUpgrade && (i as u8) >= tls_at % 4 {
-                    server.tls_established();
+                    server.tls_established().unwrap();
                 }
             }
             while let Some(t) = server.poll_transmit() {

@@ -4,7 +4,7 @@
 mod server_support;
 
 use ehlo::server::{
-    AuthAbort, AuthVerb, Decision, Event, Mechanism, MessageAbort, ServerConfig, TlsVerb,
+    AuthAbort, AuthVerb, Decision, Event, Mechanism, MessageAbort, Server, ServerConfig, TlsVerb,
 };
 use ehlo::syntax::command::ExchangeVerb;
 use ehlo::{EnhancedCode, Reply};
@@ -1165,7 +1165,8 @@ fn failed_oauth_error_exchanges_are_bounded() {
             Event::AuthStart { .. } | Event::AuthVerify { .. } => {
                 Decision::AuthChallenge(error.clone())
             }
-            _ => Decision::AuthFailure,
+            e if e.is_auth_step() => Decision::AuthFailure,
+            _ => Decision::Default,
         });
         let text = r.text();
         assert_eq!(
@@ -1839,7 +1840,7 @@ fn auth_needs_ehlo_and_configuration() {
 fn implicit_tls_offers_plaintext_mechanisms() {
     use ehlo::server::Server;
     let mut s = Server::new(auth_config(), t0());
-    s.tls_established();
+    s.tls_established().unwrap();
     let mut run = Run::default();
     s.receive(t0(), b"EHLO c\r\nAUTH PLAIN AGEAYg==\r\n");
     drain(&mut s, &mut run, &mut |e| match e {
@@ -2564,18 +2565,32 @@ fn a_252_to_rcpt_goes_out_as_the_standard_reply() {
     );
 }
 
-/// A SASL decision to an event other than AUTH counts as `Decision::Default`: for an
-/// unknown verb that is a `500` counted as a protocol error, up to the 421 close.
+/// A SASL decision to an event other than AUTH does not fit it: refused with
+/// `DecisionError::Mismatch`, nothing sent, and the unknown verb still waits for its
+/// answer (here the default `500`).
 #[test]
-fn a_sasl_decision_to_an_unknown_verb_counts_as_the_default() {
-    let input = t(EHLO) + &"FOO\r\n".repeat(11);
-    let by_default = run(config(), input.as_bytes(), |_| Decision::Default);
-    let by_sasl = run(config(), input.as_bytes(), |e| match e {
-        Event::Unknown { .. } => Decision::AuthFailure,
-        _ => Decision::Default,
-    });
-    assert!(by_default.closed);
-    assert_eq!(by_sasl.text(), by_default.text());
+fn a_sasl_decision_to_an_unknown_verb_does_not_fit() {
+    let mut server = Server::new(config(), t0());
+    server.receive(t0(), (t(EHLO) + "FOO\r\n").as_bytes());
+    let mut out = Vec::new();
+    while let Some(e) = server.poll_event() {
+        if matches!(e, Event::Unknown { .. }) {
+            assert_eq!(
+                server.try_decide(Decision::AuthFailure),
+                Err(ehlo::server::DecisionError::Mismatch)
+            );
+            assert!(server.is_decision_pending());
+            server.transmit_into(&mut out);
+            assert!(!String::from_utf8_lossy(&out).contains("FOO"));
+        }
+        if e.needs_decision() {
+            server.decide(Decision::Default);
+        }
+    }
+    server.transmit_into(&mut out);
+    assert!(String::from_utf8(out)
+        .unwrap()
+        .ends_with("500 5.5.1 Command unrecognized\r\n"));
 }
 
 /// RFC 3207 4.2: the server forgets the transaction on an accepted STARTTLS; after a

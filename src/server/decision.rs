@@ -63,8 +63,8 @@ fn positive_fits(pending: &Pending, code: u16) -> bool {
 /// take (a `250` to DATA, a `250` to STARTTLS, a `354` to RCPT) would tell the client one
 /// thing while the machine does another (swallow its next commands as message content,
 /// wait for a handshake it never starts), so the caller's acceptance is kept and its text
-/// dropped: the default positive reply goes out. A SASL decision to an event other than
-/// AUTH counts as [`Decision::Default`], as `Decision` documents. A [`Decision::Close`]
+/// dropped: the default positive reply goes out. (A SASL decision to an event other than
+/// AUTH never gets here: [`fits`] turns it away.) A [`Decision::Close`]
 /// whose code is not `4xx` / `5xx` becomes `421 4.3.0` ([`replies::CLOSING`]): a positive
 /// reply followed by a closed connection (a `354` to DATA, a `250` to the end of a
 /// message) would tell the client to go on (RFC 5321 3.8).
@@ -90,17 +90,24 @@ fn normalize_decision(pending: &Pending, decision: Decision) -> Decision {
         {
             Decision::Accept
         }
-        Decision::AuthChallenge(_)
-        | Decision::AuthChallengeText(_)
-        | Decision::AuthSuccess { .. }
-        | Decision::AuthFailure
-        | Decision::AuthTemporaryFailure
-            if !matches!(pending, Pending::Auth(..)) =>
-        {
-            Decision::Default
-        }
         d => d,
     }
+}
+
+/// Whether `decision` can answer `pending` at all: the SASL decisions answer only AUTH
+/// and X-EXPS. [`Server::try_decide`] refuses any other pairing
+/// ([`DecisionError::Mismatch`](super::DecisionError::Mismatch)) instead of guessing: an
+/// `AuthFailure` meant for a sender must not become that sender's acceptance.
+pub(super) fn fits(pending: &Pending, decision: &Decision) -> bool {
+    let sasl = matches!(
+        decision,
+        Decision::AuthChallenge(_)
+            | Decision::AuthChallengeText(_)
+            | Decision::AuthSuccess { .. }
+            | Decision::AuthFailure
+            | Decision::AuthTemporaryFailure
+    );
+    !sasl || matches!(pending, Pending::Auth(..))
 }
 
 /// The code a caller's reply goes out with. RFC 5321 4.2: `Reply-code = %x32-35 %x30-35

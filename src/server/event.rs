@@ -57,8 +57,9 @@ pub enum MessageAbort {
 ///
 /// Events marked *decision* leave the machine waiting: it processes no further input
 /// until [`Server::decide`](super::Server::decide) (or `accept`/`reject`) is called, so
-/// replies always leave in command order. Calling `poll_event` again without deciding
-/// applies the documented default. The other events are informational. New kinds of events
+/// replies always leave in command order. Until then `poll_event` returns `None`: it never
+/// answers for the caller, and [`Decision::Default`] applies the documented default when
+/// that is what the caller wants. The other events are informational. New kinds of events
 /// may be added, so matches need a catch-all arm (answer it with [`Decision::Default`]).
 ///
 /// A policy is a function from the events that need a decision to [`Decision`]s:
@@ -278,6 +279,20 @@ pub enum Event {
 }
 
 impl Event {
+    /// Whether this is a step of an AUTH or X-EXPS exchange ([`Event::AuthStart`],
+    /// [`Event::AuthResponse`], [`Event::AuthVerify`], [`Event::AuthToken`]): the only
+    /// events the SASL decisions ([`Decision::AuthSuccess`], [`Decision::AuthFailure`],
+    /// [`Decision::AuthChallenge`], ...) fit.
+    pub fn is_auth_step(&self) -> bool {
+        matches!(
+            self,
+            Event::AuthStart { .. }
+                | Event::AuthResponse { .. }
+                | Event::AuthVerify { .. }
+                | Event::AuthToken { .. }
+        )
+    }
+
     /// Whether the machine waits for a decision on this event.
     pub fn needs_decision(&self) -> bool {
         !matches!(
@@ -299,20 +314,43 @@ impl Event {
 #[non_exhaustive]
 pub enum DecisionError {
     /// No event waits for a decision: the last event was informational, its decision was
-    /// already given, polling again applied its default, or the session closed. The
-    /// decision was dropped: it never lands on a later event, and nothing was sent.
+    /// already given, or the session closed. The decision was dropped: it never lands on
+    /// a later event, and nothing was sent.
     NotPending,
+    /// The decision cannot answer the event waiting: a SASL decision
+    /// ([`Decision::AuthSuccess`], [`Decision::AuthFailure`], [`Decision::AuthChallenge`],
+    /// ...) to an event other than [`Event::AuthStart`], [`Event::AuthResponse`],
+    /// [`Event::AuthVerify`] and [`Event::AuthToken`]. Nothing was sent and the event
+    /// still waits for a decision that fits.
+    Mismatch,
 }
 
 impl std::fmt::Display for DecisionError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DecisionError::NotPending => f.write_str("no event is waiting for a decision"),
+            DecisionError::Mismatch => f.write_str(
+                "the decision does not fit the event waiting (a SASL decision to a non-AUTH event)",
+            ),
         }
     }
 }
 
 impl std::error::Error for DecisionError {}
+
+/// [`Server::tls_established`](super::Server::tls_established) was called when no TLS
+/// handshake was expected: neither after an accepted STARTTLS / X-ANONYMOUSTLS nor, for
+/// implicit TLS, before the first input. Nothing changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NotAwaitingTls;
+
+impl std::fmt::Display for NotAwaitingTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("no TLS handshake was expected at this point of the session")
+    }
+}
+
+impl std::error::Error for NotAwaitingTls {}
 
 /// The caller's answer to an event that needs a decision.
 ///
@@ -325,7 +363,9 @@ impl std::error::Error for DecisionError {}
 /// are sent as given (a `354` there starts no data phase), and so are replies to AUTH,
 /// except that any `3xx` to AUTH is the `334` challenge with the reply's first line
 /// (RFC 4954 section 4: `334` is the exchange's one intermediate reply, and the exchange
-/// goes on). The SASL decisions given to a non-AUTH event count as [`Decision::Default`].
+/// goes on). A SASL decision given to an event other than AUTH is not applied: the event
+/// keeps waiting ([`DecisionError::Mismatch`] from
+/// [`Server::try_decide`](super::Server::try_decide)).
 ///
 /// What goes on the wire is always well-formed, whatever the caller gives:
 ///

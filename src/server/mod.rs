@@ -23,7 +23,10 @@
 //!    [`Server::tls_established`] before anything else.
 //! 2. Drain [`Server::poll_event`], answering every event for which
 //!    [`Event::needs_decision`] is true with [`Server::decide`] (or [`Server::decide_at`]
-//!    when the decision took time, e.g. a disk commit on [`Event::MessageEnd`]). Collect
+//!    when the decision took time, e.g. a disk commit on [`Event::MessageEnd`]). While a
+//!    decision waits, `poll_event` returns `None` and nothing is answered: the machine
+//!    never decides for the caller, so a `250` to a message goes out only when the
+//!    caller says so, however its loop is arranged. Collect
 //!    [`Event::MessageChunk`]s for the message in progress and discard them on
 //!    [`Event::MessageAborted`] or [`Event::Reset`]. Do this before the first read: the
 //!    first event, [`Event::Connect`], comes without any input, and the client says
@@ -135,7 +138,9 @@ pub use config::{
     AuthConfig, BareLineEnding, ExchangeConfig, Extensions, LongLines, Mechanism, ServerConfig,
     ServerLimits, Timeouts,
 };
-pub use event::{AuthAbort, AuthVerb, Decision, DecisionError, Event, MessageAbort, TlsVerb};
+pub use event::{
+    AuthAbort, AuthVerb, Decision, DecisionError, Event, MessageAbort, NotAwaitingTls, TlsVerb,
+};
 
 use body::BdatError;
 use decision::Pending;
@@ -275,6 +280,8 @@ pub struct Server {
     /// mail transaction is open.
     shutting_down: bool,
     last_activity: Instant,
+    /// Whether any input arrived (implicit TLS must be established before).
+    heard: bool,
     /// The longest MAIL and RCPT lines this session takes ([`param_line_limits`]).
     mail_line_max: usize,
     rcpt_line_max: usize,
@@ -326,6 +333,7 @@ impl Server {
             transactions: 0,
             shutting_down: false,
             last_activity: now,
+            heard: false,
             mail_line_max,
             rcpt_line_max,
             limits,
@@ -355,6 +363,7 @@ impl Server {
             return;
         }
         self.last_activity = self.last_activity.max(now);
+        self.heard |= !data.is_empty();
         let total = self.buffered_len().saturating_add(data.len());
         if total > self.config.limits.max_input_buffer {
             self.pending = None;
@@ -378,13 +387,16 @@ impl Server {
 
     /// The next event, processing buffered input as far as needed.
     ///
-    /// If the previous event needed a decision and none was given, its default is applied
-    /// first. Returns `None` when all buffered input is processed (feed more with
-    /// [`Server::receive`]) or the session is closed.
+    /// Returns `None` when all buffered input is processed (feed more with
+    /// [`Server::receive`]), when the session is closed, and while the last event waits
+    /// for a decision ([`Event::needs_decision`]): nothing more is processed, and nothing
+    /// is answered, until the caller decides ([`Server::decide`];
+    /// [`Decision::Default`] applies the event's documented default). Polling never
+    /// answers for the caller, so a message or a recipient is never accepted while its
+    /// decision is still being made (storage under way, a lookup in flight). A decision
+    /// that never comes ends in the timeout's `421 4.4.2` ([`Server::handle_timeout`],
+    /// RFC 5321 4.5.3.2), never in acceptance.
     pub fn poll_event(&mut self) -> Option<Event> {
-        if self.pending.is_some() {
-            self.decide(Decision::Default);
-        }
         loop {
             if let Some(event) = self.queued.pop_front() {
                 return Some(event);
@@ -449,10 +461,12 @@ impl Server {
     }
 
     /// Answers the pending event. Does nothing when no decision is pending (a second
-    /// decision for the same event, a decision after polling again applied the default,
-    /// after an informational event or after the session closed): a decision always
-    /// answers the one event that waits, never a later one. [`Server::try_decide`] says
-    /// whether it was applied. The client's timer keeps counting from its last input; see
+    /// decision for the same event, a decision after an informational event or after the
+    /// session closed): a decision always answers the one event that waits, never a later
+    /// one. A SASL decision ([`Decision::AuthSuccess`], [`Decision::AuthChallenge`], ...)
+    /// to an event other than AUTH does not fit it and is not applied either: the event
+    /// keeps waiting for a decision that fits. [`Server::try_decide`] says whether the
+    /// decision was applied, and why not. The client's timer keeps counting from its last input; see
     /// [`Server::decide_at`] for decisions that take time.
     pub fn decide(&mut self, decision: Decision) {
         let _ = self.try_decide(decision);
@@ -460,8 +474,10 @@ impl Server {
 
     /// [`Server::decide`], reporting a decision that found no event waiting for one as
     /// [`DecisionError::NotPending`] (it is dropped: nothing is sent, and it does not
-    /// answer the next event). A caller that keeps its own record of which event it
-    /// answers learns here that the record and the machine disagree.
+    /// answer the next event), and a SASL decision given to an event other than AUTH as
+    /// [`DecisionError::Mismatch`] (nothing is sent, and the event still waits). A caller
+    /// that keeps its own record of which event it answers learns here that the record
+    /// and the machine disagree.
     ///
     /// ```
     /// use ehlo::server::{Decision, DecisionError, Server, ServerConfig};
@@ -476,6 +492,10 @@ impl Server {
         let Some(pending) = self.pending.take() else {
             return Err(DecisionError::NotPending);
         };
+        if !decision::fits(&pending, &decision) {
+            self.pending = Some(pending);
+            return Err(DecisionError::Mismatch);
+        }
         self.apply_decision(pending, decision);
         Ok(())
     }
@@ -488,11 +508,12 @@ impl Server {
     /// kept and reused instead of being handed out as [`Bytes`] per transmit.
     ///
     /// ```
-    /// use ehlo::server::{Server, ServerConfig};
+    /// use ehlo::server::{Decision, Server, ServerConfig};
     /// use std::time::Instant;
     ///
     /// let mut server = Server::new(ServerConfig::new("mx.example.test"), Instant::now());
-    /// while server.poll_event().is_some() {} // defaults: accept the connection
+    /// assert!(server.poll_event().is_some()); // Event::Connect
+    /// server.decide(Decision::Default); // accept the connection: the greeting
     /// let mut out = Vec::new();
     /// assert_eq!(server.transmit_into(&mut out), 33);
     /// assert_eq!(out, b"220 mx.example.test ESMTP ready\r\n");
@@ -558,18 +579,39 @@ impl Server {
         }
     }
 
-    /// The TLS handshake completed (after [`Event::TlsUpgrade`], or at once for implicit
-    /// TLS). The session is back at its start (RFC 3207 section 4.2): EHLO is required,
-    /// the EHLO name, any transaction and any authentication are forgotten, and the EHLO
-    /// reply advertises what applies under TLS.
+    /// The TLS handshake completed: after [`Event::TlsUpgrade`] (STARTTLS or
+    /// X-ANONYMOUSTLS), or, for implicit TLS (RFC 8314), before the first byte of input.
+    /// The session is back at its start (RFC 3207 section 4.2): EHLO is required, the EHLO
+    /// name, any transaction and any authentication are forgotten, and the EHLO reply
+    /// advertises what applies under TLS.
+    ///
+    /// At any other time it is refused with [`NotAwaitingTls`] and changes nothing: a
+    /// session that never upgraded must not start to advertise what is offered only under
+    /// TLS (plaintext AUTH mechanisms), nor forget its state.
     ///
     /// The wait for the client's next command still counts from its last activity (the
     /// STARTTLS command, or the connection): the handshake took part of it. To give the
     /// client the full command timeout from the end of the handshake, use
     /// [`Server::tls_established_at`].
-    pub fn tls_established(&mut self) {
-        self.tls = true;
+    ///
+    /// ```
+    /// use ehlo::server::{NotAwaitingTls, Server, ServerConfig};
+    /// use std::time::Instant;
+    ///
+    /// let now = Instant::now();
+    /// // Implicit TLS: the handshake comes first.
+    /// let mut server = Server::new(ServerConfig::new("mx.example.test"), now);
+    /// assert_eq!(server.tls_established(), Ok(()));
+    /// assert!(server.is_tls());
+    /// // Plaintext input came first, and no STARTTLS was accepted: refused.
+    /// let mut server = Server::new(ServerConfig::new("mx.example.test"), now);
+    /// server.receive(now, b"EHLO client.example.test\r\n");
+    /// assert_eq!(server.tls_established(), Err(NotAwaitingTls));
+    /// assert!(!server.is_tls());
+    /// ```
+    pub fn tls_established(&mut self) -> Result<(), NotAwaitingTls> {
         if matches!(self.phase, Phase::TlsHandshake) {
+            self.tls = true;
             self.phase = Phase::Command;
             self.input.clear();
             self.body_in.clear();
@@ -579,6 +621,12 @@ impl Server {
             self.txn = None;
             self.auth_identity = None;
             self.exps_identity = None;
+            Ok(())
+        } else if !self.tls && !self.heard && !matches!(self.phase, Phase::Closed) {
+            self.tls = true;
+            Ok(())
+        } else {
+            Err(NotAwaitingTls)
         }
     }
 
@@ -595,12 +643,13 @@ impl Server {
     /// let t0 = Instant::now();
     /// let mut server = Server::new(ServerConfig::new("mx.example.test"), t0);
     /// // Implicit TLS (RFC 8314): the handshake ran before the greeting and took 20 s.
-    /// server.tls_established_at(t0 + Duration::from_secs(20));
+    /// server.tls_established_at(t0 + Duration::from_secs(20)).unwrap();
     /// assert_eq!(server.poll_timeout(), Some(t0 + Duration::from_secs(20 + 300)));
     /// ```
-    pub fn tls_established_at(&mut self, now: Instant) {
-        self.tls_established();
+    pub fn tls_established_at(&mut self, now: Instant) -> Result<(), NotAwaitingTls> {
+        self.tls_established()?;
         self.last_activity = self.last_activity.max(now);
+        Ok(())
     }
 
     /// Ends the session gracefully, for a server that is going down: at once if no mail
@@ -619,8 +668,8 @@ impl Server {
     /// session's timeouts (RFC 5321 4.5.3.2) still bound every wait, so a client that
     /// stalls gets `421 4.4.2` at worst.
     ///
-    /// Then go on as usual: drain [`Server::poll_event`] (which applies a pending
-    /// decision's default, so decide first) and write what [`Server::poll_transmit`]
+    /// Then go on as usual: drain [`Server::poll_event`] (deciding what waits for a
+    /// decision) and write what [`Server::poll_transmit`]
     /// returns; [`Server::is_closed`] says when the session has ended. A caller that
     /// cannot wait for an open transaction closes the connection itself after a grace
     /// period.
@@ -800,8 +849,18 @@ mod tests {
         assert_eq!(s.poll_transmit(), None);
         assert_eq!(s.poll_event(), Some(Event::Connect));
         assert!(s.is_decision_pending());
-        // Polling again applies the default (accept): the greeting goes out.
+        // Polling again answers nothing: the event keeps waiting for the caller.
         assert_eq!(s.poll_event(), None);
+        assert!(s.is_decision_pending());
+        assert_eq!(s.poll_transmit(), None);
+        // A SASL decision does not fit the greeting: refused, and the event still waits.
+        assert_eq!(
+            s.try_decide(Decision::AuthFailure),
+            Err(DecisionError::Mismatch)
+        );
+        assert!(s.is_decision_pending());
+        assert_eq!(s.poll_transmit(), None);
+        s.decide(Decision::Default);
         assert_eq!(
             s.poll_transmit().as_deref(),
             Some(&b"220 mx.example.test ESMTP ready\r\n"[..])

@@ -108,10 +108,13 @@ pub fn drain(server: &mut Server, run: &mut Run, decide: &mut dyn FnMut(&Event) 
         run.max_buffered = run.max_buffered.max(server.buffered_len());
         let needs = event.needs_decision();
         let d = decide(&event);
-        run.events.push(event);
         if needs {
-            server.decide(d);
+            // A decision that does not fit its event is a mistake in the test.
+            if let Err(e) = server.try_decide(d.clone()) {
+                panic!("{d:?} for {event:?}: {e}");
+            }
         }
+        run.events.push(event);
     }
     while let Some(t) = server.poll_transmit() {
         run.out.extend_from_slice(&t);
@@ -131,7 +134,9 @@ pub fn run_acts(
     for act in acts {
         match act {
             Act::Input(bytes) => server.receive(t0(), bytes),
-            Act::Tls => server.tls_established(),
+            Act::Tls => server
+                .tls_established()
+                .expect("a TLS handshake is expected here"),
             Act::Wait(d) => server.handle_timeout(t0() + *d),
             Act::Shutdown => server.shutdown(),
         }

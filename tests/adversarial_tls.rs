@@ -231,6 +231,54 @@ fn second_upgrade_is_refused() {
     ));
 }
 
+/// A caller that claims TLS on a session that never upgraded (no STARTTLS accepted, and
+/// input already arrived in plaintext) is refused, and the session keeps its plaintext
+/// offer: no AUTH mechanism that is offered only under TLS, STARTTLS still advertised,
+/// and the EHLO name and transaction state kept. Before the first input the same call is
+/// implicit TLS (RFC 8314) and accepted, once.
+#[test]
+fn tls_claimed_without_a_handshake_is_refused() {
+    use ehlo::server::{Mechanism, NotAwaitingTls};
+    let now = Instant::now();
+    let mut config = ServerConfig::new("mx.example.test");
+    config.extensions.starttls = true;
+    config.auth.mechanisms = vec![Mechanism::new("PLAIN")];
+    let mut server = Server::new(config.clone(), now);
+    let mut seen = Seen::default();
+    let mut accept = |_: &Event| Decision::Accept;
+    drain(&mut server, &mut seen, &mut accept);
+    server.receive(
+        now,
+        b"EHLO client.example.test\r\nMAIL FROM:<a@example.test>\r\n",
+    );
+    drain(&mut server, &mut seen, &mut accept);
+    assert_eq!(server.tls_established(), Err(NotAwaitingTls));
+    assert_eq!(server.tls_established_at(now), Err(NotAwaitingTls));
+    assert!(!server.is_tls());
+    assert!(server.in_transaction());
+    assert_eq!(server.client_name(), Some("client.example.test"));
+    server.receive(now, b"RSET\r\nEHLO client.example.test\r\n");
+    drain(&mut server, &mut seen, &mut accept);
+    let second = &seen.out[seen.out.rfind("250-mx.example.test").unwrap()..];
+    assert!(second.contains("STARTTLS"), "{second}");
+    assert!(!second.contains("AUTH"), "{second}");
+
+    // Implicit TLS: before any input, accepted; a second claim is refused.
+    let mut server = Server::new(config, now);
+    assert_eq!(server.tls_established(), Ok(()));
+    assert_eq!(server.tls_established(), Err(NotAwaitingTls));
+    let mut seen = Seen::default();
+    drain(&mut server, &mut seen, &mut accept);
+    server.receive(now, b"EHLO client.example.test\r\n");
+    drain(&mut server, &mut seen, &mut accept);
+    assert!(
+        seen.out.contains("250-AUTH PLAIN") || seen.out.contains("250 AUTH PLAIN"),
+        "{}",
+        seen.out
+    );
+    assert!(!seen.out.contains("STARTTLS"), "{}", seen.out);
+}
+
 // ---- client side ----
 
 fn env() -> Envelope {

@@ -2823,3 +2823,68 @@ fn body_offered_by_binarymime_alone_has_its_value_judged() {
     assert!(lines[2].starts_with("555 5.5.4 "), "{out}");
     assert_eq!(lines[3], "250 2.1.0 Sender OK");
 }
+
+/// Line and buffer limits set below RFC 5321's minimums, `0` included, count as those
+/// minimums (512-octet command lines, 4.5.3.1.4; 1,000-octet content lines, 4.5.3.1.6):
+/// a whole session with a 998-octet content line and AUTH PLAIN runs as with the
+/// defaults, with no reply nobody asked for.
+#[test]
+fn line_and_buffer_limits_below_the_rfc_minimums_count_as_the_minimums() {
+    let mut zero = config();
+    zero.limits.max_command_line = 0;
+    zero.limits.max_sasl_line = 0;
+    zero.limits.max_text_line = 0;
+    zero.limits.max_input_buffer = 0;
+    zero.auth.mechanisms = vec![Mechanism::new("PLAIN")];
+    zero.auth.allow_plaintext_without_tls = true;
+    zero.auth.builtin_exchanges = true;
+    let mut normal = config();
+    normal.auth = zero.auth.clone();
+    let line = "x".repeat(998);
+    let local = "l".repeat(64);
+    let input = format!(
+        "{EHLO}AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\nMAIL FROM:<{local}@example.test>\r\n\
+         RCPT TO:<b@example.test>\r\nDATA\r\n{line}\r\n.\r\nQUIT\r\n"
+    );
+    let decide = |e: &Event| match e {
+        Event::AuthVerify { .. } => Decision::AuthSuccess {
+            identity: "alice".into(),
+        },
+        _ => Decision::Default,
+    };
+    // An empty session first: nothing may come out but the greeting.
+    let idle = run(zero.clone(), b"", defaults);
+    assert_eq!(idle.text(), t(GREETING));
+    // Fed as `input_room` allows (the input cap counts as one command line, 512 octets).
+    let mut server = Server::new(zero, t0());
+    let mut out = Vec::new();
+    let mut rest = input.as_bytes();
+    while !server.is_closed() {
+        let room = server.input_room();
+        assert!(
+            room > 0 || rest.is_empty(),
+            "stalled with {} octets left",
+            rest.len()
+        );
+        let (piece, tail) = rest.split_at(rest.len().min(room));
+        server.receive(t0(), piece);
+        rest = tail;
+        while let Some(e) = server.poll_event() {
+            if e.needs_decision() {
+                server.decide(decide(&e));
+            }
+        }
+        server.transmit_into(&mut out);
+        if rest.is_empty() && !server.is_closed() {
+            break;
+        }
+    }
+    let n = run(normal, input.as_bytes(), decide);
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text, n.text());
+    assert!(text.contains("235 2.7.0"), "{text}");
+    assert!(
+        text.ends_with("250 2.0.0 Message accepted\r\n221 2.0.0 Bye\r\n"),
+        "{text}"
+    );
+}

@@ -37,13 +37,13 @@ impl Server {
     /// not arrived yet is shorter than any of these verbs, hence than any limit.
     fn line_limit(&self, line: &[u8]) -> usize {
         let l = &self.config.limits;
-        let base = l.max_command_line;
+        let base = l.command_line();
         let longer = if starts_with_ci(line, b"MAIL ") {
             self.mail_line_max
         } else if starts_with_ci(line, b"RCPT ") {
             self.rcpt_line_max
         } else if starts_with_ci(line, b"AUTH ") && !self.config.auth.mechanisms.is_empty() {
-            l.max_sasl_line
+            l.sasl_line()
         } else if starts_with_ci(line, b"X-EXPS ")
             && !self.config.exchange.exps_mechanisms.is_empty()
         {
@@ -80,7 +80,7 @@ impl Server {
         };
         let max = match sasl {
             Some(AuthVerb::XExps) => self.exps_line_limit(),
-            Some(_) => self.config.limits.max_sasl_line,
+            Some(_) => self.config.limits.sasl_line(),
             None => self.line_limit(&self.input),
         };
         match find_line(&self.input, max, bare_lf) {
@@ -155,13 +155,13 @@ impl Server {
             utf8,
             max_line: content
                 .saturating_add(2)
-                .max(self.config.limits.max_command_line),
+                .max(self.config.limits.command_line()),
         }
     }
 
     fn handle_command(&mut self, line: &[u8], total: usize) -> Step {
         let in_bdat_run = std::mem::take(&mut self.bdat_run);
-        if total > self.config.limits.max_command_line && total > self.line_limit(line) {
+        if total > self.config.limits.command_line() && total > self.line_limit(line) {
             self.error(&replies::LINE_TOO_LONG);
             return Step::Progress;
         }

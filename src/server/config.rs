@@ -248,6 +248,13 @@ pub struct ExchangeConfig {
 }
 
 /// Limits on client behaviour. Exceeding one gets a defined reply, never unbounded memory.
+///
+/// A count of `0` allows none (`max_recipients = 0` refuses every RCPT, `max_commands = 0`
+/// closes at the first command), except `max_message_size`, where `0` is no limit as RFC
+/// 1870 defines it. The line and buffer limits never go below what RFC 5321 requires a
+/// server to take: 512 octets for a command line (4.5.3.1.4; also the floor of the SASL
+/// line and of the input buffer) and 1,000 for a content line (4.5.3.1.6); a smaller
+/// setting, `0` included, counts as that minimum.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerLimits {
     /// Longest command line including CRLF (RFC 5321 4.5.3.1.4; default 512). Longer
@@ -264,7 +271,11 @@ pub struct ServerLimits {
     pub max_text_line: usize,
     /// Cap on buffered, unprocessed input in octets (default 256 KiB). Input beyond it
     /// (a client flooding while a decision is pending) closes the session with
-    /// `421 4.7.0`. Feed input in reads smaller than this and drain events in between.
+    /// `421 4.7.0`. Feed input in reads no larger than
+    /// [`Server::input_room`](super::Server::input_room) and drain events in between.
+    /// Message content streams through in pieces of any size, but a command line waits
+    /// here until its end arrives, so keep the cap above the longest line the session
+    /// takes (12,288 octets for an AUTH line, RFC 4954 section 4).
     pub max_input_buffer: usize,
     /// Largest message in octets (advertised with SIZE; default 10 MiB). `SIZE=` above
     /// it and messages that grow beyond it get `552 5.3.4`. `0` means no limit, as the
@@ -308,6 +319,32 @@ impl Default for ServerLimits {
 }
 
 impl ServerLimits {
+    /// The command line limit the session enforces: [`ServerLimits::max_command_line`],
+    /// but never below RFC 5321's 512 octets (4.5.3.1.4), which every server takes: a
+    /// smaller (or zero) setting would refuse valid commands, or find every line too long.
+    pub(crate) fn command_line(&self) -> usize {
+        self.max_command_line.max(crate::limits::MAX_COMMAND_LINE)
+    }
+
+    /// The SASL line limit the session enforces: [`ServerLimits::max_sasl_line`], but at
+    /// least a command line ([`ServerLimits::command_line`]), since an AUTH command is one.
+    pub(crate) fn sasl_line(&self) -> usize {
+        self.max_sasl_line.max(self.command_line())
+    }
+
+    /// The content line limit the session enforces: [`ServerLimits::max_text_line`], but
+    /// never below RFC 5321's 1,000 octets (4.5.3.1.6).
+    pub(crate) fn text_line(&self) -> usize {
+        self.max_text_line.max(crate::limits::MAX_TEXT_LINE)
+    }
+
+    /// The input cap the session enforces: [`ServerLimits::max_input_buffer`], but at
+    /// least one command line ([`ServerLimits::command_line`]), so that a valid command
+    /// always fits.
+    pub(crate) fn input_buffer(&self) -> usize {
+        self.max_input_buffer.max(self.command_line())
+    }
+
     /// The message size the session enforces: [`ServerLimits::max_message_size`], or no
     /// limit (`u64::MAX`) when it is `0`. RFC 1870 section 4: "A parameter value of 0
     /// (zero) indicates that no maximum message size is in force", and `SIZE 0` is what

@@ -278,7 +278,7 @@ impl Server {
                     self.phase = Phase::Data {
                         decoder: DataDecoder::new(DecoderConfig {
                             max_size: limits.message_size_limit(),
-                            max_line_length: limits.max_text_line,
+                            max_line_length: limits.text_line(),
                             long_lines: self.config.long_lines,
                             bare_line_endings: self.config.bare_line_endings,
                         }),

@@ -202,8 +202,8 @@ impl Server {
     /// line limit).
     pub(crate) fn exps_line_limit(&self) -> usize {
         match self.config.exchange.max_exps_line {
-            0 => self.config.limits.max_sasl_line,
-            n => n,
+            0 => self.config.limits.sasl_line(),
+            n => n.max(self.config.limits.command_line()),
         }
     }
 

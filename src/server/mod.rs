@@ -351,7 +351,11 @@ impl Server {
     /// Input is only buffered here; [`Server::poll_event`] processes it. Input after the
     /// session closed, and input between an accepted STARTTLS and
     /// [`Server::tls_established`], is discarded. If the unprocessed input would exceed
-    /// `limits.max_input_buffer`, the session answers `421 4.7.0` and closes.
+    /// `limits.max_input_buffer` (256 KiB by default), the session answers `421 4.7.0`
+    /// and closes: that is a client flooding while a decision waits. So feed it in pieces
+    /// no larger than [`Server::input_room`] and drain the events in between; a socket
+    /// read into a buffer of 64 KiB or less always fits after a drain, and so does a whole
+    /// message held in memory when it is fed in such pieces.
     ///
     /// Input restarts the timer of RFC 5321 4.5.3.2 (the client's last activity), except
     /// input that is discarded: bytes fed during the TLS handshake are not SMTP activity
@@ -365,7 +369,7 @@ impl Server {
         self.last_activity = self.last_activity.max(now);
         self.heard |= !data.is_empty();
         let total = self.buffered_len().saturating_add(data.len());
-        if total > self.config.limits.max_input_buffer {
+        if total > self.config.limits.input_buffer() {
             self.pending = None;
             self.send(&replies::INPUT_OVERFLOW);
             self.close();
@@ -378,6 +382,46 @@ impl Server {
     /// `limits.max_input_buffer`).
     pub fn buffered_len(&self) -> usize {
         self.input.len() + self.body_in.len()
+    }
+
+    /// How many more octets [`Server::receive`] takes before the input cap
+    /// (`limits.max_input_buffer`) closes the session.
+    ///
+    /// ```
+    /// use ehlo::server::{Decision, Event, Server, ServerConfig};
+    /// use std::time::Instant;
+    ///
+    /// let now = Instant::now();
+    /// let mut server = Server::new(ServerConfig::new("mx.example.test"), now);
+    /// // A 1 MiB message held in memory, four times the default input cap.
+    /// let mut input = b"EHLO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n".to_vec();
+    /// input.extend(b"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd\r\n".repeat(16_384));
+    /// input.extend(b".\r\nQUIT\r\n");
+    /// let mut rest = &input[..];
+    /// let mut stored = 0;
+    /// while !server.is_closed() {
+    ///     let (piece, tail) = rest.split_at(rest.len().min(server.input_room()));
+    ///     server.receive(now, piece);
+    ///     rest = tail;
+    ///     while let Some(event) = server.poll_event() {
+    ///         if let Event::MessageChunk(bytes) = &event {
+    ///             stored += bytes.len();
+    ///         }
+    ///         if event.needs_decision() {
+    ///             server.decide(Decision::Default);
+    ///         }
+    ///     }
+    /// }
+    /// assert_eq!(stored, 1 << 20);
+    /// let mut out = Vec::new();
+    /// server.transmit_into(&mut out);
+    /// assert!(out.ends_with(b"250 2.0.0 Message accepted\r\n221 2.0.0 Bye\r\n"));
+    /// ```
+    pub fn input_room(&self) -> usize {
+        self.config
+            .limits
+            .input_buffer()
+            .saturating_sub(self.buffered_len())
     }
 
     /// Octets of output waiting for [`Server::poll_transmit`].

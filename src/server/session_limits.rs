@@ -103,6 +103,6 @@ pub(super) fn param_line_limits(config: &ServerConfig) -> (usize, usize) {
         + add(extra("FUTURERELEASE"), a::HOLD)
         + add(exchange_mail, a::EXCHANGE);
     let rcpt = add(x.dsn, a::DSN_RCPT) + add(e.xrdst, a::EXCHANGE);
-    let base = config.limits.max_command_line;
+    let base = config.limits.command_line();
     (base.saturating_add(mail), base.saturating_add(rcpt))
 }

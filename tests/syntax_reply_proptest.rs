@@ -184,7 +184,8 @@ proptest! {
                 Some(e) => format!("{e} {text}"),
                 None => text.clone(),
             };
-            if body.is_empty() && last {
+            // RFC 4954 section 4: a `334` keeps its space before empty text.
+            if body.is_empty() && last && code != 334 {
                 canonical.push_str(&format!("{code}\r\n"));
             } else {
                 canonical.push_str(&format!("{code}{sep}{body}\r\n"));

@@ -297,6 +297,16 @@ impl Reply {
     /// Every line is at most 512 octets, CRLF included (RFC 5321 4.5.3.1.5), carries no CR
     /// or LF but its terminator, and carries the enhanced code when one is written. See the
     /// module documentation for sanitizing and wrapping.
+    ///
+    /// A final line with no text is the bare code (`250\r\n`, RFC 5321 4.2), except for
+    /// `334`, which always keeps its space (`334 \r\n`): RFC 4954 section 4 requires it in
+    /// `continue-req = "334" SP [base64] CRLF`.
+    ///
+    /// ```
+    /// use ehlo::syntax::reply::Reply;
+    /// assert_eq!(Reply::new(250, None, "").to_bytes(), b"250\r\n");
+    /// assert_eq!(Reply::new(334, None, "").to_bytes(), b"334 \r\n");
+    /// ```
     pub fn encode_with(&self, out: &mut impl bytes::BufMut, enhanced: bool) {
         self.encode_lines(out, enhanced, MAX_LINE)
     }
@@ -328,6 +338,10 @@ impl Reply {
             b'0' + (code / 10 % 10) as u8,
             b'0' + (code % 10) as u8,
         ];
+        // `334` keeps its space before empty text: RFC 4954 section 4,
+        // `continue-req = "334" SP [base64] CRLF`. Other codes end an empty final line
+        // right after the code (RFC 5321 4.2, `Reply-code [ SP textstring ] CRLF`).
+        let space_when_empty = code == 334;
         // The common case, one short line of plain text, is written directly: no
         // sanitizing copy, no line splitting.
         if self.text.len() <= room_in(max_line, enh_bytes.len())
@@ -335,7 +349,7 @@ impl Reply {
         {
             out.put_slice(&digits);
             if enh_bytes.is_empty() {
-                if !self.text.is_empty() {
+                if !self.text.is_empty() || space_when_empty {
                     out.put_u8(b' ');
                 }
             } else {
@@ -353,7 +367,7 @@ impl Reply {
         for_each_piece(&text, room_in(max_line, enh_bytes.len()), |piece, last| {
             out.put_slice(&digits);
             if enh_bytes.is_empty() {
-                if !(last && piece.is_empty()) {
+                if !(last && piece.is_empty()) || space_when_empty {
                     out.put_u8(if last { b' ' } else { b'-' });
                 }
                 out.put_slice(piece.as_bytes());
@@ -889,6 +903,20 @@ mod tests {
         assert_eq!(Reply::new(250, None, "OK").to_bytes(), b"250 OK\r\n");
         assert_eq!(Reply::new(250, None, "").to_bytes(), b"250\r\n");
         assert_eq!(Reply::new(250, None, "\n").to_bytes(), b"250-\r\n250\r\n");
+        // RFC 4954 section 4: continue-req = "334" SP [base64] CRLF, on both paths.
+        assert_eq!(Reply::new(334, None, "").to_bytes(), b"334 \r\n");
+        assert_eq!(Reply::new(334, None, "\n").to_bytes(), b"334-\r\n334 \r\n");
+        assert_eq!(Reply::new(334, None, "\x01").to_bytes(), b"334  \r\n");
+        assert_eq!(
+            Reply::new(334, None, "VXNlcm5hbWU6").to_bytes(),
+            b"334 VXNlcm5hbWU6\r\n"
+        );
+        let mut v = Vec::new();
+        Reply::new(334, Some(EnhancedCode::new(2, 0, 0)), "").encode_with(&mut v, true);
+        assert_eq!(v, b"334 \r\n");
+        for r in [Reply::new(334, None, ""), Reply::new(334, None, "\n")] {
+            assert_eq!(one(&r.to_bytes()), r);
+        }
         let e = Some(EnhancedCode::new(2, 0, 0));
         assert_eq!(Reply::new(250, e, "").to_bytes(), b"250 2.0.0\r\n");
         assert_eq!(

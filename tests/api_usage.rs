@@ -536,3 +536,41 @@ fn proxy_parses_and_reencodes_a_multiline_reply() {
     assert!(buf.is_empty());
     assert_eq!(parser.decode(&mut buf).unwrap(), None);
 }
+
+/// Doc examples name `bytes` through the crate's re-export (`ehlo::bytes`), so each one
+/// compiles, as written, in a crate whose only dependency is `ehlo`.
+#[test]
+fn doc_examples_use_the_reexported_bytes() {
+    fn visit(dir: &std::path::Path, offenders: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                visit(&path, offenders);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (n, line) in text.lines().enumerate() {
+                    let line = line.trim_start();
+                    let doc = line
+                        .strip_prefix("///")
+                        .or_else(|| line.strip_prefix("//!"));
+                    if doc.is_some_and(|d| {
+                        d.trim_start()
+                            .trim_start_matches("# ")
+                            .starts_with("use bytes::")
+                    }) {
+                        offenders.push(format!("{}:{}", path.display(), n + 1));
+                    }
+                }
+            }
+        }
+    }
+    let mut offenders = Vec::new();
+    visit(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut offenders,
+    );
+    assert!(
+        offenders.is_empty(),
+        "`use bytes::` in doc examples: {offenders:?}"
+    );
+}

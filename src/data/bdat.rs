@@ -16,7 +16,7 @@ use bytes::{Bytes, BytesMut};
 ///
 /// # Example
 /// ```
-/// use bytes::Bytes;
+/// use ehlo::bytes::Bytes;
 /// use ehlo::data::BdatChunker;
 ///
 /// let mut chunker = BdatChunker::new(4);

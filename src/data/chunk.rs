@@ -12,7 +12,7 @@ use bytes::Bytes;
 ///
 /// # Example
 /// ```
-/// use bytes::Bytes;
+/// use ehlo::bytes::Bytes;
 /// use ehlo::data::ChunkReader;
 ///
 /// let mut reader = ChunkReader::new(7);

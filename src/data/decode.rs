@@ -201,7 +201,7 @@ static CR: Bytes = Bytes::from_static(b"\r");
 ///
 /// # Example
 /// ```
-/// use bytes::Bytes;
+/// use ehlo::bytes::Bytes;
 /// use ehlo::data::{DataDecoder, DataEvent, DecoderConfig};
 ///
 /// let mut dec = DataDecoder::new(DecoderConfig::default());

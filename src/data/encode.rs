@@ -40,7 +40,7 @@ pub struct EncoderConfig {
 ///
 /// # Example
 /// ```
-/// use bytes::BytesMut;
+/// use ehlo::bytes::BytesMut;
 /// use ehlo::data::{DataEncoder, EncoderConfig};
 ///
 /// let mut enc = DataEncoder::new(EncoderConfig::default());

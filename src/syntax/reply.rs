@@ -594,7 +594,7 @@ struct Partial {
 /// the connection after any error (the server is not speaking SMTP).
 ///
 /// ```
-/// use bytes::BytesMut;
+/// use ehlo::bytes::BytesMut;
 /// use ehlo::syntax::reply::{ReplyParser, EnhancedCode};
 ///
 /// let mut p = ReplyParser::default();

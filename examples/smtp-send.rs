@@ -347,7 +347,7 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
         while let Some(event) = client.poll_event() {
             progressed = true;
             match event {
-                Event::Greeting(reply) => eprint!("greeting: {reply}"),
+                Event::Greeting(reply) => eprintln!("greeting: {reply}"),
                 Event::StartTls { .. } => {
                     let cfg = tls.clone().ok_or("STARTTLS without a TLS configuration")?;
                     let Conn::Plain(tcp) = std::mem::replace(&mut conn, Conn::Upgrading) else {
@@ -372,7 +372,7 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                     client.auth_respond(answer)?;
                 }
                 Event::Authenticated { mechanism, reply } => {
-                    eprint!("authenticated with {mechanism}: {reply}")
+                    eprintln!("authenticated with {mechanism}: {reply}")
                 }
                 Event::RecipientResult {
                     index,
@@ -385,7 +385,7 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                         .and_then(|i| cli.to.get(i))
                         .map_or("?", String::as_str);
                     let verdict = if ok { "accepted" } else { "rejected" };
-                    print!("{to}: {verdict}: {reply}");
+                    println!("{to}: {verdict}: {reply}");
                 }
                 Event::MessageResult {
                     result, recipients, ..
@@ -409,7 +409,7 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                                 println!("{}: no reply", cli.to[original]);
                             }
                         }
-                        print!("message: delivered: {reply}");
+                        println!("message: delivered: {reply}");
                         match current.0.deferred(&recipients) {
                             Some((again, indices)) => {
                                 eprintln!(
@@ -456,7 +456,7 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                     | ehlo::client::CloseReason::HelloRefused(reply)
                     | ehlo::client::CloseReason::GreetingRefused(reply) = &reason
                     {
-                        print!("server said: {reply}");
+                        println!("server said: {reply}");
                     }
                     if !delivered {
                         println!("session ended before delivery: {reason}");

@@ -585,7 +585,8 @@ fn an_early_refusal_in_the_middle_of_data_rejects_the_message() {
                 _ => None,
             })
             .unwrap_or_else(|| panic!("{early}: {ev:?}"));
-        assert_eq!(reply.to_string(), format!("{early}\r\n"));
+        assert_eq!(reply.to_string(), early);
+        assert_eq!(reply.to_bytes(), format!("{early}\r\n").into_bytes());
         assert_eq!(reply.code.is_permanent(), permanent);
         assert!(
             ev.iter().any(|e| matches!(

@@ -28,9 +28,34 @@ impl std::fmt::Display for Extension {
     }
 }
 
+/// `": <code> <enhanced code> <first text line>"` for an error that may carry the server's
+/// reply, nothing without one.
+fn said(reply: &Option<Reply>) -> impl std::fmt::Display + '_ {
+    struct Said<'a>(&'a Option<Reply>);
+    impl std::fmt::Display for Said<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match self.0 {
+                Some(r) => write!(f, ": {}", r.summary()),
+                None => Ok(()),
+            }
+        }
+    }
+    Said(reply)
+}
+
 /// Why a message was not delivered. Every variant says whether anything was sent: the
 /// `Unsupported`, `TooLarge`, `NoRecipients` and `TransactionLimit` refusals happen before
 /// any byte of the transaction leaves the client.
+///
+/// A variant that carries the server's [`Reply`] displays its code, enhanced code and first
+/// text line, so a log line says why:
+///
+/// ```
+/// use ehlo::client::MessageError;
+/// use ehlo::{EnhancedCode, Reply};
+/// let e = MessageError::SenderRejected(Reply::new(550, Some(EnhancedCode::new(5, 1, 0)), "No such sender"));
+/// assert_eq!(e.to_string(), "sender refused: 550 5.1.0 No such sender");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MessageError {
     /// The message needs an extension the server lacks; nothing was sent.
@@ -68,7 +93,7 @@ pub enum MessageError {
     #[error("XEXCH50 blob larger than 1 GB")]
     Xexch50TooLarge,
     /// The server refused `MAIL FROM`.
-    #[error("sender refused: {}", .0.code.0)]
+    #[error("sender refused: {}", .0.summary())]
     SenderRejected(Reply),
     /// Every recipient was refused (their replies are in the per-recipient results).
     #[error("every recipient was refused")]
@@ -77,7 +102,7 @@ pub enum MessageError {
     /// or a `4xx`/`5xx` it sent in the middle of the content (the session then closes with
     /// [`ProtocolError::Unsolicited`], since RFC 5321 4.1.1.4 has the reply come after the
     /// end of data).
-    #[error("message refused: {}", .0.code.0)]
+    #[error("message refused: {}", .0.summary())]
     Rejected(Reply),
     /// A streamed chunk broke the declared [`BodyType`](super::BodyType); the message was
     /// aborted (RSET after BDAT, connection closed in the middle of DATA) so nothing
@@ -90,20 +115,23 @@ pub enum MessageError {
 }
 
 /// A server that broke the protocol. The client closes without `QUIT`.
+///
+/// A variant that carries the offending [`Reply`] displays its code, enhanced code and
+/// first text line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProtocolError {
     /// A reply could not be parsed.
     #[error("malformed reply: {0}")]
     Malformed(#[from] ReplyError),
     /// A reply arrived while no command was outstanding.
-    #[error("unsolicited reply {}", .0.code.0)]
+    #[error("unsolicited reply: {}", .0.summary())]
     Unsolicited(Reply),
     /// A reply code that makes no sense for the command (e.g. `354` to `MAIL`): a
     /// greeting other than `220`, `554` or `421`, or a `3xx` to anything but DATA
     /// (`354`), AUTH (`334`) or XEXCH50 (`354`), RFC 5321 4.2.1 / 4.3.2. The server's idea
     /// of the session differs from the client's, so nothing more is sent (not even
     /// `RSET` or `QUIT`, which a server reading message content would take as data).
-    #[error("unexpected reply {} to {command}", .reply.code.0)]
+    #[error("unexpected reply to {command}: {}", .reply.summary())]
     UnexpectedReply {
         /// The command the reply answered.
         command: &'static str,
@@ -139,29 +167,33 @@ pub enum TimeoutKind {
 }
 
 /// Why the session ended ([`Event::Closed`](super::Event::Closed)).
+///
+/// A variant that carries the server's [`Reply`] displays its code, enhanced code and first
+/// text line (`server closing: 421 4.3.2 Shutting down`, `authentication failed: 535 5.7.8
+/// Bad credentials`); `Quit` displays as `quit` whatever the server answered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CloseReason {
     /// A normal end after `QUIT` (the server's reply, if it sent one).
     #[error("quit")]
     Quit(Option<Reply>),
     /// The server sent `421` (service not available, closing), at any point.
-    #[error("server closing: {}", .0.code.0)]
+    #[error("server closing: {}", .0.summary())]
     ServiceUnavailable(Reply),
     /// The greeting was `554` (RFC 5321 3.1) or another refusal.
-    #[error("greeting refused: {}", .0.code.0)]
+    #[error("greeting refused: {}", .0.summary())]
     GreetingRefused(Reply),
     /// Both EHLO and HELO were refused, or EHLO failed without fallback.
-    #[error("EHLO/HELO refused: {}", .0.code.0)]
+    #[error("EHLO/HELO refused: {}", .0.summary())]
     HelloRefused(Reply),
     /// TLS was required and the server does not offer it or refused it.
-    #[error("TLS required but unavailable")]
+    #[error("TLS required but unavailable{}", said(.0))]
     TlsUnavailable(Option<Reply>),
     /// Credentials were configured but no advertised mechanism can use them here (e.g. only
     /// plaintext mechanisms without TLS).
     #[error("no usable authentication mechanism")]
     AuthUnavailable,
     /// The server refused the credentials (`535` and friends) or the caller cancelled.
-    #[error("authentication failed")]
+    #[error("authentication failed{}", said(.0))]
     AuthFailed(Option<Reply>),
     /// The server broke the protocol.
     #[error(transparent)]
@@ -210,4 +242,98 @@ pub enum UsageError {
     /// No AUTH challenge is waiting for an answer.
     #[error("no authentication challenge is pending")]
     NoChallenge,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::reply::EnhancedCode;
+
+    fn reply(code: u16, enhanced: Option<(u8, u16, u16)>, text: &'static str) -> Reply {
+        Reply::new(
+            code,
+            enhanced.map(|(c, s, d)| EnhancedCode::new(c, s, d)),
+            text,
+        )
+    }
+
+    #[test]
+    fn errors_show_the_server_reply() {
+        let no_sender = reply(550, Some((5, 1, 0)), "No such sender\nsecond line");
+        let cases: Vec<(String, &str)> = vec![
+            (
+                MessageError::SenderRejected(no_sender.clone()).to_string(),
+                "sender refused: 550 5.1.0 No such sender",
+            ),
+            (
+                MessageError::Rejected(reply(554, Some((5, 7, 1)), "Spam")).to_string(),
+                "message refused: 554 5.7.1 Spam",
+            ),
+            (
+                ProtocolError::Unsolicited(reply(250, None, "OK")).to_string(),
+                "unsolicited reply: 250 OK",
+            ),
+            (
+                ProtocolError::UnexpectedReply {
+                    command: "MAIL",
+                    reply: reply(354, None, "go ahead"),
+                }
+                .to_string(),
+                "unexpected reply to MAIL: 354 go ahead",
+            ),
+            (
+                CloseReason::ServiceUnavailable(reply(421, Some((4, 3, 2)), "Shutting down"))
+                    .to_string(),
+                "server closing: 421 4.3.2 Shutting down",
+            ),
+            (
+                CloseReason::GreetingRefused(reply(554, None, "No SMTP service here")).to_string(),
+                "greeting refused: 554 No SMTP service here",
+            ),
+            (
+                CloseReason::HelloRefused(reply(550, None, "")).to_string(),
+                "EHLO/HELO refused: 550",
+            ),
+            (
+                CloseReason::TlsUnavailable(Some(reply(454, Some((4, 7, 0)), "TLS not available")))
+                    .to_string(),
+                "TLS required but unavailable: 454 4.7.0 TLS not available",
+            ),
+            (
+                CloseReason::TlsUnavailable(None).to_string(),
+                "TLS required but unavailable",
+            ),
+            (
+                CloseReason::AuthFailed(Some(reply(535, Some((5, 7, 8)), "Bad credentials")))
+                    .to_string(),
+                "authentication failed: 535 5.7.8 Bad credentials",
+            ),
+            (
+                CloseReason::AuthFailed(None).to_string(),
+                "authentication failed",
+            ),
+            (
+                CloseReason::Quit(Some(reply(221, None, "Bye"))).to_string(),
+                "quit",
+            ),
+            (
+                MessageError::SessionClosed(CloseReason::ServiceUnavailable(reply(
+                    421, None, "Bye",
+                )))
+                .to_string(),
+                "session closed before the message completed: server closing: 421 Bye",
+            ),
+        ];
+        for (got, want) in cases {
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn a_reply_in_an_error_cannot_break_the_log_line() {
+        let e = MessageError::Rejected(reply(550, None, "a\r\n250 OK\x1b[31m"));
+        assert_eq!(e.to_string(), "message refused: 550 a");
+        let e = MessageError::Rejected(reply(550, None, "bad\rthing\x07"));
+        assert_eq!(e.to_string(), "message refused: 550 bad thing ");
+    }
 }

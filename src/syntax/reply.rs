@@ -468,10 +468,52 @@ impl Reply {
     }
 }
 
+impl Reply {
+    /// The first line of the reply as [`Display`](fmt::Display) shows it, for one-line
+    /// error messages: code, enhanced code (when it matches the code) and the first text
+    /// line once sanitized (at most one wire line: a first text line too long for 512 octets
+    /// shows its first piece).
+    pub(crate) fn summary(&self) -> impl fmt::Display + '_ {
+        struct Summary<'a>(&'a Reply);
+        impl fmt::Display for Summary<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let r = self.0;
+                let text = sanitize(&r.text);
+                let line = text.split('\n').next().unwrap_or_default();
+                let first = Reply::new(r.code.0, r.enhanced, line.to_owned());
+                let wire = first.to_bytes();
+                let text = String::from_utf8_lossy(&wire);
+                f.write_str(text.split("\r\n").next().unwrap_or_default())
+            }
+        }
+        Summary(self)
+    }
+}
+
 impl fmt::Display for Reply {
-    /// The serialized reply (CRLF line ends), as text.
+    /// The reply for logs: the lines [`Reply::encode`] writes (codes, enhanced code on
+    /// every line, text sanitized and wrapped), separated by `\n`, without any CR and
+    /// without a line end after the last line. [`Reply::encode`] and [`Reply::to_bytes`]
+    /// give the wire form.
+    ///
+    /// ```
+    /// use ehlo::syntax::reply::{EnhancedCode, Reply};
+    /// let r = Reply::new(250, None, "mail.example.test\nPIPELINING");
+    /// assert_eq!(r.to_string(), "250-mail.example.test\n250 PIPELINING");
+    /// let r = Reply::new(550, Some(EnhancedCode::new(5, 1, 1)), "No such user");
+    /// assert_eq!(format!("refused: {r}"), "refused: 550 5.1.1 No such user");
+    /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&String::from_utf8_lossy(&self.to_bytes()))
+        let wire = self.to_bytes();
+        let text = String::from_utf8_lossy(&wire);
+        let text = text.strip_suffix("\r\n").unwrap_or(&text);
+        for (i, line) in text.split("\r\n").enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            f.write_str(line)?;
+        }
+        Ok(())
     }
 }
 
@@ -858,6 +900,46 @@ mod tests {
             "250-a\r\n250 b\r\n"
         );
         assert_eq!(enc(&Reply::new(250, None, "a\rb"), false), "250 a b\r\n");
+    }
+
+    #[test]
+    fn display_is_the_wire_lines_without_crlf() {
+        let e = Some(EnhancedCode::new(5, 1, 1));
+        assert_eq!(
+            Reply::new(550, e, "No such user").to_string(),
+            "550 5.1.1 No such user"
+        );
+        assert_eq!(Reply::new(250, None, "").to_string(), "250");
+        assert_eq!(Reply::new(334, None, "").to_string(), "334 ");
+        assert_eq!(
+            Reply::new(550, e, "No such\nuser here").to_string(),
+            "550-5.1.1 No such\n550 5.1.1 user here"
+        );
+        // Sanitized as on the wire: no CR anywhere, injected line breaks are new lines.
+        let r = Reply::new(550, None, "a\rb\r\n250 OK");
+        assert_eq!(r.to_string(), "550-a b\n550 250 OK");
+        assert!(!r.to_string().contains('\r'));
+        // Wrapped as on the wire.
+        let long = Reply::new(250, None, "x".repeat(600));
+        assert_eq!(long.to_string().lines().count(), 2);
+        // Two CRLFs on the wire, one LF shown.
+        assert_eq!(long.to_string().len() + 3, long.to_bytes().len());
+    }
+
+    #[test]
+    fn summary_is_the_first_line() {
+        let e = Some(EnhancedCode::new(5, 1, 0));
+        let r = Reply::new(550, e, "No such sender\nsee the manual");
+        assert_eq!(r.summary().to_string(), "550 5.1.0 No such sender");
+        assert_eq!(Reply::new(421, None, "").summary().to_string(), "421");
+        // An enhanced code of another class is not shown, as it is not written.
+        assert_eq!(Reply::new(250, e, "OK").summary().to_string(), "250 OK");
+        assert_eq!(
+            Reply::new(550, None, "a\rb").summary().to_string(),
+            "550 a b"
+        );
+        let long = Reply::new(550, None, format!("{} tail", "x".repeat(600)));
+        assert!(long.summary().to_string().len() <= 510);
     }
 
     #[test]

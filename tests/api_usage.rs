@@ -126,14 +126,17 @@ fn submission_client_starttls_auth_plain_two_recipients() {
 
     let mut stored: Vec<Vec<u8>> = Vec::new();
     let mut policy = |event: &server::Event, message: &mut Vec<u8>| match event {
-        server::Event::AuthVerify { credentials, .. } => match credentials {
-            ehlo::sasl::Credentials::Plain {
-                authcid, password, ..
-            } if authcid == "alice" && password == "s3cret" => Decision::AuthSuccess {
-                identity: authcid.clone(),
-            },
-            _ => Decision::AuthFailure,
-        },
+        server::Event::AuthVerify { credentials, .. } => {
+            if credentials.mechanism() == ehlo::sasl::Mechanism::Plain
+                && credentials.verify_password("alice", "s3cret")
+            {
+                Decision::AuthSuccess {
+                    identity: "alice".into(),
+                }
+            } else {
+                Decision::AuthFailure
+            }
+        }
         server::Event::RcptTo { to, .. } if to.to_string() == "<nobody@example.test>" => {
             Decision::Reply(Reply::new(
                 550,

@@ -50,8 +50,9 @@
 //! let step = ex.step(b"dGlt").unwrap(); // C: dGlt
 //! assert_eq!(step, ServerStep::Challenge("UGFzc3dvcmQ6".into())); // S: 334 UGFzc3dvcmQ6
 //! match ex.step(b"dGFuc3RhYWZs").unwrap() { // C: dGFuc3RhYWZs
-//!     ServerStep::Verify(Credentials::Login { username, password }) => {
-//!         let ok = username == "tim" && password == "tanstaafl"; // the caller's back-end
+//!     ServerStep::Verify(creds @ Credentials::Login { .. }) => {
+//!         // The caller's back-end; verify_password compares in constant time.
+//!         let ok = creds.verify_password("tim", "tanstaafl");
 //!         let reply = if ok { AuthReply::SUCCEEDED } else { AuthReply::INVALID_CREDENTIALS };
 //!         assert_eq!(reply.line(), "235 2.7.0 Authentication successful\r\n");
 //!     }

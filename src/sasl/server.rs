@@ -77,6 +77,93 @@ impl Credentials {
             Credentials::OAuth { user, .. } => user.as_deref(),
         }
     }
+
+    /// The password a PLAIN or LOGIN client sent; `None` for the other mechanisms, which
+    /// do not carry one. To check it against a stored password, prefer
+    /// [`Credentials::verify_password`], which compares in constant time.
+    pub fn password(&self) -> Option<&str> {
+        match self {
+            Credentials::Plain { password, .. } | Credentials::Login { password, .. } => {
+                Some(password)
+            }
+            Credentials::CramMd5 { .. } | Credentials::OAuth { .. } => None,
+        }
+    }
+
+    /// PLAIN's authorization identity (the identity to act as, RFC 4616 section 2), when
+    /// the client sent a non-empty one; `None` for every other mechanism (the OAUTHBEARER
+    /// authorization identity is [`Credentials::username`]).
+    pub fn authzid(&self) -> Option<&str> {
+        match self {
+            Credentials::Plain { authzid, .. } => authzid.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether these are PLAIN or LOGIN credentials for `username` with `password`: the
+    /// user name equals `username`, the password equals `password`, and a PLAIN
+    /// authorization identity is absent or equal to the user name (acting as another user
+    /// is not granted). `false` for the other mechanisms and for an empty `password`
+    /// (RFC 4616's `passwd` is never empty, so an empty stored password admits nobody).
+    ///
+    /// The password comparison takes a time that does not depend on the password octets
+    /// (no early exit at the first difference), so response timing does not reveal how
+    /// much of a guess was right. The lengths of the two passwords, and whether the user
+    /// names match, may still show in the timing.
+    ///
+    /// Strings are compared exactly, octet for octet. RFC 4616 section 2 asks a server to
+    /// prepare both sides (SASLprep, RFC 4013) before comparing; this crate does not, so
+    /// a caller that wants it prepares the stored strings and builds the comparison from
+    /// [`Credentials::username`], [`Credentials::password`] and
+    /// [`Credentials::authzid`] after preparing those too.
+    ///
+    /// ```
+    /// use ehlo::sasl::{Credentials, Mechanism, ServerExchange, ServerStep};
+    /// // C: AUTH PLAIN AHRpbQB0YW5zdGFhZmw=   ("\0tim\0tanstaafl")
+    /// let (_, step) = ServerExchange::start(&Mechanism::Plain, Some(b"AHRpbQB0YW5zdGFhZmw=")).unwrap();
+    /// let ServerStep::Verify(creds) = step else { unreachable!() };
+    /// assert_eq!(creds.password(), Some("tanstaafl"));
+    /// assert_eq!(creds.authzid(), None);
+    /// assert!(creds.verify_password("tim", "tanstaafl"));
+    /// assert!(!creds.verify_password("tim", "tanstaafm"));
+    /// assert!(!creds.verify_password("tom", "tanstaafl"));
+    /// ```
+    pub fn verify_password(&self, username: &str, password: &str) -> bool {
+        let (name_ok, sent) = match self {
+            Credentials::Plain {
+                authzid,
+                authcid,
+                password,
+            } => {
+                let acts_as_self = match authzid {
+                    None => true,
+                    Some(z) => z == authcid,
+                };
+                (authcid == username && acts_as_self, password)
+            }
+            Credentials::Login {
+                username: name,
+                password,
+            } => (name == username, password),
+            Credentials::CramMd5 { .. } | Credentials::OAuth { .. } => return false,
+        };
+        // Both checks run whatever the first one says.
+        let password_ok = same_secret(sent.as_bytes(), password.as_bytes());
+        name_ok & password_ok & !password.is_empty()
+    }
+}
+
+/// Whether `a` and `b` are equal, in a time that depends on their lengths only: every
+/// octet pair is compared, and the compiler is kept from stopping at the first difference.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut diff = 0u8;
+    for (x, y) in a.iter().zip(b) {
+        diff |= std::hint::black_box(x ^ y);
+    }
+    std::hint::black_box(diff) == 0
 }
 
 impl fmt::Debug for Credentials {
@@ -470,6 +557,87 @@ mod tests {
             ServerStep::Verify(c) => c,
             other => panic!("expected Verify, got {other:?}"),
         }
+    }
+
+    fn plain(authzid: Option<&str>, authcid: &str, password: &str) -> Credentials {
+        Credentials::Plain {
+            authzid: authzid.map(str::to_owned),
+            authcid: authcid.into(),
+            password: password.into(),
+        }
+    }
+
+    fn login(username: &str, password: &str) -> Credentials {
+        Credentials::Login {
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+
+    /// A CRAM-MD5 and an OAuth credential for "tim", whose digest and token are
+    /// "tanstaafl": neither carries a password.
+    fn without_password() -> [Credentials; 2] {
+        [
+            Credentials::CramMd5 {
+                username: "tim".into(),
+                digest_hex: "tanstaafl".into(),
+                challenge: "<1896.697170952@postoffice.example.net>".into(),
+            },
+            Credentials::OAuth {
+                mechanism: Mechanism::OAuthBearer,
+                user: Some("tim".into()),
+                token: "tanstaafl".into(),
+                host: None,
+                port: None,
+            },
+        ]
+    }
+
+    #[test]
+    fn password_and_authzid_accessors() {
+        assert_eq!(plain(None, "tim", "pw").password(), Some("pw"));
+        assert_eq!(plain(Some("ursel"), "tim", "pw").authzid(), Some("ursel"));
+        assert_eq!(plain(None, "tim", "pw").authzid(), None);
+        assert_eq!(login("tim", "tanstaafl").password(), Some("tanstaafl"));
+        assert_eq!(login("tim", "tanstaafl").authzid(), None);
+        for other in without_password() {
+            assert_eq!((other.password(), other.authzid()), (None, None));
+        }
+    }
+
+    #[test]
+    fn verify_password() {
+        assert!(plain(None, "tim", "tanstaafl").verify_password("tim", "tanstaafl"));
+        assert!(plain(Some("tim"), "tim", "tanstaafl").verify_password("tim", "tanstaafl"));
+        assert!(login("tim", "tanstaafl").verify_password("tim", "tanstaafl"));
+        // Acting as another user is not granted.
+        assert!(!plain(Some("root"), "tim", "tanstaafl").verify_password("tim", "tanstaafl"));
+        for c in [plain(None, "tim", "tanstaafl"), login("tim", "tanstaafl")] {
+            assert!(!c.verify_password("tim", "tanstaafL"), "{c:?}");
+            assert!(!c.verify_password("tim", "tanstaaf"), "{c:?}");
+            assert!(!c.verify_password("tim", "tanstaafl "), "{c:?}");
+            assert!(!c.verify_password("Tim", "tanstaafl"), "{c:?}");
+            assert!(!c.verify_password("", "tanstaafl"), "{c:?}");
+            assert!(!c.verify_password("tim", ""), "{c:?}");
+        }
+        // An empty stored password admits nobody, not even a LOGIN client sending none.
+        assert!(!login("tim", "").verify_password("tim", ""));
+        // Exact comparison: no case folding, no SASLprep.
+        assert!(!login("tim", "I\u{AD}X").verify_password("tim", "IX"));
+        // Mechanisms without a password never verify.
+        for other in without_password() {
+            assert!(!other.verify_password("tim", "tanstaafl"), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn same_secret_compares_every_octet() {
+        assert!(same_secret(b"", b""));
+        assert!(same_secret(b"abc", b"abc"));
+        assert!(!same_secret(b"abc", b"abd"));
+        assert!(!same_secret(b"xbc", b"abc"));
+        assert!(!same_secret(b"abc", b"abcd"));
+        assert!(!same_secret(&[0x80], &[0x00]));
     }
 
     #[test]

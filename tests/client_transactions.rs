@@ -30,6 +30,33 @@ fn results(ev: &[Event]) -> Vec<(MessageId, Result<u16, MessageError>)> {
         .collect()
 }
 
+/// A body borrowed from a `String` that does not outlive the call (`as_str()`, a slice of
+/// its bytes) is copied into the message: it sends exactly those octets.
+#[test]
+fn body_borrowed_from_a_local_string() {
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    let ids = {
+        let text = format!("Subject: {}\r\n\r\nHello\r\n", "borrowed");
+        let first = t.c.send(env(&["b@example.test"]), text.as_str()).unwrap();
+        let second =
+            t.c.send(env(&["c@example.test"]), &text.as_bytes()[..9])
+                .unwrap();
+        [first, second]
+    };
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+    t.server("250 ok\r\n250 ok\r\n354 go\r\n");
+    t.expect("Subject: borrowed\r\n\r\nHello\r\n.\r\n");
+    t.server("250 ok\r\n");
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<c@example.test>\r\nDATA\r\n");
+    t.server("250 ok\r\n250 ok\r\n354 go\r\n");
+    // The encoder ends content that lacks a final CRLF with one (RFC 5321 4.1.1.4).
+    t.expect("Subject: \r\n.\r\n");
+    t.server("250 ok\r\n");
+    let ev = t.events();
+    assert_eq!(results(&ev), vec![(ids[0], Ok(250)), (ids[1], Ok(250))]);
+}
+
 #[test]
 fn pipelined_flight_with_one_recipient_refused() {
     let mut t = T::plain();

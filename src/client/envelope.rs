@@ -379,6 +379,11 @@ impl BodyScanner {
 }
 
 /// A message body: whole in memory, or streamed by the caller chunk by chunk.
+///
+/// [`Client::send`](super::Client::send) takes anything that converts into one: [`Bytes`],
+/// `Vec<u8>` and `String` are taken over without a copy; a borrowed `&str`, `&[u8]` or
+/// `&[u8; N]` is copied, so a body borrowed from a local `String` works; and
+/// [`Body::from_static`] / [`Body::from_static_str`] borrow static data without a copy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
     /// The whole body. The client classifies it and cuts BDAT chunks from it without
@@ -422,22 +427,46 @@ impl From<String> for Body {
     }
 }
 
-impl From<&'static [u8]> for Body {
-    fn from(b: &'static [u8]) -> Self {
-        Body::Bytes(Bytes::from_static(b))
+impl Body {
+    /// A body that borrows static octets without copying them (`Body::from(&[u8])` copies,
+    /// so that any borrowed slice converts).
+    ///
+    /// ```
+    /// use ehlo::client::Body;
+    /// const HELLO: Body = Body::from_static(b"Subject: hi\r\n\r\nHello\r\n");
+    /// assert_eq!(HELLO, Body::from("Subject: hi\r\n\r\nHello\r\n"));
+    /// ```
+    pub const fn from_static(body: &'static [u8]) -> Body {
+        Body::Bytes(Bytes::from_static(body))
+    }
+
+    /// [`Body::from_static`] for a string literal: no copy (`Body::from(&str)` copies).
+    pub const fn from_static_str(body: &'static str) -> Body {
+        Body::from_static(body.as_bytes())
     }
 }
 
-impl<const N: usize> From<&'static [u8; N]> for Body {
-    /// A byte-string literal: `client.send(envelope, b"Subject: hi\r\n\r\nHello\r\n")`.
-    fn from(b: &'static [u8; N]) -> Self {
-        Body::Bytes(Bytes::from_static(b))
+impl From<&[u8]> for Body {
+    /// Copies the octets, so the body outlives the borrow (use [`Body::from_static`] to
+    /// avoid the copy for static data, or pass [`Bytes`] to share a buffer).
+    fn from(b: &[u8]) -> Self {
+        Body::Bytes(Bytes::copy_from_slice(b))
     }
 }
 
-impl From<&'static str> for Body {
-    fn from(b: &'static str) -> Self {
-        Body::Bytes(Bytes::from_static(b.as_bytes()))
+impl<const N: usize> From<&[u8; N]> for Body {
+    /// A byte string, copied: `client.send(envelope, b"Subject: hi\r\n\r\nHello\r\n")`.
+    fn from(b: &[u8; N]) -> Self {
+        Body::from(&b[..])
+    }
+}
+
+impl From<&str> for Body {
+    /// Copies the text, so a borrowed `String` converts:
+    /// `client.send(envelope, text.as_str())`. [`Body::from_static_str`] avoids the copy
+    /// for a literal.
+    fn from(b: &str) -> Self {
+        Body::from(b.as_bytes())
     }
 }
 
@@ -463,6 +492,36 @@ mod tests {
             Body::Bytes(Bytes::from_static(b"hi\r\n"))
         );
         assert_eq!(Body::from(b"hi\r\n"), Body::from("hi\r\n"));
+    }
+
+    #[test]
+    fn body_from_borrowed_text_copies_it() {
+        let text = String::from("Subject: hi\r\n\r\nHello\r\n");
+        let body = Body::from(text.as_str());
+        let bytes = text.clone().into_bytes();
+        let from_slice = Body::from(bytes.as_slice());
+        drop(text);
+        assert_eq!(body, Body::from(b"Subject: hi\r\n\r\nHello\r\n"));
+        assert_eq!(from_slice, body);
+    }
+
+    #[test]
+    fn body_from_static_borrows_without_copying() {
+        static TEXT: &str = "Subject: hi\r\n\r\nHello\r\n";
+        let Body::Bytes(b) = Body::from_static_str(TEXT) else {
+            panic!("not Bytes")
+        };
+        assert_eq!(b.as_ptr(), TEXT.as_ptr());
+        let Body::Bytes(b) = Body::from_static(TEXT.as_bytes()) else {
+            panic!("not Bytes")
+        };
+        assert_eq!(b.as_ptr(), TEXT.as_ptr());
+        // A conversion from a borrow copies, even from static data.
+        let Body::Bytes(b) = Body::from(TEXT) else {
+            panic!("not Bytes")
+        };
+        assert_ne!(b.as_ptr(), TEXT.as_ptr());
+        assert_eq!(b, TEXT.as_bytes());
     }
 
     #[test]

@@ -118,15 +118,8 @@ pub fn parse_response(decoded: &[u8]) -> Result<(String, String), SaslError> {
 /// For the caller's verifier: the crate itself never calls it.
 pub fn verify(secret: &str, challenge: &[u8], received_digest_hex: &str) -> bool {
     let expected = digest_hex(secret, challenge);
-    let received = received_digest_hex.as_bytes();
-    if received.len() != expected.len() {
-        return false;
-    }
-    let diff = expected
-        .bytes()
-        .zip(received.iter())
-        .fold(0u8, |acc, (a, b)| acc | (a ^ b.to_ascii_lowercase()));
-    diff == 0
+    let received = received_digest_hex.to_ascii_lowercase();
+    super::same_secret(expected.as_bytes(), received.as_bytes())
 }
 
 fn malformed(reason: &'static str) -> SaslError {

@@ -84,3 +84,16 @@ pub use client::{AuthStart, ClientCredentials, ClientExchange, ClientStep};
 pub use error::{AuthReply, SaslError};
 pub use mechanism::{select_mechanism, Mechanism, MAX_MECHANISM_NAME};
 pub use server::{Credentials, ServerExchange, ServerStep};
+
+/// Whether `a` and `b` are equal, in a time that depends on their lengths only: every
+/// octet pair is compared, and the compiler is kept from stopping at the first difference.
+pub(crate) fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut diff = 0u8;
+    for (x, y) in a.iter().zip(b) {
+        diff |= std::hint::black_box(x ^ y);
+    }
+    std::hint::black_box(diff) == 0
+}

@@ -148,22 +148,9 @@ impl Credentials {
             Credentials::CramMd5 { .. } | Credentials::OAuth { .. } => return false,
         };
         // Both checks run whatever the first one says.
-        let password_ok = same_secret(sent.as_bytes(), password.as_bytes());
+        let password_ok = super::same_secret(sent.as_bytes(), password.as_bytes());
         name_ok & password_ok & !password.is_empty()
     }
-}
-
-/// Whether `a` and `b` are equal, in a time that depends on their lengths only: every
-/// octet pair is compared, and the compiler is kept from stopping at the first difference.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut diff = 0u8;
-    for (x, y) in a.iter().zip(b) {
-        diff |= std::hint::black_box(x ^ y);
-    }
-    std::hint::black_box(diff) == 0
 }
 
 impl fmt::Debug for Credentials {
@@ -632,12 +619,12 @@ mod tests {
 
     #[test]
     fn same_secret_compares_every_octet() {
-        assert!(same_secret(b"", b""));
-        assert!(same_secret(b"abc", b"abc"));
-        assert!(!same_secret(b"abc", b"abd"));
-        assert!(!same_secret(b"xbc", b"abc"));
-        assert!(!same_secret(b"abc", b"abcd"));
-        assert!(!same_secret(&[0x80], &[0x00]));
+        assert!(crate::sasl::same_secret(b"", b""));
+        assert!(crate::sasl::same_secret(b"abc", b"abc"));
+        assert!(!crate::sasl::same_secret(b"abc", b"abd"));
+        assert!(!crate::sasl::same_secret(b"xbc", b"abc"));
+        assert!(!crate::sasl::same_secret(b"abc", b"abcd"));
+        assert!(!crate::sasl::same_secret(&[0x80], &[0x00]));
     }
 
     #[test]

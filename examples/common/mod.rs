@@ -261,9 +261,17 @@ fn prepare(s: &str) -> Option<std::borrow::Cow<'_, str>> {
 }
 
 /// Compares two byte strings in time that depends on their lengths only, not on where
-/// they first differ.
+/// they first differ (`black_box` keeps the compiler from stopping at the first
+/// difference).
 fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut diff = 0u8;
+    for (x, y) in a.iter().zip(b) {
+        diff |= std::hint::black_box(x ^ y);
+    }
+    std::hint::black_box(diff) == 0
 }
 
 impl Users {

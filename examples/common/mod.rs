@@ -260,27 +260,14 @@ fn prepare(s: &str) -> Option<std::borrow::Cow<'_, str>> {
     stringprep::saslprep(s).ok().filter(|p| !p.is_empty())
 }
 
-/// Compares two byte strings in time that depends on their lengths only, not on where
-/// they first differ (`black_box` keeps the compiler from stopping at the first
-/// difference).
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut diff = 0u8;
-    for (x, y) in a.iter().zip(b) {
-        diff |= std::hint::black_box(x ^ y);
-    }
-    std::hint::black_box(diff) == 0
-}
-
 impl Users {
     /// The account `name` and `password` (both compared after SASLprep) log in to, by
     /// its prepared name: the identity the session reports, however the client spelled it.
     pub fn authenticate(&self, name: &str, password: &str) -> Option<String> {
         let (name, password) = (prepare(name)?, prepare(password)?);
         let (account, a) = self.0.get_key_value(name.as_ref())?;
-        same_secret(a.password.as_bytes(), password.as_bytes()).then(|| account.clone())
+        ehlo::sasl::constant_time_eq(a.password.as_bytes(), password.as_bytes())
+            .then(|| account.clone())
     }
 
     /// The user name and password of `name` as given on the command line, the name

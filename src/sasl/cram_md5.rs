@@ -119,7 +119,7 @@ pub fn parse_response(decoded: &[u8]) -> Result<(String, String), SaslError> {
 pub fn verify(secret: &str, challenge: &[u8], received_digest_hex: &str) -> bool {
     let expected = digest_hex(secret, challenge);
     let received = received_digest_hex.to_ascii_lowercase();
-    super::same_secret(expected.as_bytes(), received.as_bytes())
+    super::constant_time_eq(expected.as_bytes(), received.as_bytes())
 }
 
 fn malformed(reason: &'static str) -> SaslError {

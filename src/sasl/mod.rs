@@ -87,7 +87,17 @@ pub use server::{Credentials, ServerExchange, ServerStep};
 
 /// Whether `a` and `b` are equal, in a time that depends on their lengths only: every
 /// octet pair is compared, and the compiler is kept from stopping at the first difference.
-pub(crate) fn same_secret(a: &[u8], b: &[u8]) -> bool {
+/// For a verifier that checks a password or a digest itself (after SASLprep, say);
+/// [`Credentials::verify_password`] and [`cram_md5::verify`] use it.
+///
+/// ```
+/// use ehlo::sasl::constant_time_eq;
+///
+/// assert!(constant_time_eq(b"secret", b"secret"));
+/// assert!(!constant_time_eq(b"secret", b"secreT"));
+/// assert!(!constant_time_eq(b"secret", b"secrets"));
+/// ```
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

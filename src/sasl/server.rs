@@ -148,7 +148,7 @@ impl Credentials {
             Credentials::CramMd5 { .. } | Credentials::OAuth { .. } => return false,
         };
         // Both checks run whatever the first one says.
-        let password_ok = super::same_secret(sent.as_bytes(), password.as_bytes());
+        let password_ok = super::constant_time_eq(sent.as_bytes(), password.as_bytes());
         name_ok & password_ok & !password.is_empty()
     }
 }
@@ -618,13 +618,13 @@ mod tests {
     }
 
     #[test]
-    fn same_secret_compares_every_octet() {
-        assert!(crate::sasl::same_secret(b"", b""));
-        assert!(crate::sasl::same_secret(b"abc", b"abc"));
-        assert!(!crate::sasl::same_secret(b"abc", b"abd"));
-        assert!(!crate::sasl::same_secret(b"xbc", b"abc"));
-        assert!(!crate::sasl::same_secret(b"abc", b"abcd"));
-        assert!(!crate::sasl::same_secret(&[0x80], &[0x00]));
+    fn constant_time_eq_compares_every_octet() {
+        assert!(crate::sasl::constant_time_eq(b"", b""));
+        assert!(crate::sasl::constant_time_eq(b"abc", b"abc"));
+        assert!(!crate::sasl::constant_time_eq(b"abc", b"abd"));
+        assert!(!crate::sasl::constant_time_eq(b"xbc", b"abc"));
+        assert!(!crate::sasl::constant_time_eq(b"abc", b"abcd"));
+        assert!(!crate::sasl::constant_time_eq(&[0x80], &[0x00]));
     }
 
     #[test]

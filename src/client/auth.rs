@@ -2,7 +2,7 @@
 //! through [`crate::sasl::ClientExchange`], caller-driven ones through events.
 
 use super::config::Credentials;
-use crate::sasl::{select_mechanism, ClientCredentials, ClientExchange, ClientStep, Mechanism};
+use crate::sasl::{ClientCredentials, ClientExchange, ClientStep, Mechanism};
 
 /// What the client answers to a `334` challenge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,67 +41,115 @@ pub(crate) fn step(ex: &mut ClientExchange, text: &str) -> Step {
     }
 }
 
-/// Picks the strongest mechanism both sides support (ranking of
-/// [`Mechanism::strength`]). `offered` are the advertised names. Plaintext mechanisms are
-/// skipped when `secure` is false unless `allow_plaintext`.
-pub(crate) fn choose(
+/// The mechanisms the client may use with `creds` against a server that advertises
+/// `offered`, most preferred first, each once.
+///
+/// `only` is [`ClientConfig::auth_mechanisms`](super::ClientConfig::auth_mechanisms):
+/// `None` keeps every mechanism the credentials can drive, strongest first (ranking of
+/// [`Mechanism::strength`]; for caller-driven mechanisms, the caller's order among
+/// equals, custom mechanisms last); a list keeps only those of its mechanisms, in its
+/// order. Either way a mechanism must be advertised, and one that exposes the secret
+/// ([`Mechanism::sends_plaintext_credentials`]) needs `secure` (TLS) or
+/// `allow_plaintext`; a custom mechanism the caller drives is the caller's responsibility.
+pub(crate) fn candidates(
     creds: &Credentials,
     offered: &[String],
     secure: bool,
     allow_plaintext: bool,
-) -> Option<(String, Driver)> {
+    only: Option<&[Mechanism]>,
+) -> Vec<Mechanism> {
     let offered_m: Vec<Mechanism> = offered
         .iter()
         .filter_map(|o| Mechanism::parse(o).ok())
         .collect();
     let secure = secure || allow_plaintext;
-    let (usable, sasl_creds): (&[Mechanism], ClientCredentials) = match creds {
+    let (usable, external): (Vec<Mechanism>, bool) = match creds {
+        Credentials::Password { .. } => (
+            vec![Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login],
+            false,
+        ),
+        Credentials::OAuth2 { .. } => (vec![Mechanism::OAuthBearer, Mechanism::XOAuth2], false),
+        Credentials::External { mechanisms } => {
+            // Strongest first, the caller's order among equals (a stable sort).
+            let mut m: Vec<Mechanism> = mechanisms
+                .iter()
+                .filter_map(|m| Mechanism::parse(m).ok())
+                .collect();
+            m.sort_by_key(|m| std::cmp::Reverse(m.strength()));
+            (m, true)
+        }
+    };
+    let allowed = |m: &Mechanism| {
+        offered_m.contains(m)
+            && (external || !matches!(m, Mechanism::Other(_)))
+            && (secure || matches!(m, Mechanism::Other(_)) || !m.sends_plaintext_credentials())
+    };
+    let ordered: Vec<&Mechanism> = match only {
+        None => usable.iter().collect(),
+        Some(list) => list.iter().filter(|m| usable.contains(m)).collect(),
+    };
+    let mut out: Vec<Mechanism> = Vec::new();
+    for m in ordered {
+        if allowed(m) && !out.contains(m) {
+            out.push(m.clone());
+        }
+    }
+    out
+}
+
+/// The driver of mechanism `m` with `creds` (one of [`candidates`]); `None` when the
+/// credentials cannot drive it (a user name CRAM-MD5 refuses, say): nothing is sent.
+pub(crate) fn driver(creds: &Credentials, m: &Mechanism) -> Option<Driver> {
+    let sasl_creds = match creds {
         Credentials::Password {
             authzid,
             username,
             password,
-        } => (
-            &[Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login],
-            ClientCredentials::Password {
-                authzid: authzid.clone(),
-                username: username.clone(),
-                password: password.clone(),
-            },
-        ),
-        Credentials::OAuth2 { username, token } => (
-            &[Mechanism::OAuthBearer, Mechanism::XOAuth2],
-            ClientCredentials::OAuth {
-                user: username.clone(),
-                token: token.clone(),
-                host: None,
-                port: None,
-            },
-        ),
-        Credentials::External { mechanisms } => {
-            // The caller's mechanisms the server offers, strongest first, the caller's
-            // order among equals (custom mechanisms rank last). A known mechanism that
-            // exposes the secret (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER driven by the caller)
-            // follows the same TLS rule as the built-in ones; custom mechanisms are the
-            // caller's responsibility.
-            let mut candidates: Vec<(usize, Mechanism)> = mechanisms
-                .iter()
-                .filter_map(|m| Mechanism::parse(m).ok())
-                .filter(|m| offered_m.contains(m))
-                .filter(|m| {
-                    secure || matches!(m, Mechanism::Other(_)) || !m.sends_plaintext_credentials()
-                })
-                .enumerate()
-                .collect();
-            candidates.sort_by_key(|(i, m)| (std::cmp::Reverse(m.strength()), *i));
-            return candidates
-                .into_iter()
-                .next()
-                .map(|(_, m)| (m.as_str().to_string(), Driver::External));
-        }
+        } => ClientCredentials::Password {
+            authzid: authzid.clone(),
+            username: username.clone(),
+            password: password.clone(),
+        },
+        Credentials::OAuth2 { username, token } => ClientCredentials::OAuth {
+            user: username.clone(),
+            token: token.clone(),
+            host: None,
+            port: None,
+        },
+        Credentials::External { .. } => return Some(Driver::External),
     };
-    let m = select_mechanism(&offered_m, usable, secure)?;
     let ex = ClientExchange::new(m.clone(), sasl_creds).ok()?;
-    Some((m.as_str().to_string(), Driver::Builtin(Box::new(ex))))
+    Some(Driver::Builtin(Box::new(ex)))
+}
+
+/// The mechanisms left to try after the server refused `failed` with `code`, when
+/// [`ClientConfig::auth_fallback`](super::ClientConfig::auth_fallback) is on; `remaining`
+/// are the [`candidates`] not tried yet, in order.
+///
+/// RFC 4954 section 4: "If an AUTH command fails, the client MAY try another
+/// authentication mechanism". The client does after the refusals that are about the
+/// mechanism, not the session (section 6): `535 5.7.8` (the credentials did not verify
+/// with this mechanism: a server that keeps hashed passwords cannot check CRAM-MD5) and
+/// `504` (section 4: the mechanism is not supported after all); after `534 5.7.9` (the
+/// mechanism is "weaker than server policy permits", "the client SHOULD retry with a new
+/// authentication mechanism") only with a stronger one ([`Mechanism::strength`]). Never
+/// after anything else: `454 4.7.0` (a temporary server failure), `538 5.7.11` (the
+/// mechanism needs encryption: TLS is the fix, not another mechanism in the clear),
+/// `432`, `500`, `501` (the answer to the client's `*`), `530`, `503`; a `421` ends the
+/// session before this is asked.
+pub(crate) fn fallback(
+    failed: &Mechanism,
+    code: u16,
+    mut remaining: Vec<Mechanism>,
+) -> Vec<Mechanism> {
+    match code {
+        535 | 504 => remaining,
+        534 => {
+            remaining.retain(|m| m.strength() > failed.strength());
+            remaining
+        }
+        _ => Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -121,7 +169,9 @@ mod tests {
     }
 
     fn name(c: &Credentials, o: &[&str], secure: bool, allow: bool) -> Option<String> {
-        choose(c, &offered(o), secure, allow).map(|(m, _)| m)
+        candidates(c, &offered(o), secure, allow, None)
+            .first()
+            .map(|m| m.as_str().to_string())
     }
 
     #[test]
@@ -165,8 +215,7 @@ mod tests {
 
     #[test]
     fn login_steps_without_initial_response() {
-        let Some((_, Driver::Builtin(mut ex))) = choose(&pw(), &offered(&["LOGIN"]), true, false)
-        else {
+        let Some(Driver::Builtin(mut ex)) = driver(&pw(), &Mechanism::Login) else {
             panic!()
         };
         assert_eq!(start(&mut ex, true), Ok(None));
@@ -203,5 +252,129 @@ mod tests {
         );
         assert_eq!(name(&c, &["PLAIN"], false, false), None);
         assert_eq!(name(&c, &["PLAIN"], false, true).as_deref(), Some("PLAIN"));
+    }
+
+    fn names(
+        c: &Credentials,
+        o: &[&str],
+        secure: bool,
+        allow: bool,
+        only: Option<&[Mechanism]>,
+    ) -> Vec<String> {
+        candidates(c, &offered(o), secure, allow, only)
+            .iter()
+            .map(|m| m.as_str().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn default_candidates_strongest_first() {
+        let all = ["LOGIN", "PLAIN", "CRAM-MD5", "XOAUTH2", "GSSAPI"];
+        assert_eq!(
+            names(&pw(), &all, true, false, None),
+            ["CRAM-MD5", "PLAIN", "LOGIN"]
+        );
+        assert_eq!(names(&pw(), &all, false, false, None), ["CRAM-MD5"]);
+        let c = Credentials::External {
+            mechanisms: vec![
+                "X-CUSTOM".into(),
+                "ntlm".into(),
+                "PLAIN".into(),
+                "ntlm".into(),
+            ],
+        };
+        assert_eq!(
+            names(&c, &["NTLM", "PLAIN", "X-CUSTOM"], true, false, None),
+            ["NTLM", "PLAIN", "X-CUSTOM"]
+        );
+    }
+
+    #[test]
+    fn the_configured_list_restricts_and_orders() {
+        use Mechanism::*;
+        let all = ["LOGIN", "PLAIN", "CRAM-MD5", "XOAUTH2"];
+        assert_eq!(
+            names(&pw(), &all, true, false, Some(&[Login, Plain])),
+            ["LOGIN", "PLAIN"]
+        );
+        // Duplicates once; mechanisms the credentials cannot drive, or not offered, skipped.
+        assert_eq!(
+            names(
+                &pw(),
+                &["PLAIN", "XOAUTH2"],
+                true,
+                false,
+                Some(&[XOAuth2, Plain, Login, Plain])
+            ),
+            ["PLAIN"]
+        );
+        // The list never lifts the TLS rule.
+        assert!(names(&pw(), &all, false, false, Some(&[Plain, Login])).is_empty());
+        assert_eq!(
+            names(&pw(), &all, false, false, Some(&[Plain, CramMd5])),
+            ["CRAM-MD5"]
+        );
+        assert_eq!(
+            names(&pw(), &all, false, true, Some(&[Plain, CramMd5])),
+            ["PLAIN", "CRAM-MD5"]
+        );
+        assert!(names(&pw(), &all, true, false, Some(&[])).is_empty());
+        // Caller-driven mechanisms: only those the credentials name.
+        let c = Credentials::External {
+            mechanisms: vec!["NTLM".into(), "GSSAPI".into(), "X-CUSTOM".into()],
+        };
+        let custom = Other("X-CUSTOM".into());
+        assert_eq!(
+            names(
+                &c,
+                &["NTLM", "GSSAPI", "X-CUSTOM", "PLAIN"],
+                false,
+                false,
+                Some(&[custom, Plain, Ntlm])
+            ),
+            ["X-CUSTOM", "NTLM"]
+        );
+        // A custom name is never driven by the client itself.
+        assert!(names(
+            &pw(),
+            &["X-CUSTOM"],
+            true,
+            true,
+            Some(&[Other("X-CUSTOM".into())])
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn fallback_only_after_a_refusal_of_the_mechanism() {
+        use Mechanism::*;
+        let rest = || vec![Plain, Login];
+        assert_eq!(fallback(&CramMd5, 535, rest()), rest());
+        assert_eq!(fallback(&CramMd5, 504, rest()), rest());
+        for code in [421, 432, 454, 500, 501, 503, 530, 538, 550, 554] {
+            assert!(fallback(&CramMd5, code, rest()).is_empty(), "{code}");
+        }
+        // 534: too weak, so only stronger ones.
+        assert!(fallback(&CramMd5, 534, rest()).is_empty());
+        assert_eq!(
+            fallback(&Login, 534, vec![Plain, CramMd5]),
+            [Plain, CramMd5]
+        );
+        assert_eq!(fallback(&Plain, 534, vec![Login, CramMd5]), [CramMd5]);
+    }
+
+    #[test]
+    fn a_driver_only_for_credentials_that_fit() {
+        assert!(matches!(
+            driver(&pw(), &Mechanism::Plain),
+            Some(Driver::Builtin(_))
+        ));
+        assert!(driver(&pw(), &Mechanism::XOAuth2).is_none());
+        let nameless = Credentials::Password {
+            authzid: None,
+            username: String::new(),
+            password: "p".into(),
+        };
+        assert!(driver(&nameless, &Mechanism::CramMd5).is_none());
     }
 }

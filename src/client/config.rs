@@ -1,5 +1,6 @@
 //! Client configuration: TLS policy, credentials, timeouts, limits.
 
+use crate::sasl::Mechanism;
 use std::time::Duration;
 
 /// When the client upgrades the connection with STARTTLS (RFC 3207) or, for Exchange
@@ -19,7 +20,8 @@ pub enum TlsPolicy {
 }
 
 /// What the client authenticates with (RFC 4954). The client picks the strongest mechanism
-/// the credentials can drive and the server advertises.
+/// the credentials can drive and the server advertises, or the first of
+/// [`ClientConfig::auth_mechanisms`] when set.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Credentials {
     /// A user name and password: CRAM-MD5 (RFC 2195), PLAIN (RFC 4616) and LOGIN
@@ -154,6 +156,60 @@ pub struct ClientConfig {
     /// Allow mechanisms that expose the secret (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER) on a
     /// connection without TLS. Off by default.
     pub allow_plaintext_auth: bool,
+    /// The SASL mechanisms the client may authenticate with, most preferred first.
+    ///
+    /// `None` (the default): every mechanism the [`Credentials`] can drive, strongest first
+    /// ([`Mechanism::strength`]): CRAM-MD5, PLAIN, LOGIN for a password. A list keeps only
+    /// its mechanisms, in its order: `Some(vec![Mechanism::Plain, Mechanism::Login])` for
+    /// a server that advertises CRAM-MD5 but cannot verify it (one that stores hashed
+    /// passwords answers `535` to it). The list only restricts and orders; it allows
+    /// nothing more: a mechanism must still be advertised (by `AUTH`, or by `X-EXPS` with
+    /// [`AuthVerb::XExps`]) and one the credentials can drive (OAUTHBEARER is never tried
+    /// with a password), and one that exposes the secret still needs TLS or
+    /// [`Self::allow_plaintext_auth`]. A mechanism not in the list is never used, not even
+    /// by [`Self::auth_fallback`]. When no mechanism is left, the session ends as when the
+    /// server offers none: `QUIT`, then
+    /// [`CloseReason::AuthUnavailable`](super::CloseReason::AuthUnavailable).
+    ///
+    /// ```
+    /// use ehlo::client::{ClientConfig, Credentials};
+    /// use ehlo::sasl::Mechanism;
+    /// let mut config = ClientConfig::new("client.example.test");
+    /// config.credentials = Some(Credentials::Password {
+    ///     authzid: None,
+    ///     username: "alice".into(),
+    ///     password: "secret".into(),
+    /// });
+    /// // PLAIN before LOGIN, never CRAM-MD5 (and both only under TLS).
+    /// config.auth_mechanisms = Some(vec![Mechanism::Plain, Mechanism::Login]);
+    /// ```
+    pub auth_mechanisms: Option<Vec<Mechanism>>,
+    /// When the server refuses one mechanism, authenticate again with the next one
+    /// instead of ending the session (RFC 4954 section 4: "If an AUTH command fails, the
+    /// client MAY try another authentication mechanism"). Off by default: each refusal
+    /// counts as a failed login for the server (servers limit them per connection, as
+    /// [`ServerLimits::max_auth_failures`](crate::server::ServerLimits::max_auth_failures)
+    /// does, and log watchers such as fail2ban ban by them), so a wrong password costs up
+    /// to one attempt per mechanism.
+    ///
+    /// The next mechanisms are those the client would have picked anyway
+    /// ([`Self::auth_mechanisms`], the TLS rule of [`Self::allow_plaintext_auth`]), in
+    /// order, each tried at most once, with the same verb (`AUTH` or `X-EXPS`); so a server
+    /// (or a man in the middle before TLS) can never make the client send a password in
+    /// the clear that it would not have sent to a server advertising only that
+    /// mechanism. The replies that lead to the next mechanism (RFC 4954 section 6) are
+    /// about the mechanism: `535 5.7.8` (the credentials did not verify with it) and
+    /// `504` (not supported after all, section 4); after `534 5.7.9` ("weaker than server
+    /// policy permits") only a stronger mechanism ([`Mechanism::strength`]) is tried. Any
+    /// other reply ends the session as without fallback: `454 4.7.0` (a temporary
+    /// failure), `538 5.7.11` (encryption required: TLS is the fix), `432`, `500`, `530`,
+    /// the `501` to a cancelled exchange (the client's `*`, or the caller's
+    /// [`AuthResponse::Cancel`](super::AuthResponse::Cancel)), and a `421` or a closed
+    /// connection. Each retry is reported first as
+    /// [`Event::AuthFallback`](super::Event::AuthFallback); when the last one fails, the
+    /// session ends with [`CloseReason::AuthFailed`](super::CloseReason::AuthFailed) and
+    /// the last refusal.
+    pub auth_fallback: bool,
     /// Send the initial response with the AUTH command (RFC 4954 section 4) when the
     /// mechanism has one and the line stays within 512 octets.
     pub sasl_initial_response: bool,
@@ -186,6 +242,8 @@ impl ClientConfig {
             credentials: None,
             auth_verb: AuthVerb::default(),
             allow_plaintext_auth: false,
+            auth_mechanisms: None,
+            auth_fallback: false,
             sasl_initial_response: true,
             pipelining: true,
             chunking: true,

@@ -11,9 +11,12 @@
 //!   `500`/`502`, capability parsing;
 //! * STARTTLS per [`TlsPolicy`] (or Exchange's X-ANONYMOUSTLS when configured), with the
 //!   response-injection guard of RFC 3207 / CVE-2011-0411, and EHLO again after TLS;
-//! * AUTH with the strongest mechanism the credentials and the server share, never a
-//!   plaintext mechanism without TLS unless allowed; caller-driven mechanisms (NTLM,
-//!   GSSAPI) through [`Event::AuthChallenge`]; X-EXPS when configured;
+//! * AUTH with the strongest mechanism the credentials and the server share, or the first
+//!   of those the caller lists in [`ClientConfig::auth_mechanisms`], never a plaintext
+//!   mechanism without TLS unless allowed; on request ([`ClientConfig::auth_fallback`]),
+//!   the next mechanism after the server refuses one (`535`, `504`; RFC 4954 section 4),
+//!   reported as [`Event::AuthFallback`]; caller-driven mechanisms (NTLM, GSSAPI) through
+//!   [`Event::AuthChallenge`]; X-EXPS when configured;
 //! * transactions: PIPELINING (RFC 2920) flights, BDAT (RFC 3030) when CHUNKING is
 //!   offered, BODY/SMTPUTF8/REQUIRETLS/DSN/SIZE parameters only when advertised, and a
 //!   clear [`MessageError`] *before anything is sent* when a message needs what the server

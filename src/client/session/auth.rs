@@ -6,6 +6,7 @@ use super::{Client, Event, Expect, State};
 use crate::client::auth::{self, Driver};
 use crate::client::config::AuthVerb;
 use crate::client::error::{CloseReason, ProtocolError};
+use crate::sasl::Mechanism;
 use crate::syntax::capability::Capability;
 use crate::syntax::command::{Command, InitialResponse, SaslResponse};
 use crate::syntax::reply::Reply;
@@ -57,6 +58,13 @@ pub(super) enum AuthWait {
 pub(super) struct AuthState {
     pub(super) verb: AuthVerb,
     pub(super) mechanism: String,
+    /// The mechanism, parsed.
+    kind: Mechanism,
+    /// The mechanisms left for [`ClientConfig::auth_fallback`], in order, none of them
+    /// tried yet.
+    ///
+    /// [`ClientConfig::auth_fallback`]: crate::client::ClientConfig::auth_fallback
+    remaining: Vec<Mechanism>,
     driver: Driver,
     pub(super) wait: AuthWait,
     /// An initial response that did not fit on the command line: sent on the first `334`.
@@ -72,18 +80,26 @@ fn b64(data: &[u8]) -> String {
 
 impl Client {
     pub(super) fn start_auth(&mut self) {
-        let Some(creds) = self.config.credentials.clone() else {
+        let Some(creds) = self.config.credentials.as_ref() else {
             self.become_ready();
             return;
         };
         let secure = self.tls_active;
         let allow = self.config.allow_plaintext_auth;
+        let only = self.config.auth_mechanisms.as_deref();
+        // The first candidate of a verb's list, with its driver, and the rest.
+        let pick = |offered: &[String]| {
+            let mut list = auth::candidates(creds, offered, secure, allow, only);
+            if list.is_empty() {
+                return None;
+            }
+            let first = list.remove(0);
+            let driver = auth::driver(creds, &first)?;
+            Some((first, driver, list))
+        };
         let mut chosen = None;
         if self.config.auth_verb == AuthVerb::XExps {
-            let offered = self.xexps_mechanisms();
-            if let Some((m, d)) = auth::choose(&creds, &offered, secure, allow) {
-                chosen = Some((AuthVerb::XExps, m, d));
-            }
+            chosen = pick(&self.xexps_mechanisms()).map(|c| (AuthVerb::XExps, c));
         }
         if chosen.is_none() {
             let offered = self
@@ -91,16 +107,27 @@ impl Client {
                 .as_ref()
                 .map(|c| c.auth_mechanisms())
                 .unwrap_or_default();
-            if let Some((m, d)) = auth::choose(&creds, &offered, secure, allow) {
-                chosen = Some((AuthVerb::Auth, m, d));
-            }
+            chosen = pick(&offered).map(|c| (AuthVerb::Auth, c));
         }
-        let Some((verb, mechanism, driver)) = chosen else {
+        let Some((verb, (mechanism, driver, remaining))) = chosen else {
             self.fail_session(CloseReason::AuthUnavailable);
             return;
         };
+        self.begin_auth(verb, mechanism, driver, remaining);
+    }
+
+    /// Starts the exchange of `mechanism` with `verb`; `remaining` are the mechanisms
+    /// [`ClientConfig::auth_fallback`](crate::client::ClientConfig::auth_fallback) may try
+    /// after it, in order.
+    fn begin_auth(
+        &mut self,
+        verb: AuthVerb,
+        kind: Mechanism,
+        mut driver: Driver,
+        remaining: Vec<Mechanism>,
+    ) {
         self.state = State::Auth;
-        let mut driver = driver;
+        let mechanism = kind.as_str().to_string();
         let initial = match &mut driver {
             Driver::External => {
                 self.events.push_back(Event::AuthChallenge(AuthChallenge {
@@ -113,6 +140,8 @@ impl Client {
                 self.auth = Some(AuthState {
                     verb,
                     mechanism,
+                    kind,
+                    remaining,
                     driver,
                     wait: AuthWait::CallerInitial,
                     deferred: None,
@@ -131,6 +160,8 @@ impl Client {
         self.auth = Some(AuthState {
             verb,
             mechanism: mechanism.clone(),
+            kind,
+            remaining,
             driver,
             wait: AuthWait::Server,
             deferred: None,
@@ -144,6 +175,39 @@ impl Client {
             }
         });
         self.send_auth_line(verb, &mechanism, ir);
+    }
+
+    /// The server refused the exchange of `auth` with `reply` (a `4xx` or `5xx`): the
+    /// next mechanism when [`ClientConfig::auth_fallback`] allows one (see
+    /// `client::auth::fallback` for the replies), otherwise the end of the session.
+    ///
+    /// [`ClientConfig::auth_fallback`]: crate::client::ClientConfig::auth_fallback
+    fn auth_refused(&mut self, auth: AuthState, reply: Reply) {
+        let mut next = None;
+        // A refusal of an exchange the client or the caller cancelled (`*`) ends it: the
+        // cancel may be the refusal of the server's own authentication.
+        if self.config.auth_fallback && !auth.cancelled {
+            if let Some(creds) = self.config.credentials.as_ref() {
+                let mut rest = auth::fallback(&auth.kind, reply.code.0, auth.remaining).into_iter();
+                // A mechanism the credentials cannot drive is skipped (nothing was sent).
+                for m in rest.by_ref() {
+                    if let Some(d) = auth::driver(creds, &m) {
+                        next = Some((m, d, rest.collect::<Vec<_>>()));
+                        break;
+                    }
+                }
+            }
+        }
+        let Some((kind, driver, remaining)) = next else {
+            self.fail_session(CloseReason::AuthFailed(Some(reply)));
+            return;
+        };
+        self.events.push_back(Event::AuthFallback {
+            mechanism: auth.mechanism,
+            reply,
+            next: kind.as_str().to_string(),
+        });
+        self.begin_auth(auth.verb, kind, driver, remaining);
     }
 
     fn xexps_mechanisms(&self) -> Vec<String> {
@@ -289,7 +353,7 @@ impl Client {
                 line.encode(&mut self.out);
                 self.expect(Expect::Auth);
             }
-            _ => self.fail_session(CloseReason::AuthFailed(Some(reply))),
+            _ => self.auth_refused(auth, reply),
         }
     }
 }

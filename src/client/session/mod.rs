@@ -74,6 +74,18 @@ pub enum Event {
         /// The server's `235` reply.
         reply: Reply,
     },
+    /// The server refused authentication with one mechanism and the client tries the next
+    /// one, as [`ClientConfig::auth_fallback`] allows (RFC 4954 section 4). The exchange
+    /// of `next` follows (an [`Event::AuthChallenge`] first for a caller-driven
+    /// mechanism).
+    AuthFallback {
+        /// The mechanism the server refused.
+        mechanism: String,
+        /// The server's refusal (`535`, `504`, or `534` when `next` is stronger).
+        reply: Reply,
+        /// The mechanism the client tries now.
+        next: String,
+    },
     /// The session is ready for mail (after greeting, EHLO, TLS and AUTH as configured).
     /// Messages queued earlier start now.
     Ready,

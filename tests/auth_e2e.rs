@@ -78,6 +78,9 @@ struct Backend {
     login_user: Option<Vec<u8>>,
     oauth_failed: bool,
     gss_ok: bool,
+    /// The passwords are stored hashed: CRAM-MD5, which needs the password itself, never
+    /// verifies.
+    hashed_store: bool,
 }
 
 fn oauth_error() -> Vec<u8> {
@@ -112,6 +115,7 @@ impl Backend {
                 }
                 Some(u) => verdict(u == USER.as_bytes() && data == PASSWORD.as_bytes()),
             },
+            "CRAM-MD5" if self.hashed_store => Decision::AuthFailure,
             "CRAM-MD5" => {
                 let text = String::from_utf8_lossy(data).into_owned();
                 let Some((u, digest)) = text.split_once(' ') else {
@@ -263,12 +267,24 @@ fn client_package(c: &ehlo::client::AuthChallenge, password: &str, ir: bool) -> 
 }
 
 fn session(
+    sc: ServerConfig,
+    cc: ClientConfig,
+    tls: Tls,
+    builtin: bool,
+    password: &str,
+    ir: bool,
+) -> Outcome {
+    session_with(sc, cc, tls, builtin, password, ir, false)
+}
+
+fn session_with(
     mut sc: ServerConfig,
     mut cc: ClientConfig,
     tls: Tls,
     builtin: bool,
     password: &str,
     ir: bool,
+    hashed_store: bool,
 ) -> Outcome {
     let now = Instant::now();
     sc.auth.builtin_exchanges = builtin;
@@ -289,6 +305,7 @@ fn session(
     let mut client = Client::new(cc, now);
     let mut backend = Backend {
         builtin,
+        hashed_store,
         ..Backend::default()
     };
     let mut out = Outcome {
@@ -514,6 +531,54 @@ fn strongest_shared_mechanism_is_chosen() {
     let o = session(sc, cc, Tls::None, true, PASSWORD, true);
     assert!(matches!(o.closed, Some(CloseReason::AuthUnavailable)));
     assert!(!o.c2s.contains("AUTH"));
+}
+
+/// A server that stores hashed passwords advertises CRAM-MD5 but cannot verify it
+/// (`535 5.7.8`). With `auth_fallback` the client goes on with PLAIN, the next mechanism
+/// it would have picked; with `auth_mechanisms` it never tries CRAM-MD5; with neither the
+/// session ends.
+#[test]
+fn a_hashed_password_store_and_cram_md5() {
+    let offered = ["LOGIN", "CRAM-MD5", "PLAIN"];
+    for builtin in [false, true] {
+        let run = |fallback: bool, only: Option<Vec<ehlo::sasl::Mechanism>>| {
+            let (sc, mut cc) = configs(&offered, false, "PLAIN", PASSWORD);
+            cc.auth_fallback = fallback;
+            cc.auth_mechanisms = only;
+            session_with(sc, cc, Tls::Implicit, builtin, PASSWORD, builtin, true)
+        };
+        let o = run(false, None);
+        let ctx = format!("C: {}\nS: {}", o.c2s, o.s2c);
+        assert!(
+            matches!(&o.closed, Some(CloseReason::AuthFailed(Some(r))) if r.code.0 == 535),
+            "{ctx}"
+        );
+        assert!(!o.c2s.contains("AUTH PLAIN"), "{ctx}");
+
+        let o = run(true, None);
+        let ctx = format!("C: {}\nS: {}", o.c2s, o.s2c);
+        assert!(
+            o.c2s
+                .starts_with("EHLO client.example.test\r\nAUTH CRAM-MD5\r\n"),
+            "{ctx}"
+        );
+        assert_eq!(o.s2c.matches("535 5.7.8").count(), 1, "{ctx}");
+        assert_eq!(o.authenticated.as_deref(), Some("PLAIN"), "{ctx}");
+        assert_eq!(o.server_identity.as_deref(), Some(USER), "{ctx}");
+        assert!(o.ready, "{ctx}");
+
+        let o = run(
+            false,
+            Some(vec![
+                ehlo::sasl::Mechanism::Plain,
+                ehlo::sasl::Mechanism::Login,
+            ]),
+        );
+        let ctx = format!("C: {}\nS: {}", o.c2s, o.s2c);
+        assert!(!o.c2s.contains("CRAM-MD5"), "{ctx}");
+        assert!(!o.s2c.contains("535"), "{ctx}");
+        assert_eq!(o.authenticated.as_deref(), Some("PLAIN"), "{ctx}");
+    }
 }
 
 /// A server that does not offer plaintext mechanisms before TLS (the default) refuses a

@@ -406,3 +406,401 @@ fn success_after_the_clients_cancel_is_a_protocol_error() {
     t.expect("");
     unexpected(&t.events(), 235);
 }
+
+// ----- Choosing the mechanisms (`ClientConfig::auth_mechanisms`) and falling back to the
+// next one (`ClientConfig::auth_fallback`, RFC 4954 sections 4 and 6). -----
+
+use ehlo::sasl::Mechanism;
+
+fn prefs(tls: bool, only: Option<Vec<Mechanism>>, fallback: bool) -> ClientConfig {
+    let mut c = config(password(), tls);
+    c.auth_mechanisms = only;
+    c.auth_fallback = fallback;
+    c
+}
+
+fn plain_ir() -> String {
+    format!("AUTH PLAIN {}\r\n", b64(b"\0alice\0s3cret"))
+}
+
+/// The CRAM-MD5 answer of alice to the challenge `<1@mx>` ("alice " and the HMAC in hex).
+fn cram_answer() -> String {
+    let mut ex = ehlo::sasl::ClientExchange::new(
+        Mechanism::CramMd5,
+        ehlo::sasl::ClientCredentials::Password {
+            authzid: None,
+            username: "alice".into(),
+            password: "s3cret".into(),
+        },
+    )
+    .unwrap();
+    ex.start(false).unwrap();
+    match ex.challenge(b64(b"<1@mx>").as_bytes()).unwrap() {
+        ehlo::sasl::ClientStep::Send(line) => format!("{line}\r\n"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The client sends `AUTH CRAM-MD5`, answers the challenge, and the server says `refusal`.
+fn cram_refused(t: &mut T, refusal: &str) {
+    t.expect("AUTH CRAM-MD5\r\n");
+    t.server(&format!("334 {}\r\n", b64(b"<1@mx>")));
+    t.expect(&cram_answer());
+    t.server(refusal);
+}
+
+fn fallbacks(ev: &[Event]) -> Vec<(String, u16, String)> {
+    ev.iter()
+        .filter_map(|e| match e {
+            Event::AuthFallback {
+                mechanism,
+                reply,
+                next,
+            } => Some((mechanism.clone(), reply.code.0, next.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn authenticated(ev: &[Event]) -> Option<&str> {
+    ev.iter().find_map(|e| match e {
+        Event::Authenticated { mechanism, .. } => Some(mechanism.as_str()),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_restricted_list_picks_plain_although_cram_md5_is_offered() {
+    let mut t = T::new(prefs(
+        true,
+        Some(vec![Mechanism::Plain, Mechanism::Login]),
+        false,
+    ));
+    t.hello(&["AUTH LOGIN CRAM-MD5 PLAIN"]);
+    t.expect(&plain_ir());
+    t.server("235 2.7.0 Authentication successful\r\n");
+    let ev = t.events();
+    assert_eq!(authenticated(&ev), Some("PLAIN"));
+    assert_eq!(ev.last(), Some(&Event::Ready));
+}
+
+#[test]
+fn the_list_order_is_respected() {
+    // LOGIN before PLAIN, although PLAIN is stronger.
+    let mut t = T::new(prefs(
+        true,
+        Some(vec![Mechanism::Login, Mechanism::Plain]),
+        false,
+    ));
+    t.hello(&["AUTH PLAIN CRAM-MD5 LOGIN"]);
+    t.expect("AUTH LOGIN\r\n");
+    // CRAM-MD5 first when listed first, whatever the server's order.
+    let mut t = T::new(prefs(
+        true,
+        Some(vec![Mechanism::CramMd5, Mechanism::Plain]),
+        false,
+    ));
+    t.hello(&["AUTH PLAIN LOGIN CRAM-MD5"]);
+    t.expect("AUTH CRAM-MD5\r\n");
+    // The first listed the server offers.
+    let mut t = T::new(prefs(
+        true,
+        Some(vec![Mechanism::Plain, Mechanism::Login]),
+        false,
+    ));
+    t.hello(&["AUTH CRAM-MD5 LOGIN"]);
+    t.expect("AUTH LOGIN\r\n");
+}
+
+#[test]
+fn a_mechanism_not_in_the_list_is_never_used() {
+    // Even with fallback on: PLAIN refused, LOGIN and CRAM-MD5 offered but not listed.
+    let mut t = T::new(prefs(true, Some(vec![Mechanism::Plain]), true));
+    t.hello(&["AUTH LOGIN CRAM-MD5 PLAIN"]);
+    t.expect(&plain_ir());
+    t.server("535 5.7.8 Authentication credentials invalid\r\n");
+    t.expect("QUIT\r\n");
+    t.server("221 bye\r\n");
+    let ev = t.events();
+    assert!(fallbacks(&ev).is_empty(), "{ev:?}");
+    assert!(
+        matches!(closed(&ev), Some(CloseReason::AuthFailed(Some(r))) if r.code.0 == 535),
+        "{ev:?}"
+    );
+}
+
+#[test]
+fn no_listed_mechanism_offered_is_the_no_mechanism_error() {
+    let run = |config: ClientConfig, caps: &str| {
+        let mut t = T::new(config);
+        let id = t.c.send(env(&["b@example.test"]), "x\r\n").unwrap();
+        t.hello(&[caps]);
+        t.expect("QUIT\r\n");
+        t.server("221 bye\r\n");
+        let ev = t.events();
+        assert!(ev.iter().any(|e| matches!(e, Event::MessageResult { message, result: Err(MessageError::SessionClosed(CloseReason::AuthUnavailable)), .. } if *message == id)), "{ev:?}");
+        assert!(
+            matches!(closed(&ev), Some(CloseReason::AuthUnavailable)),
+            "{ev:?}"
+        );
+    };
+    run(
+        prefs(true, Some(vec![Mechanism::Plain]), true),
+        "AUTH CRAM-MD5 LOGIN",
+    );
+    // Listed mechanisms the credentials cannot drive count for nothing.
+    run(
+        prefs(
+            true,
+            Some(vec![Mechanism::XOAuth2, Mechanism::Gssapi]),
+            true,
+        ),
+        "AUTH XOAUTH2 GSSAPI PLAIN",
+    );
+    // An empty list: no mechanism at all.
+    run(prefs(true, Some(vec![]), true), "AUTH PLAIN");
+    // Listing PLAIN does not allow it without TLS.
+    run(
+        prefs(false, Some(vec![Mechanism::Plain]), true),
+        "AUTH CRAM-MD5 PLAIN",
+    );
+}
+
+/// The case of a server that stores hashed passwords: it advertises CRAM-MD5 but cannot
+/// verify it. Without fallback (the default) the session ends; with it, PLAIN follows.
+#[test]
+fn fallback_from_cram_md5_to_plain_after_535() {
+    let mut t = T::new(prefs(true, None, false));
+    t.hello(&["AUTH LOGIN CRAM-MD5 PLAIN"]);
+    cram_refused(&mut t, "535 5.7.8 Authentication credentials invalid\r\n");
+    t.expect("QUIT\r\n");
+
+    let mut t = T::new(prefs(true, None, true));
+    t.c.send(env(&["b@example.test"]), "x\r\n").unwrap();
+    t.hello(&["AUTH LOGIN CRAM-MD5 PLAIN"]);
+    cram_refused(&mut t, "535 5.7.8 Authentication credentials invalid\r\n");
+    t.expect(&plain_ir());
+    t.server("235 2.7.0 Authentication successful\r\n");
+    t.expect("MAIL FROM:<a@example.test>\r\n");
+    let ev = t.events();
+    assert_eq!(
+        fallbacks(&ev),
+        [("CRAM-MD5".to_string(), 535, "PLAIN".to_string())]
+    );
+    assert_eq!(authenticated(&ev), Some("PLAIN"));
+    assert!(ev.contains(&Event::Ready));
+    // The fallback comes before the new exchange's outcome.
+    let at = |p: &dyn Fn(&Event) -> bool| ev.iter().position(p).unwrap();
+    assert!(
+        at(&|e| matches!(e, Event::AuthFallback { .. }))
+            < at(&|e| matches!(e, Event::Authenticated { .. }))
+    );
+}
+
+#[test]
+fn fallback_never_sends_a_password_in_the_clear_unless_allowed() {
+    // No TLS: PLAIN and LOGIN are not candidates, so a 535 to CRAM-MD5 ends the session.
+    let mut t = T::new(prefs(false, None, true));
+    t.hello(&["AUTH LOGIN CRAM-MD5 PLAIN"]);
+    cram_refused(&mut t, "535 5.7.8 Authentication credentials invalid\r\n");
+    t.expect("QUIT\r\n");
+    t.server("221 bye\r\n");
+    let ev = t.events();
+    assert!(fallbacks(&ev).is_empty());
+    assert!(matches!(closed(&ev), Some(CloseReason::AuthFailed(Some(r))) if r.code.0 == 535));
+
+    // Unless the configuration already allows plaintext mechanisms there.
+    let mut c = prefs(false, None, true);
+    c.allow_plaintext_auth = true;
+    let mut t = T::new(c);
+    t.hello(&["AUTH LOGIN CRAM-MD5 PLAIN"]);
+    cram_refused(&mut t, "535 5.7.8 Authentication credentials invalid\r\n");
+    t.expect(&plain_ir());
+}
+
+#[test]
+fn fallback_tries_each_mechanism_once_then_fails_with_the_last_refusal() {
+    let mut t = T::new(prefs(true, None, true));
+    t.hello(&["AUTH LOGIN CRAM-MD5 PLAIN"]);
+    cram_refused(&mut t, "535 5.7.8 no (cram)\r\n");
+    t.expect(&plain_ir());
+    t.server("504 5.5.4 Unrecognized authentication type\r\n");
+    t.expect("AUTH LOGIN\r\n");
+    t.server("334 VXNlcm5hbWU6\r\n");
+    t.expect(&format!("{}\r\n", b64(b"alice")));
+    t.server("334 UGFzc3dvcmQ6\r\n");
+    t.expect(&format!("{}\r\n", b64(b"s3cret")));
+    t.server("535 5.7.8 no (login)\r\n");
+    t.expect("QUIT\r\n");
+    t.server("221 bye\r\n");
+    let ev = t.events();
+    assert_eq!(
+        fallbacks(&ev),
+        [
+            ("CRAM-MD5".to_string(), 535, "PLAIN".to_string()),
+            ("PLAIN".to_string(), 504, "LOGIN".to_string())
+        ]
+    );
+    assert!(
+        matches!(closed(&ev), Some(CloseReason::AuthFailed(Some(r))) if r.text == "no (login)"),
+        "{ev:?}"
+    );
+}
+
+/// RFC 4954 section 6: `454` is a temporary server failure, `538` asks for encryption
+/// (TLS, not another mechanism), `432`, `530`, `500` are not about this mechanism's
+/// credentials; `534` ("too weak") only leads to a stronger mechanism, and none is
+/// stronger than CRAM-MD5 for a password.
+#[test]
+fn no_fallback_after_other_refusals() {
+    for refusal in [
+        "454 4.7.0 Temporary authentication failure\r\n",
+        "538 5.7.11 Encryption required for requested authentication mechanism\r\n",
+        "534 5.7.9 Authentication mechanism is too weak\r\n",
+        "432 4.7.12 A password transition is needed\r\n",
+        "530 5.7.0 Authentication required\r\n",
+        "500 5.5.6 Authentication Exchange line is too long\r\n",
+        "550 5.7.1 no\r\n",
+    ] {
+        let mut t = T::new(prefs(true, None, true));
+        t.hello(&["AUTH LOGIN CRAM-MD5 PLAIN"]);
+        cram_refused(&mut t, refusal);
+        t.expect("QUIT\r\n");
+        t.server("221 bye\r\n");
+        let ev = t.events();
+        assert!(fallbacks(&ev).is_empty(), "{refusal}: {ev:?}");
+        assert!(
+            matches!(closed(&ev), Some(CloseReason::AuthFailed(Some(r))) if r.code.0 == refusal[..3].parse::<u16>().unwrap()),
+            "{refusal}: {ev:?}"
+        );
+    }
+}
+
+#[test]
+fn fallback_after_534_only_to_a_stronger_mechanism() {
+    // PLAIN listed first; the server finds it too weak for this user: CRAM-MD5 (stronger)
+    // follows, LOGIN (weaker) is never tried.
+    let mut t = T::new(prefs(
+        true,
+        Some(vec![Mechanism::Plain, Mechanism::Login, Mechanism::CramMd5]),
+        true,
+    ));
+    t.hello(&["AUTH LOGIN CRAM-MD5 PLAIN"]);
+    t.expect(&plain_ir());
+    t.server("534 5.7.9 Authentication mechanism is too weak\r\n");
+    cram_refused(&mut t, "534 5.7.9 Authentication mechanism is too weak\r\n");
+    t.expect("QUIT\r\n");
+    assert_eq!(
+        fallbacks(&t.events()),
+        [("PLAIN".to_string(), 534, "CRAM-MD5".to_string())]
+    );
+}
+
+#[test]
+fn no_fallback_after_a_cancelled_exchange() {
+    // The client cancels a challenge CRAM-MD5 cannot answer; whatever refusal follows
+    // (the 501 RFC 4954 section 4 requires, or a 535), the session ends.
+    for refusal in ["501 5.0.0 cancelled\r\n", "535 5.7.8 no\r\n"] {
+        let mut t = T::new(prefs(true, None, true));
+        t.hello(&["AUTH CRAM-MD5 PLAIN"]);
+        t.expect("AUTH CRAM-MD5\r\n");
+        t.server("334 !!not base64!!\r\n");
+        t.expect("*\r\n");
+        t.server(refusal);
+        t.expect("QUIT\r\n");
+        assert!(fallbacks(&t.events()).is_empty(), "{refusal}");
+    }
+    // The caller cancels a caller-driven exchange.
+    let creds = Credentials::External {
+        mechanisms: vec!["GSSAPI".into(), "NTLM".into()],
+    };
+    let mut c = config(creds, true);
+    c.auth_fallback = true;
+    let mut t = T::new(c);
+    t.hello(&["AUTH GSSAPI NTLM"]);
+    t.events();
+    t.c.auth_respond(AuthResponse::Data(b"token".to_vec()))
+        .unwrap();
+    t.expect(&format!("AUTH GSSAPI {}\r\n", b64(b"token")));
+    t.server(&format!("334 {}\r\n", b64(b"server token")));
+    t.events();
+    t.c.auth_respond(AuthResponse::Cancel).unwrap();
+    t.expect("*\r\n");
+    t.server("501 5.0.0 cancelled\r\n");
+    t.expect("QUIT\r\n");
+    assert!(fallbacks(&t.events()).is_empty());
+}
+
+#[test]
+fn no_fallback_once_the_server_closes() {
+    // 421: the server is closing the channel (RFC 5321 3.8); nothing more is sent.
+    let mut t = T::new(prefs(true, None, true));
+    t.hello(&["AUTH CRAM-MD5 PLAIN"]);
+    cram_refused(&mut t, "421 4.7.0 Too many errors\r\n");
+    t.expect("");
+    let ev = t.events();
+    assert!(fallbacks(&ev).is_empty());
+    assert!(matches!(
+        closed(&ev),
+        Some(CloseReason::ServiceUnavailable(_))
+    ));
+    // The connection drops in the middle of the exchange.
+    let mut t = T::new(prefs(true, None, true));
+    t.hello(&["AUTH CRAM-MD5 PLAIN"]);
+    t.expect("AUTH CRAM-MD5\r\n");
+    t.c.peer_closed();
+    t.expect("");
+    let ev = t.events();
+    assert!(fallbacks(&ev).is_empty());
+    assert!(matches!(closed(&ev), Some(CloseReason::PeerClosed)));
+}
+
+#[test]
+fn fallback_between_caller_driven_mechanisms() {
+    let creds = Credentials::External {
+        mechanisms: vec!["NTLM".into(), "GSSAPI".into()],
+    };
+    let mut c = config(creds, false);
+    c.auth_fallback = true;
+    let mut t = T::new(c);
+    t.hello(&["AUTH GSSAPI NTLM"]);
+    // GSSAPI first (stronger).
+    assert_eq!(challenge(&t.events()).unwrap().mechanism, "GSSAPI");
+    t.c.auth_respond(AuthResponse::Data(b"krb".to_vec()))
+        .unwrap();
+    t.expect(&format!("AUTH GSSAPI {}\r\n", b64(b"krb")));
+    t.server("535 5.7.8 no\r\n");
+    t.expect("");
+    let ev = t.events();
+    assert_eq!(
+        fallbacks(&ev),
+        [("GSSAPI".to_string(), 535, "NTLM".to_string())]
+    );
+    let c = challenge(&ev).unwrap();
+    assert_eq!((c.mechanism.as_str(), c.initial), ("NTLM", true));
+    t.c.auth_respond(AuthResponse::NoInitialResponse).unwrap();
+    t.expect("AUTH NTLM\r\n");
+}
+
+#[test]
+fn fallback_stays_with_x_exps() {
+    let creds = Credentials::External {
+        mechanisms: vec!["NTLM".into(), "GSSAPI".into()],
+    };
+    let mut c = config(creds, false);
+    c.auth_verb = AuthVerb::XExps;
+    c.auth_fallback = true;
+    let mut t = T::new(c);
+    t.hello(&["X-EXPS GSSAPI NTLM", "AUTH NTLM GSSAPI"]);
+    t.events();
+    t.c.auth_respond(AuthResponse::NoInitialResponse).unwrap();
+    t.expect("X-EXPS GSSAPI\r\n");
+    t.server("535 5.7.8 no\r\n");
+    let ch = challenge(&t.events()).unwrap();
+    assert_eq!((ch.mechanism.as_str(), ch.verb), ("NTLM", AuthVerb::XExps));
+    t.c.auth_respond(AuthResponse::NoInitialResponse).unwrap();
+    t.expect("X-EXPS NTLM\r\n");
+    // The last X-EXPS mechanism refused: no AUTH after it.
+    t.server("535 5.7.8 no\r\n");
+    t.expect("QUIT\r\n");
+}

@@ -195,6 +195,7 @@ fn submission_client_starttls_auth_plain_two_recipients() {
                 message,
                 result,
                 recipients,
+                ..
             } if *message == id => Some((result, recipients)),
             _ => None,
         })

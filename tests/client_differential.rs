@@ -711,6 +711,7 @@ fn session(seed: u64) -> String {
                     message,
                     result,
                     recipients,
+                    ..
                 } => {
                     let m = &mut msgs[message.0 as usize];
                     assert!(!m.done, "seed {seed}: two MessageResults");

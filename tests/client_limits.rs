@@ -259,6 +259,7 @@ fn mailmax_ends_the_transactions_of_the_session() {
                 message,
                 result,
                 recipients,
+                ..
             } => Some((
                 *message,
                 result.clone().map(|r| r.code.0),

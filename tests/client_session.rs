@@ -48,6 +48,7 @@ fn one_message_pipelined_then_quit() {
             message,
             result: Ok(r),
             recipients,
+            ..
         } => {
             assert_eq!(*message, id);
             assert_eq!(r.code.0, 250);

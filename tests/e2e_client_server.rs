@@ -670,6 +670,7 @@ fn run_limits(sc: ServerConfig, pipelining: bool, messages: Vec<Envelope>) -> Li
                     message,
                     result,
                     recipients,
+                    ..
                 } => {
                     out.results
                         .push(result.as_ref().map(|r| r.code.0).map_err(Clone::clone));
@@ -997,6 +998,7 @@ fn check_limits_session(case: &LimitsCase) -> Result<(), TestCaseError> {
                     message,
                     result,
                     recipients,
+                    ..
                 } => (message, result, recipients),
                 CEvent::Closed(r) => {
                     closed = Some(r);

@@ -416,6 +416,7 @@ fn run(case: &Case, trigger: Option<Trigger>) -> RunOut {
                     message,
                     result,
                     recipients,
+                    ..
                 } => {
                     assert!(
                         clog.results.insert(message, (result, recipients)).is_none(),

@@ -25,7 +25,9 @@
 //!   transaction; XEXCH50 blobs for
 //!   Exchange; recipients refused as too many (`452`, RFC 5321 4.5.3.1.10) are the
 //!   caller's to send again in a new transaction, with [`Envelope::deferred`] building
-//!   that envelope (the `smtp-send` example does it);
+//!   that envelope (the `smtp-send` example does it) from the one every
+//!   [`Event::MessageResult`] gives back (moved, not copied: the caller keeps no copy of
+//!   its own);
 //! * the server's LIMITS (RFC 9422), as the current EHLO reply advertises them (the one
 //!   after STARTTLS replaces the one before; `0` or a value that is not a number is no
 //!   limit): at most `RCPTMAX` `RCPT` commands per transaction (section 4.2), for
@@ -109,19 +111,25 @@
 //! client.receive(b"221 2.0.0 Bye\r\n");
 //!
 //! let mut delivered_to = Vec::new();
+//! let mut refused = Vec::new();
 //! let mut closed = false;
 //! while let Some(event) = client.poll_event() {
 //!     match event {
 //!         Event::RecipientResult { index, accepted: true, .. } => delivered_to.push(index),
-//!         Event::MessageResult { message, result, .. } => {
+//!         Event::MessageResult { message, result, recipients, envelope, .. } => {
 //!             assert_eq!(message, id);
 //!             assert_eq!(result.unwrap().code.0, 250);
+//!             // The envelope given to `send` comes back: the statuses index into it.
+//!             for status in recipients.iter().filter(|s| !s.accepted()) {
+//!                 refused.push(envelope.recipients[status.index].path.to_string());
+//!             }
 //!         }
 //!         Event::Closed(_) => closed = true,
 //!         _ => {}
 //!     }
 //! }
 //! assert_eq!(delivered_to, [0]);
+//! assert_eq!(refused, ["<carol@example.test>"]);
 //! assert!(closed && client.is_closed());
 //! # Ok::<(), ehlo::syntax::PathError>(())
 //! ```

@@ -48,6 +48,10 @@ pub struct MessageId(pub u64);
 /// What the client reports. Poll with [`Client::poll_event`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+// `MessageResult` carries the caller's envelope back as it is: boxing it would cost an
+// allocation per message (`tests/client_alloc.rs` counts them), while the larger size
+// of every event only costs the moves through the event queue.
+#[allow(clippy::large_enum_variant)]
 pub enum Event {
     /// The server's `220` greeting (or the `554` refusal, followed by `Closed`).
     Greeting(Reply),
@@ -105,14 +109,21 @@ pub enum Event {
         /// The full reply.
         reply: Reply,
     },
-    /// A message is done: delivered (the final reply) or not (why).
+    /// A message is done: delivered (the final reply) or not (why). Every message queued
+    /// with [`Client::send`] gets exactly one, also when it was never sent (refused before
+    /// anything was sent, or the session ended first).
     MessageResult {
         /// The message.
         message: MessageId,
         /// The final `250` reply, or the error.
         result: Result<Reply, MessageError>,
-        /// Per-recipient outcomes.
+        /// Per-recipient outcomes, one per recipient of `envelope`, in order.
         recipients: Vec<RecipientStatus>,
+        /// The envelope given to [`Client::send`], back unchanged (moved, not copied): the
+        /// addresses the statuses' indexes refer to, for reports, and the envelope
+        /// [`Envelope::deferred`] builds the next transaction from, so the caller keeps
+        /// no copy of its own.
+        envelope: Envelope,
     },
     /// The session is over; drop the transport.
     Closed(CloseReason),
@@ -848,15 +859,18 @@ impl Client {
                 message: txn.id,
                 result,
                 recipients: txn.rcpt,
+                envelope: txn.envelope,
             });
         }
         while let Some(q) = self.queue.pop_front() {
+            let recipients = (0..q.envelope.recipients.len())
+                .map(|index| RecipientStatus { index, reply: None })
+                .collect();
             self.events.push_back(Event::MessageResult {
                 message: q.id,
                 result: Err(MessageError::SessionClosed(reason.clone())),
-                recipients: (0..q.envelope.recipients.len())
-                    .map(|index| RecipientStatus { index, reply: None })
-                    .collect(),
+                recipients,
+                envelope: q.envelope,
             });
         }
     }

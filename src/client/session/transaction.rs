@@ -41,7 +41,9 @@ pub(super) struct Queued {
 #[derive(Debug)]
 pub(super) struct Txn {
     pub(super) id: MessageId,
-    envelope: Envelope,
+    /// The caller's envelope, read to plan and send the transaction, and given back
+    /// unchanged with the [`Event::MessageResult`].
+    pub(super) envelope: Envelope,
     pub(super) source: Source,
     pub(super) use_bdat: bool,
     /// The XEXCH50 blob goes out after the recipients.
@@ -70,27 +72,70 @@ pub(super) struct Txn {
     pub(super) encoder: Option<DataEncoder>,
 }
 
+/// What checking a message against the server decided ([`Client::plan`]).
+#[derive(Debug)]
+struct Plan {
+    use_bdat: bool,
+    xexch50: bool,
+    rcpt: Vec<RecipientStatus>,
+    sent: usize,
+}
+
+impl Txn {
+    /// The transaction of a message `plan` accepted, with its MAIL and RCPT `lines`.
+    fn new(q: Queued, lines: Vec<u8>, plan: Plan) -> Txn {
+        let source = match q.body {
+            Body::Bytes(data) => Source::Whole { data, offset: 0 },
+            Body::Stream { body_type, .. } => Source::Stream {
+                declared: body_type,
+                scanner: BodyScanner::default(),
+                requested: false,
+                held: None,
+            },
+        };
+        Txn {
+            id: q.id,
+            envelope: q.envelope,
+            source,
+            use_bdat: plan.use_bdat,
+            xexch50: plan.xexch50,
+            lines,
+            line_pos: 0,
+            next: Some(TxStep::Mail),
+            rcpt: plan.rcpt,
+            sent: plan.sent,
+            answered: 0,
+            accepted: 0,
+            failed: None,
+            delivered: None,
+            barrier: false,
+            phase: BodyPhase::Pending,
+            encoder: None,
+        }
+    }
+}
+
 impl Client {
     pub(super) fn pipelining(&self) -> bool {
         self.config.pipelining && self.esmtp && self.has(&Capability::Pipelining)
     }
 
     /// Checks the message against the server and builds the transaction, or reports the
-    /// refusal before anything is sent.
+    /// refusal before anything is sent (with the envelope, as every result).
     pub(super) fn start_txn(&mut self, q: Queued) {
-        let (id, n) = (q.id, q.envelope.recipients.len());
-        let lines = std::mem::take(&mut self.spare_lines);
+        let mut lines = std::mem::take(&mut self.spare_lines);
         let planned = self
-            .plan(q, lines)
-            .and_then(|txn| match self.limits().mail_max {
+            .plan(&q, &mut lines)
+            .and_then(|plan| match self.limits().mail_max {
                 // RFC 9422 section 4.1: no more transactions than MAILMAX in the session.
                 Some(limit) if self.transactions >= limit => {
                     Err(MessageError::TransactionLimit { limit })
                 }
-                _ => Ok(txn),
+                _ => Ok(plan),
             });
         match planned {
-            Ok(txn) => {
+            Ok(plan) => {
+                let txn = Txn::new(q, lines, plan);
                 // Recipients held back under RCPTMAX / RCPTDOMAINMAX: reported now, as a
                 // server's `452` to them would be.
                 for status in &txn.rcpt {
@@ -106,18 +151,26 @@ impl Client {
                 self.txn = Some(txn);
             }
             Err(err) => {
+                if lines.capacity() <= MAX_SPARE_LINES {
+                    self.spare_lines = lines;
+                }
+                let recipients = (0..q.envelope.recipients.len())
+                    .map(|index| RecipientStatus { index, reply: None })
+                    .collect();
                 self.events.push_back(Event::MessageResult {
-                    message: id,
+                    message: q.id,
                     result: Err(err),
-                    recipients: (0..n)
-                        .map(|index| RecipientStatus { index, reply: None })
-                        .collect(),
+                    recipients,
+                    envelope: q.envelope,
                 });
             }
         }
     }
 
-    fn plan(&self, q: Queued, mut lines: Vec<u8>) -> Result<Txn, MessageError> {
+    /// Checks the message against the server and what it needs from it, and writes its
+    /// MAIL and RCPT lines into `lines`; nothing is taken from `q`, so a refused message
+    /// keeps its envelope for its result.
+    fn plan(&self, q: &Queued, lines: &mut Vec<u8>) -> Result<Plan, MessageError> {
         let env = &q.envelope;
         if env.recipients.is_empty() {
             return Err(MessageError::NoRecipients);
@@ -230,8 +283,8 @@ impl Client {
         // copied into commands).
         lines.clear();
         lines.reserve(64 + 48 * sent);
-        put_mail_line(&mut lines, &env.from, &params);
-        if !clean_line(&lines) {
+        put_mail_line(lines, &env.from, &params);
+        if !clean_line(lines) {
             return Err(MessageError::InvalidEnvelope);
         }
         for (r, slot) in env.recipients.iter().zip(&rcpt) {
@@ -277,7 +330,7 @@ impl Client {
             };
             params.exchange = self.exchange_rcpt_params(&r.exchange);
             let start = lines.len();
-            put_rcpt_line(&mut lines, &r.path, &params);
+            put_rcpt_line(lines, &r.path, &params);
             if !lines.get(start..).is_some_and(clean_line) {
                 return Err(MessageError::InvalidEnvelope);
             }
@@ -286,34 +339,11 @@ impl Client {
                 lines.truncate(start);
             }
         }
-        let use_bdat = chunking;
-        let source = match q.body {
-            Body::Bytes(data) => Source::Whole { data, offset: 0 },
-            Body::Stream { body_type, .. } => Source::Stream {
-                declared: body_type,
-                scanner: BodyScanner::default(),
-                requested: false,
-                held: None,
-            },
-        };
-        Ok(Txn {
-            id: q.id,
-            envelope: q.envelope,
-            source,
-            use_bdat,
+        Ok(Plan {
+            use_bdat: chunking,
             xexch50,
-            lines,
-            line_pos: 0,
-            next: Some(TxStep::Mail),
             rcpt,
             sent,
-            answered: 0,
-            accepted: 0,
-            failed: None,
-            delivered: None,
-            barrier: false,
-            phase: BodyPhase::Pending,
-            encoder: None,
         })
     }
 
@@ -480,12 +510,13 @@ impl Client {
         if txn.lines.capacity() <= MAX_SPARE_LINES {
             self.spare_lines = txn.lines;
         }
-        let recipients = txn.rcpt;
+        let (recipients, envelope) = (txn.rcpt, txn.envelope);
         match (txn.delivered, txn.failed) {
             (Some(reply), None) => self.events.push_back(Event::MessageResult {
                 message: txn.id,
                 result: Ok(reply),
                 recipients,
+                envelope,
             }),
             (_, failed) => {
                 let err = failed.unwrap_or(MessageError::NoValidRecipients);
@@ -493,6 +524,7 @@ impl Client {
                     message: txn.id,
                     result: Err(err),
                     recipients,
+                    envelope,
                 });
                 // RFC 5321 4.1.1.5: reset before the next transaction.
                 self.command(&Command::Rset, Expect::Rset);

@@ -325,9 +325,10 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
     };
     let mut client = Client::new(config, Instant::now());
     let body = Bytes::from(body);
-    // The envelope in flight, and the index in `--to` of each of its recipients: a server
-    // that refuses recipients for being too many (452) gets the rest in a new transaction.
-    let mut current = (envelope.clone(), (0..cli.to.len()).collect::<Vec<usize>>());
+    // The index in `--to` of each recipient of the envelope in flight: a server that
+    // refuses recipients for being too many (452) gets the rest in a new transaction, built
+    // from the envelope the message's result gives back.
+    let mut current: Vec<usize> = (0..cli.to.len()).collect();
     client.send(envelope, body.clone())?;
     // Whether each `--to` recipient was finally accepted.
     let mut accepted = vec![false; cli.to.len()];
@@ -380,7 +381,7 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                     reply,
                     ..
                 } => {
-                    let original = current.1.get(index).copied();
+                    let original = current.get(index).copied();
                     let to = original
                         .and_then(|i| cli.to.get(i))
                         .map_or("?", String::as_str);
@@ -388,7 +389,10 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                     println!("{to}: {verdict}: {reply}");
                 }
                 Event::MessageResult {
-                    result, recipients, ..
+                    result,
+                    recipients,
+                    envelope,
+                    ..
                 } => match result {
                     Ok(reply) => {
                         delivered = true;
@@ -401,7 +405,7 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                             );
                         }
                         for r in &recipients {
-                            let Some(&original) = current.1.get(r.index) else {
+                            let Some(&original) = current.get(r.index) else {
                                 continue;
                             };
                             accepted[original] = r.accepted();
@@ -410,16 +414,15 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                             }
                         }
                         println!("message: delivered: {reply}");
-                        match current.0.deferred(&recipients) {
+                        match envelope.deferred(&recipients) {
                             Some((again, indices)) => {
                                 eprintln!(
                                     "sending again to {} recipient(s) refused as too many \
                                      or held back under the server's LIMITS",
                                     indices.len()
                                 );
-                                let originals = indices.iter().map(|&i| current.1[i]).collect();
-                                client.send(again.clone(), body.clone())?;
-                                current = (again, originals);
+                                current = indices.iter().map(|&i| current[i]).collect();
+                                client.send(again, body.clone())?;
                             }
                             None => client.quit(),
                         }
@@ -430,7 +433,7 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                         // others back (RFC 9422): they were not tried yet.
                         let again = match e {
                             ehlo::client::MessageError::NoValidRecipients => {
-                                current.0.deferred(&recipients)
+                                envelope.deferred(&recipients)
                             }
                             _ => None,
                         };
@@ -440,9 +443,8 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                                     "sending to {} recipient(s) not tried yet",
                                     indices.len()
                                 );
-                                let originals = indices.iter().map(|&i| current.1[i]).collect();
-                                client.send(again.clone(), body.clone())?;
-                                current = (again, originals);
+                                current = indices.iter().map(|&i| current[i]).collect();
+                                client.send(again, body.clone())?;
                             }
                             None => client.quit(),
                         }

@@ -31,6 +31,16 @@ fn closed(ev: &[Event]) -> Option<&CloseReason> {
     })
 }
 
+/// `AUTH LOGIN` in two steps ([MS-XLOGIN]): the server's prompts for the user name and
+/// the password, and alice's answers.
+fn login_steps(t: &mut T) {
+    t.expect("AUTH LOGIN\r\n");
+    t.server("334 VXNlcm5hbWU6\r\n");
+    t.expect(&format!("{}\r\n", b64(b"alice")));
+    t.server("334 UGFzc3dvcmQ6\r\n");
+    t.expect(&format!("{}\r\n", b64(b"s3cret")));
+}
+
 #[test]
 fn plain_with_initial_response_over_tls() {
     let mut t = T::new(config(password(), true));
@@ -59,11 +69,7 @@ fn plain_without_initial_response_when_configured() {
 fn login_two_steps() {
     let mut t = T::new(config(password(), true));
     t.hello(&["AUTH LOGIN"]);
-    t.expect("AUTH LOGIN\r\n");
-    t.server("334 VXNlcm5hbWU6\r\n");
-    t.expect(&format!("{}\r\n", b64(b"alice")));
-    t.server("334 UGFzc3dvcmQ6\r\n");
-    t.expect(&format!("{}\r\n", b64(b"s3cret")));
+    login_steps(&mut t);
     t.server("235 2.7.0 Authentication successful\r\n");
     assert!(t.events().contains(&Event::Ready));
 }
@@ -72,11 +78,7 @@ fn login_two_steps() {
 fn login_extra_challenge_is_cancelled() {
     let mut t = T::new(config(password(), true));
     t.hello(&["AUTH LOGIN"]);
-    t.expect("AUTH LOGIN\r\n");
-    t.server("334 VXNlcm5hbWU6\r\n");
-    t.expect(&format!("{}\r\n", b64(b"alice")));
-    t.server("334 UGFzc3dvcmQ6\r\n");
-    t.expect(&format!("{}\r\n", b64(b"s3cret")));
+    login_steps(&mut t);
     t.server("334 bW9yZT8=\r\n");
     t.expect("*\r\n");
     t.server("501 5.0.0 cancelled\r\n");
@@ -486,30 +488,27 @@ fn a_restricted_list_picks_plain_although_cram_md5_is_offered() {
 
 #[test]
 fn the_list_order_is_respected() {
-    // LOGIN before PLAIN, although PLAIN is stronger.
-    let mut t = T::new(prefs(
-        true,
-        Some(vec![Mechanism::Login, Mechanism::Plain]),
-        false,
-    ));
-    t.hello(&["AUTH PLAIN CRAM-MD5 LOGIN"]);
-    t.expect("AUTH LOGIN\r\n");
-    // CRAM-MD5 first when listed first, whatever the server's order.
-    let mut t = T::new(prefs(
-        true,
-        Some(vec![Mechanism::CramMd5, Mechanism::Plain]),
-        false,
-    ));
-    t.hello(&["AUTH PLAIN LOGIN CRAM-MD5"]);
-    t.expect("AUTH CRAM-MD5\r\n");
-    // The first listed the server offers.
-    let mut t = T::new(prefs(
-        true,
-        Some(vec![Mechanism::Plain, Mechanism::Login]),
-        false,
-    ));
-    t.hello(&["AUTH CRAM-MD5 LOGIN"]);
-    t.expect("AUTH LOGIN\r\n");
+    use Mechanism::*;
+    for (only, caps, first) in [
+        // LOGIN before PLAIN, although PLAIN is stronger.
+        (
+            vec![Login, Plain],
+            "AUTH PLAIN CRAM-MD5 LOGIN",
+            "AUTH LOGIN\r\n",
+        ),
+        // CRAM-MD5 first when listed first, whatever the server's order.
+        (
+            vec![CramMd5, Plain],
+            "AUTH PLAIN LOGIN CRAM-MD5",
+            "AUTH CRAM-MD5\r\n",
+        ),
+        // The first listed that the server offers.
+        (vec![Plain, Login], "AUTH CRAM-MD5 LOGIN", "AUTH LOGIN\r\n"),
+    ] {
+        let mut t = T::new(prefs(true, Some(only), false));
+        t.hello(&[caps]);
+        t.expect(first);
+    }
 }
 
 #[test]
@@ -625,11 +624,7 @@ fn fallback_tries_each_mechanism_once_then_fails_with_the_last_refusal() {
     cram_refused(&mut t, "535 5.7.8 no (cram)\r\n");
     t.expect(&plain_ir());
     t.server("504 5.5.4 Unrecognized authentication type\r\n");
-    t.expect("AUTH LOGIN\r\n");
-    t.server("334 VXNlcm5hbWU6\r\n");
-    t.expect(&format!("{}\r\n", b64(b"alice")));
-    t.server("334 UGFzc3dvcmQ6\r\n");
-    t.expect(&format!("{}\r\n", b64(b"s3cret")));
+    login_steps(&mut t);
     t.server("535 5.7.8 no (login)\r\n");
     t.expect("QUIT\r\n");
     t.server("221 bye\r\n");

@@ -56,17 +56,31 @@ fn result_of(ev: &[Event], id: MessageId) -> Outcome {
 
 const BC: [&str; 2] = ["b@example.test", "c@example.test"];
 
+/// A session with `caps` for one message to `rcpts`, the server answering each flight
+/// of the client with the next of `replies`; the envelope sent and the message's result.
+fn answered(caps: &[&str], rcpts: &[&str], replies: &[&str]) -> (T, Envelope, Outcome) {
+    let mut t = T::plain();
+    let sent = rich(rcpts);
+    let id = t.c.send(sent.clone(), "Subject: x\r\n\r\nhi\r\n").unwrap();
+    t.hello(caps);
+    for reply in replies {
+        t.sent();
+        t.server(reply);
+    }
+    let outcome = result_of(&t.events(), id);
+    (t, sent, outcome)
+}
+
 #[test]
 fn delivered() {
-    let mut t = T::plain();
-    let sent = rich(&BC);
-    let id = t.c.send(sent.clone(), "Subject: x\r\n\r\nhi\r\n").unwrap();
-    t.hello(&["PIPELINING", "DSN"]);
-    t.sent();
-    t.server("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
-    t.sent();
-    t.server("250 2.0.0 queued\r\n");
-    let (result, recipients, envelope) = result_of(&t.events(), id);
+    let (_, sent, (result, recipients, envelope)) = answered(
+        &["PIPELINING", "DSN"],
+        &BC,
+        &[
+            "250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n",
+            "250 2.0.0 queued\r\n",
+        ],
+    );
     assert_eq!(result.unwrap().code.0, 250);
     assert_eq!(envelope, sent);
     // The statuses index into it.
@@ -80,24 +94,21 @@ fn delivered() {
 
 #[test]
 fn partly_refused_and_the_rest_sent_again_from_the_returned_envelope() {
-    let mut t = T::plain();
-    let sent = rich(&["b@example.test", "c@example.test", "d@example.test"]);
-    let id = t.c.send(sent.clone(), "hi\r\n").unwrap();
-    t.hello(&["PIPELINING"]);
-    t.sent();
-    t.server(
-        "250 ok\r\n550 5.1.1 no such user\r\n452 4.5.3 too many recipients\r\n250 ok\r\n354 go\r\n",
+    let (mut t, sent, (result, recipients, envelope)) = answered(
+        &["PIPELINING"],
+        &["b@example.test", "c@example.test", "d@example.test"],
+        &[
+            "250 ok\r\n550 5.1.1 no such user\r\n452 4.5.3 too many recipients\r\n250 ok\r\n354 go\r\n",
+            "250 2.0.0 queued\r\n",
+        ],
     );
-    t.sent();
-    t.server("250 2.0.0 queued\r\n");
-    let (result, recipients, envelope) = result_of(&t.events(), id);
     assert!(result.is_ok());
     assert_eq!(envelope, sent);
     // The retry is built from the envelope the result gave back, and moved in as well.
     let (again, indices) = envelope.deferred(&recipients).unwrap();
     assert_eq!(indices, [1]);
     let expected = again.clone();
-    let id2 = t.c.send(again, "hi\r\n").unwrap();
+    let id = t.c.send(again, "hi\r\n").unwrap();
     assert_eq!(
         t.sent(),
         "MAIL FROM:<sender@example.test>\r\nRCPT TO:<c@example.test>\r\nDATA\r\n"
@@ -105,54 +116,36 @@ fn partly_refused_and_the_rest_sent_again_from_the_returned_envelope() {
     t.server("250 ok\r\n250 ok\r\n354 go\r\n");
     t.sent();
     t.server("250 2.0.0 queued\r\n");
-    let (result, _, envelope) = result_of(&t.events(), id2);
+    let (result, _, envelope) = result_of(&t.events(), id);
     assert!(result.is_ok());
     assert_eq!(envelope, expected);
 }
 
+/// The server refuses the sender, every recipient, or the content.
 #[test]
-fn sender_refused() {
-    let mut t = T::plain();
-    let sent = rich(&BC);
-    let id = t.c.send(sent.clone(), "hi\r\n").unwrap();
-    t.hello(&["PIPELINING"]);
-    t.sent();
-    t.server("550 5.7.1 sender refused\r\n503 5.5.1 no MAIL\r\n503 5.5.1 no MAIL\r\n554 5.5.1 no valid recipients\r\n");
-    let (result, _, envelope) = result_of(&t.events(), id);
-    assert!(matches!(result, Err(MessageError::SenderRejected(_))));
-    assert_eq!(envelope, sent);
-}
-
-#[test]
-fn every_recipient_refused() {
-    let mut t = T::plain();
-    let sent = rich(&BC);
-    let id = t.c.send(sent.clone(), "hi\r\n").unwrap();
-    t.hello(&[]);
-    t.expect("MAIL FROM:<sender@example.test>\r\n");
-    t.server("250 ok\r\n");
-    t.sent();
-    t.server("550 no\r\n");
-    t.sent();
-    t.server("550 no\r\n");
-    let (result, _, envelope) = result_of(&t.events(), id);
-    assert_eq!(result, Err(MessageError::NoValidRecipients));
-    assert_eq!(envelope, sent);
-}
-
-#[test]
-fn content_refused() {
-    let mut t = T::plain();
-    let sent = rich(&BC);
-    let id = t.c.send(sent.clone(), "hi\r\n").unwrap();
-    t.hello(&["PIPELINING"]);
-    t.sent();
-    t.server("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
-    t.sent();
-    t.server("554 5.6.0 content rejected\r\n");
-    let (result, _, envelope) = result_of(&t.events(), id);
-    assert!(matches!(result, Err(MessageError::Rejected(_))));
-    assert_eq!(envelope, sent);
+fn refused_by_the_server() {
+    let cases: [(&[&str], &[&str]); 3] = [
+        (
+            &["PIPELINING"],
+            &["550 5.7.1 sender refused\r\n503 5.5.1 no MAIL\r\n503 5.5.1 no MAIL\r\n554 5.5.1 no valid recipients\r\n"],
+        ),
+        // Without PIPELINING: MAIL, then each RCPT alone.
+        (&[], &["250 ok\r\n", "550 no\r\n", "550 no\r\n"]),
+        (
+            &["PIPELINING"],
+            &["250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n", "554 5.6.0 content rejected\r\n"],
+        ),
+    ];
+    for (i, (caps, replies)) in cases.into_iter().enumerate() {
+        let (_, sent, (result, _, envelope)) = answered(caps, &BC, replies);
+        let expected = match i {
+            0 => matches!(result, Err(MessageError::SenderRejected(_))),
+            1 => result == Err(MessageError::NoValidRecipients),
+            _ => matches!(result, Err(MessageError::Rejected(_))),
+        };
+        assert!(expected, "{i}: {result:?}");
+        assert_eq!(envelope, sent, "{i}");
+    }
 }
 
 /// The session ends in the middle of a transaction (the peer closes, a `421`, a reply

@@ -3,8 +3,9 @@
 //! nothing sent after `Closed`.
 //!
 //! The first byte picks the configuration (TLS policy, credentials, pipelining, chunking,
-//! body kind); the second the size of the pieces the rest is fed in, and whether queries
-//! (NOOP, ETRN) are queued between the messages. The harness answers
+//! body kind); the second the size of the pieces the rest is fed in, whether queries
+//! (NOOP, ETRN) are queued between the messages, and whether a refused AUTH falls back to
+//! the next mechanism. The harness answers
 //! every event the way a caller would (TLS upgrade, AUTH answers, streamed body pieces),
 //! so the fuzzer reaches every state.
 use bytes::Bytes;
@@ -47,6 +48,7 @@ fuzz_target!(|data: &[u8]| {
     config.pipelining = knobs & 32 != 0;
     config.chunking = knobs & 64 != 0;
     config.bdat_chunk_size = 7;
+    config.auth_fallback = step_byte & 128 != 0;
     let streamed = knobs & 128 != 0;
     let start = Instant::now();
     let mut now = start;

@@ -116,7 +116,7 @@ impl Client {
         self.begin_auth(verb, mechanism, driver, remaining);
     }
 
-    /// Starts the exchange of `mechanism` with `verb`; `remaining` are the mechanisms
+    /// Starts the exchange of mechanism `kind` with `verb`; `remaining` are the mechanisms
     /// [`ClientConfig::auth_fallback`](crate::client::ClientConfig::auth_fallback) may try
     /// after it, in order.
     fn begin_auth(

@@ -1,5 +1,6 @@
 //! Client configuration: TLS policy, credentials, timeouts, limits.
 
+use crate::sasl::AuthVerb;
 use crate::sasl::Mechanism;
 use std::time::Duration;
 
@@ -73,18 +74,6 @@ impl std::fmt::Debug for Credentials {
                 .finish(),
         }
     }
-}
-
-/// Which verb carries the SASL exchange.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AuthVerb {
-    /// `AUTH` (RFC 4954).
-    #[default]
-    Auth,
-    /// `X-EXPS` (Exchange server-to-server authentication, Microsoft KB 812455): used when
-    /// the server advertises `X-EXPS` with a mechanism the credentials can drive; the
-    /// client falls back to `AUTH` otherwise.
-    XExps,
 }
 
 /// Reply timeouts of RFC 5321 section 4.5.3.2. All are minimums the RFC recommends; a

@@ -141,7 +141,8 @@ mod exchange;
 mod query;
 mod session;
 
-pub use config::{AuthVerb, ClientConfig, Credentials, Timeouts, TlsPolicy};
+pub use crate::sasl::AuthVerb;
+pub use config::{ClientConfig, Credentials, Timeouts, TlsPolicy};
 pub use envelope::{Body, BodyType, Envelope, Recipient, Xexch50};
 pub use error::{
     CloseReason, Extension, MessageError, ProtocolError, SendError, TimeoutKind, UsageError,

@@ -107,3 +107,18 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     }
     std::hint::black_box(diff) == 0
 }
+
+/// The verb that carries a SASL exchange: `AUTH` (RFC 4954), or Exchange's `X-EXPS`
+/// (server-to-server authentication, Microsoft KB 812455), which runs the same exchange.
+/// The client uses it to say which verb to authenticate with (it falls back to `AUTH`
+/// when the server advertises no `X-EXPS` mechanism the credentials can drive); the
+/// server reports it with each AUTH event and keeps the identities each verb
+/// established apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AuthVerb {
+    /// `AUTH` (RFC 4954).
+    #[default]
+    Auth,
+    /// `X-EXPS` (Exchange server-to-server authentication, Microsoft KB 812455).
+    XExps,
+}

@@ -1,22 +1,13 @@
 //! What the server tells the caller ([`Event`]) and what the caller answers ([`Decision`]).
 
 use crate::data::DataError;
+use crate::sasl::AuthVerb;
 use crate::syntax::command::ExchangeVerb;
 use crate::syntax::param::{MailParams, RcptParams};
 use crate::syntax::path::{ForwardPath, ReversePath};
 use crate::syntax::reply::Reply;
 use bytes::Bytes;
 use std::borrow::Cow;
-
-/// Which verb started a SASL exchange. AUTH and X-EXPS are the same exchange; the session
-/// keeps their outcomes apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AuthVerb {
-    /// `AUTH` (RFC 4954).
-    Auth,
-    /// `X-EXPS` (Exchange server-to-server authentication).
-    XExps,
-}
 
 /// Which verb asked for the TLS upgrade.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -134,13 +134,12 @@ mod output;
 pub mod replies;
 mod session_limits;
 
+pub use crate::sasl::AuthVerb;
 pub use config::{
     AuthConfig, BareLineEnding, ExchangeConfig, Extensions, LongLines, Mechanism, ServerConfig,
     ServerLimits, Timeouts,
 };
-pub use event::{
-    AuthAbort, AuthVerb, Decision, DecisionError, Event, MessageAbort, NotAwaitingTls, TlsVerb,
-};
+pub use event::{AuthAbort, Decision, DecisionError, Event, MessageAbort, NotAwaitingTls, TlsVerb};
 
 use body::BdatError;
 use decision::Pending;

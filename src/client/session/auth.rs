@@ -4,8 +4,8 @@
 
 use super::{Client, Event, Expect, State};
 use crate::client::auth::{self, Driver};
-use crate::client::config::AuthVerb;
 use crate::client::error::{CloseReason, ProtocolError};
+use crate::sasl::AuthVerb;
 use crate::sasl::Mechanism;
 use crate::syntax::capability::Capability;
 use crate::syntax::command::{Command, InitialResponse, SaslResponse};

@@ -493,7 +493,7 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
         match read {
             Ok(0) | Err(_) => client.peer_closed(),
             Ok(_) => {
-                client.receive(&buf);
+                client.receive_at(Instant::now(), &buf);
                 buf.clear();
             }
         }

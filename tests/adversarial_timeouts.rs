@@ -437,3 +437,55 @@ fn client_earlier_instant_never_shortens_the_wait() {
     c.c.handle_timeout(c.t0 + 40 * SEC);
     c.expires_at(c.t0 + 100 * SEC + 5 * MIN, TimeoutKind::Mail);
 }
+
+/// `Client::receive_at`: a reply's arrival time starts the next reply's timer at once
+/// (RFC 5321 4.5.3.2), so `poll_timeout` is a real deadline right after the read; with
+/// `receive` it is the last time the client was given (past) until the next call that
+/// gives it the time. Both reach the same deadline once the time is given.
+#[test]
+fn client_receive_at_starts_the_next_timer_at_the_arrival() {
+    use ehlo::client::{Client, ClientConfig, Envelope, TlsPolicy};
+    use std::time::{Duration, Instant};
+    let t0 = Instant::now();
+    let sec = Duration::from_secs(1);
+    let start = |t: Instant| {
+        let mut config = ClientConfig::new("client.example.test");
+        config.tls = TlsPolicy::Never;
+        let mut c = Client::new(config, t);
+        let env = Envelope::new("a@example.test")
+            .unwrap()
+            .recipient("b@example.test")
+            .unwrap();
+        c.send(env, "Subject: x\r\n\r\nx\r\n").unwrap();
+        c
+    };
+    let greeting = b"220 mx.example.test ESMTP\r\n";
+    let ehlo = b"250-mx.example.test\r\n250 PIPELINING\r\n";
+    for with_time in [true, false] {
+        let mut c = start(t0);
+        let feed = |c: &mut Client, t: Instant, bytes: &[u8]| {
+            if with_time {
+                c.receive_at(t, bytes);
+            } else {
+                c.receive(bytes);
+            }
+        };
+        feed(&mut c, t0 + sec, greeting);
+        assert!(c.poll_transmit(t0 + sec).is_some()); // EHLO
+        feed(&mut c, t0 + 3 * sec, ehlo);
+        // MAIL and RCPT go out at 4 s; MAIL's reply arrives at 10 s.
+        assert!(c.poll_transmit(t0 + 4 * sec).is_some());
+        feed(&mut c, t0 + 10 * sec, b"250 2.1.0 OK\r\n");
+        if !with_time {
+            // No time given since the reply: "ask me now" (a past instant).
+            assert_eq!(c.poll_timeout(), Some(t0 + 4 * sec));
+            c.handle_timeout(t0 + 10 * sec);
+        }
+        // RCPT's reply is awaited from MAIL's arrival on: five minutes (4.5.3.2.3).
+        assert_eq!(
+            c.poll_timeout(),
+            Some(t0 + 310 * sec),
+            "with_time {with_time}"
+        );
+    }
+}

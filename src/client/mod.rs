@@ -51,7 +51,8 @@
 //! 1. `Client::new(config, now)` when the connection is open; queue messages with
 //!    [`Client::send`] at any time (they wait for the session to be ready).
 //! 2. Write every buffer [`Client::poll_transmit`] returns, in order.
-//! 3. Hand every byte read to [`Client::receive`]; on EOF call [`Client::peer_closed`].
+//! 3. Hand every byte read to [`Client::receive_at`] with the time it arrived (or
+//!    [`Client::receive`]); on EOF call [`Client::peer_closed`].
 //! 4. Drain [`Client::poll_event`]: upgrade the transport on [`Event::StartTls`] and call
 //!    [`Client::tls_established`]; answer [`Event::AuthChallenge`] with
 //!    [`Client::auth_respond`]; feed streamed bodies on [`Event::BodyNeeded`] with
@@ -59,9 +60,10 @@
 //!    [`Event::MessageResult`]; stop on [`Event::Closed`].
 //! 5. Sleep until [`Client::poll_timeout`] at most, then call [`Client::handle_timeout`].
 //!    Each reply's timer starts when that reply becomes the one awaited (RFC 5321
-//!    4.5.3.2; with PIPELINING, after the reply before it); as [`Client::receive`] takes
-//!    no time, the next `now` given to [`Client::poll_transmit`] or
-//!    [`Client::handle_timeout`] stands for the arrival of a reply.
+//!    4.5.3.2; with PIPELINING, after the reply before it): at the time given to
+//!    [`Client::receive_at`]; after [`Client::receive`], which takes no time, the next
+//!    `now` given to [`Client::poll_transmit`] or [`Client::handle_timeout`] stands for
+//!    the arrival of a reply.
 //!
 //! # Example
 //!

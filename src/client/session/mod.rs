@@ -442,6 +442,37 @@ impl Client {
         self.advance();
     }
 
+    /// [`Client::receive`] at `now`, when the bytes arrived: a reply among them starts
+    /// the timer of the reply awaited next at `now` (RFC 5321 4.5.3.2), so
+    /// [`Client::poll_timeout`] gives a real deadline at once, as the server's
+    /// [`receive`](crate::server::Server::receive) does. A `now` earlier than a time the
+    /// client was already given counts as no time passed.
+    ///
+    /// ```
+    /// use ehlo::client::{Client, ClientConfig, TlsPolicy};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let t0 = Instant::now();
+    /// let mut config = ClientConfig::new("client.example.test");
+    /// config.tls = TlsPolicy::Never;
+    /// let mut client = Client::new(config, t0);
+    /// let t1 = t0 + Duration::from_secs(1);
+    /// client.receive_at(t1, b"220 mx.example.test ESMTP\r\n");
+    /// assert!(client.poll_transmit(t1).is_some()); // EHLO
+    /// // Five minutes for the EHLO reply (RFC 5321 4.5.3.2), from when it was sent.
+    /// assert_eq!(client.poll_timeout(), Some(t1 + Duration::from_secs(300)));
+    /// let t2 = t1 + Duration::from_secs(2);
+    /// client.receive_at(t2, b"250 mx.example.test\r\n");
+    /// // Ready and idle: no reply awaited, no timer.
+    /// assert_eq!(client.poll_timeout(), None);
+    /// ```
+    pub fn receive_at(&mut self, now: Instant, data: &[u8]) {
+        self.receive(data);
+        if self.state != State::Closed {
+            self.observe(now);
+        }
+    }
+
     /// The transport was closed by the peer (or failed).
     pub fn peer_closed(&mut self) {
         if self.state == State::Closed {
@@ -657,8 +688,8 @@ impl Client {
     /// ([`Client::poll_transmit`]) and the arrival of the reply before it. With PIPELINING
     /// (RFC 2920) a flight of commands goes out at once, but the server answers them in
     /// order, so the 354 to DATA is timed from the last RCPT reply, not from when DATA
-    /// was written. [`Client::receive`] takes no time argument (the machine stays
-    /// deterministic and its API unchanged): a reply is taken to have arrived at the next
+    /// was written. [`Client::receive_at`] tells the client when a reply arrived.
+    /// [`Client::receive`] takes no time: its reply is taken to have arrived at the next
     /// time the client is given, by [`Client::poll_transmit`] or
     /// [`Client::handle_timeout`]. Until then, this returns the last time the client was
     /// given, which has passed: a caller that sleeps until this instant calls

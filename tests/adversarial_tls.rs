@@ -263,6 +263,14 @@ fn tls_claimed_without_a_handshake_is_refused() {
     assert!(second.contains("STARTTLS"), "{second}");
     assert!(!second.contains("AUTH"), "{second}");
 
+    // The plaintext greeting went out (no input yet): too late for implicit TLS.
+    let mut greeted = Server::new(config.clone(), now);
+    let mut seen = Seen::default();
+    drain(&mut greeted, &mut seen, &mut accept);
+    assert!(seen.out.starts_with("220 "));
+    assert_eq!(greeted.tls_established(), Err(NotAwaitingTls));
+    assert!(!greeted.is_tls());
+
     // Implicit TLS: before any input, accepted; a second claim is refused.
     let mut server = Server::new(config, now);
     assert_eq!(server.tls_established(), Ok(()));

@@ -20,9 +20,21 @@ struct S {
 
 impl S {
     fn new(config: ServerConfig) -> S {
+        Self::start(config, false)
+    }
+
+    /// A session under implicit TLS (RFC 8314): established before the greeting.
+    fn new_tls(config: ServerConfig) -> S {
+        Self::start(config, true)
+    }
+
+    fn start(config: ServerConfig, tls: bool) -> S {
         let now = Instant::now();
         let mut s = Server::new(config, now);
         s.set_client_address("192.0.2.10".parse().unwrap());
+        if tls {
+            s.tls_established().unwrap();
+        }
         let mut t = S {
             s,
             now,
@@ -405,8 +417,7 @@ fn x_anonymoustls_transcripts() {
 /// say the verb is served. The same for STARTTLS on a server that does not offer it.
 #[test]
 fn x_anonymoustls_not_offered_under_tls_is_502() {
-    let mut t = S::new(ServerConfig::exchange_2016_submission("mail.example.test"));
-    t.s.tls_established().unwrap();
+    let mut t = S::new_tls(ServerConfig::exchange_2016_submission("mail.example.test"));
     t.ehlo();
     assert_eq!(
         t.accept("X-ANONYMOUSTLS\r\n"),
@@ -414,8 +425,7 @@ fn x_anonymoustls_not_offered_under_tls_is_502() {
     );
     let mut cfg = ServerConfig::exchange_2016_default("mail.example.test");
     cfg.extensions.starttls = false;
-    let mut t = S::new(cfg);
-    t.s.tls_established().unwrap();
+    let mut t = S::new_tls(cfg);
     t.ehlo();
     assert_eq!(
         t.accept("STARTTLS\r\n"),

@@ -298,7 +298,45 @@ fn a_forgotten_message_decision_times_out_instead_of_accepting() {
     server.handle_timeout(deadline);
     let mut out = Vec::new();
     server.transmit_into(&mut out);
-    assert!(String::from_utf8(out).unwrap().starts_with("421 4.4.2 "));
+    assert!(String::from_utf8(out)
+        .unwrap()
+        .ends_with("421 4.4.2 Timeout exceeded, closing connection\r\n"));
+    assert!(server.is_closed());
+}
+
+/// A decision's wait counts from when it was asked: a client that trickles a byte now and
+/// then (or pipelines more commands) does not keep a forgotten decision alive.
+#[test]
+fn client_input_does_not_stretch_a_decision_wait() {
+    use std::time::Duration;
+    let mut server = Server::new(config(), t0());
+    server.receive(
+        t0(),
+        format!("{EHLO}MAIL FROM:<a@example.test>\r\n").as_bytes(),
+    );
+    loop {
+        match server.poll_event() {
+            Some(Event::MailFrom { .. }) => break,
+            Some(e) if e.needs_decision() => server.decide(Decision::Accept),
+            Some(_) => {}
+            None => panic!("no MailFrom"),
+        }
+    }
+    let deadline = server.poll_timeout().unwrap();
+    assert_eq!(deadline, t0() + Duration::from_secs(300));
+    for minute in 1..=4 {
+        server.receive(t0() + Duration::from_secs(60 * minute), b"N");
+        assert_eq!(server.poll_timeout(), Some(deadline));
+    }
+    server.handle_timeout(deadline);
+    let mut out = Vec::new();
+    server.transmit_into(&mut out);
+    assert!(
+        String::from_utf8(out)
+            .unwrap()
+            .ends_with("421 4.4.2 mx.example.test Timeout, closing connection\r\n")
+            || server.is_closed()
+    );
     assert!(server.is_closed());
 }
 

@@ -2888,3 +2888,39 @@ fn line_and_buffer_limits_below_the_rfc_minimums_count_as_the_minimums() {
         "{text}"
     );
 }
+
+/// A line longer than the input cap can never complete there (the caller feeds at most
+/// `input_room`): it is refused as too long and skipped, never waited for until the
+/// timeout. Here an AUTH line (SASL limit 12,288) against a 1,024-octet cap.
+#[test]
+fn a_line_longer_than_the_input_cap_is_refused_not_waited_for() {
+    let mut c = config();
+    c.limits.max_input_buffer = 1024;
+    c.auth.mechanisms = vec![Mechanism::new("PLAIN")];
+    c.auth.allow_plaintext_without_tls = true;
+    let long = format!("AUTH PLAIN {}\r\n", "A".repeat(2000));
+    let input = format!("{EHLO}{long}NOOP\r\n");
+    let mut server = Server::new(c, t0());
+    let mut out = Vec::new();
+    let mut rest = input.as_bytes();
+    while !rest.is_empty() {
+        let room = server.input_room();
+        assert!(room > 0, "stalled with {} octets left", rest.len());
+        let (piece, tail) = rest.split_at(rest.len().min(room));
+        server.receive(t0(), piece);
+        rest = tail;
+        while let Some(e) = server.poll_event() {
+            if e.needs_decision() {
+                server.decide(Decision::Default);
+            }
+        }
+        server.transmit_into(&mut out);
+    }
+    let text = String::from_utf8(out).unwrap();
+    assert!(!server.is_closed(), "{text}");
+    let after = &text[text.rfind("250 CHUNKING\r\n").unwrap() + 14..];
+    assert_eq!(
+        after,
+        "500 5.5.6 Authentication exchange line is too long\r\n250 2.0.0 OK\r\n"
+    );
+}

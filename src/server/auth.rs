@@ -214,7 +214,7 @@ impl Server {
             Ok(SaslResponse::Base64(text)) => {
                 match base64::engine::general_purpose::STANDARD.decode(text.as_bytes()) {
                     Ok(data) => {
-                        self.pending = Some(Pending::Auth(verb, None));
+                        self.wait_for(Pending::Auth(verb, None));
                         return Step::Event(Event::AuthResponse { verb, data });
                     }
                     Err(_) => (replies::INVALID_BASE64, AuthAbort::InvalidBase64),

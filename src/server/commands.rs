@@ -83,6 +83,9 @@ impl Server {
             Some(_) => self.config.limits.sasl_line(),
             None => self.line_limit(&self.input),
         };
+        // No line may outgrow the input cap: a longer one could never complete there (the
+        // caller feeds at most `input_room`), so it is too long here, not a stall.
+        let max = max.min(self.config.limits.input_buffer());
         match find_line(&self.input, max, bare_lf) {
             LineStatus::Incomplete => Step::Idle,
             LineStatus::TooLong => {

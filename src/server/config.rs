@@ -198,8 +198,9 @@ pub struct ExchangeConfig {
     pub exps_legacy_line: bool,
     /// Longest X-EXPS command or continuation line including CRLF. The public record
     /// sets no size limit on X-EXPS chunks (Kerberos tickets of large tokens exceed the
-    /// 12,288 octets of RFC 4954); `0` (the default) means `limits.max_sasl_line`. Input
-    /// stays bounded by `limits.max_input_buffer`.
+    /// 12,288 octets of RFC 4954); `0` (the default) means `limits.max_sasl_line`, and a
+    /// value below 512 counts as 512 (a command line). Input stays bounded by
+    /// `limits.max_input_buffer`: a longer line is refused as too long.
     pub max_exps_line: usize,
     /// `XEXCH50` (KB 812455): MAPI properties blob after RCPT.
     pub xexch50: bool,
@@ -275,7 +276,9 @@ pub struct ServerLimits {
     /// [`Server::input_room`](super::Server::input_room) and drain events in between.
     /// Message content streams through in pieces of any size, but a command line waits
     /// here until its end arrives, so keep the cap above the longest line the session
-    /// takes (12,288 octets for an AUTH line, RFC 4954 section 4).
+    /// takes (12,288 octets for an AUTH line, RFC 4954 section 4; a MAIL line with every
+    /// offered parameter, over 2,000): a line longer than the cap is refused as too long.
+    /// Below 512 octets it counts as 512.
     pub max_input_buffer: usize,
     /// Largest message in octets (advertised with SIZE; default 10 MiB). `SIZE=` above
     /// it and messages that grow beyond it get `552 5.3.4`. `0` means no limit, as the
@@ -339,8 +342,9 @@ impl ServerLimits {
     }
 
     /// The input cap the session enforces: [`ServerLimits::max_input_buffer`], but at
-    /// least one command line ([`ServerLimits::command_line`]), so that a valid command
-    /// always fits.
+    /// least one command line ([`ServerLimits::command_line`]). No line limit goes beyond
+    /// it: a line longer than the cap is refused as too long (and skipped) rather than
+    /// waited for.
     pub(crate) fn input_buffer(&self) -> usize {
         self.max_input_buffer.max(self.command_line())
     }

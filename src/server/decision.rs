@@ -399,8 +399,15 @@ impl Server {
     }
 
     pub(super) fn ask(&mut self, pending: Pending, event: Event) -> Step {
-        self.pending = Some(pending);
+        self.wait_for(pending);
         Step::Event(event)
+    }
+
+    /// Waits for the caller's decision: its timeout counts from now (the latest time the
+    /// session knows of), whatever the client sends meanwhile.
+    pub(super) fn wait_for(&mut self, pending: Pending) {
+        self.pending = Some(pending);
+        self.pending_since = self.last_activity;
     }
 }
 

@@ -279,8 +279,12 @@ pub struct Server {
     /// mail transaction is open.
     shutting_down: bool,
     last_activity: Instant,
-    /// Whether any input arrived (implicit TLS must be established before).
+    /// Whether any input arrived, and whether any output was handed out: implicit TLS
+    /// must be established before either.
     heard: bool,
+    spoke: bool,
+    /// When the decision waited for was asked (its timeout counts from then).
+    pending_since: Instant,
     /// The longest MAIL and RCPT lines this session takes ([`param_line_limits`]).
     mail_line_max: usize,
     rcpt_line_max: usize,
@@ -333,6 +337,8 @@ impl Server {
             shutting_down: false,
             last_activity: now,
             heard: false,
+            spoke: false,
+            pending_since: now,
             mail_line_max,
             rcpt_line_max,
             limits,
@@ -352,9 +358,9 @@ impl Server {
     /// [`Server::tls_established`], is discarded. If the unprocessed input would exceed
     /// `limits.max_input_buffer` (256 KiB by default), the session answers `421 4.7.0`
     /// and closes: that is a client flooding while a decision waits. So feed it in pieces
-    /// no larger than [`Server::input_room`] and drain the events in between; a socket
-    /// read into a buffer of 64 KiB or less always fits after a drain, and so does a whole
-    /// message held in memory when it is fed in such pieces.
+    /// no larger than [`Server::input_room`] and drain the events in between (with the
+    /// default cap a socket read of 64 KiB or less always fits after a drain), and a whole
+    /// message held in memory goes through in such pieces.
     ///
     /// Input restarts the timer of RFC 5321 4.5.3.2 (the client's last activity), except
     /// input that is discarded: bytes fed during the TLS handshake are not SMTP activity
@@ -564,6 +570,7 @@ impl Server {
     /// ```
     pub fn transmit_into(&mut self, out: &mut Vec<u8>) -> usize {
         let n = self.out.len();
+        self.spoke |= n > 0;
         out.extend_from_slice(&self.out);
         self.out.clear();
         self.flush_marks.clear();
@@ -577,6 +584,7 @@ impl Server {
             self.flush_marks.clear();
             return None;
         }
+        self.spoke = true;
         match self.flush_marks.pop_front() {
             Some(mark) if mark > 0 && mark < self.out.len() => {
                 for m in self.flush_marks.iter_mut() {
@@ -602,7 +610,14 @@ impl Server {
             (None, Phase::Data { .. } | Phase::Bdat { .. } | Phase::XExch50(_)) => t.data_block,
             (None, _) => t.command,
         };
-        self.last_activity.checked_add(wait)
+        // A decision's wait counts from when it was asked: input the client sends
+        // meanwhile (pipelined commands, or a byte now and then) does not stretch it.
+        let since = if self.pending.is_some() {
+            self.pending_since
+        } else {
+            self.last_activity
+        };
+        since.checked_add(wait)
     }
 
     /// Tells the machine the time is `now`. If a timeout expired, the session answers
@@ -623,7 +638,8 @@ impl Server {
     }
 
     /// The TLS handshake completed: after [`Event::TlsUpgrade`] (STARTTLS or
-    /// X-ANONYMOUSTLS), or, for implicit TLS (RFC 8314), before the first byte of input.
+    /// X-ANONYMOUSTLS), or, for implicit TLS (RFC 8314), before the first byte of input
+    /// and before any output was handed out (the greeting goes out inside TLS).
     /// The session is back at its start (RFC 3207 section 4.2): EHLO is required, the EHLO
     /// name, any transaction and any authentication are forgotten, and the EHLO reply
     /// advertises what applies under TLS.
@@ -665,7 +681,7 @@ impl Server {
             self.auth_identity = None;
             self.exps_identity = None;
             Ok(())
-        } else if !self.tls && !self.heard && !matches!(self.phase, Phase::Closed) {
+        } else if !self.tls && !self.heard && !self.spoke && !matches!(self.phase, Phase::Closed) {
             self.tls = true;
             Ok(())
         } else {
@@ -830,7 +846,7 @@ impl Server {
             Phase::Closed | Phase::TlsHandshake => Step::Idle,
             Phase::Connect => {
                 self.phase = Phase::Command;
-                self.pending = Some(Pending::Connect);
+                self.wait_for(Pending::Connect);
                 Step::Event(Event::Connect)
             }
             Phase::Command | Phase::Sasl(..) => self.step_line(),

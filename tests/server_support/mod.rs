@@ -130,6 +130,14 @@ pub fn run_acts(
 ) -> Run {
     let mut server = Server::new(config, t0());
     let mut run = Run::default();
+    // A leading `Act::Tls` is implicit TLS (RFC 8314): established before the greeting.
+    let acts = match acts {
+        [Act::Tls, rest @ ..] => {
+            server.tls_established().expect("implicit TLS at the start");
+            rest
+        }
+        _ => acts,
+    };
     drain(&mut server, &mut run, &mut decide);
     for act in acts {
         match act {

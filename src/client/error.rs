@@ -335,5 +335,16 @@ mod tests {
         assert_eq!(e.to_string(), "message refused: 550 a");
         let e = MessageError::Rejected(reply(550, None, "bad\rthing\x07"));
         assert_eq!(e.to_string(), "message refused: 550 bad thing ");
+        // On the first line: ESC, C1 controls (NEL, CSI), Unicode line separators and a
+        // right-to-left override all show as spaces.
+        let e = MessageError::Rejected(reply(
+            550,
+            None,
+            "bad\x1b[2J\u{2028}INFO ok\u{85}x\u{9b}2J\u{202e}gol.exe\u{2029}",
+        ));
+        assert_eq!(
+            e.to_string(),
+            "message refused: 550 bad [2J INFO ok x 2J gol.exe "
+        );
     }
 }

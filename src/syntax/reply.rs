@@ -483,7 +483,7 @@ impl Reply {
                 let first = Reply::new(r.code.0, r.enhanced, line.to_owned());
                 let wire = first.to_bytes();
                 let text = String::from_utf8_lossy(&wire);
-                f.write_str(text.split("\r\n").next().unwrap_or_default())
+                f.write_str(&log_safe(text.split("\r\n").next().unwrap_or_default()))
             }
         }
         Summary(self)
@@ -493,8 +493,10 @@ impl Reply {
 impl fmt::Display for Reply {
     /// The reply for logs: the lines [`Reply::encode`] writes (codes, enhanced code on
     /// every line, text sanitized and wrapped), separated by `\n`, without any CR and
-    /// without a line end after the last line. [`Reply::encode`] and [`Reply::to_bytes`]
-    /// give the wire form.
+    /// without a line end after the last line; C1 controls and the Unicode line,
+    /// paragraph and bidirectional controls show as spaces. A multi-line reply is several
+    /// log lines, each starting with the code: the client's errors show only the first.
+    /// [`Reply::encode`] and [`Reply::to_bytes`] give the wire form.
     ///
     /// ```
     /// use ehlo::syntax::reply::{EnhancedCode, Reply};
@@ -511,10 +513,33 @@ impl fmt::Display for Reply {
             if i > 0 {
                 f.write_str("\n")?;
             }
-            f.write_str(line)?;
+            f.write_str(&log_safe(line))?;
         }
         Ok(())
     }
+}
+
+/// `line` with what could pass for a line break or reorder what a log shows turned into
+/// spaces: C1 controls (NEL, CSI, ...), the Unicode line and paragraph separators
+/// (U+2028, U+2029) and the bidirectional embedding, override and isolate controls
+/// (U+202A-U+202E, U+2066-U+2069). A hostile server's text then stays on its own log line
+/// and reads as it is stored. (C0 controls and DEL are already gone: [`sanitize`].)
+fn log_safe(line: &str) -> Cow<'_, str> {
+    fn unsafe_char(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    }
+    if line.is_ascii() && !line.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return Cow::Borrowed(line);
+    }
+    if !line.chars().any(unsafe_char) {
+        return Cow::Borrowed(line);
+    }
+    Cow::Owned(
+        line.chars()
+            .map(|c| if unsafe_char(c) { ' ' } else { c })
+            .collect(),
+    )
 }
 
 /// Writes `e` (assumed valid) into `buf` and returns the written part.
@@ -846,6 +871,23 @@ fn split_line(line: &[u8]) -> Result<(u16, bool, &[u8]), ReplyError> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn display_keeps_hostile_text_on_its_lines() {
+        let r = Reply::new(
+            535,
+            None,
+            "bad\u{2028}2026-12-05 INFO auth ok\u{85}\u{9b}2J\u{202e}x\u{2066}\nsecond",
+        );
+        assert_eq!(
+            r.to_string(),
+            "535-bad 2026-12-05 INFO auth ok  2J x \n535 second"
+        );
+        // Ordinary UTF-8 text (SMTPUTF8 servers) is kept as it is.
+        let r = Reply::new(250, None, "Grüße, 世界");
+        assert_eq!(r.to_string(), "250 Grüße, 世界");
+    }
+
     use super::*;
 
     fn decode_all(input: &[u8]) -> Vec<Result<Reply, ReplyError>> {

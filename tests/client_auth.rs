@@ -799,3 +799,38 @@ fn fallback_stays_with_x_exps() {
     t.server("535 5.7.8 no\r\n");
     t.expect("QUIT\r\n");
 }
+
+/// A candidate the credentials cannot drive (a user name with a tab cannot go into a
+/// CRAM-MD5 response, a password with a line break not into LOGIN) is passed over for the
+/// next one, not the end of authentication: a server offering more mechanisms must not
+/// make authentication fail where one offering fewer lets it succeed.
+#[test]
+fn an_undrivable_first_candidate_is_passed_over() {
+    let tabbed = Credentials::Password {
+        authzid: None,
+        username: "alice\tsmith".into(),
+        password: "s3cret".into(),
+    };
+    let mut t = T::new(config(tabbed, true));
+    t.hello(&["AUTH CRAM-MD5 PLAIN"]);
+    t.expect(&format!(
+        "AUTH PLAIN {}\r\n",
+        b64(b"\0alice\tsmith\0s3cret")
+    ));
+    t.server("235 2.7.0 Authentication successful\r\n");
+    assert_eq!(t.events().last(), Some(&Event::Ready));
+
+    let broken = Credentials::Password {
+        authzid: None,
+        username: "alice".into(),
+        password: "s3\ncret".into(),
+    };
+    let mut c = config(broken, true);
+    c.auth_mechanisms = Some(vec![
+        ehlo::sasl::Mechanism::Login,
+        ehlo::sasl::Mechanism::Plain,
+    ]);
+    let mut t = T::new(c);
+    t.hello(&["AUTH LOGIN PLAIN"]);
+    t.expect(&format!("AUTH PLAIN {}\r\n", b64(b"\0alice\0s3\ncret")));
+}

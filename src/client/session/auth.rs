@@ -87,15 +87,17 @@ impl Client {
         let secure = self.tls_active;
         let allow = self.config.allow_plaintext_auth;
         let only = self.config.auth_mechanisms.as_deref();
-        // The first candidate of a verb's list, with its driver, and the rest.
+        // The first candidate of a verb's list the credentials can drive (a password with
+        // a line break cannot go into LOGIN, say), with its driver, and the rest.
         let pick = |offered: &[String]| {
             let mut list = auth::candidates(creds, offered, secure, allow, only);
-            if list.is_empty() {
-                return None;
+            while !list.is_empty() {
+                let first = list.remove(0);
+                if let Some(driver) = auth::driver(creds, &first) {
+                    return Some((first, driver, list));
+                }
             }
-            let first = list.remove(0);
-            let driver = auth::driver(creds, &first)?;
-            Some((first, driver, list))
+            None
         };
         let mut chosen = None;
         if self.config.auth_verb == AuthVerb::XExps {

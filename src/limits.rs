@@ -63,6 +63,254 @@ pub mod param_allowance {
     /// RCPT parameters (`XRDST=`, `XORAR=`): the public record states no limit; room for
     /// several domain- and address-length values.
     pub const EXCHANGE: usize = 1024;
+    /// The EHLO keywords that stand for Exchange MAIL parameters (besides `XSHADOW`,
+    /// `XSHADOWREQUEST` and `X-EXPS`, which have variants of their own): advertising one
+    /// of them grants [`EXCHANGE`] on MAIL.
+    pub const EXCHANGE_MAIL_KEYWORDS: [&str; 7] = [
+        "XOORG",
+        "XMESSAGECONTEXT",
+        "XATTRDIRECT",
+        "XATTRORGID",
+        "XSYSPROBEID",
+        "XMSGID",
+        "XORIGFROM",
+    ];
+}
+
+/// The extensions whose MAIL and RCPT parameters make those command lines longer than
+/// [`MAX_COMMAND_LINE`] (RFC 5321 4.5.3.1.4: "SMTP extensions may be used to increase this
+/// limit"). Each flag set adds its amount from [`param_allowance`];
+/// [`CommandLineLimits::new`] turns them into the MAIL and RCPT limits.
+///
+/// A server sets the flags of what it offers; a proxy or a test tool reads them from the
+/// EHLO reply it saw ([`ParamExtensions::from_capabilities`]), or takes
+/// [`ParamExtensions::ALL`] to accept the longest line any of them allows.
+///
+/// ```
+/// use ehlo::limits::{param_allowance, ParamExtensions};
+/// let x = ParamExtensions { size: true, dsn: true, ..ParamExtensions::NONE };
+/// assert_eq!(x.mail_allowance(), param_allowance::SIZE + param_allowance::DSN_MAIL);
+/// assert_eq!(x.rcpt_allowance(), param_allowance::DSN_RCPT);
+/// assert_eq!(ParamExtensions::NONE.mail_allowance(), 0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ParamExtensions {
+    /// `SIZE` (RFC 1870): `SIZE=` on MAIL.
+    pub size: bool,
+    /// `8BITMIME`, `BINARYMIME` or `SMTPUTF8` (RFC 6152, RFC 3030, RFC 6531): `BODY=` on
+    /// MAIL.
+    pub body: bool,
+    /// `AUTH` (RFC 4954 section 5): `AUTH=` on MAIL.
+    pub auth: bool,
+    /// `SMTPUTF8` (RFC 6531 section 3.4): the `SMTPUTF8` parameter on MAIL.
+    pub smtputf8: bool,
+    /// `DSN` (RFC 3461): `RET=` and `ENVID=` on MAIL, `NOTIFY=` and `ORCPT=` on RCPT.
+    pub dsn: bool,
+    /// `REQUIRETLS` (RFC 8689) on MAIL.
+    pub requiretls: bool,
+    /// `MT-PRIORITY` (RFC 6710) on MAIL.
+    pub mt_priority: bool,
+    /// `DELIVERBY` (RFC 2852): `BY=` on MAIL.
+    pub deliver_by: bool,
+    /// `FUTURERELEASE` (RFC 4865): `HOLDFOR=` or `HOLDUNTIL=` on MAIL.
+    pub future_release: bool,
+    /// The Exchange MAIL parameters (`XSHADOW=`, `XOORG=`, ...), offered with `XSHADOW`,
+    /// `XSHADOWREQUEST`, `X-EXPS` or one of
+    /// [`param_allowance::EXCHANGE_MAIL_KEYWORDS`].
+    pub exchange_mail: bool,
+    /// `XRDST` on RCPT (Exchange).
+    pub exchange_rcpt: bool,
+}
+
+impl ParamExtensions {
+    /// No extension: MAIL and RCPT lines are command lines like any other.
+    pub const NONE: ParamExtensions = ParamExtensions {
+        size: false,
+        body: false,
+        auth: false,
+        smtputf8: false,
+        dsn: false,
+        requiretls: false,
+        mt_priority: false,
+        deliver_by: false,
+        future_release: false,
+        exchange_mail: false,
+        exchange_rcpt: false,
+    };
+
+    /// Every extension: the longest MAIL and RCPT lines any combination allows.
+    pub const ALL: ParamExtensions = ParamExtensions {
+        size: true,
+        body: true,
+        auth: true,
+        smtputf8: true,
+        dsn: true,
+        requiretls: true,
+        mt_priority: true,
+        deliver_by: true,
+        future_release: true,
+        exchange_mail: true,
+        exchange_rcpt: true,
+    };
+
+    /// How many octets the parameters of these extensions add to a MAIL line.
+    pub const fn mail_allowance(&self) -> usize {
+        use param_allowance as a;
+        add(self.size, a::SIZE)
+            + add(self.body, a::BODY)
+            + add(self.auth, a::AUTH)
+            + add(self.smtputf8, a::SMTPUTF8)
+            + add(self.dsn, a::DSN_MAIL)
+            + add(self.requiretls, a::REQUIRETLS)
+            + add(self.mt_priority, a::MT_PRIORITY)
+            + add(self.deliver_by, a::BY)
+            + add(self.future_release, a::HOLD)
+            + add(self.exchange_mail, a::EXCHANGE)
+    }
+
+    /// How many octets the parameters of these extensions add to a RCPT line.
+    pub const fn rcpt_allowance(&self) -> usize {
+        use param_allowance as a;
+        add(self.dsn, a::DSN_RCPT) + add(self.exchange_rcpt, a::EXCHANGE)
+    }
+
+    /// The extensions an EHLO reply advertises, as a proxy or a test tool that saw the
+    /// server's reply counts them.
+    ///
+    /// ```
+    /// use ehlo::limits::ParamExtensions;
+    /// use ehlo::syntax::capability::Capabilities;
+    /// use ehlo::syntax::reply::Reply;
+    ///
+    /// let caps = Capabilities::from_reply(&Reply::new(250, None, "mx.example.test\nSIZE 1000\nDSN"));
+    /// let x = ParamExtensions::from_capabilities(&caps);
+    /// assert!(x.size && x.dsn && !x.auth);
+    /// ```
+    pub fn from_capabilities(caps: &crate::syntax::capability::Capabilities) -> ParamExtensions {
+        use crate::syntax::capability::Capability;
+        ParamExtensions {
+            size: caps.size().is_some(),
+            body: caps.eight_bit_mime() || caps.binary_mime() || caps.smtputf8(),
+            auth: !caps.auth_mechanisms().is_empty(),
+            smtputf8: caps.smtputf8(),
+            dsn: caps.dsn(),
+            requiretls: caps.requiretls(),
+            mt_priority: caps.has_keyword("MT-PRIORITY"),
+            deliver_by: caps.deliver_by().is_some(),
+            future_release: caps.has_keyword("FUTURERELEASE"),
+            exchange_mail: caps.has(&Capability::XShadow)
+                || caps.has(&Capability::XShadowRequest)
+                || !caps.xexps_mechanisms().is_empty()
+                || param_allowance::EXCHANGE_MAIL_KEYWORDS
+                    .iter()
+                    .any(|kw| caps.has_keyword(kw)),
+            exchange_rcpt: caps.has(&Capability::XRdst),
+        }
+    }
+}
+
+/// The longest command line each verb may take, octets including the CRLF: the one rule
+/// the server's session and [`CommandDecoder`](crate::syntax::decoder::CommandDecoder)
+/// both frame command lines with ([`CommandLineLimits::for_line`]).
+///
+/// * Every line: [`command`](Self::command), 512 octets by default (RFC 5321 4.5.3.1.4).
+/// * `MAIL` and `RCPT`: [`mail`](Self::mail) and [`rcpt`](Self::rcpt), the command line
+///   plus the room the parameters of the offered extensions need ([`ParamExtensions`]).
+/// * `AUTH` and `X-EXPS`, where offered: a SASL line, 12,288 octets by default (RFC 4954
+///   section 4: the initial response rides on the command line).
+/// * `X-LINK2STATE`, where offered: [`MAX_LINK2STATE_LINE`] (1,024 octets, KB 812455).
+///
+/// No limit is ever below [`command`](Self::command).
+///
+/// ```
+/// use ehlo::limits::{CommandLineLimits, ParamExtensions, MAX_SASL_LINE};
+/// let limits = CommandLineLimits {
+///     auth: Some(MAX_SASL_LINE),
+///     ..CommandLineLimits::new(512, ParamExtensions { size: true, ..ParamExtensions::NONE })
+/// };
+/// assert_eq!(limits.for_line(b"NOOP\r\n"), 512);
+/// assert_eq!(limits.for_line(b"mail FROM:<a@example.test> SIZE=10"), 512 + 26);
+/// assert_eq!(limits.for_line(b"AUTH PLAIN dGVzdA"), MAX_SASL_LINE);
+/// assert_eq!(limits.for_line(b"X-LINK2STATE"), 512); // not offered
+/// assert_eq!(limits.for_line(b"MAI"), 512); // the verb has not arrived yet
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CommandLineLimits {
+    /// Any command line.
+    pub command: usize,
+    /// A `MAIL` line.
+    pub mail: usize,
+    /// A `RCPT` line.
+    pub rcpt: usize,
+    /// An `AUTH` line, `None` where AUTH is not offered (then [`command`](Self::command)).
+    pub auth: Option<usize>,
+    /// An `X-EXPS` line, `None` where X-EXPS is not offered.
+    pub exps: Option<usize>,
+    /// Whether `X-LINK2STATE` lines may be [`MAX_LINK2STATE_LINE`] long.
+    pub link2state: bool,
+}
+
+impl CommandLineLimits {
+    /// `command` for every line, and MAIL and RCPT lines longer by the allowances of
+    /// `params`; no AUTH, X-EXPS or X-LINK2STATE lines beyond `command` (set those fields
+    /// where the verbs are offered).
+    pub const fn new(command: usize, params: ParamExtensions) -> CommandLineLimits {
+        CommandLineLimits {
+            command,
+            mail: command.saturating_add(params.mail_allowance()),
+            rcpt: command.saturating_add(params.rcpt_allowance()),
+            auth: None,
+            exps: None,
+            link2state: false,
+        }
+    }
+
+    /// The longest command line that starts with `line` (as much of it as has arrived,
+    /// with or without its line end). A line whose verb has not arrived yet is shorter
+    /// than any of the verbs, hence than any limit, so [`command`](Self::command) is right
+    /// for it until it grows.
+    #[inline]
+    pub fn for_line(&self, line: &[u8]) -> usize {
+        let longer = if starts_with_ci(line, b"MAIL ") {
+            self.mail
+        } else if starts_with_ci(line, b"RCPT ") {
+            self.rcpt
+        } else if let (Some(n), true) = (self.auth, starts_with_ci(line, b"AUTH ")) {
+            n
+        } else if let (Some(n), true) = (self.exps, starts_with_ci(line, b"X-EXPS ")) {
+            n
+        } else if self.link2state && starts_with_ci(line, b"X-LINK2STATE") {
+            MAX_LINK2STATE_LINE
+        } else {
+            self.command
+        };
+        longer.max(self.command)
+    }
+
+    /// Whether `line` (as much of it as has arrived) starts an `AUTH` or `X-EXPS` command
+    /// that is offered: its limit is a SASL line's, and a line too long for it is answered
+    /// `500 5.5.6` (RFC 4954 sections 4 and 6), not `500 5.5.2`.
+    #[inline]
+    pub fn is_sasl_command(&self, line: &[u8]) -> bool {
+        (self.auth.is_some() && starts_with_ci(line, b"AUTH "))
+            || (self.exps.is_some() && starts_with_ci(line, b"X-EXPS "))
+    }
+}
+
+/// `n` when `on`, else 0.
+const fn add(on: bool, n: usize) -> usize {
+    if on {
+        n
+    } else {
+        0
+    }
+}
+
+/// Whether `line` starts with `prefix`, ASCII case-insensitively.
+#[inline]
+fn starts_with_ci(line: &[u8], prefix: &[u8]) -> bool {
+    line.get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
 }
 
 /// Maximum length of an XEXCH50 command line, in octets (Microsoft KB 812455).

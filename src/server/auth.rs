@@ -6,11 +6,9 @@
 //! failures.
 
 use super::decision::Pending;
-use super::{
-    exchange, replies, AuthAbort, AuthVerb, Decision, Event, Mechanism, Phase, Server, Step,
-};
+use super::{replies, AuthAbort, AuthVerb, Decision, Event, Mechanism, Phase, Server, Step};
 use crate::sasl::{SaslError, ServerExchange, ServerStep};
-use crate::syntax::command::{InitialResponse, SaslResponse};
+use crate::syntax::command::{parse_sasl_line, InitialResponse, SaslResponse};
 use crate::syntax::reply::Reply;
 use base64::Engine as _;
 
@@ -200,7 +198,7 @@ impl Server {
             // The same line parser as the caller-driven mode below, so both modes answer
             // the same bytes alike: trailing blanks are trimmed (`* ` cancels with
             // `501 5.0.0`, RFC 4954 section 4), the rest must be strict BASE64.
-            let step = match exchange::parse_sasl_line(line) {
+            let step = match parse_sasl_line(line) {
                 Ok(response) => ex.step_parsed(&response),
                 Err(_) => Err(SaslError::InvalidBase64),
             };
@@ -209,7 +207,7 @@ impl Server {
                 Err(e) => self.sasl_refused(verb, &e),
             };
         }
-        let (reply, reason) = match exchange::parse_sasl_line(line) {
+        let (reply, reason) = match parse_sasl_line(line) {
             Ok(SaslResponse::Cancel) => (replies::AUTH_CANCELLED, AuthAbort::Cancelled),
             Ok(SaslResponse::Base64(text)) => {
                 match base64::engine::general_purpose::STANDARD.decode(text.as_bytes()) {

@@ -1,6 +1,6 @@
 //! Command lines: finding a line within its limit (RFC 5321 4.5.3.1.4; AUTH and X-EXPS
 //! lines as long as SASL lines, RFC 4954 section 4; X-LINK2STATE lines of 1,024 octets,
-//! KB 812455), the session's command limit, and the dispatch of each parsed command
+//! KB 812455; the rule is [`crate::limits::CommandLineLimits`]), the session's command limit, and the dispatch of each parsed command
 //! (RFC 5321 4.1.1): those answered here, and those handed to the caller as events or to
 //! the envelope, body and authentication modules.
 
@@ -30,38 +30,10 @@ impl Server {
     }
 
     /// The longest command line that starts with `line` (as much of it as has arrived):
-    /// 512 octets (`limits.max_command_line`), except that AUTH and X-EXPS lines may be as
-    /// long as SASL lines (RFC 4954 section 4), X-LINK2STATE lines 1,024 octets, and MAIL
-    /// and RCPT lines as long as the parameters of the offered extensions need
-    /// ([`param_line_limits`](super::session_limits::param_line_limits)). A line whose verb has
-    /// not arrived yet is shorter than any of these verbs, hence than any limit.
+    /// the session's rule ([`command_line_limits`](super::session_limits::command_line_limits),
+    /// [`CommandLineLimits::for_line`](crate::limits::CommandLineLimits::for_line)).
     fn line_limit(&self, line: &[u8]) -> usize {
-        let l = &self.config.limits;
-        let base = l.command_line();
-        let longer = if starts_with_ci(line, b"MAIL ") {
-            self.mail_line_max
-        } else if starts_with_ci(line, b"RCPT ") {
-            self.rcpt_line_max
-        } else if starts_with_ci(line, b"AUTH ") && !self.config.auth.mechanisms.is_empty() {
-            l.sasl_line()
-        } else if starts_with_ci(line, b"X-EXPS ")
-            && !self.config.exchange.exps_mechanisms.is_empty()
-        {
-            self.exps_line_limit()
-        } else if starts_with_ci(line, b"X-LINK2STATE") && self.config.exchange.link2state {
-            crate::limits::MAX_LINK2STATE_LINE
-        } else {
-            base
-        };
-        longer.max(base)
-    }
-
-    /// Whether `line` (as much of it as has arrived) is an `AUTH` or `X-EXPS` command
-    /// that starts an exchange this server offers: its line limit is the SASL one.
-    fn starts_sasl_command(&self, line: &[u8]) -> bool {
-        (starts_with_ci(line, b"AUTH ") && !self.config.auth.mechanisms.is_empty())
-            || (starts_with_ci(line, b"X-EXPS ")
-                && !self.config.exchange.exps_mechanisms.is_empty())
+        self.line_limits.for_line(line)
     }
 
     pub(super) fn step_line(&mut self) -> Step {
@@ -102,7 +74,7 @@ impl Server {
                     // RFC 4954 sections 4 and 6: an AUTH (or X-EXPS) line whose initial
                     // response overflows the authentication buffer fails the command
                     // with `500 5.5.6`, like an over-long continuation line.
-                    None if self.starts_sasl_command(&self.input) => {
+                    None if self.line_limits.is_sasl_command(&self.input) => {
                         self.error(&replies::SASL_LINE_TOO_LONG);
                         Step::Progress
                     }

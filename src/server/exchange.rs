@@ -86,10 +86,8 @@
 use super::{Decision, ExchangeConfig, Extensions, Mechanism, Server, ServerConfig};
 use crate::syntax::capability::Capability;
 use crate::syntax::command::ExchangeVerb;
-use crate::syntax::command::{parse_sasl_response, SaslResponse};
 use crate::syntax::param::{ExchangeMailParams, ExchangeRcptParams};
 use crate::syntax::reply::{EnhancedCode, Reply};
-use crate::syntax::CommandError;
 use std::borrow::Cow;
 use std::net::IpAddr;
 
@@ -197,14 +195,20 @@ pub fn ntlm_supported() -> Decision {
 /// no size limit on X-EXPS chunks).
 pub const EXPS_LINE_LIMIT: usize = 72 * 1024;
 
+/// The X-EXPS line limit of a session with `config` ([`ExchangeConfig::max_exps_line`], or
+/// the SASL line limit).
+pub(crate) fn exps_line_limit(config: &ServerConfig) -> usize {
+    match config.exchange.max_exps_line {
+        0 => config.limits.sasl_line(),
+        n => n.max(config.limits.command_line()),
+    }
+}
+
 impl Server {
     /// The X-EXPS line limit in force ([`ExchangeConfig::max_exps_line`], or the SASL
     /// line limit).
     pub(crate) fn exps_line_limit(&self) -> usize {
-        match self.config.exchange.max_exps_line {
-            0 => self.config.limits.sasl_line(),
-            n => n.max(self.config.limits.command_line()),
-        }
+        exps_line_limit(&self.config)
     }
 
     /// Tells the session the client's IP address (the caller knows it from its socket).
@@ -260,36 +264,6 @@ impl Server {
     pub(crate) fn exchange_rcpt_params_ok(&self, p: &ExchangeRcptParams<'_>) -> bool {
         (p.xrdst.is_none() && p.xorar.is_none()) || (self.is_esmtp() && self.config.exchange.xrdst)
     }
-}
-
-/// A SASL continuation line, parsed by RFC 4954's rules
-/// ([`parse_sasl_response`](crate::syntax::command::parse_sasl_response): trailing blanks
-/// trimmed, `*` cancels, otherwise BASE64 characters only), except that the line may be
-/// longer than RFC 4954's 12,288 octets: the machine has already bounded it by its own
-/// limit (`limits.max_sasl_line`, or [`ExchangeConfig::max_exps_line`] for X-EXPS, whose
-/// chunks have no size limit in the public record), and a configured limit above 12,288
-/// must not turn a long line into "invalid BASE64".
-pub(crate) fn parse_sasl_line(line: &[u8]) -> Result<SaslResponse<'_>, CommandError> {
-    let content = line
-        .strip_suffix(b"\r\n")
-        .or_else(|| line.strip_suffix(b"\n"))
-        .unwrap_or(line);
-    if content.len().saturating_add(2) <= crate::limits::MAX_SASL_LINE {
-        return parse_sasl_response(line);
-    }
-    let mut content = content;
-    while let [rest @ .., b' ' | b'\t'] = content {
-        content = rest;
-    }
-    if content == b"*" {
-        return Ok(SaslResponse::Cancel);
-    }
-    let base64 = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
-    if !content.iter().all(base64) {
-        return Err(CommandError::InvalidBase64);
-    }
-    let text = std::str::from_utf8(content).map_err(|_| CommandError::InvalidBase64)?;
-    Ok(SaslResponse::Base64(Cow::Borrowed(text)))
 }
 
 fn mechs(names: &[&str]) -> Vec<Mechanism> {

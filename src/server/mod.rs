@@ -143,7 +143,7 @@ pub use event::{AuthAbort, Decision, DecisionError, Event, MessageAbort, NotAwai
 
 use body::BdatError;
 use decision::Pending;
-use session_limits::{param_line_limits, SessionLimits};
+use session_limits::{command_line_limits, SessionLimits};
 
 use crate::data::{ChunkReader, DataDecoder};
 use crate::sasl::ServerExchange;
@@ -285,9 +285,9 @@ pub struct Server {
     spoke: bool,
     /// When the decision waited for was asked (its timeout counts from then).
     pending_since: Instant,
-    /// The longest MAIL and RCPT lines this session takes ([`param_line_limits`]).
-    mail_line_max: usize,
-    rcpt_line_max: usize,
+    /// The longest command line of each verb this session takes
+    /// ([`command_line_limits`]).
+    line_limits: crate::limits::CommandLineLimits,
     /// The limits this session enforces ([`SessionLimits`]).
     limits: SessionLimits,
     /// The distinct recipient domains of the transaction, lower-cased (its first
@@ -306,7 +306,7 @@ impl Server {
     /// sessions.
     pub fn new(config: impl Into<Arc<ServerConfig>>, now: Instant) -> Server {
         let config = config.into();
-        let (mail_line_max, rcpt_line_max) = param_line_limits(&config);
+        let line_limits = command_line_limits(&config);
         let limits = SessionLimits::new(&config);
         Server {
             config,
@@ -339,8 +339,7 @@ impl Server {
             heard: false,
             spoke: false,
             pending_since: now,
-            mail_line_max,
-            rcpt_line_max,
+            line_limits,
             limits,
             rcpt_domains: Vec::new(),
         }

@@ -1,9 +1,10 @@
 //! The limits a session enforces, fixed from its configuration when it starts: recipients,
 //! transactions and recipient domains (RFC 9422 `LIMITS`), the DELIVERBY (RFC 2852) and
-//! FUTURERELEASE (RFC 4865) bounds, and the longest MAIL and RCPT lines the offered
-//! extensions need (RFC 5321 4.5.3.1.4).
+//! FUTURERELEASE (RFC 4865) bounds, and the longest command line of each verb
+//! (RFC 5321 4.5.3.1.4, with the MAIL and RCPT lines the offered extensions need).
 
 use super::ServerConfig;
+use crate::limits::{param_allowance, CommandLineLimits, ParamExtensions};
 use crate::syntax::capability::{Capability, Limits};
 
 /// The recipient and transaction limits a session enforces: those of
@@ -67,42 +68,41 @@ impl SessionLimits {
     }
 }
 
-/// The longest MAIL and RCPT command lines a session with `config` takes: the command
-/// line limit plus the room the parameters of each offered extension need (RFC 5321
-/// 4.5.3.1.4: "SMTP extensions may be used to increase this limit"; the amounts are in
-/// [`crate::limits::param_allowance`]). A MAIL with `SIZE=`, `AUTH=` and a 250-octet
-/// address is longer than 512 octets and valid.
-pub(super) fn param_line_limits(config: &ServerConfig) -> (usize, usize) {
-    use crate::limits::param_allowance as a;
+/// The longest command line of each verb a session with `config` takes
+/// ([`CommandLineLimits::for_line`]): the command line limit; MAIL and RCPT lines longer by
+/// the room the parameters of each offered extension need (RFC 5321 4.5.3.1.4: "SMTP
+/// extensions may be used to increase this limit"; the amounts are in
+/// [`crate::limits::param_allowance`]); AUTH and X-EXPS lines as long as SASL lines where
+/// offered (RFC 4954 section 4); X-LINK2STATE lines of 1,024 octets where offered
+/// (KB 812455). A MAIL with `SIZE=`, `AUTH=` and a 250-octet address is longer than 512
+/// octets and valid.
+pub(super) fn command_line_limits(config: &ServerConfig) -> CommandLineLimits {
     let x = &config.extensions;
     let e = &config.exchange;
     let extra = |kw: &str| x.extra.iter().any(|c| c.keyword().eq_ignore_ascii_case(kw));
-    let add = |on: bool, n: usize| if on { n } else { 0 };
-    let exchange_mail = e.xshadow
-        || e.xshadowrequest
-        || !e.exps_mechanisms.is_empty()
-        || [
-            "XOORG",
-            "XMESSAGECONTEXT",
-            "XATTRDIRECT",
-            "XATTRORGID",
-            "XSYSPROBEID",
-            "XMSGID",
-            "XORIGFROM",
-        ]
-        .iter()
-        .any(|kw| extra(kw));
-    let mail = add(x.size || extra("SIZE"), a::SIZE)
-        + add(x.eight_bit_mime || x.smtputf8 || x.binary_mime, a::BODY)
-        + add(!config.auth.mechanisms.is_empty(), a::AUTH)
-        + add(x.smtputf8, a::SMTPUTF8)
-        + add(x.dsn, a::DSN_MAIL)
-        + add(x.requiretls, a::REQUIRETLS)
-        + add(extra("MT-PRIORITY"), a::MT_PRIORITY)
-        + add(extra("DELIVERBY"), a::BY)
-        + add(extra("FUTURERELEASE"), a::HOLD)
-        + add(exchange_mail, a::EXCHANGE);
-    let rcpt = add(x.dsn, a::DSN_RCPT) + add(e.xrdst, a::EXCHANGE);
-    let base = config.limits.command_line();
-    (base.saturating_add(mail), base.saturating_add(rcpt))
+    let params = ParamExtensions {
+        size: x.size || extra("SIZE"),
+        body: x.eight_bit_mime || x.smtputf8 || x.binary_mime,
+        auth: !config.auth.mechanisms.is_empty(),
+        smtputf8: x.smtputf8,
+        dsn: x.dsn,
+        requiretls: x.requiretls,
+        mt_priority: extra("MT-PRIORITY"),
+        deliver_by: extra("DELIVERBY"),
+        future_release: extra("FUTURERELEASE"),
+        exchange_mail: e.xshadow
+            || e.xshadowrequest
+            || !e.exps_mechanisms.is_empty()
+            || param_allowance::EXCHANGE_MAIL_KEYWORDS
+                .iter()
+                .any(|kw| extra(kw)),
+        exchange_rcpt: e.xrdst,
+    };
+    let l = &config.limits;
+    CommandLineLimits {
+        auth: (!config.auth.mechanisms.is_empty()).then(|| l.sasl_line()),
+        exps: (!e.exps_mechanisms.is_empty()).then(|| super::exchange::exps_line_limit(config)),
+        link2state: e.link2state,
+        ..CommandLineLimits::new(l.command_line(), params)
+    }
 }

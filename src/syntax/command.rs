@@ -1208,6 +1208,37 @@ pub fn parse_sasl_response(line: &[u8]) -> Result<SaslResponse<'_>, CommandError
     Ok(SaslResponse::Base64(Cow::Borrowed(s)))
 }
 
+/// A SASL continuation line, parsed by RFC 4954's rules ([`parse_sasl_response`]: trailing
+/// blanks trimmed, `*` cancels, otherwise BASE64 characters only), except that the line may
+/// be longer than RFC 4954's 12,288 octets: the caller has already bounded it by its own
+/// limit (the server's `limits.max_sasl_line`, or `exchange.max_exps_line` for X-EXPS,
+/// whose chunks have no size limit in the public record; the decoder's
+/// `max_sasl_line`), and a configured limit above 12,288 must not turn a long line into
+/// "invalid BASE64". Both the server and the command decoder read continuation lines
+/// with it.
+pub(crate) fn parse_sasl_line(line: &[u8]) -> Result<SaslResponse<'_>, CommandError> {
+    let content = line
+        .strip_suffix(b"\r\n")
+        .or_else(|| line.strip_suffix(b"\n"))
+        .unwrap_or(line);
+    if content.len().saturating_add(2) <= crate::limits::MAX_SASL_LINE {
+        return parse_sasl_response(line);
+    }
+    let mut content = content;
+    while let [rest @ .., b' ' | b'\t'] = content {
+        content = rest;
+    }
+    if content == b"*" {
+        return Ok(SaslResponse::Cancel);
+    }
+    let base64 = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
+    if !content.iter().all(base64) {
+        return Err(CommandError::InvalidBase64);
+    }
+    let text = std::str::from_utf8(content).map_err(|_| CommandError::InvalidBase64)?;
+    Ok(SaslResponse::Base64(Cow::Borrowed(text)))
+}
+
 #[inline]
 fn own(c: Cow<'_, str>) -> Cow<'static, str> {
     Cow::Owned(c.into_owned())

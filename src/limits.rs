@@ -254,6 +254,13 @@ impl CommandLineLimits {
     /// `command` for every line, and MAIL and RCPT lines longer by the allowances of
     /// `params`; no AUTH, X-EXPS or X-LINK2STATE lines beyond `command` (set those fields
     /// where the verbs are offered).
+    ///
+    /// ```
+    /// use ehlo::limits::{param_allowance, CommandLineLimits, ParamExtensions};
+    /// let l = CommandLineLimits::new(512, ParamExtensions { dsn: true, ..ParamExtensions::NONE });
+    /// assert_eq!(l.rcpt, 512 + param_allowance::DSN_RCPT);
+    /// assert_eq!((l.auth, l.exps, l.link2state), (None, None, false));
+    /// ```
     pub const fn new(command: usize, params: ParamExtensions) -> CommandLineLimits {
         CommandLineLimits {
             command,
@@ -269,6 +276,13 @@ impl CommandLineLimits {
     /// with or without its line end). A line whose verb has not arrived yet is shorter
     /// than any of the verbs, hence than any limit, so [`command`](Self::command) is right
     /// for it until it grows.
+    ///
+    /// ```
+    /// use ehlo::limits::{CommandLineLimits, ParamExtensions, MAX_LINK2STATE_LINE};
+    /// let l = CommandLineLimits { link2state: true, ..CommandLineLimits::new(512, ParamExtensions::NONE) };
+    /// assert_eq!(l.for_line(b"X-LINK2STATE LAST CHUNK=..."), MAX_LINK2STATE_LINE);
+    /// assert_eq!(l.for_line(b"AUTH PLAIN"), 512); // AUTH not offered
+    /// ```
     #[inline]
     pub fn for_line(&self, line: &[u8]) -> usize {
         let longer = if starts_with_ci(line, b"MAIL ") {
@@ -290,6 +304,14 @@ impl CommandLineLimits {
     /// Whether `line` (as much of it as has arrived) starts an `AUTH` or `X-EXPS` command
     /// that is offered: its limit is a SASL line's, and a line too long for it is answered
     /// `500 5.5.6` (RFC 4954 sections 4 and 6), not `500 5.5.2`.
+    ///
+    /// ```
+    /// use ehlo::limits::{CommandLineLimits, ParamExtensions};
+    /// let mut l = CommandLineLimits::new(512, ParamExtensions::NONE);
+    /// assert!(!l.is_sasl_command(b"AUTH PLAIN")); // AUTH not offered
+    /// l.auth = Some(12288);
+    /// assert!(l.is_sasl_command(b"auth PLAIN") && !l.is_sasl_command(b"X-EXPS GSSAPI"));
+    /// ```
     #[inline]
     pub fn is_sasl_command(&self, line: &[u8]) -> bool {
         (self.auth.is_some() && starts_with_ci(line, b"AUTH "))

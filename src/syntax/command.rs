@@ -576,11 +576,22 @@ fn params_after(after: &str, lenient: bool) -> Option<&str> {
 /// Parses one command line (with or without its CRLF terminator).
 ///
 /// Incomplete input is the caller's business: feed whole lines found with
-/// [`super::line::find_line`]. A CR, LF or NUL inside the line is a
+/// [`super::line::find_line`], or let [`CommandDecoder`](super::decoder::CommandDecoder)
+/// find, frame and parse them from a byte stream (it also skips over-long lines and hands
+/// over to SASL lines, DATA content and BDAT chunks). A CR, LF or NUL inside the line is a
 /// [`CommandError::Syntax`] (no command smuggling through bare line ends). The length limit
 /// is `opts.max_line` (CRLF included), raised to 12,288 for `AUTH` / `X-EXPS` (RFC 4954
 /// section 4) and to 1,024 for `X-LINK2STATE`, lowered to 50 for `XEXCH50` (Microsoft KB
 /// 812455).
+///
+/// Which limit to frame a line with before parsing it: 512 octets for a command line (RFC
+/// 5321 4.5.3.1.4), more for MAIL and RCPT lines with the parameters of the offered
+/// extensions, a SASL line's 12,288 for AUTH and X-EXPS, 1,024 for X-LINK2STATE where
+/// offered: [`CommandLineLimits::for_line`](crate::limits::CommandLineLimits::for_line) is
+/// that rule, the one the server uses. A line found within it is then parsed with
+/// `max_line` at least its own length, so the parser does not judge it again (as the
+/// server and the decoder do); `opts.max_line` = 512 alone refuses a valid MAIL line with
+/// long parameters.
 ///
 /// Under [`Leniency::Lenient`] (the default) the parser also accepts: SP or HTAB runs
 /// between verb and arguments and between arguments, trailing SP / HTAB, a bare LF

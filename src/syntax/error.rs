@@ -177,6 +177,67 @@ pub enum ReplyError {
     TooManyLines,
 }
 
+/// An error of the [`CommandDecoder`](super::decoder::CommandDecoder). Neither ends the
+/// decoding: the offending line is consumed (or, if over-long, skipped) and the next call
+/// goes on with the line after it. [`DecodeError::reply`] is what a server answers.
+///
+/// ```
+/// use ehlo::bytes::BytesMut;
+/// use ehlo::syntax::decoder::CommandDecoder;
+/// use ehlo::syntax::{CommandError, DecodeError};
+///
+/// let mut dec = CommandDecoder::default();
+/// let mut buf = BytesMut::from(&b"MAIL FROM:<a@@b>\r\nQUIT\r\n"[..]);
+/// let Err(DecodeError::Invalid { error, line }) = dec.decode(&mut buf) else { panic!() };
+/// assert_eq!(&line[..], b"MAIL FROM:<a@@b>");
+/// assert_eq!(error.reply().to_bytes(), b"553 5.1.3 Bad address syntax\r\n");
+/// assert!(dec.decode(&mut buf)?.is_some()); // QUIT
+/// # Ok::<(), DecodeError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// A line passed its limit before its line end (RFC 5321 4.5.3.1.4; RFC 4954 section 4
+    /// for SASL lines). Reported once, as soon as the limit is passed, without waiting for
+    /// the line end; the rest of the line is skipped without being stored and decoding
+    /// resumes at the next line.
+    #[error("line longer than {limit} octets")]
+    LineTooLong {
+        /// The limit the line passed, in octets including the CRLF.
+        limit: usize,
+        /// Whether the line is an `AUTH` or `X-EXPS` command or a SASL continuation line,
+        /// answered `500 5.5.6` (RFC 4954 section 4), rather than another command line,
+        /// answered `500 5.5.2` (RFC 5321 4.2.4).
+        sasl: bool,
+    },
+    /// A complete line that does not parse. It was consumed.
+    #[error("{error}")]
+    Invalid {
+        /// Why it does not parse; [`CommandError::reply`] is the server's answer.
+        error: CommandError,
+        /// The line as it came, without its line end (a slice of the input, no copy).
+        line: bytes::Bytes,
+    },
+}
+
+impl DecodeError {
+    /// The reply a server sends for this error: `500 5.5.2` or `500 5.5.6` for a line too
+    /// long ([`CommandError::LineTooLong`], [`CommandError::AuthLineTooLong`]), else the
+    /// reply of the [`CommandError`].
+    ///
+    /// ```
+    /// use ehlo::syntax::DecodeError;
+    /// let e = DecodeError::LineTooLong { limit: 12288, sasl: true };
+    /// assert_eq!(e.reply().to_bytes(), b"500 5.5.6 Authentication exchange line is too long\r\n");
+    /// ```
+    pub fn reply(&self) -> Reply {
+        match self {
+            DecodeError::LineTooLong { sasl: true, .. } => CommandError::AuthLineTooLong.reply(),
+            DecodeError::LineTooLong { sasl: false, .. } => CommandError::LineTooLong.reply(),
+            DecodeError::Invalid { error, .. } => error.reply(),
+        }
+    }
+}
+
 /// A command built by hand cannot be written as the one line it stands for
 /// ([`Command::encode_checked`](super::command::Command::encode_checked)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

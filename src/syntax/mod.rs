@@ -3,6 +3,8 @@
 //!
 //! * [`mod@line`]: finding command and reply lines in a byte stream, with length limits.
 //! * [`command`]: every SMTP command (RFC 5321 4.1.1 and the extensions, Exchange verbs).
+//! * [`decoder`]: the incremental command decoder a server, proxy or test tool reads a
+//!   client's byte stream with (the counterpart of [`reply::ReplyParser`]).
 //! * [`path`]: reverse-paths, forward-paths, mailboxes, domains, address literals.
 //! * [`param`]: MAIL and RCPT parameters (esmtp-param).
 //! * [`xtext`]: the xtext encoding of RFC 3461 section 4.
@@ -14,6 +16,7 @@
 
 pub mod capability;
 pub mod command;
+pub mod decoder;
 pub mod error;
 pub mod line;
 pub mod param;
@@ -22,7 +25,7 @@ pub mod reply;
 mod scan;
 pub mod xtext;
 
-pub use error::{CommandError, EncodeError, ParamError, PathError, ReplyError};
+pub use error::{CommandError, DecodeError, EncodeError, ParamError, PathError, ReplyError};
 
 /// How forgiving the command parser is.
 ///

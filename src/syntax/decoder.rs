@@ -348,9 +348,10 @@ impl CommandDecoder {
     ///
     /// The line's limit is [`DecoderOptions::line_limits`] for its verb; it is parsed with
     /// [`parse_command`] and the options' leniency and UTF-8 setting, and detached from
-    /// `buf` ([`Command::into_owned`]). On `Ok(None)` no content is pending and either the
-    /// rest of an over-long line is being skipped (`buf` is then empty, or holds one CR) or
-    /// `buf` holds no complete line and fewer octets than the limit of the line it starts.
+    /// `buf` ([`Command::into_owned`]). On `Ok(None)` one of these holds: content is still
+    /// pending and `buf` is empty (all of it was content, discarded); the rest of an
+    /// over-long line is being skipped and `buf` is empty or holds one CR; or `buf` holds no
+    /// complete line and fewer octets than the limit of the line it starts.
     /// Call again after `Ok(Some(_))` (more commands may be buffered, RFC 2920) and after
     /// `Err(_)` (see [`DecodeError`]).
     ///

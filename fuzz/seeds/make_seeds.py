@@ -37,6 +37,15 @@ seeds = {
         b"\x01RCPT TO:<\"john smith\"@[192.0.2.1]>\r\n",
         b"\x00*\r\n",
     ],
+    # command_decoder: byte 0 options, byte 1 modes (piece size, DATA / AUTH / BDAT switches).
+    "command_decoder": [
+        b"\x04\xff" + EHLO + TXN + b"DATA\r\nSubject: hi\r\n\r\n..RSET\r\n.\r\nQUIT\r\n",
+        b"\x04\x83" + EHLO + TXN + b"BDAT 12\r\nRSET\r\n.\r\nQUITBDAT 0 LAST\r\nQUIT\r\n",
+        b"\x00\x5f" + EHLO + b"AUTH LOGIN\r\nYWxpY2U=\r\nc2VjcmV0\r\nAUTH PLAIN\r\n*\r\nQUIT\r\n",
+        b"\x01\x07" + b"x" * 700 + b"\r\nNOOP\r\nMAIL FROM:<a@@b>\r\n\r\nQUIT\r\n",
+        b"\x0c\x9f" + EHLO + b"X-LINK2STATE FIRST CHUNK=" + b"A" * 900 + b"\r\nXEXCH50 4 2\r\n\x00\x01\r\nQUIT\r\n",
+        b"\x22\x1f" + SMUGGLE + b".\r\nQUIT\n",
+    ],
     "path": [
         b"\x00<a@example.test>",
         b"\x00<>",

@@ -343,7 +343,13 @@ fn service_closing_421_mid_transaction() {
         closed(&ev),
         Some(CloseReason::ServiceUnavailable(_))
     ));
-    assert_eq!(t.c.send(env1(), "z"), Err(SendError::Closed));
+    match t.c.send(env1(), "z") {
+        Err(SendError::Closed(unsent)) => {
+            assert_eq!(unsent.envelope, env1());
+            assert_eq!(unsent.body, Body::from("z"));
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

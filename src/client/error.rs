@@ -216,12 +216,38 @@ pub enum CloseReason {
     Aborted,
 }
 
-/// Why [`Client::send`](super::Client::send) refused a message outright.
+/// Why [`Client::send`](super::Client::send) refused a message outright. The message
+/// comes back with the error, as it does with every
+/// [`Event::MessageResult`](super::Event::MessageResult), so the caller can send it on
+/// another connection without having kept a copy.
+///
+/// ```
+/// use ehlo::client::{Client, ClientConfig, Envelope, SendError};
+/// use std::time::Instant;
+///
+/// let mut client = Client::new(ClientConfig::new("client.example.test"), Instant::now());
+/// client.quit();
+/// let envelope = Envelope::new("a@example.test")?.recipient("b@example.test")?;
+/// let Err(SendError::Closed(unsent)) = client.send(envelope.clone(), "Subject: x\r\n\r\nx\r\n") else {
+///     panic!("a quitting client takes no message");
+/// };
+/// assert_eq!(unsent.envelope, envelope);
+/// # Ok::<(), ehlo::syntax::PathError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
-    /// The session is closed or closing (after `quit()`).
+    /// The session is closed or closing (after `quit()`); the message is given back.
     #[error("the session is closed or closing")]
-    Closed,
+    Closed(Box<Unsent>),
+}
+
+/// A message [`Client::send`](super::Client::send) did not take, given back whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsent {
+    /// The envelope, as given.
+    pub envelope: super::Envelope,
+    /// The content, as given.
+    pub body: super::Body,
 }
 
 /// Misuse of the body or AUTH calls.

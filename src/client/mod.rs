@@ -147,7 +147,7 @@ pub use crate::sasl::AuthVerb;
 pub use config::{ClientConfig, Credentials, Timeouts, TlsPolicy};
 pub use envelope::{Body, BodyType, Envelope, Recipient, Xexch50};
 pub use error::{
-    CloseReason, Extension, MessageError, ProtocolError, SendError, TimeoutKind, UsageError,
+    CloseReason, Extension, MessageError, ProtocolError, SendError, TimeoutKind, Unsent, UsageError,
 };
 pub use exchange::{ExchangeCommandError, ExchangeError};
 pub use query::{Query, QueryCommandError, QueryError};

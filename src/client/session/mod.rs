@@ -30,7 +30,9 @@ use self::body::{BodyPhase, Source};
 use self::transaction::{set_failed, Queued, Txn};
 use super::config::ClientConfig;
 use super::envelope::{Body, Envelope};
-use super::error::{CloseReason, MessageError, ProtocolError, SendError, TimeoutKind, UsageError};
+use super::error::{
+    CloseReason, MessageError, ProtocolError, SendError, TimeoutKind, Unsent, UsageError,
+};
 use crate::syntax::capability::{Capabilities, Capability};
 use crate::syntax::command::{Command, ExchangeVerb};
 use crate::syntax::reply::{Reply, ReplyParser};
@@ -367,7 +369,10 @@ impl Client {
         body: impl Into<Body>,
     ) -> Result<MessageId, SendError> {
         if self.state == State::Closed || self.state == State::Quitting || self.quit_requested {
-            return Err(SendError::Closed);
+            return Err(SendError::Closed(Box::new(Unsent {
+                envelope,
+                body: body.into(),
+            })));
         }
         let id = MessageId(self.next_id);
         self.next_id = self.next_id.wrapping_add(1);

@@ -239,6 +239,19 @@ fn input_after_close_is_discarded() {
     assert_eq!(server.poll_transmit(), None);
 }
 
+/// Polls `server`, accepting what needs a decision, until an event `stop` matches; that
+/// one is left undecided.
+fn accept_until(server: &mut Server, stop: impl Fn(&Event) -> bool) {
+    loop {
+        match server.poll_event() {
+            Some(e) if stop(&e) => return,
+            Some(e) if e.needs_decision() => server.decide(Decision::Accept),
+            Some(_) => {}
+            None => panic!("the event never came"),
+        }
+    }
+}
+
 /// Polling again without deciding answers nothing (documented on [`Event`]): the machine
 /// waits for the caller, and only an explicit [`Decision::Default`] applies the default.
 #[test]
@@ -275,14 +288,7 @@ fn a_forgotten_message_decision_times_out_instead_of_accepting() {
     );
     server.receive(t0(), input.as_bytes());
     let mut out = Vec::new();
-    loop {
-        match server.poll_event() {
-            Some(Event::MessageEnd { .. }) => break,
-            Some(e) if e.needs_decision() => server.decide(Decision::Accept),
-            Some(_) => {}
-            None => panic!("no MessageEnd"),
-        }
-    }
+    accept_until(&mut server, |e| matches!(e, Event::MessageEnd { .. }));
     // The caller stores the message elsewhere and keeps polling, as a select loop would.
     for _ in 0..3 {
         assert_eq!(server.poll_event(), None);
@@ -314,14 +320,7 @@ fn client_input_does_not_stretch_a_decision_wait() {
         t0(),
         format!("{EHLO}MAIL FROM:<a@example.test>\r\n").as_bytes(),
     );
-    loop {
-        match server.poll_event() {
-            Some(Event::MailFrom { .. }) => break,
-            Some(e) if e.needs_decision() => server.decide(Decision::Accept),
-            Some(_) => {}
-            None => panic!("no MailFrom"),
-        }
-    }
+    accept_until(&mut server, |e| matches!(e, Event::MailFrom { .. }));
     let deadline = server.poll_timeout().unwrap();
     assert_eq!(deadline, t0() + Duration::from_secs(300));
     for minute in 1..=4 {
@@ -352,14 +351,7 @@ fn a_sasl_decision_to_another_event_is_refused_and_the_event_waits() {
         format!("{EHLO}MAIL FROM:<a@example.test>\r\n").as_bytes(),
     );
     let mut out = Vec::new();
-    loop {
-        match server.poll_event() {
-            Some(Event::MailFrom { .. }) => break,
-            Some(e) if e.needs_decision() => server.decide(Decision::Accept),
-            Some(_) => {}
-            None => panic!("no MailFrom"),
-        }
-    }
+    accept_until(&mut server, |e| matches!(e, Event::MailFrom { .. }));
     server.transmit_into(&mut out);
     out.clear();
     for d in [

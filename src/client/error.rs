@@ -242,12 +242,26 @@ pub enum SendError {
 }
 
 /// A message [`Client::send`](super::Client::send) did not take, given back whole.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` shows the envelope and the body's size, not its content (an `unwrap` on a
+/// `SendError` must not print a whole message into a log).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Unsent {
     /// The envelope, as given.
     pub envelope: super::Envelope,
     /// The content, as given.
     pub body: super::Body,
+}
+
+impl std::fmt::Debug for Unsent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("Unsent");
+        d.field("envelope", &self.envelope);
+        match &self.body {
+            super::Body::Bytes(b) => d.field("body_len", &b.len()),
+            stream => d.field("body", stream),
+        };
+        d.finish()
+    }
 }
 
 /// Misuse of the body or AUTH calls.
@@ -272,6 +286,18 @@ pub enum UsageError {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn unsent_debug_shows_no_content() {
+        let unsent = Unsent {
+            envelope: super::super::Envelope::new("a@example.test").unwrap(),
+            body: super::super::Body::from("Subject: secret plans\r\n\r\nx\r\n"),
+        };
+        let shown = format!("{:?}", SendError::Closed(Box::new(unsent)));
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("body_len: 28"), "{shown}");
+    }
+
     use super::*;
     use crate::syntax::reply::EnhancedCode;
 

@@ -22,11 +22,19 @@
 //!   can never end the message early; after `BDAT n` (and `XEXCH50` answered `354`), exactly
 //!   `n` octets ([`CommandDecoder::read_chunk`]); after a `334` to `AUTH`, one SASL line
 //!   ([`CommandDecoder::decode_sasl`]).
+//! - A command whose following input the upstream would read differently if it did not
+//!   know the command is forwarded only when the upstream offered it in its EHLO reply:
+//!   `BDAT` (`CHUNKING`), `XEXCH50`, `AUTH`, `X-EXPS`. Otherwise (and before any EHLO, or
+//!   after HELO) the proxy answers `502 5.5.1` itself, and a refused BDAT's chunk is read
+//!   and discarded, never forwarded.
 //! - Pipelining (RFC 2920): commands are forwarded as they are decoded and replies relayed
 //!   in order; the proxy's own replies wait in the same queue, so the client gets every
 //!   reply in the order of its commands. After a command whose reply decides how the next
-//!   input is read (`EHLO`, `DATA`, `AUTH`, `X-EXPS`, `XEXCH50`) the proxy reads nothing
-//!   more from the client until that reply has come.
+//!   input is read (`EHLO`, `DATA`, `AUTH`, `X-EXPS`, `XEXCH50` and its blob) the proxy
+//!   reads nothing more from the client until that reply has come; nor while its own reply
+//!   waits behind an upstream one, or more than [`MAX_QUEUED`] replies are awaited, so
+//!   memory stays bounded. After [`MAX_REFUSED`] lines refused by the proxy itself, the
+//!   session ends with `421 4.7.0`.
 //! - Each command and reply is logged at debug level (`RUST_LOG=debug`); AUTH arguments and
 //!   SASL lines are not.
 //!
@@ -70,6 +78,19 @@ struct Cli {
 /// How long either side may stay silent while the other waits (RFC 5321 4.5.3.2).
 const IDLE: Duration = Duration::from_secs(300);
 
+/// Replies awaited at most before the proxy stops reading from the client.
+const MAX_QUEUED: usize = 64;
+
+/// Lines the proxy refuses itself before it ends the session.
+const MAX_REFUSED: u32 = 20;
+
+/// The proxy's answer to a command the upstream did not offer.
+const NOT_OFFERED: Reply = Reply::from_static(
+    502,
+    Some(EnhancedCode::new(5, 5, 1)),
+    "Command not implemented",
+);
+
 /// The proxy's answer to what it does not relay.
 const NOT_HERE: Reply = Reply::from_static(
     502,
@@ -90,6 +111,8 @@ enum Expect {
     Sasl,
     /// The reply to `XEXCH50 size`: `354` starts a blob of `size` octets.
     Exch50(u64),
+    /// The reply to an XEXCH50 blob (`250`), relayed as it is.
+    Blob,
     /// Any other reply from upstream, relayed as it is.
     Relay,
     /// A reply upstream sends that the client must not see (to the `*` that cancels an
@@ -107,8 +130,10 @@ enum Mode {
     Sasl,
     /// DATA content, after a `354`.
     Data,
-    /// The rest of a BDAT chunk or XEXCH50 blob.
+    /// The rest of a BDAT chunk.
     Chunk,
+    /// The rest of an XEXCH50 blob, whose own reply is awaited once it is all forwarded.
+    Blob,
 }
 
 /// One client connection and its upstream connection.
@@ -123,6 +148,11 @@ struct Proxy {
     to_upstream: BytesMut,
     /// The session ends once the queue is empty (QUIT forwarded, or the client gone).
     closing: bool,
+    /// What the upstream offered in its last positive EHLO reply (nothing before one, or
+    /// after HELO): commands it did not offer are not forwarded.
+    caps: Capabilities,
+    /// Lines refused by the proxy itself.
+    refused: u32,
 }
 
 impl Proxy {
@@ -136,15 +166,44 @@ impl Proxy {
             to_client: BytesMut::new(),
             to_upstream: BytesMut::new(),
             closing: false,
+            caps: Capabilities::new("", Vec::new()),
+            refused: 0,
         }
     }
 
     /// Whether the client's input must wait for a reply that decides how it is read.
+    /// Also while too many replies are awaited, or the proxy's own reply waits behind an
+    /// upstream one (a local reply at the head of the queue is sent at once): the client's
+    /// input is not read faster than the upstream answers.
     fn held(&self) -> bool {
-        matches!(
-            self.queue.back(),
-            Some(Expect::Greeting | Expect::Ehlo | Expect::Data | Expect::Sasl | Expect::Exch50(_))
-        )
+        self.queue.len() > MAX_QUEUED
+            || self.queue.iter().any(|e| {
+                matches!(
+                    e,
+                    Expect::Greeting
+                        | Expect::Ehlo
+                        | Expect::Data
+                        | Expect::Sasl
+                        | Expect::Exch50(_)
+                        | Expect::Blob
+                        | Expect::Local(_)
+                )
+            })
+    }
+
+    /// Answers a line the proxy refuses itself; ends the session after [`MAX_REFUSED`].
+    fn refuse_line(&mut self, reply: Reply) {
+        self.local(reply);
+        self.refused += 1;
+        if self.refused >= MAX_REFUSED && !self.closing {
+            info!("client: too many refused lines; closing");
+            self.local(Reply::from_static(
+                421,
+                Some(EnhancedCode::new(4, 7, 0)),
+                "Too many errors",
+            ));
+            self.closing = true;
+        }
     }
 
     /// Queues the proxy's own reply, or sends it if no reply is awaited before it.
@@ -167,8 +226,15 @@ impl Proxy {
     fn client_input(&mut self, buf: &mut BytesMut) {
         // Not `while !buf.is_empty()`: the decoder may hold the end of the content itself.
         while !self.held() && !self.closing {
-            if self.mode == Mode::Chunk && !self.decoder.content_pending() {
-                self.mode = Mode::Commands; // the chunk is all forwarded (or was empty)
+            if matches!(self.mode, Mode::Chunk | Mode::Blob) && !self.decoder.content_pending() {
+                // The chunk is all forwarded (or was empty); a blob has a reply of its own
+                // (KB 812455), awaited before the next command is read.
+                if self.mode == Mode::Blob {
+                    debug!("client: <XEXCH50 blob>");
+                    self.queue.push_back(Expect::Blob);
+                }
+                self.mode = Mode::Commands;
+                continue;
             }
             match self.mode {
                 Mode::Data => match self.decoder.decode_data(buf) {
@@ -183,7 +249,7 @@ impl Proxy {
                     }
                     None => return,
                 },
-                Mode::Chunk => match self.decoder.read_chunk(buf) {
+                Mode::Chunk | Mode::Blob => match self.decoder.read_chunk(buf) {
                     Some(piece) => self.to_upstream.extend_from_slice(&piece),
                     None => return,
                 },
@@ -198,10 +264,10 @@ impl Proxy {
                     Err(e) => {
                         // Refused here (500 5.5.6 or 501 5.5.2 end the exchange); the
                         // upstream's exchange is cancelled, its answer not relayed.
-                        warn!("client: {e}");
+                        debug!("client: {e}");
                         self.to_upstream.extend_from_slice(b"*\r\n");
                         self.queue.push_back(Expect::Swallow);
-                        self.local(e.reply());
+                        self.refuse_line(e.reply());
                         self.mode = Mode::Commands;
                     }
                 },
@@ -216,8 +282,8 @@ impl Proxy {
 
     /// A line the decoder refused: answered here, never forwarded.
     fn refuse(&mut self, e: DecodeError) {
-        warn!("client: {e}");
-        self.local(e.reply());
+        debug!("client: {e}");
+        self.refuse_line(e.reply());
     }
 
     /// Forwards one decoded command, or answers it here.
@@ -225,9 +291,36 @@ impl Proxy {
         let expect = match &cmd {
             Command::StartTls | Command::XAnonymousTls | Command::Atrn { .. } | Command::Turn => {
                 debug!("client: {} (refused)", cmd.verb());
-                return self.local(NOT_HERE);
+                return self.refuse_line(NOT_HERE);
             }
-            Command::Ehlo { .. } => Expect::Ehlo,
+            // Not offered by the upstream, which would read what follows otherwise (a
+            // chunk as commands): answered here. A BDAT chunk the decoder has begun is
+            // discarded by its next `decode`, never forwarded.
+            Command::Bdat { .. } if !self.caps.chunking() => {
+                debug!("client: BDAT (not offered upstream)");
+                return self.refuse_line(NOT_OFFERED);
+            }
+            Command::XExch50 { .. } if !self.caps.xexch50() => {
+                debug!("client: XEXCH50 (not offered upstream)");
+                return self.refuse_line(NOT_OFFERED);
+            }
+            Command::Auth { .. } if !self.caps.has_keyword("AUTH") => {
+                debug!("client: AUTH (not offered upstream)");
+                return self.refuse_line(NOT_OFFERED);
+            }
+            Command::XExps { .. } if !self.caps.has_keyword("X-EXPS") => {
+                debug!("client: X-EXPS (not offered upstream)");
+                return self.refuse_line(NOT_OFFERED);
+            }
+            // Until the reply to these, the upstream offers nothing (after HELO, nothing).
+            Command::Ehlo { .. } => {
+                self.caps.list.clear();
+                Expect::Ehlo
+            }
+            Command::Helo { .. } => {
+                self.caps.list.clear();
+                Expect::Relay
+            }
             Command::Data => Expect::Data,
             Command::Auth { .. } | Command::XExps { .. } => Expect::Sasl,
             Command::XExch50 { size, .. } => Expect::Exch50(*size),
@@ -273,6 +366,7 @@ impl Proxy {
                         .retain(|c| !matches!(c, Capability::StartTls | Capability::XAnonymousTls));
                     *self.decoder.options_mut() = DecoderOptions::from_capabilities(&caps);
                     reply.text = caps.to_reply().text;
+                    self.caps = caps;
                 }
                 Expect::Data if reply.code.0 == 354 => {
                     let config = DecoderConfig {
@@ -289,7 +383,7 @@ impl Proxy {
                 Expect::Sasl if reply.code.0 == 334 => self.mode = Mode::Sasl,
                 Expect::Exch50(size) if reply.code.0 == 354 => {
                     self.decoder.begin_chunk(size);
-                    self.mode = Mode::Chunk;
+                    self.mode = Mode::Blob;
                 }
                 Expect::Swallow => {
                     self.send_local();

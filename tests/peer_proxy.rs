@@ -2,6 +2,10 @@
 //! port with the server's own Maildir: a message through the proxy (swaks, skipped when it
 //! is not installed) is stored byte for byte; a smuggling attempt through it stays one
 //! message; malformed lines are answered by the proxy itself and the session goes on.
+//! In front of a scripted fake upstream on a loopback port: BDAT, XEXCH50, AUTH and X-EXPS
+//! the upstream did not offer are answered by the proxy and nothing of a BDAT chunk reaches
+//! it; an XEXCH50 blob's reply is awaited before the next command; a flood of bad lines
+//! behind a slow reply ends in `421` with bounded memory and log.
 
 mod peer_support;
 
@@ -265,4 +269,280 @@ fn auth_and_bdat_through_proxy() {
         "{log}"
     );
     assert!(log.contains("<SASL line>"), "{log}");
+}
+
+/// How a [`FakeUpstream`] behaves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum UpstreamMode {
+    /// EHLO without CHUNKING; an unknown verb (BDAT) gets 500 and what follows is commands.
+    NoChunk,
+    /// Offers XEXCH50: `XEXCH50 n m` gets 354, then `n` octets are read and get 250.
+    Exch,
+    /// NOOP is answered after a second.
+    Slow,
+}
+
+/// What a [`FakeUpstream`] received: each command line, each XEXCH50 blob, each message.
+#[derive(Default, Debug)]
+struct Received {
+    commands: Vec<String>,
+    blobs: Vec<Vec<u8>>,
+    messages: Vec<Vec<u8>>,
+}
+
+/// A scripted line-based SMTP server on a loopback port, one thread per connection, that
+/// reads what follows a command as a plain server would (a BDAT it does not know is
+/// followed by commands).
+struct FakeUpstream {
+    addr: SocketAddr,
+    received: std::sync::Arc<std::sync::Mutex<Received>>,
+}
+
+impl FakeUpstream {
+    fn start(mode: UpstreamMode) -> FakeUpstream {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().unwrap();
+        let received = std::sync::Arc::default();
+        let shared = std::sync::Arc::clone(&received);
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { return };
+                let shared = std::sync::Arc::clone(&shared);
+                std::thread::spawn(move || {
+                    let _ = FakeUpstream::serve(conn, mode, &shared);
+                });
+            }
+        });
+        FakeUpstream { addr, received }
+    }
+
+    fn serve(
+        conn: TcpStream,
+        mode: UpstreamMode,
+        received: &std::sync::Mutex<Received>,
+    ) -> std::io::Result<()> {
+        use std::io::Read;
+        conn.set_read_timeout(Some(peer_support::PEER_TIMEOUT))?;
+        let mut out = conn.try_clone()?;
+        let mut input = BufReader::new(conn);
+        out.write_all(b"220 up ESMTP\r\n")?;
+        loop {
+            let mut line = Vec::new();
+            if input.read_until(b'\n', &mut line)? == 0 {
+                return Ok(());
+            }
+            let line = String::from_utf8_lossy(&line).trim_end().to_string();
+            received.lock().unwrap().commands.push(line.clone());
+            let verb = line
+                .split(' ')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_uppercase();
+            match verb.as_str() {
+                "EHLO" => {
+                    let mut caps = vec!["up", "PIPELINING", "8BITMIME"];
+                    if mode == UpstreamMode::Exch {
+                        caps.push("XEXCH50");
+                    }
+                    caps.push("STARTTLS");
+                    let last = caps.pop().unwrap();
+                    for c in caps {
+                        write!(out, "250-{c}\r\n")?;
+                    }
+                    write!(out, "250 {last}\r\n")?;
+                }
+                "XEXCH50" if mode == UpstreamMode::Exch => {
+                    let n: usize = line.split(' ').nth(1).unwrap().parse().unwrap();
+                    out.write_all(b"354 send binary\r\n")?;
+                    let mut blob = vec![0; n];
+                    input.read_exact(&mut blob)?;
+                    received.lock().unwrap().blobs.push(blob);
+                    out.write_all(b"250 XEXCH50 OK\r\n")?;
+                }
+                "DATA" => {
+                    out.write_all(b"354 go\r\n")?;
+                    let mut msg = Vec::new();
+                    loop {
+                        let mut l = Vec::new();
+                        if input.read_until(b'\n', &mut l)? == 0 {
+                            return Ok(());
+                        }
+                        if l == b".\r\n" {
+                            break;
+                        }
+                        msg.extend_from_slice(&l);
+                    }
+                    received.lock().unwrap().messages.push(msg);
+                    out.write_all(b"250 queued\r\n")?;
+                }
+                "NOOP" if mode == UpstreamMode::Slow => {
+                    std::thread::sleep(Duration::from_secs(1));
+                    out.write_all(b"250 ok\r\n")?;
+                }
+                "QUIT" => {
+                    out.write_all(b"221 bye\r\n")?;
+                    return Ok(());
+                }
+                "MAIL" | "RCPT" | "RSET" | "NOOP" | "STARTTLS" | "HELO" | "TURN" => {
+                    write!(out, "250 ok {verb}\r\n")?;
+                }
+                _ => write!(out, "500 unknown {verb}\r\n")?,
+            }
+        }
+    }
+
+    fn commands(&self) -> Vec<String> {
+        self.received.lock().unwrap().commands.clone()
+    }
+}
+
+/// The proxy on a free port, forwarding to a fake upstream; logs at debug level to `log`.
+fn start_proxy_to(upstream: &FakeUpstream, dir: &tempfile::TempDir) -> (SocketAddr, Guard) {
+    let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    let mut cmd = Command::new(example("smtp-proxy"));
+    cmd.arg("--listen")
+        .arg(addr.to_string())
+        .arg("--upstream")
+        .arg(upstream.addr.to_string())
+        .env("RUST_LOG", "debug");
+    let guard = start_listening(cmd, addr, dir.path().join("proxy.log"));
+    (addr, guard)
+}
+
+/// Waits (bounded) until the upstream has seen `n` command lines.
+fn wait_commands(upstream: &FakeUpstream, n: usize) -> Vec<String> {
+    let start = std::time::Instant::now();
+    loop {
+        let cmds = upstream.commands();
+        if cmds.len() >= n || start.elapsed() > REPLY_TIMEOUT {
+            return cmds;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn bdat_and_friends_not_offered_are_refused_by_proxy() {
+    let upstream = FakeUpstream::start(UpstreamMode::NoChunk);
+    let dir = tempfile::tempdir().unwrap();
+    let (proxy, guard) = start_proxy_to(&upstream, &dir);
+
+    // Before any EHLO the upstream offered nothing: BDAT is answered here, its chunk
+    // discarded; the command after it goes through.
+    let mut c = Raw::connect(proxy);
+    c.reply(); // 220
+    c.send(b"BDAT 6\r\nRSET\r\nNOOP\r\n");
+    assert!(c.reply().starts_with("502 5.5.1"));
+    assert!(c.reply().starts_with("250 ok NOOP"));
+    c.exchange(b"QUIT\r\n", "221");
+    drop(c);
+    assert_eq!(wait_commands(&upstream, 2), ["NOOP", "QUIT"]);
+
+    // After EHLO without CHUNKING: the reviewer's chunk of commands never reaches it.
+    let (mut c, ehlo) = Raw::ehlo(proxy);
+    assert!(
+        !ehlo.contains("CHUNKING") && !ehlo.contains("STARTTLS"),
+        "{ehlo}"
+    );
+    let chunk: &[u8] = b"STARTTLS\r\nMAIL FROM:<x>\n.\r\nTURN\r\n";
+    let mut flight = format!("BDAT {}\r\n", chunk.len()).into_bytes();
+    flight.extend_from_slice(chunk);
+    flight.extend_from_slice(b"NOOP\r\n");
+    c.send(&flight);
+    assert!(c.reply().starts_with("502 5.5.1"));
+    assert!(c.reply().starts_with("250 ok NOOP"));
+    // A chunk split across writes is discarded too.
+    c.send(b"BDAT 12 LAST\r\nRSET\r\n");
+    std::thread::sleep(Duration::from_millis(100));
+    c.send(b"TURN\r\n");
+    assert!(c.reply().starts_with("502 5.5.1"));
+    c.exchanges(&[
+        (b"NOOP\r\n", "250 ok NOOP"),
+        (b"XEXCH50 4 2\r\n", "502 5.5.1"),
+        (b"AUTH PLAIN\r\n", "502 5.5.1"),
+        (b"X-EXPS GSSAPI\r\n", "502 5.5.1"),
+    ]);
+    // After HELO nothing is offered either.
+    c.exchange(b"HELO client.test\r\n", "250");
+    c.exchange(b"BDAT 6\r\nRSET\r\n", "502 5.5.1");
+    c.exchange(b"QUIT\r\n", "221");
+    let cmds = wait_commands(&upstream, 8);
+    assert_eq!(
+        cmds,
+        [
+            "NOOP",
+            "QUIT",
+            "EHLO client.test",
+            "NOOP",
+            "NOOP",
+            "HELO client.test",
+            "QUIT"
+        ],
+        "{}",
+        guard.log()
+    );
+}
+
+#[test]
+fn xexch50_blob_reply_is_awaited() {
+    let upstream = FakeUpstream::start(UpstreamMode::Exch);
+    let dir = tempfile::tempdir().unwrap();
+    let (proxy, guard) = start_proxy_to(&upstream, &dir);
+    let (mut c, ehlo) = Raw::ehlo(proxy);
+    assert!(ehlo.contains("XEXCH50"), "{ehlo}");
+    c.exchanges(&[(MAIL, "250"), (RCPT, "250"), (b"XEXCH50 6 2\r\n", "354")]);
+    // The blob (which looks like a command) and DATA in one write: the blob's 250, then
+    // DATA's 354, each for its own.
+    c.send(b"RSET\r\nDATA\r\n");
+    assert!(c.reply().starts_with("250 XEXCH50 OK"), "{}", guard.log());
+    assert!(c.reply().starts_with("354"), "{}", guard.log());
+    c.exchange(b"Subject: x\r\n\r\nbody\r\n.\r\n", "250 queued");
+    c.exchange(b"QUIT\r\n", "221");
+    wait_commands(&upstream, 6);
+    let got = upstream.received.lock().unwrap();
+    assert_eq!(
+        got.commands,
+        [
+            "EHLO client.test",
+            "MAIL FROM:<a@example.test>",
+            "RCPT TO:<b@example.test>",
+            "XEXCH50 6 2",
+            "DATA",
+            "QUIT"
+        ]
+    );
+    assert_eq!(got.blobs, [b"RSET\r\n".to_vec()]);
+    assert_eq!(got.messages, [b"Subject: x\r\n\r\nbody\r\n".to_vec()]);
+}
+
+#[test]
+fn refused_line_flood_is_bounded_and_closed() {
+    let upstream = FakeUpstream::start(UpstreamMode::Slow);
+    let dir = tempfile::tempdir().unwrap();
+    let (proxy, guard) = start_proxy_to(&upstream, &dir);
+    let (mut c, _) = Raw::ehlo(proxy);
+    // A NOOP the upstream is slow to answer, then a flood of bad lines behind it.
+    let mut out = c.out.try_clone().unwrap();
+    let writer = std::thread::spawn(move || {
+        let _ = out.write_all(b"NOOP\r\n");
+        let _ = out.write_all(&vec![b'\n'; 4 << 20]);
+    });
+    assert!(c.reply().starts_with("250 ok"));
+    for i in 0..20 {
+        let r = c.reply();
+        assert!(r.starts_with('5'), "{i}: {r:?}");
+    }
+    assert_eq!(c.reply(), "421 4.7.0 Too many errors\r\n");
+    let mut rest = String::new();
+    // Closed: end of file, or a reset for the flood the proxy did not read.
+    match c.input.read_line(&mut rest) {
+        Ok(n) => assert_eq!(n, 0, "{rest:?}"),
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+    }
+    writer.join().unwrap();
+    // The upstream saw only the good commands, and the log stayed small.
+    assert_eq!(upstream.commands(), ["EHLO client.test", "NOOP"]);
+    let log = guard.log();
+    assert!(log.len() < 64 << 10, "{} bytes of log", log.len());
+    assert!(!log.contains("WARN"), "{log}");
 }

@@ -693,10 +693,10 @@ fn bdat_too_large_then_pipelined_chunks() {
 
 /// RFC 3030 section 2: with PIPELINING, "the receiver-SMTP MUST be prepared to accept and
 /// discard additional BDAT chunks already in the pipeline after the failed BDAT". A client
-/// pipelines MAIL, RCPT and its chunks; when MAIL is refused, the first BDAT fails with
-/// `503 5.5.1` (counted as a protocol error, like the RCPT), and the chunks already
-/// pipelined behind it up to LAST get the same reply without being counted again: a long
-/// message must not use up the error limit and get the session closed with `421`.
+/// pipelines MAIL, RCPT and its chunks; when MAIL is refused, the RCPT and the first BDAT
+/// fail with `503 5.5.1`, and the chunks already pipelined behind it up to LAST get the
+/// same reply. None of them counts as a protocol error: a long message must not use up
+/// the error limit and get the session closed with `421`.
 #[test]
 fn chunks_pipelined_behind_a_bdat_refused_for_want_of_mail_are_not_errors() {
     let mut c = config();
@@ -861,6 +861,116 @@ fn pipelined_session_batches_replies() {
             t("250 2.0.0 Message accepted\r\n221 2.0.0 Bye\r\n"),
         ]
     );
+}
+
+fn refuse_first_mail() -> impl FnMut(&Event) -> Decision {
+    let mut first = true;
+    move |e| match e {
+        Event::MailFrom { .. } if std::mem::take(&mut first) => Decision::Reply(Reply::new(
+            550,
+            Some(EnhancedCode::new(5, 7, 1)),
+            "Sender rejected",
+        )),
+        _ => Decision::Default,
+    }
+}
+
+/// RFC 2920 section 3.1: a pipelining client sends MAIL, its RCPTs and DATA in one group
+/// and reads the replies afterwards. When MAIL is refused, the `503`s to the RCPTs and
+/// to the DATA pipelined behind it are answered but not counted as protocol errors: a
+/// sender refused with many recipients must get its `550` and the `503`s, not a `421`
+/// after `limits.max_errors` of them. The next transaction proceeds.
+#[test]
+fn group_pipelined_behind_a_refused_mail_does_not_use_up_the_error_limit() {
+    let mut c = config();
+    c.limits.max_errors = 3;
+    let rcpts = "RCPT TO:<b@example.test>\r\n".repeat(6);
+    let input =
+        t(EHLO) + "MAIL FROM:<spam@example.test>\r\n" + &rcpts + "DATA\r\n" + TXN + "body\r\n.\r\n";
+    let r = run(c, input.as_bytes(), refuse_first_mail());
+    let need_mail = "503 5.5.1 Need MAIL command first\r\n";
+    assert!(
+        r.text().ends_with(
+            &("550 5.7.1 Sender rejected\r\n".to_string()
+                + &need_mail.repeat(7)
+                + "250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n\
+                   354 Start mail input; end with <CRLF>.<CRLF>\r\n\
+                   250 2.0.0 Message accepted\r\n")
+        ),
+        "{}",
+        r.text()
+    );
+    assert!(!r.closed);
+    assert_eq!(r.message(), b"body\r\n");
+}
+
+/// The same holds for a MAIL the machine refuses itself (here an unoffered parameter:
+/// the `555` counts, what follows does not) and for a group ending in BDAT.
+#[test]
+fn group_behind_a_mail_refused_by_the_machine_ends_in_bdat_uncounted() {
+    let mut c = config();
+    c.limits.max_errors = 2;
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test> FOO=BAR\r\nRCPT TO:<b@example.test>\r\n\
+           RCPT TO:<c@example.test>\r\nBDAT 2\r\nabBDAT 1 LAST\r\nc\
+           MAIL FROM:<a@example.test>\r\n";
+    let r = run(c, input.as_bytes(), defaults);
+    assert!(
+        r.text().ends_with(
+            &("555 5.5.4 Parameter not recognized or not implemented\r\n".to_string()
+                + &"503 5.5.1 Need MAIL command first\r\n".repeat(4)
+                + "250 2.1.0 Sender OK\r\n")
+        ),
+        "{}",
+        r.text()
+    );
+    assert!(!r.closed);
+}
+
+/// Only directly behind the refused MAIL, and only where PIPELINING was advertised
+/// (after HELO, or with PIPELINING off, the client had to wait for the MAIL's reply): a
+/// RCPT after another command, or without PIPELINING, counts again.
+#[test]
+fn rcpt_without_mail_counts_outside_a_pipelined_group() {
+    let mut c = config();
+    c.limits.max_errors = 2;
+    let input = t(EHLO)
+        + "MAIL FROM:<spam@example.test>\r\nNOOP\r\n\
+           RCPT TO:<b@example.test>\r\nRCPT TO:<b@example.test>\r\n";
+    let r = run(c, input.as_bytes(), refuse_first_mail());
+    assert!(
+        r.text().ends_with(
+            "550 5.7.1 Sender rejected\r\n250 2.0.0 OK\r\n\
+             503 5.5.1 Need MAIL command first\r\n503 5.5.1 Need MAIL command first\r\n\
+             421 4.7.0 Too many errors, closing connection\r\n"
+        ),
+        "{}",
+        r.text()
+    );
+    assert!(r.closed);
+
+    let mut c = config();
+    c.limits.max_errors = 2;
+    c.extensions.pipelining = false;
+    let input = t(EHLO)
+        + "MAIL FROM:<spam@example.test>\r\nRCPT TO:<b@example.test>\r\n\
+           RCPT TO:<b@example.test>\r\n";
+    let r = run(c, input.as_bytes(), refuse_first_mail());
+    assert!(r.text().ends_with(
+        "503 5.5.1 Need MAIL command first\r\n\
+         421 4.7.0 Too many errors, closing connection\r\n"
+    ));
+    assert!(r.closed);
+
+    let mut c = config();
+    c.limits.max_errors = 2;
+    let input = "HELO client.example.test\r\nMAIL FROM:<spam@example.test>\r\n\
+                 RCPT TO:<b@example.test>\r\nRCPT TO:<b@example.test>\r\n";
+    let r = run(c, input.as_bytes(), refuse_first_mail());
+    assert!(r
+        .text()
+        .ends_with("421 4.7.0 Too many errors, closing connection\r\n"));
+    assert!(r.closed);
 }
 
 #[test]

@@ -40,7 +40,8 @@ fn data_error_reply(e: &DataError) -> Reply {
 
 impl Server {
     /// `BDAT <size> [LAST]`; `in_bdat_run`: the previous command was a refused BDAT
-    /// without a transaction (see `Server::bdat_run`).
+    /// without a transaction (see `Server::bdat_run`), or a refused MAIL or a RCPT behind
+    /// one (see `Server::mail_refused_run`): a `503` for want of MAIL is not counted.
     pub(super) fn handle_bdat(&mut self, size: u64, last: bool, in_bdat_run: bool) -> Step {
         let max = self.config.limits.message_size_limit();
         let error = if !(self.config.extensions.chunking && self.is_esmtp()) {

@@ -146,6 +146,7 @@ impl Server {
     /// `line`.
     fn handle_command(&mut self, line: &[u8], full: &[u8], total: usize) -> Step {
         let in_bdat_run = std::mem::take(&mut self.bdat_run);
+        let after_refused_mail = std::mem::take(&mut self.mail_refused_run);
         if total > self.config.limits.command_line() && total > self.line_limit(line) {
             self.error(&replies::LINE_TOO_LONG);
             return Step::Progress;
@@ -247,7 +248,7 @@ impl Server {
                 Step::Progress
             }
             Command::Mail { from, params } => self.handle_mail(line, from, params),
-            Command::Rcpt { to, params } => self.handle_rcpt(to, params),
+            Command::Rcpt { to, params } => self.handle_rcpt(to, params, after_refused_mail),
             Command::Data => {
                 let reply = match self.txn {
                     None => Some(replies::NEED_MAIL),
@@ -260,14 +261,21 @@ impl Server {
                 };
                 match reply {
                     Some(r) => {
-                        self.error(&r);
+                        if after_refused_mail && self.txn.is_none() {
+                            // The end of a group pipelined behind a refused MAIL.
+                            self.send(&r);
+                        } else {
+                            self.error(&r);
+                        }
                         self.flush();
                         Step::Progress
                     }
                     None => self.ask(Pending::DataStart, Event::DataStart),
                 }
             }
-            Command::Bdat { size, last } => self.handle_bdat(size, last, in_bdat_run),
+            Command::Bdat { size, last } => {
+                self.handle_bdat(size, last, in_bdat_run || after_refused_mail)
+            }
             Command::StartTls | Command::XAnonymousTls => {
                 let (verb, on) = if matches!(cmd, Command::StartTls) {
                     (TlsVerb::StartTls, x.starttls)

@@ -257,7 +257,10 @@ impl Server {
                     });
                     self.send(r.as_ref().unwrap_or(&replies::SENDER_OK));
                 }
-                Outcome::Reject(r) => self.send_reject(&r),
+                Outcome::Reject(r) => {
+                    self.send_reject(&r);
+                    self.mail_refused();
+                }
             },
             Pending::Rcpt { new_domain } => match resolve(decision, None) {
                 Outcome::Accept(r) => {

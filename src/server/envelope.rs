@@ -167,6 +167,7 @@ impl Server {
             .is_some_and(|s| s > self.config.limits.message_size_limit())
         {
             self.send(&replies::TOO_LARGE);
+            self.mail_refused();
             return Step::Progress;
         } else if !params.smtputf8 && !line.is_ascii() {
             replies::NEED_SMTPUTF8
@@ -192,15 +193,33 @@ impl Server {
             return self.ask(pending, Event::MailFrom { from, params });
         };
         self.error(&reply);
+        if self.txn.is_none() {
+            // Not for a MAIL nested in an open transaction: what follows belongs to that one.
+            self.mail_refused();
+        }
         Step::Progress
     }
 
+    /// A MAIL was refused: what the client pipelined behind it is expected (see
+    /// `Server::mail_refused_run`).
+    pub(super) fn mail_refused(&mut self) {
+        self.mail_refused_run = self.config.extensions.pipelining && self.is_esmtp();
+    }
+
+    /// `RCPT`; `after_refused_mail`: the previous command was a refused MAIL or a RCPT
+    /// behind one (see `Server::mail_refused_run`).
     pub(super) fn handle_rcpt(
         &mut self,
         to: crate::syntax::path::ForwardPath<'_>,
         params: RcptParams<'_>,
+        after_refused_mail: bool,
     ) -> Step {
         let reply = match self.txn {
+            None if after_refused_mail => {
+                self.send(&replies::NEED_MAIL);
+                self.mail_refused_run = true;
+                return Step::Progress;
+            }
             None => replies::NEED_MAIL,
             Some(t) if t.bdat => replies::RCPT_AFTER_BDAT,
             Some(_) if !self.rcpt_params_ok(&params) => replies::PARAM_NOT_RECOGNIZED,

@@ -267,6 +267,13 @@ pub struct Server {
     /// so they are refused the same way without counting as protocol errors again (a long
     /// message must not use up `limits.max_errors`). Any other command ends the run.
     bdat_run: bool,
+    /// The last command was a MAIL the session refused, or a RCPT answered `503` behind
+    /// one, and PIPELINING was advertised: the RCPTs and the DATA or BDAT that directly
+    /// follow are taken as the rest of the client's pipelined group (RFC 2920 section 3.1)
+    /// and their `503 5.5.1` does not count toward `limits.max_errors`. Otherwise a sender
+    /// refused with many recipients would be cut off with `421` for errors it could not
+    /// avoid (Exim treats them the same way). Any other command ends the run.
+    mail_refused_run: bool,
     errors: u32,
     auth_failures: u32,
     /// The SASL exchange under way uses NTLM: a failure decided without a reply of the
@@ -329,6 +336,7 @@ impl Server {
             exps_identity: None,
             txn: None,
             bdat_run: false,
+            mail_refused_run: false,
             errors: 0,
             auth_failures: 0,
             sasl_ntlm: false,

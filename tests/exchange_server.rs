@@ -543,10 +543,7 @@ fn xexch50_success_blob_is_exact_and_never_interpreted() {
     let mut input = blob.to_vec();
     input.extend_from_slice(b"BDAT 2 LAST\r\nhi");
     let out = t.io(&input, |_| Decision::Accept);
-    assert_eq!(
-        out,
-        "250 2.0.0 XEXCH50 OK\r\n250 2.0.0 Message accepted\r\n"
-    );
+    assert_eq!(out, "250 2.0.0 OK\r\n250 2.0.0 Message accepted\r\n");
     let mut got = Vec::new();
     for e in &t.events {
         if let Event::XExch50Chunk(b) = e {
@@ -583,7 +580,7 @@ fn xexch50_refusal_syntax_sequence_and_not_advertised() {
     // Bad syntax, including the 50-octet command limit and the 1 GB blob limit.
     let mut t = xexch50_session();
     t.accept("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n");
-    let syntax = "501 5.5.4 Syntax error in parameters or arguments\r\n";
+    let syntax = "501 5.5.4 Invalid XEXCH50 arguments\r\n";
     assert_eq!(t.accept("XEXCH50 x 2\r\n"), syntax);
     assert_eq!(t.accept("XEXCH50 4\r\n"), syntax);
     assert_eq!(t.accept("XEXCH50 1073741825 2\r\n"), syntax);
@@ -618,7 +615,7 @@ fn xexch50_refusal_syntax_sequence_and_not_advertised() {
     t.accept("BDAT 1\r\nz");
     assert_eq!(
         t.accept("XEXCH50 1 2\r\n"),
-        "503 5.5.1 XEXCH50 not allowed after BDAT\r\n"
+        "503 5.5.1 XEXCH50 after BDAT\r\n"
     );
     // Not advertised (the 2016 preset does not offer it): 502, and no blob is read.
     let mut t = S::new(ServerConfig::exchange_2016_default("mail.example.test"));
@@ -628,6 +625,55 @@ fn xexch50_refusal_syntax_sequence_and_not_advertised() {
         t.accept("XEXCH50 4 2\r\n"),
         "502 5.5.1 Command not implemented\r\n"
     );
+}
+
+/// KB 812455: the longest reply to an XEXCH50 command is 40 octets, and the success reply
+/// after the blob at most 20 (an error reply there at most 40). Every such reply the
+/// machine writes itself fits, CRLF included (the same count as the 50-octet command
+/// limit), with ENHANCEDSTATUSCODES advertised as in the presets.
+#[test]
+fn xexch50_machine_replies_fit_kb_812455_sizes() {
+    fn fits(out: &str, max: usize) {
+        assert!(!out.is_empty());
+        for line in out.split_inclusive("\r\n") {
+            assert!(
+                line.len() <= max,
+                "{line:?} is {} octets > {max}",
+                line.len()
+            );
+        }
+    }
+    let mut t = xexch50_session();
+    t.accept("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n");
+    // Syntax errors and the 50-octet command limit.
+    fits(&t.accept("XEXCH50 x 2\r\n"), 40);
+    fits(&t.accept("XEXCH50 4\r\n"), 40);
+    fits(&t.accept("XEXCH50 1073741825 2\r\n"), 40);
+    fits(&t.accept(&format!("XEXCH50 1 {}\r\n", "0".repeat(40))), 40);
+    // Success: 354, then the reply after the blob.
+    let out = t.accept("XEXCH50 4 2\r\n");
+    assert_eq!(out, "354 Send binary data\r\n");
+    fits(&out, 40);
+    let out = t.accept("abcd");
+    assert!(out.starts_with("250 "), "{out}");
+    fits(&out, 20);
+    // Sequence errors: twice, before MAIL, before RCPT, after BDAT.
+    fits(&t.accept("XEXCH50 1 2\r\n"), 40);
+    let mut t = xexch50_session();
+    fits(&t.accept("XEXCH50 4 2\r\n"), 40);
+    t.accept("MAIL FROM:<a@example.test>\r\n");
+    fits(&t.accept("XEXCH50 4 2\r\n"), 40);
+    t.accept("RCPT TO:<b@example.test>\r\nBDAT 1\r\nz");
+    fits(&t.accept("XEXCH50 1 2\r\n"), 40);
+    // Not advertised, before EHLO, and before authentication (Exchange 2003).
+    let mut t = S::new(ServerConfig::exchange_2016_default("mail.example.test"));
+    fits(&t.accept("XEXCH50 4 2\r\n"), 40);
+    t.ehlo();
+    fits(&t.accept("XEXCH50 4 2\r\n"), 40);
+    let mut t = S::new(ServerConfig::exchange_2003("mail.example.test"));
+    t.ehlo();
+    t.accept("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n");
+    fits(&t.accept("XEXCH50 4 2\r\n"), 40);
 }
 
 /// XEXCH50 is advertised only in an EHLO reply (KB 812455): after HELO (or before any
@@ -674,7 +720,7 @@ fn exchange_2003_xexch50_needs_authentication_first() {
     });
     t.accept("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n");
     assert_eq!(t.accept("XEXCH50 4 2\r\n"), "354 Send binary data\r\n");
-    assert_eq!(t.accept("abcd"), "250 2.0.0 XEXCH50 OK\r\n");
+    assert_eq!(t.accept("abcd"), "250 2.0.0 OK\r\n");
     let mut t = S::new(ServerConfig::exchange_2003("mail.example.test"));
     t.ehlo();
     t.io(b"AUTH GSSAPI =\r\n", |_| Decision::AuthSuccess {

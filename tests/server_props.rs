@@ -136,7 +136,7 @@ fn expected_session(idx: usize) -> (String, Vec<&'static str>, &'static [u8]) {
             format!(
                 "{GREETING}{}334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n\
                  235 2.7.0 Authentication successful\r\n250 2.1.0 Sender OK\r\n\
-                 250 2.1.5 Recipient OK\r\n354 Send binary data\r\n250 2.0.0 XEXCH50 OK\r\n\
+                 250 2.1.5 Recipient OK\r\n354 Send binary data\r\n250 2.0.0 OK\r\n\
                  354 Start mail input; end with <CRLF>.<CRLF>\r\n\
                  250 2.0.0 Message accepted\r\n221 2.0.0 Bye\r\n",
                 ehlo_reply("c")

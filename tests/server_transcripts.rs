@@ -1426,9 +1426,13 @@ fn xexch50_config() -> ServerConfig {
 fn xexch50_blob() {
     let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nXEXCH50 6 2\r\nab\r\ncdNOOP\r\n";
     let r = run(xexch50_config(), input.as_bytes(), defaults);
-    assert!(r.text().ends_with(
-        "250 2.1.5 Recipient OK\r\n354 Send binary data\r\n250 2.0.0 XEXCH50 OK\r\n250 2.0.0 OK\r\n"
-    ), "{}", r.text());
+    assert!(
+        r.text().ends_with(
+            "250 2.1.5 Recipient OK\r\n354 Send binary data\r\n250 2.0.0 OK\r\n250 2.0.0 OK\r\n"
+        ),
+        "{}",
+        r.text()
+    );
     let blob: Vec<u8> = r
         .events
         .iter()
@@ -1925,7 +1929,7 @@ fn rcpt_after_xexch50_is_allowed() {
     let input = t(EHLO) + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nXEXCH50 2 2\r\nxyRCPT TO:<c@example.test>\r\nXEXCH50 2 2\r\n";
     let r = run(c, input.as_bytes(), defaults);
     assert!(r.text().ends_with(
-        "354 Send binary data\r\n250 2.0.0 XEXCH50 OK\r\n250 2.1.5 Recipient OK\r\n503 5.5.1 XEXCH50 already received\r\n"
+        "354 Send binary data\r\n250 2.0.0 OK\r\n250 2.1.5 Recipient OK\r\n503 5.5.1 XEXCH50 already received\r\n"
     ), "{}", r.text());
 }
 
@@ -2187,7 +2191,7 @@ fn bdat_and_xexch50_split_across_reads() {
     assert_eq!(split.text(), whole.text());
     assert_eq!(split.message(), b"0123456789");
     assert!(whole.text().ends_with(
-        "354 Send binary data\r\n250 2.0.0 XEXCH50 OK\r\n250 2.0.0 Message accepted\r\n221 2.0.0 Bye\r\n"
+        "354 Send binary data\r\n250 2.0.0 OK\r\n250 2.0.0 Message accepted\r\n221 2.0.0 Bye\r\n"
     ), "{}", whole.text());
 }
 

@@ -256,7 +256,9 @@ pub enum Event {
     },
     /// *Decision*: `XEXCH50 <size> <mode>` inside a transaction with recipients.
     /// Accept: `354`, then exactly `size` octets arrive as [`Event::XExch50Chunk`].
-    /// Default: accept.
+    /// Default: accept. A reply of the caller's should stay within 40 octets with its
+    /// code and CRLF, the longest XEXCH50 reply Exchange reads (Microsoft KB 812455); the
+    /// machine's own replies to XEXCH50 do.
     XExch50 {
         /// Blob size in octets.
         size: u64,
@@ -265,7 +267,9 @@ pub enum Event {
     },
     /// Informational: a piece of the XEXCH50 blob.
     XExch50Chunk(Bytes),
-    /// *Decision*: the XEXCH50 blob is complete. Accept: `250 2.0.0`. Default: accept.
+    /// *Decision*: the XEXCH50 blob is complete. Accept: `250 2.0.0 OK`. Default: accept.
+    /// KB 812455 bounds the reply here at 20 octets for success and 40 for an error, code
+    /// and CRLF included; a reply of the caller's should keep within them.
     XExch50End,
 }
 

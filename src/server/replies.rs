@@ -113,8 +113,9 @@ pub const RCPT_AFTER_BDAT: Reply = r(503, (5, 5, 1), "RCPT not allowed after BDA
 /// `503 5.5.1`: XEXCH50 twice in a transaction.
 pub const XEXCH50_TWICE: Reply = r(503, (5, 5, 1), "XEXCH50 already received");
 /// `503 5.5.1`: XEXCH50 after the message's first BDAT chunk (the blob goes between RCPT
-/// and the message, KB 812455).
-pub const XEXCH50_AFTER_BDAT: Reply = r(503, (5, 5, 1), "XEXCH50 not allowed after BDAT");
+/// and the message, KB 812455). Like every reply to XEXCH50, at most 40 octets with its
+/// CRLF (KB 812455).
+pub const XEXCH50_AFTER_BDAT: Reply = r(503, (5, 5, 1), "XEXCH50 after BDAT");
 /// `504 5.7.0`: XEXCH50 before the peer authenticated
 /// ([`ExchangeConfig::xexch50_requires_auth`](super::ExchangeConfig::xexch50_requires_auth);
 /// KB 843106: Exchange 2003 SP1 and later answer `504 Need to authenticate first`).
@@ -156,10 +157,11 @@ pub const NEED_SMTPUTF8: Reply = r(553, (5, 6, 7), "Non-ASCII address requires S
 pub const EXPN_DISABLED: Reply = r(502, (5, 5, 1), "EXPN not available");
 /// `458 4.5.0`: ETRN default (RFC 1985).
 pub const ETRN_UNABLE: Reply = r(458, (4, 5, 0), "Unable to queue messages for node");
-/// `354` after XEXCH50.
+/// `354` after XEXCH50 (22 octets; KB 812455: an XEXCH50 reply is at most 40).
 pub const SEND_BLOB: Reply = plain(354, "Send binary data");
-/// `250 2.0.0` after the XEXCH50 blob.
-pub const BLOB_OK: Reply = r(250, (2, 0, 0), "XEXCH50 OK");
+/// `250 2.0.0 OK` after the XEXCH50 blob: KB 812455 bounds the success reply after the
+/// blob at 20 octets, which `250 2.0.0 XEXCH50 OK` and its CRLF (22) exceed; this is 14.
+pub const BLOB_OK: Reply = r(250, (2, 0, 0), "OK");
 /// `454 4.7.0`: TLS not available.
 pub const TLS_NOT_AVAILABLE: Reply = r(454, (4, 7, 0), "TLS not available");
 /// `421 4.7.0`: too many errors.

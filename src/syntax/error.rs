@@ -6,7 +6,7 @@
 //! | [`CommandError::LineTooLong`] | `500 5.5.2 Line too long` | RFC 5321 4.5.3.1.10 |
 //! | [`CommandError::AuthLineTooLong`] | `500 5.5.6 Authentication exchange line is too long` | RFC 4954 section 4 |
 //! | [`CommandError::Syntax`] | `500 5.5.2 Syntax error, command unrecognized` | RFC 5321 4.2.4 |
-//! | [`CommandError::Arguments`] | `501 5.5.4 Syntax error in parameters or arguments` | RFC 5321 4.2.4, RFC 3463 |
+//! | [`CommandError::Arguments`] | `501 5.5.4 Syntax error in parameters or arguments` (`XEXCH50`: `501 5.5.4 Invalid XEXCH50 arguments`, 37 octets: KB 812455 keeps every XEXCH50 reply within 40) | RFC 5321 4.2.4, RFC 3463 |
 //! | [`CommandError::InvalidBase64`] | `501 5.5.2 Cannot Base64-decode client response` | RFC 4954 section 4 |
 //! | [`PathError::Syntax`] | `553 5.1.3 Bad address syntax` | RFC 5321 4.2.4, RFC 3463 X.1.3 |
 //! | [`PathError::LocalPartTooLong`], [`PathError::DomainTooLong`], [`PathError::PathTooLong`] | `501 5.1.3 Path too long` (text names the part) | RFC 5321 4.5.3.1.10 |
@@ -118,6 +118,11 @@ impl CommandError {
                 EnhancedCode::new(5, 5, 2),
                 "Syntax error, command unrecognized",
             ),
+            // Microsoft KB 812455: no reply to XEXCH50 is longer than 40 octets (the
+            // generic text below makes 51 with its code and CRLF).
+            CommandError::Arguments { verb: "XEXCH50" } => {
+                (501, EnhancedCode::new(5, 5, 4), "Invalid XEXCH50 arguments")
+            }
             CommandError::Arguments { .. } => (
                 501,
                 EnhancedCode::new(5, 5, 4),

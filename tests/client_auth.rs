@@ -89,6 +89,27 @@ fn login_extra_challenge_is_cancelled() {
     );
 }
 
+/// A server that asks for the user name again and again gets it twice, then a cancel:
+/// the exchange cannot be held open for ever one prompt at a time.
+#[test]
+fn login_endless_user_name_prompts_are_cancelled() {
+    let mut t = T::new(config(password(), true));
+    t.hello(&["AUTH LOGIN"]);
+    t.expect("AUTH LOGIN\r\n");
+    for _ in 0..2 {
+        t.server("334 VXNlcm5hbWU6\r\n");
+        t.expect(&format!("{}\r\n", b64(b"alice")));
+    }
+    t.server("334 VXNlcm5hbWU6\r\n");
+    t.expect("*\r\n");
+    t.server("501 5.0.0 cancelled\r\n");
+    t.expect("QUIT\r\n");
+    t.server("221 bye\r\n");
+    assert!(
+        matches!(closed(&t.events()), Some(CloseReason::AuthFailed(Some(r))) if r.code.0 == 501)
+    );
+}
+
 #[test]
 fn never_plaintext_without_tls_unless_allowed() {
     let mut t = T::new(config(password(), false));

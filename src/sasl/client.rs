@@ -125,10 +125,10 @@ enum State {
     Scripted(Vec<String>),
     /// The client's last message went out; only an OAuth error challenge may follow.
     OAuthSent,
-    /// LOGIN: waiting for a prompt; `user_sent` once the user name went out (as the
-    /// initial response or in answer to a prompt). The answers come from `creds`.
+    /// LOGIN: waiting for a prompt; `users_sent`: how many times the user name went out
+    /// (as the initial response or in answer to a prompt). The answers come from `creds`.
     Login {
-        user_sent: bool,
+        users_sent: u8,
     },
     CramMd5,
     /// NTLM without initial response: the next 334 is "ntlm supported".
@@ -291,7 +291,9 @@ impl ClientExchange {
                 if ir {
                     initial = Some(b64::encode(username.as_bytes()));
                 }
-                State::Login { user_sent: ir }
+                State::Login {
+                    users_sent: u8::from(ir),
+                }
             }
             (Mechanism::CramMd5, _) => State::CramMd5,
             (Mechanism::XOAuth2, ClientCredentials::OAuth { user, token, .. }) => {
@@ -364,7 +366,7 @@ impl ClientExchange {
     pub fn challenge(&mut self, text: &[u8]) -> Result<ClientStep, SaslError> {
         let state = std::mem::replace(&mut self.state, State::Done);
         match state {
-            State::Login { user_sent } => self.login_answer(text, user_sent),
+            State::Login { users_sent } => self.login_answer(text, users_sent),
             State::Scripted(mut lines) => {
                 // PLAIN and the OAuth first message answer the one challenge; its text is
                 // not interpreted.
@@ -461,19 +463,31 @@ impl ClientExchange {
     /// initial response and asks `Username:` again gets the user name again, never the
     /// password. A prompt that is not recognisable is answered by position (user name
     /// first, then password). After the password the exchange is over.
-    fn login_answer(&mut self, text: &[u8], user_sent: bool) -> Result<ClientStep, SaslError> {
+    ///
+    /// The user name goes out at most twice (once more than a server that ignored the
+    /// initial response needs): a server asking for it again and again would otherwise
+    /// hold the exchange open for ever, each prompt within its reply timeout. The next
+    /// `Username:` is [`SaslError::UnexpectedStep`], on which the client cancels the
+    /// exchange (RFC 4954 section 4: a line with a single `*`).
+    fn login_answer(&mut self, text: &[u8], users_sent: u8) -> Result<ClientStep, SaslError> {
         let prompt = b64::decode_challenge(text)
             .ok()
             .and_then(|p| login::prompt_kind(&p));
         let send_user = match prompt {
             Some(login::LoginPrompt::Username) => true,
             Some(login::LoginPrompt::Password) => false,
-            None => !user_sent,
+            None => users_sent == 0,
         };
+        if send_user && users_sent >= 2 {
+            self.state = State::Login { users_sent };
+            return Err(SaslError::UnexpectedStep(self.mechanism.static_name()));
+        }
         let (username, password) = self.password()?;
         let answer = b64::encode(if send_user { username } else { password }.as_bytes());
         self.state = if send_user {
-            State::Login { user_sent: true }
+            State::Login {
+                users_sent: users_sent + 1,
+            }
         } else {
             State::Done
         };
@@ -619,6 +633,34 @@ mod tests {
         );
         assert_eq!(
             ex.challenge(b"UGFzc3dvcmQ6").unwrap(),
+            ClientStep::Send("dGFuc3RhYWZs".into())
+        );
+    }
+
+    #[test]
+    fn login_answers_the_user_name_at_most_twice() {
+        // A server that keeps asking for the user name (never for the password) would hold
+        // the exchange open for ever.
+        for ir in [false, true] {
+            let mut ex = ClientExchange::new(Mechanism::Login, pw("tim", "tanstaafl")).unwrap();
+            let sent_first = ex.start(ir).unwrap().initial_response.is_some();
+            assert_eq!(sent_first, ir);
+            let answered = (0..5)
+                .take_while(|_| ex.challenge(b"VXNlcm5hbWU6").is_ok())
+                .count();
+            assert_eq!(answered, if ir { 1 } else { 2 }, "ir: {ir}");
+            assert_eq!(
+                ex.challenge(b"VXNlcm5hbWU6"),
+                Err(SaslError::UnexpectedStep("LOGIN"))
+            );
+        }
+        // Prompts it cannot read are answered by position: the user name once, then the
+        // password, which ends the exchange.
+        let mut ex = ClientExchange::new(Mechanism::Login, pw("tim", "tanstaafl")).unwrap();
+        ex.start(false).unwrap();
+        assert_eq!(ex.challenge(b"").unwrap(), ClientStep::Send("dGlt".into()));
+        assert_eq!(
+            ex.challenge(b"").unwrap(),
             ClientStep::Send("dGFuc3RhYWZs".into())
         );
     }

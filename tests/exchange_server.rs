@@ -1184,3 +1184,32 @@ fn exchange_preset_answers_ehlo_without_argument() {
     let mut t = S::new(ServerConfig::exchange_2016_default("mail.example.test"));
     assert!(t.accept("HELO\r\n").starts_with("501 "));
 }
+
+/// The MUST holds for any server that offers NTLM, with AUTH or with X-EXPS, even with
+/// `ehlo_without_argument` off: an NTLM client may send a bare EHLO to discover it.
+#[test]
+fn a_server_offering_ntlm_answers_ehlo_without_argument() {
+    use ehlo::server::Mechanism;
+    let mut c = ServerConfig::new("mx.example.test");
+    c.auth.mechanisms = vec![Mechanism::new("NTLM")];
+    assert!(!c.exchange.ehlo_without_argument);
+    let mut t = S::new(c);
+    let out = t.accept("EHLO\r\n");
+    assert!(out.starts_with("250-mx.example.test Hello"), "{out}");
+    assert!(
+        out.contains("250-AUTH NTLM\r\n") || out.ends_with("250 AUTH NTLM\r\n"),
+        "{out}"
+    );
+    assert!(t.s.is_esmtp());
+
+    let mut c = ServerConfig::new("mx.example.test");
+    c.exchange.exps_mechanisms = vec![Mechanism::new("ntlm")];
+    let mut t = S::new(c);
+    assert!(t.accept("EHLO\r\n").starts_with("250-"));
+
+    // Another mechanism does not bring it.
+    let mut c = ServerConfig::new("mx.example.test");
+    c.auth.mechanisms = vec![Mechanism::new("CRAM-MD5")];
+    let mut t = S::new(c);
+    assert!(t.accept("EHLO\r\n").starts_with("501 "));
+}

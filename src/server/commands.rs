@@ -156,7 +156,7 @@ impl Server {
             None => self.config.extensions.smtputf8 && self.is_esmtp(),
         };
         let opts = self.parse_options(utf8, line.len());
-        if self.config.exchange.ehlo_without_argument && !self.refused && is_bare_ehlo(line) {
+        if !self.refused && is_bare_ehlo(line) && self.config.answers_bare_ehlo() {
             // [MS-SMTPNTLM] 2.2.1.9: the server answers EHLO with or without an argument.
             return self.ask(
                 Pending::Ehlo(String::new()),

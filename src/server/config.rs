@@ -245,6 +245,10 @@ pub struct ExchangeConfig {
     /// 4.1.1.1 only says clients SHOULD send the argument, and "The SMTP server MUST
     /// support such clients". Off by default (RFC 5321's grammar requires the argument);
     /// on in the Exchange presets. `HELO` still needs its argument.
+    ///
+    /// A server that offers NTLM (among [`AuthConfig::mechanisms`] or
+    /// [`ExchangeConfig::exps_mechanisms`]) answers a bare `EHLO` whatever this flag says:
+    /// \[MS-SMTPNTLM\] makes it a MUST for a server that implements it.
     pub ehlo_without_argument: bool,
 }
 
@@ -427,6 +431,15 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    /// Whether a bare `EHLO` is answered (see [`ExchangeConfig::ehlo_without_argument`]):
+    /// when that flag is on, or when NTLM is offered with AUTH or X-EXPS.
+    pub(super) fn answers_bare_ehlo(&self) -> bool {
+        let ntlm = |m: &Mechanism| m.name.eq_ignore_ascii_case("NTLM");
+        self.exchange.ehlo_without_argument
+            || self.auth.mechanisms.iter().any(ntlm)
+            || self.exchange.exps_mechanisms.iter().any(ntlm)
+    }
+
     /// Advertises the configured recipient and transaction limits with a `LIMITS` line
     /// (RFC 9422): `LIMITS RCPTMAX=<limits.max_recipients> MAILMAX=<limits.max_transactions>`
     /// in `extensions.extra`, replacing a `LIMITS` line already there (and with it an

@@ -91,7 +91,7 @@ pub enum Event {
         /// The client's name as given; empty for a bare `EHLO`, which reaches the caller
         /// only under
         /// [`ExchangeConfig::ehlo_without_argument`](super::ExchangeConfig::ehlo_without_argument)
-        /// (otherwise it is refused with `501`).
+        /// or when NTLM is offered (otherwise it is refused with `501`).
         domain: String,
     },
     /// *Decision*: `HELO`. Accept: `250 <host>`. Default: accept. Once accepted, an open

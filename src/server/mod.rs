@@ -807,8 +807,8 @@ impl Server {
         self.tls
     }
 
-    /// The name the client gave in its accepted EHLO or HELO (`None` after a bare `EHLO`
-    /// accepted under [`ExchangeConfig::ehlo_without_argument`]).
+    /// The name the client gave in its accepted EHLO or HELO (`None` after a bare `EHLO`,
+    /// accepted under [`ExchangeConfig::ehlo_without_argument`] or when NTLM is offered).
     pub fn client_name(&self) -> Option<&str> {
         self.client_name.as_deref()
     }

@@ -784,6 +784,64 @@ fn overlong_envid_or_orcpt_is_refused_before_sending() {
     );
 }
 
+/// RFC 3461 4.4 and 4.2: the ENVID and an ORCPT address are printable US-ASCII before
+/// xtext encoding (the `utf-8` address type of RFC 6533 also takes non-ASCII text). A
+/// control character, which the encoding would carry into the DSN's fields (a CR LF ends
+/// one there), or non-ASCII text in an `rfc822` address, fails the message before
+/// anything is sent.
+#[test]
+fn envid_and_orcpt_that_are_not_printable_ascii_are_refused_before_sending() {
+    use ehlo::syntax::param::Orcpt;
+    use ehlo::syntax::xtext::XText;
+    use std::borrow::Cow;
+    let mut bad: Vec<Envelope> = Vec::new();
+    for envid in ["id\r\nX-Injected: 1", "id\0", "j\u{f6}rg"] {
+        let mut e = env(&["b@example.test"]);
+        e.envid = Some(envid.to_string());
+        bad.push(e);
+    }
+    for (addr_type, addr) in [
+        ("rfc822", "b@example.test\r\nX: 1"),
+        ("rfc822", "j\u{f6}rg@example.test"),
+        ("utf-8", "b\u{7f}@example.test"),
+    ] {
+        let mut e = env(&["b@example.test"]);
+        e.recipients[0].orcpt = Some(Orcpt {
+            addr_type: Cow::Borrowed(addr_type),
+            addr: XText::encode(addr.as_bytes()),
+        });
+        bad.push(e);
+    }
+    for e in bad {
+        let mut t = T::plain();
+        t.hello(&["DSN", "PIPELINING"]);
+        let id = t.c.send(e.clone(), "x\r\n").unwrap();
+        t.expect("");
+        assert_eq!(
+            results(&t.events()),
+            vec![(id, Err(MessageError::InvalidEnvelope))],
+            "{e:?}"
+        );
+    }
+    // Printable text, SP and HTAB included, goes out encoded; so does an escaped
+    // non-ASCII address of the `utf-8` type.
+    let mut e = env(&["b@example.test"]);
+    e.envid = Some("id 1\t2".to_string());
+    e.recipients[0].orcpt = Some(Orcpt {
+        addr_type: Cow::Borrowed("utf-8"),
+        addr: XText::encode("j\u{f6}rg@example.test".as_bytes()),
+    });
+    let mut t = T::plain();
+    t.hello(&["DSN", "PIPELINING"]);
+    t.c.send(e, "x\r\n").unwrap();
+    let out = t.sent();
+    assert!(out.contains(" ENVID=id+201+092\r\n"), "{out}");
+    assert!(
+        out.contains(" ORCPT=utf-8;j+C3+B6rg@example.test\r\n"),
+        "{out}"
+    );
+}
+
 /// The results, the message's id and the text sent.
 type Sent = (
     Vec<(MessageId, Result<u16, MessageError>)>,

@@ -1866,7 +1866,8 @@ fn smtputf8_addresses_need_the_parameter() {
 
 /// RFC 6533 section 3: in an SMTPUTF8 transaction an ORCPT address may carry UTF-8 as
 /// itself only in the `utf-8` address type; an `rfc822` one stays RFC 3461 xtext (ASCII,
-/// section 4) and is refused `501 5.5.4` with UTF-8 in it.
+/// section 4) and is refused `501 5.5.4` with UTF-8 in it, as itself or xtext-encoded
+/// (section 4.2: printable US-ASCII before encoding).
 #[test]
 fn smtputf8_orcpt_utf8_only_in_the_utf8_address_type() {
     let mut c = config();
@@ -1883,7 +1884,42 @@ fn smtputf8_orcpt_utf8_only_in_the_utf8_address_type() {
             "250 2.1.0 Sender OK",
             "501 5.5.4 Invalid parameter value",
             "250 2.1.5 Recipient OK",
+            "501 5.5.4 Invalid parameter value"
+        ]
+    );
+}
+
+/// RFC 3461 4.4 and 4.2: ENVID and the ORCPT address are printable US-ASCII before xtext
+/// encoding. An escaped CR LF (or another control character) would reach the DSN's
+/// `Original-Envelope-Id` or `Original-Recipient` field and end it: `501 5.5.4` where DSN
+/// is offered, the `555 5.5.4` of any DSN parameter where it is not.
+#[test]
+fn envid_and_orcpt_with_control_characters_are_refused() {
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test> ENVID=id+0D+0AX-Injected:+201\r\n\
+           MAIL FROM:<a@example.test> ENVID=id+00\r\n\
+           MAIL FROM:<a@example.test> ENVID=id+201+092\r\n\
+           RCPT TO:<b@example.test> ORCPT=rfc822;b@example.test+0D+0AX:+201\r\n\
+           RCPT TO:<b@example.test> ORCPT=rfc822;b+20c@example.test\r\n";
+    let out = run(config(), input.as_bytes(), defaults).text();
+    assert_eq!(
+        after_ehlo(&out),
+        [
+            "501 5.5.4 Invalid parameter value",
+            "501 5.5.4 Invalid parameter value",
+            "250 2.1.0 Sender OK",
+            "501 5.5.4 Invalid parameter value",
             "250 2.1.5 Recipient OK"
+        ]
+    );
+    let mut c = config();
+    c.extensions.dsn = false;
+    let out = run(c, input.as_bytes(), defaults).text();
+    assert_eq!(
+        after_ehlo(&out)[..2],
+        [
+            "555 5.5.4 Parameter not recognized or not implemented",
+            "555 5.5.4 Parameter not recognized or not implemented"
         ]
     );
 }

@@ -35,9 +35,10 @@ pub struct Recipient {
     /// [`MessageError::InvalidEnvelope`](super::MessageError::InvalidEnvelope).
     pub notify: Option<Notify>,
     /// `ORCPT=`, sent only when the server advertises DSN; its `addr_type` must be an atom
-    /// (RFC 3461 4.2) and its address ASCII xtext, except that an address of the `utf-8`
-    /// type may hold UTF-8 as itself in an SMTPUTF8 transaction (RFC 6533 section 3; set
-    /// [`Envelope::smtputf8`] for it); otherwise the send fails with
+    /// (RFC 3461 4.2) and its address ASCII xtext of printable US-ASCII (no control
+    /// character once decoded, section 4.2), except that an address of the `utf-8` type
+    /// may hold non-ASCII text, and UTF-8 as itself in an SMTPUTF8 transaction (RFC 6533
+    /// section 3; set [`Envelope::smtputf8`] for it); otherwise the send fails with
     /// [`MessageError::InvalidEnvelope`](super::MessageError::InvalidEnvelope).
     pub orcpt: Option<Orcpt<'static>>,
     /// Exchange RCPT parameters (`XRDST=`, `XORAR=`), sent only when the server
@@ -82,7 +83,9 @@ pub struct Envelope {
     pub requiretls: bool,
     /// `RET=` (RFC 3461), sent only when DSN is advertised.
     pub ret: Option<Ret>,
-    /// `ENVID=` (RFC 3461), raw (the client xtext-encodes it), sent only with DSN.
+    /// `ENVID=` (RFC 3461), raw (the client xtext-encodes it), sent only with DSN: at
+    /// most 100 characters of printable US-ASCII (graphic, SP, HTAB; section 4.4), else
+    /// the send fails with [`MessageError::InvalidEnvelope`](super::MessageError::InvalidEnvelope).
     pub envid: Option<String>,
     /// An Exchange XEXCH50 blob, sent only when the server advertises `XEXCH50`.
     pub xexch50: Option<Xexch50>,

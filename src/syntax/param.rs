@@ -48,8 +48,10 @@ pub struct Notify {
 pub struct Orcpt<'a> {
     /// The address type, e.g. `rfc822` or `utf-8`.
     pub addr_type: Cow<'a, str>,
-    /// The original recipient address, xtext-encoded as on the wire (UTF-8 as itself
-    /// only in the `utf-8` address type under SMTPUTF8, RFC 6533 section 3).
+    /// The original recipient address, xtext-encoded as on the wire: at most 500
+    /// characters of printable US-ASCII once decoded (RFC 3461 4.2; the parser refuses a
+    /// control character, or non-ASCII text in a type other than `utf-8`). UTF-8 as itself
+    /// only in the `utf-8` address type under SMTPUTF8 (RFC 6533 section 3).
     pub addr: XText<'a>,
 }
 
@@ -235,7 +237,8 @@ pub struct MailParams<'a> {
     pub smtputf8: bool,
     /// `RET=` (RFC 3461).
     pub ret: Option<Ret>,
-    /// `ENVID=` (RFC 3461), xtext.
+    /// `ENVID=` (RFC 3461 4.4), xtext: at most 100 characters of printable US-ASCII
+    /// once decoded (the parser refuses others).
     pub envid: Option<XText<'a>>,
     /// `AUTH=` (RFC 4954 section 5): the xtext mailbox, or `<>` as written.
     pub auth: Option<XText<'a>>,
@@ -844,8 +847,12 @@ impl<'a> MailParams<'a> {
                 return set(&mut self.ret, b, it, r);
             }
             ENVID => {
+                // RFC 3461 4.4: at most 100 characters of printable US-ASCII, before xtext
+                // encoding.
                 let v = xtext(t, it, false)?;
-                if xtext_decoded_len(v.as_str()) > crate::limits::MAX_ENVID {
+                if xtext_decoded_len(v.as_str()) > crate::limits::MAX_ENVID
+                    || !super::xtext::decodes_to_printable(v.as_str().as_bytes(), false)
+                {
                     return Err(invalid(b, it));
                 }
                 return set(&mut self.envid, b, it, v);
@@ -1081,13 +1088,14 @@ impl<'a> RcptParams<'a> {
                     return None;
                 }
                 // xtext up to the separator (UTF-8 only in the `utf-8` type, see
-                // `orcpt_utf8`).
-                let end = super::xtext::end(b, semi + 1, orcpt_utf8(t.get(vs..semi)?, utf8));
-                if xtext_decoded_len(t.get(semi + 1..end)?) > crate::limits::MAX_ORCPT {
+                // `orcpt_utf8`), of printable text (see `orcpt_text_ok`).
+                let addr_type = t.get(vs..semi)?;
+                let end = super::xtext::end(b, semi + 1, orcpt_utf8(addr_type, utf8));
+                if !orcpt_text_ok(addr_type, t.get(semi + 1..end)?) {
                     return None;
                 }
                 self.orcpt = Some(Orcpt {
-                    addr_type: Cow::Borrowed(t.get(vs..semi)?),
+                    addr_type: Cow::Borrowed(addr_type),
                     addr: XText(Cow::Borrowed(t.get(semi + 1..end)?)),
                 });
                 end
@@ -1199,6 +1207,19 @@ fn orcpt_utf8(addr_type: &str, utf8: bool) -> bool {
     utf8 && addr_type.eq_ignore_ascii_case("utf-8")
 }
 
+/// Whether the valid xtext `addr` of an `ORCPT=` of type `addr_type` is an address RFC
+/// 3461 section 4.2 allows: at most 500 characters, and "prior to encoding as xtext" of
+/// printable US-ASCII only (no control character an escape could smuggle into the DSN's
+/// `Original-Recipient` field). The `utf-8` type (RFC 6533 section 3) also holds non-ASCII
+/// characters.
+fn orcpt_text_ok(addr_type: &str, addr: &str) -> bool {
+    xtext_decoded_len(addr) <= crate::limits::MAX_ORCPT
+        && super::xtext::decodes_to_printable(
+            addr.as_bytes(),
+            addr_type.eq_ignore_ascii_case("utf-8"),
+        )
+}
+
 /// `ORCPT=` value: `addr-type ";" xtext` (RFC 3461 4.2), octets `vs..ve` of `s`; addr-type
 /// is an atom. Under SMTPUTF8 an address of the `utf-8` type may hold UTF-8 (RFC 6533
 /// `utf-8-addr-unitext`), see [`orcpt_utf8`].
@@ -1210,8 +1231,7 @@ fn parse_orcpt<'a>(s: &'a str, (vs, ve): (usize, usize), opts: &ParseOptions) ->
         return None;
     }
     let (t, a) = (v.get(..semi)?, v.get(semi + 1..)?);
-    if !super::xtext::is_valid_bytes(a.as_bytes(), orcpt_utf8(t, opts.utf8))
-        || xtext_decoded_len(a) > crate::limits::MAX_ORCPT
+    if !super::xtext::is_valid_bytes(a.as_bytes(), orcpt_utf8(t, opts.utf8)) || !orcpt_text_ok(t, a)
     {
         return None;
     }
@@ -1509,6 +1529,57 @@ mod tests {
                 "{}",
                 addr.len()
             );
+        }
+    }
+
+    /// RFC 3461 4.4 and 4.2: the ENVID value and the ORCPT address, "prior to encoding as
+    /// xtext MUST consist entirely of printable (graphic and white space) characters from
+    /// the US-ASCII repertoire" (they go into the DSN's header-like fields). A `+0D+0A`
+    /// would end such a field and start another. In the `utf-8` address type (RFC 6533
+    /// section 3) non-ASCII text is allowed, control characters are not.
+    #[test]
+    fn envid_and_orcpt_decode_to_printable_ascii() {
+        let utf8 = ParseOptions {
+            utf8: true,
+            ..ParseOptions::default()
+        };
+        for (envid, good) in [
+            ("id+20x+09y", true),
+            ("QQ+2B1", true),
+            ("a+0D+0AX-Injected:+201", false),
+            ("a+00", false),
+            ("a+7F", false),
+            ("j+C3+B6rg", false),
+        ] {
+            for prefix in ["", "SIZE=1 ", "X-OTHER=1 "] {
+                let line = format!("{prefix}ENVID={envid}");
+                let want = if good {
+                    Ok(())
+                } else {
+                    Err(ParamError::InvalidValue("ENVID".into()))
+                };
+                assert_eq!(MailParams::parse(&line, &utf8).map(|_| ()), want, "{line}");
+            }
+        }
+        for (orcpt, good) in [
+            ("rfc822;a+20b@example.test", true),
+            ("rfc822;b@example.test+0D+0ARCPT", false),
+            ("rfc822;b+00@example.test", false),
+            ("rfc822;j+C3+B6rg@example.test", false),
+            ("x400;a+1Fb", false),
+            ("utf-8;j+C3+B6rg@example.test", true),
+            ("utf-8;j\u{f6}rg@example.test", true),
+            ("utf-8;j\u{f6}rg+0A@example.test", false),
+        ] {
+            for prefix in ["", "NOTIFY=NEVER ", "X-OTHER=1 "] {
+                let line = format!("{prefix}ORCPT={orcpt}");
+                let want = if good {
+                    Ok(())
+                } else {
+                    Err(ParamError::InvalidValue("ORCPT".into()))
+                };
+                assert_eq!(RcptParams::parse(&line, &utf8).map(|_| ()), want, "{line}");
+            }
         }
     }
 

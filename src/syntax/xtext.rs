@@ -67,6 +67,30 @@ pub(crate) fn end(b: &[u8], mut i: usize, utf8: bool) -> usize {
     }
 }
 
+/// Whether valid xtext `b` decodes to printable text: US-ASCII graphic characters, SP and
+/// HTAB, as RFC 3461 requires of the ENVID value (section 4.4) and the ORCPT address
+/// (section 4.2): "prior to encoding as xtext MUST consist entirely of printable (graphic
+/// and white space) characters from the US-ASCII repertoire", since both go into the
+/// header-like fields of a DSN, where an encoded CR LF would end the field. With
+/// `unicode` (the `utf-8` address type of ORCPT, RFC 6533 section 3) octets of non-ASCII
+/// characters are allowed too, as themselves or `+XX`-escaped; control characters never
+/// are.
+///
+/// Only `+XX` escapes can decode to anything else: an xchar is graphic, and a non-ASCII
+/// octet as itself is only valid xtext where the caller allowed it (see [`is_valid`]).
+pub(crate) fn decodes_to_printable(b: &[u8], unicode: bool) -> bool {
+    memchr::memchr_iter(b'+', b).all(|i| {
+        let octet = match (
+            b.get(i + 1).copied().and_then(hex_val),
+            b.get(i + 2).copied().and_then(hex_val),
+        ) {
+            (Some(h), Some(l)) => h << 4 | l,
+            _ => return false,
+        };
+        octet == b'\t' || (0x20..=0x7e).contains(&octet) || (unicode && octet >= 0x80)
+    })
+}
+
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 impl<'a> XText<'a> {

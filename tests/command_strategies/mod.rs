@@ -82,6 +82,12 @@ pub fn xtext_nonempty() -> impl Strategy<Value = XText<'static>> {
     vec(any::<u8>(), 1..16).prop_map(|b| XText::encode(&b))
 }
 
+/// The xtext of an ENVID or ORCPT address: printable US-ASCII (graphic, SP, HTAB) before
+/// encoding (RFC 3461 sections 4.2 and 4.4).
+pub fn dsn_xtext(min: usize) -> impl Strategy<Value = XText<'static>> {
+    vec(prop_oneof![Just(b'\t'), 0x20u8..=0x7e], min..16).prop_map(|b| XText::encode(&b))
+}
+
 /// Unknown parameters: keywords that no typed parameter uses (prefix `Y-`), unique.
 pub fn others() -> impl Strategy<Value = Vec<Param<'static>>> {
     vec(("[a-zA-Z0-9]{1,6}", option::of("[!-<>-~]{1,10}")), 0..3).prop_map(|v| {
@@ -122,7 +128,7 @@ pub fn mail_params() -> impl Strategy<Value = MailParams<'static>> {
         ]),
         any::<bool>(),
         option::of(prop_oneof![Just(Ret::Full), Just(Ret::Headers)]),
-        option::of(xtext_nonempty()),
+        option::of(dsn_xtext(1)),
         option::of(xtext_nonempty()),
         any::<bool>(),
         option::of(
@@ -197,7 +203,7 @@ pub fn rcpt_params() -> impl Strategy<Value = RcptParams<'static>> {
     (
         option::of(notify()),
         option::of(
-            ("rfc822|utf-8|x400|[a-z]{1,6}", xtext()).prop_map(|(t, a)| Orcpt {
+            ("rfc822|utf-8|x400|[a-z]{1,6}", dsn_xtext(0)).prop_map(|(t, a)| Orcpt {
                 addr_type: s(t),
                 addr: a,
             }),

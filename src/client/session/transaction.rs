@@ -239,11 +239,14 @@ impl Client {
         }
         let dsn = self.esmtp && self.has(&Capability::Dsn);
         if dsn {
-            // RFC 3461 4.4: an ENVID of at most 100 characters (before xtext encoding).
+            // RFC 3461 4.4: an ENVID of at most 100 characters (before xtext encoding),
+            // "printable (graphic and white space) characters from the US-ASCII
+            // repertoire".
+            let printable = |e: &str| e.bytes().all(|b| b == b'\t' || (0x20..=0x7e).contains(&b));
             if env
                 .envid
                 .as_ref()
-                .is_some_and(|e| e.len() > crate::limits::MAX_ENVID)
+                .is_some_and(|e| e.len() > crate::limits::MAX_ENVID || !printable(e))
             {
                 return Err(MessageError::InvalidEnvelope);
             }
@@ -288,19 +291,24 @@ impl Client {
             return Err(MessageError::InvalidEnvelope);
         }
         for (r, slot) in env.recipients.iter().zip(&rcpt) {
-            // RFC 3461 4.2: an ORCPT address of at most 500 characters (before xtext), and
-            // an addr-type that is an atom (a space or `;` there would smuggle text, or
-            // another parameter, onto the RCPT line). RFC 3461 4.1: NOTIFY is NEVER alone,
-            // or a non-empty list of SUCCESS, FAILURE and DELAY.
+            // RFC 3461 4.2: an ORCPT address of at most 500 characters of printable
+            // US-ASCII (before xtext), and an addr-type that is an atom (a space or `;`
+            // there would smuggle text, or another parameter, onto the RCPT line). RFC 3461
+            // 4.1: NOTIFY is NEVER alone, or a non-empty list of SUCCESS, FAILURE and DELAY.
             let orcpt_len = |o: &param::Orcpt<'_>| o.addr.decode().map_or(usize::MAX, |a| a.len());
             // RFC 6533 section 3: UTF-8 as itself only in the `utf-8` address type, in an
-            // SMTPUTF8 transaction; elsewhere the address is ASCII xtext (RFC 3461 4).
+            // SMTPUTF8 transaction; elsewhere the address is ASCII xtext (RFC 3461 4). The
+            // `utf-8` type holds non-ASCII text, never a control character.
             let orcpt_ok = |o: &param::Orcpt<'_>| {
+                let utf8_type = o.addr_type.eq_ignore_ascii_case("utf-8");
                 !o.addr_type.is_empty()
                     && o.addr_type.bytes().all(crate::syntax::path::is_atext)
                     && orcpt_len(o) <= crate::limits::MAX_ORCPT
-                    && (o.addr.as_str().is_ascii()
-                        || (smtputf8 && o.addr_type.eq_ignore_ascii_case("utf-8")))
+                    && (o.addr.as_str().is_ascii() || (smtputf8 && utf8_type))
+                    && crate::syntax::xtext::decodes_to_printable(
+                        o.addr.as_str().as_bytes(),
+                        utf8_type,
+                    )
             };
             let notify_ok = |n: &param::Notify| {
                 let others = n.success || n.failure || n.delay;

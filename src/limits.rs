@@ -46,11 +46,13 @@ pub mod param_allowance {
     /// `SMTPUTF8`: 10 octets (RFC 6531 section 3.4).
     pub const SMTPUTF8: usize = 10;
     /// `RET=` and `ENVID=` on MAIL: ` RET=HDRS ENVID=` and a 100-character value
-    /// (RFC 3461 sections 4.3, 4.4).
-    pub const DSN_MAIL: usize = 16 + super::MAX_ENVID;
+    /// (RFC 3461 sections 4.3, 4.4), counted before xtext encoding, in which a character
+    /// takes up to three octets (`+2B`): 316 octets.
+    pub const DSN_MAIL: usize = 16 + 3 * super::MAX_ENVID;
     /// `NOTIFY=` and `ORCPT=` on RCPT: ` NOTIFY=SUCCESS,FAILURE,DELAY ORCPT=rfc822;` and a
-    /// 500-character address (RFC 3461 sections 4.1, 4.2).
-    pub const DSN_RCPT: usize = 43 + super::MAX_ORCPT;
+    /// 500-character address (RFC 3461 sections 4.1, 4.2), counted before xtext encoding,
+    /// in which a character takes up to three octets (`+3D`): 1,543 octets.
+    pub const DSN_RCPT: usize = 43 + 3 * super::MAX_ORCPT;
     /// `REQUIRETLS`: 11 octets (RFC 8689).
     pub const REQUIRETLS: usize = 11;
     /// `MT-PRIORITY=`: 15 octets (RFC 6710).

@@ -1566,6 +1566,40 @@ fn mail_and_rcpt_lines_get_the_room_their_parameters_need() {
     }
 }
 
+/// RFC 3461 4.2 and 4.4: the 500 characters of an ORCPT address and the 100 of an ENVID
+/// are counted before xtext encoding, and each `+`, `=` or SP of them is three octets
+/// (`+2B`) on the wire. A RCPT with the longest path, every NOTIFY word and an ORCPT of
+/// 500 such characters, and a MAIL with an ENVID of 100, are valid and taken, not `500
+/// 5.5.2 Line too long`.
+#[test]
+fn dsn_parameters_get_room_for_their_xtext_encoding() {
+    let domain = format!(
+        "{}.{}.{}.test",
+        "a".repeat(60),
+        "b".repeat(60),
+        "c".repeat(58)
+    );
+    let mailbox = format!("{}@{domain}", "l".repeat(64));
+    let mail = format!(
+        "MAIL FROM:<{mailbox}> RET=HDRS ENVID={}\r\n",
+        "+2B".repeat(100)
+    );
+    let rcpt = format!(
+        "RCPT TO:<{mailbox}> NOTIFY=SUCCESS,FAILURE,DELAY ORCPT=rfc822;{}\r\n",
+        "+3D".repeat(500)
+    );
+    let mut c = config();
+    c.extensions.size = false;
+    c.extensions.eight_bit_mime = false;
+    c.extensions.chunking = false;
+    let out = run(c, (t(EHLO) + &mail + &rcpt).as_bytes(), defaults).text();
+    assert_eq!(
+        after_ehlo(&out),
+        ["250 2.1.0 Sender OK", "250 2.1.5 Recipient OK"],
+        "{out}"
+    );
+}
+
 /// Under `Leniency::Lenient` a bare LF ends a command line as CRLF does, one octet
 /// shorter: a line within its limit (RFC 5321 4.5.3.1.4, raised for MAIL and RCPT by the
 /// offered extensions) is taken whichever way it ends, never answered `500 Line too long`

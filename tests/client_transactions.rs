@@ -1068,6 +1068,25 @@ fn hostname_length_limit() {
     }
 }
 
+/// RFC 5321 4.1.3 (and RFC 1123 2.1: a host name never has the dotted-decimal form): a
+/// client that names itself by an IP address sends the address literal, `[192.0.2.1]` or
+/// `[IPv6:2001:db8::1]`, never the bare address.
+#[test]
+fn hostname_that_is_an_ip_address_goes_out_as_an_address_literal() {
+    for (name, sent) in [
+        ("192.0.2.1", "[192.0.2.1]"),
+        ("2001:db8::1", "[IPv6:2001:db8::1]"),
+        ("::1", "[IPv6:::1]"),
+        ("::ffff:192.0.2.1", "[IPv6:::ffff:192.0.2.1]"),
+    ] {
+        let mut t = T::new(ClientConfig::new(name));
+        t.server("220 mx\r\n");
+        t.expect(&format!("EHLO {sent}\r\n"));
+        t.server("502 no\r\n");
+        t.expect(&format!("HELO {sent}\r\n"));
+    }
+}
+
 #[test]
 fn invalid_hostname_never_goes_out() {
     for name in [
@@ -1076,6 +1095,12 @@ fn invalid_hostname_never_goes_out() {
         "two words",
         "bücher.example",
         "[1.2.3]",
+        // Whitespace and control characters are never part of a Domain (RFC 5321 4.1.2).
+        "client\t.example.test",
+        "client.example.test\x0b",
+        "client\x1b[2J.example.test",
+        "client.example.test\x7f",
+        "fe80::1%eth0",
     ] {
         let mut t = T::new(ClientConfig::new(name));
         t.server("220 mx\r\n");

@@ -127,7 +127,11 @@ impl Default for Timeouts {
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     /// The name sent with `EHLO`/`HELO`: a domain or an address literal such as
-    /// `[192.0.2.1]` (RFC 5321 4.1.1.1).
+    /// `[192.0.2.1]` (RFC 5321 4.1.1.1). A bare IP address (`192.0.2.1`, `2001:db8::1`)
+    /// goes out as its address literal (`[192.0.2.1]`, `[IPv6:2001:db8::1]`; RFC 5321
+    /// 4.1.3): it is not a domain (RFC 1123 2.1). A name that is neither (see
+    /// [`CloseReason::InvalidHostname`](super::CloseReason::InvalidHostname)) ends the
+    /// session before anything is sent.
     pub hostname: String,
     /// STARTTLS policy.
     pub tls: TlsPolicy,

@@ -206,8 +206,9 @@ pub enum CloseReason {
     PeerClosed,
     /// [`ClientConfig::hostname`](super::ClientConfig::hostname) is neither a domain nor
     /// an address literal in ASCII (RFC 5321 4.1.1.1): empty, longer than 255 octets
-    /// (4.5.3.1.2), with a space, CR, LF, NUL or a non-ASCII character, ...; nothing was
-    /// sent.
+    /// (4.5.3.1.2), with a space, a control character (HT, CR, LF, NUL, ...), DEL, a
+    /// non-ASCII character, a malformed literal, a colon outside brackets, ...; nothing
+    /// was sent. (A bare IP address is sent as its address literal.)
     #[error("invalid EHLO host name in the configuration")]
     InvalidHostname,
     /// A streamed body broke its declared type in the middle of DATA; the connection is

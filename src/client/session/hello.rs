@@ -11,29 +11,22 @@ use crate::syntax::path::AddressLiteral;
 use crate::syntax::reply::Reply;
 use bytes::BytesMut;
 use std::borrow::Cow;
+use std::net::IpAddr;
 
 impl Client {
     pub(super) fn send_hello(&mut self, ehlo: bool) {
-        let domain = Cow::Owned(self.config.hostname.clone());
+        let Some(name) = hello_name(&self.config.hostname) else {
+            self.close(CloseReason::InvalidHostname);
+            return;
+        };
         let (cmd, expect) = if ehlo {
-            (Command::Ehlo { domain }, Expect::Ehlo)
+            (Command::Ehlo { domain: name }, Expect::Ehlo)
         } else {
-            (Command::Helo { domain }, Expect::Helo)
+            (Command::Helo { domain: name }, Expect::Helo)
         };
         let mut line = BytesMut::new();
         cmd.encode(&mut line);
-        // RFC 5321 4.1.1.1: a Domain or an address-literal, in ASCII: the hello comes
-        // before the server could offer SMTPUTF8 (RFC 6531 3.7.1 wants A-labels here).
-        // Domains are not held to the letter (Windows host names with `_` are common and
-        // servers take them); a literal must be one. Either is at most 255 octets (RFC 5321
-        // 4.5.3.1.2), which keeps the line within the 512 octets of 4.5.3.1.4.
-        let name = self.config.hostname.as_str();
-        let valid = !name.is_empty()
-            && name.len() <= crate::limits::MAX_DOMAIN
-            && name.is_ascii()
-            && !name.contains(' ')
-            && (!name.starts_with('[') || AddressLiteral::parse(name).is_ok());
-        if !clean_line(&line) || !valid {
+        if !clean_line(&line) {
             self.close(CloseReason::InvalidHostname);
             return;
         }
@@ -141,4 +134,37 @@ impl Client {
             self.after_hello();
         }
     }
+}
+
+/// The name the client gives in EHLO and HELO: [`ClientConfig::hostname`], or `None` when
+/// it cannot be sent.
+///
+/// RFC 5321 4.1.1.1: a Domain or an address-literal, in ASCII: the hello comes before the
+/// server could offer SMTPUTF8 (RFC 6531 3.7.1 wants A-labels here). Domains are not held
+/// to the letter (Windows host names with `_` are common and servers take them), but a
+/// Domain never holds a space, a control character or DEL (4.1.2), and either form is at
+/// most 255 octets (4.5.3.1.2), which keeps the line within the 512 octets of 4.5.3.1.4.
+/// A literal must be one, and a colon outside brackets makes no Domain. A bare IP address is not a Domain (RFC 1123 2.1: a host name is
+/// never in dotted-decimal form) but the address of a client without a name, which RFC
+/// 5321 4.1.3 sends as an address literal: `[192.0.2.1]`, `[IPv6:2001:db8::1]`.
+///
+/// [`ClientConfig::hostname`]: crate::client::ClientConfig::hostname
+fn hello_name(name: &str) -> Option<Cow<'static, str>> {
+    if let Ok(ip) = name.parse::<IpAddr>() {
+        return Some(Cow::Owned(match ip {
+            IpAddr::V4(a) => format!("[{a}]"),
+            IpAddr::V6(a) => format!("[IPv6:{a}]"),
+        }));
+    }
+    let valid = !name.is_empty()
+        && name.len() <= crate::limits::MAX_DOMAIN
+        && name.bytes().all(|b| b.is_ascii_graphic())
+        && if name.starts_with('[') {
+            AddressLiteral::parse(name).is_ok()
+        } else {
+            // A colon outside brackets is an IPv6 address that did not parse (a zone
+            // index, say), never a Domain.
+            !name.contains(':')
+        };
+    valid.then(|| Cow::Owned(name.to_owned()))
 }

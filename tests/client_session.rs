@@ -93,6 +93,39 @@ fn greeting_554_sends_quit() {
     assert!(matches!(closed(&ev), Some(CloseReason::GreetingRefused(r)) if r.code.0 == 554));
 }
 
+/// A `4yz` greeting other than `421` is a refusal too (RFC 5321 4.2.1: the first digit
+/// says "transient negative completion"), answered as the `554` of 3.1 is: `QUIT`, and the
+/// session ends with the refusal, not with a protocol error; the messages wait for another
+/// attempt.
+#[test]
+fn greeting_4yz_other_than_421_sends_quit() {
+    for greeting in ["450 4.3.2 too busy, try later\r\n", "451 local problem\r\n"] {
+        let mut t = T::plain();
+        t.c.send(env1(), "x\r\n").unwrap();
+        t.server(greeting);
+        t.expect("QUIT\r\n");
+        t.server("221 bye\r\n");
+        let ev = t.events();
+        assert!(matches!(&ev[0], Event::Greeting(r) if r.code.0 / 100 == 4));
+        let result = ev.iter().find_map(|e| match e {
+            Event::MessageResult {
+                result, recipients, ..
+            } => Some((result.clone(), recipients[0].outcome(result))),
+            _ => None,
+        });
+        assert!(matches!(
+            result,
+            Some((
+                Err(MessageError::SessionClosed(CloseReason::GreetingRefused(_))),
+                Outcome::Deferred
+            ))
+        ));
+        assert!(
+            matches!(closed(&ev), Some(CloseReason::GreetingRefused(r)) if r.code.0 / 100 == 4)
+        );
+    }
+}
+
 #[test]
 fn greeting_421_closes_without_quit() {
     let mut t = T::plain();

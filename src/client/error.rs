@@ -179,7 +179,8 @@ pub enum CloseReason {
     /// The server sent `421` (service not available, closing), at any point.
     #[error("server closing: {}", .0.summary())]
     ServiceUnavailable(Reply),
-    /// The greeting was `554` (RFC 5321 3.1) or another refusal.
+    /// The greeting was `554` (RFC 5321 3.1) or another refusal: any `4yz` but `421`
+    /// ([`CloseReason::ServiceUnavailable`]) or `5yz` (4.2.1). The client sent `QUIT`.
     #[error("greeting refused: {}", .0.summary())]
     GreetingRefused(Reply),
     /// Both EHLO and HELO were refused, or EHLO failed without fallback.

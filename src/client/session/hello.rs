@@ -40,7 +40,10 @@ impl Client {
         match reply.code.0 {
             220 => self.send_hello(true),
             // RFC 5321 3.1: a 554 greeting means no service; the client SHOULD send QUIT.
-            c if (500..600).contains(&c) => self.fail_session(CloseReason::GreetingRefused(reply)),
+            // Any other 5yz, and a 4yz (a 421 never gets here: `on_reply` closes on it,
+            // 3.8), is a refusal too, by its first digit (4.2.1: permanent or transient
+            // negative completion), and is answered the same way.
+            c if (400..600).contains(&c) => self.fail_session(CloseReason::GreetingRefused(reply)),
             _ => self.close(CloseReason::Protocol(ProtocolError::UnexpectedReply {
                 command: "greeting",
                 reply,

@@ -55,7 +55,8 @@ pub struct MessageId(pub u64);
 // of every event only costs the moves through the event queue.
 #[allow(clippy::large_enum_variant)]
 pub enum Event {
-    /// The server's `220` greeting (or the `554` refusal, followed by `Closed`).
+    /// The server's `220` greeting (or its refusal, `554` or another `4yz`/`5yz`, or its
+    /// `421`, followed by `Closed`).
     Greeting(Reply),
     /// The capabilities of an EHLO reply (empty after a HELO fallback). Sent again after
     /// TLS, when the client re-issues EHLO (RFC 3207 section 4.2).

@@ -8,8 +8,7 @@
 //!
 //! What the client does on its own:
 //! * greeting (`220`; `554`, or another `4yz`/`5yz`, ends with `QUIT`, `421` closes),
-//!   EHLO with HELO fallback on
-//!   `500`/`502`, capability parsing;
+//!   EHLO with HELO fallback on `500`/`502`, capability parsing;
 //! * STARTTLS per [`TlsPolicy`] (or Exchange's X-ANONYMOUSTLS when configured), with the
 //!   response-injection guard of RFC 3207 / CVE-2011-0411, and EHLO again after TLS;
 //! * AUTH with the strongest mechanism the credentials and the server share, or the first

@@ -147,9 +147,10 @@ impl Client {
 /// to the letter (Windows host names with `_` are common and servers take them), but a
 /// Domain never holds a space, a control character or DEL (4.1.2), and either form is at
 /// most 255 octets (4.5.3.1.2), which keeps the line within the 512 octets of 4.5.3.1.4.
-/// A literal must be one, and a colon outside brackets makes no Domain. A bare IP address is not a Domain (RFC 1123 2.1: a host name is
-/// never in dotted-decimal form) but the address of a client without a name, which RFC
-/// 5321 4.1.3 sends as an address literal: `[192.0.2.1]`, `[IPv6:2001:db8::1]`.
+/// A literal must be one, and a colon outside brackets makes no Domain. A bare IP
+/// address is not a Domain (RFC 1123 2.1: a host name is never in dotted-decimal form)
+/// but the address of a client without a name, which RFC 5321 4.1.3 sends as an address
+/// literal: `[192.0.2.1]`, `[IPv6:2001:db8::1]`.
 ///
 /// [`ClientConfig::hostname`]: crate::client::ClientConfig::hostname
 fn hello_name(name: &str) -> Option<Cow<'static, str>> {

@@ -236,28 +236,28 @@ fn overlong_paths_and_domains() {
     let cases: Vec<(String, &str)> = vec![
         (
             format!("MAIL FROM:<{local65}@example.test>\r\n"),
-            "501 5.1.3 Path too long: local part exceeds 64 octets\r\n",
+            "501 5.1.7 Path too long: local part exceeds 64 octets\r\n",
         ),
         (
             format!("MAIL FROM:<a@{domain256}>\r\n"),
-            "501 5.1.3 Path too long\r\n",
+            "501 5.1.7 Path too long\r\n",
         ),
         (
             format!("MAIL FROM:<{long_path}>\r\n"),
-            "501 5.1.3 Path too long\r\n",
+            "501 5.1.7 Path too long\r\n",
         ),
         // A 64-octet label (RFC 1035 2.3.4: at most 63).
         (
             format!("MAIL FROM:<a@{}.test>\r\n", "x".repeat(64)),
-            "553 5.1.3 Bad address syntax\r\n",
+            "553 5.1.7 Bad address syntax\r\n",
         ),
         (
             format!("MAIL FROM:<a@{}>\r\n", "a.".repeat(200)),
-            "501 5.1.3 Path too long\r\n",
+            "501 5.1.7 Path too long\r\n",
         ),
         (
             format!("MAIL FROM:<{}a@example.test>\r\n", "@r.example,".repeat(40)),
-            "501 5.1.3 Path too long\r\n",
+            "501 5.1.7 Path too long\r\n",
         ),
         (
             format!("EHLO {}\r\n", "h".repeat(600)),
@@ -266,7 +266,7 @@ fn overlong_paths_and_domains() {
         // Within the room MAIL parameters get beyond 512 octets: the path is too long.
         (
             format!("MAIL FROM:<{}@example.test>\r\n", "l".repeat(600)),
-            "501 5.1.3 Path too long\r\n",
+            "501 5.1.7 Path too long\r\n",
         ),
         (
             format!("MAIL FROM:<{}@example.test>\r\n", "l".repeat(2000)),

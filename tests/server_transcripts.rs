@@ -389,6 +389,34 @@ fn syntax_errors() {
     );
 }
 
+/// RFC 3463 3.2: a syntactically invalid sender address is X.1.7 ("Bad sender's mailbox
+/// address syntax"), a recipient's X.1.3 ("Bad destination mailbox address syntax"); the
+/// reply codes stay 553 (bad syntax) and 501 (path too long, RFC 5321 4.5.3.1.10). A
+/// non-ASCII address keeps X.6.7 (RFC 6531 3.5).
+#[test]
+fn bad_sender_syntax_is_x_1_7_bad_recipient_syntax_x_1_3() {
+    let local65 = "l".repeat(65);
+    let input = t(EHLO)
+        + "MAIL FROM:<a@@example.test>\r\n"
+        + &format!("mail from:<{local65}@example.test>\r\n")
+        + "MAIL FROM:<j\u{f6}rg@example.test>\r\n"
+        + "MAIL FROM:<a@example.test>\r\n"
+        + "RCPT TO:<b@@example.test>\r\n"
+        + &format!("RCPT TO:<{local65}@example.test>\r\n");
+    let r = run(config(), input.as_bytes(), defaults);
+    assert_eq!(
+        r.text(),
+        t(GREETING)
+            + EHLO_DEFAULT
+            + "553 5.1.7 Bad address syntax\r\n\
+               501 5.1.7 Path too long: local part exceeds 64 octets\r\n\
+               553 5.6.7 Non-ASCII address requires SMTPUTF8\r\n\
+               250 2.1.0 Sender OK\r\n\
+               553 5.1.3 Bad address syntax\r\n\
+               501 5.1.3 Path too long: local part exceeds 64 octets\r\n"
+    );
+}
+
 #[test]
 fn unrecognized_and_unadvertised_parameters_are_555() {
     let mut c = config();

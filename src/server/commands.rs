@@ -173,7 +173,8 @@ impl Server {
                 } else if self.param_not_offered(line, &e) {
                     self.error(&replies::PARAM_NOT_RECOGNIZED);
                 } else {
-                    self.error(&e.reply());
+                    // RFC 3463 3.2: a bad MAIL path is the sender's X.1.7, not X.1.3.
+                    self.error(&e.reply_to_line(line));
                 }
                 return Step::Progress;
             }

@@ -613,9 +613,10 @@ fn params_after(after: &str, lenient: bool) -> Option<&str> {
 /// assert_eq!(cmd.to_bytes(), b"MAIL FROM:<a@example.test> SIZE=4000\r\n");
 /// // Unknown verbs come back byte for byte.
 /// assert!(matches!(parse_command(b"XFOO bar\r\n", &opts)?, Command::Other { .. }));
-/// // Errors carry the reply a server sends.
-/// let err = parse_command(b"MAIL FROM:<a@@b>\r\n", &opts).unwrap_err();
-/// assert_eq!(err.reply().to_bytes(), b"553 5.1.3 Bad address syntax\r\n");
+/// // Errors carry the reply a server sends (to a bad sender address: 5.1.7, RFC 3463).
+/// let line = b"MAIL FROM:<a@@b>\r\n";
+/// let err = parse_command(line, &opts).unwrap_err();
+/// assert_eq!(err.reply_to_line(line).to_bytes(), b"553 5.1.7 Bad address syntax\r\n");
 /// # Ok::<(), ehlo::syntax::CommandError>(())
 /// ```
 pub fn parse_command<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<'a>, CommandError> {
@@ -2057,6 +2058,32 @@ mod tests {
             (r.code.0, r.enhanced),
             (501, Some(EnhancedCode::new(5, 1, 3)))
         );
+        // RFC 3463 3.2: the sender's address is X.1.7, the recipient's X.1.3; the verb
+        // in any case; other errors and a non-ASCII address keep their codes.
+        let path = CommandError::Path(PathError::PathTooLong);
+        for (line, e) in [
+            (&b"mail FROM:<x>"[..], (501, 5, 1, 7)),
+            (b"RCPT TO:<x>\r\n", (501, 5, 1, 3)),
+            (b"", (501, 5, 1, 3)),
+        ] {
+            let r = path.reply_to_line(line);
+            assert_eq!(
+                (r.code.0, r.enhanced),
+                (e.0, Some(EnhancedCode::new(e.1, e.2, e.3)))
+            );
+        }
+        let r = CommandError::Path(PathError::Syntax).reply_to_line(b"MAIL FROM:<@>");
+        assert_eq!(
+            (r.code.0, r.enhanced),
+            (553, Some(EnhancedCode::new(5, 1, 7)))
+        );
+        for e in [
+            CommandError::Path(PathError::NonAscii),
+            CommandError::Arguments { verb: "MAIL" },
+            CommandError::Param(ParamError::Syntax),
+        ] {
+            assert_eq!(e.reply_to_line(b"MAIL FROM:<x>"), e.reply());
+        }
         let r = CommandError::AuthLineTooLong.reply();
         assert_eq!(
             (r.code.0, r.enhanced),

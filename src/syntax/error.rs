@@ -8,11 +8,17 @@
 //! | [`CommandError::Syntax`] | `500 5.5.2 Syntax error, command unrecognized` | RFC 5321 4.2.4 |
 //! | [`CommandError::Arguments`] | `501 5.5.4 Syntax error in parameters or arguments` (`XEXCH50`: `501 5.5.4 Invalid XEXCH50 arguments`, 37 octets: KB 812455 keeps every XEXCH50 reply within 40) | RFC 5321 4.2.4, RFC 3463 |
 //! | [`CommandError::InvalidBase64`] | `501 5.5.2 Cannot Base64-decode client response` | RFC 4954 section 4 |
-//! | [`PathError::Syntax`] | `553 5.1.3 Bad address syntax` | RFC 5321 4.2.4, RFC 3463 X.1.3 |
-//! | [`PathError::LocalPartTooLong`], [`PathError::DomainTooLong`], [`PathError::PathTooLong`] | `501 5.1.3 Path too long` (text names the part) | RFC 5321 4.5.3.1.10 |
+//! | [`PathError::Syntax`] | `553 5.1.3 Bad address syntax` (`5.1.7` in MAIL, see below) | RFC 5321 4.2.4, RFC 3463 X.1.3 / X.1.7 |
+//! | [`PathError::LocalPartTooLong`], [`PathError::DomainTooLong`], [`PathError::PathTooLong`] | `501 5.1.3 Path too long` (text names the part; `5.1.7` in MAIL) | RFC 5321 4.5.3.1.10 |
 //! | [`PathError::NonAscii`] | `553 5.6.7 Non-ASCII address requires SMTPUTF8` | RFC 6531 3.5, RFC 6533 |
 //! | [`ParamError::Duplicate`], [`ParamError::InvalidValue`], [`ParamError::Syntax`] | `501 5.5.4 ...` | RFC 5321 4.1.2, RFC 1869 |
 //! | [`ParamError::Unrecognized`] (built by a server, never by the parser) | `555 5.5.4 Unsupported parameter` | RFC 5321 4.1.1.11 |
+//!
+//! RFC 3463 3.2 tells the two addresses apart: X.1.3 is a bad *destination* address
+//! (RCPT), X.1.7 a bad *sender* address (MAIL). A [`CommandError`] does not know which
+//! command it came from: [`CommandError::reply`] gives the recipient's code,
+//! [`CommandError::reply_to_line`] (and [`DecodeError::reply`], which has the line) the
+//! one for the command the error came from.
 //!
 //! Unknown MAIL/RCPT parameters are not parse errors: they land in `other` and the server
 //! decides (usually `555 5.5.4` through [`ParamError::Unrecognized`]). Unknown verbs parse
@@ -97,7 +103,10 @@ pub enum CommandError {
 }
 
 impl CommandError {
-    /// The reply a server sends for this error.
+    /// The reply a server sends for this error. A path error gets the enhanced code of a
+    /// bad recipient address (`5.1.3`); for the error of a known command line use
+    /// [`CommandError::reply_to_line`], which gives a MAIL path error the sender's
+    /// `5.1.7` (RFC 3463 3.2).
     ///
     /// ```
     /// use ehlo::syntax::{CommandError, PathError};
@@ -163,6 +172,32 @@ impl CommandError {
         };
         Reply::new(code, Some(e), text)
     }
+
+    /// The reply a server sends for this error of the command `line` (as received, with
+    /// or without its line end): [`CommandError::reply`], except that a path error of a
+    /// `MAIL` command concerns the sender's address and carries `5.1.7` ("Bad sender's
+    /// mailbox address syntax", RFC 3463 3.2) instead of the recipient's `5.1.3`. The
+    /// reply code and text stay the same (`553` bad syntax, `501` path too long); a
+    /// non-ASCII address keeps `5.6.7` (RFC 6531 3.5).
+    ///
+    /// ```
+    /// use ehlo::syntax::command::parse_command;
+    /// use ehlo::syntax::ParseOptions;
+    /// let line = b"MAIL FROM:<a@@b>\r\n";
+    /// let err = parse_command(line, &ParseOptions::default()).unwrap_err();
+    /// assert_eq!(err.reply_to_line(line).to_bytes(), b"553 5.1.7 Bad address syntax\r\n");
+    /// let line = b"RCPT TO:<a@@b>\r\n";
+    /// let err = parse_command(line, &ParseOptions::default()).unwrap_err();
+    /// assert_eq!(err.reply_to_line(line).to_bytes(), b"553 5.1.3 Bad address syntax\r\n");
+    /// ```
+    pub fn reply_to_line(&self, line: &[u8]) -> Reply {
+        let mut reply = self.reply();
+        let sender = line.len() >= 4 && line[..4].eq_ignore_ascii_case(b"MAIL");
+        if sender && matches!(self, CommandError::Path(p) if *p != PathError::NonAscii) {
+            reply.enhanced = Some(EnhancedCode::new(5, 1, 7));
+        }
+        reply
+    }
 }
 
 /// A reply could not be parsed (client side).
@@ -195,7 +230,7 @@ pub enum ReplyError {
 /// let mut buf = BytesMut::from(&b"MAIL FROM:<a@@b>\r\nQUIT\r\n"[..]);
 /// let Err(DecodeError::Invalid { error, line }) = dec.decode(&mut buf) else { panic!() };
 /// assert_eq!(&line[..], b"MAIL FROM:<a@@b>");
-/// assert_eq!(error.reply().to_bytes(), b"553 5.1.3 Bad address syntax\r\n");
+/// assert_eq!(error.reply_to_line(&line).to_bytes(), b"553 5.1.7 Bad address syntax\r\n");
 /// assert!(dec.decode(&mut buf)?.is_some()); // QUIT
 /// # Ok::<(), DecodeError>(())
 /// ```
@@ -227,7 +262,8 @@ pub enum DecodeError {
 impl DecodeError {
     /// The reply a server sends for this error: `500 5.5.2` or `500 5.5.6` for a line too
     /// long ([`CommandError::LineTooLong`], [`CommandError::AuthLineTooLong`]), else the
-    /// reply of the [`CommandError`].
+    /// reply of the [`CommandError`] to its line ([`CommandError::reply_to_line`]: a bad
+    /// MAIL path is `5.1.7`, a bad RCPT path `5.1.3`).
     ///
     /// ```
     /// use ehlo::syntax::DecodeError;
@@ -238,7 +274,7 @@ impl DecodeError {
         match self {
             DecodeError::LineTooLong { sasl: true, .. } => CommandError::AuthLineTooLong.reply(),
             DecodeError::LineTooLong { sasl: false, .. } => CommandError::LineTooLong.reply(),
-            DecodeError::Invalid { error, .. } => error.reply(),
+            DecodeError::Invalid { error, line } => error.reply_to_line(line),
         }
     }
 }

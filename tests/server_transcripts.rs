@@ -1053,6 +1053,82 @@ fn starttls_discards_pipelined_plaintext() {
     assert!(!r.events.iter().any(|e| matches!(e, Event::MailFrom { .. })));
 }
 
+/// RFC 5321 4.3.2: DATA, RSET and QUIT take no argument and SHOULD get `501` with one;
+/// RFC 3207 section 4: so does STARTTLS. The refused command changes nothing (4.1.4: the
+/// server stays in the state it was in): the transaction stays open, the session too, and
+/// no TLS upgrade is asked for.
+#[test]
+fn argumentless_commands_with_an_argument_are_501_and_change_nothing() {
+    for leniency in [
+        ehlo::syntax::Leniency::Lenient,
+        ehlo::syntax::Leniency::Strict,
+    ] {
+        let mut c = tls_config();
+        c.leniency = leniency;
+        let input = t(EHLO)
+            + "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n\
+               RSET now\r\nQUIT now\r\nSTARTTLS now\r\nDATA now\r\nDATA\r\n";
+        let r = run(c, input.as_bytes(), defaults);
+        let e501 = "501 5.5.4 Syntax error in parameters or arguments\r\n";
+        let ehlo = EHLO_DEFAULT.replace(
+            "250-ENHANCEDSTATUSCODES\r\n",
+            "250-ENHANCEDSTATUSCODES\r\n250-STARTTLS\r\n",
+        );
+        assert_eq!(
+            r.text(),
+            t(GREETING)
+                + &ehlo
+                + "250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n"
+                + e501
+                + e501
+                + e501
+                + e501
+                + "354 Start mail input; end with <CRLF>.<CRLF>\r\n",
+            "{leniency:?}"
+        );
+        assert_eq!(
+            r.kinds(),
+            ["Connect", "Ehlo", "MailFrom", "RcptTo", "DataStart"],
+            "{leniency:?}"
+        );
+        assert!(!r.closed);
+    }
+}
+
+/// RFC 5321 4.1.1.3 and 4.5.1: `RCPT TO:<Postmaster>` without a domain (any case) is
+/// accepted, in the strict grammar too, and reaches the caller as
+/// [`ForwardPath::Postmaster`](ehlo::syntax::path::ForwardPath::Postmaster).
+#[test]
+fn postmaster_without_a_domain_is_accepted_in_both_grammars() {
+    use ehlo::syntax::path::ForwardPath;
+    for leniency in [
+        ehlo::syntax::Leniency::Lenient,
+        ehlo::syntax::Leniency::Strict,
+    ] {
+        let mut c = config();
+        c.leniency = leniency;
+        let input = t(EHLO)
+            + "MAIL FROM:<a@example.test>\r\nRCPT TO:<Postmaster>\r\nRCPT TO:<postMASTER>\r\n";
+        let r = run(c, input.as_bytes(), defaults);
+        assert!(
+            r.text().ends_with(
+                "250 2.1.0 Sender OK\r\n250 2.1.5 Recipient OK\r\n250 2.1.5 Recipient OK\r\n"
+            ),
+            "{leniency:?}: {}",
+            r.text()
+        );
+        let to: Vec<_> = r
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::RcptTo { to, .. } => Some(to.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(to, [ForwardPath::Postmaster, ForwardPath::Postmaster]);
+    }
+}
+
 #[test]
 fn starttls_refused_and_not_advertised() {
     let input = t(EHLO) + "STARTTLS\r\nNOOP\r\n";

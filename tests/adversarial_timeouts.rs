@@ -110,7 +110,7 @@ fn stops_mid_data() {
     s.send_at(2 * SEC, TXN);
     s.send_at(3 * SEC, b"DATA\r\n");
     s.send_at(4 * SEC, b"Subject: slow\r\n\r\nsome content\r\n.");
-    // RFC 5321 4.5.3.2.3: the data block timeout (3 minutes by default).
+    // RFC 5321 4.5.3.2.5: the data block timeout (3 minutes by default).
     let deadline = s.t0 + 4 * SEC + Duration::from_secs(180);
     s.expires_at(deadline);
     assert!(!s.has(|e| matches!(e, Event::MessageEnd { .. })));

@@ -1065,3 +1065,100 @@ fn x_exps_client() {
     t.server(OK_235);
     assert!(t.events().contains(&client::Event::Ready));
 }
+
+// ---- secrets never in `Debug` ----
+
+/// Whether `dbg` (a `{:?}` rendering) shows `secret`, as text or as the decimal octet list
+/// `Debug` prints for a `Vec<u8>`.
+fn shows(dbg: &str, secret: &[u8]) -> bool {
+    let list = secret
+        .iter()
+        .map(|b| b.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    dbg.contains(&list) || dbg.contains(&*String::from_utf8_lossy(secret))
+}
+
+/// The AUTH events carry what the client sent, decoded: a PLAIN message or a LOGIN
+/// password (caller-driven `AuthStart` / `AuthResponse`), an NTLM AUTHENTICATE_MESSAGE or a
+/// Kerberos ticket (`AuthToken`). Their `Debug` shows the length, never the octets, as
+/// `AuthVerify`'s credentials already do: an event logged with `{:?}` must not leak them.
+#[test]
+fn auth_events_never_show_the_client_data_in_debug() {
+    let secret = b"test\0test\x001234";
+    let token = b"kerberos-ticket-1234";
+    let mut events = Vec::new();
+    for (mode, mechanisms, lines) in [
+        (
+            Mode::Caller,
+            &["PLAIN"][..],
+            &b"EHLO c\r\nAUTH PLAIN dGVzdAB0ZXN0ADEyMzQ=\r\n"[..],
+        ),
+        (
+            Mode::Caller,
+            &["PLAIN"],
+            b"EHLO c\r\nAUTH PLAIN\r\ndGVzdAB0ZXN0ADEyMzQ=\r\n",
+        ),
+        (
+            Mode::Builtin,
+            &["GSSAPI"],
+            b"EHLO c\r\nAUTH GSSAPI a2VyYmVyb3MtdGlja2V0LTEyMzQ=\r\n",
+        ),
+    ] {
+        let r = run_lines(server_config("h", mechanisms, mode), lines, |e| match e {
+            Event::AuthStart {
+                initial_response: None,
+                ..
+            } => Decision::AuthChallenge(Vec::new()),
+            _ => Decision::Default,
+        });
+        events.extend(r.events);
+    }
+    let kinds: Vec<_> = events.iter().map(server_support::kind).collect();
+    for k in ["AuthStart", "AuthResponse", "AuthToken"] {
+        assert!(kinds.contains(&k), "{kinds:?}");
+    }
+    for e in &events {
+        let dbg = format!("{e:?}");
+        assert!(!shows(&dbg, secret) && !shows(&dbg, token), "{dbg}");
+        match e {
+            Event::AuthStart {
+                initial_response: Some(_),
+                ..
+            } => assert!(dbg.contains("initial_response: Some(<14 octets>)"), "{dbg}"),
+            Event::AuthResponse { .. } => assert!(dbg.contains("data: <14 octets>"), "{dbg}"),
+            Event::AuthToken { .. } => assert!(dbg.contains("data: <20 octets>"), "{dbg}"),
+            _ => {}
+        }
+    }
+}
+
+/// The client side: the caller's answers ([`AuthResponse::Data`], for a mechanism it
+/// drives, such as a PLAIN message) and one the client holds back for the first `334`
+/// never show in `Debug`.
+#[test]
+fn client_auth_answers_never_show_in_debug() {
+    let secret = b"\0tim\0tanstaafl".to_vec();
+    let dbg = format!("{:?}", AuthResponse::Data(secret.clone()));
+    assert!(!shows(&dbg, &secret), "{dbg}");
+    assert_eq!(dbg, "Data(<14 octets>)");
+    let mut c = ClientConfig::new("test.com");
+    c.credentials = Some(ClientCreds::External {
+        mechanisms: vec!["X-SECRET".into()],
+    });
+    // Without SASL-IR the initial response waits for the server's empty challenge.
+    c.sasl_initial_response = false;
+    let mut t = T::new(c);
+    t.server("220 mx ESMTP\r\n");
+    t.expect("EHLO test.com\r\n");
+    t.server("250-mx\r\n250 AUTH X-SECRET\r\n");
+    t.expect("");
+    challenge(&mut t);
+    t.c.auth_respond(AuthResponse::Data(secret.clone()))
+        .unwrap();
+    t.expect("AUTH X-SECRET\r\n");
+    let dbg = format!("{:?}", t.c);
+    assert!(!shows(&dbg, &secret), "{dbg}");
+    t.server("334 \r\n");
+    t.expect("AHRpbQB0YW5zdGFhZmw=\r\n");
+}

@@ -85,6 +85,16 @@ pub use error::{AuthReply, SaslError};
 pub use mechanism::{select_mechanism, Mechanism, MAX_MECHANISM_NAME};
 pub use server::{Credentials, ServerExchange, ServerStep};
 
+/// `Debug` for octets a peer or the caller sent as a secret (a PLAIN message, a password,
+/// a bearer token, an NTLM or Kerberos token): `<N octets>`, never the octets.
+pub(crate) struct Redacted<'a>(pub(crate) &'a [u8]);
+
+impl std::fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<{} octets>", self.0.len())
+    }
+}
+
 /// Whether `a` and `b` are equal, in a time that depends on their lengths only: every
 /// octet pair is compared, and the compiler is kept from stopping at the first difference.
 /// For a verifier that checks a password or a digest itself (after SASLprep, say);

@@ -8,6 +8,7 @@ use crate::syntax::path::{ForwardPath, ReversePath};
 use crate::syntax::reply::Reply;
 use bytes::Bytes;
 use std::borrow::Cow;
+use std::fmt;
 
 /// Which verb asked for the TLS upgrade.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -76,7 +77,12 @@ pub enum MessageAbort {
 ///     }
 /// }
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` never prints what the client sent in an AUTH exchange
+/// ([`Event::AuthStart`]'s initial response, [`Event::AuthResponse`]'s and
+/// [`Event::AuthToken`]'s data: a PLAIN message, a LOGIN password, an NTLM or Kerberos
+/// token), only its length; [`Event::AuthVerify`]'s credentials hide theirs too.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
     /// *Decision*: a client connected. Accept: `220 <host> <greeting>`. Reject with a
@@ -271,6 +277,106 @@ pub enum Event {
     /// KB 812455 bounds the reply here at 20 octets for success and 40 for an error, code
     /// and CRLF included; a reply of the caller's should keep within them.
     XExch50End,
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::sasl::Redacted;
+        match self {
+            Event::Connect => f.write_str("Connect"),
+            Event::Ehlo { domain } => f.debug_struct("Ehlo").field("domain", domain).finish(),
+            Event::Helo { domain } => f.debug_struct("Helo").field("domain", domain).finish(),
+            Event::MailFrom { from, params } => f
+                .debug_struct("MailFrom")
+                .field("from", from)
+                .field("params", params)
+                .finish(),
+            Event::RcptTo { to, params } => f
+                .debug_struct("RcptTo")
+                .field("to", to)
+                .field("params", params)
+                .finish(),
+            Event::DataStart => f.write_str("DataStart"),
+            Event::Bdat { size, last } => f
+                .debug_struct("Bdat")
+                .field("size", size)
+                .field("last", last)
+                .finish(),
+            Event::MessageChunk(b) => f.debug_tuple("MessageChunk").field(b).finish(),
+            Event::MessageEnd { size } => f.debug_struct("MessageEnd").field("size", size).finish(),
+            Event::MessageAborted(a) => f.debug_tuple("MessageAborted").field(a).finish(),
+            Event::Reset => f.write_str("Reset"),
+            Event::AuthStart {
+                verb,
+                mechanism,
+                initial_response,
+            } => f
+                .debug_struct("AuthStart")
+                .field("verb", verb)
+                .field("mechanism", mechanism)
+                .field(
+                    "initial_response",
+                    &initial_response.as_deref().map(Redacted),
+                )
+                .finish(),
+            Event::AuthResponse { verb, data } => f
+                .debug_struct("AuthResponse")
+                .field("verb", verb)
+                .field("data", &Redacted(data))
+                .finish(),
+            Event::AuthVerify { verb, credentials } => f
+                .debug_struct("AuthVerify")
+                .field("verb", verb)
+                .field("credentials", credentials)
+                .finish(),
+            Event::AuthToken {
+                verb,
+                mechanism,
+                data,
+            } => f
+                .debug_struct("AuthToken")
+                .field("verb", verb)
+                .field("mechanism", mechanism)
+                .field("data", &Redacted(data))
+                .finish(),
+            Event::AuthAborted { verb, reason } => f
+                .debug_struct("AuthAborted")
+                .field("verb", verb)
+                .field("reason", reason)
+                .finish(),
+            Event::StartTls { verb } => f.debug_struct("StartTls").field("verb", verb).finish(),
+            Event::TlsUpgrade => f.write_str("TlsUpgrade"),
+            Event::Vrfy { arg, smtputf8 } => f
+                .debug_struct("Vrfy")
+                .field("arg", arg)
+                .field("smtputf8", smtputf8)
+                .finish(),
+            Event::Expn { arg, smtputf8 } => f
+                .debug_struct("Expn")
+                .field("arg", arg)
+                .field("smtputf8", smtputf8)
+                .finish(),
+            Event::Etrn { node } => f.debug_struct("Etrn").field("node", node).finish(),
+            Event::Quit => f.write_str("Quit"),
+            Event::Unknown { verb, args } => f
+                .debug_struct("Unknown")
+                .field("verb", verb)
+                .field("args", args)
+                .finish(),
+            Event::Exchange { verb, args } => f
+                .debug_struct("Exchange")
+                .field("verb", verb)
+                .field("args", args)
+                .finish(),
+            Event::XExch50 { size, mode } => f
+                .debug_struct("XExch50")
+                .field("size", size)
+                .field("mode", mode)
+                .finish(),
+            Event::XExch50Chunk(b) => f.debug_tuple("XExch50Chunk").field(b).finish(),
+            Event::XExch50End => f.write_str("XExch50End"),
+        }
+    }
 }
 
 impl Event {

@@ -32,8 +32,9 @@ pub struct AuthChallenge {
     pub reply: Option<Reply>,
 }
 
-/// The caller's answer to an [`AuthChallenge`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The caller's answer to an [`AuthChallenge`]. `Debug` shows the length of
+/// [`AuthResponse::Data`], never its octets (they may be a password or a token).
+#[derive(Clone, PartialEq, Eq)]
 pub enum AuthResponse {
     /// These octets (the client base64-encodes them).
     Data(Vec<u8>),
@@ -42,6 +43,19 @@ pub enum AuthResponse {
     NoInitialResponse,
     /// Cancel the exchange (`*`, RFC 4954 section 4).
     Cancel,
+}
+
+impl std::fmt::Debug for AuthResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuthResponse::Data(d) => f
+                .debug_tuple("Data")
+                .field(&crate::sasl::Redacted(d))
+                .finish(),
+            AuthResponse::NoInitialResponse => f.write_str("NoInitialResponse"),
+            AuthResponse::Cancel => f.write_str("Cancel"),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -68,10 +82,20 @@ pub(super) struct AuthState {
     driver: Driver,
     pub(super) wait: AuthWait,
     /// An initial response that did not fit on the command line: sent on the first `334`.
-    deferred: Option<Vec<u8>>,
+    /// Not in `Debug` (only its length): it is the caller's secret.
+    deferred: Option<Deferred>,
     /// The client sent `*`: the only answer left is the server's `501` (RFC 4954
     /// section 4).
     cancelled: bool,
+}
+
+/// An initial response held back for the first `334`; `Debug` shows its length only.
+pub(super) struct Deferred(Vec<u8>);
+
+impl std::fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::sasl::Redacted(&self.0).fmt(f)
+    }
 }
 
 fn b64(data: &[u8]) -> String {
@@ -253,7 +277,7 @@ impl Client {
                     InitialResponse::Base64(Cow::Owned(text))
                 });
             } else if let Some(a) = self.auth.as_mut() {
-                a.deferred = Some(data);
+                a.deferred = Some(Deferred(data));
             }
         }
         self.send_auth_line(verb, mechanism, ir);
@@ -324,7 +348,7 @@ impl Client {
                 let decoded = base64::engine::general_purpose::STANDARD
                     .decode(text.as_bytes())
                     .ok();
-                if let Some(d) = auth.deferred.take() {
+                if let Some(Deferred(d)) = auth.deferred.take() {
                     self.auth = Some(auth);
                     self.send_sasl_line(Some(&d));
                     return;

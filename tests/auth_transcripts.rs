@@ -729,6 +729,38 @@ fn rfc4954_cram_md5_server() {
     }
 }
 
+/// RFC 4954 section 6: success is `235`. A caller's own `2xx` reply to AUTH other than
+/// `235` (a `250`, say) is success with the standard `235 2.7.0`; a `235` of the caller's
+/// goes out as given.
+#[test]
+fn a_2xx_reply_to_auth_goes_out_as_235() {
+    for (reply, wire) in [
+        (
+            Reply::new(250, None, "fine"),
+            "235 2.7.0 Authentication successful\r\n",
+        ),
+        (
+            Reply::new(235, Some(ehlo::EnhancedCode::new(2, 7, 0)), "Welcome"),
+            "235 2.7.0 Welcome\r\n",
+        ),
+    ] {
+        let mut reply = Some(reply);
+        let r = run_lines(
+            server_config("mx.example.test", &["CRAM-MD5"], Mode::Caller),
+            b"EHLO c\r\nAUTH CRAM-MD5\r\ndGltIDEyMw==\r\nAUTH CRAM-MD5\r\n",
+            |e| match e {
+                Event::AuthStart { .. } => Decision::AuthChallenge(b"<1.2@mx>".to_vec()),
+                Event::AuthResponse { .. } => Decision::Reply(reply.take().unwrap()),
+                _ => Decision::Default,
+            },
+        );
+        assert_eq!(
+            after_ehlo(&r),
+            format!("334 PDEuMkBteD4=\r\n{wire}503 5.5.1 Already authenticated\r\n")
+        );
+    }
+}
+
 /// RFC 4954 section 4: "If the client uses an initial-response argument to the AUTH
 /// command with a SASL mechanism in which the client does not begin the authentication
 /// exchange, the server MUST reject the AUTH command with a 501 reply" (enhanced code

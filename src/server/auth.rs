@@ -271,8 +271,12 @@ impl Server {
                 let text = r.first_line().to_string();
                 self.challenge(verb, &text, None);
             }
+            // RFC 4954 section 6: success is `235`; another `2xx` (a `250`, say) would be
+            // taken for a failure by clients that read the code, so it goes out as the
+            // standard `235 2.7.0`, the caller's text dropped (as for other commands).
             Decision::Reply(r) if (200..300).contains(&r.code.0) => {
-                self.auth_success(verb, String::new(), Some(r))
+                let reply = (r.code.0 == 235).then_some(r);
+                self.auth_success(verb, String::new(), reply)
             }
             Decision::Reply(r) | Decision::Close(r) => self.auth_failure(&r),
             Decision::AuthFailure | Decision::Default | Decision::Accept => {

@@ -461,10 +461,11 @@ impl std::error::Error for NotAwaitingTls {}
 /// `200` to VRFY; RFC 5321 4.3.2, RFC 3207 section 4) counts as [`Decision::Accept`]: the
 /// standard reply goes out and the caller's text is dropped, so the client is never told
 /// something the machine does not do. Replies to unknown verbs and to the Exchange verbs
-/// are sent as given (a `354` there starts no data phase), and so are replies to AUTH,
-/// except that any `3xx` to AUTH is the `334` challenge with the reply's first line
-/// (RFC 4954 section 4: `334` is the exchange's one intermediate reply, and the exchange
-/// goes on). A SASL decision given to an event other than AUTH is not applied: the event
+/// are sent as given (a `354` there starts no data phase), and so are refusals of AUTH.
+/// Any `3xx` to AUTH is the `334` challenge with the reply's first line (RFC 4954
+/// section 4: `334` is the exchange's one intermediate reply, and the exchange goes on),
+/// and a `2xx` other than `235` is success with the standard `235 2.7.0` (section 6: `235`
+/// is the success reply, and clients such as Python's smtplib take nothing else). A SASL decision given to an event other than AUTH is not applied: the event
 /// keeps waiting ([`DecisionError::Mismatch`] from
 /// [`Server::try_decide`](super::Server::try_decide)).
 ///

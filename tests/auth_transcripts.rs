@@ -1194,3 +1194,45 @@ fn client_auth_answers_never_show_in_debug() {
     t.server("334 \r\n");
     t.expect("AHRpbQB0YW5zdGFhZmw=\r\n");
 }
+
+/// The machines' own `Debug` shows their state, never the bytes they hold: unread input
+/// on the server and unsent output on the client may be an AUTH line with a password in
+/// BASE64, or message content.
+#[test]
+fn machines_never_show_their_buffers_in_debug() {
+    let b64 = "dGVzdAB0ZXN0ADEyMzQ="; // "\0test\01234" with authzid "test"
+    let now = std::time::Instant::now();
+    let mut server = ehlo::server::Server::new(server_config("h", &["PLAIN"], Mode::Caller), now);
+    server.receive(
+        now,
+        format!("EHLO c\r\nAUTH PLAIN {b64}\r\nMAIL FROM:<a@b.test>\r\n").as_bytes(),
+    );
+    let dbg = format!("{server:?}");
+    assert!(!dbg.contains(b64) && !dbg.contains("1234"), "{dbg}");
+    assert!(
+        dbg.contains("input_len") && !dbg.contains("input_len: 0"),
+        "{dbg}"
+    );
+
+    let mut c = ClientConfig::new("test.com");
+    c.credentials = Some(ClientCreds::Password {
+        authzid: None,
+        username: "tim".into(),
+        password: "tanstaafl".into(),
+    });
+    c.tls = ehlo::client::TlsPolicy::Never;
+    c.allow_plaintext_auth = true;
+    let mut t = T::new(c);
+    t.server("220 mx ESMTP\r\n");
+    t.expect("EHLO test.com\r\n");
+    t.server("250-mx\r\n250 AUTH PLAIN\r\n");
+    // The AUTH line waits in the client's output.
+    let dbg = format!("{:?}", t.c);
+    let line = base64::engine::general_purpose::STANDARD.encode(b"\0tim\0tanstaafl");
+    assert!(!dbg.contains(&line) && !dbg.contains("tanstaafl"), "{dbg}");
+    assert!(
+        dbg.contains("output_len") && !dbg.contains("output_len: 0"),
+        "{dbg}"
+    );
+    t.expect(&format!("AUTH PLAIN {line}\r\n"));
+}

@@ -162,7 +162,6 @@ enum Greeted {
 }
 
 /// What the next input bytes mean.
-#[derive(Debug)]
 enum Phase {
     /// The greeting decision has not been asked yet.
     Connect,
@@ -237,7 +236,6 @@ enum Step {
 /// assert!(wire.ends_with(b"221 2.0.0 Bye\r\n"));
 /// assert!(server.is_closed());
 /// ```
-#[derive(Debug)]
 pub struct Server {
     config: Arc<ServerConfig>,
     input: BytesMut,
@@ -306,6 +304,46 @@ pub struct Server {
 
 /// Initial capacity of the input and output buffers of a session.
 const INITIAL_BUFFER: usize = 1024;
+
+impl Phase {
+    fn name(&self) -> &'static str {
+        match self {
+            Phase::Connect => "Connect",
+            Phase::Command => "Command",
+            Phase::Sasl(..) => "Sasl",
+            Phase::Data { .. } => "Data",
+            Phase::Bdat { .. } => "Bdat",
+            Phase::XExch50(_) => "XExch50",
+            Phase::TlsHandshake => "TlsHandshake",
+            Phase::Closed => "Closed",
+        }
+    }
+}
+
+/// The session's state, never the bytes it holds: unread input and unsent output may carry
+/// an AUTH line (a password in BASE64) or message content, so `Debug` shows their lengths.
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("hostname", &self.config.hostname)
+            .field("phase", &self.phase.name())
+            .field("awaiting_decision", &self.pending.is_some())
+            .field("greeted", &self.greeted)
+            .field("client_name", &self.client_name)
+            .field("tls", &self.tls)
+            .field("authenticated", &self.auth_identity)
+            .field("exps_authenticated", &self.exps_identity)
+            .field("transaction", &self.txn)
+            .field("commands", &self.commands)
+            .field("transactions", &self.transactions)
+            .field("errors", &self.errors)
+            .field("shutting_down", &self.shutting_down)
+            .field("input_len", &(self.input.len() + self.body_in.len()))
+            .field("output_len", &self.out.len())
+            .field("queued_events", &self.queued.len())
+            .finish_non_exhaustive()
+    }
+}
 
 impl Server {
     /// A new session for a client that just connected at `now`. The first event is

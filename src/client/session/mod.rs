@@ -217,7 +217,6 @@ struct Pending {
 /// assert_eq!(client.poll_transmit(now).as_deref(), Some(&b"EHLO client.example.test\r\n"[..]));
 /// # Ok::<(), ehlo::syntax::PathError>(())
 /// ```
-#[derive(Debug)]
 pub struct Client {
     config: ClientConfig,
     state: State,
@@ -265,6 +264,30 @@ pub struct Client {
     /// replies before it go: the arrival of the previous reply. `None` right after a reply
     /// arrived, until the client is next given the time (see [`Client::poll_timeout`]).
     awaited_since: Option<Instant>,
+}
+
+/// The session's state, never the bytes it holds: output not yet handed out may carry an
+/// AUTH line (a password or token in BASE64) and the queue holds message bodies, so
+/// `Debug` shows counts and lengths. (The configuration's credentials hide their secrets
+/// in their own `Debug`.)
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("hostname", &self.config.hostname)
+            .field("state", &self.state)
+            .field("esmtp", &self.esmtp)
+            .field("tls_active", &self.tls_active)
+            .field("authenticated", &self.authenticated)
+            .field("awaited_replies", &self.expects.len())
+            .field("queued_messages", &self.queue.len())
+            .field("in_transaction", &self.txn.is_some())
+            .field("transactions", &self.transactions)
+            .field("input_len", &self.input.len())
+            .field("output_len", &(self.out.len() + self.transmit_len))
+            .field("queued_events", &self.events.len())
+            .field("close_reason", &self.close_reason)
+            .finish_non_exhaustive()
+    }
 }
 
 fn is_positive(r: &Reply) -> bool {

@@ -606,3 +606,35 @@ fn empty_line_flood_closes_after_max_errors() {
     );
     assert!(s.server.is_closed());
 }
+
+/// `BDAT` with the largest declared size (RFC 3030: the chunk follows at once, whatever
+/// the reply): nothing is allocated in proportion to the declared size, the octets are
+/// consumed as the chunk (never read as commands), refused as too large against the
+/// configured limit, and with no limit (`max_message_size = 0`) streamed to the caller.
+#[test]
+fn bdat_with_a_huge_declared_size() {
+    for limit in [MIB as u64, 0] {
+        let mut c = config();
+        c.limits.max_message_size = limit;
+        let mut s = Session::new(c);
+        s.feed(EHLO);
+        s.feed(b"MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n");
+        s.take_text();
+        let base = mark();
+        s.feed(b"BDAT 18446744073709551615 LAST\r\n");
+        s.feed(b"QUIT\r\nRSET\r\n");
+        s.flood(flood_size());
+        let peak = peak_since(base);
+        assert!(peak <= 256 * 1024, "peak {peak}");
+        // Still inside the chunk: no reply, the QUIT inside it was content.
+        assert_eq!(s.take_text(), "");
+        assert!(!s.server.is_closed());
+        let expected = if limit == 0 {
+            flood_size() as u64 + 12
+        } else {
+            0
+        };
+        assert_eq!(s.message_octets, expected);
+        assert_eq!((s.ends, s.aborted), (0, 0));
+    }
+}

@@ -313,3 +313,166 @@ proptest! {
         prop_assert_eq!(feed(&cfg, &pieces(&input, &cuts)), feed(&cfg, &[&input]));
     }
 }
+
+/// `.` CRLF right after the `354` is an empty message under every policy, however the
+/// three octets are split (RFC 5321 4.1.1.4: the CRLF that ended the DATA command is the
+/// first CRLF of the terminator).
+#[test]
+fn empty_message_under_every_policy() {
+    let msg = b".\r\nQUIT\r\n";
+    for policy in policies() {
+        let cfg = DecoderConfig {
+            bare_line_endings: policy,
+            ..Default::default()
+        };
+        for i in 0..=msg.len() {
+            for j in i..=msg.len() {
+                let (content, summary, rest) = feed(&cfg, &[&msg[..i], &msg[i..j], &msg[j..]]);
+                assert!(content.is_empty(), "{policy:?} {i} {j}");
+                assert_eq!(
+                    summary,
+                    Some(DataSummary {
+                        size: 0,
+                        outcome: Ok(())
+                    })
+                );
+                assert_eq!(rest, b"QUIT\r\n");
+            }
+        }
+    }
+}
+
+/// Dot-unstuffing (RFC 5321 4.5.2): only the first dot of a line that starts after a real
+/// CRLF is removed, exactly one; a dot after a bare LF or bare CR is content under every
+/// policy (the decoder's documented rule: only CRLF starts a line).
+#[test]
+fn unstuffing_removes_exactly_one_dot_after_crlf_only() {
+    let cases: &[(&[u8], &[u8])] = &[
+        (b"..\r\n", b".\r\n"),
+        (b"...\r\n", b"..\r\n"),
+        (b"a\r\n..b.\r\n", b"a\r\n.b.\r\n"),
+        (b".a\r\n", b"a\r\n"),
+        (b"a.\r\n", b"a.\r\n"),
+    ];
+    for policy in policies() {
+        let cfg = DecoderConfig {
+            bare_line_endings: policy,
+            ..Default::default()
+        };
+        for (input, want) in cases {
+            let mut msg = input.to_vec();
+            msg.extend_from_slice(b".\r\n");
+            let (content, summary, _) = feed(&cfg, &[&msg]);
+            assert_eq!(&content[..], *want, "{policy:?} {input:?}");
+            assert_eq!(summary.unwrap().outcome, Ok(()));
+        }
+        // A dot after a bare line ending is kept (both dots of `..`).
+        for (input, normalized) in [
+            (&b"a\n..b\r\n"[..], &b"a\r\n..b\r\n"[..]),
+            (b"a\r..b\r\n", b"a\r\n..b\r\n"),
+        ] {
+            let mut msg = input.to_vec();
+            msg.extend_from_slice(b".\r\n");
+            let (content, summary, _) = feed(&cfg, &[&msg]);
+            let want = if policy == BareLineEnding::Normalize {
+                normalized
+            } else {
+                input
+            };
+            assert_eq!(&content[..], want, "{policy:?} {input:?}");
+            assert_eq!(
+                summary.unwrap().outcome.is_ok(),
+                policy != BareLineEnding::Reject
+            );
+        }
+    }
+}
+
+/// RFC 5321 4.5.3.1.6: a text line is at most 1000 octets including its CRLF, not
+/// counting the stuffing dot. With `LongLines::Reject`, 1000 passes and 1001 is refused
+/// (`500 5.5.2`) after the real end of data, the line counted across every split of the
+/// input (inside the line and inside its CRLF); the rest of the message is still read, and
+/// the pipelined command after the end is untouched.
+#[test]
+fn text_line_limit_is_1000_octets_with_crlf_across_splits() {
+    let cfg = DecoderConfig {
+        long_lines: LongLines::Reject,
+        ..Default::default()
+    };
+    assert_eq!(cfg.max_line_length, 1000);
+    for stuffed in [false, true] {
+        for (total, ok) in [(1000usize, true), (1001, false)] {
+            let mut msg = b"first\r\n".to_vec();
+            if stuffed {
+                // `..xxx`: one dot is stuffing (not counted), the other is content.
+                msg.extend_from_slice(b"..");
+                msg.extend(vec![b'x'; total - 3]);
+            } else {
+                msg.extend(vec![b'x'; total - 2]);
+            }
+            msg.extend_from_slice(b"\r\nlast\r\n.\r\nQUIT\r\n");
+            let whole = feed(&cfg, &[&msg]);
+            let (content, summary, rest) = &whole;
+            assert_eq!(rest, b"QUIT\r\n");
+            assert_eq!(content.len(), 7 + total + 6);
+            assert!(content.ends_with(b"\r\nlast\r\n"));
+            let summary = summary.clone().unwrap();
+            if ok {
+                assert_eq!(summary.outcome, Ok(()), "{total} {stuffed}");
+            } else {
+                let e = summary.outcome.unwrap_err();
+                assert_eq!(
+                    e,
+                    DataError::LineTooLong {
+                        limit: 1000,
+                        offset: 7
+                    }
+                );
+                assert_eq!((e.code(), e.enhanced_code()), (500, "5.5.2"));
+            }
+            for i in (0..=msg.len()).step_by(7).chain(7..12).chain(1000..1012) {
+                let i = i.min(msg.len());
+                assert_eq!(feed(&cfg, &[&msg[..i], &msg[i..]]), whole, "{total} {i}");
+            }
+            let pieces: Vec<&[u8]> = msg.chunks(3).collect();
+            assert_eq!(feed(&cfg, &pieces), whole);
+        }
+    }
+}
+
+/// The size cap counts decoded octets: CRLFs included, stuffing dots and the terminator
+/// not (the message size of RFC 1870 section 5). `size == max_size` passes, one more
+/// octet is `552 5.3.4`, and exactly `max_size` octets are emitted.
+#[test]
+fn size_cap_boundary_counts_unstuffed_octets() {
+    // 12 decoded octets: "ab\r\n" ".cd\r\n" ".\r\n"; 15 on the wire before ". CRLF".
+    let msg = b"ab\r\n..cd\r\n..\r\n.\r\nQUIT\r\n";
+    for policy in policies() {
+        for (max_size, ok) in [(12u64, true), (11, false), (13, true)] {
+            let cfg = DecoderConfig {
+                max_size,
+                bare_line_endings: policy,
+                ..Default::default()
+            };
+            for i in 0..=msg.len() {
+                let (content, summary, rest) = feed(&cfg, &[&msg[..i], &msg[i..]]);
+                let summary = summary.unwrap();
+                assert_eq!(summary.size, 12);
+                assert_eq!(rest, b"QUIT\r\n");
+                if ok {
+                    assert_eq!(summary.outcome, Ok(()));
+                    assert_eq!(content, b"ab\r\n.cd\r\n.\r\n");
+                } else {
+                    assert_eq!(
+                        summary.outcome,
+                        Err(DataError::TooLarge {
+                            size: 12,
+                            limit: 11
+                        })
+                    );
+                    assert_eq!(content, b"ab\r\n.cd\r\n.\r");
+                }
+            }
+        }
+    }
+}

@@ -313,3 +313,53 @@ fn bdat_and_xexch50_content_is_never_interpreted() {
     assert_eq!(reader.read(&mut input), None);
     assert_eq!(&input[..], b"QUIT\r\n");
 }
+
+fn any_policy() -> impl Strategy<Value = BareLineEnding> {
+    prop_oneof![
+        Just(BareLineEnding::Reject),
+        Just(BareLineEnding::Normalize),
+        Just(BareLineEnding::PassThrough),
+    ]
+}
+
+/// Decodes all of `input`; returns the content and where the end of data was.
+fn decode_at(cfg: &DecoderConfig, input: &[u8]) -> (Vec<u8>, Option<usize>) {
+    let mut dec = DataDecoder::new(cfg.clone());
+    let mut b = Bytes::copy_from_slice(input);
+    let mut content = Vec::new();
+    while let Some(ev) = dec.decode(&mut b) {
+        match ev {
+            DataEvent::Content(c) => content.extend_from_slice(&c),
+            DataEvent::End(_) => return (content, Some(input.len() - b.len())),
+        }
+    }
+    (content, None)
+}
+
+proptest! {
+    /// What a server stores under `Normalize` (every bare CR and LF rewritten to CRLF, so
+    /// `LF . LF` is stored as `CRLF . CRLF`) is safe to relay: no bare line ending is
+    /// left, and once dot-stuffed by the encoder it has no end of data before the real
+    /// one and decodes back to the same octets under every policy.
+    #[test]
+    fn normalized_content_relays_unchanged(
+        m in prop::collection::vec(
+            prop_oneof![Just(b'\r'), Just(b'\n'), Just(b'.'), Just(b'x')],
+            0..60,
+        ),
+        bare_cr in prop_oneof![Just(BareCr::Normalize), Just(BareCr::PassThrough)],
+        policy in any_policy(),
+    ) {
+        let mut input = m.clone();
+        input.extend_from_slice(b"\r\n.\r\n");
+        let normalize = DecoderConfig { max_size: u64::MAX, ..Default::default() };
+        let (stored, end) = decode_at(&normalize, &input);
+        prop_assert!(end.is_some());
+        prop_assert!((0..stored.len()).all(|k| !is_bare(&stored, k)), "{:?}", stored);
+        let wire = encode(EncoderConfig { bare_cr }, &[&stored]);
+        let cfg = DecoderConfig { bare_line_endings: policy, ..normalize };
+        let (again, end) = decode_at(&cfg, &wire);
+        prop_assert_eq!(end, Some(wire.len()));
+        prop_assert_eq!(again, stored);
+    }
+}

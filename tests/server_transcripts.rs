@@ -864,6 +864,53 @@ fn message_too_large_in_transit() {
     assert!(r.message().len() <= 100);
 }
 
+/// The size limit is inclusive and counts the message content without the stuffing dots
+/// and the terminator (RFC 1870 section 5): a message of exactly `max_message_size`
+/// octets is accepted by DATA and by BDAT, one octet more gets `552 5.3.4`.
+#[test]
+fn message_size_limit_is_inclusive_for_data_and_bdat() {
+    let mut c = config();
+    c.limits.max_message_size = 12;
+    // 12 decoded octets, 15 on the wire before the terminator.
+    let data = "ab\r\n..cd\r\n..\r\n.\r\nNOOP\r\n";
+    let r = run(c.clone(), (t(EHLO) + TXN + data).as_bytes(), defaults);
+    assert!(
+        r.text()
+            .ends_with("250 2.0.0 Message accepted\r\n250 2.0.0 OK\r\n"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(r.message(), b"ab\r\n.cd\r\n.\r\n");
+    let bdat = "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n\
+                BDAT 5\r\nab\r\n.BDAT 7 LAST\r\ncd\r\n.\r\nNOOP\r\n";
+    let r = run(c.clone(), (t(EHLO) + bdat).as_bytes(), defaults);
+    assert!(
+        r.text()
+            .ends_with("250 2.0.0 Message accepted\r\n250 2.0.0 OK\r\n"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(r.message(), b"ab\r\n.cd\r\n.\r\n");
+    c.limits.max_message_size = 11;
+    let r = run(c.clone(), (t(EHLO) + TXN + data).as_bytes(), defaults);
+    assert!(
+        r.text().ends_with(
+            "552 5.3.4 Message size exceeds fixed maximum message size\r\n250 2.0.0 OK\r\n"
+        ),
+        "{}",
+        r.text()
+    );
+    let r = run(c, (t(EHLO) + bdat).as_bytes(), defaults);
+    assert!(
+        r.text().ends_with(
+            "552 5.3.4 Message size exceeds fixed maximum message size\r\n250 2.0.0 OK\r\n"
+        ),
+        "{}",
+        r.text()
+    );
+    assert!(!r.kinds().contains(&"MessageEnd"));
+}
+
 // ---- PIPELINING ----
 
 #[test]

@@ -18,11 +18,13 @@ use crate::limits::MAX_TEXT_LINE;
 /// Only a real CRLF starts a new line for dot-unstuffing, under every policy: a `.` that
 /// follows a bare LF or bare CR is content and is kept.
 ///
-/// The default is [`BareLineEnding::Normalize`], the behaviour of Postfix 3.9's
+/// The default is [`BareLineEnding::Normalize`], modelled on Postfix 3.9's
 /// `smtpd_forbid_bare_newline = normalize`: it keeps mail from old or sloppy senders flowing
 /// (they mostly send bare LF line endings) while storing only well-formed CRLF content, so
 /// nothing downstream can be confused by a bare line ending, and the end-of-data rule stays
-/// strict.
+/// strict. It differs from Postfix in two ways: a bare CR is rewritten too (Postfix keeps
+/// it), and a bare line ending does not start a line for dot-unstuffing (Postfix takes a
+/// bare LF as a line end, so it removes a dot that follows one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum BareLineEnding {
     /// Refuse the whole message after the real end of data with
@@ -56,7 +58,10 @@ pub enum LongLines {
 /// Decoder limits and policies.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DecoderConfig {
-    /// Maximum size of the decoded content, in octets. Once exceeded, the decoder stops
+    /// Maximum size of the decoded content, in octets: CRLFs count, stuffing dots and the
+    /// terminator do not, as in the message size of RFC 1870 section 5 that `SIZE`
+    /// advertises; a bare CR or LF rewritten by [`BareLineEnding::Normalize`] counts as the
+    /// two octets of its CRLF. `size == max_size` passes. Once exceeded, the decoder stops
     /// emitting content (exactly `max_size` octets are emitted in total), reads on to the end
     /// of data and reports [`DataError::TooLarge`]. Default: 36 MiB, the receive-connector
     /// default `MaxMessageSize` of current Exchange Server releases.

@@ -147,7 +147,7 @@ impl DataEncoder {
     }
 
     /// The size of `body` as this encoder sends it as one whole message, without the
-    /// dot-stuffing and the final `.` CRLF: the message size of RFC 1870 section 3 ("the
+    /// dot-stuffing and the final `.` CRLF: the message size of RFC 1870 section 5 ("the
     /// number of octets, including CR-LF pairs, but not the SMTP DATA command's terminating
     /// dot or doubled quoting dots"), which a client declares with `SIZE=`. Every bare LF
     /// and every repaired bare CR becomes CRLF, and content not ending in a line end gets

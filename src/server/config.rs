@@ -286,7 +286,7 @@ pub struct ServerLimits {
     pub max_input_buffer: usize,
     /// Largest message in octets (advertised with SIZE; default 10 MiB). `SIZE=` above
     /// it and messages that grow beyond it get `552 5.3.4`. `0` means no limit, as the
-    /// `SIZE 0` it advertises says (RFC 1870 section 4).
+    /// `SIZE 0` it advertises says (RFC 1870 section 3).
     pub max_message_size: u64,
     /// Accepted recipients per transaction (default 100, RFC 5321 4.5.3.1.8); more get
     /// `452 4.5.3`. A `LIMITS RCPTMAX=` in `extensions.extra` replaces it.
@@ -356,7 +356,7 @@ impl ServerLimits {
     }
 
     /// The message size the session enforces: [`ServerLimits::max_message_size`], or no
-    /// limit (`u64::MAX`) when it is `0`. RFC 1870 section 4: "A parameter value of 0
+    /// limit (`u64::MAX`) when it is `0`. RFC 1870 section 3: "A parameter value of 0
     /// (zero) indicates that no maximum message size is in force", and `SIZE 0` is what
     /// the EHLO reply advertises then; refusing every message as too large would
     /// contradict it.

@@ -18,7 +18,7 @@
 //!   understand and a proxy can relay it. Surrounding whitespace is ignored and runs of
 //!   spaces between parameters collapse to one on output.
 //! * `SIZE` without a number is `Size(None)`; `SIZE 0` stays `Size(Some(0))` as written.
-//!   Both mean "no fixed maximum" (RFC 1870 section 4), and [`Capabilities::size`] reports
+//!   Both mean "no fixed maximum" (RFC 1870 section 3), and [`Capabilities::size`] reports
 //!   both as `Some(None)`.
 //! * The legacy `AUTH=LOGIN` line (needed by old Outlook versions) and Exchange's
 //!   `X-EXPS=LOGIN` are their own variants; [`Capabilities::auth_mechanisms`] merges them.
@@ -237,7 +237,7 @@ impl Capabilities {
 
     /// The `SIZE` capability: `None` if absent, `Some(None)` without a limit.
     ///
-    /// `SIZE 0` also gives `Some(None)`: RFC 1870 section 4 says 0 means no fixed maximum.
+    /// `SIZE 0` also gives `Some(None)`: RFC 1870 section 3 says 0 means no fixed maximum.
     /// With several `SIZE` lines the first wins.
     pub fn size(&self) -> Option<Option<u64>> {
         self.list.iter().find_map(|c| match c {
@@ -456,7 +456,7 @@ impl Capability {
             [n] => parse_number(n).map_or_else(other, |n| make(Some(n))),
             _ => other(),
         };
-        // RFC 1870 4: `size-param ::= [1*DIGIT]`, any number of digits; one beyond u64 is
+        // RFC 1870 3: `size-param ::= [1*DIGIT]`, any number of digits; one beyond u64 is
         // no practical limit and reads as u64::MAX.
         let size = || match params.as_slice() {
             [n] if n.len() > 19 && n.bytes().all(|b| b.is_ascii_digit()) => {

@@ -179,7 +179,7 @@ impl Client {
         let binarymime = chunking && self.has(&Capability::BinaryMime);
         let eightbit = self.esmtp && self.has(&Capability::EightBitMime);
         let (body_type, size) = match &q.body {
-            // RFC 1870 3: the size as sent. BDAT sends the octets as they are. DATA only
+            // RFC 1870 5: the size as sent. BDAT sends the octets as they are. DATA only
             // carries text bodies (a bare CR or LF makes a body `Binary`, which needs BDAT
             // and is refused below otherwise), whose line ends are all CRLF already: the
             // encoder adds at most a final CRLF, so no second scan of the body is needed.

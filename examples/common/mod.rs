@@ -148,17 +148,20 @@ impl ServerOptions {
     /// The accounts of `--user NAME:PASSWORD`.
     pub fn accounts(&self) -> Result<Users, String> {
         let mut users = HashMap::new();
-        for u in &self.users {
+        // The messages name the account, never the password: they go to standard error,
+        // which a service manager keeps in its log.
+        for (i, u) in self.users.iter().enumerate() {
+            let n = i + 1;
             let (name, password) = u
                 .split_once(':')
-                .ok_or_else(|| format!("--user {u:?}: expected NAME:PASSWORD"))?;
+                .ok_or_else(|| format!("--user number {n}: expected NAME:PASSWORD"))?;
             if name.is_empty() {
-                return Err(format!("--user {u:?}: empty name"));
+                return Err(format!("--user number {n}: empty name"));
             }
             let (Some(prepared_name), Some(prepared_password)) = (prepare(name), prepare(password))
             else {
                 return Err(format!(
-                    "--user {u:?}: name and password must be non-empty and valid under SASLprep (RFC 4013)"
+                    "--user {name:?}: name and password must be non-empty and valid under SASLprep (RFC 4013)"
                 ));
             };
             let account = Account {
@@ -167,7 +170,7 @@ impl ServerOptions {
                 raw_password: password.to_string(),
             };
             if users.insert(prepared_name.into_owned(), account).is_some() {
-                return Err(format!("--user {u:?}: that user name was given before"));
+                return Err(format!("--user {name:?}: that user name was given before"));
             }
         }
         Ok(Users(users))
@@ -243,8 +246,9 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, Clone, Default)]
 pub struct Users(HashMap<String, Account>);
 
-/// One `--user`, keyed by its prepared name.
-#[derive(Debug, Clone)]
+/// One `--user`, keyed by its prepared name. Its `Debug` leaves the passwords out (the
+/// accounts are inside `session::Shared`, which a log line may print with `?`).
+#[derive(Clone)]
 struct Account {
     /// The password after SASLprep (PLAIN, LOGIN).
     password: String,
@@ -258,6 +262,14 @@ struct Account {
 /// must fail verification.
 fn prepare(s: &str) -> Option<std::borrow::Cow<'_, str>> {
     stringprep::saslprep(s).ok().filter(|p| !p.is_empty())
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("raw_name", &self.raw_name)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Users {
@@ -318,4 +330,47 @@ pub fn tune_listener(listener: &impl std::os::fd::AsFd) -> bool {
 #[cfg(not(target_os = "linux"))]
 pub fn tune_listener<S>(_listener: &S) -> bool {
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        server: ServerOptions,
+    }
+
+    fn options(args: &[&str]) -> ServerOptions {
+        Cli::try_parse_from(std::iter::once("server").chain(args.iter().copied()))
+            .unwrap()
+            .server
+    }
+
+    /// A refused `--user` is named in the error without its password, and the accounts'
+    /// `Debug` shows no password either.
+    #[test]
+    fn passwords_stay_out_of_errors_and_debug() {
+        for (user, shown) in [
+            ("alice:secret\u{7}", "alice"),
+            ("alice-secret", "number 2"),
+            (":secret", "number 2"),
+            ("alice:secret", "alice"),
+        ] {
+            let e = options(&["--user", "alice:secret", "--user", user])
+                .accounts()
+                .unwrap_err();
+            assert!(e.contains(shown), "{user:?}: {e}");
+            assert!(!e.contains("secret"), "{user:?}: {e}");
+        }
+        let users = options(&["--user", "alice:secret"]).accounts().unwrap();
+        assert!(users.authenticate("alice", "secret").is_some());
+        let debug = format!("{users:?}");
+        assert!(
+            debug.contains("alice") && !debug.contains("secret"),
+            "{debug}"
+        );
+    }
 }

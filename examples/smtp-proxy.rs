@@ -43,7 +43,9 @@
 //! sends `STARTTLS` anyway gets `502 5.5.1` from the proxy. `ATRN` and `TURN` (which
 //! reverse the roles) get `502 5.5.1` too. One upstream server, one connection to it per
 //! client connection; no policy, no size cap of its own (the upstream's applies), no
-//! drain on Ctrl-C (open sessions are dropped).
+//! drain on Ctrl-C (open sessions are dropped). A side that stays silent while the other
+//! waits, or takes nothing the proxy writes to it, for `--timeout` seconds (300 by
+//! default, RFC 5321 4.5.3.2) ends the session.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -73,10 +75,12 @@ struct Cli {
     /// The SMTP server to forward to (HOST:PORT).
     #[arg(long)]
     upstream: String,
+    /// Seconds either side may stay silent while the other waits (RFC 5321 4.5.3.2), and
+    /// may take nothing of what the proxy writes to it (a client that does not read is as
+    /// silent as one that does not write); then the session ends.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
 }
-
-/// How long either side may stay silent while the other waits (RFC 5321 4.5.3.2).
-const IDLE: Duration = Duration::from_secs(300);
 
 /// Replies awaited at most before the proxy stops reading from the client.
 const MAX_QUEUED: usize = 64;
@@ -400,9 +404,22 @@ impl Proxy {
     }
 }
 
-/// Relays one client connection until either side closes.
-async fn session(mut client: TcpStream, upstream: &str) -> io::Result<()> {
-    let mut server = match TcpStream::connect(upstream).await {
+/// `io` if it ends within `limit`; a `TimedOut` error naming `what` otherwise.
+async fn within<T>(
+    limit: Duration,
+    what: &'static str,
+    io: impl std::future::Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    match tokio::time::timeout(limit, io).await {
+        Ok(result) => result,
+        Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, what)),
+    }
+}
+
+/// Relays one client connection until either side closes, or stays silent (or takes
+/// nothing the proxy writes) for `idle`.
+async fn session(mut client: TcpStream, upstream: &str, idle: Duration) -> io::Result<()> {
+    let mut server = match within(idle, "connecting upstream", TcpStream::connect(upstream)).await {
         Ok(s) => s,
         Err(e) => {
             let reply = Reply::new(
@@ -410,7 +427,7 @@ async fn session(mut client: TcpStream, upstream: &str) -> io::Result<()> {
                 Some(EnhancedCode::new(4, 4, 1)),
                 "Upstream unreachable",
             );
-            client.write_all(&reply.to_bytes()).await?;
+            within(idle, "write to client", client.write_all(&reply.to_bytes())).await?;
             return Err(e);
         }
     };
@@ -422,12 +439,15 @@ async fn session(mut client: TcpStream, upstream: &str) -> io::Result<()> {
     let mut client_open = true;
     loop {
         proxy.client_input(&mut cbuf);
+        // A side that takes nothing for `idle` ends the session, as a silent one does:
+        // the other side's input is not read meanwhile, so without a limit the session
+        // (and its two sockets) would wait forever.
         if !proxy.to_upstream.is_empty() {
-            uw.write_all(&proxy.to_upstream).await?;
+            within(idle, "write upstream", uw.write_all(&proxy.to_upstream)).await?;
             proxy.to_upstream.clear();
         }
         if !proxy.to_client.is_empty() {
-            cw.write_all(&proxy.to_client).await?;
+            within(idle, "write to client", cw.write_all(&proxy.to_client)).await?;
             proxy.to_client.clear();
         }
         if (proxy.closing || !client_open) && proxy.queue.is_empty() {
@@ -436,7 +456,7 @@ async fn session(mut client: TcpStream, upstream: &str) -> io::Result<()> {
         // Read from the client only when its input can be decoded now: memory stays bounded
         // by the decoder's line limits.
         let want_client = client_open && !proxy.held() && !proxy.closing;
-        let read = tokio::time::timeout(IDLE, async {
+        let read = tokio::time::timeout(idle, async {
             tokio::select! {
                 n = cr.read_buf(&mut cbuf), if want_client => n.map(|n| (true, n)),
                 n = ur.read_buf(&mut ubuf) => n.map(|n| (false, n)),
@@ -454,7 +474,7 @@ async fn session(mut client: TcpStream, upstream: &str) -> io::Result<()> {
                     warn!("upstream: {e}");
                     let reply = Reply::new(421, Some(EnhancedCode::new(4, 3, 0)), "Upstream error");
                     reply.encode(&mut proxy.to_client);
-                    cw.write_all(&proxy.to_client).await?;
+                    within(idle, "write to client", cw.write_all(&proxy.to_client)).await?;
                     return Ok(());
                 }
             }
@@ -476,6 +496,7 @@ fn main() -> Result<(), common::Error> {
             cli.listen, cli.upstream
         );
         let upstream: std::sync::Arc<str> = cli.upstream.into();
+        let idle = Duration::from_secs(cli.timeout);
         loop {
             let (client, peer) = tokio::select! {
                 accepted = listener.accept() => accepted?,
@@ -490,7 +511,7 @@ fn main() -> Result<(), common::Error> {
             let upstream = upstream.clone();
             tokio::spawn(async move {
                 debug!("{peer}: connected");
-                match session(client, &upstream).await {
+                match session(client, &upstream, idle).await {
                     Ok(()) => debug!("{peer}: closed"),
                     Err(e) => warn!("{peer}: {e}"),
                 }

@@ -5,7 +5,8 @@
 //! In front of a scripted fake upstream on a loopback port: BDAT, XEXCH50, AUTH and X-EXPS
 //! the upstream did not offer are answered by the proxy and nothing of a BDAT chunk reaches
 //! it; an XEXCH50 blob's reply is awaited before the next command; a flood of bad lines
-//! behind a slow reply ends in `421` with bounded memory and log.
+//! behind a slow reply ends in `421` with bounded memory and log. A client that never
+//! reads is dropped after `--timeout`.
 
 mod peer_support;
 
@@ -545,4 +546,57 @@ fn refused_line_flood_is_bounded_and_closed() {
     let log = guard.log();
     assert!(log.len() < 64 << 10, "{} bytes of log", log.len());
     assert!(!log.contains("WARN"), "{log}");
+}
+
+/// A client that sends commands and never reads their replies: once the proxy can write
+/// nothing more to it for `--timeout` seconds, the session ends (both sockets closed), as
+/// for a client that stops writing; it used to wait in the write forever.
+#[test]
+fn a_client_that_never_reads_is_dropped_after_the_timeout() {
+    use std::io::Read;
+    let server = ExampleServer::start(&[]);
+    let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    let mut cmd = Command::new(example("smtp-proxy"));
+    cmd.arg("--listen")
+        .arg(addr.to_string())
+        .arg("--upstream")
+        .arg(server.addr.to_string())
+        .args(["--timeout", "2"])
+        .env("RUST_LOG", "info");
+    let guard = start_listening(cmd, addr, server.dir.path().join("proxy.log"));
+    // A small receive buffer, so that the replies soon fill it.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&addr.into()).unwrap();
+    let client: TcpStream = socket.into();
+    // Each EHLO (8 octets) gets the server's whole EHLO reply: megabytes of replies.
+    let mut out = client.try_clone().unwrap();
+    let writer = std::thread::spawn(move || {
+        let _ = out.write_all(&b"EHLO x\r\n".repeat(30_000));
+    });
+    // The proxy gives up on the write while the client still reads nothing.
+    let start = std::time::Instant::now();
+    while !guard.log().contains("write to client") {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the proxy still waits to write\n{}",
+            guard.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The client then reads what the proxy wrote before, and the end.
+    let mut input = client;
+    input.set_read_timeout(Some(REPLY_TIMEOUT)).unwrap();
+    let mut buf = vec![0; 64 << 10];
+    loop {
+        match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}");
+                break;
+            }
+        }
+    }
+    writer.join().unwrap();
 }

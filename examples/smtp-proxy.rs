@@ -498,11 +498,21 @@ fn main() -> Result<(), common::Error> {
         let upstream: std::sync::Arc<str> = cli.upstream.into();
         let idle = Duration::from_secs(cli.timeout);
         loop {
-            let (client, peer) = tokio::select! {
-                accepted = listener.accept() => accepted?,
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
                 _ = tokio::signal::ctrl_c() => {
                     info!("interrupted; exiting");
                     return Ok(());
+                }
+            };
+            let (client, peer) = match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of descriptors (EMFILE, ENFILE) and friends: the open sessions
+                    // go on, and accepting is tried again after a pause, not given up.
+                    warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
                 }
             };
             if !nodelay_inherited {

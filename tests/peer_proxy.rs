@@ -600,3 +600,42 @@ fn a_client_that_never_reads_is_dropped_after_the_timeout() {
     }
     writer.join().unwrap();
 }
+
+/// Out of file descriptors, the proxy cannot accept (or cannot connect upstream, which its
+/// client is told with `421`); once descriptors are free again, a new client is served.
+/// Run with `ulimit -n` of both parities, as each session takes two descriptors: one of
+/// them leaves none for `accept`, which used to end the whole proxy.
+#[test]
+fn running_out_of_descriptors_does_not_stop_the_proxy() {
+    use std::io::BufRead;
+    let server = ExampleServer::start(&[]);
+    for limit in [40, 41] {
+        let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", &format!("ulimit -n {limit} && exec \"$0\" \"$@\"")])
+            .arg(example("smtp-proxy"))
+            .arg("--listen")
+            .arg(addr.to_string())
+            .arg("--upstream")
+            .arg(server.addr.to_string())
+            .env("RUST_LOG", "info");
+        let log = server.dir.path().join(format!("proxy-{limit}.log"));
+        let guard = start_listening(cmd, addr, log);
+        let held: Vec<TcpStream> = (0..60).map(|_| TcpStream::connect(addr).unwrap()).collect();
+        std::thread::sleep(Duration::from_millis(500));
+        drop(held);
+        std::thread::sleep(Duration::from_millis(300));
+        let client = TcpStream::connect(addr);
+        let line = client.map(|c| {
+            c.set_read_timeout(Some(REPLY_TIMEOUT)).unwrap();
+            let mut line = String::new();
+            let _ = BufReader::new(c).read_line(&mut line);
+            line
+        });
+        assert!(
+            line.as_ref().is_ok_and(|l| l.starts_with("220 ")),
+            "ulimit -n {limit}: {line:?}\n{}",
+            guard.log()
+        );
+    }
+}

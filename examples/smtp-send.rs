@@ -38,6 +38,7 @@ use tokio_rustls::TlsConnector;
 
 #[derive(Parser, Debug)]
 #[command(
+    group(clap::ArgGroup::new("tls_mode").args(["starttls", "tls"])),
     about = "Send one message over SMTP with the ehlo client machine",
     after_help = "The message is FILE, or standard input when FILE is missing or `-`.\n\n\
                   Exit status: 0 when every recipient accepted the message; 1 when the \
@@ -63,8 +64,9 @@ struct Cli {
     /// with --tls-insecure.
     #[arg(long, conflicts_with = "starttls")]
     tls: bool,
-    /// PEM file with the CA certificates to trust for --starttls or --tls.
-    #[arg(long)]
+    /// PEM file with the CA certificates to trust for --starttls or --tls (alone it would
+    /// ask for no TLS at all, so it needs one of them).
+    #[arg(long, requires = "tls_mode", conflicts_with = "tls_insecure")]
     ca_file: Option<PathBuf>,
     /// Do not verify the server's certificate (tests, self-signed servers). Alone: require
     /// STARTTLS; with --tls: implicit TLS.

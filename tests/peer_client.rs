@@ -253,6 +253,27 @@ fn smtp_send_notify_success_to_smtp_server_gets_a_report() {
     }
 }
 
+/// A CA file without `--starttls` or `--tls` is a usage error (exit 2), and so is one
+/// with `--tls-insecure`: the first used to send in plaintext (the CA file ignored), the
+/// second without checking the certificate.
+#[test]
+fn smtp_send_refuses_a_ca_file_it_would_not_use() {
+    let server = ExampleServer::start(&[]);
+    let file = server.file("m.eml", MESSAGE);
+    let ca = server.file("ca.pem", b"");
+    let ca = ca.to_str().unwrap();
+    for args in [
+        &["--ca-file", ca][..],
+        &["--ca-file", ca, "--tls-insecure"],
+        &["--ca-file", ca, "--tls-insecure", "--tls"],
+    ] {
+        let out = smtp_send(server.addr, &file, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", out.all());
+        assert!(out.stderr.contains("--ca-file"), "{args:?}: {}", out.all());
+    }
+    assert!(server.messages().is_empty());
+}
+
 /// Bad DSN option values are usage errors (exit 2) before anything is sent.
 #[test]
 fn smtp_send_refuses_bad_dsn_options() {

@@ -30,9 +30,17 @@ pub struct Maildir {
 impl Maildir {
     /// Opens (creating if needed) the Maildir at `root`. `fsync`: make every message
     /// durable before it is acknowledged.
+    ///
+    /// Mail is private: on Unix the directories this creates are `0700` and every message
+    /// file `0600` (as Postfix and Dovecot make them), whatever the umask lets through.
+    /// Directories that exist already keep their permissions (the operator's choice).
     pub fn open(root: &Path, hostname: &str, fsync: bool) -> io::Result<Maildir> {
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         for sub in ["tmp", "new", "cur"] {
-            fs::create_dir_all(root.join(sub))?;
+            builder.create(root.join(sub))?;
         }
         let mut host = String::with_capacity(hostname.len());
         for c in hostname.chars() {
@@ -133,12 +141,13 @@ impl Dirs {
         p
     }
 
-    /// Creates `tmp/<name>`, which must not exist.
+    /// Creates `tmp/<name>`, which must not exist, readable by its owner only.
     fn create(&self, name: &str) -> io::Result<File> {
-        fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(Dirs::path(&self.tmp, name))
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options.open(Dirs::path(&self.tmp, name))
     }
 
     /// Moves `tmp/<name>` to `new/<name>`.
@@ -440,6 +449,41 @@ mod tests {
             fs::read(&stored[0]).unwrap(),
             b"Return-Path: <a@b>\r\nSubject: hi\r\n\r\nbody\r\n"
         );
+    }
+
+    /// The Maildir and the messages (and notices) in it are readable by their owner only,
+    /// even under a permissive umask.
+    #[cfg(unix)]
+    #[test]
+    fn mail_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path().join("md");
+        let md = Maildir::open(&root, "mx", false).unwrap();
+        for dir in [
+            &root,
+            &root.join("tmp"),
+            &root.join("new"),
+            &root.join("cur"),
+        ] {
+            assert_eq!(mode(dir) & 0o077, 0, "{}: {:o}", dir.display(), mode(dir));
+        }
+        let (name, notice) = (md.unique_name(), md.unique_name());
+        let mut large = md.begin(name.clone(), b"H: 1\r\n".to_vec());
+        large.write(&vec![b'x'; MEMORY_LIMIT + 1]).unwrap();
+        let commit = large.finish(false, Some((notice.clone(), b"n\r\n".to_vec())));
+        commit.unwrap().run().unwrap();
+        let small = md.unique_name();
+        md.begin(small.clone(), b"H: 1\r\n".to_vec())
+            .finish(false, None)
+            .unwrap()
+            .run()
+            .unwrap();
+        for f in [name, notice, small] {
+            let path = root.join("new").join(f);
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+        }
     }
 
     #[test]

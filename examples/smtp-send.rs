@@ -109,9 +109,10 @@ struct Cli {
     /// DSN (RFC 3461 section 4.4): an envelope identifier the reports quote.
     #[arg(long, value_name = "ID")]
     envid: Option<String>,
-    /// Seconds to wait for anything from the server: each reply, a TLS handshake, and
-    /// progress writing to a server that does not read. Without it, the reply timeouts of
-    /// RFC 5321 4.5.3.2 (2 to 10 minutes), 5 minutes for a handshake and 3 for a write.
+    /// Seconds to wait for anything from the server: the connection, each reply, a TLS
+    /// handshake, and progress writing to a server that does not read. Without it, the
+    /// reply timeouts of RFC 5321 4.5.3.2 (2 to 10 minutes), 5 minutes for the
+    /// connection (as for the greeting) and a handshake, and 3 for a write.
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     timeout: Option<u64>,
     /// The message file; standard input when missing or `-`.
@@ -313,7 +314,10 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
         .map(|(h, _)| h.trim_start_matches('[').trim_end_matches(']'))
         .unwrap_or(&cli.server)
         .to_string();
-    let tcp = TcpStream::connect(&cli.server).await?;
+    // A server that does not answer the SYN (a firewall that drops it, a full listen
+    // queue) is given up on like one that does not send its greeting.
+    let connect_limit = config.timeouts.greeting;
+    let tcp = within(connect_limit, "connect", TcpStream::connect(&cli.server)).await?;
     let _ = tcp.set_nodelay(true);
     let mut conn = match (&tls, cli.tls) {
         (Some(cfg), true) => {

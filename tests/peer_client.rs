@@ -628,6 +628,46 @@ fn smtp_send_gives_up_on_a_server_that_stalls() {
     }
 }
 
+/// A server whose listen queue is full (or a firewall that drops the SYN) does not let
+/// the connection finish: smtp-send gives up after `--timeout` (exit 2), as for a
+/// server that does not send its greeting; it used to wait for the system's own connect
+/// timeout, two minutes or more.
+#[test]
+fn smtp_send_gives_up_on_a_connection_that_does_not_finish() {
+    use socket2::{Domain, Socket, Type};
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("m.eml");
+    std::fs::write(&small, MESSAGE).unwrap();
+    // A listener with no room in its queue that never accepts: once one connection waits
+    // there, the kernel drops the SYNs of the next ones.
+    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    listener
+        .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    listener.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    let _queued = std::net::TcpStream::connect(addr).unwrap();
+    if std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(500)).is_ok() {
+        eprintln!("skipped: this kernel completes connections past a full listen queue");
+        return;
+    }
+    let started = std::time::Instant::now();
+    let out = run(
+        Command::new(example("smtp-send"))
+            .arg("--server")
+            .arg(addr.to_string())
+            .args(["--from", "a@example.test", "--to", "b@example.test"])
+            .args(["--timeout", "1"])
+            .arg(&small),
+        None,
+        std::time::Duration::from_secs(20),
+    );
+    let waited = started.elapsed();
+    assert_eq!(out.status.code(), Some(2), "{}", out.all());
+    assert!(waited < std::time::Duration::from_secs(10), "{waited:?}");
+    assert!(out.stderr.contains("connect"), "{}", out.all());
+}
+
 /// `--help` says what the exit statuses mean and where the message comes from.
 #[test]
 fn smtp_send_help_documents_the_exit_status() {

@@ -20,7 +20,7 @@
 mod common;
 
 use clap::Parser;
-use common::session::{Next, Session, Shared};
+use common::session::{HandshakeSlot, Next, Session, Shared};
 use common::ServerOptions;
 use rustix::event::{PollFd, PollFlags, Timespec};
 use rustls::{ServerConnection, StreamOwned};
@@ -30,7 +30,6 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use tracing::{debug, error, info, warn};
@@ -246,26 +245,6 @@ fn handshake(
         }
     }
     Ok(Conn::Tls(Box::new(stream)))
-}
-
-/// A `--max-connections` slot held by a connection of the implicit-TLS port during its
-/// handshake, before its session counts itself: a client that stalls there holds a
-/// thread as much as one in a session.
-struct HandshakeSlot(Arc<Shared>);
-
-impl HandshakeSlot {
-    /// A slot, if one is free (the active sessions and handshakes are below the limit).
-    fn take(shared: &Arc<Shared>) -> Option<HandshakeSlot> {
-        let before = shared.active.fetch_add(1, Ordering::Relaxed);
-        let slot = HandshakeSlot(shared.clone());
-        (before < shared.max_connections).then_some(slot)
-    }
-}
-
-impl Drop for HandshakeSlot {
-    fn drop(&mut self) {
-        self.0.active.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 fn connection(

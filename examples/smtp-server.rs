@@ -28,7 +28,7 @@ use bytes::BytesMut;
 use clap::Parser;
 use common::conn::Input;
 use common::maildir::{Commit, Stored};
-use common::session::{Next, Session, Shared};
+use common::session::{HandshakeSlot, Next, Session, Shared};
 use common::ServerOptions;
 use std::io;
 use std::net::SocketAddr;
@@ -129,12 +129,14 @@ enum Start {
     Tls,
 }
 
+/// `slot`: for a connection of the implicit-TLS port, the `--max-connections` slot it
+/// holds during its handshake, until its session counts itself.
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared>,
     tls: Option<TlsAcceptor>,
-    how: Start,
+    (how, slot): (Start, Option<HandshakeSlot>),
     stop: CancellationToken,
 ) -> io::Result<()> {
     let shortest = shared.config.timeouts.shortest();
@@ -151,6 +153,8 @@ async fn connection(
     };
     let start = Instant::now();
     let mut session = Session::new(shared, peer, start);
+    // The session counts itself now.
+    drop(slot);
     if how == Start::Tls {
         // Before the greeting: the session starts under TLS (no STARTTLS in the EHLO
         // reply, AUTH PLAIN and LOGIN offered, "ESMTPS" in the Received header).
@@ -348,12 +352,25 @@ async fn serve(opts: ServerOptions) -> Result<(), common::Error> {
         };
         match accepted {
             Ok((stream, peer, how)) => {
+                // A connection of the implicit-TLS port past the limit cannot be told
+                // `421` before a handshake, which may take as long as the client likes
+                // (up to the timeout), holding its socket: it is closed at once.
+                let slot = match how {
+                    Start::Plain => None,
+                    Start::Tls => match HandshakeSlot::take(&shared) {
+                        Some(slot) => Some(slot),
+                        None => {
+                            warn!(%peer, "too many connections, implicit TLS connection closed");
+                            continue;
+                        }
+                    },
+                };
                 let (shared, tls, stop) = (shared.clone(), tls.clone(), stopping.clone());
                 tasks.spawn(async move {
                     if !nodelay_inherited {
                         let _ = stream.set_nodelay(true);
                     }
-                    if let Err(e) = connection(stream, peer, shared, tls, how, stop).await {
+                    if let Err(e) = connection(stream, peer, shared, tls, (how, slot), stop).await {
                         debug!(%peer, error = %e, "connection ended with an error");
                     }
                 });

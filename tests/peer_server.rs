@@ -1987,11 +1987,12 @@ fn a_trickled_tls_handshake_times_out_as_a_whole() {
 /// Connections on the implicit-TLS port that never start their handshake hold a
 /// `--max-connections` slot each while they wait (a plain client then gets `421`), and no
 /// more: the ones past the limit are closed at once, so the thread-per-connection server
-/// does not grow a thread for each of them. Their slots are freed when they go.
+/// does not grow a thread for each of them, nor any server a socket. Their slots are
+/// freed when they go.
 #[test]
 fn stalled_implicit_tls_handshakes_count_against_max_connections() {
     use std::io::Read;
-    for name in ["blocking", "event-loop"] {
+    for name in ["smtp-server", "blocking", "event-loop"] {
         let (server, tls_addr) =
             implicit_tls_server_of(name, &["--max-connections", "3", "--timeout", "60"]);
         assert!(slot_freed(server.addr).is_some(), "{name}");

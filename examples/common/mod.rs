@@ -78,7 +78,9 @@ pub struct ServerOptions {
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,
     /// Most connections served at once; one more gets `421 4.3.2` and is closed at once
-    /// (RFC 5321 3.1: a server may refuse service with 421 instead of the greeting).
+    /// (RFC 5321 3.1: a server may refuse service with 421 instead of the greeting). A
+    /// connection of the implicit-TLS port counts from its start (its handshake
+    /// included); one past the limit may be closed without a reply.
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
 }

@@ -587,6 +587,28 @@ impl Session {
     }
 }
 
+/// A `--max-connections` slot held by a connection of the implicit-TLS port during its
+/// handshake, before its session counts itself: a client that stalls there holds a
+/// socket (and, in the thread-per-connection server, a thread) as much as one in a
+/// session. Dropped once the session exists.
+#[derive(Debug)]
+pub struct HandshakeSlot(Arc<Shared>);
+
+impl HandshakeSlot {
+    /// A slot, if one is free (the active sessions and handshakes are below the limit).
+    pub fn take(shared: &Arc<Shared>) -> Option<HandshakeSlot> {
+        let before = shared.active.fetch_add(1, Ordering::Relaxed);
+        let slot = HandshakeSlot(shared.clone());
+        (before < shared.max_connections).then_some(slot)
+    }
+}
+
+impl Drop for HandshakeSlot {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl Drop for Session {
     fn drop(&mut self) {
         self.shared.active.fetch_sub(1, Ordering::Relaxed);

@@ -497,7 +497,13 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
             None => conn.read(&mut buf).await,
         };
         match read {
-            Ok(0) | Err(_) => client.peer_closed(),
+            Ok(0) => client.peer_closed(),
+            Err(e) => {
+                // The machine knows only that the connection is gone; the reason (a
+                // reset, say) is the system's.
+                eprintln!("read failed: {e}");
+                client.peer_closed()
+            }
             Ok(_) => {
                 client.receive_at(Instant::now(), &buf);
                 buf.clear();

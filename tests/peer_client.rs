@@ -482,22 +482,32 @@ fn smtp_send_exits_2_when_the_connection_is_lost() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let acceptor = std::thread::spawn(move || {
-        for greet in [false, true] {
+        for (greet, reset) in [(false, false), (true, false), (true, true)] {
             let (mut s, _) = listener.accept().unwrap();
             if greet {
                 let _ = s.write_all(b"220 x ESMTP\r\n");
                 let mut b = [0u8; 100];
                 let _ = s.read(&mut b);
             }
+            if reset {
+                // Closed with a reset (RST) rather than an end of stream (FIN).
+                socket2::SockRef::from(&s)
+                    .set_linger(Some(std::time::Duration::ZERO))
+                    .unwrap();
+            }
         }
     });
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("m.eml");
     std::fs::write(&file, MESSAGE).unwrap();
-    for _ in 0..2 {
+    for reset in [false, false, true] {
         let out = smtp_send(addr, &file, &[]);
         assert_eq!(out.status.code(), Some(2), "{}", out.all());
         assert!(out.stderr.contains("connection lost"), "{}", out.all());
+        // A reset is named as such (the system's error), not only as a closed connection.
+        if reset {
+            assert!(out.stderr.contains("reset"), "{}", out.all());
+        }
     }
     acceptor.join().unwrap();
 }

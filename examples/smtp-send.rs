@@ -87,9 +87,12 @@ struct Cli {
     /// Allow PLAIN and LOGIN without TLS.
     #[arg(long)]
     allow_plaintext_auth: bool,
-    /// The name to send with EHLO.
-    #[arg(long, default_value = "localhost")]
-    helo: String,
+    /// The name to send with EHLO. By default the system's host name when it is fully
+    /// qualified, else the address literal of the connection's local address, e.g.
+    /// `[192.0.2.1]` (RFC 5321 4.1.1.1 and 4.1.4; servers often refuse `localhost` or a
+    /// name without a dot).
+    #[arg(long)]
+    helo: Option<String>,
     /// Send the message as is (no LF to CRLF conversion).
     #[arg(long)]
     raw: bool,
@@ -174,6 +177,26 @@ async fn write_all(conn: &mut Conn, data: &[u8], limit: Duration) -> Result<(), 
     Ok(())
 }
 
+/// The EHLO name when `--helo` is not given (RFC 5321 4.1.1.1: the client's primary host
+/// name, or an address literal when it has none): the system's host name if it is fully
+/// qualified (has a dot), else `local` as an address literal (section 4.1.3).
+fn default_helo(local: std::net::IpAddr) -> String {
+    let name = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    let name = name.trim();
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-');
+    if name.contains('.')
+        && !name.starts_with('.')
+        && !name.ends_with('.')
+        && name.chars().all(plain)
+    {
+        return name.to_string();
+    }
+    match local.to_canonical() {
+        std::net::IpAddr::V4(v4) => format!("[{v4}]"),
+        std::net::IpAddr::V6(v6) => format!("[IPv6:{v6}]"),
+    }
+}
+
 /// CRLF for every bare LF.
 fn crlf(data: Vec<u8>) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() + data.len() / 32);
@@ -239,7 +262,9 @@ impl Sasl {
 }
 
 async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
-    let mut config = ClientConfig::new(cli.helo.clone());
+    // The EHLO name is settled once the connection exists (its local address); the
+    // configuration gets it then.
+    let mut config = ClientConfig::new(String::new());
     config.pipelining = !cli.no_pipelining;
     config.chunking = !cli.no_chunking;
     config.allow_plaintext_auth = cli.allow_plaintext_auth;
@@ -319,6 +344,10 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
     let connect_limit = config.timeouts.greeting;
     let tcp = within(connect_limit, "connect", TcpStream::connect(&cli.server)).await?;
     let _ = tcp.set_nodelay(true);
+    config.hostname = match &cli.helo {
+        Some(name) => name.clone(),
+        None => default_helo(tcp.local_addr()?.ip()),
+    };
     let mut conn = match (&tls, cli.tls) {
         (Some(cfg), true) => {
             let name = rustls::pki_types::ServerName::try_from(host.clone())?;

@@ -678,6 +678,46 @@ fn smtp_send_gives_up_on_a_connection_that_does_not_finish() {
     assert!(out.stderr.contains("connect"), "{}", out.all());
 }
 
+/// Without `--helo`, the EHLO name is the system's host name when it is fully
+/// qualified, else the address literal of the connection's local address (RFC 5321
+/// 4.1.1.1); it used to be `localhost`, which servers that check the name refuse.
+#[test]
+fn smtp_send_greets_with_its_host_name_or_address() {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        s.write_all(b"220 x ESMTP\r\n").unwrap();
+        let ehlo = read_line(&mut s);
+        let _ = s.write_all(b"421 4.3.2 bye\r\n");
+        ehlo
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("m.eml");
+    std::fs::write(&file, MESSAGE).unwrap();
+    let out = run(
+        Command::new(example("smtp-send"))
+            .arg("--server")
+            .arg(addr.to_string())
+            .args(["--from", "a@example.test", "--to", "b@example.test"])
+            .arg(&file),
+        None,
+        PEER_TIMEOUT,
+    );
+    let ehlo = server.join().unwrap();
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    let host = host.trim();
+    let expected = if host.contains('.') {
+        host.to_string()
+    } else {
+        "[127.0.0.1]".to_string()
+    };
+    assert_eq!(ehlo.trim_end(), format!("EHLO {expected}"), "{}", out.all());
+}
+
 /// `--help` says what the exit statuses mean and where the message comes from.
 #[test]
 fn smtp_send_help_documents_the_exit_status() {

@@ -38,13 +38,14 @@ pub struct ServerOptions {
     /// Host name for the greeting, the EHLO reply and the Received header.
     #[arg(long)]
     pub hostname: Option<String>,
-    /// PEM certificate chain for STARTTLS.
+    /// PEM certificate chain for STARTTLS (and the --tls-listen port).
     #[arg(long, requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
-    /// PEM private key for STARTTLS.
+    /// PEM private key for STARTTLS (and the --tls-listen port).
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
-    /// Offer STARTTLS with a self-signed certificate generated at start.
+    /// Offer STARTTLS (and serve the --tls-listen port) with a self-signed certificate
+    /// generated at start for the host name and `localhost`.
     #[arg(long, conflicts_with = "tls_cert")]
     pub tls_self_signed: bool,
     /// An account for AUTH PLAIN, LOGIN and NTLM, as NAME:PASSWORD (repeatable). PLAIN

@@ -375,8 +375,11 @@ impl Session {
     fn begin(&mut self) {
         let maildir: &Maildir = &self.shared.maildir;
         let name = maildir.unique_name();
-        // RFC 3848 / RFC 6531 section 4.3 protocol types.
-        let (tls, auth) = (self.server.is_tls(), self.server.authenticated().is_some());
+        // RFC 3848 / RFC 6531 section 4.3 protocol types. Exchange's X-EXPS is its SMTP
+        // AUTH between servers, so it counts as authenticated ("A") too.
+        let auth =
+            self.server.authenticated().is_some() || self.server.exps_authenticated().is_some();
+        let tls = self.server.is_tls();
         let protocol = match (self.smtputf8, self.server.is_esmtp()) {
             (true, _) => "UTF8SMTP",
             (false, true) => "ESMTP",

@@ -39,8 +39,8 @@
 //!   `ENHANCEDSTATUSCODES`, `VRFY`, `ETRN`: the standard machinery.
 //! * `X-LINK2STATE`, `XRDST`, `XSHADOW`, `XSHADOWREQUEST`, `XQDISCARD`, `XPROXY*`,
 //!   `XSESSIONPARAMS`: [`Event::Exchange`](super::Event::Exchange) with the arguments as
-//!   opaque bytes; accept gives `250 2.0.0 OK`, no decision gives `500 5.5.1` (see
-//!   [`exchange_verb_reply`] for the codes Exchange is recorded to use). The Exchange
+//!   opaque bytes; [`Decision::Accept`] gives `250 2.0.0 OK`, [`Decision::Default`]
+//!   `500 5.5.1` (see [`exchange_verb_reply`] for the codes Exchange is recorded to use). The Exchange
 //!   MAIL/RCPT parameters (`XSHADOW=`, `XRDST=`, ...) arrive typed in
 //!   [`MailParams::exchange`](crate::syntax::param::MailParams::exchange) /
 //!   [`RcptParams::exchange`](crate::syntax::param::RcptParams::exchange) of the

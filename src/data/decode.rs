@@ -95,7 +95,7 @@ impl Default for DecoderConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum DataError {
     /// The decoded content exceeded the configured maximum size.
-    /// Reply: `552 5.3.4` (RFC 5321 4.5.3.1.10 "552 Too much mail data", RFC 1870 section 6,
+    /// Reply: `552 5.3.4` (RFC 5321 4.5.3.1.9 "552 Too much mail data", RFC 1870 section 6,
     /// RFC 3463 X.3.4 "message too big for system").
     #[error("message too large: {size} octets, limit {limit}")]
     TooLarge {
@@ -106,7 +106,7 @@ pub enum DataError {
     },
     /// A text line was longer than the configured limit and the policy is
     /// [`LongLines::Reject`].
-    /// Reply: `500 5.5.2` (RFC 5321 4.5.3.1.10 "500 Line too long", RFC 3463 X.5.2).
+    /// Reply: `500 5.5.2` (RFC 5321 4.5.3.1.9 "500 Line too long", RFC 3463 X.5.2).
     #[error("text line too long: limit {limit} octets")]
     LineTooLong {
         /// The configured limit, in octets including the CRLF.
@@ -116,7 +116,7 @@ pub enum DataError {
     },
     /// The content held a bare CR or bare LF and the policy is [`BareLineEnding::Reject`].
     /// Reply: `550 5.5.2` (Postfix's `smtpd_forbid_bare_newline = reject`; see
-    /// `spec/smuggling.md`).
+    /// `SECURITY.md`).
     #[error("bare CR or LF in message content at offset {offset}")]
     BareLineEnding {
         /// Offset of the first bare CR or bare LF in the decoded content.
@@ -198,7 +198,8 @@ static CR: Bytes = Bytes::from_static(b"\r");
 ///
 /// * Only `CRLF . CRLF` ends the data; the CRLF that ended the `DATA` command counts as the
 ///   first CRLF, so `.` CRLF right away is an empty message. Bare CR and bare LF never form
-///   or complete an end-of-data sequence (SMTP smuggling, see `spec/smuggling.md`).
+///   or complete an end-of-data sequence (SMTP smuggling, see `SECURITY.md`;
+///   the look-alikes are in `tests/fixtures/smuggling.rs`).
 /// * A line that starts with `.` loses that `.` (dot-unstuffing).
 /// * Bare CR / bare LF follow [`DecoderConfig::bare_line_endings`]; long lines follow
 ///   [`DecoderConfig::long_lines`]; the size cap [`DecoderConfig::max_size`] bounds what is

@@ -3,13 +3,13 @@
 //!
 //! | error | reply | source |
 //! |---|---|---|
-//! | [`CommandError::LineTooLong`] | `500 5.5.2 Line too long` | RFC 5321 4.5.3.1.10 |
+//! | [`CommandError::LineTooLong`] | `500 5.5.2 Line too long` | RFC 5321 4.5.3.1.9 |
 //! | [`CommandError::AuthLineTooLong`] | `500 5.5.6 Authentication exchange line is too long` | RFC 4954 section 4 |
 //! | [`CommandError::Syntax`] | `500 5.5.2 Syntax error, command unrecognized` | RFC 5321 4.2.4 |
 //! | [`CommandError::Arguments`] | `501 5.5.4 Syntax error in parameters or arguments` (`XEXCH50`: `501 5.5.4 Invalid XEXCH50 arguments`, 37 octets: KB 812455 keeps every XEXCH50 reply within 40) | RFC 5321 4.2.4, RFC 3463 |
 //! | [`CommandError::InvalidBase64`] | `501 5.5.2 Cannot Base64-decode client response` | RFC 4954 section 4 |
 //! | [`PathError::Syntax`] | `553 5.1.3 Bad address syntax` (`5.1.7` in MAIL, see below) | RFC 5321 4.2.4, RFC 3463 X.1.3 / X.1.7 |
-//! | [`PathError::LocalPartTooLong`], [`PathError::DomainTooLong`], [`PathError::PathTooLong`] | `501 5.1.3 Path too long` (text names the part; `5.1.7` in MAIL) | RFC 5321 4.5.3.1.10 |
+//! | [`PathError::LocalPartTooLong`], [`PathError::DomainTooLong`], [`PathError::PathTooLong`] | `501 5.1.3 Path too long` (text names the part; `5.1.7` in MAIL) | RFC 5321 4.5.3.1.9 |
 //! | [`PathError::NonAscii`] | `553 5.6.7 Non-ASCII address requires SMTPUTF8` | RFC 6531 3.5, RFC 6533 |
 //! | [`ParamError::Duplicate`], [`ParamError::InvalidValue`], [`ParamError::Syntax`] | `501 5.5.4 ...` | RFC 5321 4.1.2, RFC 1869 |
 //! | [`ParamError::Unrecognized`] (built by a server, never by the parser) | `555 5.5.4 Unsupported parameter` | RFC 5321 4.1.1.11 |

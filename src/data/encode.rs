@@ -8,7 +8,7 @@ use super::scan::skip_plain;
 /// What the [`DataEncoder`] does with a bare CR (a CR not followed by LF) in the content.
 ///
 /// A bare LF is always written as CRLF: `LF . LF` and friends are the SMTP smuggling
-/// sequences (see `spec/smuggling.md`), and RFC 5321 2.3.8 forbids bare LF in content.
+/// sequences (see `SECURITY.md`), and RFC 5321 2.3.8 forbids bare LF in content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum BareCr {
     /// Write every bare CR as CRLF (RFC 5321 2.3.8: CR and LF only as CRLF). The default.

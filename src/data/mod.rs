@@ -3,8 +3,8 @@
 //!
 //! * Server side: [`DataDecoder`] turns the bytes after the `354` reply into content events
 //!   and recognizes the end of data only as `CRLF . CRLF` (smuggling-proof, see
-//!   `spec/smuggling.md`); [`ChunkReader`] reads the exact-size content of a `BDAT` chunk or an
-//!   `XEXCH50` blob.
+//!   `SECURITY.md`; the look-alikes are in `tests/fixtures/smuggling.rs`); [`ChunkReader`]
+//!   reads the exact-size content of a `BDAT` chunk or an `XEXCH50` blob.
 //! * Client side: [`DataEncoder`] dot-stuffs content and repairs line endings for `DATA`;
 //!   [`BdatChunker`] cuts content into `BDAT` frames.
 //!

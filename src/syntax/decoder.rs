@@ -13,7 +13,7 @@
 //!
 //! The bytes after some commands are not commands, and must never be read as commands: a
 //! peer that gets its content read as commands smuggles them (SMTP smuggling,
-//! CVE-2023-51764/51765/51766; `spec/smuggling.md`). Only the caller knows some of the
+//! CVE-2023-51764/51765/51766; see `SECURITY.md`). Only the caller knows some of the
 //! replies, so the decoder has one method for each kind of input, and the caller picks:
 //!
 //! | after | and the reply | the next input | read it with |

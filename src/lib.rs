@@ -14,7 +14,9 @@
 //! * [`sasl`]: the SASL mechanisms (PLAIN, LOGIN, CRAM-MD5, XOAUTH2, OAUTHBEARER, NTLM and
 //!   GSSAPI framing) as pure helpers.
 //! * [`server`] and [`client`]: the deterministic session state machines.
-//! * [`limits`]: the configurable limits and their safe defaults.
+//! * [`limits`]: the protocol's size limits (RFC 5321 4.5.3.1) and the command line rule;
+//!   the configurable limits and their safe defaults are [`server::ServerLimits`] and
+//!   [`client::ClientConfig`].
 //!
 //! # A client and a server in memory
 //!

@@ -1,6 +1,10 @@
-//! Protocol size limits (RFC 5321 section 4.5.3.1, RFC 4954 section 4) and their defaults.
+//! Protocol size limits (RFC 5321 section 4.5.3.1, RFC 4954 section 4, KB 812455 for the
+//! Exchange verbs), the room MAIL and RCPT parameters add to a command line, and the
+//! per-verb command line rule ([`CommandLineLimits`]).
 //!
-//! Every limit the crate enforces lives here so a reader finds them in one place.
+//! The configurable limits of a session and their defaults are in
+//! [`ServerLimits`](crate::server::ServerLimits) and
+//! [`ClientConfig`](crate::client::ClientConfig); `SECURITY.md` lists every default.
 
 /// Maximum length of a local part, in octets (RFC 5321 4.5.3.1.1).
 pub const MAX_LOCAL_PART: usize = 64;

@@ -44,8 +44,8 @@ fn said(reply: &Option<Reply>) -> impl std::fmt::Display + '_ {
 }
 
 /// Why a message was not delivered. Every variant says whether anything was sent: the
-/// `Unsupported`, `TooLarge`, `NoRecipients` and `TransactionLimit` refusals happen before
-/// any byte of the transaction leaves the client.
+/// `Unsupported`, `TooLarge`, `NoRecipients`, `InvalidEnvelope`, `TransactionLimit` and
+/// `Xexch50TooLarge` refusals happen before any byte of the transaction leaves the client.
 ///
 /// A variant that carries the server's [`Reply`] displays its code, enhanced code and first
 /// text line, so a log line says why:

@@ -14,8 +14,8 @@
 //! * AUTH with the strongest mechanism the credentials and the server share, or the first
 //!   of those the caller lists in [`ClientConfig::auth_mechanisms`], never a plaintext
 //!   mechanism without TLS unless allowed; on request ([`ClientConfig::auth_fallback`]),
-//!   the next mechanism after the server refuses one (`535`, `504`; RFC 4954 section 4),
-//!   reported as [`Event::AuthFallback`]; caller-driven mechanisms (NTLM, GSSAPI) through
+//!   the next mechanism after the server refuses one (`535`, `504`), or a stronger one
+//!   after `534` (RFC 4954 sections 4 and 6), reported as [`Event::AuthFallback`]; caller-driven mechanisms (NTLM, GSSAPI) through
 //!   [`Event::AuthChallenge`]; X-EXPS when configured;
 //! * transactions: PIPELINING (RFC 2920) flights, BDAT (RFC 3030) when CHUNKING is
 //!   offered, BODY/SMTPUTF8/REQUIRETLS/DSN/SIZE parameters only when advertised, and a

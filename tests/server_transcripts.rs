@@ -391,7 +391,7 @@ fn syntax_errors() {
 
 /// RFC 3463 3.2: a syntactically invalid sender address is X.1.7 ("Bad sender's mailbox
 /// address syntax"), a recipient's X.1.3 ("Bad destination mailbox address syntax"); the
-/// reply codes stay 553 (bad syntax) and 501 (path too long, RFC 5321 4.5.3.1.10). A
+/// reply codes stay 553 (bad syntax) and 501 (path too long, RFC 5321 4.5.3.1.9). A
 /// non-ASCII address keeps X.6.7 (RFC 6531 3.5).
 #[test]
 fn bad_sender_syntax_is_x_1_7_bad_recipient_syntax_x_1_3() {
@@ -995,6 +995,29 @@ fn group_behind_a_mail_refused_by_the_machine_ends_in_bdat_uncounted() {
             &("555 5.5.4 Parameter not recognized or not implemented\r\n".to_string()
                 + &"503 5.5.1 Need MAIL command first\r\n".repeat(4)
                 + "250 2.1.0 Sender OK\r\n")
+        ),
+        "{}",
+        r.text()
+    );
+    assert!(!r.closed);
+}
+
+/// A MAIL the parser refuses (a bad path: `553 5.1.7`, which counts) is a refused MAIL
+/// too: the RCPTs and the DATA pipelined behind it are not counted again.
+#[test]
+fn group_behind_a_mail_with_bad_syntax_is_not_counted() {
+    let mut c = config();
+    c.limits.max_errors = 3;
+    let input = t(EHLO)
+        + "MAIL FROM:<a@@b>\r\n"
+        + &"RCPT TO:<b@example.test>\r\n".repeat(5)
+        + "DATA\r\nNOOP\r\n";
+    let r = run(c, input.as_bytes(), defaults);
+    assert!(
+        r.text().ends_with(
+            &("553 5.1.7 Bad address syntax\r\n".to_string()
+                + &"503 5.5.1 Need MAIL command first\r\n".repeat(6)
+                + "250 2.0.0 OK\r\n")
         ),
         "{}",
         r.text()

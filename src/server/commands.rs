@@ -176,6 +176,11 @@ impl Server {
                     // RFC 3463 3.2: a bad MAIL path is the sender's X.1.7, not X.1.3.
                     self.error(&e.reply_to_line(line));
                 }
+                if !self.refused && self.txn.is_none() && starts_with_ci(line, b"MAIL") {
+                    // A MAIL refused for its syntax is refused like any other: what the
+                    // client pipelined behind it is expected (see `Server::mail_refused_run`).
+                    self.mail_refused();
+                }
                 return Step::Progress;
             }
         };
@@ -324,7 +329,8 @@ impl Server {
                         Some(t) if t.xexch50 => replies::XEXCH50_TWICE,
                         // The blob comes between RCPT and the message (KB 812455).
                         Some(t) if t.bdat => replies::XEXCH50_AFTER_BDAT,
-                        Some(_) if size > crate::limits::MAX_XEXCH50_BLOB => replies::TOO_LARGE,
+                        // (A size over `limits::MAX_XEXCH50_BLOB` never gets here: the parser
+                        // refuses it with `501 5.5.4`.)
                         Some(_) => {
                             return self
                                 .ask(Pending::XExch50Start(size), Event::XExch50 { size, mode })

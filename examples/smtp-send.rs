@@ -4,10 +4,18 @@
 //!
 //! ```text
 //! smtp-send --server 127.0.0.1:2525 --from alice@example.test --to bob@example.test \
-//!     [--to ...] [--starttls | --tls] [--ca-file CA.pem | --tls-insecure] \
-//!     [--user NAME --password PW] [--auth PLAIN|LOGIN|NTLM] \
+//!     [--to ...] [--starttls --ca-file CA.pem | --tls (--ca-file CA.pem | --tls-insecure) \
+//!      | --tls-insecure] \
+//!     [--user NAME --password PW [--auth PLAIN|LOGIN|NTLM] [--domain NTLM-DOMAIN]] \
+//!     [--allow-plaintext-auth] [--helo NAME] [--timeout SECONDS] [--raw] \
+//!     [--no-pipelining] [--no-chunking] \
 //!     [--notify SUCCESS,FAILURE,DELAY|NEVER] [--ret FULL|HDRS] [--envid ID] [FILE|-]
 //! ```
+//!
+//! TLS: `--starttls --ca-file` requires STARTTLS and checks the certificate; `--tls` is
+//! implicit TLS (RFC 8314) with `--ca-file` or `--tls-insecure`; `--tls-insecure` alone
+//! requires STARTTLS without checking the certificate. Without any of them the message
+//! goes out in plaintext.
 //!
 //! The message is the file named last, or standard input when there is none or it is
 //! `-`. Bare LF line ends are turned into CRLF (as sendmail does) unless `--raw`.

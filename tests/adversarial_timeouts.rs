@@ -489,3 +489,25 @@ fn client_receive_at_starts_the_next_timer_at_the_arrival() {
         );
     }
 }
+
+/// An empty read is no input: `receive` with no bytes (a driver that hands over whatever a
+/// read produced, say a TLS record that decrypted to nothing) is not client activity and
+/// does not restart the wait of RFC 5321 4.5.3.2.7.
+#[test]
+fn an_empty_read_does_not_restart_the_timer() {
+    let mut s = S::new(config());
+    s.send_at(SEC, EHLO);
+    let deadline = s.t0 + SEC + Duration::from_secs(300);
+    for at in [100, 200, 299] {
+        assert_eq!(s.send_at(at * SEC, b""), "");
+        assert_eq!(s.server.poll_timeout(), Some(deadline));
+    }
+    s.expires_at(deadline);
+    // Nor in the middle of DATA content (the data block timer, 4.5.3.2.5).
+    let mut s = S::new(config());
+    s.send_at(SEC, EHLO);
+    s.send_at(2 * SEC, TXN);
+    s.send_at(3 * SEC, b"DATA\r\nabc");
+    assert_eq!(s.send_at(100 * SEC, b""), "");
+    s.expires_at(s.t0 + 3 * SEC + Duration::from_secs(180));
+}

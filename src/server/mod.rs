@@ -410,14 +410,16 @@ impl Server {
     /// Input restarts the timer of RFC 5321 4.5.3.2 (the client's last activity), except
     /// input that is discarded: bytes fed during the TLS handshake are not SMTP activity
     /// (RFC 3207 4.2), so a peer that trickles plaintext instead of completing the
-    /// handshake still times out. A `now` earlier than the last activity seen counts as
-    /// no time passed: it never moves the deadline earlier.
+    /// handshake still times out. An empty `data` (a read that produced nothing, such as a
+    /// TLS record without application data) is no input and restarts nothing. A `now`
+    /// earlier than the last activity seen counts as no time passed: it never moves the
+    /// deadline earlier.
     pub fn receive(&mut self, now: Instant, data: &[u8]) {
-        if matches!(self.phase, Phase::Closed | Phase::TlsHandshake) {
+        if data.is_empty() || matches!(self.phase, Phase::Closed | Phase::TlsHandshake) {
             return;
         }
         self.last_activity = self.last_activity.max(now);
-        self.heard |= !data.is_empty();
+        self.heard = true;
         let total = self.buffered_len().saturating_add(data.len());
         if total > self.config.limits.input_buffer() {
             self.pending = None;

@@ -511,3 +511,33 @@ fn an_empty_read_does_not_restart_the_timer() {
     assert_eq!(s.send_at(100 * SEC, b""), "");
     s.expires_at(s.t0 + 3 * SEC + Duration::from_secs(180));
 }
+
+/// The wait for the caller's verdict on a message (RFC 5321 4.5.3.2.6, 10 minutes by
+/// default) counts from the end of the data, whatever the client sends meanwhile; when it
+/// expires the client gets `421 4.4.2`, and a verdict given afterwards is dropped
+/// (`NotPending`): the client was told the message failed.
+#[test]
+fn an_undecided_message_times_out_and_a_late_verdict_is_dropped() {
+    use ehlo::server::DecisionError;
+    let mut s = S::new(config());
+    s.send_at(SEC, EHLO);
+    s.send_at(2 * SEC, TXN);
+    s.send_at(3 * SEC, b"DATA\r\n");
+    s.server.receive(s.t0 + 4 * SEC, b"hi\r\n.\r\n");
+    loop {
+        match s.server.poll_event() {
+            Some(Event::MessageEnd { .. }) => break,
+            Some(e) if e.needs_decision() => s.server.accept(),
+            Some(_) => {}
+            None => panic!("no MessageEnd"),
+        }
+    }
+    let deadline = s.t0 + 4 * SEC + Duration::from_secs(600);
+    s.server.receive(s.t0 + 300 * SEC, b"NOOP\r\n");
+    s.expires_at(deadline);
+    assert_eq!(
+        s.server.try_decide(Decision::Accept),
+        Err(DecisionError::NotPending)
+    );
+    assert_eq!(s.drain(), "");
+}

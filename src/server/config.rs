@@ -368,24 +368,50 @@ impl ServerLimits {
     }
 }
 
-/// Timeouts (RFC 5321 4.5.3.2). On expiry the server sends `421 4.4.2` and closes.
+/// Timeouts (RFC 5321 4.5.3.2). On expiry the server sends `421 4.4.2` and closes (RFC
+/// 5321 3.8; in the middle of a TLS handshake it closes without a word, as a plaintext
+/// reply would land in the TLS stream). A wait expires at its deadline:
+/// [`Server::handle_timeout`](crate::server::Server::handle_timeout) given an instant at
+/// or after [`Server::poll_timeout`](crate::server::Server::poll_timeout) closes, one
+/// before it changes nothing.
 ///
-/// The RFC states the data timeouts from the client's side; the server applies them to
-/// the matching waits of its own so the client's timers never fire first (each field
-/// names the client timer it mirrors).
+/// A wait for the client counts from its last input ([`Server::receive`]: every read that
+/// brought bytes, a part of a line included, restarts it; see `SECURITY.md` for what that
+/// means against a client that trickles). A wait for the caller's decision counts from
+/// when the decision was asked, that is from the latest time the session knew of then
+/// (the input that brought the command, or the `now` of a [`Server::decide_at`] or
+/// [`Server::tls_established_at`] before it); input meanwhile does not stretch it. When it
+/// expires the session sends `421 4.4.2` and closes, as for a silent client: a decision
+/// never defaults to acceptance, and one given later is dropped
+/// ([`DecisionError::NotPending`](crate::server::DecisionError::NotPending)), so a
+/// message whose [`Event::MessageEnd`](crate::server::Event::MessageEnd) timed out was
+/// answered `421` and the client will send it again.
+///
+/// The RFC states the data timeouts from the client's side; the server applies the same
+/// values to the matching waits of its own (each field names the client timer it
+/// mirrors). Its wait starts when the client's input arrives, after the client's own timer
+/// started, so it never gives up on a client that keeps to the RFC's timers before that
+/// client would give up itself; waiting longer for a decision would be for a client that
+/// has gone.
+///
+/// [`Server::receive`]: crate::server::Server::receive
+/// [`Server::decide_at`]: crate::server::Server::decide_at
+/// [`Server::tls_established_at`]: crate::server::Server::tls_established_at
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
-    /// Waiting for a command line, and for the caller's decision on a command
-    /// (RFC 5321 4.5.3.2.7 server timeout; default 5 minutes).
+    /// Waiting for a command line or a SASL response line, and for the caller's decision
+    /// on a command (RFC 5321 4.5.3.2.7 server timeout, "at least 5 minutes"; default 5
+    /// minutes).
     pub command: Duration,
     /// Waiting for the caller's decision on DATA, i.e. before `354` (4.5.3.2.4 DATA
     /// initiation; default 2 minutes).
     pub data_initiation: Duration,
-    /// Waiting for the next block of message content, BDAT chunk or XEXCH50 blob
-    /// (4.5.3.2.5 data block; default 3 minutes).
+    /// Waiting for the next block of message content after `354`, of a BDAT chunk or of
+    /// an XEXCH50 blob: every read of it restarts the wait (4.5.3.2.5 data block; default
+    /// 3 minutes).
     pub data_block: Duration,
-    /// Waiting for the caller's decision after the end of the message (4.5.3.2.6 DATA
-    /// termination; default 10 minutes).
+    /// Waiting for the caller's decision after the end of the message, DATA's `.` or
+    /// `BDAT ... LAST` (4.5.3.2.6 DATA termination; default 10 minutes).
     pub data_termination: Duration,
 }
 

@@ -541,3 +541,108 @@ fn an_undecided_message_times_out_and_a_late_verdict_is_dropped() {
     );
     assert_eq!(s.drain(), "");
 }
+
+/// A timeout too large to add to an `Instant` is no deadline: no panic, no overflow, and
+/// `poll_timeout` says `None` rather than a wrapped instant, on both machines.
+#[test]
+fn timeouts_beyond_the_instant_range_never_fire() {
+    let mut c = config();
+    c.timeouts.command = Duration::MAX;
+    c.timeouts.data_block = Duration::MAX;
+    let mut s = S::new(c);
+    assert_eq!(s.server.poll_timeout(), None);
+    s.send_at(SEC, EHLO);
+    s.send_at(2 * SEC, TXN);
+    s.send_at(3 * SEC, b"DATA\r\nabc");
+    assert_eq!(s.server.poll_timeout(), None);
+    s.server.handle_timeout(s.t0 + Duration::from_secs(1 << 40));
+    assert!(!s.server.is_closed());
+
+    let mut c = C::new(|c| {
+        c.timeouts.greeting = Duration::MAX;
+        c.timeouts.other = Duration::MAX;
+    });
+    assert_eq!(c.c.poll_timeout(), None);
+    c.c.handle_timeout(c.t0 + Duration::from_secs(1 << 40));
+    assert!(!c.c.is_closed());
+    c.c.receive(b"220 mx.example.test ESMTP\r\n");
+    c.transmit_at(SEC);
+    c.c.handle_timeout(c.t0 + 2 * SEC);
+    assert_eq!(c.c.poll_timeout(), None);
+}
+
+/// The same instant given again, or an earlier one, never leaves a deadline at or before
+/// the latest time given once `handle_timeout` has run (a caller that sleeps until
+/// `poll_timeout` would spin), and fires nothing early.
+#[test]
+fn repeated_or_earlier_instants_leave_a_future_deadline() {
+    let mut s = S::new(config());
+    s.send_at(10 * SEC, EHLO);
+    for at in [10, 10, 5, 0, 10] {
+        s.server.handle_timeout(s.t0 + at * SEC);
+        assert!(!s.server.is_closed());
+        assert_eq!(
+            s.server.poll_timeout(),
+            Some(s.t0 + 10 * SEC + Duration::from_secs(300))
+        );
+    }
+
+    let mut c = C::new(|_| {});
+    c.c.receive(b"220 mx.example.test ESMTP\r\n");
+    assert_eq!(c.transmit_at(20 * SEC), "EHLO client.example.test\r\n");
+    for at in [20, 20, 3, 0, 20] {
+        c.c.handle_timeout(c.t0 + at * SEC);
+        assert!(!c.c.is_closed());
+        let deadline = c.c.poll_timeout().expect("EHLO's reply is awaited");
+        assert_eq!(deadline, c.t0 + 20 * SEC + 5 * MIN);
+    }
+    // A reply read without a time, with the next command already out (PIPELINING): the
+    // next instant given, even an earlier one, starts the next timer at the latest time
+    // known, and the deadline is in the future again.
+    c.c.receive(b"250-mx.example.test\r\n250 PIPELINING\r\n");
+    assert_eq!(
+        c.transmit_at(30 * SEC),
+        "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n"
+    );
+    c.c.receive(b"250 2.1.0 OK\r\n");
+    assert_eq!(c.c.poll_timeout(), Some(c.t0 + 30 * SEC));
+    c.c.handle_timeout(c.t0 + 25 * SEC);
+    assert!(!c.c.is_closed());
+    assert_eq!(c.c.poll_timeout(), Some(c.t0 + 30 * SEC + 5 * MIN));
+}
+
+/// Once a reply timer fired the session is over: a reply arriving afterwards is not
+/// read, and every message queued, sent or not, fails with the timeout as the reason.
+#[test]
+fn client_reply_after_its_timer_fired_is_ignored() {
+    use ehlo::client::MessageError;
+    let mut c = C::new(|_| {});
+    c.c.send(env(), "second\r\n").expect("queued");
+    ready(&mut c);
+    assert_eq!(c.transmit_at(2 * SEC), "MAIL FROM:<a@example.test>\r\n");
+    c.c.handle_timeout(c.t0 + 2 * SEC + 5 * MIN);
+    assert!(c.c.is_closed());
+    c.c.receive_at(c.t0 + 2 * SEC + 5 * MIN, b"250 2.1.0 OK\r\n");
+    let evs: Vec<CEvent> = std::iter::from_fn(|| c.c.poll_event()).collect();
+    let failed = evs
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                CEvent::MessageResult {
+                    result: Err(MessageError::SessionClosed(CloseReason::Timeout(
+                        TimeoutKind::Mail
+                    ))),
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(failed, 2, "{evs:?}");
+    assert!(matches!(
+        evs.last(),
+        Some(CEvent::Closed(CloseReason::Timeout(TimeoutKind::Mail)))
+    ));
+    assert!(c.c.poll_transmit(c.t0 + 6 * MIN).is_none());
+    assert_eq!(c.c.poll_timeout(), None);
+}

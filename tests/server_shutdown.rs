@@ -475,3 +475,98 @@ fn a_refused_session_gets_the_421_instead_of_its_503s() {
     );
     assert!(r.closed);
 }
+
+const TIMEOUT_421: &str = "421 4.4.2 Timeout exceeded, closing connection\r\n";
+
+/// A partial command line is no command in progress: the `421` goes out at once and the
+/// rest of the line is never read.
+#[test]
+fn a_partial_command_line_gets_the_421_at_once() {
+    let r = run_acts(
+        config(),
+        &[
+            Act::Input(b"EHLO client.example.test\r\nMAIL FROM:<a@exa"),
+            Act::Shutdown,
+            Act::Input(b"mple.test>\r\n"),
+        ],
+        defaults,
+    );
+    assert_eq!(r.text(), ehlo_reply() + BYE);
+    assert_eq!(r.kinds(), ["Connect", "Ehlo"]);
+    assert!(r.closed);
+}
+
+/// A shutdown waits for the message in progress, but not beyond the session's timeouts
+/// (RFC 5321 4.5.3.2): a client that stalls in the middle of DATA or of a BDAT chunk gets
+/// `421 4.4.2` at the data block deadline, counted from its last input, not `421 4.3.2`.
+#[test]
+fn a_stalled_message_ends_at_its_timeout() {
+    use std::time::Duration;
+    for input in [
+        &b"EHLO c\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\nSubj"[..],
+        b"EHLO c\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nBDAT 10 LAST\r\nSubj",
+    ] {
+        let mut server = Server::new(config(), t0());
+        let mut run = Run::default();
+        drain(&mut server, &mut run, &mut defaults);
+        let at = t0() + Duration::from_secs(7);
+        server.receive(at, input);
+        drain(&mut server, &mut run, &mut defaults);
+        server.shutdown();
+        drain(&mut server, &mut run, &mut defaults);
+        assert!(!server.is_closed());
+        let deadline = at + Duration::from_secs(180);
+        assert_eq!(server.poll_timeout(), Some(deadline));
+        server.handle_timeout(deadline - Duration::from_nanos(1));
+        assert!(!server.is_closed());
+        server.handle_timeout(deadline);
+        drain(&mut server, &mut run, &mut defaults);
+        assert!(run.text().ends_with(TIMEOUT_421), "{}", run.text());
+        assert!(!run.text().contains("4.3.2"), "{}", run.text());
+        assert!(server.is_closed());
+        assert_eq!(server.poll_timeout(), None);
+    }
+}
+
+/// A TLS handshake that never completes is bounded by the command timeout from the
+/// STARTTLS; the session then ends without a plaintext reply in what is a TLS stream.
+#[test]
+fn a_stalled_tls_handshake_ends_silently_at_its_timeout() {
+    use std::time::Duration;
+    let mut c = config();
+    c.extensions.starttls = true;
+    let mut server = Server::new(c, t0());
+    let mut run = Run::default();
+    drain(&mut server, &mut run, &mut defaults);
+    server.receive(t0(), b"EHLO c\r\nSTARTTLS\r\n");
+    drain(&mut server, &mut run, &mut defaults);
+    server.shutdown();
+    drain(&mut server, &mut run, &mut defaults);
+    let before = run.text();
+    assert!(
+        before.ends_with("220 2.0.0 Ready to start TLS\r\n"),
+        "{before}"
+    );
+    let deadline = t0() + Duration::from_secs(300);
+    assert_eq!(server.poll_timeout(), Some(deadline));
+    server.handle_timeout(deadline);
+    drain(&mut server, &mut run, &mut defaults);
+    assert_eq!(run.text(), before);
+    assert!(server.is_closed());
+}
+
+/// A decision pending outside a transaction (EHLO) is answered first, then the `421`.
+#[test]
+fn a_pending_ehlo_decision_is_answered_before_the_421() {
+    let mut server = Server::new(config(), t0());
+    let mut run = Run::default();
+    drain(&mut server, &mut run, &mut defaults);
+    server.receive(t0(), EHLO);
+    assert!(matches!(server.poll_event(), Some(Event::Ehlo { .. })));
+    server.shutdown();
+    assert!(!server.is_closed());
+    server.accept();
+    drain(&mut server, &mut run, &mut defaults);
+    assert_eq!(run.text(), ehlo_reply() + BYE);
+    assert!(server.is_closed());
+}

@@ -205,26 +205,63 @@ fn undecided_events_time_out() {
     assert_eq!(s.drain(), TIMEOUT_421);
 }
 
-/// A trickling client resets the timer with every read (the timers of RFC 5321
-/// 4.5.3.2 are per read), but cannot hold more than the line limit: after 512 octets
-/// without a line end it gets `500 5.5.2`, and a silent pause then still ends at the
-/// deadline. (A cap on the whole session's length is the caller's, see SECURITY.md.)
+/// A trickling client does not reset the wait for its command with every byte: RFC 5321
+/// 4.5.3.2.7 times the wait for the next command, and a part of a line is no command. The
+/// wait counts from the first octet of the incomplete line, so a byte every minute ends in
+/// `421 4.4.2` five minutes after the line began, having held no more than that line.
+/// Complete commands restart it as before, and so does every read of message content
+/// (4.5.3.2.5, below).
 #[test]
-fn trickling_client_is_bounded_by_the_line_limit() {
-    // No AUTH offered: the scan limit is the 512-octet command line (with AUTH it is the
-    // 12,288-octet SASL line).
+fn trickling_client_gets_one_command_timeout_per_line() {
     let mut s = S::new(ServerConfig::new("mx.example.test"));
     s.send_at(SEC, EHLO);
-    let mut at = SEC;
+    // Complete commands, each within the wait of the one before, keep the session.
+    for k in 1..=3 {
+        assert_eq!(s.send_at(k * 290 * SEC, b"NOOP\r\n"), "250 2.0.0 OK\r\n");
+    }
+    let start = 3 * 290 * SEC + 10 * SEC;
     let mut out = String::new();
-    for _ in 0..600 {
-        at += Duration::from_secs(299);
+    for k in 0..10u32 {
+        let at = start + k * 60 * SEC;
         s.server.handle_timeout(s.t0 + at);
         out.push_str(&s.send_at(at, b"x"));
     }
+    assert_eq!(out, TIMEOUT_421);
+    assert!(s.server.is_closed());
+
+    // The deadline is the line's start plus the command timeout, whatever came after.
+    let mut s = S::new(ServerConfig::new("mx.example.test"));
+    s.send_at(SEC, EHLO);
+    s.send_at(10 * SEC, b"NO");
+    s.send_at(200 * SEC, b"O");
+    assert_eq!(
+        s.server.poll_timeout(),
+        Some(s.t0 + 10 * SEC + Duration::from_secs(300))
+    );
+    // Its end makes it a command, and the wait starts again.
+    assert_eq!(s.send_at(250 * SEC, b"P\r\n"), "250 2.0.0 OK\r\n");
+    assert_eq!(
+        s.server.poll_timeout(),
+        Some(s.t0 + 250 * SEC + Duration::from_secs(300))
+    );
+}
+
+/// An over-long line trickled in is answered `500 5.5.2` once it passes the limit, and
+/// skipping the rest of it does not restart the wait either.
+#[test]
+fn trickling_an_over_long_line_ends_at_the_lines_deadline() {
+    let mut s = S::new(ServerConfig::new("mx.example.test"));
+    s.send_at(SEC, EHLO);
+    let start = 2 * SEC;
+    let mut out = s.send_at(start, &[b'x'; 600]);
     assert_eq!(out, "500 5.5.2 Line too long\r\n");
+    for k in 1..10u32 {
+        let at = start + k * 40 * SEC;
+        s.server.handle_timeout(s.t0 + at);
+        out.push_str(&s.send_at(at, b"y"));
+    }
+    assert_eq!(out, format!("500 5.5.2 Line too long\r\n{TIMEOUT_421}"));
     assert!(s.server.buffered_len() <= 512);
-    s.expires_at(s.t0 + at + Duration::from_secs(300));
 }
 
 /// Time given out of order (an `Instant` taken before the previous one, say on another

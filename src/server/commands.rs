@@ -45,6 +45,7 @@ impl Server {
                 return Step::Idle;
             }
             self.skipping = false;
+            self.line_since = self.last_activity;
         }
         let sasl = match self.phase {
             Phase::Sasl(verb, _) => Some(verb),
@@ -109,6 +110,9 @@ impl Server {
                     self.input = BytesMut::new();
                 } else {
                     self.input.advance(total.min(self.input.len()));
+                    // What follows the line arrived with it or later (see
+                    // `Server::line_since`).
+                    self.line_since = self.last_activity;
                 }
                 step
             }

@@ -375,9 +375,11 @@ impl ServerLimits {
 /// or after [`Server::poll_timeout`](crate::server::Server::poll_timeout) closes, one
 /// before it changes nothing.
 ///
-/// A wait for the client counts from its last input ([`Server::receive`]: every read that
-/// brought bytes, a part of a line included, restarts it; see `SECURITY.md` for what that
-/// means against a client that trickles). A wait for the caller's decision counts from
+/// A wait for the client counts from its last input ([`Server::receive`]), but a wait for
+/// a command counts from the first octet of the line still incomplete, if one is held: a
+/// part of a line is no command (RFC 5321 4.5.3.2.7), so a client that trickles a line a
+/// byte at a time gets one `command` timeout for the whole line. Every read of message
+/// content restarts the `data_block` wait (4.5.3.2.5). A wait for the caller's decision counts from
 /// when the decision was asked, that is from the latest time the session knew of then
 /// (the input that brought the command, or the `now` of a [`Server::decide_at`] or
 /// [`Server::tls_established_at`] before it); input meanwhile does not stretch it. When it

@@ -284,6 +284,13 @@ pub struct Server {
     /// mail transaction is open.
     shutting_down: bool,
     last_activity: Instant,
+    /// When the unprocessed command input began to arrive: the first octet of a command
+    /// or SASL line still incomplete (or being skipped as too long), or of pipelined lines
+    /// not yet read. The wait for a command counts from here while such input is held, so
+    /// a client that trickles a line a byte at a time gets one command timeout for the
+    /// whole line (RFC 5321 4.5.3.2.7 times the wait for the next command, not each
+    /// read).
+    line_since: Instant,
     /// Whether any input arrived, and whether any output was handed out: implicit TLS
     /// must be established before either.
     heard: bool,
@@ -382,6 +389,7 @@ impl Server {
             transactions: 0,
             shutting_down: false,
             last_activity: now,
+            line_since: now,
             heard: false,
             spoke: false,
             pending_since: now,
@@ -408,7 +416,9 @@ impl Server {
     /// message held in memory goes through in such pieces.
     ///
     /// Input restarts the timer of RFC 5321 4.5.3.2 (the client's last activity), except
-    /// input that is discarded: bytes fed during the TLS handshake are not SMTP activity
+    /// a part of a command line, which leaves the wait counting from the line's first
+    /// octet (see [`Timeouts`]), and input that is discarded: bytes fed during the TLS
+    /// handshake are not SMTP activity
     /// (RFC 3207 4.2), so a peer that trickles plaintext instead of completing the
     /// handshake still times out. An empty `data` (a read that produced nothing, such as a
     /// TLS record without application data) is no input and restarts nothing. A `now`
@@ -420,6 +430,9 @@ impl Server {
         }
         self.last_activity = self.last_activity.max(now);
         self.heard = true;
+        if self.input.is_empty() && !self.skipping {
+            self.line_since = self.last_activity;
+        }
         let total = self.buffered_len().saturating_add(data.len());
         if total > self.config.limits.input_buffer() {
             self.pending = None;
@@ -658,9 +671,15 @@ impl Server {
             (None, _) => t.command,
         };
         // A decision's wait counts from when it was asked: input the client sends
-        // meanwhile (pipelined commands, or a byte now and then) does not stretch it.
+        // meanwhile (pipelined commands, or a byte now and then) does not stretch it. The
+        // wait for a command counts from the first octet of the line still incomplete, if
+        // any (`line_since`): a part of a line is no command.
+        let command_input = matches!(self.phase, Phase::Command | Phase::Sasl(..))
+            && (self.skipping || !self.input.is_empty());
         let since = if self.pending.is_some() {
             self.pending_since
+        } else if command_input {
+            self.line_since
         } else {
             self.last_activity
         };

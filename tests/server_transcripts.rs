@@ -1025,6 +1025,66 @@ fn group_behind_a_mail_with_bad_syntax_is_not_counted() {
     assert!(!r.closed);
 }
 
+/// A line refused as too long is a command too: it ends the run behind a refused MAIL
+/// (the RCPTs after it count again) and a run of refused BDAT chunks; and a MAIL refused
+/// for its length is a refused MAIL, whose pipelined RCPTs are not counted.
+#[test]
+fn over_long_line_ends_a_run_and_an_over_long_mail_starts_one() {
+    let long = format!("NOOP {}\r\n", "x".repeat(600));
+    let too_many = "421 4.7.0 Too many errors, closing connection\r\n";
+    let need_mail = "503 5.5.1 Need MAIL command first\r\n";
+    let mut c = config();
+    c.limits.max_errors = 3;
+    let input = t(EHLO)
+        + "MAIL FROM:<spam@example.test>\r\n"
+        + &long
+        + &"RCPT TO:<b@example.test>\r\n".repeat(5);
+    let r = run(c, input.as_bytes(), refuse_first_mail());
+    assert!(
+        r.text().ends_with(
+            &("550 5.7.1 Sender rejected\r\n500 5.5.2 Line too long\r\n".to_string()
+                + &need_mail.repeat(2)
+                + too_many)
+        ),
+        "{}",
+        r.text()
+    );
+    assert!(r.closed);
+
+    let mut c = config();
+    c.limits.max_errors = 3;
+    let input = t(EHLO) + "BDAT 1\r\na" + &long + &"BDAT 1\r\nb".repeat(3);
+    let r = run(c, input.as_bytes(), defaults);
+    assert!(
+        r.text().ends_with(
+            &(need_mail.to_string() + "500 5.5.2 Line too long\r\n" + need_mail + too_many)
+        ),
+        "{}",
+        r.text()
+    );
+    assert!(r.closed);
+
+    let mut c = config();
+    c.limits.max_errors = 3;
+    let input = t(EHLO)
+        + "MAIL FROM:<a@example.test> X-FOO="
+        + &"y".repeat(3000)
+        + "\r\n"
+        + &"RCPT TO:<b@example.test>\r\n".repeat(5)
+        + "DATA\r\nNOOP\r\n";
+    let r = run(c, input.as_bytes(), defaults);
+    assert!(
+        r.text().ends_with(
+            &("500 5.5.2 Line too long\r\n".to_string()
+                + &need_mail.repeat(6)
+                + "250 2.0.0 OK\r\n")
+        ),
+        "{}",
+        r.text()
+    );
+    assert!(!r.closed);
+}
+
 /// Only directly behind the refused MAIL, and only where PIPELINING was advertised
 /// (after HELO, or with PIPELINING off, the client had to wait for the MAIL's reply): a
 /// RCPT after another command, or without PIPELINING, counts again.

@@ -77,10 +77,13 @@ impl Server {
                     // with `500 5.5.6`, like an over-long continuation line.
                     None if self.line_limits.is_sasl_command(&self.input) => {
                         self.error(&replies::SASL_LINE_TOO_LONG);
+                        self.long_line_refused(false);
                         Step::Progress
                     }
                     None => {
+                        let mail = starts_with_ci(&self.input, b"MAIL");
                         self.error(&replies::LINE_TOO_LONG);
+                        self.long_line_refused(mail);
                         Step::Progress
                     }
                 }
@@ -119,6 +122,18 @@ impl Server {
         }
     }
 
+    /// A command line refused as too long is a command like any other: it ends a run of
+    /// refused BDATs (`Server::bdat_run`) or of a group behind a refused MAIL
+    /// (`Server::mail_refused_run`), and an over-long MAIL (`mail`: the line starts with
+    /// the verb) outside a transaction is a refused MAIL, whose pipelined group follows.
+    fn long_line_refused(&mut self, mail: bool) {
+        self.bdat_run = false;
+        self.mail_refused_run = false;
+        if mail && !self.refused && self.txn.is_none() {
+            self.mail_refused();
+        }
+    }
+
     /// Counts a command line; `Some` when the session limit closed the session.
     fn count_command(&mut self) -> Option<Step> {
         self.commands = self.commands.saturating_add(1);
@@ -153,6 +168,7 @@ impl Server {
         let after_refused_mail = std::mem::take(&mut self.mail_refused_run);
         if total > self.config.limits.command_line() && total > self.line_limit(line) {
             self.error(&replies::LINE_TOO_LONG);
+            self.long_line_refused(starts_with_ci(line, b"MAIL"));
             return Step::Progress;
         }
         let utf8 = match self.txn {

@@ -2922,6 +2922,36 @@ fn a_late_decision_with_decide_at_restarts_the_clients_timer() {
     assert_eq!(s.poll_timeout(), Some(decided + Duration::from_secs(180)));
 }
 
+/// The same holds when the client pipelined the start of its next command behind the
+/// final dot (RFC 2920 section 3.1) and the rest has not been read yet: the wait for that
+/// command starts at the `250` too, not at its first octet, so the late `250` is not
+/// followed at once by `421 4.4.2`.
+#[test]
+fn a_late_decide_at_restarts_the_wait_for_a_pipelined_partial_command() {
+    let t0 = t0();
+    let mut s = ehlo::server::Server::new(config(), t0);
+    s.receive(t0, (t(EHLO) + TXN + "hi\r\n.\r\nMAI").as_bytes());
+    while let Some(e) = s.poll_event() {
+        if matches!(e, Event::MessageEnd { .. }) {
+            break;
+        }
+        if e.needs_decision() {
+            s.accept();
+        }
+    }
+    let decided = t0 + Duration::from_secs(360);
+    s.decide_at(decided, Decision::Accept);
+    assert_eq!(s.poll_event(), None);
+    assert_eq!(s.poll_timeout(), Some(decided + Duration::from_secs(300)));
+    s.handle_timeout(decided + Duration::from_secs(299));
+    assert!(!s.is_closed());
+    s.receive(
+        decided + Duration::from_secs(1),
+        b"L FROM:<a@example.test>\r\n",
+    );
+    assert!(matches!(s.poll_event(), Some(Event::MailFrom { .. })));
+}
+
 /// A positive reply the command cannot take (RFC 5321 4.3.2: `354` is DATA's go-ahead,
 /// `250`/`251`/`252` RCPT's; RFC 3207: `220` STARTTLS's) would tell the client one thing
 /// while the machine does another. The caller's acceptance stands and the standard

@@ -289,7 +289,8 @@ pub struct Server {
     /// not yet read. The wait for a command counts from here while such input is held, so
     /// a client that trickles a line a byte at a time gets one command timeout for the
     /// whole line (RFC 5321 4.5.3.2.7 times the wait for the next command, not each
-    /// read).
+    /// read). [`Server::decide_at`] moves it to its `now`: the wait for what the client
+    /// pipelined behind the decided command starts at the reply.
     line_since: Instant,
     /// Whether any input arrived, and whether any output was handed out: implicit TLS
     /// must be established before either.
@@ -565,6 +566,10 @@ impl Server {
     pub fn decide_at(&mut self, now: Instant, decision: Decision) {
         if self.pending.is_some() {
             self.last_activity = self.last_activity.max(now);
+            // A command the client pipelined behind the decided one and that is still
+            // incomplete waits from the reply too, not from its first octet (see
+            // `Server::line_since`): the client's next move starts at `now`.
+            self.line_since = self.last_activity;
         }
         self.decide(decision);
     }

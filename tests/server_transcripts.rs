@@ -1002,6 +1002,30 @@ fn group_behind_a_mail_refused_by_the_machine_ends_in_bdat_uncounted() {
     assert!(!r.closed);
 }
 
+/// The group behind a refused MAIL holds at most as many RCPTs as a transaction takes
+/// (`max_recipients`): past that they count again, so a client that sends RCPTs without
+/// end after one refused MAIL still reaches `max_errors`.
+#[test]
+fn the_uncounted_group_behind_a_refused_mail_is_bounded() {
+    let mut c = config();
+    c.limits.max_errors = 3;
+    c.limits.max_recipients = 4;
+    let input =
+        t(EHLO) + "MAIL FROM:<spam@example.test>\r\n" + &"RCPT TO:<b@example.test>\r\n".repeat(10);
+    let r = run(c, input.as_bytes(), refuse_first_mail());
+    let need_mail = "503 5.5.1 Need MAIL command first\r\n";
+    assert!(
+        r.text().ends_with(
+            &("550 5.7.1 Sender rejected\r\n".to_string()
+                + &need_mail.repeat(4 + 3)
+                + "421 4.7.0 Too many errors, closing connection\r\n")
+        ),
+        "{}",
+        r.text()
+    );
+    assert!(r.closed);
+}
+
 /// A MAIL the parser refuses (a bad path: `553 5.1.7`, which counts) is a refused MAIL
 /// too: the RCPTs and the DATA pipelined behind it are not counted again.
 #[test]

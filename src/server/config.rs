@@ -293,8 +293,8 @@ pub struct ServerLimits {
     pub max_recipients: usize,
     /// Protocol errors (bad syntax, bad sequence, unknown commands) before the server
     /// answers `421 4.7.0` and closes (default 10). Under PIPELINING, the `503`s to the
-    /// RCPTs, DATA and BDAT chunks a client pipelined behind a refused MAIL do not count
-    /// (RFC 2920 section 3.1, RFC 3030 section 2).
+    /// RCPTs (up to `max_recipients` of them), DATA and BDAT chunks a client pipelined
+    /// behind a refused MAIL do not count (RFC 2920 section 3.1, RFC 3030 section 2).
     pub max_errors: u32,
     /// Failed authentications (AUTH or X-EXPS answered with a `5xx`) before the server
     /// answers `421 4.7.0` and closes (default 5): one connection must not try passwords

@@ -204,6 +204,7 @@ impl Server {
     /// `Server::mail_refused_run`).
     pub(super) fn mail_refused(&mut self) {
         self.mail_refused_run = self.config.extensions.pipelining && self.is_esmtp();
+        self.mail_refused_rcpts = 0;
     }
 
     /// `RCPT`; `after_refused_mail`: the previous command was a refused MAIL or a RCPT
@@ -215,7 +216,8 @@ impl Server {
         after_refused_mail: bool,
     ) -> Step {
         let reply = match self.txn {
-            None if after_refused_mail => {
+            None if after_refused_mail && self.mail_refused_rcpts < self.limits.recipients => {
+                self.mail_refused_rcpts += 1;
                 self.send(&replies::NEED_MAIL);
                 self.mail_refused_run = true;
                 return Step::Progress;

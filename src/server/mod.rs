@@ -270,8 +270,13 @@ pub struct Server {
     /// follow are taken as the rest of the client's pipelined group (RFC 2920 section 3.1)
     /// and their `503 5.5.1` does not count toward `limits.max_errors`. Otherwise a sender
     /// refused with many recipients would be cut off with `421` for errors it could not
-    /// avoid (Exim treats them the same way). Any other command ends the run.
+    /// avoid (Exim treats them the same way). Any other command ends the run, and so does
+    /// a RCPT beyond the session's recipient limit (`mail_refused_rcpts`): a group holds no
+    /// more recipients than a transaction takes, so `max_errors` still stops a client that
+    /// sends RCPTs without end.
     mail_refused_run: bool,
+    /// RCPTs answered in the current run behind a refused MAIL.
+    mail_refused_rcpts: usize,
     errors: u32,
     auth_failures: u32,
     /// The SASL exchange under way uses NTLM: a failure decided without a reply of the
@@ -383,6 +388,7 @@ impl Server {
             txn: None,
             bdat_run: false,
             mail_refused_run: false,
+            mail_refused_rcpts: 0,
             errors: 0,
             auth_failures: 0,
             sasl_ntlm: false,

@@ -52,6 +52,7 @@ mod common;
 
 use bytes::BytesMut;
 use clap::Parser;
+use common::conn::within;
 use ehlo::data::{BareLineEnding, DataEncoder, DataEvent, DecoderConfig, EncoderConfig};
 use ehlo::syntax::capability::{Capabilities, Capability};
 use ehlo::syntax::command::Command;
@@ -401,18 +402,6 @@ impl Proxy {
             self.send_local();
         }
         Ok(())
-    }
-}
-
-/// `io` if it ends within `limit`; a `TimedOut` error naming `what` otherwise.
-async fn within<T>(
-    limit: Duration,
-    what: &'static str,
-    io: impl std::future::Future<Output = io::Result<T>>,
-) -> io::Result<T> {
-    match tokio::time::timeout(limit, io).await {
-        Ok(result) => result,
-        Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, what)),
     }
 }
 

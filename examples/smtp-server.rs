@@ -26,7 +26,7 @@ mod common;
 
 use bytes::BytesMut;
 use clap::Parser;
-use common::conn::Input;
+use common::conn::{within, Input};
 use common::maildir::{Commit, Stored};
 use common::session::{HandshakeSlot, Next, Session, Shared};
 use common::ServerOptions;
@@ -90,18 +90,6 @@ async fn flush(
         spill.clear();
     }
     Ok(())
-}
-
-/// `io` if it ends within `limit`; a `TimedOut` error otherwise.
-async fn within<T>(
-    limit: Duration,
-    what: &'static str,
-    io: impl std::future::Future<Output = io::Result<T>>,
-) -> io::Result<T> {
-    match tokio::time::timeout(limit, io).await {
-        Ok(result) => result,
-        Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, what)),
-    }
 }
 
 thread_local! {

@@ -26,6 +26,18 @@ pub enum Input {
     Read(usize),
 }
 
+/// `io` if it ends within `limit`; a `TimedOut` error naming `what` otherwise.
+pub async fn within<T>(
+    limit: std::time::Duration,
+    what: &'static str,
+    io: impl std::future::Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    match tokio::time::timeout(limit, io).await {
+        Ok(result) => result,
+        Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, what)),
+    }
+}
+
 /// Size of the per-thread read buffer of plain connections.
 pub const SHARED_READ_BUFFER: usize = 64 * 1024;
 

@@ -609,17 +609,24 @@ fn replies_out_of_step_never_deliver() {
     assert_eq!(all_outcomes(&ev), [(id, false, vec![Deferred])], "{ev:?}");
     assert!(t.c.is_closed());
 
-    // An extra 250 where the 354 is due: DATA did not start, nothing is delivered.
+    // An extra 250 where the 354 is due: a protocol error (RFC 5321 4.3.2), nothing
+    // more is sent, and the message is retried.
     let mut t = started(&ABC[..1], &["PIPELINING"]);
     t.sent();
     t.server("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n250 queued\r\n");
+    assert_eq!(t.sent(), "");
     let ev = t.events();
-    let all = all_outcomes(&ev);
     assert!(
-        all.iter().all(|(_, ok, o)| !ok && !o.contains(&Delivered)),
+        ev.iter().any(|e| matches!(
+            e,
+            Event::Closed(CloseReason::Protocol(ProtocolError::UnexpectedReply {
+                command: "DATA",
+                ..
+            }))
+        )),
         "{ev:?}"
     );
-    assert!(!t.sent().contains("hi"));
+    assert_eq!(all_outcomes(&ev), [(MessageId(0), false, vec![Deferred])]);
 }
 
 /// RFC 3461: DSN parameters change what the server reports, never the outcome.

@@ -1299,6 +1299,41 @@ fn other_3xx_to_data_bdat_and_end_of_data_are_protocol_errors() {
     assert_eq!(unexpected(&t.events()), Some(("BDAT", 354)));
 }
 
+/// DATA succeeds only with `354`, and the message only with the reply after the content
+/// (RFC 5321 4.3.2, 4.1.1.4): a `2yz` to DATA itself is no refusal but a reply out of
+/// step (an extra reply, with PIPELINING, RFC 2920 3.1), and the server may be reading
+/// content now. Close without sending anything (no RSET, no next transaction): the
+/// message was not delivered and is retried; never reported refused with a `250`.
+#[test]
+fn a_2yz_to_data_is_a_protocol_error() {
+    for pipelining in [true, false] {
+        let mut t = T::plain();
+        t.hello(if pipelining { &["PIPELINING"] } else { &[] });
+        let a = t.c.send(env(&["b@example.test"]), "hi\r\n").unwrap();
+        t.c.send(env(&["b@example.test"]), "second\r\n").unwrap();
+        if pipelining {
+            t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+            t.server("250 ok\r\n250 ok\r\n250 ok\r\n");
+        } else {
+            t.expect("MAIL FROM:<a@example.test>\r\n");
+            t.server("250 ok\r\n");
+            t.expect("RCPT TO:<b@example.test>\r\n");
+            t.server("250 ok\r\n");
+            t.expect("DATA\r\n");
+            t.server("250 ok\r\n");
+        }
+        t.expect("");
+        let ev = t.events();
+        assert_eq!(unexpected(&ev), Some(("DATA", 250)), "{ev:#?}");
+        let r = results(&ev);
+        assert!(
+            matches!(&r[0], (m, Err(MessageError::SessionClosed(_))) if *m == a),
+            "{r:?}"
+        );
+        assert_eq!(r.len(), 2);
+    }
+}
+
 /// No 3xx to RSET either; the legitimate 354 to XEXCH50 is still accepted (tested in
 /// `xexch50_after_recipients_when_advertised`), another 3xx is not.
 #[test]

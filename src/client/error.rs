@@ -127,8 +127,10 @@ pub enum ProtocolError {
     #[error("unsolicited reply: {}", .0.summary())]
     Unsolicited(Reply),
     /// A reply code that makes no sense for the command (e.g. `354` to `MAIL`): a
-    /// greeting other than `220`, `554` or `421`, or a `3xx` to anything but DATA
-    /// (`354`), AUTH (`334`) or XEXCH50 (`354`), RFC 5321 4.2.1 / 4.3.2. The server's idea
+    /// greeting other than `220`, `554` or `421`, a `3xx` to anything but DATA
+    /// (`354`), AUTH (`334`) or XEXCH50 (`354`), or a `2xx` to DATA (which answers `354`
+    /// or a refusal; the message is accepted only by the reply after its content), RFC
+    /// 5321 4.2.1 / 4.3.2. The server's idea
     /// of the session differs from the client's, so nothing more is sent (not even
     /// `RSET` or `QUIT`, which a server reading message content would take as data).
     #[error("unexpected reply to {command}: {}", .reply.summary())]

@@ -970,7 +970,15 @@ impl Client {
                 return;
             }
         };
-        if (300..400).contains(&reply.code.0) && !takes_intermediate(pending.expect, &reply) {
+        let out_of_step = if (300..400).contains(&reply.code.0) {
+            !takes_intermediate(pending.expect, &reply)
+        } else {
+            // DATA succeeds only with its 354 (RFC 5321 4.3.2): a 2yz is a reply out of
+            // step (an extra one, RFC 2920 3.1), not a refusal, and the server may be
+            // reading content.
+            pending.expect == Expect::Data && is_positive(&reply)
+        };
+        if out_of_step {
             // The server believes it is in a state the client never asked for (a 354 to
             // MAIL: it now reads message content). Any further command would be taken as
             // data or answered out of step: close without sending anything.

@@ -118,7 +118,8 @@ pub enum Event {
     MessageResult {
         /// The message.
         message: MessageId,
-        /// The final `250` reply, or the error.
+        /// The final `2xx` reply (to the end of data, RFC 5321 4.1.1.4, or to the last
+        /// `BDAT` chunk, RFC 3030 2), or the error.
         result: Result<Reply, MessageError>,
         /// Per-recipient outcomes, one per recipient of `envelope`, in order.
         recipients: Vec<RecipientStatus>,

@@ -64,9 +64,12 @@ impl RecipientStatus {
     /// 4.5.3.1.10 says to treat as a temporary "too many recipients", and a `4xx` (the
     /// client's own held-back `452` included) [`Outcome::Deferred`] (RFC 5321 4.2.1).
     /// For an accepted recipient, or one never
-    /// answered, the message decides: a final `2xx` is [`Outcome::Delivered`] (RFC 5321
-    /// 6.1: the server has taken responsibility), a `5xx` refusal of the sender or the
-    /// content [`Outcome::Failed`], a `4xx` [`Outcome::Deferred`]; a session that ended
+    /// answered, the message decides: a final `2xx` (the reply after the content, RFC
+    /// 5321 4.1.1.4, or to the last `BDAT` chunk, RFC 3030 2) is [`Outcome::Delivered`]
+    /// for an accepted recipient (RFC 5321 6.1: the server has taken responsibility) and
+    /// [`Outcome::Deferred`] for one never answered (not known to be delivered), a `5xx`
+    /// refusal of the sender or the content [`Outcome::Failed`], a `4xx`
+    /// [`Outcome::Deferred`]; a session that ended
     /// first ([`MessageError::SessionClosed`]) or ran out of transactions
     /// ([`MessageError::TransactionLimit`]) is [`Outcome::Deferred`]; a message this
     /// server can never take as it is ([`MessageError::Unsupported`],

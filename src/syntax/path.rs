@@ -355,12 +355,12 @@ fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
     Some(Ipv6Addr::from(words))
 }
 
-/// `Ldh-str` used as a Standardized-tag: letters, digits, hyphens, not ending in a hyphen.
+/// `Standardized-tag = Ldh-str` with `Ldh-str = *( ALPHA / DIGIT / "-" ) Let-dig` (RFC 5321
+/// 4.1.2, 4.1.3): letters, digits and hyphens, ending in a letter or digit. Unlike a
+/// `sub-domain` (`Let-dig [Ldh-str]`) it may start with a hyphen.
 fn is_ldh_tag(s: &str) -> bool {
     let b = s.as_bytes();
-    !b.is_empty()
-        && b[0].is_ascii_alphanumeric()
-        && b[b.len() - 1].is_ascii_alphanumeric()
+    b.last().is_some_and(u8::is_ascii_alphanumeric)
         && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
 }
 
@@ -1076,6 +1076,12 @@ mod tests {
         assert_eq!(m.to_string(), "a@[IPv6:2001:db8::1]");
         let m = Mailbox::parse("a@[x-tag:some.thing]", &strict()).unwrap();
         assert_eq!(m.to_string(), "a@[x-tag:some.thing]");
+        // Standardized-tag = Ldh-str = *( ALPHA / DIGIT / "-" ) Let-dig (RFC 5321 4.1.2,
+        // 4.1.3): it may start with a hyphen and be one letter or digit, not end in one.
+        for ok in ["a@[-x:y]", "a@[--9:y]", "a@[7:y]", "a@[X:a:b]"] {
+            let m = Mailbox::parse(ok, &strict()).unwrap_or_else(|e| panic!("{ok}: {e:?}"));
+            assert_eq!(m.to_string(), ok);
+        }
         for bad in [
             "a@[256.0.0.1]",
             "a@[1.2.3]",
@@ -1083,6 +1089,10 @@ mod tests {
             "a@[IPv6:1.2.3.4]",
             "a@[IPv6:zz::]",
             "a@[tag:]",
+            "a@[tag-:x]",
+            "a@[-:x]",
+            "a@[:x]",
+            "a@[t_g:x]",
             "a@[tag:a]b]",
             "a@[1.2.3.4",
             "a@[]",

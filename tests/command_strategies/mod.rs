@@ -38,12 +38,17 @@ pub fn literal() -> impl Strategy<Value = AddressLiteral<'static>> {
     prop_oneof![
         any::<[u8; 4]>().prop_map(|o| AddressLiteral::Ipv4(o.into())),
         any::<[u16; 8]>().prop_map(|o| AddressLiteral::Ipv6(o.into())),
-        ("[xX]-[a-z0-9]{1,6}", "[!-Z^-~]{1,12}").prop_map(|(tag, content)| {
-            AddressLiteral::General {
+        // Standardized-tag = Ldh-str (RFC 5321 4.1.2): may start with a hyphen or a digit;
+        // `IPv6` is the IPv6 literal's tag.
+        (
+            "[a-zA-Z0-9-]{0,6}[a-zA-Z0-9]"
+                .prop_filter("not IPv6", |t| !t.eq_ignore_ascii_case("ipv6")),
+            "[!-Z^-~]{1,12}"
+        )
+            .prop_map(|(tag, content)| AddressLiteral::General {
                 tag: s(tag),
                 content: s(content),
-            }
-        }),
+            }),
     ]
 }
 

@@ -596,8 +596,10 @@ fn params_after(after: &str, lenient: bool) -> Option<&str> {
 /// Under [`Leniency::Lenient`] (the default) the parser also accepts: SP or HTAB runs
 /// between verb and arguments and between arguments, trailing SP / HTAB, a bare LF
 /// terminator, spaces after `MAIL FROM:` / `RCPT TO:`, a path without angle brackets, and
-/// any non-empty HELO/EHLO argument. Under [`Leniency::Strict`] only the RFC 5321 grammar
-/// is accepted. Arguments of Exchange verbs with no public grammar and of unknown verbs are
+/// any non-empty HELO/EHLO argument, `=` inside a parameter value, HT inside a VRFY,
+/// EXPN, HELP, NOOP, ETRN or ATRN argument. Under [`Leniency::Strict`] only the RFC 5321
+/// grammar is accepted (VRFY, EXPN, HELP and NOOP strings may hold inner spaces: RFC 5321
+/// 3.5.1). Arguments of Exchange verbs with no public grammar and of unknown verbs are
 /// kept byte for byte in both modes.
 ///
 /// ```
@@ -969,6 +971,19 @@ fn parse_general<'a>(line: &'a [u8], opts: &ParseOptions) -> Result<Command<'a>,
     if let Some((path, params)) = fast_mail_rcpt(verb, args) {
         let params_text = params_after(params, lenient).ok_or_else(bad)?;
         return mail_rcpt(path, params_text, opts);
+    }
+    // Strict: a text argument (VRFY, EXPN, HELP, NOOP: `String = Atom / Quoted-string`,
+    // RFC 5321 4.1.2; ETRN, ATRN: domains) holds no HT and no SP at either end. Inner
+    // spaces stay allowed in VRFY / EXPN / HELP / NOOP: RFC 5321 3.5.1 says their strings
+    // "cannot be further restricted", and `VRFY John Smith` is common.
+    if !lenient
+        && matches!(
+            verb,
+            Verb::Vrfy | Verb::Expn | Verb::Help | Verb::Noop | Verb::Etrn | Verb::Atrn
+        )
+        && (args.contains('\t') || args.starts_with(' ') || args.ends_with(' '))
+    {
+        return Err(bad());
     }
     let required = || {
         if args.is_empty() {
@@ -1977,6 +1992,28 @@ mod tests {
             })
         );
         assert_eq!(canon("noop   x  "), "NOOP x\r\n");
+        // Strict: no HT in a text argument and no SP at either end (String = Atom /
+        // Quoted-string, RFC 5321 4.1.2, holds neither; ETRN and ATRN take domains), so
+        // strict accepts nothing lenient parsing refuses or reads otherwise.
+        for line in [
+            "VRFY \t\r\n",
+            "VRFY a\tb\r\n",
+            "EXPN  list\r\n",
+            "HELP MAIL \r\n",
+            "NOOP \t\r\n",
+            "ETRN \t\r\n",
+            "ETRN a\tb\r\n",
+            "ATRN \ta.test\r\n",
+        ] {
+            let verb = std::str::from_utf8(&line.as_bytes()[..4]).unwrap();
+            assert_eq!(ps(line), Err(CommandError::Arguments { verb }), "{line:?}");
+        }
+        assert_eq!(
+            ps("EXPN list one\r\n"),
+            Ok(Command::Expn {
+                arg: "list one".into()
+            })
+        );
     }
 
     #[test]

@@ -29,11 +29,22 @@ pub use error::{CommandError, DecodeError, EncodeError, ParamError, PathError, R
 
 /// How forgiving the command parser is.
 ///
-/// The default, [`Leniency::Lenient`], accepts what Postfix accepts by default (a space
-/// after `MAIL FROM:`, a missing pair of angle brackets around a plain address, a
-/// trailing space at the end of the line, a bare LF ending a command line) because servers
-/// facing the Internet meet such clients every day. [`Leniency::Strict`] accepts only the
-/// grammar of RFC 5321 section 4.1.
+/// The default, [`Leniency::Lenient`], accepts what Postfix accepts by default because
+/// servers facing the Internet meet such clients every day. It is a superset of
+/// [`Leniency::Strict`], which accepts only the grammar of RFC 5321 section 4.1 (and of the
+/// extensions' commands); exactly these deviations are added:
+///
+/// * SP / HT runs where the grammar has one SP (after the verb, between parameters) and
+///   SP / HT at the end of the line;
+/// * a bare LF ending a command line;
+/// * SP / HT after `MAIL FROM:` / `RCPT TO:`;
+/// * a path without its angle brackets (a plain mailbox, no source route);
+/// * any non-empty HELO / EHLO argument (not only a domain or address literal);
+/// * `=` inside an esmtp-value (split at the first `=`);
+/// * in a VRFY, EXPN, HELP, NOOP, ETRN or ATRN argument: HT, SP at either end (trimmed),
+///   and for ETRN and ATRN inner SP.
+///
+/// Paths, mailboxes, domains and address literals follow the same grammar in both modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Leniency {
     /// Exactly the RFC 5321 grammar.

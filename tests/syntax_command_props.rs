@@ -111,6 +111,18 @@ proptest! {
     }
 
     #[test]
+    fn utf8_quoted_mailbox_roundtrip(
+        q in vec(prop_oneof!["[ !#-\\[\\]-~äöü世]", "\\\\[ -~]"], 0..10),
+        d in utf8_domain(),
+    ) {
+        // RFC 6531 3.3: qtextSMTP includes UTF-8; quoted-pairSMTP stays ASCII.
+        let m = Mailbox { local_part: LocalPart::Quoted(s(q.concat())), host: Host::Domain(d) };
+        let text = m.to_string();
+        prop_assume!(text.len() <= 254);
+        prop_assert_eq!(Mailbox::parse(&text, &utf8()), Ok(m));
+    }
+
+    #[test]
     fn params_roundtrip(mp in mail_params(), rp in rcpt_params()) {
         let mut w = Vec::new();
         mp.encode(&mut w);

@@ -952,6 +952,8 @@ mod tests {
             ("1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:102:304"),
             ("1:2:3:4::1.2.3.4", "1:2:3:4::102:304"),
             ("::1.2.3.4", "::102:304"),
+            ("1::2:3.4.5.6", "1::2:304:506"),
+            ("1:2::3:4:1.2.3.4", "1:2::3:4:102:304"),
         ] {
             let parsed = parse_ipv6(lit).unwrap_or_else(|| panic!("{lit} refused"));
             assert_eq!(parsed.to_string(), want, "{lit}");
@@ -1191,6 +1193,14 @@ mod tests {
         let m = Mailbox::parse("jörg@bücher.test", &utf8()).unwrap();
         assert_eq!(m.to_string(), "jörg@bücher.test");
         assert!(Mailbox::parse("\"j ö\"@x.test", &utf8()).is_ok());
+        // RFC 6531 3.3 extends qtextSMTP, not quoted-pairSMTP: no backslash before UTF-8.
+        assert_eq!(
+            Mailbox::parse("\"a\\ö\"@x.test", &utf8()),
+            Err(PathError::Syntax)
+        );
+        let m = Mailbox::parse("\"ö\\\"b\"@bücher.test", &utf8()).unwrap();
+        assert_eq!(m.local_part.value(), "ö\"b");
+        assert_eq!(Mailbox::parse(&m.to_string(), &utf8()), Ok(m));
     }
 
     #[test]

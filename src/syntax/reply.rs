@@ -1172,6 +1172,34 @@ mod tests {
     }
 
     #[test]
+    fn reply_grammar_edges() {
+        // Reply-code = %x32-35 %x30-35 %x30-39 (RFC 5321 4.2); the parser takes any second
+        // and third digit (module documentation), nothing outside 2yz..5yz.
+        for bad in [
+            &b"099 x\r\n"[..],
+            b"199 x\r\n",
+            b"600 x\r\n",
+            b"2500 x\r\n",
+            b"250\tx\r\n",
+        ] {
+            assert_eq!(decode_all(bad), vec![Err(ReplyError::Syntax)], "{bad:?}");
+        }
+        assert_eq!(one(b"260 x\r\n"), Reply::new(260, None, "x"));
+        // Text after the one separating SP is kept as sent, trailing SP and HT included.
+        assert_eq!(one(b"250   \r\n"), Reply::new(250, None, "  "));
+        assert_eq!(one(b"250 a\tb\r\n"), Reply::new(250, None, "a\tb"));
+        // `250-` then the end of input: the reply is still in progress.
+        let mut p = ReplyParser::default();
+        let mut buf = BytesMut::from(&b"250-\r\n"[..]);
+        assert_eq!(p.decode(&mut buf), Ok(None));
+        assert!(p.in_progress() && buf.is_empty());
+        // A line of exactly 512 octets, CRLF included, is read; one more is too long.
+        let line = |n: usize| [&b"250 "[..], &vec![b'x'; n], b"\r\n"].concat();
+        assert_eq!(one(&line(506)).text.len(), 506);
+        assert_eq!(decode_all(&line(507)), vec![Err(ReplyError::LineTooLong)]);
+    }
+
+    #[test]
     fn parse_errors_and_resync() {
         let v = decode_all(b"25 x\r\n250 ok\r\n");
         assert_eq!(

@@ -28,7 +28,11 @@
 //! * **Line ends when parsing.** By default the parser accepts a bare LF as a line end, as
 //!   Postfix's and Python's SMTP clients do (a reply is read by a client, not relayed, so
 //!   this opens no smuggling hole); [`ReplyParser::accept_bare_lf`] turns that off, and a CR
-//!   or LF inside a line is then a [`ReplyError::Syntax`].
+//!   or LF inside a line is then a [`ReplyError::Syntax`]. In the default mode a lone CR,
+//!   NUL or other control character inside a line stays in [`Reply::text`] as received
+//!   (the reply grammar forbids them, RFC 5321 4.2); encoding the reply again, or showing
+//!   it with `Display`, turns them into spaces (see below), so they never reach the wire
+//!   or a log as control characters.
 //! * **Text encoding.** Reply text is UTF-8 under SMTPUTF8 (RFC 6531) and ASCII otherwise;
 //!   octets that are not UTF-8 (Latin-1 greetings exist) are replaced by U+FFFD rather than
 //!   rejected.

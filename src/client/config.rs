@@ -6,7 +6,7 @@ use std::time::Duration;
 
 /// When the client upgrades the connection with STARTTLS (RFC 3207) or, for Exchange
 /// peers, X-ANONYMOUSTLS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum TlsPolicy {
     /// TLS is mandatory: if the server does not offer it (or refuses it), the client sends
     /// `QUIT` and closes with [`CloseReason::TlsUnavailable`](super::CloseReason::TlsUnavailable);
@@ -124,7 +124,7 @@ impl Default for Timeouts {
 /// });
 /// assert!(config.pipelining && config.chunking);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientConfig {
     /// The name sent with `EHLO`/`HELO`: a domain or an address literal such as
     /// `[192.0.2.1]` (RFC 5321 4.1.1.1). A bare IP address (`192.0.2.1`, `2001:db8::1`)

@@ -26,7 +26,7 @@ fn too_many_recipients(reply: &Reply) -> bool {
 }
 
 /// One recipient: a forward-path and its DSN parameters (RFC 3461 4.1, 4.2).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Recipient {
     /// The forward-path.
     pub path: ForwardPath<'static>,
@@ -48,7 +48,7 @@ pub struct Recipient {
 
 /// An Exchange XEXCH50 blob (Microsoft KB 812455): MAPI message and recipient properties,
 /// sent after the recipients when the server advertises `XEXCH50`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Xexch50 {
     /// The blob, at most [`MAX_XEXCH50_BLOB`](crate::limits::MAX_XEXCH50_BLOB) octets.
     pub blob: Bytes,
@@ -70,7 +70,7 @@ pub struct Xexch50 {
 /// assert!(!env.needs_smtputf8());
 /// # Ok::<(), ehlo::syntax::PathError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Envelope {
     /// The reverse-path (`<>` for bounces).
     pub from: ReversePath<'static>,
@@ -387,7 +387,7 @@ impl BodyScanner {
 /// `Vec<u8>` and `String` are taken over without a copy; a borrowed `&str`, `&[u8]` or
 /// `&[u8; N]` is copied, so a body borrowed from a local `String` works; and
 /// [`Body::from_static`] / [`Body::from_static_str`] borrow static data without a copy.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Body {
     /// The whole body. The client classifies it and cuts BDAT chunks from it without
     /// copying.

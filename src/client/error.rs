@@ -56,7 +56,7 @@ fn said(reply: &Option<Reply>) -> impl std::fmt::Display + '_ {
 /// let e = MessageError::SenderRejected(Reply::new(550, Some(EnhancedCode::new(5, 1, 0)), "No such sender"));
 /// assert_eq!(e.to_string(), "sender refused: 550 5.1.0 No such sender");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum MessageError {
     /// The message needs an extension the server lacks; nothing was sent.
     #[error("the message needs {0}, which the server does not offer")]
@@ -118,7 +118,7 @@ pub enum MessageError {
 ///
 /// A variant that carries the offending [`Reply`] displays its code, enhanced code and
 /// first text line.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum ProtocolError {
     /// A reply could not be parsed.
     #[error("malformed reply: {0}")]
@@ -173,7 +173,7 @@ pub enum TimeoutKind {
 /// A variant that carries the server's [`Reply`] displays its code, enhanced code and first
 /// text line (`server closing: 421 4.3.2 Shutting down`, `authentication failed: 535 5.7.8
 /// Bad credentials`); `Quit` displays as `quit` whatever the server answered.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum CloseReason {
     /// A normal end after `QUIT` (the server's reply, if it sent one).
     #[error("quit")]
@@ -238,7 +238,7 @@ pub enum CloseReason {
 /// assert_eq!(unsent.envelope, envelope);
 /// # Ok::<(), ehlo::syntax::PathError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum SendError {
     /// The session is closed or closing (after `quit()`); the message is given back.
     #[error("the session is closed or closing")]
@@ -248,7 +248,7 @@ pub enum SendError {
 /// A message [`Client::send`](super::Client::send) did not take, given back whole.
 /// `Debug` shows the envelope and the body's size, not its content (an `unwrap` on a
 /// `SendError` must not print a whole message into a log).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Unsent {
     /// The envelope, as given.
     pub envelope: super::Envelope,
@@ -269,7 +269,7 @@ impl std::fmt::Debug for Unsent {
 }
 
 /// Misuse of the body or AUTH calls.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum UsageError {
     /// No body is being requested for this message right now (wait for
     /// [`Event::BodyNeeded`](super::Event::BodyNeeded)); the message may also have

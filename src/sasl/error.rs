@@ -125,7 +125,7 @@ impl AuthReply {
 /// On the server side every variant maps to the reply that ends the AUTH command, see
 /// [`SaslError::reply`]. On the client side an error means "send `*` to cancel"
 /// (RFC 4954 section 4) and expect a 501.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum SaslError {
     /// A response or challenge that is not strict standard-alphabet, padded BASE64

@@ -34,7 +34,7 @@ pub const LAYER_CONFIDENTIALITY: u8 = 4;
 pub const MAX_SIZE_LIMIT: u32 = 0x00ff_ffff;
 
 /// The server's post-context message (after `GSS_Unwrap`): offered layers and maximum size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SecurityOffer {
     /// Bit mask of offered layers ([`LAYER_NONE`] | [`LAYER_INTEGRITY`] | [`LAYER_CONFIDENTIALITY`]).
     pub layers: u8,
@@ -68,7 +68,7 @@ impl SecurityOffer {
 }
 
 /// The client's answer (before `GSS_Wrap`): chosen layer, maximum size, authorization id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SecuritySelection {
     /// Exactly one layer bit.
     pub layer: u8,

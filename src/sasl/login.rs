@@ -26,7 +26,7 @@ pub const USERNAME_CHALLENGE_TEXT: &str = "VXNlcm5hbWU6";
 pub const PASSWORD_CHALLENGE_TEXT: &str = "UGFzc3dvcmQ6";
 
 /// Which prompt a LOGIN challenge is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LoginPrompt {
     /// `Username:` (also `User Name`, any case).
     Username,

@@ -24,7 +24,7 @@ const MECH: &str = "OAUTH";
 pub const MAX_TOKEN: usize = 12_288;
 
 /// The JSON error a server sends when it rejects a token.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct OAuthError {
     /// `status`: an RFC 6749 / RFC 6750 error code such as `invalid_token` (OAUTHBEARER) or
     /// an HTTP status such as `"401"` (XOAUTH2).

@@ -138,7 +138,7 @@ impl Default for Extensions {
 }
 
 /// One SASL mechanism the server offers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Mechanism {
     /// The mechanism name as advertised (upper case, e.g. `PLAIN`, `NTLM`).
     pub name: String,

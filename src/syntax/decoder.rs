@@ -99,7 +99,7 @@ use bytes::{Buf, Bytes, BytesMut};
 /// assert!(limits.for_line(b"MAIL FROM:<>") > 512);
 /// assert_eq!(limits.for_line(b"AUTH PLAIN"), 12288);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DecoderOptions {
     /// The parser's options: [`Leniency`] (under [`Leniency::Lenient`] a bare LF also ends
     /// a line, as for the server), UTF-8 in paths once SMTPUTF8 is offered (RFC 6531), and

@@ -33,7 +33,7 @@ use super::reply::{EnhancedCode, Reply};
 
 /// A path or mailbox could not be parsed (RFC 5321 4.1.2, 4.5.3.1). Servers answer
 /// `553 5.1.3` for bad syntax and `501 5.1.3` / `552`-class codes as documented per variant.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum PathError {
     /// The path does not follow the grammar.
     #[error("malformed address")]
@@ -53,7 +53,7 @@ pub enum PathError {
 }
 
 /// A MAIL or RCPT parameter is malformed or not acceptable.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum ParamError {
     /// The same keyword twice (`501 5.5.4`).
     #[error("duplicate parameter {0}")]
@@ -72,7 +72,7 @@ pub enum ParamError {
 }
 
 /// A command line could not be parsed. [`CommandError::reply`] is what a server sends.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum CommandError {
     /// The line exceeds the limit (`500 5.5.2`, RFC 5321 4.5.3.1.4).
     #[error("line too long")]
@@ -201,7 +201,7 @@ impl CommandError {
 }
 
 /// A reply could not be parsed (client side).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum ReplyError {
     /// A line does not start with three digits followed by space, `-` or the line end.
     #[error("malformed reply line")]
@@ -234,7 +234,7 @@ pub enum ReplyError {
 /// assert!(dec.decode(&mut buf)?.is_some()); // QUIT
 /// # Ok::<(), DecodeError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum DecodeError {
     /// A line passed its limit before its line end (RFC 5321 4.5.3.1.4; RFC 4954 section 4
     /// for SASL lines). Reported once, as soon as the limit is passed, without waiting for
@@ -281,7 +281,7 @@ impl DecodeError {
 
 /// A command built by hand cannot be written as the one line it stands for
 /// ([`Command::encode_checked`](super::command::Command::encode_checked)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum EncodeError {
     /// A value holds a CR, LF or NUL. CR and LF would end the line early and turn the

@@ -6,7 +6,7 @@
 //! never sends a line end cannot make the caller buffer without bound.
 
 /// The result of looking for a line at the start of a buffer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LineStatus {
     /// A whole line is present.
     Complete {

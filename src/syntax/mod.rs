@@ -45,7 +45,7 @@ pub use error::{CommandError, DecodeError, EncodeError, ParamError, PathError, R
 ///   and for ETRN and ATRN inner SP.
 ///
 /// Paths, mailboxes, domains and address literals follow the same grammar in both modes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Leniency {
     /// Exactly the RFC 5321 grammar.
     Strict,
@@ -55,7 +55,7 @@ pub enum Leniency {
 }
 
 /// Options for the command parser. Cheap to copy; a server keeps one per session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ParseOptions {
     /// Strict RFC grammar or Postfix-like leniency.
     pub leniency: Leniency,

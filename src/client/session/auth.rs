@@ -15,7 +15,7 @@ use std::borrow::Cow;
 
 /// A step of an authentication exchange the caller drives
 /// ([`Credentials::External`](crate::client::Credentials::External)). Answer with [`Client::auth_respond`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AuthChallenge {
     /// The mechanism, upper-case (e.g. `NTLM`, `GSSAPI`).
     pub mechanism: String,

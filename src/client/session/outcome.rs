@@ -20,7 +20,7 @@ use crate::syntax::reply::Reply;
 /// [`Envelope::deferred`] puts it in the envelope for the next transaction.
 ///
 /// [`Envelope::deferred`]: crate::client::Envelope::deferred
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RecipientStatus {
     /// Index in [`Envelope::recipients`].
     ///

@@ -168,6 +168,20 @@ pub enum TimeoutKind {
     Command,
 }
 
+impl std::fmt::Display for TimeoutKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TimeoutKind::Greeting => "greeting",
+            TimeoutKind::Mail => "reply to MAIL",
+            TimeoutKind::Rcpt => "reply to RCPT",
+            TimeoutKind::DataInitiation => "DATA initiation",
+            TimeoutKind::DataBlock => "data block",
+            TimeoutKind::DataTermination => "DATA termination",
+            TimeoutKind::Command => "reply to a command",
+        })
+    }
+}
+
 /// Why the session ended ([`Event::Closed`](super::Event::Closed)).
 ///
 /// A variant that carries the server's [`Reply`] displays its code, enhanced code and first
@@ -202,7 +216,7 @@ pub enum CloseReason {
     #[error(transparent)]
     Protocol(#[from] ProtocolError),
     /// A reply timeout of RFC 5321 4.5.3.2 expired.
-    #[error("timeout: {0:?}")]
+    #[error("timeout: {0}")]
     Timeout(TimeoutKind),
     /// The caller reported the transport closed ([`Client::peer_closed`](super::Client::peer_closed)).
     #[error("connection closed by the peer")]
@@ -383,6 +397,18 @@ mod tests {
         for (got, want) in cases {
             assert_eq!(got, want);
         }
+    }
+
+    #[test]
+    fn a_timeout_names_its_timer_in_words() {
+        assert_eq!(
+            CloseReason::Timeout(TimeoutKind::DataInitiation).to_string(),
+            "timeout: DATA initiation"
+        );
+        assert_eq!(
+            CloseReason::Timeout(TimeoutKind::Mail).to_string(),
+            "timeout: reply to MAIL"
+        );
     }
 
     #[test]

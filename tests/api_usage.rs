@@ -578,3 +578,54 @@ fn doc_examples_use_the_reexported_bytes() {
         "`use bytes::` in doc examples: {offenders:?}"
     );
 }
+
+/// C-SEND-SYNC and C-GOOD-ERR, checked at compile time: the machines, their
+/// configurations, events and decisions can move to (and be shared with) other threads,
+/// and every error type is a `std::error::Error + Send + Sync + 'static`, so it boxes
+/// into `Box<dyn Error + Send + Sync>` and goes through `?` in an async task.
+#[test]
+fn public_types_are_send_sync_and_errors_are_good_errors() {
+    fn send_sync<T: Send + Sync>() {}
+    fn good_error<T: std::error::Error + Send + Sync + 'static>() {}
+
+    send_sync::<Server>();
+    send_sync::<ServerConfig>();
+    send_sync::<server::Event>();
+    send_sync::<Decision>();
+    send_sync::<Client>();
+    send_sync::<ClientConfig>();
+    send_sync::<client::Event>();
+    send_sync::<Envelope>();
+    send_sync::<client::Body>();
+    send_sync::<client::Query>();
+    send_sync::<Command<'static>>();
+    send_sync::<Reply>();
+    send_sync::<ehlo::Capabilities>();
+    send_sync::<ehlo::syntax::decoder::CommandDecoder>();
+    send_sync::<ReplyParser>();
+    send_sync::<ehlo::data::DataDecoder>();
+    send_sync::<ehlo::data::DataEncoder>();
+    send_sync::<ehlo::data::BdatChunker>();
+    send_sync::<ehlo::sasl::ServerExchange>();
+    send_sync::<ehlo::sasl::ClientExchange>();
+
+    good_error::<ehlo::syntax::PathError>();
+    good_error::<ehlo::syntax::ParamError>();
+    good_error::<ehlo::syntax::CommandError>();
+    good_error::<ehlo::syntax::ReplyError>();
+    good_error::<ehlo::syntax::DecodeError>();
+    good_error::<ehlo::syntax::EncodeError>();
+    good_error::<ehlo::data::DataError>();
+    good_error::<ehlo::sasl::SaslError>();
+    good_error::<server::DecisionError>();
+    good_error::<server::NotAwaitingTls>();
+    good_error::<MessageError>();
+    good_error::<client::ProtocolError>();
+    good_error::<client::CloseReason>();
+    good_error::<client::SendError>();
+    good_error::<client::UsageError>();
+    good_error::<client::QueryError>();
+    good_error::<client::QueryCommandError>();
+    good_error::<client::ExchangeError>();
+    good_error::<client::ExchangeCommandError>();
+}

@@ -184,6 +184,7 @@ fn decode(wire: &[u8], opts: DecoderOptions, accepted: &[bool], rng: &mut Rng) -
                     }
                     Err(DecodeError::LineTooLong { .. }) => out.push(Out::TooLong),
                     Err(DecodeError::Invalid { .. }) => out.push(Out::Invalid),
+                    Err(e) => panic!("unexpected decode error: {e}"),
                 },
                 Mode::Chunk(acc) => {
                     let piece = dec.read_chunk(&mut buf);

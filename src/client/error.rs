@@ -6,6 +6,7 @@ use crate::syntax::ReplyError;
 /// An extension a message needs and the server did not advertise (or the client was
 /// configured not to use).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Extension {
     /// 8BITMIME (RFC 6152) for a body with octets above 127.
     EightBitMime,
@@ -57,6 +58,7 @@ fn said(reply: &Option<Reply>) -> impl std::fmt::Display + '_ {
 /// assert_eq!(e.to_string(), "sender refused: 550 5.1.0 No such sender");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
 pub enum MessageError {
     /// The message needs an extension the server lacks; nothing was sent.
     #[error("the message needs {0}, which the server does not offer")]
@@ -119,6 +121,7 @@ pub enum MessageError {
 /// A variant that carries the offending [`Reply`] displays its code, enhanced code and
 /// first text line.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProtocolError {
     /// A reply could not be parsed.
     #[error("malformed reply: {0}")]
@@ -151,6 +154,7 @@ pub enum ProtocolError {
 
 /// Which timer of RFC 5321 4.5.3.2 expired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TimeoutKind {
     /// The greeting (4.5.3.2.1).
     Greeting,
@@ -188,6 +192,7 @@ impl std::fmt::Display for TimeoutKind {
 /// text line (`server closing: 421 4.3.2 Shutting down`, `authentication failed: 535 5.7.8
 /// Bad credentials`); `Quit` displays as `quit` whatever the server answered.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
 pub enum CloseReason {
     /// A normal end after `QUIT` (the server's reply, if it sent one).
     #[error("quit")]
@@ -284,6 +289,7 @@ impl std::fmt::Debug for Unsent {
 
 /// Misuse of the body or AUTH calls.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
 pub enum UsageError {
     /// No body is being requested for this message right now (wait for
     /// [`Event::BodyNeeded`](super::Event::BodyNeeded)); the message may also have

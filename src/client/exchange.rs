@@ -47,6 +47,7 @@ use std::borrow::Cow;
 
 /// Why an Exchange verb got no reply ([`Event::ExchangeReply`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
 pub enum ExchangeError {
     /// The server did not advertise the verb's keyword; nothing was sent.
     #[error("the server does not advertise this Exchange verb")]
@@ -58,6 +59,7 @@ pub enum ExchangeError {
 
 /// Why [`Client::send_exchange`] refused to queue a verb.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
 pub enum ExchangeCommandError {
     /// The session is closed or quitting.
     #[error("the session is closed or quitting")]

@@ -93,6 +93,7 @@ impl Default for DecoderConfig {
 /// Why a message must be refused after its end of data. Each variant documents the reply the
 /// server sends (see also [`DataError::code`] and [`DataError::enhanced_code`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
 pub enum DataError {
     /// The decoded content exceeded the configured maximum size.
     /// Reply: `552 5.3.4` (RFC 5321 4.5.3.1.9 "552 Too much mail data", RFC 1870 section 6,

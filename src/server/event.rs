@@ -37,6 +37,7 @@ pub enum AuthAbort {
 
 /// Why a message was dropped by the machine (the caller must discard what it stored).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MessageAbort {
     /// The DATA decoder refused the content (too large, bad line endings, long lines).
     Data(DataError),

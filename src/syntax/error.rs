@@ -34,6 +34,7 @@ use super::reply::{EnhancedCode, Reply};
 /// A path or mailbox could not be parsed (RFC 5321 4.1.2, 4.5.3.1). Servers answer
 /// `553 5.1.3` for bad syntax and `501 5.1.3` / `552`-class codes as documented per variant.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
 pub enum PathError {
     /// The path does not follow the grammar.
     #[error("malformed address")]
@@ -54,6 +55,7 @@ pub enum PathError {
 
 /// A MAIL or RCPT parameter is malformed or not acceptable.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
 pub enum ParamError {
     /// The same keyword twice (`501 5.5.4`).
     #[error("duplicate parameter {0}")]
@@ -73,6 +75,7 @@ pub enum ParamError {
 
 /// A command line could not be parsed. [`CommandError::reply`] is what a server sends.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
 pub enum CommandError {
     /// The line exceeds the limit (`500 5.5.2`, RFC 5321 4.5.3.1.4).
     #[error("line too long")]
@@ -202,6 +205,7 @@ impl CommandError {
 
 /// A reply could not be parsed (client side).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReplyError {
     /// A line does not start with three digits followed by space, `-` or the line end.
     #[error("malformed reply line")]
@@ -235,6 +239,7 @@ pub enum ReplyError {
 /// # Ok::<(), DecodeError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// A line passed its limit before its line end (RFC 5321 4.5.3.1.4; RFC 4954 section 4
     /// for SASL lines). Reported once, as soon as the limit is passed, without waiting for

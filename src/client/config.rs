@@ -112,6 +112,8 @@ impl Default for Timeouts {
 }
 
 /// Everything a [`Client`](super::Client) needs to know before the connection opens.
+/// `#[non_exhaustive]`, so that settings can be added without breaking callers: start
+/// from [`ClientConfig::new`] and assign the fields to change.
 ///
 /// ```
 /// use ehlo::client::{ClientConfig, Credentials, TlsPolicy};
@@ -125,6 +127,7 @@ impl Default for Timeouts {
 /// assert!(config.pipelining && config.chunking);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// The name sent with `EHLO`/`HELO`: a domain or an address literal such as
     /// `[192.0.2.1]` (RFC 5321 4.1.1.1). A bare IP address (`192.0.2.1`, `2001:db8::1`)

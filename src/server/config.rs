@@ -1,7 +1,10 @@
 //! Server configuration: what is advertised, which limits apply, how long to wait.
 //!
 //! Every field has a safe default ([`ServerConfig::default`]); a typical server changes the
-//! host name and the extensions it wants and keeps the rest.
+//! host name and the extensions it wants and keeps the rest. [`ServerConfig`],
+//! [`Extensions`], [`AuthConfig`], [`ExchangeConfig`] and [`ServerLimits`] are
+//! `#[non_exhaustive]`, so that settings can be added without breaking callers: start from
+//! [`ServerConfig::new`] (or `default()`) and assign the fields to change.
 
 use crate::syntax::capability::Capability;
 use crate::syntax::Leniency;
@@ -19,6 +22,7 @@ pub use crate::data::{BareLineEnding, LongLines};
 /// assert_eq!(config.limits.max_recipients, 100);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ServerConfig {
     /// The server's name, first word of the `220` greeting and of the EHLO reply.
     ///
@@ -58,6 +62,7 @@ pub struct ServerConfig {
 /// advertised in the session, e.g. after `HELO`) has its parameters rejected with
 /// `555 5.5.4` and its commands with `502 5.5.1`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Extensions {
     /// `SIZE <max_message_size>` (RFC 1870). Default on.
     pub size: bool,
@@ -163,6 +168,7 @@ impl Mechanism {
 
 /// Authentication settings (RFC 4954, [MS-OXSMTP], [MS-XLOGIN], [MS-SMTPNTLM]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct AuthConfig {
     /// The mechanisms offered with `AUTH`, in advertised order. Empty: no AUTH extension.
     pub mechanisms: Vec<Mechanism>,
@@ -188,6 +194,7 @@ pub struct AuthConfig {
 /// keyword and enables its verb (a verb that is off is answered `502 5.5.1`); the other
 /// flags switch on Exchange's behaviour where it differs from the RFCs.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct ExchangeConfig {
     /// `X-ANONYMOUSTLS`: the STARTTLS upgrade under the Exchange verb (before TLS only).
     pub anonymous_tls: bool,
@@ -261,6 +268,7 @@ pub struct ExchangeConfig {
 /// line and of the input buffer) and 1,000 for a content line (4.5.3.1.6); a smaller
 /// setting, `0` included, counts as that minimum.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ServerLimits {
     /// Longest command line including CRLF (RFC 5321 4.5.3.1.4; default 512). Longer
     /// lines get `500 5.5.2` and are skipped up to the next line end without being stored.

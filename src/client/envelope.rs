@@ -191,6 +191,7 @@ impl Envelope {
     /// assert_eq!(indices, [1]);
     /// # Ok::<(), ehlo::syntax::PathError>(())
     /// ```
+    #[must_use]
     pub fn deferred(&self, statuses: &[RecipientStatus]) -> Option<(Envelope, Vec<usize>)> {
         // Progress: some recipient was answered for good (accepted or refused otherwise).
         if !statuses

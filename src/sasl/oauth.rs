@@ -47,18 +47,21 @@ impl OAuthError {
     }
 
     /// Sets `schemes`.
+    #[must_use]
     pub fn with_schemes(mut self, schemes: &str) -> Self {
         self.schemes = Some(schemes.to_owned());
         self
     }
 
     /// Sets `scope`.
+    #[must_use]
     pub fn with_scope(mut self, scope: &str) -> Self {
         self.scope = Some(scope.to_owned());
         self
     }
 
     /// Sets `openid-configuration`.
+    #[must_use]
     pub fn with_openid_configuration(mut self, url: &str) -> Self {
         self.openid_configuration = Some(url.to_owned());
         self

@@ -88,6 +88,7 @@ impl OAuthBearerMessage {
 
     /// Sets `host`. A value with anything but visible ASCII, space and tab is ignored and
     /// `host` stays unset.
+    #[must_use]
     pub fn with_host(mut self, host: &str) -> Self {
         if valid_value(host.as_bytes()) && !host.contains(['\r', '\n']) {
             self.host = Some(host.to_owned());
@@ -96,6 +97,7 @@ impl OAuthBearerMessage {
     }
 
     /// Sets `port`.
+    #[must_use]
     pub fn with_port(mut self, port: u16) -> Self {
         self.port = Some(port);
         self

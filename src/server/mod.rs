@@ -512,6 +512,7 @@ impl Server {
     /// decision is still being made (storage under way, a lookup in flight). A decision
     /// that never comes ends in the timeout's `421 4.4.2` ([`Server::handle_timeout`],
     /// RFC 5321 4.5.3.2), never in acceptance.
+    #[must_use = "an event not handled is lost: drain the events until None"]
     pub fn poll_event(&mut self) -> Option<Event> {
         loop {
             if let Some(event) = self.queued.pop_front() {
@@ -650,6 +651,7 @@ impl Server {
 
     /// The next transmit: bytes to write to the client, in order. A transmit ends where
     /// the client must see a reply before it may go on (see the module docs).
+    #[must_use = "the bytes handed out must be written to the client"]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         if self.out.is_empty() {
             self.flush_marks.clear();
@@ -671,6 +673,7 @@ impl Server {
     }
 
     /// When [`Server::handle_timeout`] must be called next, if ever.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         let t = &self.config.timeouts;
         let wait = match (&self.pending, &self.phase) {

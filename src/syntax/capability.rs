@@ -414,6 +414,7 @@ impl Capability {
     ///
     /// Never fails: a line that is not a well-formed known keyword line is
     /// [`Capability::Other`] (see the module documentation).
+    #[must_use]
     pub fn parse(line: &str) -> Capability {
         let line = line.trim_ascii();
         let (keyword, rest) = match line.split_once(' ') {

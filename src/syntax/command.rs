@@ -1437,6 +1437,7 @@ impl<'a> Command<'a> {
     }
 
     /// Detaches the command from the input it borrows.
+    #[must_use]
     pub fn into_owned(self) -> Command<'static> {
         match self {
             Command::Helo { domain } => Command::Helo {
@@ -1534,6 +1535,7 @@ impl SaslResponse<'_> {
     }
 
     /// Detaches the response from the input it borrows.
+    #[must_use]
     pub fn into_owned(self) -> SaslResponse<'static> {
         match self {
             SaslResponse::Cancel => SaslResponse::Cancel,

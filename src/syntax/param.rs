@@ -162,6 +162,7 @@ impl<'a> BoxedExchangeMailParams<'a> {
     }
 
     /// The parameters, moved out of the box.
+    #[must_use]
     pub fn into_inner(self) -> ExchangeMailParams<'a> {
         self.0.map(|b| *b).unwrap_or_default()
     }
@@ -1003,6 +1004,7 @@ impl<'a> MailParams<'a> {
     }
 
     /// Detaches the parameters from the input they borrow.
+    #[must_use]
     pub fn into_owned(self) -> MailParams<'static> {
         let x = self.exchange.into_inner();
         MailParams {
@@ -1183,6 +1185,7 @@ impl<'a> RcptParams<'a> {
     }
 
     /// Detaches the parameters from the input they borrow.
+    #[must_use]
     pub fn into_owned(self) -> RcptParams<'static> {
         RcptParams {
             notify: self.notify,
@@ -1264,6 +1267,7 @@ impl Notify {
 
 impl<'a> Param<'a> {
     /// Detaches the parameter from the input it borrows.
+    #[must_use]
     pub fn into_owned(self) -> Param<'static> {
         Param {
             keyword: own(self.keyword),

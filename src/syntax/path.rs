@@ -385,6 +385,7 @@ impl<'a> Domain<'a> {
     }
 
     /// Detaches the domain from the input it borrows.
+    #[must_use]
     pub fn into_owned(self) -> Domain<'static> {
         Domain(own(self.0))
     }
@@ -423,6 +424,7 @@ impl<'a> AddressLiteral<'a> {
     }
 
     /// Detaches the literal from the input it borrows.
+    #[must_use]
     pub fn into_owned(self) -> AddressLiteral<'static> {
         match self {
             AddressLiteral::Ipv4(a) => AddressLiteral::Ipv4(a),
@@ -471,6 +473,7 @@ impl<'a> Host<'a> {
     }
 
     /// Detaches the host from the input it borrows.
+    #[must_use]
     pub fn into_owned(self) -> Host<'static> {
         match self {
             Host::Domain(d) => Host::Domain(d.into_owned()),
@@ -514,6 +517,7 @@ impl<'a> LocalPart<'a> {
     }
 
     /// Detaches the local part from the input it borrows.
+    #[must_use]
     pub fn into_owned(self) -> LocalPart<'static> {
         match self {
             LocalPart::DotString(s) => LocalPart::DotString(own(s)),
@@ -585,6 +589,7 @@ impl<'a> Mailbox<'a> {
     }
 
     /// Detaches the mailbox from the input it borrows.
+    #[must_use]
     pub fn into_owned(self) -> Mailbox<'static> {
         Mailbox {
             local_part: self.local_part.into_owned(),
@@ -735,6 +740,7 @@ impl<'a> ReversePath<'a> {
     }
 
     /// Detaches the path from the input it borrows.
+    #[must_use]
     pub fn into_owned(self) -> ReversePath<'static> {
         match self {
             ReversePath::Null => ReversePath::Null,
@@ -788,6 +794,7 @@ impl<'a> ForwardPath<'a> {
     }
 
     /// Detaches the path from the input it borrows.
+    #[must_use]
     pub fn into_owned(self) -> ForwardPath<'static> {
         match self {
             ForwardPath::Postmaster => ForwardPath::Postmaster,

@@ -136,6 +136,7 @@ impl EnhancedCode {
     }
 
     /// Parses exactly `class.subject.detail` (1 to 3 digits for subject and detail).
+    #[must_use]
     pub fn parse(s: &str) -> Option<EnhancedCode> {
         match parse_enhanced_prefix(s.as_bytes()) {
             Some((e, n)) if n == s.len() => Some(e),
@@ -440,6 +441,7 @@ impl Reply {
     /// assert!(n.lines().count() > 1);
     /// assert_eq!(n.text.replace('\n', ""), long);
     /// ```
+    #[must_use]
     pub fn normalized(&self) -> Reply {
         let code = ReplyCode(self.code.wire());
         let enhanced = self.enhanced.filter(|e| e.matches(code));
@@ -719,6 +721,7 @@ impl ReplyParser {
 
     /// Whether a bare LF ends a reply line (default `true`). With `false` only CRLF ends a
     /// line, and a CR or LF inside a line is a [`ReplyError::Syntax`].
+    #[must_use]
     pub fn accept_bare_lf(mut self, accept: bool) -> Self {
         self.bare_lf = accept;
         self

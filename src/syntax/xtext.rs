@@ -144,6 +144,7 @@ impl<'a> XText<'a> {
     }
 
     /// Detaches the value from the input it borrows.
+    #[must_use]
     pub fn into_owned(self) -> XText<'static> {
         XText(Cow::Owned(self.0.into_owned()))
     }

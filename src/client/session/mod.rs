@@ -674,6 +674,7 @@ impl Client {
     }
 
     /// The next event, if any.
+    #[must_use = "an event not handled is lost: drain the events until None"]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
@@ -682,6 +683,7 @@ impl Client {
     /// the commands handed out; it also tells the client the time (see
     /// [`Client::poll_timeout`]), so call it after every [`Client::receive`], even when
     /// nothing is to be written.
+    #[must_use = "the bytes handed out must be written to the server"]
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
         if self.state == State::Closed {
             return None;
@@ -732,6 +734,7 @@ impl Client {
     /// [`Client::poll_transmit`] hands out part of it. No timer runs while the client waits
     /// for the caller's next chunk after [`Event::BodyNeeded`]: how long producing the
     /// body may take is the caller's to bound.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.deadline().map(|(t, _)| t)
     }

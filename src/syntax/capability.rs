@@ -46,6 +46,7 @@ use std::fmt;
 
 /// One EHLO keyword line.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Capability {
     /// `PIPELINING` (RFC 2920).
     Pipelining,

@@ -30,6 +30,7 @@ pub enum SaslResponse<'a> {
 /// are kept as opaque, preserved bytes (Microsoft KB 812455, the Exchange 2007 "SMTP
 /// Protocol Extensions" page).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ExchangeVerb {
     /// `X-LINK2STATE`: routing topology exchange (lines up to 1,024 octets).
     XLink2State,
@@ -65,6 +66,7 @@ pub enum ExchangeVerb {
 /// assert_eq!(cmd.to_bytes(), b"MAIL FROM:<a@example.test> SIZE=1000\r\n");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Command<'a> {
     /// `HELO domain` (RFC 5321 4.1.1.1).
     Helo {

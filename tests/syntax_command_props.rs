@@ -68,6 +68,53 @@ proptest! {
         prop_assert_eq!(cmd.clone().into_owned(), cmd);
     }
 
+    /// MAIL and RCPT with UTF-8 in paths and parameter values round-trip once SMTPUTF8 was
+    /// offered (RFC 6531 3.3), in both modes, and are refused without it.
+    #[test]
+    fn utf8_command_roundtrip(cmd in utf8_command()) {
+        prop_assume!(fits(&cmd));
+        let wire = cmd.to_bytes();
+        for leniency in [Leniency::Strict, Leniency::Lenient] {
+            let opts = ParseOptions { leniency, ..utf8() };
+            let parsed = parse_command(&wire, &opts);
+            prop_assert_eq!(parsed.as_ref(), Ok(&cmd), "{:?}", String::from_utf8_lossy(&wire));
+            prop_assert_eq!(parsed.unwrap().to_bytes(), wire.clone());
+        }
+        if !wire.is_ascii() {
+            for opts in [strict(), lenient()] {
+                prop_assert!(parse_command(&wire, &opts).is_err());
+            }
+        }
+        prop_assert_eq!(cmd.clone().into_owned(), cmd);
+    }
+
+    #[test]
+    fn utf8_params_roundtrip(mp in utf8_mail_params(), rp in utf8_rcpt_params()) {
+        for leniency in [Leniency::Strict, Leniency::Lenient] {
+            let opts = ParseOptions { leniency, ..utf8() };
+            let mut w = Vec::new();
+            mp.encode(&mut w);
+            let t = String::from_utf8(w).unwrap();
+            prop_assert_eq!(MailParams::parse(t.trim_start(), &opts), Ok(mp.clone()));
+            let mut w = Vec::new();
+            rp.encode(&mut w);
+            let t = String::from_utf8(w).unwrap();
+            prop_assert_eq!(RcptParams::parse(t.trim_start(), &opts), Ok(rp.clone()));
+        }
+    }
+
+    /// Hosts on their own: domains, IPv4, IPv6 in every canonical shape (full, `::`
+    /// compressed, IPv4-mapped) and general address literals (RFC 5321 4.1.3).
+    #[test]
+    fn host_roundtrip(h in host(), l in literal()) {
+        let text = h.to_string();
+        prop_assert_eq!(Host::parse(&text, &strict()), Ok(h.clone()));
+        prop_assert_eq!(h.clone().into_owned(), h);
+        let text = l.to_string();
+        prop_assert_eq!(AddressLiteral::parse(&text), Ok(l.clone()));
+        prop_assert_eq!(Host::parse(&text, &strict()), Ok(Host::Literal(l)));
+    }
+
     #[test]
     fn lenient_spellings_encode_canonically(cmd in command(), seed in any::<u64>()) {
         prop_assume!(fits(&cmd));

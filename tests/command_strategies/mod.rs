@@ -15,6 +15,7 @@ use ehlo::syntax::xtext::XText;
 use proptest::prelude::*;
 use proptest::{collection::vec, option};
 use std::borrow::Cow;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 pub fn s(x: String) -> Cow<'static, str> {
     Cow::Owned(x)
@@ -34,10 +35,28 @@ pub fn utf8_domain() -> impl Strategy<Value = Domain<'static>> {
     vec("[a-zäöüé0-9]{1,8}", 1..3).prop_map(|l| Domain(s(l.join("."))))
 }
 
+/// IPv6 addresses in every textual shape their canonical form (RFC 5952, as `Ipv6Addr`'s
+/// `Display` writes it) takes: eight full groups, runs of zero groups compressed to `::`
+/// (RFC 5321 4.1.3 IPv6-comp, at either end or inside), and an IPv4-mapped address with
+/// its dotted tail (IPv6v4-full / IPv6v4-comp). Uniformly random groups almost never hold
+/// a run of zeros, so those get their own arms.
+pub fn ipv6() -> impl Strategy<Value = Ipv6Addr> {
+    prop_oneof![
+        2 => any::<[u16; 8]>().prop_map(Ipv6Addr::from),
+        2 => vec(prop_oneof![3 => Just(0u16), 1 => any::<u16>()], 8).prop_map(|g| {
+            let mut a = [0u16; 8];
+            a.copy_from_slice(&g);
+            Ipv6Addr::from(a)
+        }),
+        1 => any::<[u8; 4]>().prop_map(|o| Ipv4Addr::from(o).to_ipv6_mapped()),
+        1 => any::<[u8; 4]>().prop_map(|o| Ipv4Addr::from(o).to_ipv6_compatible()),
+    ]
+}
+
 pub fn literal() -> impl Strategy<Value = AddressLiteral<'static>> {
     prop_oneof![
         any::<[u8; 4]>().prop_map(|o| AddressLiteral::Ipv4(o.into())),
-        any::<[u16; 8]>().prop_map(|o| AddressLiteral::Ipv6(o.into())),
+        ipv6().prop_map(AddressLiteral::Ipv6),
         // Standardized-tag = Ldh-str (RFC 5321 4.1.2): may start with a hyphen or a digit;
         // `IPv6` is the IPv6 literal's tag.
         (
@@ -83,14 +102,59 @@ pub fn xtext() -> impl Strategy<Value = XText<'static>> {
     vec(any::<u8>(), 0..16).prop_map(|b| XText::encode(&b))
 }
 
+/// Non-empty xtext: the canonical encoding of random octets, or text as a peer may write
+/// it (see [`written_xtext`]).
 pub fn xtext_nonempty() -> impl Strategy<Value = XText<'static>> {
-    vec(any::<u8>(), 1..16).prop_map(|b| XText::encode(&b))
+    prop_oneof![
+        3 => vec(any::<u8>(), 1..16).prop_map(|b| XText::encode(&b)),
+        1 => written_xtext(1),
+    ]
+}
+
+/// xtext as written by a peer rather than by [`XText::encode`]: xchar runs and `+XX`
+/// escapes with hex digits in either case. RFC 3461 section 4 asks for upper-case hex; the
+/// parser also takes lower case and keeps the text as written, so it must round-trip too.
+pub fn written_xtext(min: usize) -> impl Strategy<Value = XText<'static>> {
+    vec(prop_oneof!["[!-*,-<>-~]", "\\+[0-9A-Fa-f]{2}"], min..12).prop_map(|p| XText(s(p.concat())))
 }
 
 /// The xtext of an ENVID or ORCPT address: printable US-ASCII (graphic, SP, HTAB) before
 /// encoding (RFC 3461 sections 4.2 and 4.4).
 pub fn dsn_xtext(min: usize) -> impl Strategy<Value = XText<'static>> {
     vec(prop_oneof![Just(b'\t'), 0x20u8..=0x7e], min..16).prop_map(|b| XText::encode(&b))
+}
+
+/// An RFC 3339 section 5.6 `date-time` (the `HOLDUNTIL=` value, RFC 4865 section 3), over
+/// the whole grammar: any four-digit year, the days of the month of that year (29 February
+/// only in a leap year), a leap second `:60`, an optional fraction, `Z` or a numeric
+/// offset, and `T` / `Z` in either case (RFC 3339 section 5.6 NOTE).
+pub fn date_time() -> impl Strategy<Value = String> {
+    let offset = prop_oneof![
+        Just("Z".to_string()),
+        Just("z".to_string()),
+        ("[+-]", 0u32..=23, 0u32..=59).prop_map(|(sign, h, m)| format!("{sign}{h:02}:{m:02}")),
+    ];
+    (
+        (0u32..=9999, 1u32..=12, 1u32..=31),
+        (0u32..=23, 0u32..=59, 0u32..=60),
+        option::of("[0-9]{1,12}"),
+        offset,
+        "[Tt]",
+    )
+        .prop_map(|((y, mo, d), (h, mi, sec), frac, offset, t)| {
+            let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+            let days = match mo {
+                2 if leap => 29,
+                2 => 28,
+                4 | 6 | 9 | 11 => 30,
+                _ => 31,
+            };
+            let frac = frac.map(|f| format!(".{f}")).unwrap_or_default();
+            format!(
+                "{y:04}-{mo:02}-{:02}{t}{h:02}:{mi:02}:{sec:02}{frac}{offset}",
+                d.min(days)
+            )
+        })
 }
 
 /// Unknown parameters: keywords that no typed parameter uses (prefix `Y-`), unique.
@@ -152,7 +216,7 @@ pub fn mail_params() -> impl Strategy<Value = MailParams<'static>> {
         option::of(-9i8..=9),
         option::of(prop_oneof![
             (0u64..=999_999_999).prop_map(Hold::For),
-            Just(Hold::Until(Cow::Borrowed("2030-01-01T00:00:00Z"))),
+            date_time().prop_map(|t| Hold::Until(s(t))),
         ]),
     );
     let exchange = (
@@ -208,10 +272,16 @@ pub fn rcpt_params() -> impl Strategy<Value = RcptParams<'static>> {
     (
         option::of(notify()),
         option::of(
-            ("rfc822|utf-8|x400|[a-z]{1,6}", dsn_xtext(0)).prop_map(|(t, a)| Orcpt {
-                addr_type: s(t),
-                addr: a,
-            }),
+            // addr-type is an atom (RFC 3461 4.2); `=` is atext but not an esmtp-value
+            // octet (RFC 5321 4.1.2), so strict parsing refuses it there.
+            (
+                "rfc822|RFC822|utf-8|UTF-8|x400|[A-Za-z0-9!#$%&'*+/?^_`{|}~-]{1,8}",
+                dsn_xtext(0),
+            )
+                .prop_map(|(t, a)| Orcpt {
+                    addr_type: s(t),
+                    addr: a,
+                }),
         ),
         option::of(xtext_nonempty()),
         option::of(xtext_nonempty()),
@@ -223,6 +293,152 @@ pub fn rcpt_params() -> impl Strategy<Value = RcptParams<'static>> {
             exchange: ExchangeRcptParams { xorar, xrdst },
             other,
         })
+}
+
+// ---------- SMTPUTF8 (RFC 6531) ----------
+//
+// Values that hold UTF-8 as itself, valid only when parsed with `ParseOptions::utf8` (the
+// server offered SMTPUTF8). Kept out of `command()`, whose values are valid in every mode.
+
+/// Non-ASCII characters of two, three and four octets (no control characters: C1 controls
+/// are not printable in an address or a DSN field).
+const NON_ASCII: &str = "[äöüßéñ世界✉😀]";
+
+/// A local part with UTF-8 (RFC 6531 3.3: `atext =/ UTF8-non-ascii`, `qtextSMTP =/
+/// UTF8-non-ascii`; quoted-pairSMTP stays ASCII), at most 64 octets with its quotes
+/// (RFC 5321 4.5.3.1.1 counts octets, and these characters take up to four).
+pub fn utf8_local_part() -> impl Strategy<Value = LocalPart<'static>> {
+    prop_oneof![
+        3 => vec("[a-zA-Z0-9!#$%&'*+/=?^_`{|}~äöüßéñ世界✉😀-]{1,8}", 1..4)
+            .prop_map(|a| LocalPart::DotString(s(a.join(".")))),
+        1 => vec(prop_oneof!["[ !#-\\[\\]-~äöüß世界😀]", "\\\\[ -~]"], 0..12)
+            .prop_map(|q| LocalPart::Quoted(s(q.concat()))),
+    ]
+    .prop_filter("at most 64 octets", |l| l.to_string().len() <= 64)
+}
+
+/// A mailbox with a UTF-8 local part and a U-label domain or an address literal.
+pub fn utf8_mailbox() -> impl Strategy<Value = Mailbox<'static>> {
+    (
+        utf8_local_part(),
+        prop_oneof![3 => utf8_domain().prop_map(Host::Domain), 1 => host()],
+    )
+        .prop_map(|(local_part, host)| Mailbox { local_part, host })
+}
+
+/// xtext holding UTF-8 as itself next to xchar runs and `+XX` escapes (RFC 6531 3.3 lets an
+/// esmtp-value hold UTF-8; the crate takes it in every xtext value but ENVID).
+pub fn utf8_xtext(min: usize) -> impl Strategy<Value = XText<'static>> {
+    vec(
+        prop_oneof!["[!-*,-<>-~]", "\\+[0-9A-F]{2}", NON_ASCII],
+        min..12,
+    )
+    .prop_map(|p| XText(s(p.concat())))
+}
+
+/// An `ORCPT=utf-8;...` address (RFC 6533 section 3): printable text, each non-ASCII
+/// character as itself (`utf-8-addr-unitext`) or as `+XX` escapes of its octets, each
+/// ASCII character an xchar or its escape.
+pub fn utf8_orcpt() -> impl Strategy<Value = Orcpt<'static>> {
+    let piece =
+        prop_oneof![
+            prop_oneof![Just('\t'), (0x20u8..=0x7e).prop_map(char::from)]
+                .prop_map(|c| XText::encode(&[c as u8]).0.into_owned()),
+            (NON_ASCII, any::<bool>()).prop_map(|(c, raw)| if raw {
+                c
+            } else {
+                XText::encode(c.as_bytes()).0.into_owned()
+            }),
+        ];
+    ("utf-8|UTF-8|Utf-8", vec(piece, 1..12)).prop_map(|(t, p)| Orcpt {
+        addr_type: s(t),
+        addr: XText(s(p.concat())),
+    })
+}
+
+/// Unknown parameters whose values hold UTF-8 (RFC 6531 3.3 esmtp-value).
+pub fn utf8_others() -> impl Strategy<Value = Vec<Param<'static>>> {
+    vec(
+        ("[a-zA-Z0-9]{1,6}", option::of("[!-<>-~äöü世😀]{1,10}")),
+        1..3,
+    )
+    .prop_map(|v| {
+        v.into_iter()
+            .enumerate()
+            .map(|(i, (k, v))| Param {
+                keyword: s(format!("Y{i}-{k}")),
+                value: v.map(s),
+            })
+            .collect()
+    })
+}
+
+/// MAIL parameters of a SMTPUTF8 transaction: `SMTPUTF8` set, and sometimes UTF-8 in
+/// `AUTH=`, `XORIGFROM=` (UTF-8 allowed under SMTPUTF8, see `ExchangeMailParams`) and in
+/// unknown parameters' values.
+pub fn utf8_mail_params() -> impl Strategy<Value = MailParams<'static>> {
+    (
+        mail_params(),
+        option::of(utf8_xtext(1)),
+        option::of(utf8_xtext(1)),
+        option::of(utf8_others()),
+    )
+        .prop_map(|(mut p, auth, xorigfrom, other)| {
+            p.smtputf8 = true;
+            if auth.is_some() {
+                p.auth = auth;
+            }
+            if xorigfrom.is_some() {
+                p.exchange.xorigfrom = xorigfrom;
+            }
+            if let Some(other) = other {
+                p.other = other;
+            }
+            p
+        })
+}
+
+/// RCPT parameters with UTF-8: an `ORCPT=utf-8;` address, `XORAR=` / `XRDST=` and unknown
+/// parameters' values.
+pub fn utf8_rcpt_params() -> impl Strategy<Value = RcptParams<'static>> {
+    (
+        rcpt_params(),
+        option::of(utf8_orcpt()),
+        option::of(utf8_xtext(1)),
+        option::of(utf8_xtext(1)),
+        option::of(utf8_others()),
+    )
+        .prop_map(|(mut p, orcpt, xorar, xrdst, other)| {
+            if orcpt.is_some() {
+                p.orcpt = orcpt;
+            }
+            if xorar.is_some() {
+                p.exchange.xorar = xorar;
+            }
+            if xrdst.is_some() {
+                p.exchange.xrdst = xrdst;
+            }
+            if let Some(other) = other {
+                p.other = other;
+            }
+            p
+        })
+}
+
+/// MAIL and RCPT commands of a SMTPUTF8 transaction.
+pub fn utf8_command() -> impl Strategy<Value = Command<'static>> {
+    prop_oneof![
+        (
+            prop_oneof![1 => Just(ReversePath::Null), 6 => utf8_mailbox().prop_map(ReversePath::Mailbox)],
+            utf8_mail_params()
+        )
+            .prop_map(|(from, params)| Command::Mail { from, params }),
+        (
+            prop_oneof![1 => Just(ForwardPath::Postmaster), 6 => utf8_mailbox().prop_map(ForwardPath::Mailbox)],
+            utf8_rcpt_params()
+        )
+            .prop_map(|(to, params)| Command::Rcpt { to, params }),
+    ]
 }
 
 // ---------- commands ----------

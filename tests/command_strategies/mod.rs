@@ -85,7 +85,25 @@ pub fn local_part() -> impl Strategy<Value = LocalPart<'static>> {
 }
 
 pub fn mailbox() -> impl Strategy<Value = Mailbox<'static>> {
-    (local_part(), host()).prop_map(|(local_part, host)| Mailbox { local_part, host })
+    prop_oneof![
+        6 => (local_part(), host()).prop_map(|(local_part, host)| Mailbox { local_part, host }),
+        1 => long_mailbox(),
+    ]
+}
+
+/// Mailboxes up to the size limits of RFC 5321 4.5.3.1: a local part of up to 64 octets,
+/// labels of up to 63, and the mailbox up to 254 octets (the path's 256 with its angle
+/// brackets). The other strategies stay far below them.
+pub fn long_mailbox() -> impl Strategy<Value = Mailbox<'static>> {
+    ("[a-z0-9]{1,64}", vec("[a-z0-9]{1,63}", 1..6)).prop_map(|(local, labels)| {
+        let mut domain = labels.join(".");
+        domain.truncate(254 - local.len() - 1);
+        let domain = domain.trim_end_matches('.').to_string();
+        Mailbox {
+            local_part: LocalPart::DotString(s(local)),
+            host: Host::Domain(Domain(s(domain))),
+        }
+    })
 }
 
 pub fn reverse_path() -> impl Strategy<Value = ReversePath<'static>> {

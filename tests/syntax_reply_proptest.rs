@@ -62,18 +62,28 @@ fn line_text() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Replies as callers build them: mostly a valid code with a matching enhanced code or
+/// none, but also what `Reply`'s public fields allow beyond that and `normalized` must
+/// map to what goes on the wire: a code outside 200..=599 (sent as `554`, RFC 5321
+/// 4.2.1), an enhanced code of another class than the reply code (RFC 3463 section 3) or
+/// malformed (class not 2/4/5, subject or detail over 999; both dropped).
 fn reply() -> impl Strategy<Value = Reply> {
+    let odd_enhanced = (any::<u8>(), any::<u16>(), any::<u16>())
+        .prop_map(|(class, subject, detail)| EnhancedCode::new(class % 10, subject, detail));
     (
-        200u16..600,
+        prop_oneof![12 => 200u16..600, 1 => any::<u16>()],
         prop::collection::vec(line_text(), 1..5),
         any::<bool>(),
         0u16..1000,
         0u16..1000,
+        prop::option::weighted(0.1, odd_enhanced),
     )
-        .prop_map(|(code, lines, with_enh, subject, detail)| {
+        .prop_map(|(code, lines, with_enh, subject, detail, odd)| {
             let class = (code / 100) as u8;
-            let enhanced =
-                (with_enh && class != 3).then_some(EnhancedCode::new(class, subject, detail));
+            let enhanced = odd.or_else(|| {
+                (with_enh && matches!(class, 2 | 4 | 5))
+                    .then_some(EnhancedCode::new(class, subject, detail))
+            });
             Reply::new(code, enhanced, lines.join("\n"))
         })
 }
@@ -104,7 +114,8 @@ proptest! {
         prop_assume!(!ambiguous(&r));
         let bytes = r.to_bytes();
         let n = r.normalized();
-        let digits = format!("{:03}", r.code.0);
+        // The code as sent: out-of-range codes go out as 554.
+        let digits = format!("{:03}", n.code.0);
         // Every line: at most 512 octets, one CRLF at its end and no other CR or LF, the
         // code, and the enhanced code when there is one.
         let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
@@ -129,10 +140,31 @@ proptest! {
         prop_assert_eq!(parsed.text.replace('\n', ""), clean.replace('\n', ""));
         prop_assert!(parsed.lines().count() >= clean.split('\n').count());
         prop_assert_eq!(parsed.lines().count(), lines.len());
+        // A code out of range goes out as 554, an enhanced code that is malformed or of
+        // another class not at all.
+        prop_assert_eq!(n.code.0, if r.code.is_valid() { r.code.0 } else { 554 });
+        prop_assert_eq!(n.enhanced, r.enhanced.filter(|e| e.matches(r.code)));
         // Text that needs neither sanitizing nor wrapping comes back exactly.
-        let room = 506 - r.enhanced.map_or(0, |e| e.to_string().len() + 1);
+        let room = 506 - n.enhanced.map_or(0, |e| e.to_string().len() + 1);
         if clean == *r.text && clean.split('\n').all(|l| l.len() <= room) {
-            prop_assert_eq!(parsed, r);
+            prop_assert_eq!(&parsed.text, &r.text);
+            if n.code == r.code && n.enhanced == r.enhanced {
+                prop_assert_eq!(parsed, r);
+            }
+        }
+    }
+
+    /// Enhanced status codes on their own (RFC 3463 section 2: class 2, 4 or 5, subject
+    /// and detail of one to three digits): `parse(to_string(e)) == e`, and nothing else
+    /// parses.
+    #[test]
+    fn enhanced_code_round_trip(class in 0u8..10, subject in 0u16..1200, detail in 0u16..1200) {
+        let e = EnhancedCode::new(class, subject, detail);
+        let parsed = EnhancedCode::parse(&e.to_string());
+        if e.is_valid() {
+            prop_assert_eq!(parsed, Some(e));
+        } else {
+            prop_assert_eq!(parsed, None);
         }
     }
 

@@ -6,6 +6,8 @@ use ehlo::data::{
     BareCr, BareLineEnding, BdatChunker, ChunkReader, DataDecoder, DataEncoder, DataEvent,
     DecoderConfig, EncoderConfig,
 };
+use ehlo::syntax::command::{parse_command, Command};
+use ehlo::syntax::{Leniency, ParseOptions};
 use proptest::prelude::*;
 
 fn pieces<'a>(input: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
@@ -206,11 +208,13 @@ proptest! {
                 let b = input.split_to(1)[0];
                 line.push(b);
                 if line.ends_with(b"\r\n") {
-                    let text = std::str::from_utf8(&line[..line.len() - 2]).unwrap();
-                    let mut words = text.split(' ');
-                    prop_assert_eq!(words.next(), Some("BDAT"));
-                    let n: u64 = words.next().unwrap().parse().unwrap();
-                    let last = words.next() == Some("LAST");
+                    // The chunker's header is a BDAT command as the syntax layer reads it
+                    // (RFC 3030 section 2) and writes it.
+                    let cmd = parse_command(&line, &ParseOptions { leniency: Leniency::Strict, ..ParseOptions::default() });
+                    let Ok(Command::Bdat { size: n, last }) = cmd else {
+                        panic!("not a BDAT command: {cmd:?}");
+                    };
+                    prop_assert_eq!(Command::Bdat { size: n, last }.to_bytes(), line.clone());
                     let r = ChunkReader::new(n);
                     if r.is_done() {
                         done = last;

@@ -175,6 +175,17 @@ pub fn date_time() -> impl Strategy<Value = String> {
         })
 }
 
+/// DSN xtext right below or at a length limit of RFC 3461 (ENVID: 100 characters, section
+/// 4.4; ORCPT address: 500, section 4.2), counted before encoding: printable US-ASCII, so
+/// `+`, `=` and SP go out as escapes and the text is longer than the count.
+pub fn dsn_xtext_long(max: usize) -> impl Strategy<Value = XText<'static>> {
+    vec(
+        prop_oneof![7 => 0x21u8..=0x7e, 1 => Just(b' ')],
+        max - 8..=max,
+    )
+    .prop_map(|b| XText::encode(&b))
+}
+
 /// Unknown parameters: keywords that no typed parameter uses (prefix `Y-`), unique.
 pub fn others() -> impl Strategy<Value = Vec<Param<'static>>> {
     vec(("[a-zA-Z0-9]{1,6}", option::of("[!-<>-~]{1,10}")), 0..3).prop_map(|v| {
@@ -215,7 +226,10 @@ pub fn mail_params() -> impl Strategy<Value = MailParams<'static>> {
         ]),
         any::<bool>(),
         option::of(prop_oneof![Just(Ret::Full), Just(Ret::Headers)]),
-        option::of(dsn_xtext(1)),
+        option::of(prop_oneof![
+            6 => dsn_xtext(1),
+            1 => dsn_xtext_long(ehlo::limits::MAX_ENVID)
+        ]),
         option::of(xtext_nonempty()),
         any::<bool>(),
         option::of(
@@ -294,7 +308,10 @@ pub fn rcpt_params() -> impl Strategy<Value = RcptParams<'static>> {
             // octet (RFC 5321 4.1.2), so strict parsing refuses it there.
             (
                 "rfc822|RFC822|utf-8|UTF-8|x400|[A-Za-z0-9!#$%&'*+/?^_`{|}~-]{1,8}",
-                dsn_xtext(0),
+                prop_oneof![
+                    8 => dsn_xtext(0),
+                    1 => dsn_xtext_long(ehlo::limits::MAX_ORCPT)
+                ],
             )
                 .prop_map(|(t, a)| Orcpt {
                     addr_type: s(t),

@@ -68,7 +68,9 @@ fn capability() -> impl Strategy<Value = C> {
 
 fn capabilities() -> impl Strategy<Value = Capabilities> {
     (
-        "[a-z][a-z0-9.-]{0,40}( [ -~]{0,60})?",
+        // The greeting is reply text, kept as received: servers put UTF-8 there too, and
+        // the reply parser and from_reply keep it.
+        "[a-z][a-z0-9.-]{0,40}( [ -~äöü世😀]{0,60})?",
         prop::collection::vec(capability(), 0..25),
     )
         .prop_map(|(greeting, list)| Capabilities::new(greeting, list))

@@ -1574,6 +1574,10 @@ mod tests {
             ("utf-8;j+C3+B6rg@example.test", true),
             ("utf-8;j\u{f6}rg@example.test", true),
             ("utf-8;j\u{f6}rg+0A@example.test", false),
+            // C1 controls (RFC 5198 section 2) and octets that are not UTF-8.
+            ("utf-8;a+C2+85b@example.test", false),
+            ("utf-8;a\u{85}b@example.test", false),
+            ("utf-8;a+FFb@example.test", false),
         ] {
             for prefix in ["", "NOTIFY=NEVER ", "X-OTHER=1 "] {
                 let line = format!("{prefix}ORCPT={orcpt}");

@@ -89,17 +89,29 @@ fn own(c: Cow<'_, str>) -> Cow<'static, str> {
     Cow::Owned(c.into_owned())
 }
 
-/// `Dot-string = Atom *("." Atom)`; with `utf8`, non-ASCII characters count as atext
-/// (RFC 6531 3.3).
+/// Whether the octet at `b[i]`, in valid UTF-8, starts a C1 control character (U+0080 to
+/// U+009F, encoded `C2 80` to `C2 9F`). RFC 6531 lets `UTF8-non-ascii` into addresses, and
+/// RFC 5198 section 2 says the C1 controls "MUST NOT appear" in text on the network: NEL
+/// (U+0085) is a line end to some readers, CSI (U+009B) a terminal escape. An address goes
+/// into header fields (`Return-Path`, `Received`, a DSN's recipient fields), so they are
+/// refused like the ASCII controls.
+#[inline]
+fn is_c1_at(b: &[u8], i: usize) -> bool {
+    b[i] == 0xC2 && b.get(i + 1).is_some_and(|&c| c < 0xA0)
+}
+
+/// `Dot-string = Atom *("." Atom)`; with `utf8`, non-ASCII characters other than the C1
+/// controls ([`is_c1_at`]) count as atext (RFC 6531 3.3).
 fn is_dot_string(s: &str, utf8: bool) -> bool {
     let mut prev_dot = true; // no leading dot
-    for &b in s.as_bytes() {
+    let bytes = s.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
         if b == b'.' {
             if prev_dot {
                 return false;
             }
             prev_dot = true;
-        } else if is_atext(b) || (utf8 && b >= 0x80) {
+        } else if is_atext(b) || (utf8 && b >= 0x80 && !is_c1_at(bytes, i)) {
             prev_dot = false;
         } else {
             return false;
@@ -109,7 +121,8 @@ fn is_dot_string(s: &str, utf8: bool) -> bool {
 }
 
 /// The content of a `Quoted-string` between the quotes: `qtextSMTP` (32-33, 35-91, 93-126)
-/// and `quoted-pairSMTP` (backslash followed by 32-126); non-ASCII with `utf8`.
+/// and `quoted-pairSMTP` (backslash followed by 32-126); non-ASCII with `utf8`, C1
+/// controls aside ([`is_c1_at`]).
 fn is_quoted_content(s: &str, utf8: bool) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
@@ -121,7 +134,7 @@ fn is_quoted_content(s: &str, utf8: bool) -> bool {
             },
             b'"' => return false,
             32..=126 => i += 1,
-            c if utf8 && c >= 0x80 => i += 1,
+            c if utf8 && c >= 0x80 && !is_c1_at(b, i) => i += 1,
             _ => return false,
         }
     }
@@ -188,8 +201,12 @@ fn check_idn_domain(s: &str) -> Result<(), PathError> {
         if b.is_empty() || b[0] == b'-' || b[b.len() - 1] == b'-' {
             return Err(PathError::Syntax);
         }
-        let ldh = |c: &u8| c.is_ascii_alphanumeric() || *c == b'-' || *c >= 0x80;
-        if !b.iter().all(ldh) {
+        // Non-ASCII: any character but a C1 control (see `is_c1_at`; IDNA2008 disallows
+        // every control, RFC 5892 2.2).
+        let ldh = |(i, c): (usize, &u8)| {
+            c.is_ascii_alphanumeric() || *c == b'-' || (*c >= 0x80 && !is_c1_at(b, i))
+        };
+        if !b.iter().enumerate().all(ldh) {
             return Err(PathError::Syntax);
         }
         let len = if label.is_ascii() {
@@ -1205,6 +1222,28 @@ mod tests {
             Mailbox::parse("\"a\\ö\"@x.test", &utf8()),
             Err(PathError::Syntax)
         );
+        // C1 controls (RFC 5198 section 2) are not UTF8-non-ascii an address may carry;
+        // U+00A0 and up are.
+        for bad in [
+            "a\u{85}b@x.test",
+            "\"a\u{85}b\"@x.test",
+            "a@b\u{9b}c.test",
+            "\u{80}@x.test",
+            "a@x.t\u{9f}",
+        ] {
+            assert_eq!(
+                Mailbox::parse(bad, &utf8()),
+                Err(PathError::Syntax),
+                "{bad:?}"
+            );
+        }
+        for good in [
+            "a\u{a0}b@x.test",
+            "\"\u{a0}\"@b\u{e9}.test",
+            "\u{c2}@x.test",
+        ] {
+            assert!(Mailbox::parse(good, &utf8()).is_ok(), "{good:?}");
+        }
         let m = Mailbox::parse("\"ö\\\"b\"@bücher.test", &utf8()).unwrap();
         assert_eq!(m.local_part.value(), "ö\"b");
         assert_eq!(Mailbox::parse(&m.to_string(), &utf8()), Ok(m));

@@ -72,14 +72,19 @@ pub(crate) fn end(b: &[u8], mut i: usize, utf8: bool) -> usize {
 /// (section 4.2): "prior to encoding as xtext MUST consist entirely of printable (graphic
 /// and white space) characters from the US-ASCII repertoire", since both go into the
 /// header-like fields of a DSN, where an encoded CR LF would end the field. With
-/// `unicode` (the `utf-8` address type of ORCPT, RFC 6533 section 3) octets of non-ASCII
-/// characters are allowed too, as themselves or `+XX`-escaped; control characters never
-/// are.
+/// `unicode` (the `utf-8` address type of ORCPT, RFC 6533 section 3) non-ASCII characters
+/// are allowed too, as themselves or `+XX`-escaped, but the octets must then decode to
+/// UTF-8 (RFC 6533's `utf-8-addr-unitext` is UTF-8 characters, and a DSN carries it as
+/// UTF-8 in an RFC 6532 header field), and control characters never are: neither C0 nor
+/// the C1 controls U+0080 to U+009F, which "MUST NOT appear" in text on the network
+/// (RFC 5198 section 2; NEL, U+0085, is a line end to some readers).
 ///
-/// Only `+XX` escapes can decode to anything else: an xchar is graphic, and a non-ASCII
-/// octet as itself is only valid xtext where the caller allowed it (see [`is_valid`]).
+/// Only `+XX` escapes can decode to an ASCII control character: an xchar is graphic, and a
+/// non-ASCII octet as itself is only valid xtext where the caller allowed it (see
+/// [`is_valid`]).
 pub(crate) fn decodes_to_printable(b: &[u8], unicode: bool) -> bool {
-    memchr::memchr_iter(b'+', b).all(|i| {
+    let mut non_ascii = !b.is_ascii();
+    let escapes_ok = memchr::memchr_iter(b'+', b).all(|i| {
         let octet = match (
             b.get(i + 1).copied().and_then(hex_val),
             b.get(i + 2).copied().and_then(hex_val),
@@ -87,8 +92,35 @@ pub(crate) fn decodes_to_printable(b: &[u8], unicode: bool) -> bool {
             (Some(h), Some(l)) => h << 4 | l,
             _ => return false,
         };
+        non_ascii |= octet >= 0x80;
         octet == b'\t' || (0x20..=0x7e).contains(&octet) || (unicode && octet >= 0x80)
-    })
+    });
+    // Non-ASCII (only possible with `unicode`): the characters themselves are checked,
+    // once the escapes are undone. Rare, so the copy is no cost on the usual path.
+    escapes_ok && (!non_ascii || decodes_to_text(b))
+}
+
+/// Whether valid xtext `b` decodes to UTF-8 text without control characters (HTAB aside).
+fn decodes_to_text(b: &[u8]) -> bool {
+    let mut raw = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        match (
+            c,
+            b.get(i + 1).copied().and_then(hex_val),
+            b.get(i + 2).copied().and_then(hex_val),
+        ) {
+            (b'+', Some(h), Some(l)) => {
+                raw.push(h << 4 | l);
+                i += 3;
+            }
+            _ => {
+                raw.push(c);
+                i += 1;
+            }
+        }
+    }
+    std::str::from_utf8(&raw).is_ok_and(|s| s.chars().all(|c| c == '\t' || !c.is_control()))
 }
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
@@ -159,6 +191,39 @@ impl std::fmt::Display for XText<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printable_unicode_is_utf8_text_without_controls() {
+        // ASCII: graphic, SP and HTAB only, escaped or not.
+        assert!(decodes_to_printable(b"a+20b+09c", false));
+        assert!(!decodes_to_printable(b"a+0D+0Ab", false));
+        assert!(!decodes_to_printable(b"a+7Fb", false));
+        assert!(!decodes_to_printable(b"a+C3+A9b", false));
+        // utf-8 addresses (RFC 6533): UTF-8 characters, as themselves or escaped.
+        for ok in [
+            "a+C3+A9b",
+            "a\u{e9}b",
+            "\u{4f8b}+E5+AD+90",
+            "a+09b",
+            "a+20b",
+        ] {
+            assert!(decodes_to_printable(ok.as_bytes(), true), "{ok:?}");
+        }
+        // Never a control character (C1 included: RFC 5198 section 2), never octets that
+        // are not UTF-8.
+        for bad in [
+            "a+C2+85b",
+            "a\u{85}b",
+            "a\u{9b}b",
+            "a+0Ab",
+            "a+FFb",
+            "+C3",
+            "a+C3b",
+            "\u{e9}+A9",
+        ] {
+            assert!(!decodes_to_printable(bad.as_bytes(), true), "{bad:?}");
+        }
+    }
 
     #[test]
     fn encode_escapes_specials() {

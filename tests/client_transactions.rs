@@ -323,6 +323,50 @@ fn bdat_chunk_refused_fails_message_and_resets() {
     );
 }
 
+/// RFC 3030 section 2: after a `4xx`/`5xx` to a chunk "the sender-SMTP MUST NOT send any
+/// additional BDAT segments". The chunks already handed to the transport are in the
+/// pipeline (the server discards them); those still queued in the client are withdrawn,
+/// and RSET follows the last reply awaited.
+#[test]
+fn bdat_chunks_not_yet_handed_out_are_withdrawn_after_a_refusal() {
+    let mut c = ClientConfig::new("client.example.test");
+    c.bdat_chunk_size = 4;
+    let mut t = T::new(c);
+    t.hello(&["CHUNKING", "PIPELINING"]);
+    t.c.send(env(&["b@example.test"]), "0123456789").unwrap();
+    // The transport takes the first flight and the first chunk only.
+    let first = t.c.poll_transmit(t.now).unwrap();
+    assert_eq!(
+        &first[..],
+        b"MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nBDAT 4\r\n"
+    );
+    assert_eq!(&t.c.poll_transmit(t.now).unwrap()[..], b"0123");
+    t.server("250 ok\r\n250 ok\r\n552 5.3.4 too big\r\n");
+    t.expect("RSET\r\n");
+    assert!(
+        matches!(&results(&t.events())[..], [(_, Err(MessageError::Rejected(r)))] if r.code.0 == 552)
+    );
+    t.server("250 reset\r\n");
+    assert_eq!(t.c.poll_timeout(), None);
+
+    // MAIL refused: the first BDAT went out with it, so its chunk must follow (the server
+    // reads and discards it, RFC 2920 3.1); the chunks after it are withdrawn.
+    let mut c = ClientConfig::new("client.example.test");
+    c.bdat_chunk_size = 4;
+    let mut t = T::new(c);
+    t.hello(&["CHUNKING", "PIPELINING"]);
+    t.c.send(env(&["b@example.test"]), "0123456789").unwrap();
+    let _ = t.c.poll_transmit(t.now).unwrap();
+    t.server("550 5.7.1 sender refused\r\n");
+    t.expect("0123");
+    t.server("503 5.5.1 no\r\n503 5.5.1 no\r\n");
+    t.expect("RSET\r\n");
+    assert!(matches!(
+        &results(&t.events())[..],
+        [(_, Err(MessageError::SenderRejected(r)))] if r.code.0 == 550
+    ));
+}
+
 #[test]
 fn pipelined_bdat_all_recipients_refused() {
     let mut t = T::plain();

@@ -108,12 +108,37 @@ impl Client {
 
     pub(super) fn send_bdat(&mut self, chunk: Bytes, last: bool) {
         let size = chunk.len() as u64;
+        let start = self.queued_end();
         self.command(&Command::Bdat { size, last }, Expect::Bdat { last });
         self.push_segment(chunk);
         // The reply comes once the chunk is through.
         let end = self.queued_end();
         if let Some(p) = self.expects.back_mut() {
             p.end = end;
+            p.start = Some(start);
+        }
+    }
+
+    /// RFC 3030 section 2: once the transaction failed ("If a 5XX or 4XX code is received
+    /// by the sender-SMTP in response to a BDAT chunk, the transaction should be considered
+    /// failed and the sender-SMTP MUST NOT send any additional BDAT segments"; and after a
+    /// refused MAIL or every RCPT refused), the chunks still queued whose `BDAT` command
+    /// the transport has not taken are withdrawn, with the replies they would have had.
+    /// Those already handed out are in the pipeline, for the server to discard; a chunk
+    /// whose command went out still follows it, as the server reads its octets.
+    pub(super) fn withdraw_unsent_bdat(&mut self) {
+        let mut cut = None;
+        while let Some(p) = self.expects.back() {
+            match (p.expect, p.start) {
+                (Expect::Bdat { .. }, Some(start)) if start >= self.handed_out => {
+                    cut = Some(start);
+                    self.expects.pop_back();
+                }
+                _ => break,
+            }
+        }
+        if let Some(at) = cut {
+            self.truncate_output(at);
         }
     }
 

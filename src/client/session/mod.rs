@@ -199,6 +199,10 @@ struct Pending {
     /// content), ends in the client's output: it counts as handed out, and its reply
     /// timer may start, once the transport has taken that many octets.
     end: u64,
+    /// Where a BDAT command starts in the client's output (`None` for other commands):
+    /// until the transport has taken that many octets, the chunk can be withdrawn
+    /// (`withdraw_unsent_bdat`).
+    start: Option<u64>,
 }
 
 /// The sans-IO SMTP client session. See the [module documentation](super) for the loop and
@@ -309,6 +313,7 @@ impl Client {
             kind: TimeoutKind::Greeting,
             sent_at: Some(now),
             end: 0,
+            start: None,
         });
         Client {
             config,
@@ -837,6 +842,33 @@ impl Client {
         self.handed_out.saturating_add(self.queued_len() as u64)
     }
 
+    /// Drops the output queued from offset `at` (counted from the start of the session)
+    /// on; what the transport has taken stays sent.
+    fn truncate_output(&mut self, at: u64) {
+        let Some(mut left) = at
+            .checked_sub(self.handed_out)
+            .and_then(|n| usize::try_from(n).ok())
+        else {
+            return;
+        };
+        let mut kept = 0;
+        for seg in self.transmit.iter_mut() {
+            if left == 0 {
+                break;
+            }
+            seg.truncate(left);
+            left -= seg.len();
+            kept += 1;
+        }
+        self.transmit.truncate(kept);
+        self.out.truncate(left);
+        self.transmit_len = self.transmit.iter().map(Bytes::len).sum();
+        if self.queued_len() == 0 {
+            // The queue ran empty (see `last_send`).
+            self.last_send = None;
+        }
+    }
+
     fn expect(&mut self, expect: Expect) {
         let t = &self.config.timeouts;
         let (timeout, kind) = match expect {
@@ -855,6 +887,7 @@ impl Client {
             kind,
             sent_at: None,
             end: self.queued_end(),
+            start: None,
         });
     }
 

@@ -500,6 +500,13 @@ impl Client {
             }
             _ => {}
         }
+        if self
+            .txn
+            .as_ref()
+            .is_some_and(|t| t.use_bdat && t.failed.is_some())
+        {
+            self.withdraw_unsent_bdat();
+        }
     }
 
     /// Emits the result once the transaction is over; returns whether it was.

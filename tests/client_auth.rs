@@ -855,3 +855,38 @@ fn an_undrivable_first_candidate_is_passed_over() {
     t.hello(&["AUTH LOGIN PLAIN"]);
     t.expect(&format!("AUTH PLAIN {}\r\n", b64(b"\0alice\0s3\ncret")));
 }
+
+/// A hostile EHLO reply as large as the client reads (256 lines of up to 12288 octets, the
+/// defaults of `max_reply_lines` and `max_reply_line`) whose AUTH lines list hundreds of
+/// thousands of distinct mechanism names: choosing a mechanism takes time in proportion to
+/// the reply, not to its square (the list was deduplicated by a linear search for every
+/// name: minutes of CPU for one reply).
+#[test]
+fn a_huge_auth_list_is_read_in_linear_time() {
+    let mut c = config(password(), true);
+    c.auth_verb = AuthVerb::XExps;
+    let mut t = T::new(c);
+    t.server("220 mx.example.test ESMTP\r\n");
+    t.expect("EHLO client.example.test\r\n");
+    let mut reply = String::from("250-mx.example.test\r\n");
+    let mut names = 0u32;
+    for i in 0..254 {
+        let mut line = String::from(if i % 2 == 0 { "250-AUTH" } else { "250-X-EXPS" });
+        while line.len() + 12 <= 12288 {
+            line.push_str(&format!(" M{names:X}"));
+            names += 1;
+        }
+        reply.push_str(&line);
+        reply.push_str("\r\n");
+    }
+    reply.push_str("250 AUTH PLAIN\r\n");
+    assert!(names > 300_000, "{names}");
+    let started = std::time::Instant::now();
+    t.server(&reply);
+    let waited = started.elapsed();
+    t.expect(&format!("AUTH PLAIN {}\r\n", b64(b"\0alice\0s3cret")));
+    assert!(
+        waited < std::time::Duration::from_secs(20),
+        "{names} mechanisms took {waited:?}"
+    );
+}

@@ -7,7 +7,6 @@ use crate::client::auth::{self, Driver};
 use crate::client::error::{CloseReason, ProtocolError};
 use crate::sasl::AuthVerb;
 use crate::sasl::Mechanism;
-use crate::syntax::capability::Capability;
 use crate::syntax::command::{Command, InitialResponse, SaslResponse};
 use crate::syntax::reply::Reply;
 use base64::Engine as _;
@@ -237,20 +236,10 @@ impl Client {
     }
 
     fn xexps_mechanisms(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        if let Some(caps) = &self.caps {
-            for c in &caps.list {
-                if let Capability::XExps(m) | Capability::XExpsLegacy(m) = c {
-                    for name in m {
-                        let up = name.to_ascii_uppercase();
-                        if !out.contains(&up) {
-                            out.push(up);
-                        }
-                    }
-                }
-            }
-        }
-        out
+        self.caps
+            .as_ref()
+            .map(|c| c.xexps_mechanisms())
+            .unwrap_or_default()
     }
 
     /// Sends `AUTH mech [ir]` for a caller-driven mechanism; an initial response that

@@ -370,11 +370,13 @@ fn push_line(text: &mut String, line: &str) {
 
 /// Upper-cased, deduplicated mechanisms in first-seen order.
 ///
-/// In time linear in the names: an EHLO reply a client reads may hold hundreds of
-/// thousands of them, and a search of the list for every name would take minutes.
+/// In time `n log n` in the names: an EHLO reply a client reads may hold hundreds of
+/// thousands of them, and a search of the list for every name would take minutes. (A
+/// `BTreeSet`, not a `HashSet`: std's hasher draws a random seed, and the crate draws no
+/// randomness.)
 fn mechanisms<'a>(lists: impl Iterator<Item = &'a Vec<String>>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = std::collections::BTreeSet::new();
     for m in lists.flatten() {
         let m = m.to_ascii_uppercase();
         if !seen.contains(&m) {

@@ -221,8 +221,9 @@ pub struct ClientConfig {
     /// limit (12288) because `334` challenges (NTLM, GSSAPI) exceed the 512 octets of
     /// RFC 5321 4.5.3.1.5.
     pub max_reply_line: usize,
-    /// Most lines accepted in one multi-line reply (default 256, so one reply holds at
-    /// most 256 x `max_reply_line` octets).
+    /// Most lines accepted in one multi-line reply (default 256, so one reply is at most
+    /// 256 x `max_reply_line` octets on the wire; held as text, an octet that is not
+    /// UTF-8 takes the three of U+FFFD, so at most three times that in memory).
     pub max_reply_lines: usize,
 }
 

@@ -147,9 +147,6 @@ pub enum ProtocolError {
     /// handshake: response injection (CVE-2011-0411 class); never read as replies.
     #[error("plaintext bytes after the TLS go-ahead (response injection)")]
     ResponseInjection,
-    /// An AUTH challenge that is not valid base64 for a mechanism the client drives.
-    #[error("malformed SASL challenge")]
-    BadChallenge,
 }
 
 /// Which timer of RFC 5321 4.5.3.2 expired.
@@ -215,6 +212,9 @@ pub enum CloseReason {
     #[error("no usable authentication mechanism")]
     AuthUnavailable,
     /// The server refused the credentials (`535` and friends) or the caller cancelled.
+    /// A challenge the client's own mechanism cannot use (not base64, or not what the
+    /// mechanism expects) is answered with `*` (RFC 4954 section 4), and the session ends
+    /// here too, with the server's reply to the cancellation.
     #[error("authentication failed{}", said(.0))]
     AuthFailed(Option<Reply>),
     /// The server broke the protocol.

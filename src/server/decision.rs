@@ -217,9 +217,7 @@ impl Server {
                         },
                     };
                     self.client_name = (!domain.is_empty()).then_some(domain);
-                    let caps = self.capabilities(first);
-                    let reply = caps.to_reply();
-                    reply.encode_with(&mut self.out, false);
+                    self.capabilities(first).encode_reply(&mut self.out);
                     self.flush();
                 }
                 Outcome::Reject(r) => {

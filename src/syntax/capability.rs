@@ -216,6 +216,20 @@ impl Capabilities {
         Reply::new(250, None, text)
     }
 
+    /// Writes the octets of [`Capabilities::to_reply`] as [`Reply::encode`] writes them,
+    /// without building the reply: each line goes straight to `out` (the server's EHLO
+    /// reply, once per session; the keyword lines share one scratch string).
+    pub(crate) fn encode_reply(&self, out: &mut impl bytes::BufMut) {
+        let last = self.list.len();
+        encode_reply_line(out, &self.greeting, last == 0);
+        let mut scratch = String::new();
+        for (i, cap) in self.list.iter().enumerate() {
+            scratch.clear();
+            cap.write_line(&mut scratch);
+            encode_reply_line(out, &scratch, i + 1 == last);
+        }
+    }
+
     /// Whether a keyword of this kind is present (e.g. `caps.has(&Capability::Pipelining)`;
     /// for keywords with arguments compares the kind only; for [`Capability::Other`]
     /// compares the keyword, case-insensitively).
@@ -351,6 +365,33 @@ impl Capabilities {
     }
 }
 
+/// One line of [`Capabilities::encode_reply`]: `250-` (`250 ` on the `last` line, `250`
+/// alone for an empty last line), `line` cut as [`push_line`] cuts it with its control
+/// characters but HT turned into spaces (what [`push_line`] and the reply encoder's
+/// sanitizing do together; the cut line fits in one reply line, so it is never split),
+/// and CRLF.
+fn encode_reply_line(out: &mut impl bytes::BufMut, line: &str, last: bool) {
+    let mut end = line.len().min(MAX_LINE_TEXT);
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    let line = line.as_bytes().get(..end).unwrap_or_default();
+    out.put_slice(match (last, line.is_empty()) {
+        (false, _) => b"250-",
+        (true, false) => b"250 ",
+        (true, true) => b"250",
+    });
+    let unsafe_octet = |b: u8| (b < 0x20 && b != b'\t') || b == 0x7f;
+    if line.iter().any(|&b| unsafe_octet(b)) {
+        for &b in line {
+            out.put_u8(if unsafe_octet(b) { b' ' } else { b });
+        }
+    } else {
+        out.put_slice(line);
+    }
+    out.put_slice(b"\r\n");
+}
+
 /// Appends `line` with CR/LF turned into spaces, cut to [`MAX_LINE_TEXT`] octets.
 fn push_line(text: &mut String, line: &str) {
     let mut end = line.len().min(MAX_LINE_TEXT);
@@ -406,15 +447,30 @@ fn strip_prefix_ci<'s>(s: &'s str, prefix: &str) -> Option<&'s str> {
 }
 
 /// Writes `keyword` followed by the words, separated by single spaces.
-fn words(keyword: &str, sep: &str, words: &[String]) -> String {
-    let mut s =
-        String::with_capacity(keyword.len() + words.iter().map(|w| w.len() + 1).sum::<usize>());
-    s.push_str(keyword);
+fn push_words(s: &mut String, sep: &str, words: &[String]) {
+    s.reserve(words.iter().map(|w| w.len() + 1).sum::<usize>());
     for (i, w) in words.iter().enumerate() {
         s.push_str(if i == 0 { sep } else { " " });
         s.push_str(w);
     }
-    s
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(s: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        s.push(char::from(d));
+    }
 }
 
 impl Capability {
@@ -571,14 +627,26 @@ impl Capability {
     /// The keyword line as advertised (without the `250-` prefix), keyword in canonical
     /// upper case, parameters separated by single spaces.
     pub fn to_line(&self) -> String {
+        let mut s = String::new();
+        self.write_line(&mut s);
+        s
+    }
+
+    /// Appends [`Capability::to_line`] to `s`.
+    fn write_line(&self, s: &mut String) {
         let kw = self.keyword();
+        s.push_str(kw);
         match self {
-            Capability::Size(Some(n)) | Capability::DeliverBy(Some(n)) => format!("{kw} {n}"),
-            Capability::Auth(m) | Capability::XExps(m) => words(kw, " ", m),
-            Capability::AuthLegacy(m) => words("AUTH=", "", m),
-            Capability::XExpsLegacy(m) => words("X-EXPS=", "", m),
+            Capability::Size(Some(n)) | Capability::DeliverBy(Some(n)) => {
+                s.push(' ');
+                push_decimal(s, *n);
+            }
+            Capability::Auth(m) | Capability::XExps(m) => push_words(s, " ", m),
+            Capability::AuthLegacy(m) | Capability::XExpsLegacy(m) => {
+                s.push('=');
+                push_words(s, "", m);
+            }
             Capability::Limits(pairs) => {
-                let mut s = String::from(kw);
                 for (name, value) in pairs {
                     s.push(' ');
                     s.push_str(name);
@@ -587,14 +655,16 @@ impl Capability {
                         s.push_str(value);
                     }
                 }
-                s
             }
-            Capability::MtPriority(Some(p)) => format!("{kw} {p}"),
-            Capability::FutureRelease(p) if !p.is_empty() => format!("{kw} {p}"),
-            Capability::Other { keyword, params } if !params.is_empty() => {
-                format!("{keyword} {params}")
+            Capability::MtPriority(Some(p)) => {
+                s.push(' ');
+                s.push_str(p);
             }
-            _ => kw.to_string(),
+            Capability::FutureRelease(p) | Capability::Other { params: p, .. } if !p.is_empty() => {
+                s.push(' ');
+                s.push_str(p);
+            }
+            _ => {}
         }
     }
 }
@@ -756,6 +826,109 @@ mod tests {
         assert_eq!(Capabilities::from_reply(&r), caps);
         let helo = Capabilities::from_reply(&Reply::new(250, None, "mail.example.test"));
         assert_eq!(helo, Capabilities::new("mail.example.test", vec![]));
+    }
+
+    #[test]
+    fn encode_reply_writes_the_octets_of_to_reply() {
+        let odd = [
+            "",
+            "a\tb",
+            "x\x7fy\x01z",
+            "caf\u{e9}\r\n",
+            "\r",
+            "\n",
+            "\r\n250 fake",
+        ];
+        let mut lists: Vec<Vec<Capability>> = vec![
+            vec![],
+            vec![C::Pipelining],
+            vec![
+                C::Size(Some(0)),
+                C::Size(Some(u64::MAX)),
+                C::Size(None),
+                C::DeliverBy(Some(1234)),
+                C::DeliverBy(None),
+                C::Auth(vec![]),
+                C::Auth(vec!["PLAIN".into(), "LOGIN".into()]),
+                C::AuthLegacy(vec![]),
+                C::AuthLegacy(vec!["LOGIN".into()]),
+                C::XExps(vec!["GSSAPI".into(), "NTLM".into()]),
+                C::XExpsLegacy(vec!["LOGIN".into(), "X".into()]),
+                C::Limits(vec![]),
+                C::Limits(vec![
+                    ("RCPTMAX".into(), "10".into()),
+                    ("X".into(), "".into()),
+                ]),
+                C::MtPriority(None),
+                C::MtPriority(Some("".into())),
+                C::MtPriority(Some("MIXER".into())),
+                C::FutureRelease("".into()),
+                C::FutureRelease("604800 2012-10-23T10:00:00Z".into()),
+                C::Other {
+                    keyword: "".into(),
+                    params: "".into(),
+                },
+                C::Chunking,
+            ],
+            vec![C::Auth(vec!["M".repeat(700)]), C::Pipelining],
+            vec![C::Other {
+                keyword: "\u{e9}".repeat(300),
+                params: "".into(),
+            }],
+        ];
+        for o in odd {
+            lists.push(vec![C::Other {
+                keyword: "X".into(),
+                params: o.into(),
+            }]);
+            lists.push(vec![
+                C::Other {
+                    keyword: o.into(),
+                    params: "".into(),
+                },
+                C::Pipelining,
+            ]);
+        }
+        let lines: Vec<String> = lists[2].iter().map(Capability::to_line).collect();
+        assert_eq!(
+            lines,
+            [
+                "SIZE 0",
+                "SIZE 18446744073709551615",
+                "SIZE",
+                "DELIVERBY 1234",
+                "DELIVERBY",
+                "AUTH",
+                "AUTH PLAIN LOGIN",
+                "AUTH=",
+                "AUTH=LOGIN",
+                "X-EXPS GSSAPI NTLM",
+                "X-EXPS=LOGIN X",
+                "LIMITS",
+                "LIMITS RCPTMAX=10 X",
+                "MT-PRIORITY",
+                "MT-PRIORITY ",
+                "MT-PRIORITY MIXER",
+                "FUTURERELEASE",
+                "FUTURERELEASE 604800 2012-10-23T10:00:00Z",
+                "",
+                "CHUNKING",
+            ]
+        );
+        let greetings = ["mx.example.test Hello [192.0.2.1]", "", "h\r\nx\ty\x00"];
+        let long = [
+            "h".repeat(600),
+            "\u{e9}".repeat(300),
+            "a".repeat(505) + "\u{e9}",
+        ];
+        for g in greetings.iter().map(|g| g.to_string()).chain(long) {
+            for list in &lists {
+                let caps = Capabilities::new(g.clone(), list.clone());
+                let mut out = Vec::new();
+                caps.encode_reply(&mut out);
+                assert_eq!(out, caps.to_reply().to_bytes(), "{caps:?}");
+            }
+        }
     }
 
     #[test]

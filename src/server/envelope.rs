@@ -8,7 +8,6 @@ use super::commands::starts_with_ci;
 use super::decision::Pending;
 use super::{replies, AuthVerb, Event, Greeted, Server, Step};
 use crate::syntax::capability::Capability;
-use crate::syntax::command::Command;
 use crate::syntax::param::{Body, MailParams, RcptParams};
 
 impl Server {
@@ -186,10 +185,7 @@ impl Server {
                     "<>",
                 )));
             }
-            let Command::Mail { from, params } = (Command::Mail { from, params }).into_owned()
-            else {
-                return Step::Progress;
-            };
+            let (from, params) = (from.into_owned(), params.into_owned());
             return self.ask(pending, Event::MailFrom { from, params });
         };
         self.error(&reply);
@@ -241,10 +237,7 @@ impl Server {
                         found => found.unwrap_or(false),
                     },
                 };
-                let Command::Rcpt { to, params } = (Command::Rcpt { to, params }).into_owned()
-                else {
-                    return Step::Progress;
-                };
+                let (to, params) = (to.into_owned(), params.into_owned());
                 return self.ask(Pending::Rcpt { new_domain }, Event::RcptTo { to, params });
             }
         };

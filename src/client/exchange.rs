@@ -168,6 +168,10 @@ impl Client {
         &self,
         wanted: &ExchangeMailParams<'static>,
     ) -> ExchangeMailParams<'static> {
+        // Nothing wanted, nothing kept: the usual MAIL skips the keyword look-ups.
+        if wanted.is_empty() {
+            return ExchangeMailParams::default();
+        }
         let Some(caps) = self.capabilities().filter(|_| self.is_esmtp()) else {
             return ExchangeMailParams::default();
         };
@@ -200,7 +204,8 @@ impl Client {
         &self,
         wanted: &ExchangeRcptParams<'static>,
     ) -> ExchangeRcptParams<'static> {
-        let on = self.is_esmtp()
+        let on = !wanted.is_empty()
+            && self.is_esmtp()
             && self
                 .capabilities()
                 .is_some_and(|c| c.has(&Capability::XRdst));

@@ -155,6 +155,21 @@ static NO_EXCHANGE_MAIL_PARAMS: ExchangeMailParams<'static> = ExchangeMailParams
     xorigfrom: None,
 };
 
+impl ExchangeMailParams<'_> {
+    /// True when no parameter is set.
+    pub(crate) fn is_empty(&self) -> bool {
+        *self == NO_EXCHANGE_MAIL_PARAMS
+    }
+}
+
+impl ExchangeRcptParams<'_> {
+    /// True when no parameter is set.
+    pub(crate) fn is_empty(&self) -> bool {
+        let ExchangeRcptParams { xorar, xrdst } = self;
+        xorar.is_none() && xrdst.is_none()
+    }
+}
+
 impl<'a> BoxedExchangeMailParams<'a> {
     /// True when no Exchange parameter is set.
     pub fn is_empty(&self) -> bool {

@@ -365,6 +365,24 @@ impl Capabilities {
     }
 }
 
+/// The typed keywords of a [`Capabilities`] as a bit set, for a caller that asks
+/// [`Capabilities::has`] over and over (the client, several times per message): the same
+/// answers for every keyword but [`Capability::Other`], which has no bit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Kinds(u64);
+
+impl Kinds {
+    pub(crate) fn of(caps: &Capabilities) -> Kinds {
+        Kinds(caps.list.iter().filter_map(Capability::kind_bit).fold(0, |a, b| a | b))
+    }
+
+    /// [`Capabilities::has`] of the set this was made of; `None` for
+    /// [`Capability::Other`].
+    pub(crate) fn has(self, cap: &Capability) -> Option<bool> {
+        cap.kind_bit().map(|b| self.0 & b != 0)
+    }
+}
+
 /// One line of [`Capabilities::encode_reply`]: `250-` (`250 ` on the `last` line, `250`
 /// alone for an empty last line), `line` cut as [`push_line`] cuts it with its control
 /// characters but HT turned into spaces (what [`push_line`] and the reply encoder's
@@ -624,6 +642,49 @@ impl Capability {
         }
     }
 
+    /// The bit of this kind of keyword in [`Kinds`]; `None` for [`Capability::Other`].
+    fn kind_bit(&self) -> Option<u64> {
+        let n = match self {
+            Capability::Pipelining => 0,
+            Capability::Size(_) => 1,
+            Capability::EightBitMime => 2,
+            Capability::BinaryMime => 3,
+            Capability::Chunking => 4,
+            Capability::Dsn => 5,
+            Capability::EnhancedStatusCodes => 6,
+            Capability::StartTls => 7,
+            Capability::Auth(_) => 8,
+            Capability::AuthLegacy(_) => 9,
+            Capability::SmtpUtf8 => 10,
+            Capability::RequireTls => 11,
+            Capability::Limits(_) => 12,
+            Capability::DeliverBy(_) => 13,
+            Capability::Etrn => 14,
+            Capability::Atrn => 15,
+            Capability::Turn => 16,
+            Capability::Vrfy => 17,
+            Capability::Expn => 18,
+            Capability::Help => 19,
+            Capability::MtPriority(_) => 20,
+            Capability::FutureRelease(_) => 21,
+            Capability::XExps(_) => 22,
+            Capability::XExpsLegacy(_) => 23,
+            Capability::XAnonymousTls => 24,
+            Capability::XLink2State => 25,
+            Capability::XExch50 => 26,
+            Capability::XRdst => 27,
+            Capability::XShadow => 28,
+            Capability::XShadowRequest => 29,
+            Capability::XProxy => 30,
+            Capability::XProxyFrom => 31,
+            Capability::XProxyTo => 32,
+            Capability::XSessionParams => 33,
+            Capability::XQDiscard => 34,
+            Capability::Other { .. } => return None,
+        };
+        Some(1 << n)
+    }
+
     /// The keyword line as advertised (without the `250-` prefix), keyword in canonical
     /// upper case, parameters separated by single spaces.
     pub fn to_line(&self) -> String {
@@ -826,6 +887,70 @@ mod tests {
         assert_eq!(Capabilities::from_reply(&r), caps);
         let helo = Capabilities::from_reply(&Reply::new(250, None, "mail.example.test"));
         assert_eq!(helo, Capabilities::new("mail.example.test", vec![]));
+    }
+
+    #[test]
+    fn kinds_answer_as_has() {
+        let all = [
+            C::Pipelining,
+            C::Size(None),
+            C::EightBitMime,
+            C::BinaryMime,
+            C::Chunking,
+            C::Dsn,
+            C::EnhancedStatusCodes,
+            C::StartTls,
+            C::Auth(vec![]),
+            C::AuthLegacy(vec![]),
+            C::SmtpUtf8,
+            C::RequireTls,
+            C::Limits(vec![]),
+            C::DeliverBy(None),
+            C::Etrn,
+            C::Atrn,
+            C::Turn,
+            C::Vrfy,
+            C::Expn,
+            C::Help,
+            C::MtPriority(None),
+            C::FutureRelease(String::new()),
+            C::XExps(vec![]),
+            C::XExpsLegacy(vec![]),
+            C::XAnonymousTls,
+            C::XLink2State,
+            C::XExch50,
+            C::XRdst,
+            C::XShadow,
+            C::XShadowRequest,
+            C::XProxy,
+            C::XProxyFrom,
+            C::XProxyTo,
+            C::XSessionParams,
+            C::XQDiscard,
+        ];
+        let bits: std::collections::HashSet<u64> =
+            all.iter().map(|c| c.kind_bit().unwrap()).collect();
+        assert_eq!(bits.len(), all.len(), "one bit per kind");
+        let other = C::Other {
+            keyword: "PIPELINING".into(),
+            params: String::new(),
+        };
+        assert_eq!(Kinds::default().has(&other), None);
+        for i in 0..all.len() {
+            let caps = Capabilities::new(
+                "h",
+                all.iter()
+                    .enumerate()
+                    .filter(|(j, _)| (i + j) % 3 == 0)
+                    .map(|(_, c)| c.clone())
+                    .chain([other.clone(), C::Size(Some(5))])
+                    .collect(),
+            );
+            let kinds = Kinds::of(&caps);
+            for c in &all {
+                assert_eq!(kinds.has(c), Some(caps.has(c)), "{c:?} in {caps:?}");
+            }
+        }
     }
 
     #[test]

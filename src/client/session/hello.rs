@@ -57,7 +57,7 @@ impl Client {
                 let caps = Capabilities::from_reply(&reply);
                 self.esmtp = true;
                 self.events.push_back(Event::Capabilities(caps.clone()));
-                self.caps = Some(caps);
+                self.set_caps(Some(caps));
                 self.after_hello();
             }
             // RFC 5321 4.1.4 / 3.2: a server without EHLO answers 500 or 502; fall back.
@@ -74,7 +74,7 @@ impl Client {
             };
             self.esmtp = false;
             self.events.push_back(Event::Capabilities(caps.clone()));
-            self.caps = Some(caps);
+            self.set_caps(Some(caps));
             self.after_hello();
         } else {
             self.fail_session(CloseReason::HelloRefused(reply));

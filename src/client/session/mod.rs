@@ -33,7 +33,7 @@ use super::envelope::{Body, Envelope};
 use super::error::{
     CloseReason, MessageError, ProtocolError, SendError, TimeoutKind, Unsent, UsageError,
 };
-use crate::syntax::capability::{Capabilities, Capability};
+use crate::syntax::capability::{Capabilities, Capability, Kinds};
 use crate::syntax::command::{Command, ExchangeVerb};
 use crate::syntax::reply::{Reply, ReplyParser};
 use bytes::{Bytes, BytesMut};
@@ -240,6 +240,9 @@ pub struct Client {
     pub(super) query_in_flight: Option<super::query::Query>,
     expects: VecDeque<Pending>,
     caps: Option<Capabilities>,
+    /// The typed keywords of `caps` (empty without), which `Client::has` reads: it is
+    /// asked several times per message.
+    cap_kinds: Kinds,
     esmtp: bool,
     tls_active: bool,
     tls_declined: bool,
@@ -329,6 +332,7 @@ impl Client {
             query_in_flight: None,
             expects,
             caps: None,
+            cap_kinds: Kinds::default(),
             esmtp: false,
             tls_active,
             tls_declined: false,
@@ -365,7 +369,16 @@ impl Client {
     }
 
     fn has(&self, cap: &Capability) -> bool {
-        self.caps.as_ref().is_some_and(|c| c.has(cap))
+        match self.cap_kinds.has(cap) {
+            Some(has) => has,
+            None => self.caps.as_ref().is_some_and(|c| c.has(cap)),
+        }
+    }
+
+    /// Sets (or forgets) what the server advertised.
+    pub(super) fn set_caps(&mut self, caps: Option<Capabilities>) {
+        self.cap_kinds = caps.as_ref().map(Kinds::of).unwrap_or_default();
+        self.caps = caps;
     }
 
     /// The configuration.
@@ -531,7 +544,7 @@ impl Client {
         self.tls_active = true;
         self.input.clear();
         self.parser = ReplyParser::new(self.config.max_reply_line, self.config.max_reply_lines);
-        self.caps = None;
+        self.set_caps(None);
         self.esmtp = false;
         self.send_hello(true);
         self.advance();

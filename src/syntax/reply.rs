@@ -584,6 +584,15 @@ fn room_in(max_line: usize, enh_len: usize) -> usize {
     max_line - fixed
 }
 
+/// [`String::from_utf8_lossy`], with the validation of `str::from_utf8` (word at a time
+/// over ASCII) for the usual valid text instead of its own octet by octet walk.
+fn lossy_utf8(b: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
+}
+
 /// Whether `b` must be rewritten by [`sanitize`].
 fn is_unsafe(b: u8) -> bool {
     (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f
@@ -812,7 +821,7 @@ impl ReplyParser {
                     Some((e, rest)) => (Some(e), rest),
                     None => (None, text),
                 };
-                let text = String::from_utf8_lossy(text).into_owned();
+                let text = lossy_utf8(text).into_owned();
                 if last {
                     return Ok(Some(Reply {
                         code: ReplyCode(code),
@@ -844,7 +853,7 @@ impl ReplyParser {
                     None => text,
                 };
                 p.text.push('\n');
-                p.text.push_str(&String::from_utf8_lossy(text));
+                p.text.push_str(&lossy_utf8(text));
                 if !last {
                     return Ok(None);
                 }

@@ -299,8 +299,49 @@ pub(crate) struct BodyScanner {
 /// Longest line content allowed on a text line (RFC 5321 4.5.3.1.6: 1000 with CRLF).
 const MAX_LINE_CONTENT: usize = crate::limits::MAX_TEXT_LINE - 2;
 
+/// The line state after `rest`, text whose line ends are paired (every CR followed by LF,
+/// every LF after a CR; a last CR waits for the next chunk), when no line content goes
+/// beyond [`MAX_LINE_CONTENT`], counting the `line` octets already on the current line:
+/// the octets then on the current line and whether `rest` ends in a CR, the state the
+/// exact walk of [`BodyScanner::scan`] reaches. `None` for a line too long (the walk then
+/// decides). Whole runs of lines go by at once: in a window of one line's room, only the
+/// last CR matters.
+fn plain_text_lines(rest: &[u8], line: usize) -> Option<(usize, bool)> {
+    let n = rest.len();
+    let (mut start, mut carried) = (0, line);
+    loop {
+        let room = MAX_LINE_CONTENT.checked_sub(carried)?;
+        let end = n.min(start + room + 1);
+        match memchr::memrchr(b'\r', rest.get(start..end)?) {
+            Some(off) => {
+                let cr = start + off;
+                if cr + 1 == n {
+                    return Some((0, true));
+                }
+                // Paired: an LF follows.
+                start = cr + 2;
+                carried = 0;
+                if start == n {
+                    return Some((0, false));
+                }
+            }
+            None if end == n => {
+                let line = carried + (n - start);
+                return (line <= MAX_LINE_CONTENT).then_some((line, false));
+            }
+            None => return None,
+        }
+    }
+}
+
 impl BodyScanner {
     pub(crate) fn scan(&mut self, chunk: &[u8]) {
+        self.scan_with(chunk, true);
+    }
+
+    /// [`BodyScanner::scan`]; `fast`: runs of plain text lines go by at once
+    /// ([`plain_text_lines`]), else the exact walk alone (the reference of the tests).
+    fn scan_with(&mut self, chunk: &[u8], fast: bool) {
         if self.seen == Some(BodyType::Binary) {
             return;
         }
@@ -322,6 +363,19 @@ impl BodyScanner {
                 ty = BodyType::Binary;
             } else if ty == BodyType::SevenBit && !rest.is_ascii() {
                 ty = BodyType::EightBit;
+            }
+        }
+        // Text whose line ends are all paired: only its line lengths need a look.
+        if fast
+            && ty != BodyType::Binary
+            && rest.first().is_some_and(|&b| b != b'\n')
+            && crate::data::scan::crlf_paired(rest)
+        {
+            if let Some((line, pending_cr)) = plain_text_lines(rest, self.line) {
+                self.line = line;
+                self.pending_cr = pending_cr;
+                self.seen = Some(ty);
+                return;
             }
         }
         if ty != BodyType::Binary {
@@ -649,6 +703,71 @@ mod tests {
         assert_eq!(BodyType::of(&long), BodyType::SevenBit);
         long.insert(0, b'a');
         assert_eq!(BodyType::of(&long), BodyType::Binary);
+    }
+
+    #[test]
+    fn fast_scan_matches_the_exact_walk() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let pieces: [&[u8]; 9] = [
+            b"a",
+            b"\r\n",
+            b"\r",
+            b"\n",
+            b"\0",
+            b"\xc3\xa9",
+            b" ",
+            b".",
+            b"xyz",
+        ];
+        for round in 0..3000 {
+            let mut body = Vec::new();
+            let lines = next() % 12;
+            for _ in 0..lines {
+                // Line lengths around the limit, and short ones.
+                let len = match next() % 4 {
+                    0 => 990 + (next() % 20) as usize,
+                    1 => (next() % 2100) as usize,
+                    _ => (next() % 80) as usize,
+                };
+                body.resize(body.len() + len, b'a');
+                if next() % 8 == 0 {
+                    body.extend_from_slice(pieces[(next() % 9) as usize]);
+                }
+                body.extend_from_slice(b"\r\n");
+            }
+            if round % 2 == 0 {
+                body.extend_from_slice(pieces[(next() % 9) as usize]);
+            }
+            let (mut fast, mut exact) = (BodyScanner::default(), BodyScanner::default());
+            let mut at = 0;
+            while at < body.len() || at == 0 {
+                let take = match next() % 3 {
+                    0 => body.len() - at,
+                    1 => (next() % 3) as usize,
+                    _ => (next() % 1500) as usize,
+                }
+                .min(body.len() - at);
+                let chunk = &body[at..at + take];
+                fast.scan_with(chunk, true);
+                exact.scan_with(chunk, false);
+                assert_eq!(
+                    (fast.seen, fast.line, fast.pending_cr),
+                    (exact.seen, exact.line, exact.pending_cr),
+                    "round {round}, chunk at {at}"
+                );
+                at += take;
+                if body.is_empty() {
+                    break;
+                }
+            }
+            assert_eq!(fast.body_type(), BodyType::of(&body));
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ mod decode;
 mod encode;
 #[doc(hidden)]
 pub mod reference;
-mod scan;
+pub(crate) mod scan;
 
 pub use bdat::BdatChunker;
 pub use chunk::ChunkReader;

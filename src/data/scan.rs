@@ -73,3 +73,68 @@ pub(crate) fn skip_plain(buf: &[u8], pos: usize, check_bare: bool) -> usize {
         stop
     }
 }
+
+/// Whether every CR in `buf` is followed by LF and every LF preceded by CR, looking only
+/// inside `buf` (a CR as the last octet or an LF as the first passes: their partners may
+/// be in the chunks around). Block-wise like [`skip_plain`], so it vectorizes.
+pub(crate) fn crlf_paired(buf: &[u8]) -> bool {
+    let end = buf.len().saturating_sub(1);
+    // Pairs (i, i + 1) for i in 0..end.
+    let mut i = 0;
+    while i + BLOCK <= end {
+        let a = buf
+            .get(i..i + BLOCK)
+            .and_then(|w| <&[u8; BLOCK]>::try_from(w).ok());
+        let b = buf
+            .get(i + 1..i + 1 + BLOCK)
+            .and_then(|w| <&[u8; BLOCK]>::try_from(w).ok());
+        let (Some(a), Some(b)) = (a, b) else {
+            break;
+        };
+        let mut bare = 0u8;
+        for k in 0..BLOCK {
+            bare |= u8::from((a[k] == b'\r') != (b[k] == b'\n'));
+        }
+        if bare != 0 {
+            return false;
+        }
+        i += BLOCK;
+    }
+    buf.get(i..)
+        .unwrap_or_default()
+        .windows(2)
+        .all(|w| (w[0] == b'\r') == (w[1] == b'\n'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crlf_pairing() {
+        for (buf, paired) in [
+            (&b""[..], true),
+            (b"\r", true),
+            (b"\n", true),
+            (b"\n\r", true),
+            (b"a\r\nb", true),
+            (b"a\rb", false),
+            (b"a\nb", false),
+            (b"\r\r\n", false),
+            (b"\r\n\n", false),
+        ] {
+            assert_eq!(crlf_paired(buf), paired, "{buf:?}");
+            // The same octets in every position of a long buffer.
+            for at in 0..200 {
+                let mut long = b"x".repeat(at);
+                long.extend_from_slice(buf);
+                long.extend_from_slice(&b"y".repeat(200 - at));
+                // A leading LF or trailing CR passes only at the buffer's edge.
+                let inside_edge =
+                    (buf.starts_with(b"\n") && at > 0) || (buf.ends_with(b"\r") && at < 200);
+                let inner = buf.len() < 2 || paired;
+                assert_eq!(crlf_paired(&long), inner && !inside_edge, "{buf:?} at {at}");
+            }
+        }
+    }
+}

@@ -373,7 +373,12 @@ pub(crate) struct Kinds(u64);
 
 impl Kinds {
     pub(crate) fn of(caps: &Capabilities) -> Kinds {
-        Kinds(caps.list.iter().filter_map(Capability::kind_bit).fold(0, |a, b| a | b))
+        Kinds(
+            caps.list
+                .iter()
+                .filter_map(Capability::kind_bit)
+                .fold(0, |a, b| a | b),
+        )
     }
 
     /// [`Capabilities::has`] of the set this was made of; `None` for

@@ -39,6 +39,9 @@ fn hot_path_allocations() {
     let config = Arc::new(config);
     let a = allocations(&config, &session("", 0));
     assert_eq!(a, allocations(&config, &session("", 0)), "deterministic");
+    // EHLO, MAIL, QUIT: the session's buffers, the EHLO reply's keyword list (written
+    // straight into the output buffer, no reply text built) and MAIL's event.
+    assert!(a <= 16, "base session: {a}");
     // NOOP and RSET: replies are static text written into the output buffer; only buffer
     // growth (a handful of doublings) allocates.
     let noop64 = allocations(&config, &session("NOOP\r\nRSET\r\n", 64));

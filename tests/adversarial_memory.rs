@@ -22,6 +22,13 @@ struct Counting;
 thread_local! {
     static LIVE: Cell<isize> = const { Cell::new(0) };
     static PEAK: Cell<isize> = const { Cell::new(0) };
+    static ALLOCATED: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Counts `n` octets handed out by an allocation (a `realloc` counts its new size: it may
+/// have copied that much).
+fn allocated_more(n: usize) {
+    let _ = ALLOCATED.try_with(|a| a.set(a.get().saturating_add(n)));
 }
 
 fn grow(n: isize) {
@@ -35,11 +42,13 @@ fn grow(n: isize) {
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         grow(layout.size() as isize);
+        allocated_more(layout.size());
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.alloc(layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         grow(layout.size() as isize);
+        allocated_more(layout.size());
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.alloc_zeroed(layout) }
     }
@@ -50,6 +59,7 @@ unsafe impl GlobalAlloc for Counting {
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         grow(new_size as isize - layout.size() as isize);
+        allocated_more(new_size);
         // SAFETY: forwarded unchanged to the system allocator.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -72,6 +82,12 @@ fn mark() -> isize {
 /// Peak live bytes on this thread since `base` was marked, above `base`.
 fn peak_since(base: isize) -> usize {
     (PEAK.with(Cell::get) - base).max(0) as usize
+}
+
+/// Octets allocated on this thread so far, freed or not (the work of copying, where live
+/// and peak bytes stay flat).
+fn allocated() -> usize {
+    ALLOCATED.with(Cell::get)
 }
 
 // ---- helpers ----
@@ -637,4 +653,38 @@ fn bdat_with_a_huge_declared_size() {
         assert_eq!(s.message_octets, expected);
         assert_eq!((s.ends, s.aborted), (0, 0));
     }
+}
+
+/// The most BDAT chunks the default limits allow in one read of 256 KiB (the default
+/// input cap): nearly 10,000 one-octet chunks (the default `max_commands`), then a last
+/// chunk that fills the read. Each chunk is delivered, and the session allocates in
+/// proportion to the read, not to the chunks times the input behind each: ending a chunk
+/// used to copy all the input that followed it back into the command buffer (about
+/// 1.7 GB of copying for this read, 48 ms in release; 2,500 chunks took 16 ms).
+#[test]
+fn many_small_bdat_chunks_in_one_read_are_not_copied() {
+    let mut s = Session::new(config());
+    s.feed(EHLO);
+    s.feed(b"MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n");
+    s.take_text();
+    let chunks = 9_990;
+    let mut input = b"BDAT 1\r\nx".repeat(chunks);
+    let fill = 256 * 1024 - input.len() - 100;
+    input.extend_from_slice(format!("BDAT {fill} LAST\r\n").as_bytes());
+    input.resize(input.len() + fill, b'y');
+    assert!(input.len() <= s.server.input_room());
+    let before = allocated();
+    s.feed(&input);
+    let copied = allocated() - before;
+    assert_eq!(s.message_octets, (chunks + fill) as u64);
+    assert_eq!(s.ends, 1);
+    let text = s.take_text();
+    assert_eq!(
+        text.matches("250 2.0.0 1 octets received\r\n").count(),
+        chunks
+    );
+    assert!(text.ends_with("250 2.0.0 Message accepted\r\n"), "{text}");
+    // The read, the replies (30 octets each) and small per-chunk allocations (the event's
+    // reply text, the shared buffer's header): 1.9 MB measured, against 2.2 GB before.
+    assert!(copied <= 4 * MIB, "allocated {copied} octets");
 }

@@ -108,6 +108,21 @@ impl Server {
         !self.body_in.is_empty()
     }
 
+    /// Fills `body_in` with at most the `remaining` octets of a BDAT chunk or XEXCH50
+    /// blob (RFC 3030 section 2: the chunk is exactly its declared size; KB 812455): what
+    /// follows stays in `input`, so the chunk's end moves nothing back there. Taking all
+    /// of `input` would copy the rest of the read back once per chunk, so pipelined small
+    /// chunks cost time quadratic in the read.
+    fn fill_chunk_input(&mut self, remaining: u64) -> bool {
+        if self.body_in.is_empty() && !self.input.is_empty() {
+            let take = usize::try_from(remaining)
+                .unwrap_or(usize::MAX)
+                .min(self.input.len());
+            self.body_in = self.input.split_to(take).freeze();
+        }
+        !self.body_in.is_empty()
+    }
+
     pub(super) fn step_data(&mut self) -> Step {
         if !self.fill_body_input() {
             return Step::Idle;
@@ -153,12 +168,12 @@ impl Server {
     }
 
     pub(super) fn step_chunk(&mut self) -> Step {
-        let done = match &self.phase {
-            Phase::Bdat { reader, .. } | Phase::XExch50(reader) => reader.is_done(),
+        let remaining = match &self.phase {
+            Phase::Bdat { reader, .. } | Phase::XExch50(reader) => reader.remaining(),
             _ => return Step::Idle,
         };
-        if !done {
-            if !self.fill_body_input() {
+        if remaining > 0 {
+            if !self.fill_chunk_input(remaining) {
                 return Step::Idle;
             }
             let (reader, deliver_bdat) = match &mut self.phase {

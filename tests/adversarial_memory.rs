@@ -408,6 +408,36 @@ fn ten_thousand_pipelined_commands() {
     );
 }
 
+/// Replies that each end a transmit (NOOP's, RFC 2920 section 3.1), piled up by a client
+/// that pipelines while the caller drains the events before it writes: handing them out
+/// one transmit at a time takes time in proportion to their number (each transmit moved
+/// every later end mark: 10,000 NOOPs, the default command limit, took 28 ms in release,
+/// 40,000 took 0.5 s). The limits are raised to pile up 400,000; the guard is generous.
+#[test]
+fn many_pending_transmits_are_handed_out_in_linear_time() {
+    let n = 400_000;
+    let mut c = config();
+    c.limits.max_commands = 1_000_000;
+    c.limits.max_input_buffer = 4 * MIB;
+    let mut s = Session::new(c);
+    s.feed(EHLO);
+    s.take_text();
+    s.server.receive(s.now, &b"NOOP\r\n".repeat(n));
+    s.drain_events_only();
+    let started = Instant::now();
+    let mut transmits = 0usize;
+    while let Some(t) = s.server.poll_transmit() {
+        assert_eq!(&t[..], b"250 2.0.0 OK\r\n");
+        transmits += 1;
+    }
+    let waited = started.elapsed();
+    assert_eq!(transmits, n);
+    assert!(
+        waited < std::time::Duration::from_secs(20),
+        "{n} transmits took {waited:?}"
+    );
+}
+
 /// Command 10,001 of a session gets `421 4.7.0` and the session closes; the rest of the
 /// pipeline is never processed.
 #[test]

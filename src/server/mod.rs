@@ -242,8 +242,12 @@ pub struct Server {
     /// Input frozen for a body reader (DATA, BDAT, XEXCH50), consumed before `input`.
     body_in: Bytes,
     out: BytesMut,
-    /// Offsets in `out` where a transmit must end.
+    /// Where a transmit must end, as offsets in the output counted from the octets
+    /// already handed out (`out_taken`), so handing out a transmit moves no other mark:
+    /// moving them all made handing out many transmits quadratic in their number.
     flush_marks: VecDeque<usize>,
+    /// Octets handed out of `out` since `flush_marks` was last cleared.
+    out_taken: usize,
     queued: VecDeque<Event>,
     phase: Phase,
     pending: Option<Pending>,
@@ -374,6 +378,7 @@ impl Server {
             body_in: Bytes::new(),
             out: BytesMut::with_capacity(INITIAL_BUFFER),
             flush_marks: VecDeque::new(),
+            out_taken: 0,
             queued: VecDeque::new(),
             phase: Phase::Connect,
             pending: None,
@@ -646,6 +651,7 @@ impl Server {
         out.extend_from_slice(&self.out);
         self.out.clear();
         self.flush_marks.clear();
+        self.out_taken = 0;
         n
     }
 
@@ -655,18 +661,22 @@ impl Server {
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         if self.out.is_empty() {
             self.flush_marks.clear();
+            self.out_taken = 0;
             return None;
         }
         self.spoke = true;
-        match self.flush_marks.pop_front() {
-            Some(mark) if mark > 0 && mark < self.out.len() => {
-                for m in self.flush_marks.iter_mut() {
-                    *m = m.saturating_sub(mark);
-                }
-                Some(self.out.split_to(mark).freeze())
+        let end = self
+            .flush_marks
+            .pop_front()
+            .and_then(|mark| mark.checked_sub(self.out_taken));
+        match end {
+            Some(end) if end > 0 && end < self.out.len() => {
+                self.out_taken += end;
+                Some(self.out.split_to(end).freeze())
             }
             _ => {
                 self.flush_marks.clear();
+                self.out_taken = 0;
                 Some(self.out.split().freeze())
             }
         }

@@ -49,8 +49,9 @@ impl Server {
 
     pub(super) fn flush(&mut self) {
         let len = self.out.len();
-        if len > 0 && self.flush_marks.back() != Some(&len) {
-            self.flush_marks.push_back(len);
+        let end = self.out_taken + len;
+        if len > 0 && self.flush_marks.back() != Some(&end) {
+            self.flush_marks.push_back(end);
         }
     }
 

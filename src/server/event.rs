@@ -139,7 +139,10 @@ pub enum Event {
     /// and line endings per policy, or raw BDAT octets).
     MessageChunk(Bytes),
     /// *Decision*: the message is complete (end of DATA, or BDAT LAST). Accept:
-    /// `250 2.0.0`. Default: accept.
+    /// `250 2.0.0`. Default: accept. Whatever the decision (a `250`, a `451` after a
+    /// storage error, a `554`), the transaction is over once it is given; the envelope is
+    /// not repeated here (see the [module documentation](super#a-message-and-its-envelope)
+    /// for building it from [`Event::MailFrom`] and [`Event::RcptTo`]).
     MessageEnd {
         /// Content size in octets.
         size: u64,
@@ -148,7 +151,11 @@ pub enum Event {
     /// discard the chunks received, no `MessageEnd` follows for this message. After DATA
     /// the transaction is over. After a BDAT chunk that is not `LAST` it stays open but
     /// failed: the chunks the client has already pipelined are consumed and refused
-    /// (RFC 3030 section 2) until `BDAT ... LAST` or `RSET` ends it.
+    /// (RFC 3030 section 2) until `BDAT ... LAST` or `RSET` ends it (`RSET` with
+    /// [`Event::Reset`]; the `LAST` chunk with no event: [`Server::in_transaction`] turns
+    /// false, and the next [`Event::MailFrom`] starts a new transaction).
+    ///
+    /// [`Server::in_transaction`]: super::Server::in_transaction
     MessageAborted(MessageAbort),
     /// Informational: `RSET`, or an accepted EHLO / HELO (RFC 5321 4.1.4) or STARTTLS /
     /// X-ANONYMOUSTLS (RFC 3207 4.2) while a transaction was open; the transaction (if

@@ -53,6 +53,78 @@
 //!    message is in progress, or right after it (RFC 5321 3.8); keep running the loop
 //!    until [`Server::is_closed`], for as long as the caller's grace period allows.
 //!
+//! # A message and its envelope
+//!
+//! [`Event::MessageEnd`] carries only the size: the machine keeps no copy of the
+//! addresses ([`Server::in_transaction`] and [`Server::recipients`] are all it says about
+//! the transaction), so a caller that stores or relays the message builds the envelope
+//! from the events it decided:
+//!
+//! * an [`Event::MailFrom`] it accepts starts a new envelope. The event only comes when no
+//!   transaction is open (a second `MAIL` is answered `503 5.5.1` by the machine);
+//! * each [`Event::RcptTo`] it accepts adds a recipient. Accepted means
+//!   [`Decision::Accept`], [`Decision::Default`] (which accepts MAIL and RCPT) or a
+//!   [`Decision::Reply`] with a `2xx` code; recipients the machine refuses itself (syntax,
+//!   `max_recipients`, LIMITS) never reach the caller;
+//! * [`Event::MessageChunk`]s are the content;
+//! * the decision on [`Event::MessageEnd`] ends the transaction, whatever it is (a `250`
+//!   or a refusal such as `451`): take the envelope and the content there;
+//! * [`Event::Reset`] and [`Event::MessageAborted`] end it without a message: drop both.
+//!   (After a refused BDAT chunk that is not `LAST` the machine keeps the failed
+//!   transaction open until `BDAT ... LAST` or `RSET`, refusing the chunks in between; the
+//!   `LAST` chunk brings no event, and the next accepted `MailFrom` starts afresh.) A
+//!   session that closes in the middle of a message sends none of these: drop what is
+//!   held.
+//!
+//! ```
+//! use ehlo::server::{Decision, Event, Server, ServerConfig};
+//! use ehlo::{EnhancedCode, Reply};
+//! use std::time::Instant;
+//!
+//! #[derive(Default)]
+//! struct Envelope { from: String, to: Vec<String>, content: Vec<u8> }
+//!
+//! let now = Instant::now();
+//! let mut server = Server::new(ServerConfig::new("mx.example.test"), now);
+//! server.receive(now, b"EHLO c.example.test\r\nMAIL FROM:<a@example.test>\r\n\
+//!     RCPT TO:<b@example.test>\r\nRCPT TO:<x@elsewhere.test>\r\nDATA\r\nHi\r\n.\r\n");
+//! let (mut current, mut stored) = (Envelope::default(), Vec::new());
+//! while let Some(event) = server.poll_event() {
+//!     let decision = match event {
+//!         Event::MailFrom { from, .. } => {
+//!             current = Envelope { from: from.to_string(), ..Envelope::default() };
+//!             Decision::Accept
+//!         }
+//!         Event::RcptTo { to, .. } if to.to_string().ends_with("@example.test>") => {
+//!             current.to.push(to.to_string());
+//!             Decision::Accept
+//!         }
+//!         Event::RcptTo { .. } => {
+//!             Decision::Reply(Reply::new(550, Some(EnhancedCode::new(5, 7, 1)), "Relaying denied"))
+//!         }
+//!         Event::MessageChunk(bytes) => {
+//!             current.content.extend_from_slice(&bytes);
+//!             continue;
+//!         }
+//!         Event::MessageEnd { .. } => {
+//!             stored.push(std::mem::take(&mut current)); // a real server commits it here
+//!             Decision::Accept
+//!         }
+//!         Event::Reset | Event::MessageAborted(_) => {
+//!             current = Envelope::default();
+//!             continue;
+//!         }
+//!         event if event.needs_decision() => Decision::Default,
+//!         _ => continue,
+//!     };
+//!     server.decide(decision);
+//! }
+//! assert_eq!(stored.len(), 1);
+//! assert_eq!(stored[0].from, "<a@example.test>");
+//! assert_eq!(stored[0].to, ["<b@example.test>"]);
+//! assert_eq!(stored[0].content, b"Hi\r\n");
+//! ```
+//!
 //! The crate documentation shows a [`Server`] and a [`Client`](crate::client::Client)
 //! connected in memory with STARTTLS and AUTH; `examples/smtp-server.rs` (tokio + rustls),
 //! `examples/blocking.rs` and `examples/event-loop.rs` are real drivers.

@@ -783,7 +783,30 @@ impl Server {
     }
 
     /// Tells the machine the time is `now`. If a timeout expired, the session answers
-    /// `421 4.4.2` and closes (RFC 5321 4.5.3.2).
+    /// `421 4.4.2` and closes (RFC 5321 4.5.3.2). Calling it early is harmless: before
+    /// [`Server::poll_timeout`] it changes nothing, so a loop may call it on every wake-up.
+    ///
+    /// ```
+    /// use ehlo::server::{Decision, Server, ServerConfig};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let t0 = Instant::now(); // a fake clock: any Instant plus offsets
+    /// let mut server = Server::new(ServerConfig::new("mx.example.test"), t0);
+    /// server.poll_event(); // Event::Connect
+    /// server.decide(Decision::Accept); // the greeting
+    /// let mut wire = Vec::new();
+    /// server.transmit_into(&mut wire);
+    /// // The client says nothing: five minutes for a command (RFC 5321 4.5.3.2.7).
+    /// let deadline = server.poll_timeout().unwrap();
+    /// assert_eq!(deadline, t0 + Duration::from_secs(300));
+    /// server.handle_timeout(deadline - Duration::from_secs(1));
+    /// assert!(!server.is_closed());
+    /// server.handle_timeout(deadline);
+    /// wire.clear();
+    /// server.transmit_into(&mut wire);
+    /// assert_eq!(wire, b"421 4.4.2 Timeout exceeded, closing connection\r\n");
+    /// assert!(server.is_closed() && server.poll_timeout().is_none());
+    /// ```
     pub fn handle_timeout(&mut self, now: Instant) {
         if let Some(deadline) = self.poll_timeout() {
             if now >= deadline {

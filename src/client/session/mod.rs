@@ -760,6 +760,46 @@ impl Client {
     /// Tells the client the time; a reply timeout that has expired closes the session
     /// with [`CloseReason::Timeout`] (RFC 5321 4.5.3.2). After a reply arrived, the first
     /// time given (here or to [`Client::poll_transmit`]) starts the next reply's timer.
+    /// Calling it before [`Client::poll_timeout`] expires nothing.
+    ///
+    /// On a timeout the client sends nothing more (no `QUIT`): drop the transport. Every
+    /// message not done gets its [`Event::MessageResult`] with
+    /// [`MessageError::SessionClosed`], which [`RecipientStatus::outcome`] reads as
+    /// [`Outcome::Deferred`].
+    ///
+    /// ```
+    /// use ehlo::client::{
+    ///     Client, ClientConfig, CloseReason, Envelope, Event, Outcome, TimeoutKind, TlsPolicy,
+    /// };
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let t0 = Instant::now(); // a fake clock: any Instant plus offsets
+    /// let mut config = ClientConfig::new("client.example.test");
+    /// config.tls = TlsPolicy::Never;
+    /// config.timeouts.rcpt = Duration::from_secs(30);
+    /// let mut client = Client::new(config, t0);
+    /// client.send(Envelope::new("a@example.test")?.recipient("b@example.test")?, "Hi\r\n").unwrap();
+    /// client.receive_at(t0, b"220 mx.example.test ESMTP\r\n");
+    /// while client.poll_transmit(t0).is_some() {} // EHLO
+    /// client.receive_at(t0, b"250 mx.example.test\r\n");
+    /// while client.poll_transmit(t0).is_some() {} // MAIL (no PIPELINING: one at a time)
+    /// let t1 = t0 + Duration::from_secs(1);
+    /// client.receive_at(t1, b"250 2.1.0 OK\r\n");
+    /// while client.poll_transmit(t1).is_some() {} // RCPT, which the server never answers
+    /// assert_eq!(client.poll_timeout(), Some(t1 + Duration::from_secs(30)));
+    /// client.handle_timeout(t1 + Duration::from_secs(30));
+    /// assert!(client.is_closed());
+    /// let events: Vec<Event> = std::iter::from_fn(|| client.poll_event()).collect();
+    /// let outcome = events.iter().find_map(|e| match e {
+    ///     Event::MessageResult { result, recipients, .. } => Some(recipients[0].outcome(result)),
+    ///     _ => None,
+    /// });
+    /// assert_eq!(outcome, Some(Outcome::Deferred));
+    /// assert_eq!(events.last(), Some(&Event::Closed(CloseReason::Timeout(TimeoutKind::Rcpt))));
+    /// # Ok::<(), ehlo::syntax::PathError>(())
+    /// ```
+    ///
+    /// [`MessageError::SessionClosed`]: super::MessageError::SessionClosed
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.state == State::Closed {
             return;

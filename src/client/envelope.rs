@@ -442,6 +442,53 @@ impl BodyScanner {
 /// `Vec<u8>` and `String` are taken over without a copy; a borrowed `&str`, `&[u8]` or
 /// `&[u8; N]` is copied, so a body borrowed from a local `String` works; and
 /// [`Body::from_static`] / [`Body::from_static_str`] borrow static data without a copy.
+///
+/// A streamed body, pushed piece by piece as the client asks for it:
+///
+/// ```
+/// use ehlo::bytes::Bytes;
+/// use ehlo::client::{Body, BodyType, Client, ClientConfig, Envelope, Event, TlsPolicy};
+/// use std::time::Instant;
+///
+/// let now = Instant::now();
+/// let mut config = ClientConfig::new("client.example.test");
+/// config.tls = TlsPolicy::Never;
+/// let mut client = Client::new(config, now);
+/// let envelope = Envelope::new("a@example.test")?.recipient("b@example.test")?;
+/// let body = Body::Stream { body_type: BodyType::SevenBit, size: None };
+/// let id = client.send(envelope, body).unwrap();
+/// client.receive(b"220 mx.example.test ESMTP\r\n");
+/// while client.poll_transmit(now).is_some() {} // EHLO
+/// client.receive(b"250-mx.example.test\r\n250 PIPELINING\r\n");
+/// while client.poll_transmit(now).is_some() {} // MAIL, RCPT, DATA
+/// client.receive(b"250 2.1.0 OK\r\n250 2.1.5 OK\r\n354 Go ahead\r\n");
+///
+/// // Read from a file or a socket in a real program.
+/// let mut pieces = [&b"Subject: hi\r\n\r\n"[..], b".a leading dot\r\n"].into_iter();
+/// let mut wire = Vec::new();
+/// loop {
+///     let mut progress = false;
+///     while let Some(event) = client.poll_event() {
+///         if event == Event::BodyNeeded(id) {
+///             match pieces.next() {
+///                 Some(piece) => client.push_body(id, Bytes::from_static(piece)).unwrap(),
+///                 None => client.finish_body(id).unwrap(),
+///             }
+///             progress = true;
+///         }
+///     }
+///     while let Some(bytes) = client.poll_transmit(now) {
+///         wire.extend_from_slice(&bytes);
+///         progress = true;
+///     }
+///     if !progress {
+///         break;
+///     }
+/// }
+/// // Dot-stuffed across pieces, and ended.
+/// assert_eq!(wire, b"Subject: hi\r\n\r\n..a leading dot\r\n.\r\n");
+/// # Ok::<(), ehlo::syntax::PathError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Body {
     /// The whole body. The client classifies it and cuts BDAT chunks from it without

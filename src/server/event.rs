@@ -490,6 +490,34 @@ impl std::error::Error for NotAwaitingTls {}
 ///   other control character is a space, and a line longer than 512 octets (RFC 5321
 ///   4.5.3.1.5; 1,024 for X-LINK2STATE) is wrapped, so no text ever makes a second reply
 ///   (see [`crate::syntax::reply`]). A `334` challenge is one line, never wrapped.
+///
+/// ```
+/// use ehlo::server::{Decision, Server, ServerConfig};
+/// use ehlo::{EnhancedCode, Reply};
+/// use std::time::Instant;
+///
+/// let now = Instant::now();
+/// let mut server = Server::new(ServerConfig::new("mx.example.test"), now);
+/// server.receive(now, b"EHLO c.example.test\r\nMAIL FROM:<a@example.test>\r\n\
+///                       RCPT TO:<b@example.test>\r\nRCPT TO:<c@example.test>\r\n");
+/// let decisions = [
+///     Decision::Default, // Connect: the 220 greeting
+///     Decision::Accept,  // EHLO
+///     Decision::Reply(Reply::new(250, None, "Go ahead")), // MAIL: accepted, with this text
+///     Decision::Reply(Reply::new(450, Some(EnhancedCode::new(4, 2, 1)), "Mailbox busy")),
+///     Decision::Close(Reply::new(421, Some(EnhancedCode::new(4, 3, 2)), "Going down")),
+/// ];
+/// for decision in decisions {
+///     assert!(server.poll_event().is_some_and(|e| e.needs_decision()));
+///     server.decide(decision);
+/// }
+/// let mut wire = Vec::new();
+/// server.transmit_into(&mut wire);
+/// assert!(wire.ends_with(
+///     b"250 2.0.0 Go ahead\r\n450 4.2.1 Mailbox busy\r\n421 4.3.2 Going down\r\n"
+/// ));
+/// assert!(server.is_closed());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// The event's documented default.

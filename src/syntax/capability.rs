@@ -133,6 +133,21 @@ pub enum Capability {
 }
 
 /// The capabilities of an EHLO reply, in advertised order, plus the greeting line.
+///
+/// A client gets them in [`client::Event::Capabilities`](crate::client::Event::Capabilities)
+/// and from [`Client::capabilities`](crate::client::Client::capabilities):
+///
+/// ```
+/// use ehlo::{Capabilities, Reply};
+///
+/// let reply = Reply::new(250, None, "mx.example.test Hello\nPIPELINING\nSIZE 1000000\nAUTH PLAIN LOGIN\nCHUNKING");
+/// let caps = Capabilities::from_reply(&reply);
+/// assert_eq!(caps.greeting, "mx.example.test Hello");
+/// assert!(caps.pipelining() && caps.chunking() && !caps.starttls());
+/// assert_eq!(caps.size(), Some(Some(1_000_000)));
+/// assert!(caps.supports_auth("plain"));
+/// assert!(caps.has_keyword("chunking"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Capabilities {
     /// The first line of the EHLO reply: the server's domain and optional greeting text.

@@ -142,7 +142,20 @@ impl Default for Extensions {
     }
 }
 
-/// One SASL mechanism the server offers.
+/// One SASL mechanism the server offers, by name (a custom one too), for
+/// [`AuthConfig::mechanisms`] and [`ExchangeConfig::exps_mechanisms`]. Not to be confused
+/// with the enum [`crate::sasl::Mechanism`] of the mechanisms the crate implements, which
+/// the client's [`ClientConfig::auth_mechanisms`](crate::client::ClientConfig::auth_mechanisms)
+/// takes.
+///
+/// ```
+/// use ehlo::server::{Mechanism, ServerConfig};
+/// let mut config = ServerConfig::new("mx.example.test");
+/// config.auth.mechanisms = vec![Mechanism::new("cram-md5"), Mechanism::new("PLAIN")];
+/// assert_eq!(config.auth.mechanisms[0].name, "CRAM-MD5");
+/// assert!(!config.auth.mechanisms[0].plaintext); // offered before TLS too
+/// assert!(config.auth.mechanisms[1].plaintext); // only under TLS
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Mechanism {
     /// The mechanism name as advertised (upper case, e.g. `PLAIN`, `NTLM`).

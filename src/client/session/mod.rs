@@ -47,7 +47,9 @@ const OUT_BLOCK: usize = 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MessageId(pub u64);
 
-/// What the client reports. Poll with [`Client::poll_event`].
+/// What the client reports. Poll with [`Client::poll_event`]; the
+/// [module documentation](super#example) matches on them in a whole session. New kinds
+/// may be added (`#[non_exhaustive]`), so a match needs a catch-all arm.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 // `MessageResult` carries the caller's envelope back as it is: boxing it would cost an

@@ -591,6 +591,7 @@ fn public_types_are_send_sync_and_errors_are_good_errors() {
     send_sync::<Server>();
     send_sync::<ServerConfig>();
     send_sync::<server::Event>();
+    send_sync::<server::AcceptedEnvelope>();
     send_sync::<Decision>();
     send_sync::<Client>();
     send_sync::<ClientConfig>();

@@ -126,6 +126,15 @@ impl ServerSide {
                 SEvent::XExch50Chunk(b) => self.cur.xexch50.extend_from_slice(&b),
                 SEvent::MessageEnd { .. } => {
                     let d = std::mem::take(&mut self.cur);
+                    // The machine's own record (`record_envelope`) is what this caller
+                    // built from the events it accepted.
+                    let recorded = self.server.envelope();
+                    assert_eq!(recorded.is_some(), self.server.config().record_envelope);
+                    if let Some(e) = recorded {
+                        assert_eq!(Some(&e.from), d.from.as_ref());
+                        let to: Vec<_> = e.recipients.iter().map(|r| r.to.clone()).collect();
+                        assert_eq!(to, d.to);
+                    }
                     self.cur.from = d.from.clone();
                     self.delivered.push(d);
                     self.server.accept();
@@ -336,6 +345,7 @@ fn server_config(c: Caps) -> ServerConfig {
     sc.extensions.size = c.size;
     sc.extensions.smtputf8 = c.smtputf8;
     sc.limits.max_message_size = SIZE_LIMIT;
+    sc.record_envelope = true;
     sc
 }
 

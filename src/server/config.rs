@@ -55,6 +55,13 @@ pub struct ServerConfig {
     /// What to do with DATA content lines longer than `limits.max_text_line` (default
     /// accept: RFC 5321 4.5.3.1.6 is a limit for senders; rejecting breaks real mail).
     pub long_lines: LongLines,
+    /// Keep a copy of the envelope the caller accepted (the reverse-path and parameters of
+    /// the accepted `MAIL`, and every accepted `RCPT` with its parameters), readable with
+    /// [`Server::envelope`](super::Server::envelope) while the transaction is open; at
+    /// [`Event::MessageEnd`](super::Event::MessageEnd) that is the message's envelope.
+    /// Default off: the copy costs an allocation per `MAIL` and per `RCPT`, and a caller
+    /// that builds its own from the events does not need it.
+    pub record_envelope: bool,
 }
 
 /// The ESMTP extensions the server offers. Each flag adds its EHLO keyword and allows the
@@ -546,6 +553,7 @@ impl ServerConfig {
             leniency: Leniency::Lenient,
             bare_line_endings: BareLineEnding::Normalize,
             long_lines: LongLines::Accept,
+            record_envelope: false,
         }
     }
 }

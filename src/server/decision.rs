@@ -5,7 +5,10 @@
 //! session.
 
 use super::capabilities::hello_line;
-use super::{replies, AuthVerb, Decision, Event, Greeted, Phase, Server, Step, Transaction};
+use super::{
+    replies, AcceptedEnvelope, AcceptedRecipient, AuthVerb, Decision, Event, Greeted, Phase,
+    Server, Step, Transaction,
+};
 use crate::data::{ChunkReader, DataDecoder, DecoderConfig};
 use crate::sasl::ServerExchange;
 use crate::syntax::command::ExchangeVerb;
@@ -17,14 +20,18 @@ pub(super) enum Pending {
     Connect,
     Ehlo(String),
     Helo(String),
+    /// `record`: the envelope it starts, under `ServerConfig::record_envelope`.
     Mail {
         smtputf8: bool,
         binarymime: bool,
+        record: Option<Box<AcceptedEnvelope>>,
     },
     /// `new_domain`: the recipient's domain is not yet among the transaction's
     /// (RCPTDOMAINMAX) and was put in the next free slot of `Server::rcpt_domains`.
+    /// `record`: the recipient, under `ServerConfig::record_envelope`.
     Rcpt {
         new_domain: bool,
+        record: Option<Box<AcceptedRecipient>>,
     },
     DataStart,
     MessageEnd,
@@ -245,6 +252,7 @@ impl Server {
             Pending::Mail {
                 smtputf8,
                 binarymime,
+                record,
             } => match resolve(decision, None) {
                 Outcome::Accept(r) => {
                     self.transactions = self.transactions.saturating_add(1);
@@ -253,6 +261,7 @@ impl Server {
                         binarymime,
                         ..Transaction::default()
                     });
+                    self.envelope = record;
                     self.send(r.as_ref().unwrap_or(&replies::SENDER_OK));
                 }
                 Outcome::Reject(r) => {
@@ -260,13 +269,16 @@ impl Server {
                     self.mail_refused();
                 }
             },
-            Pending::Rcpt { new_domain } => match resolve(decision, None) {
+            Pending::Rcpt { new_domain, record } => match resolve(decision, None) {
                 Outcome::Accept(r) => {
                     if let Some(t) = self.txn.as_mut() {
                         t.recipients += 1;
                         if new_domain {
                             t.domains += 1;
                         }
+                    }
+                    if let (Some(e), Some(r)) = (self.envelope.as_mut(), record) {
+                        e.recipients.push(*r);
                     }
                     self.send(r.as_ref().unwrap_or(&replies::RECIPIENT_OK));
                 }
@@ -293,6 +305,7 @@ impl Server {
             },
             Pending::MessageEnd => {
                 self.txn = None;
+                self.envelope = None;
                 match resolve(decision, None) {
                     Outcome::Accept(r) => {
                         self.send(r.as_ref().unwrap_or(&replies::MESSAGE_ACCEPTED))

@@ -9,6 +9,33 @@ use super::decision::Pending;
 use super::{replies, AuthVerb, Event, Greeted, Server, Step};
 use crate::syntax::capability::Capability;
 use crate::syntax::param::{Body, MailParams, RcptParams};
+use crate::syntax::path::{ForwardPath, ReversePath};
+
+/// The envelope of a mail transaction as the server accepted it (RFC 5321 3.3: the
+/// reverse-path of `MAIL`, then one forward-path per accepted `RCPT`), kept under
+/// [`ServerConfig::record_envelope`](super::ServerConfig::record_envelope) and read with
+/// [`Server::envelope`] (which has an example).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AcceptedEnvelope {
+    /// The reverse-path of the accepted `MAIL` (`<>` for a bounce).
+    pub from: ReversePath<'static>,
+    /// Its parameters, as [`Event::MailFrom`] gave them (`AUTH=<>` for a client that had
+    /// not authenticated, RFC 4954 section 5).
+    pub params: MailParams<'static>,
+    /// The accepted recipients, in the order they were accepted.
+    pub recipients: Vec<AcceptedRecipient>,
+}
+
+/// One accepted `RCPT` of an [`AcceptedEnvelope`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AcceptedRecipient {
+    /// The forward-path.
+    pub to: ForwardPath<'static>,
+    /// Its parameters (NOTIFY and ORCPT for delivery reports, RFC 3461 4.1 and 4.2).
+    pub params: RcptParams<'static>,
+}
 
 impl Server {
     /// Whether an extra (caller-listed) capability of this kind is advertised.
@@ -171,9 +198,10 @@ impl Server {
         } else if !params.smtputf8 && !line.is_ascii() {
             replies::NEED_SMTPUTF8
         } else {
-            let pending = Pending::Mail {
+            let mut pending = Pending::Mail {
                 smtputf8: params.smtputf8,
                 binarymime: params.body == Some(Body::BinaryMime),
+                record: None,
             };
             let mut params = params;
             // RFC 4954 section 5: "if the client is not authenticated, then the server MUST
@@ -186,6 +214,15 @@ impl Server {
                 )));
             }
             let (from, params) = (from.into_owned(), params.into_owned());
+            if self.config.record_envelope {
+                if let Pending::Mail { record, .. } = &mut pending {
+                    *record = Some(Box::new(AcceptedEnvelope {
+                        from: from.clone(),
+                        params: params.clone(),
+                        recipients: Vec::new(),
+                    }));
+                }
+            }
             return self.ask(pending, Event::MailFrom { from, params });
         };
         self.error(&reply);
@@ -238,7 +275,14 @@ impl Server {
                     },
                 };
                 let (to, params) = (to.into_owned(), params.into_owned());
-                return self.ask(Pending::Rcpt { new_domain }, Event::RcptTo { to, params });
+                let record = self.config.record_envelope.then(|| {
+                    Box::new(AcceptedRecipient {
+                        to: to.clone(),
+                        params: params.clone(),
+                    })
+                });
+                let pending = Pending::Rcpt { new_domain, record };
+                return self.ask(pending, Event::RcptTo { to, params });
             }
         };
         self.error(&reply);

@@ -55,10 +55,13 @@
 //!
 //! # A message and its envelope
 //!
-//! [`Event::MessageEnd`] carries only the size: the machine keeps no copy of the
-//! addresses ([`Server::in_transaction`] and [`Server::recipients`] are all it says about
-//! the transaction), so a caller that stores or relays the message builds the envelope
-//! from the events it decided:
+//! [`Event::MessageEnd`] carries only the size. With
+//! [`ServerConfig::record_envelope`] the machine keeps the envelope the caller accepted,
+//! and [`Server::envelope`] gives it while `MessageEnd` waits for its decision. Without it
+//! the machine keeps no copy of the addresses ([`Server::in_transaction`] and
+//! [`Server::recipients`] are all it says about the transaction), and a caller that stores
+//! or relays the message builds the envelope from the events it decided, as the machine
+//! does:
 //!
 //! * an [`Event::MailFrom`] it accepts starts a new envelope. The event only comes when no
 //!   transaction is open (a second `MAIL` is answered `503 5.5.1` by the machine);
@@ -211,6 +214,7 @@ pub use config::{
     AuthConfig, BareLineEnding, ExchangeConfig, Extensions, LongLines, Mechanism, ServerConfig,
     ServerLimits, Timeouts,
 };
+pub use envelope::{AcceptedEnvelope, AcceptedRecipient};
 pub use event::{AuthAbort, Decision, DecisionError, Event, MessageAbort, NotAwaitingTls, TlsVerb};
 
 use body::BdatError;
@@ -321,6 +325,10 @@ pub struct Server {
     /// Octets handed out of `out` since `flush_marks` was last cleared.
     out_taken: usize,
     queued: VecDeque<Event>,
+    /// The accepted envelope, under [`ServerConfig::record_envelope`]: set by an accepted
+    /// MAIL, extended by each accepted RCPT, dropped with the `MessageEnd` decision; only
+    /// read while `txn` is open (see [`Server::envelope`]).
+    envelope: Option<Box<AcceptedEnvelope>>,
     phase: Phase,
     pending: Option<Pending>,
     skipping: bool,
@@ -452,6 +460,7 @@ impl Server {
             flush_marks: VecDeque::new(),
             out_taken: 0,
             queued: VecDeque::new(),
+            envelope: None,
             phase: Phase::Connect,
             pending: None,
             skipping: false,
@@ -1016,6 +1025,57 @@ impl Server {
     /// Recipients accepted in the current transaction.
     pub fn recipients(&self) -> usize {
         self.txn.map_or(0, |t| t.recipients)
+    }
+
+    /// The envelope of the open transaction as accepted so far, under
+    /// [`ServerConfig::record_envelope`]: the reverse-path and parameters of the accepted
+    /// `MAIL`, then each accepted `RCPT` in order, with its parameters. Recipients the
+    /// caller refused, or the machine refused itself (syntax, `max_recipients`, LIMITS),
+    /// are not in it, and a `RCPT` whose decision is still pending is not in it yet.
+    ///
+    /// While [`Event::MessageEnd`] waits for its decision this is the message's envelope;
+    /// the decision ends the transaction (whatever it is), and with it the envelope. `None`
+    /// without a transaction (none opened yet, or it ended with the `MessageEnd`
+    /// decision, `RSET`, a new `EHLO`/`HELO`, STARTTLS, or a message aborted after
+    /// `DATA`), and always `None` without `record_envelope`.
+    ///
+    /// ```
+    /// use ehlo::server::{Decision, Event, Server, ServerConfig};
+    /// use ehlo::{EnhancedCode, Reply};
+    /// use std::time::Instant;
+    ///
+    /// let mut config = ServerConfig::new("mx.example.test");
+    /// config.record_envelope = true;
+    /// let now = Instant::now();
+    /// let mut server = Server::new(config, now);
+    /// server.receive(now, b"EHLO c.example.test\r\nMAIL FROM:<a@example.test>\r\n\
+    ///     RCPT TO:<b@example.test> NOTIFY=NEVER\r\nRCPT TO:<x@elsewhere.test>\r\n\
+    ///     DATA\r\nHi\r\n.\r\n");
+    /// while let Some(event) = server.poll_event() {
+    ///     match event {
+    ///         Event::RcptTo { to, .. } if to.to_string().contains("elsewhere") => {
+    ///             server.decide(Decision::Reply(Reply::new(
+    ///                 550,
+    ///                 Some(EnhancedCode::new(5, 7, 1)),
+    ///                 "Relaying denied",
+    ///             )));
+    ///         }
+    ///         Event::MessageEnd { .. } => {
+    ///             let envelope = server.envelope().unwrap();
+    ///             assert_eq!(envelope.from.to_string(), "<a@example.test>");
+    ///             assert_eq!(envelope.recipients.len(), 1);
+    ///             assert_eq!(envelope.recipients[0].to.to_string(), "<b@example.test>");
+    ///             assert!(envelope.recipients[0].params.notify.is_some_and(|n| n.never));
+    ///             server.decide(Decision::Accept); // stored: the transaction is over
+    ///             assert!(server.envelope().is_none());
+    ///         }
+    ///         event if event.needs_decision() => server.decide(Decision::Default),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// ```
+    pub fn envelope(&self) -> Option<&AcceptedEnvelope> {
+        self.txn.and(self.envelope.as_deref())
     }
 
     /// Mail transactions started in this session.

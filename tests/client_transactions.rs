@@ -828,6 +828,30 @@ fn overlong_envid_or_orcpt_is_refused_before_sending() {
     );
 }
 
+/// RFC 5321 4.1.2: `esmtp-value = 1*(%d33-60 / %d62-126)`, so an empty ENVID would go
+/// out as `ENVID=` with no value, a malformed parameter the server refuses (`501 5.5.4`)
+/// along with the whole MAIL; the client refuses the message before sending anything
+/// instead, as for the other ENVIDs the server would refuse. (Found by the `e2e` fuzz
+/// target.)
+#[test]
+fn empty_envid_is_refused_before_sending() {
+    let mut e = env(&["b@example.test"]);
+    e.envid = Some(String::new());
+    let mut t = T::plain();
+    t.hello(&["DSN", "PIPELINING"]);
+    let id = t.c.send(e.clone(), "x\r\n").unwrap();
+    t.expect("");
+    assert_eq!(
+        results(&t.events()),
+        vec![(id, Err(MessageError::InvalidEnvelope))]
+    );
+    // Without DSN the ENVID is not sent, so the message goes.
+    let mut t = T::plain();
+    t.hello(&["PIPELINING"]);
+    t.c.send(e, "x\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+}
+
 /// RFC 3461 4.4 and 4.2: the ENVID and an ORCPT address are printable US-ASCII before
 /// xtext encoding (the `utf-8` address type of RFC 6533 also takes non-ASCII text). A
 /// control character, which the encoding would carry into the DSN's fields (a CR LF ends

@@ -83,9 +83,10 @@ pub struct Envelope {
     pub requiretls: bool,
     /// `RET=` (RFC 3461), sent only when DSN is advertised.
     pub ret: Option<Ret>,
-    /// `ENVID=` (RFC 3461), raw (the client xtext-encodes it), sent only with DSN: at
-    /// most 100 characters of printable US-ASCII (graphic, SP, HTAB; section 4.4), else
-    /// the send fails with [`MessageError::InvalidEnvelope`](super::MessageError::InvalidEnvelope).
+    /// `ENVID=` (RFC 3461), raw (the client xtext-encodes it), sent only with DSN: one to
+    /// 100 characters of printable US-ASCII (graphic, SP, HTAB; section 4.4; an empty one
+    /// would be `ENVID=` without the value RFC 5321 4.1.2 requires), else the send fails
+    /// with [`MessageError::InvalidEnvelope`](super::MessageError::InvalidEnvelope).
     pub envid: Option<String>,
     /// An Exchange XEXCH50 blob, sent only when the server advertises `XEXCH50`.
     pub xexch50: Option<Xexch50>,

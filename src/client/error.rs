@@ -76,7 +76,8 @@ pub enum MessageError {
     NoRecipients,
     /// A MAIL or RCPT line built from the envelope would hold a CR, LF or NUL (a
     /// hand-built ORCPT or ENVID value, say): command injection; or, when the server
-    /// offers DSN, an ENVID longer than 100 characters or an ORCPT address longer than 500
+    /// offers DSN, an empty ENVID (RFC 5321 4.1.2: a parameter value has at least one
+    /// character), an ENVID longer than 100 characters or an ORCPT address longer than 500
     /// (RFC 3461 4.4, 4.2), an ORCPT addr-type that is not an atom (RFC 3461 4.2), or a
     /// NOTIFY that is empty or combines NEVER with other values (RFC 3461 4.1), which the
     /// server would refuse. Nothing was sent.

@@ -241,13 +241,13 @@ impl Client {
         if dsn {
             // RFC 3461 4.4: an ENVID of at most 100 characters (before xtext encoding),
             // "printable (graphic and white space) characters from the US-ASCII
-            // repertoire".
+            // repertoire"; and not empty: RFC 5321 4.1.2 has `esmtp-value =
+            // 1*(%d33-60 / %d62-126)`, so `ENVID=` without a value is a malformed
+            // parameter the server refuses with the whole MAIL.
             let printable = |e: &str| e.bytes().all(|b| b == b'\t' || (0x20..=0x7e).contains(&b));
-            if env
-                .envid
-                .as_ref()
-                .is_some_and(|e| e.len() > crate::limits::MAX_ENVID || !printable(e))
-            {
+            if env.envid.as_ref().is_some_and(|e| {
+                e.is_empty() || e.len() > crate::limits::MAX_ENVID || !printable(e)
+            }) {
                 return Err(MessageError::InvalidEnvelope);
             }
             params.ret = env.ret;

@@ -112,12 +112,8 @@ fuzz_target!(|data: &[u8]| {
                             Command::Data if accept_data => {
                                 dec.begin_data(DecoderConfig::default())
                             }
-                            Command::Auth { .. } | Command::XExps { .. } => {
-                                sasl_next = accept_auth
-                            }
-                            Command::XExch50 { size, .. } if read_chunks => {
-                                dec.begin_chunk(size)
-                            }
+                            Command::Auth { .. } | Command::XExps { .. } => sasl_next = accept_auth,
+                            Command::XExch50 { size, .. } if read_chunks => dec.begin_chunk(size),
                             _ => {}
                         }
                         true

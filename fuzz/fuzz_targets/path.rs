@@ -14,7 +14,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let opts = ParseOptions {
-        leniency: if flags & 1 == 0 { Leniency::Lenient } else { Leniency::Strict },
+        leniency: if flags & 1 == 0 {
+            Leniency::Lenient
+        } else {
+            Leniency::Strict
+        },
         utf8: flags & 2 != 0,
         ..ParseOptions::default()
     };
@@ -24,24 +28,36 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(p) = ReversePath::parse(s, &opts) {
         let text = p.to_string();
-        assert_eq!(ReversePath::parse(&text, &opts).expect("reparse reverse-path"), p);
+        assert_eq!(
+            ReversePath::parse(&text, &opts).expect("reparse reverse-path"),
+            p
+        );
     }
     if let Ok(p) = ForwardPath::parse(s, &opts) {
         let text = p.to_string();
-        assert_eq!(ForwardPath::parse(&text, &opts).expect("reparse forward-path"), p);
+        assert_eq!(
+            ForwardPath::parse(&text, &opts).expect("reparse forward-path"),
+            p
+        );
     }
     if let Ok(p) = MailParams::parse(s, &opts) {
         let mut wire = Vec::new();
         p.encode(&mut wire);
         let text = std::str::from_utf8(&wire).expect("utf-8");
         let text = text.strip_prefix(' ').unwrap_or(text);
-        assert_eq!(MailParams::parse(text, &opts).expect("reparse mail params"), p);
+        assert_eq!(
+            MailParams::parse(text, &opts).expect("reparse mail params"),
+            p
+        );
     }
     if let Ok(p) = RcptParams::parse(s, &opts) {
         let mut wire = Vec::new();
         p.encode(&mut wire);
         let text = std::str::from_utf8(&wire).expect("utf-8");
         let text = text.strip_prefix(' ').unwrap_or(text);
-        assert_eq!(RcptParams::parse(text, &opts).expect("reparse rcpt params"), p);
+        assert_eq!(
+            RcptParams::parse(text, &opts).expect("reparse rcpt params"),
+            p
+        );
     }
 });

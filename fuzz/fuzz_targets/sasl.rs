@@ -46,7 +46,10 @@ fn check_server_error(ex: &ServerExchange, e: &SaslError) {
     let reply = e.reply();
     assert!((400..600).contains(&reply.code), "{e:?}");
     assert!(reply.line().ends_with("\r\n"));
-    assert!(!ex.expects_client_line(), "an error must end the exchange: {e:?}");
+    assert!(
+        !ex.expects_client_line(),
+        "an error must end the exchange: {e:?}"
+    );
 }
 
 fn check_server_step(ex: &mut ServerExchange, step: &ServerStep) {
@@ -67,7 +70,11 @@ fn check_server_step(ex: &mut ServerExchange, step: &ServerStep) {
             }
         }
         ServerStep::Token { data, .. } => {
-            let token: &[u8] = if data.len() % 2 == 0 { NTLM_CHALLENGE } else { data };
+            let token: &[u8] = if data.len() % 2 == 0 {
+                NTLM_CHALLENGE
+            } else {
+                data
+            };
             if let Ok(ServerStep::Challenge(text)) = ex.send_token(token) {
                 check_line(&text);
             }
@@ -147,7 +154,11 @@ fn client(mech: Mechanism, sasl_ir: bool, lines: &[&[u8]]) {
             Ok(ClientStep::OAuthError { line, .. }) => check_line(&line),
             Ok(ClientStep::NeedToken { .. }) => {
                 tokens = tokens.wrapping_add(1);
-                let token = if tokens == 1 { NTLM_NEGOTIATE } else { NTLM_AUTHENTICATE };
+                let token = if tokens == 1 {
+                    NTLM_NEGOTIATE
+                } else {
+                    NTLM_AUTHENTICATE
+                };
                 if let Ok(line) = ex.supply_token(token) {
                     check_line(&line);
                 }

@@ -18,7 +18,9 @@ fn decision(sel: u8) -> Decision {
         5 => Decision::Close(Reply::new(421, None, "Bye")),
         6 => Decision::AuthChallenge(vec![sel, 0, 255]),
         7 => Decision::AuthChallengeText(Cow::Borrowed("ntlm supported")),
-        8 => Decision::AuthSuccess { identity: "x".into() },
+        8 => Decision::AuthSuccess {
+            identity: "x".into(),
+        },
         9 => Decision::AuthFailure,
         10 => Decision::AuthTemporaryFailure,
         _ => Decision::Reply(Reply::new(354, None, "go")),

@@ -164,6 +164,43 @@ seeds["data_encode"] = [
     b"\x00\x20\x40\x60\r\n.\x00\r\n. \r\n",
 ]
 
+# e2e: 5 header bytes (server extensions; leniency, line policies, LIMITS, client
+# pipelining / chunking / small chunks; size, recipient and transaction limits; chunk
+# size; message count), then per message: flags (1 streamed, 2-4 declared type, 8-16
+# size mode, 32 null sender, 64 SMTPUTF8, 128 DSN), the sender's local part (length,
+# then an index per character), its domain, the recipients (count, then local part and
+# domain each), DSN parameters, the body (2-byte length, 0xFE n c for n * 8 copies of c);
+# then D, D decision bytes, and read sizes.
+E2E_LOCAL = "abcdefghijklmnopqrstuvwxyz0123AZ..-+_=!#$%&'*/?^`{|}~\"\" \\@"
+
+
+def e2e_local(s):
+    return bytes([len(s)] + [E2E_LOCAL.index(c) for c in s])
+
+
+def e2e_msg(flags, sender, rcpts, body, dsn=b""):
+    out = bytes([flags]) + e2e_local(sender) + b"\x00" + bytes([len(rcpts) - 1])
+    for r, d in rcpts:
+        out += e2e_local(r) + bytes([d])
+    out += dsn
+    return out + len(body).to_bytes(2, "little") + body
+
+
+E2E_TEXT = b"Subject: hi\r\n\r\n.leading dot\r\n..two\r\nend\r\n"
+E2E_SMUGGLE = b"body\r\n.\r\nMAIL FROM:<evil@example.test>\r\nRCPT TO:<v@example.test>\r\nDATA\r\nforged\r\n.\r\n"
+E2E_BINARY = b"bin\x00ary\nbare LF\rbare CR\r\n.\n.\r\n\xff\xfe\x00"
+E2E_LONG = b"x" + b"\xfe\x80y" + b"\r\n.\xfe\x7dz\r\n"
+seeds["e2e"] = [
+    b"\xff\x60\x00\x00\x02" + e2e_msg(0, "alice", [("bob", 0), ("carol", 2)], E2E_TEXT)
+    + e2e_msg(0, "dave", [("erin", 0)], E2E_SMUGGLE) + e2e_msg(0, "frank", [("x", 1)], E2E_BINARY) + b"\x00",
+    b"\xf9\x20\x00\x00\x02" + e2e_msg(0, "alice", [("bob", 0)], E2E_TEXT)
+    + e2e_msg(0, "dave", [("erin", 0)], E2E_SMUGGLE + b"no final CRLF") + e2e_msg(0, "frank", [("x", 1)], E2E_LONG) + b"\x00",
+    b"\xff\xe0\x00\x06\x01" + e2e_msg(1, "alice", [("bob", 0), ("carol", 0)], E2E_BINARY)
+    + e2e_msg(3, "dave", [("erin", 0)], E2E_TEXT) + b"\x00" + bytes([1, 2, 3, 5, 7, 11] * 20),
+    b"\xc1\x31\x1b\x00\x01" + e2e_msg(0xc0, "j\u00f6rg".replace("\u00f6", "o"), [("a", 4), ("b", 4), ("c", 4)], E2E_TEXT, b"\x03abc\x01\x1e")
+    + e2e_msg(0x21, "z", [("y", 255)], b"8bit \xc3\xa9t\xc3\xa9\r\n") + b"\x08\x00\x09\x0a\x0b\x0c\x0d\x0e\x00" + bytes([1] * 40),
+]
+
 for target, items in seeds.items():
     d = os.path.join(HERE, target)
     os.makedirs(d, exist_ok=True)

@@ -252,8 +252,19 @@ impl Side {
                         14 => close(),
                         _ => Decision::Accept,
                     };
-                    let accepted = self.decide(d);
                     let i = self.cur.expect("MessageEnd outside a transaction");
+                    // `record_envelope`: the machine's copy is what this caller accepted.
+                    let recorded = self.server.envelope().expect("an envelope at MessageEnd");
+                    assert_eq!(Some(&recorded.from), self.txns[i].from.as_ref());
+                    let to: Vec<_> = recorded.recipients.iter().map(|r| &r.to).collect();
+                    let accepted: Vec<_> = self.txns[i]
+                        .rcpts
+                        .iter()
+                        .filter(|(_, accepted)| *accepted)
+                        .map(|(to, _)| to)
+                        .collect();
+                    assert_eq!(to, accepted, "recorded recipients");
+                    let accepted = self.decide(d);
                     let t = &mut self.txns[i];
                     assert_eq!(size, t.content.len() as u64, "MessageEnd size");
                     assert!(t.end.is_none(), "two MessageEnd in one transaction");
@@ -307,6 +318,7 @@ fuzz_target!(|data: &[u8]| {
 
     // Server.
     let mut sc = ServerConfig::new("mx.example.test");
+    sc.record_envelope = true;
     let e = &mut sc.extensions;
     e.pipelining = h[0] & 1 != 0;
     e.chunking = h[0] & 2 != 0;

@@ -58,6 +58,8 @@ fuzz_target!(|data: &[u8]| {
     config.auth.builtin_exchanges = head[0] & 64 != 0;
     config.auth.mechanisms = vec![Mechanism::new("NTLM"), Mechanism::new("PLAIN")];
     config.exchange.exps_mechanisms = vec![Mechanism::new("NTLM")];
+    let record = head[1] & 1 != 0;
+    config.record_envelope = record;
     let now = Instant::now();
     let mut server = Server::new(config, now);
     let mut out = Vec::new();
@@ -81,6 +83,15 @@ fuzz_target!(|data: &[u8]| {
             }
             if e == Event::TlsUpgrade && sel & 1 == 0 {
                 let _ = server.tls_established();
+            }
+            // `record_envelope`: an envelope exactly while a transaction is open, with
+            // every recipient the transaction counts.
+            assert_eq!(
+                server.envelope().is_some(),
+                record && server.in_transaction()
+            );
+            if let Some(envelope) = server.envelope() {
+                assert_eq!(envelope.recipients.len(), server.recipients());
             }
         }
         while let Some(t) = server.poll_transmit() {

@@ -24,18 +24,21 @@ fn block_special<const CHECK_BARE: bool>(a: &[u8; BLOCK], b: &[u8; BLOCK]) -> bo
     hit != 0
 }
 
+/// The block of `buf` at `i` and the same shifted by one byte (`None` past the end): the
+/// two plain loads the block checks compare.
+#[inline(always)]
+fn pair_blocks(buf: &[u8], i: usize) -> Option<(&[u8; BLOCK], &[u8; BLOCK])> {
+    let a = buf.get(i..i + BLOCK)?.try_into().ok()?;
+    let b = buf.get(i + 1..i + 1 + BLOCK)?.try_into().ok()?;
+    Some((a, b))
+}
+
 /// Skips whole blocks with no special pair, starting at `i`; returns the first block start
 /// that has one (or whose block would reach past `end`).
 fn skip_blocks<const CHECK_BARE: bool>(buf: &[u8], mut i: usize, end: usize) -> usize {
     while i + BLOCK <= end {
-        let a = buf
-            .get(i..i + BLOCK)
-            .and_then(|w| <&[u8; BLOCK]>::try_from(w).ok());
-        let b = buf
-            .get(i + 1..i + 1 + BLOCK)
-            .and_then(|w| <&[u8; BLOCK]>::try_from(w).ok());
-        match (a, b) {
-            (Some(a), Some(b)) if !block_special::<CHECK_BARE>(a, b) => i += BLOCK,
+        match pair_blocks(buf, i) {
+            Some((a, b)) if !block_special::<CHECK_BARE>(a, b) => i += BLOCK,
             _ => break,
         }
     }
@@ -82,13 +85,7 @@ pub(crate) fn crlf_paired(buf: &[u8]) -> bool {
     // Pairs (i, i + 1) for i in 0..end.
     let mut i = 0;
     while i + BLOCK <= end {
-        let a = buf
-            .get(i..i + BLOCK)
-            .and_then(|w| <&[u8; BLOCK]>::try_from(w).ok());
-        let b = buf
-            .get(i + 1..i + 1 + BLOCK)
-            .and_then(|w| <&[u8; BLOCK]>::try_from(w).ok());
-        let (Some(a), Some(b)) = (a, b) else {
+        let Some((a, b)) = pair_blocks(buf, i) else {
             break;
         };
         let mut bare = 0u8;

@@ -818,6 +818,41 @@ mod tests {
         }
     }
 
+    /// Lines at and around the 998-octet limit, cut at every octet near a line end or
+    /// the limit: the fast scan and the exact walk agree after every piece.
+    #[test]
+    fn fast_scan_at_the_line_limit_across_cuts() {
+        for first in 996..=999usize {
+            for second in [0usize, 1, 998, 999] {
+                for tail in [&b""[..], b"\r", b"\r\n", b"x", b"\n"] {
+                    let mut body = b"\r\n".to_vec();
+                    body.resize(body.len() + first, b'a');
+                    body.extend_from_slice(b"\r\n");
+                    body.resize(body.len() + second, b'b');
+                    body.extend_from_slice(tail);
+                    let n = body.len();
+                    let near = |i: usize| i < 4 || i + 4 > n || (first..first + 6).contains(&i);
+                    let cuts: Vec<usize> = (0..=n).filter(|&i| near(i)).collect();
+                    for &c1 in &cuts {
+                        for &c2 in cuts.iter().filter(|&&c| c >= c1) {
+                            let (mut fast, mut exact) =
+                                (BodyScanner::default(), BodyScanner::default());
+                            for piece in [&body[..c1], &body[c1..c2], &body[c2..]] {
+                                fast.scan_with(piece, true);
+                                exact.scan_with(piece, false);
+                                assert_eq!(
+                                    (fast.seen, fast.line, fast.pending_cr),
+                                    (exact.seen, exact.line, exact.pending_cr),
+                                    "{first} {second} {tail:?}, cut at {c1} and {c2}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn across_chunks() {
         assert_eq!(chunks(&[b"a\r", b"\nb"]), BodyType::SevenBit);

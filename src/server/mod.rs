@@ -1151,6 +1151,96 @@ mod tests {
         assert_eq!(out, b"xaaabbce");
     }
 
+    /// Flush marks count from `out_taken`: whatever the mix of output, flushes,
+    /// `poll_transmit` and `transmit_into`, each transmit is one flushed run of output
+    /// (the unflushed rest alone last), as when every hand-out moved the later marks.
+    #[test]
+    fn mixed_hand_outs_end_at_the_flush_marks() {
+        let mut seed = 0x1234_5678_9abc_def1u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..2000 {
+            let mut s = session();
+            let (mut flushed, mut tail) = (VecDeque::<Vec<u8>>::new(), Vec::new());
+            let mut octet = 0u8;
+            for _ in 0..next() % 40 {
+                match next() % 6 {
+                    0 | 1 => {
+                        for _ in 0..next() % 4 {
+                            octet = octet.wrapping_add(1);
+                            s.out.extend_from_slice(&[octet]);
+                            tail.push(octet);
+                        }
+                    }
+                    2 => {
+                        s.flush();
+                        if !tail.is_empty() {
+                            flushed.push_back(std::mem::take(&mut tail));
+                        }
+                    }
+                    3 | 4 => {
+                        let want = flushed
+                            .pop_front()
+                            .or_else(|| Some(std::mem::take(&mut tail)).filter(|t| !t.is_empty()));
+                        assert_eq!(s.poll_transmit().map(|b| b.to_vec()), want);
+                    }
+                    _ => {
+                        let mut all = Vec::new();
+                        s.transmit_into(&mut all);
+                        let mut want: Vec<u8> = flushed.drain(..).flatten().collect();
+                        want.append(&mut tail);
+                        assert_eq!(all, want);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A BDAT chunk takes only its own octets: where the reads end (the chunk's last
+    /// octet at the end of one, the next command in the same read or the next) changes
+    /// nothing the client sees, DATA refused in a BDAT transaction included.
+    #[test]
+    fn bdat_chunks_at_read_ends() {
+        fn run(reads: &[&[u8]]) -> (Vec<u8>, usize) {
+            let now = Instant::now();
+            let mut s = Server::new(ServerConfig::new("mx.example.test"), now);
+            let (mut out, mut content) = (Vec::new(), 0);
+            for read in std::iter::once(&b""[..]).chain(reads.iter().copied()) {
+                s.receive(now, read);
+                while let Some(e) = s.poll_event() {
+                    if let Event::MessageChunk(b) = &e {
+                        content += b.len();
+                    }
+                    if e.needs_decision() {
+                        s.decide(Decision::Default);
+                    }
+                }
+                s.transmit_into(&mut out);
+            }
+            (out, content)
+        }
+        let head: &[u8] = b"EHLO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\n";
+        let rest: &[u8] = b"DATA\r\nx\r\n.\r\nBDAT 1 LAST\r\nzMAIL FROM:<a@b.test>\r\n\
+            RCPT TO:<c@d.test>\r\nDATA\r\ny\r\n.\r\nQUIT\r\n";
+        let whole = [head, b"BDAT 3\r\nabc", rest].concat();
+        let one = run(&[&whole]);
+        let text = String::from_utf8_lossy(&one.0);
+        assert!(
+            text.contains("250 2.0.0 3 octets received\r\n503 5.5.1 "),
+            "{text}"
+        );
+        assert_eq!(text.matches("Message accepted").count(), 2, "{text}");
+        assert_eq!(one.1, 3 + 1 + 3);
+        for at in 0..whole.len() {
+            let (a, b) = whole.split_at(at);
+            assert_eq!(run(&[a, b]), one, "split at {at}");
+        }
+    }
+
     #[test]
     fn decide_without_pending_is_ignored() {
         let mut s = session();

@@ -415,6 +415,62 @@ fn exchange_parameters_sent_only_when_advertised() {
     );
 }
 
+/// Exchange parameter values are public `XText`s a caller may fill by hand: one that is
+/// empty or not valid xtext (a space would end the value and start a parameter of the
+/// caller's text, RFC 5321 4.1.2) fails the message before anything is sent; one the server
+/// did not advertise is not sent, so it does not matter.
+#[test]
+fn exchange_parameter_values_that_are_not_xtext_are_refused_before_sending() {
+    use ehlo::client::MessageError;
+    use ehlo::syntax::xtext::XText;
+    let x = |s: &'static str| Some(XText(s.into()));
+    let result = |t: &mut T| {
+        t.events().into_iter().find_map(|e| match e {
+            Event::MessageResult { result, .. } => Some(result.map(|_| ())),
+            _ => None,
+        })
+    };
+    for bad in ["", "hub1 XOORG=evil.test", "a=b", "caf\u{e9}", "a+4"] {
+        // XSHADOW on MAIL, XRDST on RCPT: both advertised by Exchange 2016 on port 25.
+        for on_rcpt in [false, true] {
+            let mut e = env();
+            if on_rcpt {
+                e.recipients[0].exchange.xrdst = Some(XText(bad.into()));
+            } else {
+                e.exchange.xshadow = Some(XText(bad.into()));
+            }
+            let mut t = start(config(TlsPolicy::Never), EXCHANGE_2016_25);
+            t.events();
+            t.c.send(e, "x\r\n").unwrap();
+            assert_eq!(t.sent(), "", "{bad:?}");
+            assert_eq!(
+                result(&mut t),
+                Some(Err(MessageError::InvalidEnvelope)),
+                "{bad:?} on RCPT: {on_rcpt}"
+            );
+        }
+    }
+    // XOORG is not advertised there: never sent, never checked.
+    let mut e = env();
+    e.exchange.xoorg = x("not xtext at all");
+    let mut t = start(config(TlsPolicy::Never), EXCHANGE_2016_25);
+    t.c.send(e, "x\r\n").unwrap();
+    assert_eq!(
+        t.sent(),
+        "MAIL FROM:<alice@example.test> SIZE=3\r\nRCPT TO:<bob@example.test>\r\nBDAT 3 LAST\r\nx\r\n"
+    );
+    // XText::encode makes a valid value of anything.
+    let mut e = env();
+    e.exchange.xshadow = Some(XText::encode(b"hub1 XOORG=x"));
+    let mut t = start(config(TlsPolicy::Never), EXCHANGE_2016_25);
+    t.c.send(e, "x\r\n").unwrap();
+    assert_eq!(
+        t.sent(),
+        "MAIL FROM:<alice@example.test> SIZE=3 XSHADOW=hub1+20XOORG+3Dx\r\n\
+         RCPT TO:<bob@example.test>\r\nBDAT 3 LAST\r\nx\r\n"
+    );
+}
+
 #[test]
 fn x_anonymoustls_response_injection_is_refused() {
     let mut c = config(TlsPolicy::Opportunistic);

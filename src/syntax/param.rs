@@ -155,18 +155,48 @@ static NO_EXCHANGE_MAIL_PARAMS: ExchangeMailParams<'static> = ExchangeMailParams
     xorigfrom: None,
 };
 
-impl ExchangeMailParams<'_> {
+impl<'a> ExchangeMailParams<'a> {
     /// True when no parameter is set.
     pub(crate) fn is_empty(&self) -> bool {
         *self == NO_EXCHANGE_MAIL_PARAMS
     }
+
+    /// Every value slot, set or not.
+    pub(crate) fn values(&self) -> [Option<&XText<'a>>; 8] {
+        let ExchangeMailParams {
+            xshadow,
+            xoorg,
+            xmessagecontext,
+            xattrdirect,
+            xattrorgid,
+            xsysprobeid,
+            xmsgid,
+            xorigfrom,
+        } = self;
+        [
+            xshadow,
+            xoorg,
+            xmessagecontext,
+            xattrdirect,
+            xattrorgid,
+            xsysprobeid,
+            xmsgid,
+            xorigfrom,
+        ]
+        .map(Option::as_ref)
+    }
 }
 
-impl ExchangeRcptParams<'_> {
+impl<'a> ExchangeRcptParams<'a> {
     /// True when no parameter is set.
     pub(crate) fn is_empty(&self) -> bool {
         let ExchangeRcptParams { xorar, xrdst } = self;
         xorar.is_none() && xrdst.is_none()
+    }
+
+    /// Every value slot, set or not.
+    pub(crate) fn values(&self) -> [Option<&XText<'a>>; 2] {
+        [self.xorar.as_ref(), self.xrdst.as_ref()]
     }
 }
 

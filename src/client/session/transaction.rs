@@ -19,6 +19,16 @@ use crate::syntax::reply::Reply;
 use crate::syntax::xtext::XText;
 use std::borrow::Cow;
 
+/// Whether `x`, an Exchange parameter value the caller set (they are public `XText`s),
+/// can go on the MAIL or RCPT line as it is: non-empty (RFC 5321 4.1.2: `esmtp-value =
+/// 1*(...)`, so `XOORG=` is a malformed parameter the server refuses with the whole
+/// command) and valid xtext (RFC 3461 4, non-ASCII only under SMTPUTF8, RFC 6531 3.3), so
+/// that a space or `=` in it cannot end the value early and add a parameter of the
+/// caller's text. [`XText::encode`] makes a valid value of any octets.
+fn xtext_value_ok(x: &XText<'_>, smtputf8: bool) -> bool {
+    !x.as_str().is_empty() && crate::syntax::xtext::is_valid(x.as_str(), smtputf8)
+}
+
 /// A buffer of MAIL and RCPT lines up to this size is kept for the next transaction.
 const MAX_SPARE_LINES: usize = 4096;
 
@@ -269,6 +279,15 @@ impl Client {
         // ORCPT, say) would inject commands, so such an envelope is refused here.
         params.exchange = self.exchange_mail_params(&env.exchange).into();
         let smtputf8 = params.smtputf8;
+        if !params
+            .exchange
+            .values()
+            .into_iter()
+            .flatten()
+            .all(|x| xtext_value_ok(x, smtputf8))
+        {
+            return Err(MessageError::InvalidEnvelope);
+        }
         // One slot per recipient: empty for those this transaction sends, the client's
         // `452 4.5.3` for those held back under the server's LIMITS.
         let mut rcpt: Vec<RecipientStatus> = (0..env.recipients.len())
@@ -337,6 +356,15 @@ impl Client {
                 RcptParams::default()
             };
             params.exchange = self.exchange_rcpt_params(&r.exchange);
+            if !params
+                .exchange
+                .values()
+                .into_iter()
+                .flatten()
+                .all(|x| xtext_value_ok(x, smtputf8))
+            {
+                return Err(MessageError::InvalidEnvelope);
+            }
             let start = lines.len();
             put_rcpt_line(lines, &r.path, &params);
             if !lines.get(start..).is_some_and(clean_line) {

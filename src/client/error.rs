@@ -75,7 +75,9 @@ pub enum MessageError {
     #[error("the envelope has no recipients")]
     NoRecipients,
     /// A MAIL or RCPT line built from the envelope would hold a CR, LF or NUL (a
-    /// hand-built ORCPT or ENVID value, say): command injection; or, when the server
+    /// hand-built ORCPT or ENVID value, say): command injection; a hand-built path that
+    /// does not read back as itself (text that would end it early and add parameters), or
+    /// an Exchange parameter value that is empty or not xtext; or, when the server
     /// offers DSN, an empty ENVID (RFC 5321 4.1.2: a parameter value has at least one
     /// character), an ENVID longer than 100 characters or an ORCPT address longer than 500
     /// (RFC 3461 4.4, 4.2), an ORCPT addr-type that is not an atom (RFC 3461 4.2), or a

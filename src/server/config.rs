@@ -59,7 +59,7 @@ pub struct ServerConfig {
     /// the accepted `MAIL`, and every accepted `RCPT` with its parameters), readable with
     /// [`Server::envelope`](super::Server::envelope) while the transaction is open; at
     /// [`Event::MessageEnd`](super::Event::MessageEnd) that is the message's envelope.
-    /// Default off: the copy costs an allocation per `MAIL` and per `RCPT`, and a caller
+    /// Default off: the copy costs a few allocations per `MAIL` and per `RCPT`, and a caller
     /// that builds its own from the events does not need it.
     pub record_envelope: bool,
 }

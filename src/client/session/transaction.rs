@@ -15,8 +15,10 @@ use crate::data::{DataEncoder, EncoderConfig};
 use crate::syntax::capability::Capability;
 use crate::syntax::command::{put_mail_line, put_rcpt_line, Command};
 use crate::syntax::param::{self, MailParams, RcptParams};
+use crate::syntax::path::{ForwardPath, ReversePath};
 use crate::syntax::reply::Reply;
 use crate::syntax::xtext::XText;
+use crate::syntax::ParseOptions;
 use std::borrow::Cow;
 
 /// Whether `x`, an Exchange parameter value the caller set (they are public `XText`s),
@@ -27,6 +29,26 @@ use std::borrow::Cow;
 /// caller's text. [`XText::encode`] makes a valid value of any octets.
 fn xtext_value_ok(x: &XText<'_>, smtputf8: bool) -> bool {
     !x.as_str().is_empty() && crate::syntax::xtext::is_valid(x.as_str(), smtputf8)
+}
+
+/// Whether the path written at `at` in `lines` (its `<...>`) reads back as the path it was
+/// written from (`same`, given the text and the parse options). A path from
+/// [`Envelope::new`] or [`Envelope::recipient`] always does; one built by hand from the
+/// public types may not: a local part with a `>` and a space in it would end the path
+/// early and put parameters of the caller's text on the line (RFC 5321 4.1.2 has no
+/// room for either in a Dot-string). Reading back borrows, so it allocates nothing.
+fn path_written_as_is(lines: &[u8], at: usize, same: impl Fn(&str, &ParseOptions) -> bool) -> bool {
+    let opts = ParseOptions {
+        utf8: true,
+        ..ParseOptions::default()
+    };
+    let Some(rest) = lines.get(at..) else {
+        return false;
+    };
+    crate::syntax::path::closing_bracket(rest)
+        .and_then(|end| rest.get(..=end))
+        .and_then(|p| std::str::from_utf8(p).ok())
+        .is_some_and(|p| same(p, &opts))
 }
 
 /// A buffer of MAIL and RCPT lines up to this size is kept for the next transaction.
@@ -306,7 +328,11 @@ impl Client {
         lines.clear();
         lines.reserve(64 + 48 * sent);
         put_mail_line(lines, &env.from, &params);
-        if !clean_line(lines) {
+        if !clean_line(lines)
+            || !path_written_as_is(lines, b"MAIL FROM:".len(), |p, o| {
+                ReversePath::parse(p, o).is_ok_and(|p| p == env.from)
+            })
+        {
             return Err(MessageError::InvalidEnvelope);
         }
         for (r, slot) in env.recipients.iter().zip(&rcpt) {
@@ -367,7 +393,11 @@ impl Client {
             }
             let start = lines.len();
             put_rcpt_line(lines, &r.path, &params);
-            if !lines.get(start..).is_some_and(clean_line) {
+            let path_ok =
+                |p: &str, o: &ParseOptions| ForwardPath::parse(p, o).is_ok_and(|p| p == r.path);
+            if !lines.get(start..).is_some_and(clean_line)
+                || !path_written_as_is(lines, start + b"RCPT TO:".len(), path_ok)
+            {
                 return Err(MessageError::InvalidEnvelope);
             }
             if slot.reply.is_some() {

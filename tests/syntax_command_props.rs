@@ -114,6 +114,10 @@ proptest! {
             prop_assert_eq!(parsed.as_ref(), Ok(&cmd), "{:?}", String::from_utf8_lossy(&wire));
             prop_assert_eq!(parsed.unwrap().to_bytes(), wire.clone());
         }
+        // Every valid command passes the checked encoder, which writes the same bytes.
+        let mut checked = Vec::new();
+        prop_assert_eq!(cmd.encode_checked(&mut checked), Ok(()));
+        prop_assert_eq!(&checked, &wire);
         prop_assert_eq!(cmd.clone().into_owned(), cmd);
     }
 
@@ -134,6 +138,9 @@ proptest! {
                 prop_assert!(parse_command(&wire, &opts).is_err());
             }
         }
+        let mut checked = Vec::new();
+        prop_assert_eq!(cmd.encode_checked(&mut checked), Ok(()));
+        prop_assert_eq!(&checked, &wire);
         prop_assert_eq!(cmd.clone().into_owned(), cmd);
     }
 

@@ -1336,9 +1336,16 @@ fn put_auth(out: &mut impl BufMut, mech: &str, ir: &Option<InitialResponse<'_>>)
 impl<'a> Command<'a> {
     /// [`Command::encode`], for commands built from values the caller does not control (a
     /// proxy rewriting a parameter, a tool building commands from its input): writes the
-    /// line only if it is one line, i.e. no value holds a CR, LF or NUL. Otherwise `out` is
-    /// left as it was and [`EncodeError::LineBreak`] is returned, so a value such as
-    /// `"x\r\nRSET"` can never become a second command.
+    /// line only if it is one line, i.e. no value holds a CR, LF or NUL
+    /// ([`EncodeError::LineBreak`] otherwise), and if the line reads back as this same
+    /// command ([`EncodeError::NotReadBack`] otherwise: say, a hand-built local part
+    /// `a> NOTIFY=NEVER <b` that would end the path early and add a parameter, or an xtext
+    /// value with a space). On an error `out` is left as it was, so a value such as
+    /// `"x\r\nRSET"` can never become a second command, nor text a parameter.
+    ///
+    /// Reading back uses lenient parsing with UTF-8 allowed and no length limit: the
+    /// check is about what the line says, not about whether a server takes its length or
+    /// its UTF-8 (every command the parser returns passes it).
     ///
     /// ```
     /// use ehlo::syntax::command::Command;
@@ -1363,6 +1370,18 @@ impl<'a> Command<'a> {
         if memchr::memchr3(b'\r', b'\n', 0, line).is_some() {
             out.truncate(start);
             return Err(EncodeError::LineBreak);
+        }
+        let opts = ParseOptions {
+            utf8: true,
+            max_line: usize::MAX,
+            ..ParseOptions::default()
+        };
+        let read_back = out
+            .get(start..)
+            .is_some_and(|l| parse_command(l, &opts).is_ok_and(|c| c == *self));
+        if !read_back {
+            out.truncate(start);
+            return Err(EncodeError::NotReadBack);
         }
         Ok(())
     }
@@ -1610,6 +1629,44 @@ mod tests {
             assert_eq!(
                 cmd.encode_checked(&mut out),
                 Err(EncodeError::LineBreak),
+                "{cmd:?}"
+            );
+            assert_eq!(out, b"kept", "{cmd:?}");
+        }
+        // One line, but not the command it was written from: the rest of a local part
+        // or a value would become parameters (or a path would not close).
+        let xtext = |v: &'static str| Some(crate::syntax::xtext::XText(v.into()));
+        let mut with_space = MailParams::default();
+        with_space.envid = xtext("a SIZE=1");
+        let mut empty = RcptParams::default();
+        empty.exchange.xrdst = xtext("");
+        let not_read_back = [
+            Command::Mail {
+                from: ReversePath::Mailbox(mailbox("a> SIZE=1 <b")),
+                params: MailParams::default(),
+            },
+            Command::Rcpt {
+                to: ForwardPath::Mailbox(mailbox("a> NOTIFY=NEVER <b")),
+                params: RcptParams::default(),
+            },
+            Command::Rcpt {
+                to: ForwardPath::Mailbox(mailbox("a b")),
+                params: RcptParams::default(),
+            },
+            Command::Mail {
+                from: ReversePath::Null,
+                params: with_space,
+            },
+            Command::Rcpt {
+                to: ForwardPath::Postmaster,
+                params: empty,
+            },
+        ];
+        for cmd in not_read_back {
+            let mut out = b"kept".to_vec();
+            assert_eq!(
+                cmd.encode_checked(&mut out),
+                Err(EncodeError::NotReadBack),
                 "{cmd:?}"
             );
             assert_eq!(out, b"kept", "{cmd:?}");

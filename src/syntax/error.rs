@@ -294,4 +294,10 @@ pub enum EncodeError {
     /// the CRLF that ends them); NUL is in no command's grammar (RFC 5321 4.1.2).
     #[error("a value holds CR, LF or NUL and would break the command line")]
     LineBreak,
+    /// The line does not read back as the command it was written from: a value holds
+    /// text its place in the grammar cannot (RFC 5321 4.1.2), e.g. a `>` and a space in a
+    /// local part, which would end the path and turn the rest into parameters, or a
+    /// space in a parameter value.
+    #[error("the command line would not read back as the command it was written from")]
+    NotReadBack,
 }

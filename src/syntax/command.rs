@@ -1636,8 +1636,10 @@ mod tests {
         // One line, but not the command it was written from: the rest of a local part
         // or a value would become parameters (or a path would not close).
         let xtext = |v: &'static str| Some(crate::syntax::xtext::XText(v.into()));
-        let mut with_space = MailParams::default();
-        with_space.envid = xtext("a SIZE=1");
+        let with_space = MailParams {
+            envid: xtext("a SIZE=1"),
+            ..MailParams::default()
+        };
         let mut empty = RcptParams::default();
         empty.exchange.xrdst = xtext("");
         let not_read_back = [

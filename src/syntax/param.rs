@@ -155,48 +155,18 @@ static NO_EXCHANGE_MAIL_PARAMS: ExchangeMailParams<'static> = ExchangeMailParams
     xorigfrom: None,
 };
 
-impl<'a> ExchangeMailParams<'a> {
+impl ExchangeMailParams<'_> {
     /// True when no parameter is set.
     pub(crate) fn is_empty(&self) -> bool {
         *self == NO_EXCHANGE_MAIL_PARAMS
     }
-
-    /// Every value slot, set or not.
-    pub(crate) fn values(&self) -> [Option<&XText<'a>>; 8] {
-        let ExchangeMailParams {
-            xshadow,
-            xoorg,
-            xmessagecontext,
-            xattrdirect,
-            xattrorgid,
-            xsysprobeid,
-            xmsgid,
-            xorigfrom,
-        } = self;
-        [
-            xshadow,
-            xoorg,
-            xmessagecontext,
-            xattrdirect,
-            xattrorgid,
-            xsysprobeid,
-            xmsgid,
-            xorigfrom,
-        ]
-        .map(Option::as_ref)
-    }
 }
 
-impl<'a> ExchangeRcptParams<'a> {
+impl ExchangeRcptParams<'_> {
     /// True when no parameter is set.
     pub(crate) fn is_empty(&self) -> bool {
         let ExchangeRcptParams { xorar, xrdst } = self;
         xorar.is_none() && xrdst.is_none()
-    }
-
-    /// Every value slot, set or not.
-    pub(crate) fn values(&self) -> [Option<&XText<'a>>; 2] {
-        [self.xorar.as_ref(), self.xrdst.as_ref()]
     }
 }
 

@@ -15,40 +15,28 @@ use crate::data::{DataEncoder, EncoderConfig};
 use crate::syntax::capability::Capability;
 use crate::syntax::command::{put_mail_line, put_rcpt_line, Command};
 use crate::syntax::param::{self, MailParams, RcptParams};
-use crate::syntax::path::{ForwardPath, ReversePath};
 use crate::syntax::reply::Reply;
 use crate::syntax::xtext::XText;
 use crate::syntax::ParseOptions;
 use std::borrow::Cow;
 
-/// Whether `x`, an Exchange parameter value the caller set (they are public `XText`s),
-/// can go on the MAIL or RCPT line as it is: non-empty (RFC 5321 4.1.2: `esmtp-value =
-/// 1*(...)`, so `XOORG=` is a malformed parameter the server refuses with the whole
-/// command) and valid xtext (RFC 3461 4, non-ASCII only under SMTPUTF8, RFC 6531 3.3), so
-/// that a space or `=` in it cannot end the value early and add a parameter of the
-/// caller's text. [`XText::encode`] makes a valid value of any octets.
-fn xtext_value_ok(x: &XText<'_>, smtputf8: bool) -> bool {
-    !x.as_str().is_empty() && crate::syntax::xtext::is_valid(x.as_str(), smtputf8)
-}
-
-/// Whether the path written at `at` in `lines` (its `<...>`) reads back as the path it was
-/// written from (`same`, given the text and the parse options). A path from
-/// [`Envelope::new`] or [`Envelope::recipient`] always does; one built by hand from the
-/// public types may not: a local part with a `>` and a space in it would end the path
-/// early and put parameters of the caller's text on the line (RFC 5321 4.1.2 has no
-/// room for either in a Dot-string). Reading back borrows, so it allocates nothing.
-fn path_written_as_is(lines: &[u8], at: usize, same: impl Fn(&str, &ParseOptions) -> bool) -> bool {
+/// Whether `line`, a MAIL or RCPT line just written from the envelope, reads back as the
+/// command it was written from (`same`). A line written from [`Envelope::new`] and
+/// [`Envelope::recipient`] paths and the client's own parameters always does; paths and
+/// values built by hand from the public types may not: a local part with a `>` and a space
+/// would end the path early, and a space in an Exchange parameter's `XText` would end the
+/// value, each putting the caller's text on the line as parameters; an empty value is a
+/// malformed parameter (RFC 5321 4.1.2: `esmtp-value = 1*(...)`) the server would refuse
+/// with the whole command; and UTF-8 outside an SMTPUTF8 transaction (`smtputf8`) is what
+/// the server refuses (RFC 6531 3.3). Read back leniently and with no length limit, as
+/// [`Command::encode_checked`] does; parsing borrows, so a usual line allocates nothing.
+fn reads_back(line: &[u8], smtputf8: bool, same: impl FnOnce(&Command<'_>) -> bool) -> bool {
     let opts = ParseOptions {
-        utf8: true,
+        utf8: smtputf8,
+        max_line: usize::MAX,
         ..ParseOptions::default()
     };
-    let Some(rest) = lines.get(at..) else {
-        return false;
-    };
-    crate::syntax::path::closing_bracket(rest)
-        .and_then(|end| rest.get(..=end))
-        .and_then(|p| std::str::from_utf8(p).ok())
-        .is_some_and(|p| same(p, &opts))
+    crate::syntax::command::parse_command(line, &opts).is_ok_and(|c| same(&c))
 }
 
 /// A buffer of MAIL and RCPT lines up to this size is kept for the next transaction.
@@ -301,15 +289,6 @@ impl Client {
         // ORCPT, say) would inject commands, so such an envelope is refused here.
         params.exchange = self.exchange_mail_params(&env.exchange).into();
         let smtputf8 = params.smtputf8;
-        if !params
-            .exchange
-            .values()
-            .into_iter()
-            .flatten()
-            .all(|x| xtext_value_ok(x, smtputf8))
-        {
-            return Err(MessageError::InvalidEnvelope);
-        }
         // One slot per recipient: empty for those this transaction sends, the client's
         // `452 4.5.3` for those held back under the server's LIMITS.
         let mut rcpt: Vec<RecipientStatus> = (0..env.recipients.len())
@@ -328,11 +307,8 @@ impl Client {
         lines.clear();
         lines.reserve(64 + 48 * sent);
         put_mail_line(lines, &env.from, &params);
-        if !clean_line(lines)
-            || !path_written_as_is(lines, b"MAIL FROM:".len(), |p, o| {
-                ReversePath::parse(p, o).is_ok_and(|p| p == env.from)
-            })
-        {
+        let mail_ok = |c: &Command<'_>| matches!(c, Command::Mail { from, params: p } if *from == env.from && *p == params);
+        if !clean_line(lines) || !reads_back(lines, smtputf8, mail_ok) {
             return Err(MessageError::InvalidEnvelope);
         }
         for (r, slot) in env.recipients.iter().zip(&rcpt) {
@@ -382,21 +358,12 @@ impl Client {
                 RcptParams::default()
             };
             params.exchange = self.exchange_rcpt_params(&r.exchange);
-            if !params
-                .exchange
-                .values()
-                .into_iter()
-                .flatten()
-                .all(|x| xtext_value_ok(x, smtputf8))
-            {
-                return Err(MessageError::InvalidEnvelope);
-            }
             let start = lines.len();
             put_rcpt_line(lines, &r.path, &params);
-            let path_ok =
-                |p: &str, o: &ParseOptions| ForwardPath::parse(p, o).is_ok_and(|p| p == r.path);
-            if !lines.get(start..).is_some_and(clean_line)
-                || !path_written_as_is(lines, start + b"RCPT TO:".len(), path_ok)
+            let rcpt_ok = |c: &Command<'_>| matches!(c, Command::Rcpt { to, params: p } if *to == r.path && *p == params);
+            if !lines
+                .get(start..)
+                .is_some_and(|l| clean_line(l) && reads_back(l, smtputf8, rcpt_ok))
             {
                 return Err(MessageError::InvalidEnvelope);
             }

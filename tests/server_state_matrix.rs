@@ -1044,7 +1044,7 @@ const FULL: &[Cell] = &[
     // RFC 5321 4.2.4: an unrecognized command is `500` (4.3.2: any command may get it). The
     // caller is asked (`Event::Unknown`) and `Decision::Default` is `500 5.5.1` (RFC 3463 X.5.1,
     // "out of sequence or unsupported"; X.5.2 would fit too: one allowed answer); nothing
-    // changes. Sasl: not BASE64 (`Y` alone is fine, but 5 characters do not decode).
+    // changes. Sasl: five characters are not BASE64 (not a multiple of four): `501 5.5.2`.
     (St::Greeted, "XYZZY", "500 5.5.1", After::Same),
     (St::Helo, "XYZZY", "500 5.5.1", After::Same),
     (St::Ehlo, "XYZZY", "500 5.5.1", After::Same),

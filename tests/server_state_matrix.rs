@@ -1215,9 +1215,16 @@ fn authentication_required() {
         // RFC 5321 3.3 MUST: RCPT without MAIL is `503` (RFC 4954's 530 for other commands
         // is a SHOULD; the MUST wins).
         (St::Ehlo, "RCPT TO:<b@example.test>", "503 5.5.1", After::Same),
-        // VRFY still reaches the caller (RFC 4954 section 6 SHOULD would make it `530`:
-        // allowed, listed in the audit report).
-        (St::Ehlo, "VRFY someone", "252 2.5.0", After::Same),
+        // RFC 4954 section 6 SHOULD: `530 5.7.0` to the other commands that need
+        // authentication under this policy; VRFY and EXPN would disclose mailboxes and ETRN
+        // start queue runs for an unknown client. Once authenticated they reach the caller.
+        (St::Ehlo, "VRFY someone", "530 5.7.0", After::Same),
+        (St::Helo, "VRFY someone", "530 5.7.0", After::Same),
+        (St::Ehlo, "EXPN list", "530 5.7.0", After::Same),
+        (St::Authed, "VRFY someone", "252 2.5.0", After::Same),
+        (St::Authed, "EXPN list", "502 5.5.1", After::Same),
+        // HELP and STARTTLS need no authentication.
+        (St::Ehlo, "HELP", "214 2.0.0", After::Same),
         // EHLO, NOOP, RSET and QUIT never need authentication (section 6).
         (St::Ehlo, "NOOP", "250 2.0.0", After::Same),
         (St::Ehlo, "RSET", "250 2.0.0", After::Same),

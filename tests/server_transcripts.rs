@@ -1567,6 +1567,35 @@ fn auth_require_tls_and_require_auth() {
     ));
 }
 
+/// RFC 4954 section 6: with authentication required, VRFY, EXPN and ETRN from an
+/// unauthenticated client get `530 5.7.0` and never reach the caller (they would tell it
+/// which mailboxes exist, or start queue runs); after AUTH the caller answers them.
+#[test]
+fn require_auth_covers_vrfy_expn_and_etrn() {
+    let mut c = auth_config();
+    c.auth.require_auth = true;
+    c.extensions.etrn = true;
+    let queries = "VRFY bob\r\nEXPN staff\r\nETRN example.test\r\n";
+    let input = t(EHLO) + queries + "AUTH NTLM =\r\n" + queries;
+    let mut asked = Vec::new();
+    let r = run(c, input.as_bytes(), |e| match e {
+        Event::AuthStart { .. } => Decision::AuthSuccess {
+            identity: "a".into(),
+        },
+        Event::Vrfy { .. } | Event::Expn { .. } | Event::Etrn { .. } => {
+            asked.push(format!("{e:?}"));
+            Decision::Default
+        }
+        _ => Decision::Default,
+    });
+    let text = r.text();
+    let refused = "530 5.7.0 Authentication required\r\n".repeat(3);
+    let ok = text.find("235 2.7.0").expect("authenticated");
+    assert!(text[..ok].ends_with(&refused), "{text}");
+    assert!(!text[ok..].contains("530"), "{text}");
+    assert_eq!(asked.len(), 3, "{asked:?}");
+}
+
 #[test]
 fn authenticated_identity_and_mail_auth_param() {
     let mut c = auth_config();

@@ -150,6 +150,16 @@ impl Server {
     /// where it was found; the parser, which counts every line as ending in CRLF (RFC 5321
     /// 4.5.3.1.4), gets that much room, so a line ended by a bare LF (taken under
     /// [`Leniency::Lenient`]) is not one octet too long for it.
+    /// `auth.require_auth` and no successful AUTH yet (X-EXPS does not count): MAIL, VRFY,
+    /// EXPN and ETRN get `530 5.7.0` (RFC 4954 section 6: every command but AUTH, EHLO,
+    /// HELO, NOOP, RSET and QUIT, where policy requires authentication; VRFY and EXPN
+    /// would tell an unauthenticated client which mailboxes exist, and ETRN would start
+    /// queue runs for it). RCPT, DATA and BDAT without a transaction keep RFC 5321's
+    /// `503` (a MUST), and HELP and STARTTLS are served.
+    pub(super) fn needs_auth(&self) -> bool {
+        self.config.auth.require_auth && self.auth_identity.is_none()
+    }
+
     fn parse_options(&self, utf8: bool, content: usize) -> ParseOptions {
         ParseOptions {
             leniency: self.config.leniency,
@@ -245,6 +255,10 @@ impl Server {
                 self.send(&replies::OK);
                 Step::Event(Event::Reset)
             }
+            Command::Vrfy { .. } | Command::Expn { .. } if self.needs_auth() => {
+                self.error(&replies::AUTH_REQUIRED);
+                Step::Progress
+            }
             Command::Vrfy { arg } => {
                 let (arg, smtputf8) = self.utf8_query_arg(&arg);
                 self.ask(Pending::Vrfy, Event::Vrfy { arg, smtputf8 })
@@ -263,6 +277,8 @@ impl Server {
                     self.error(&replies::NOT_IMPLEMENTED);
                 } else if !esmtp {
                     self.error(&replies::SEND_EHLO_FIRST);
+                } else if self.needs_auth() {
+                    self.error(&replies::AUTH_REQUIRED);
                 } else {
                     return self.ask(
                         Pending::Etrn,

@@ -199,7 +199,9 @@ pub struct AuthConfig {
     pub allow_plaintext_without_tls: bool,
     /// Refuse every AUTH before TLS with `538 5.7.11` (and advertise AUTH only under TLS).
     pub require_tls: bool,
-    /// Refuse MAIL with `530 5.7.0` until the client authenticated (submission, RFC 6409).
+    /// Refuse MAIL, VRFY, EXPN and ETRN with `530 5.7.0` until the client authenticated
+    /// with AUTH (submission, RFC 6409; RFC 4954 section 6). The caller never sees those
+    /// commands from an unauthenticated client.
     pub require_auth: bool,
     /// Run the exchange of the mechanisms [`crate::sasl::ServerExchange`] implements
     /// (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER, NTLM, GSSAPI) inside the machine: the caller

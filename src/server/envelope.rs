@@ -178,7 +178,7 @@ impl Server {
             replies::SEND_HELO_FIRST
         } else if self.txn.is_some() {
             replies::NESTED_MAIL
-        } else if self.config.auth.require_auth && self.auth_identity.is_none() {
+        } else if self.needs_auth() {
             replies::AUTH_REQUIRED
         } else if self.transactions >= self.limits.transactions {
             self.send(&replies::TOO_MANY_TRANSACTIONS);

@@ -43,6 +43,8 @@ enum At {
     Auth2,
     /// The password (`235` expected).
     Auth3,
+    /// `AUTH PLAIN` with its initial response (RFC 4954 4): one step, `235` expected.
+    AuthPlain,
     /// MAIL, one command at a time.
     Mail,
     /// The first RCPT (M1 has two).
@@ -59,6 +61,11 @@ enum At {
     PipeMail,
     /// PIPELINING: the reply to the first RCPT (MAIL accepted).
     PipeRcpt,
+    /// PIPELINING: the reply to the second RCPT, the first refused (`550`); DATA sent.
+    PipeRcptLast,
+    /// PIPELINING: both RCPTs refused, DATA answered `354` all the same: the client ends
+    /// the empty content (`.`); the reply to it.
+    PipeEmptyDataEnd,
     /// PIPELINING: the reply to DATA (both RCPTs accepted).
     PipeData,
     /// PIPELINING: the end of data.
@@ -86,6 +93,7 @@ const POINTS: &[At] = &[
     At::Auth1,
     At::Auth2,
     At::Auth3,
+    At::AuthPlain,
     At::Mail,
     At::Rcpt1,
     At::Rcpt2,
@@ -94,6 +102,8 @@ const POINTS: &[At] = &[
     At::DataEnd,
     At::PipeMail,
     At::PipeRcpt,
+    At::PipeRcptLast,
+    At::PipeEmptyDataEnd,
     At::PipeData,
     At::PipeDataEnd,
     At::Bdat1,
@@ -110,7 +120,7 @@ impl At {
         match self {
             At::Greeting | At::StartTls | At::StartTlsRequired => 220,
             At::Auth1 | At::Auth2 => 334,
-            At::Auth3 => 235,
+            At::Auth3 | At::AuthPlain => 235,
             At::Data | At::PipeData => 354,
             At::Quit => 221,
             _ => 250,
@@ -126,7 +136,7 @@ impl At {
             | At::Data
             | At::PipeData
             | At::Quit => 250,
-            At::Auth1 | At::Auth2 | At::Auth3 => 250,
+            At::Auth1 | At::Auth2 | At::Auth3 | At::AuthPlain => 250,
             _ => 251,
         }
     }
@@ -141,13 +151,19 @@ impl At {
 
     fn caps(self) -> Vec<&'static str> {
         match self {
-            At::PipeMail | At::PipeRcpt | At::PipeData | At::PipeDataEnd => {
+            At::PipeMail
+            | At::PipeRcpt
+            | At::PipeRcptLast
+            | At::PipeEmptyDataEnd
+            | At::PipeData
+            | At::PipeDataEnd => {
                 vec!["PIPELINING", "SIZE 1000"]
             }
             At::Bdat1 | At::Bdat2 => vec!["CHUNKING", "SIZE 1000"],
             At::PipeBdat1 | At::PipeBdat2 => vec!["PIPELINING", "CHUNKING", "SIZE 1000"],
             At::StartTls | At::StartTlsRequired => vec!["STARTTLS", "SIZE 1000"],
             At::Auth1 | At::Auth2 | At::Auth3 => vec!["AUTH LOGIN", "SIZE 1000"],
+            At::AuthPlain => vec!["AUTH PLAIN", "SIZE 1000"],
             _ => vec!["SIZE 1000"],
         }
     }
@@ -161,7 +177,7 @@ impl At {
             At::StartTls | At::StartTlsRequired => "220 ready to start TLS\r\n".into(),
             At::Auth1 => "334 VXNlcm5hbWU6\r\n".into(),
             At::Auth2 => "334 UGFzc3dvcmQ6\r\n".into(),
-            At::Auth3 => "235 authenticated\r\n".into(),
+            At::Auth3 | At::AuthPlain => "235 authenticated\r\n".into(),
             At::Data | At::PipeData => "354 go ahead\r\n".into(),
             At::Quit => "221 bye\r\n".into(),
             _ => "250 ok\r\n".into(),
@@ -175,7 +191,10 @@ impl At {
             At::Rset => vec![("M2", "deferred")],
             At::Quit => vec![],
             // RFC 5321 4.2.1: the refused recipient's own 5yz decides for it.
-            At::RcptLast => vec![("M1", "failed, deferred"), ("M2", "deferred")],
+            At::RcptLast | At::PipeRcptLast => vec![("M1", "failed, deferred"), ("M2", "deferred")],
+            // RFC 5321 3.3: M1 failed already (no recipient accepted) and keeps that
+            // result, whatever ends the session.
+            At::PipeEmptyDataEnd => vec![("M1", "failed, failed"), ("M2", "deferred")],
             _ => vec![("M1", "deferred, deferred"), ("M2", "deferred")],
         }
     }
@@ -359,10 +378,19 @@ fn msg_outcome(code: u16) -> &'static str {
     }
 }
 
+/// The result of a message still open when the session ends with `reason`.
+fn open_message_result(p: At, m: &str, reason: &str, outcomes: &str) -> String {
+    if p == At::PipeEmptyDataEnd && m == "M1" {
+        format!("{m} no-valid-recipients [{outcomes}]")
+    } else {
+        format!("{m} closed: {reason} [{outcomes}]")
+    }
+}
+
 /// The session ends at once, nothing sent: every open message fails with the reason.
 fn close(p: At, reason: &str, mut events: Vec<String>) -> Want {
     for (m, outcomes) in p.open_messages() {
-        events.push(format!("{m} closed: {reason} [{outcomes}]"));
+        events.push(open_message_result(p, m, reason, outcomes));
     }
     events.push(format!("closed: {reason}"));
     Want {
@@ -376,7 +404,7 @@ fn close(p: At, reason: &str, mut events: Vec<String>) -> Want {
 /// at once with the reason, which the `221` keeps.
 fn quit(p: At, reason: &str, mut events: Vec<String>) -> Want {
     for (m, outcomes) in p.open_messages() {
-        events.push(format!("{m} closed: {reason} [{outcomes}]"));
+        events.push(open_message_result(p, m, reason, outcomes));
     }
     Want {
         events,
@@ -496,7 +524,7 @@ fn want(p: At, f: F) -> Option<Want> {
             // Required: no mail in the clear; QUIT.
             _ => quit(p, &format!("tls-unavailable {c}"), vec![]),
         },
-        At::Auth1 | At::Auth2 | At::Auth3 => match (class, c) {
+        At::Auth1 | At::Auth2 | At::Auth3 | At::AuthPlain => match (class, c) {
             // RFC 4954 4: 334 asks for the next response (LOGIN: the user name, then
             // the password).
             (3, 334) => go(
@@ -507,7 +535,13 @@ fn want(p: At, f: F) -> Option<Want> {
             // RFC 4954 4, 6: 235 (or any 2yz, by its first digit, RFC 5321 4.2.1) ends
             // the exchange successfully, also before the last step (the server decides).
             (2, _) => go(
-                vec![format!("authenticated LOGIN {c}"), "ready".into()],
+                vec![
+                    format!(
+                        "authenticated {} {c}",
+                        if p == At::AuthPlain { "PLAIN" } else { "LOGIN" }
+                    ),
+                    "ready".into(),
+                ],
                 MAIL,
                 s(&[M1_OK, M2_OK]),
             ),
@@ -605,6 +639,37 @@ fn want(p: At, f: F) -> Option<Want> {
                     format!("M1 no-valid-recipients [failed, {}]", rcpt_outcome(c)),
                 ],
                 "RSET\r\n",
+                s(&[M2_OK]),
+            ),
+        },
+        At::PipeRcptLast => match class {
+            2 => go(
+                vec![format!("M1#1 accepted {c}")],
+                "",
+                s(&["M1 ok 250 [failed, delivered]", M2_OK]),
+            ),
+            3 => close(p, &format!("unexpected RCPT {c}"), vec![]),
+            // RFC 2920 3.1: DATA went out in the group; with no recipient accepted its
+            // reply (503 or 554, RFC 5321 3.3) is awaited, then the message fails and RSET
+            // goes out with the next group.
+            _ => go(
+                vec![format!("M1#1 refused {c}")],
+                "",
+                vec![
+                    format!("M1 no-valid-recipients [failed, {}]", rcpt_outcome(c)),
+                    M2_OK.into(),
+                ],
+            ),
+        },
+        At::PipeEmptyDataEnd => match class {
+            3 => close(p, &format!("unexpected end of data {c}"), vec![]),
+            // RFC 2920 3.1: the server took DATA although no recipient was accepted; the
+            // client ended the (empty) content to stay in step. Whatever the reply, no
+            // recipient was accepted, so nothing was delivered (RFC 5321 3.3); RSET and
+            // the next group follow.
+            _ => go(
+                s(&["M1 no-valid-recipients [failed, failed]"]),
+                format!("RSET\r\n{}", flight2()),
                 s(&[M2_OK]),
             ),
         },
@@ -1007,14 +1072,18 @@ fn setup(p: At) -> (T, Peer) {
     let mut config = ClientConfig::new("client.example.test");
     match p {
         At::StartTlsRequired => config.tls = TlsPolicy::Required,
-        At::Auth1 | At::Auth2 | At::Auth3 => {
+        At::Auth1 | At::Auth2 | At::Auth3 | At::AuthPlain => {
             config.implicit_tls = true;
             config.credentials = Some(Credentials::Password {
                 authzid: None,
                 username: "alice".into(),
                 password: "s3cret".into(),
             });
-            config.auth_mechanisms = Some(vec![Mechanism::Login]);
+            config.auth_mechanisms = Some(vec![if p == At::AuthPlain {
+                Mechanism::Plain
+            } else {
+                Mechanism::Login
+            }]);
         }
         At::Bdat1 | At::Bdat2 | At::PipeBdat1 | At::PipeBdat2 => config.bdat_chunk_size = 2,
         _ => {}
@@ -1050,6 +1119,7 @@ fn setup(p: At) -> (T, Peer) {
             ("334 VXNlcm5hbWU6\r\n", b64("alice")),
             ("334 UGFzc3dvcmQ6\r\n", b64("s3cret")),
         ],
+        At::AuthPlain => vec![(&caps, format!("AUTH PLAIN {}", b64("\0alice\0s3cret")))],
         At::Mail => vec![(&caps, MAIL.into())],
         At::Rcpt1 => vec![(&caps, MAIL.into()), ("250 ok\r\n", RCPT_B.into())],
         At::Rcpt2 => vec![
@@ -1077,6 +1147,17 @@ fn setup(p: At) -> (T, Peer) {
         ],
         At::PipeMail => vec![(&caps, flight1)],
         At::PipeRcpt => vec![(&caps, flight1), ("250 ok\r\n", String::new())],
+        At::PipeRcptLast => vec![
+            (&caps, flight1),
+            ("250 ok\r\n550 no such user\r\n", String::new()),
+        ],
+        At::PipeEmptyDataEnd => vec![
+            (&caps, flight1),
+            (
+                "250 ok\r\n550 no such user\r\n550 no such user\r\n354 go ahead\r\n",
+                ".\r\n".into(),
+            ),
+        ],
         At::PipeData => vec![
             (&caps, flight1),
             ("250 ok\r\n250 ok\r\n250 ok\r\n", String::new()),

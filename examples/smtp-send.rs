@@ -225,10 +225,19 @@ struct Sasl {
     password: String,
     domain: String,
     allow_plaintext: bool,
+    /// Challenges answered so far in this exchange.
+    answered: u32,
+    /// The mechanism's last message went out: a further challenge is cancelled.
+    finished: bool,
 }
 
 impl Sasl {
-    fn answer(&self, ch: &AuthChallenge, tls: bool) -> Result<AuthResponse, Error> {
+    /// The answer to `ch`. Each mechanism's exchange is finite (PLAIN: one message, RFC
+    /// 4616 section 2; LOGIN: the user name and the password, \[MS-XLOGIN\]; NTLM:
+    /// NEGOTIATE, then AUTHENTICATE, \[MS-SMTPNTLM\]), and a challenge beyond it is an
+    /// error, answered with `*` (RFC 4954 section 4): answering it would let a server keep
+    /// the client in the exchange forever, collecting the credentials again each time.
+    fn answer(&mut self, ch: &AuthChallenge, tls: bool) -> Result<AuthResponse, Error> {
         let m = ch.mechanism.as_str();
         if matches!(m, "PLAIN" | "LOGIN") && !tls && !self.allow_plaintext {
             return Err(format!(
@@ -237,6 +246,20 @@ impl Sasl {
             )
             .into());
         }
+        if !ch.initial {
+            self.answered += 1;
+        }
+        let beyond = match (m, ch.data.is_some()) {
+            // The user name and the password prompts.
+            ("LOGIN", _) => self.answered > 2,
+            // One NEGOTIATE again after "334 ntlm supported", no more.
+            ("NTLM", false) => self.answered > 1,
+            _ => false,
+        };
+        if self.finished || beyond {
+            return Err(format!("{m}: a challenge after the last message; cancelling").into());
+        }
+        self.finished = m == "PLAIN" || (m == "NTLM" && !ch.initial && ch.data.is_some());
         let plain = || {
             let mut v = vec![0u8];
             v.extend_from_slice(self.user.as_bytes());
@@ -309,7 +332,7 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
         config.tls = TlsPolicy::Never;
         None
     };
-    let sasl = match (&cli.user, &cli.password) {
+    let mut sasl = match (&cli.user, &cli.password) {
         (Some(user), Some(password)) => {
             config.credentials = Some(match &cli.auth {
                 None => Credentials::Password {
@@ -326,6 +349,8 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                 password: password.clone(),
                 domain: cli.domain.clone(),
                 allow_plaintext: cli.allow_plaintext_auth,
+                answered: 0,
+                finished: false,
             })
         }
         _ => None,
@@ -405,7 +430,7 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                     eprintln!("TLS established");
                 }
                 Event::AuthChallenge(ch) => {
-                    let sasl = sasl.as_ref().ok_or("AUTH challenge without credentials")?;
+                    let sasl = sasl.as_mut().ok_or("AUTH challenge without credentials")?;
                     let answer = match sasl.answer(&ch, client.is_tls()) {
                         Ok(a) => a,
                         Err(e) => {

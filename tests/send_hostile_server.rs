@@ -992,6 +992,59 @@ fn bdat_refused() {
     }
 }
 
+/// A server that answers every SASL line with another `334`: the client gives up after
+/// the exchange its mechanism defines (PLAIN: one message, RFC 4616; LOGIN: user name and
+/// password) instead of answering forever, resending the credentials each time; with
+/// `--auth` the example itself answers the challenges. Cancelled (`*`, RFC 4954 4), the
+/// exchange ends: no MAIL, and the password went out at most once.
+#[test]
+fn endless_auth_challenges() {
+    // (--auth, what the server offers)
+    let cases = [
+        (Some("PLAIN"), "PLAIN LOGIN"),
+        (Some("LOGIN"), "PLAIN LOGIN"),
+        (None, "PLAIN"),
+        (None, "LOGIN"),
+    ];
+    for (forced, offered) in cases {
+        let mut args = vec![
+            "--to",
+            "bob@example.test",
+            "--timeout",
+            "3",
+            "--user",
+            "bob",
+            "--password",
+            PASSWORD,
+            "--allow-plaintext-auth",
+        ];
+        if let Some(m) = forced {
+            args.extend_from_slice(&["--auth", m]);
+        }
+        let ehlo = format!("250-fake.test\r\n250 AUTH {offered}\r\n");
+        let o = case(&args, move |p| {
+            p.hello(ehlo.as_bytes());
+            for _ in 0..50 {
+                let Some(l) = p.line() else { return };
+                if l.eq_ignore_ascii_case("QUIT") {
+                    p.send(b"221 bye\r\n");
+                    p.close();
+                    return;
+                }
+                p.send(b"334 VXNlcm5hbWU6\r\n");
+            }
+            panic!("fake server: 50 SASL lines and still going");
+        });
+        assert_ne!(o.code(), Some(0), "{}", o.all());
+        o.assert_not_sent("MAIL");
+        o.assert_not_sent(MARKER);
+        let secrets = [base64(&format!("\0bob\0{PASSWORD}")), base64(PASSWORD)];
+        for secret in secrets {
+            assert!(o.sent.matches(&secret).count() <= 1, "{}", o.all());
+        }
+    }
+}
+
 /// A multi-line reply of 100 000 lines: the client stops at its line count limit (256),
 /// at once, exit 2.
 #[test]

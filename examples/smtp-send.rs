@@ -385,7 +385,9 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
         (Some(cfg), true) => {
             let name = rustls::pki_types::ServerName::try_from(host.clone())?;
             let handshake = TlsConnector::from(Arc::clone(cfg)).connect(name, tcp);
-            let stream = within(handshake_limit, "TLS handshake", handshake).await?;
+            let stream = within(handshake_limit, "TLS handshake", handshake)
+                .await
+                .map_err(|e| format!("TLS handshake failed: {e}"))?;
             eprintln!("TLS established (implicit)");
             Conn::Tls(Box::new(stream))
         }
@@ -404,13 +406,21 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let mut out = Vec::new();
     let mut delivered = false;
+    // Why the transport failed (a write, a STARTTLS handshake), when it did: the machine
+    // is told the connection is gone, so every message still gets its result and the
+    // report ends as for any lost connection, with this as the reason.
+    let mut lost: Option<String> = None;
     loop {
         out.clear();
         while let Some(bytes) = client.poll_transmit(Instant::now()) {
             out.extend_from_slice(&bytes);
         }
         if !out.is_empty() {
-            write_all(&mut conn, &out, write_limit).await?;
+            if let Err(e) = write_all(&mut conn, &out, write_limit).await {
+                eprintln!("write failed: {e}");
+                lost = Some(format!("write failed: {e}"));
+                client.peer_closed();
+            }
         }
         let mut progressed = false;
         while let Some(event) = client.poll_event() {
@@ -424,7 +434,15 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                     };
                     let name = rustls::pki_types::ServerName::try_from(host.clone())?;
                     let handshake = TlsConnector::from(Arc::clone(&cfg)).connect(name, tcp);
-                    let stream = within(handshake_limit, "TLS handshake", handshake).await?;
+                    let stream = match within(handshake_limit, "TLS handshake", handshake).await {
+                        Ok(stream) => stream,
+                        Err(e) => {
+                            eprintln!("TLS handshake failed: {e}");
+                            lost = Some(format!("TLS handshake failed: {e}"));
+                            client.peer_closed();
+                            continue;
+                        }
+                    };
                     conn = Conn::Tls(Box::new(stream));
                     client.tls_established()?;
                     eprintln!("TLS established");
@@ -529,7 +547,8 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                         println!("server said: {reply}");
                     }
                     if !delivered {
-                        println!("session ended before delivery: {reason}");
+                        let why = lost.take().unwrap_or_else(|| reason.to_string());
+                        println!("session ended before delivery: {why}");
                         // A lost or broken connection is exit 2, a refusal exit 1.
                         if matches!(
                             reason,
@@ -537,7 +556,7 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                                 | ehlo::client::CloseReason::Timeout(_)
                                 | ehlo::client::CloseReason::Protocol(_)
                         ) {
-                            return Err(format!("connection lost: {reason}").into());
+                            return Err(format!("connection lost: {why}").into());
                         }
                     }
                     return Ok(delivered && accepted.iter().all(|&a| a));

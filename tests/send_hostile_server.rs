@@ -497,7 +497,8 @@ fn closed_during_the_content() {
     }
 }
 
-/// The same with a message of 4 MiB, so that the write fails under the client's feet.
+/// The same with a message of 4 MiB, so that the write fails under the client's feet:
+/// the report still ends with the message's failure, as for any lost connection.
 #[test]
 fn closed_during_a_large_content() {
     let (_dir, file) = big_message(4 << 20);
@@ -517,6 +518,9 @@ fn closed_during_a_large_content() {
         p.close();
     });
     o.assert_exit(2);
+    o.assert_stderr("write failed: ");
+    o.assert_stdout("message: failed: session closed before the message completed");
+    o.assert_stdout("session ended before delivery: write failed: ");
     o.assert_not_stdout("message: delivered");
 }
 
@@ -702,8 +706,8 @@ fn endless_reply_line() {
     assert_eq!(o.sent, "", "{}", o.all());
 }
 
-/// STARTTLS answered `220`, then bytes that are not TLS: the handshake fails, exit 2, and
-/// nothing goes out in plaintext after the STARTTLS line.
+/// STARTTLS answered `220`, then bytes that are not TLS: the handshake fails, exit 2, the
+/// message is reported failed, and nothing goes out in plaintext after the STARTTLS line.
 #[test]
 fn starttls_then_garbage() {
     let o = case(
@@ -723,6 +727,9 @@ fn starttls_then_garbage() {
         },
     );
     o.assert_exit(2);
+    o.assert_stdout("message: failed: session closed before the message completed");
+    o.assert_stdout("session ended before delivery: TLS handshake failed: ");
+    o.assert_stderr("error: connection lost: TLS handshake failed: ");
     let after = o.sent.split_once("STARTTLS\r\n").map_or("", |(_, a)| a);
     assert!(
         !after.contains("EHLO") && !after.contains("MAIL"),
@@ -889,7 +896,7 @@ fn reply_before_ehlo() {
 }
 
 /// A server that never reads the content (its window fills up): the data-block timeout
-/// (RFC 5321 4.5.3.2.5) ends the run, exit 2.
+/// (RFC 5321 4.5.3.2.5) ends the run, exit 2, and the report says why.
 #[test]
 fn server_that_stops_reading() {
     let (_dir, file) = big_message(16 << 20);
@@ -908,6 +915,8 @@ fn server_that_stops_reading() {
     });
     o.assert_exit(2);
     assert!(o.took < Duration::from_secs(4), "{}", o.all());
+    o.assert_stdout("message: failed: session closed before the message completed");
+    o.assert_stdout("session ended before delivery: write failed: write: no progress in 1s");
     o.assert_not_stdout("message: delivered");
 }
 

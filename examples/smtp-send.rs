@@ -532,7 +532,21 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                                 current = indices.iter().map(|&i| current[i]).collect();
                                 client.send(again, body.clone())?;
                             }
-                            None => client.quit(),
+                            None => {
+                                // The message failed for good: each recipient the server
+                                // accepted at RCPT, or never got to, is told so, not left
+                                // with its "accepted" line as the last word.
+                                for r in recipients
+                                    .iter()
+                                    .filter(|r| r.accepted() || r.reply.is_none())
+                                {
+                                    let to = current.get(r.index).and_then(|&i| cli.to.get(i));
+                                    if let Some(to) = to {
+                                        println!("{to}: not delivered: {e}");
+                                    }
+                                }
+                                client.quit()
+                            }
                         }
                     }
                 },

@@ -336,7 +336,7 @@ fn greeting_554() {
     o.assert_exit(1);
     o.assert_stdout("server said: 554 5.3.2 no service for you");
     o.assert_stdout("session ended before delivery");
-    o.assert_not_stdout("delivered:");
+    o.assert_not_stdout("message: delivered");
     assert_eq!(o.sent, "QUIT\r\n", "{}", o.all());
 }
 
@@ -415,7 +415,8 @@ fn closing_421_at_mail() {
     o.assert_stdout(
         "message: failed: session closed before the message completed: server closing: 421 4.3.2",
     );
-    o.assert_not_stdout("delivered:");
+    o.assert_stdout("bob@example.test: not delivered: session closed");
+    o.assert_not_stdout("message: delivered");
     o.assert_not_sent("RCPT");
     o.assert_nothing_secret_sent();
 }
@@ -425,7 +426,7 @@ fn closing_421_at_rcpt() {
     let o = closing_421("RCPT");
     o.assert_exit(1);
     o.assert_stdout("message: failed");
-    o.assert_not_stdout("delivered:");
+    o.assert_not_stdout("message: delivered");
     o.assert_not_stdout("bob@example.test: accepted");
     o.assert_not_sent("DATA");
     o.assert_nothing_secret_sent();
@@ -436,7 +437,7 @@ fn closing_421_at_data() {
     let o = closing_421("DATA");
     o.assert_exit(1);
     o.assert_stdout("message: failed");
-    o.assert_not_stdout("delivered:");
+    o.assert_not_stdout("message: delivered");
     o.assert_nothing_secret_sent();
 }
 
@@ -449,8 +450,11 @@ fn closing_421_after_the_message() {
     o.assert_sent(MARKER);
     o.assert_stdout("message: failed");
     o.assert_stdout("server said: 421 4.3.2 shutting down");
-    o.assert_not_stdout("delivered:");
-    o.assert_not_stdout("bob@example.test: delivered");
+    o.assert_stdout(
+        "bob@example.test: not delivered: session closed before the message completed: \
+         server closing: 421 4.3.2",
+    );
+    o.assert_not_stdout("message: delivered");
 }
 
 /// The connection ends in the middle of a reply (the first line of a multi-line one, or
@@ -525,7 +529,8 @@ fn closed_during_a_large_content() {
 }
 
 /// End of data answered `451` or `554`: the message failed, exit 1, and the recipient,
-/// accepted at RCPT, is reported as not delivered.
+/// accepted at RCPT, is reported as not delivered (its "accepted" line is not the last
+/// word on it).
 #[test]
 fn end_of_data_refused() {
     for (reply, text) in [
@@ -553,6 +558,9 @@ fn end_of_data_refused() {
         });
         o.assert_exit(1);
         o.assert_stdout(&format!("message: failed: message refused: {text}"));
+        o.assert_stdout(&format!(
+            "bob@example.test: not delivered: message refused: {text}"
+        ));
         o.assert_not_stdout("message: delivered");
     }
 }

@@ -405,6 +405,8 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
 
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let mut out = Vec::new();
+    // Whether the transaction last finished was delivered (false again while a retry to
+    // recipients refused as too many is in flight).
     let mut delivered = false;
     // Why the transport failed (a write, a STARTTLS handshake), when it did: the machine
     // is told the connection is gone, so every message still gets its result and the
@@ -509,6 +511,9 @@ async fn send(cli: Cli, body: Vec<u8>) -> Result<bool, Error> {
                                 );
                                 current = indices.iter().map(|&i| current[i]).collect();
                                 client.send(again, body.clone())?;
+                                // The session now carries an undelivered message again:
+                                // a connection lost from here on is exit 2.
+                                delivered = false;
                             }
                             None => client.quit(),
                         }

@@ -1073,3 +1073,39 @@ fn endless_multiline_reply() {
     o.assert_stdout("session ended before delivery: malformed reply");
     assert!(o.took < Duration::from_secs(2), "{}", o.all());
 }
+
+/// The connection lost in the second transaction (the recipient refused as too many in
+/// the first one, sent again): exit 2 as for any lost connection, although the first
+/// transaction was delivered, and the recipient of the second is reported not delivered.
+#[test]
+fn connection_lost_in_the_retry() {
+    let args = [
+        "--to",
+        "bob@example.test",
+        "--to",
+        "carol@example.test",
+        "--timeout",
+        "3",
+    ];
+    let o = case(&args, |p| {
+        p.hello(b"250 fake.test\r\n");
+        p.expect("MAIL");
+        p.send(b"250 ok\r\n");
+        p.expect("RCPT TO:<bob@");
+        p.send(b"250 ok\r\n");
+        p.expect("RCPT TO:<carol@");
+        p.send(b"452 4.5.3 too many recipients\r\n");
+        p.expect("DATA");
+        p.send(b"354 go\r\n");
+        p.data();
+        p.send(b"250 queued\r\n");
+        p.expect("MAIL");
+        p.send(b"250 ok\r\n");
+        p.expect("RCPT TO:<carol@");
+        p.close();
+    });
+    o.assert_exit(2);
+    o.assert_stdout("message: delivered: 250 queued");
+    o.assert_stdout("carol@example.test: not delivered: session closed");
+    o.assert_stdout("session ended before delivery: connection closed by the peer");
+}

@@ -1109,3 +1109,159 @@ fn connection_lost_in_the_retry() {
     o.assert_stdout("carol@example.test: not delivered: session closed");
     o.assert_stdout("session ended before delivery: connection closed by the peer");
 }
+
+/// A rustls server configuration with a new self-signed certificate for `name`, and the
+/// certificate as PEM (the CA file that trusts it).
+fn tls_server(name: &str) -> (Arc<rustls::ServerConfig>, String) {
+    let ck = rcgen::generate_simple_self_signed(vec![name.to_string()]).expect("certificate");
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
+        ck.key_pair.serialize_der(),
+    ));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![ck.cert.der().clone()], key)
+        .expect("server config");
+    (Arc::new(config), ck.cert.pem())
+}
+
+/// `--starttls --ca-file`: a certificate from another CA, or a trusted one for another
+/// name, fails the handshake (exit 2, the message reported failed, nothing after it in
+/// plaintext); the trusted certificate for the server's address completes it and the
+/// client then speaks TLS (EHLO again, RFC 3207 4.2).
+#[test]
+fn starttls_certificate_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (good, good_pem) = tls_server("127.0.0.1");
+    let (other_name, other_name_pem) = tls_server("other.test");
+    let (untrusted, _) = tls_server("127.0.0.1");
+    let good_ca = dir.path().join("good.pem");
+    std::fs::write(&good_ca, &good_pem).unwrap();
+    let other_ca = dir.path().join("other.pem");
+    std::fs::write(&other_ca, &other_name_pem).unwrap();
+    let runs = [
+        (good, &good_ca, true),
+        (other_name, &other_ca, false),
+        (untrusted, &good_ca, false),
+    ];
+    for (config, ca, valid) in runs {
+        let ca = ca.to_string_lossy().into_owned();
+        let args = [
+            "--to",
+            "bob@example.test",
+            "--timeout",
+            "3",
+            "--starttls",
+            "--ca-file",
+            ca.as_str(),
+        ];
+        let o = case(&args, move |p| {
+            p.hello(b"250-fake.test\r\n250 STARTTLS\r\n");
+            p.expect("STARTTLS");
+            p.send(b"220 2.0.0 go ahead\r\n");
+            let sock = p.stream.take().unwrap();
+            let conn = rustls::ServerConnection::new(config).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, sock);
+            let mut handshake = Ok(());
+            while tls.conn.is_handshaking() && handshake.is_ok() {
+                handshake = tls.conn.complete_io(&mut tls.sock).map(|_| ());
+            }
+            assert_eq!(handshake.is_ok(), valid, "fake server: {handshake:?}");
+            if valid {
+                let mut got = [0u8; 5];
+                tls.read_exact(&mut got).unwrap();
+                assert_eq!(&got, b"EHLO ");
+                return; // and close
+            }
+            // Record what comes after the failed handshake.
+            p.stream = Some(tls.sock);
+        });
+        o.assert_exit(2);
+        o.assert_not_stdout("message: delivered");
+        if !valid {
+            o.assert_stdout("session ended before delivery: TLS handshake failed");
+        }
+        let after = o.sent.split_once("STARTTLS\r\n").map_or("", |(_, a)| a);
+        assert!(
+            !after.contains("EHLO") && !after.contains("MAIL"),
+            "{}",
+            o.all()
+        );
+        o.assert_nothing_secret_sent();
+    }
+}
+
+/// The message answered `250`, then the connection closed instead of the QUIT reply: the
+/// message is the server's (RFC 5321 4.1.1.4), exit 0.
+#[test]
+fn closed_after_delivery() {
+    let o = case(ONE, |p| {
+        p.hello(b"250 fake.test\r\n");
+        p.expect("MAIL");
+        p.send(b"250 ok\r\n");
+        p.expect("RCPT");
+        p.send(b"250 ok\r\n");
+        p.expect("DATA");
+        p.send(b"354 go\r\n");
+        p.data();
+        p.send(b"250 2.0.0 queued\r\n");
+        p.close();
+    });
+    o.assert_exit(0);
+    o.assert_stdout("message: delivered: 250 2.0.0 queued");
+    o.assert_not_stdout("not delivered");
+}
+
+/// Control characters in a reply (an escape sequence) never reach the terminal.
+#[test]
+fn control_characters_in_replies() {
+    let o = case(ONE, |p| {
+        p.hello(b"250 fake.test\r\n");
+        p.expect("MAIL");
+        p.send(b"250 ok\r\n");
+        p.expect("RCPT");
+        p.send(b"550 5.1.1 \x1b[2J\x1b]0;owned\x07 no\r\n");
+        while let Some(l) = p.line() {
+            if l.eq_ignore_ascii_case("QUIT") {
+                p.send(b"221 bye\r\n");
+                p.close();
+                return;
+            }
+            p.send(b"250 ok\r\n");
+        }
+    });
+    o.assert_exit(1);
+    o.assert_stdout("bob@example.test: rejected: 550 5.1.1");
+    assert!(
+        !o.out.stdout.contains('\x1b') && !o.out.stderr.contains('\x1b'),
+        "{:?}",
+        o.out
+    );
+}
+
+/// A greeting dribbled a byte at a time, each within the timeout but the whole slower
+/// than it: the timeout is for the whole reply (RFC 5321 4.5.3.2.1), so the client gives
+/// up after `--timeout 1`, not after the last byte.
+#[test]
+fn greeting_dribbled_slower_than_the_timeout() {
+    let o = case(&["--to", "bob@example.test", "--timeout", "1"], |p| {
+        for b in b"220 fake.test ESMTP\r\n" {
+            p.send(std::slice::from_ref(b));
+            std::thread::sleep(Duration::from_millis(250));
+            let s = p.stream();
+            s.set_nonblocking(true).unwrap();
+            let wrote = s.peek(&mut [0u8]);
+            s.set_nonblocking(false).unwrap();
+            if wrote.is_ok() {
+                // The client wrote something (EHLO) or closed: stop.
+                break;
+            }
+        }
+    });
+    o.assert_exit(2);
+    o.assert_stdout("session ended before delivery: timeout: greeting");
+    assert!(o.took < Duration::from_secs(3), "{}", o.all());
+    assert_eq!(o.sent, "", "{}", o.all());
+}

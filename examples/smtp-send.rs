@@ -24,6 +24,13 @@
 //! the NTLMv2 messages here (the crate surfaces NTLM steps as `AuthChallenge` events).
 //! `--notify`, `--ret` and `--envid` ask for delivery status notifications (RFC 3461);
 //! they go out only when the server offers DSN (a warning says when it does not).
+//!
+//! Standard output: `TO: accepted: REPLY` or `TO: rejected: REPLY` for each RCPT reply,
+//! then `message: delivered: REPLY` or `message: failed: WHY`; after a failure each
+//! recipient not refused at RCPT gets `TO: not delivered: WHY`, and a session that ends
+//! before the message is delivered says `session ended before delivery: WHY` (a lost
+//! connection, a timeout, a failed write or TLS handshake, a refusal). Progress and
+//! errors go to standard error.
 
 #[path = "common/mod.rs"]
 mod common;

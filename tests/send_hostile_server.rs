@@ -503,11 +503,12 @@ fn closed_during_the_content() {
     }
 }
 
-/// The same with a message of 4 MiB, so that the write fails under the client's feet:
-/// the report still ends with the message's failure, as for any lost connection.
+/// The same with a message of 32 MiB (more than the socket buffers hold), so that the
+/// write fails under the client's feet: the report still ends with the message's failure,
+/// as for any lost connection.
 #[test]
 fn closed_during_a_large_content() {
-    let (_dir, file) = big_message(4 << 20);
+    let (_dir, file) = big_message(32 << 20);
     let o = run_case(ONE, Some(&file), |p| {
         p.hello(b"250 fake.test\r\n");
         p.expect("MAIL");

@@ -106,3 +106,39 @@ pub(super) fn command_line_limits(config: &ServerConfig) -> CommandLineLimits {
         ..CommandLineLimits::new(l.command_line(), params)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::Mechanism;
+
+    /// The MAIL and RCPT line limits SECURITY.md states: 512 octets plus the allowances of
+    /// what is offered (RFC 5321 4.5.3.1.4): by default (SIZE, 8BITMIME, DSN) 870 and
+    /// 2,055 octets, `NOTIFY=` and `ORCPT=` alone 1,543 (a 500-character address,
+    /// xtext-encoded); with every extension on 2,495 and 3,079.
+    #[test]
+    fn mail_and_rcpt_lines_as_documented() {
+        assert_eq!(param_allowance::AUTH, 500);
+        assert_eq!(param_allowance::DSN_RCPT, 1_543);
+        let l = command_line_limits(&ServerConfig::new("mx.example.test"));
+        assert_eq!((l.command, l.mail, l.rcpt), (512, 870, 2_055));
+
+        let mut c = ServerConfig::new("mx.example.test");
+        let x = &mut c.extensions;
+        (x.smtputf8, x.requiretls) = (true, true);
+        for kw in ["MT-PRIORITY", "DELIVERBY", "FUTURERELEASE"] {
+            x.extra.push(Capability::parse(kw));
+        }
+        c.auth.mechanisms = vec![Mechanism::new("PLAIN")];
+        (c.exchange.xshadow, c.exchange.xrdst) = (true, true);
+        let l = command_line_limits(&c);
+        assert_eq!((l.command, l.mail, l.rcpt), (512, 2_495, 3_079));
+        assert_eq!(
+            l,
+            CommandLineLimits {
+                auth: l.auth,
+                ..CommandLineLimits::new(512, ParamExtensions::ALL)
+            }
+        );
+    }
+}

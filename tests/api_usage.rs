@@ -630,3 +630,89 @@ fn public_types_are_send_sync_and_errors_are_good_errors() {
     good_error::<client::ExchangeError>();
     good_error::<client::ExchangeCommandError>();
 }
+
+/// Every default SECURITY.md ("Limit defaults (from the code)") and the README's feature
+/// table state, read back from the public configuration: a change of a default must change
+/// the documents with it.
+#[test]
+fn documented_defaults_are_the_code_defaults() {
+    use ehlo::limits;
+    use ehlo::server::{BareLineEnding, LongLines};
+    use ehlo::syntax::Leniency;
+    use std::time::Duration;
+    let min = |m: u64| Duration::from_secs(60 * m);
+
+    // Server (`ServerLimits::default`, `Timeouts::default`, `ServerConfig::new`).
+    let c = ServerConfig::new("mx.example.test");
+    let l = &c.limits;
+    assert_eq!(l.max_command_line, 512);
+    assert_eq!(l.max_command_line, limits::MAX_COMMAND_LINE);
+    assert_eq!(l.max_sasl_line, 12_288);
+    assert_eq!(l.max_sasl_line, limits::MAX_SASL_LINE);
+    assert_eq!(l.max_text_line, 1_000);
+    assert_eq!(l.max_text_line, limits::MAX_TEXT_LINE);
+    assert_eq!(c.long_lines, LongLines::Accept);
+    assert_eq!(l.max_input_buffer, 256 * 1024);
+    assert_eq!(l.max_message_size, 10 * 1024 * 1024);
+    assert_eq!(l.max_recipients, 100);
+    assert_eq!(l.max_recipients, limits::MIN_RECIPIENTS);
+    assert_eq!(l.max_errors, 10);
+    assert_eq!(l.max_auth_failures, 5);
+    assert_eq!(l.max_commands, 10_000);
+    assert_eq!(l.max_transactions, 1_000);
+    assert_eq!(c.bare_line_endings, BareLineEnding::Normalize);
+    let t = &c.timeouts;
+    assert_eq!(
+        (
+            t.command,
+            t.data_initiation,
+            t.data_block,
+            t.data_termination
+        ),
+        (min(5), min(2), min(3), min(10))
+    );
+    // README: ENHANCEDSTATUSCODES on by default, Postfix-like leniency by default.
+    assert!(c.extensions.enhanced_status_codes);
+    assert_eq!(c.leniency, Leniency::Lenient);
+    assert!(!c.record_envelope);
+
+    // Protocol constants (`src/limits.rs`).
+    assert_eq!(
+        (limits::MAX_LOCAL_PART, limits::MAX_DOMAIN, limits::MAX_PATH),
+        (64, 255, 256)
+    );
+    assert_eq!(limits::MAX_REPLY_LINE, 512);
+    assert_eq!(limits::MAX_LINK2STATE_LINE, 1_024);
+    assert_eq!(limits::MAX_XEXCH50_COMMAND, 50);
+    assert_eq!(limits::MAX_XEXCH50_BLOB, 1 << 30);
+    assert_eq!(limits::MAX_OTHER_PARAMS, 256);
+
+    // Client (`ClientConfig::new`, `client::Timeouts::default`).
+    let c = ClientConfig::new("client.example.test");
+    assert_eq!(c.max_reply_line, 12_288);
+    assert_eq!(c.max_reply_lines, 256);
+    assert_eq!(c.bdat_chunk_size, 1 << 20);
+    let t = &c.timeouts;
+    assert_eq!(
+        (t.greeting, t.mail, t.rcpt, t.other),
+        (min(5), min(5), min(5), min(5))
+    );
+    assert_eq!(
+        (t.data_initiation, t.data_block, t.data_termination),
+        (min(2), min(3), min(10))
+    );
+    assert_eq!(c.tls, TlsPolicy::Opportunistic);
+    assert!(!c.allow_plaintext_auth && !c.implicit_tls && !c.auth_fallback);
+
+    // Standalone parsers: `ReplyParser::default()` takes 128 lines (and 512-octet lines,
+    // tested beside the parser); the DATA decoder's own size limit is 36 MiB.
+    let reply = |lines: usize| {
+        let mut text = "250-x\r\n".repeat(lines - 1);
+        text.push_str("250 x\r\n");
+        let mut buf = ehlo::bytes::BytesMut::from(text.as_bytes());
+        ReplyParser::default().decode(&mut buf)
+    };
+    assert!(matches!(reply(128), Ok(Some(_))));
+    assert_eq!(reply(129), Err(ehlo::syntax::ReplyError::TooManyLines));
+    assert_eq!(ehlo::data::DEFAULT_MAX_SIZE, 36 * 1024 * 1024);
+}

@@ -268,6 +268,30 @@ fn simple_commands() {
     assert_eq!(r.kinds(), ["Connect", "Ehlo", "Vrfy", "Expn", "Reset"]);
 }
 
+/// README: "TURN and ATRN are answered `502`" (RFC 5321 appendix F.1 deprecates TURN; ATRN,
+/// RFC 2645, is on-demand relay this server does not offer): `502 5.5.1` with or without
+/// domains, no event for the caller, and the session goes on.
+#[test]
+fn turn_and_atrn_are_not_implemented() {
+    let input = t(EHLO)
+        + "ATRN
+ATRN example.test,example.org
+TURN
+MAIL FROM:<a@example.test>
+";
+    let r = run(config(), input.as_bytes(), defaults);
+    assert_eq!(
+        r.text(),
+        t(GREETING)
+            + EHLO_DEFAULT
+            + "502 5.5.1 Command not implemented\r\n\
+               502 5.5.1 Command not implemented\r\n\
+               502 5.5.1 Command not implemented\r\n\
+               250 2.1.0 Sender OK\r\n"
+    );
+    assert_eq!(r.kinds(), ["Connect", "Ehlo", "MailFrom"]);
+}
+
 /// HELP names BDAT only when CHUNKING is offered; an EXPN the caller accepts without a
 /// reply of its own gets an EXPN text, not VRFY's.
 #[test]

@@ -284,6 +284,67 @@ fn exchange_verb_refusal_and_bad_arguments_and_close() {
     }));
 }
 
+/// The README lists the opaque Exchange verbs as spoken by the client too: each is sent,
+/// arguments byte for byte, when its EHLO keyword is advertised (XRSETPROXYTO, which has
+/// no keyword of its own, with `XPROXY` or `XPROXYTO`), its reply comes back as
+/// `ExchangeReply`, and without the keyword nothing is sent (`NotAdvertised`).
+#[test]
+fn every_opaque_verb_is_sent_when_its_keyword_is_advertised() {
+    let verbs = [
+        (ExchangeVerb::XLink2State, "X-LINK2STATE"),
+        (ExchangeVerb::XShadow, "XSHADOW"),
+        (ExchangeVerb::XShadowRequest, "XSHADOWREQUEST"),
+        (ExchangeVerb::XQDiscard, "XQDISCARD"),
+        (ExchangeVerb::XProxy, "XPROXY"),
+        (ExchangeVerb::XProxyFrom, "XPROXYFROM"),
+        (ExchangeVerb::XProxyTo, "XPROXYTO"),
+        (ExchangeVerb::XRsetProxyTo, "XPROXYTO"),
+        (ExchangeVerb::XRsetProxyTo, "XPROXY"),
+        (ExchangeVerb::XSessionParams, "XSESSIONPARAMS"),
+        (ExchangeVerb::XRdst, "XRDST"),
+    ];
+    for (verb, keyword) in verbs {
+        let name = verb.as_str();
+        let mut t = start(
+            config(TlsPolicy::Never),
+            &format!("250-mail.example.test Hello\n250-PIPELINING\n250 {keyword}"),
+        );
+        t.events();
+        t.c.send_exchange(verb, "a  b=\x01c").unwrap();
+        assert_eq!(t.sent(), format!("{name} a  b=\x01c\r\n"), "{name}");
+        t.server("250 2.0.0 done\r\n");
+        assert_eq!(
+            t.events(),
+            [Event::ExchangeReply {
+                verb,
+                result: Ok(ehlo::Reply::new(
+                    250,
+                    Some(ehlo::EnhancedCode::new(2, 0, 0)),
+                    "done"
+                ))
+            }],
+            "{name}"
+        );
+
+        // Not advertised: nothing sent.
+        let mut t = start(
+            config(TlsPolicy::Never),
+            "250-mail.example.test Hello\n250 PIPELINING",
+        );
+        t.events();
+        t.c.send_exchange(verb, "x").unwrap();
+        assert_eq!(t.sent(), "", "{name}");
+        assert_eq!(
+            t.events(),
+            [Event::ExchangeReply {
+                verb,
+                result: Err(ExchangeError::NotAdvertised)
+            }],
+            "{name}"
+        );
+    }
+}
+
 // ---- MS-SMTPNTLM section 4 on the client ----
 
 const NEGOTIATE: &str = "TlRMTVNTUAABAAAAt4II4gAAAAAAAAAAAAAAAAAAAAAFAs4OAAAADw==";

@@ -376,4 +376,26 @@ mod tests {
             "{debug}"
         );
     }
+
+    /// README: the example servers compare PLAIN and LOGIN user names and passwords after
+    /// SASLprep (RFC 4616 section 2, RFC 4013: a no-break or em space maps to a space, a
+    /// soft hyphen to nothing, NFKC), and refuse at start a `--user` SASLprep rejects or
+    /// one that repeats another once prepared.
+    #[test]
+    fn accounts_compare_after_saslprep_and_refuse_bad_or_repeated_users() {
+        let users = options(&["--user", "jörg:p\u{A0}ä\u{AD}ss"])
+            .accounts()
+            .unwrap();
+        let ok = Some("jörg".to_string());
+        assert_eq!(users.authenticate("jörg", "p äss"), ok);
+        assert_eq!(users.authenticate("jo\u{308}rg", "p\u{2003}äss"), ok);
+        assert_eq!(users.authenticate("jörg", "päss"), None);
+        assert_eq!(users.authenticate("jörg", "p äss\u{7}"), None);
+        assert_eq!(users.authenticate("joerg", "p äss"), None);
+        for bad in ["bad:pass\u{7}", "\u{AD}:x", "alice:\u{AD}", "alice:"] {
+            assert!(options(&["--user", bad]).accounts().is_err(), "{bad:?}");
+        }
+        let repeated = options(&["--user", "alice:x", "--user", "al\u{AD}ice:y"]).accounts();
+        assert!(repeated.unwrap_err().contains("given before"));
+    }
 }

@@ -127,6 +127,37 @@ fn nul_bytes_in_commands() {
     assert_eq!(s.mails(), 0);
 }
 
+/// SECURITY.md: a bare CR inside a command is refused (`500 5.5.2`) and never splits it
+/// into a second command, under both grammars; a bare LF ends the command line under the
+/// default `Leniency::Lenient` (as Postfix) and is refused (`500 5.5.2`) under
+/// `Leniency::Strict`, where the bytes after it are no second command either.
+#[test]
+fn bare_cr_and_lf_inside_commands() {
+    use ehlo::syntax::Leniency;
+    let syntax = "500 5.5.2 Syntax error, command unrecognized\r\n";
+    for leniency in [Leniency::Lenient, Leniency::Strict] {
+        let mut c = config();
+        c.leniency = leniency;
+        for line in [
+            &b"NOOP\rMAIL FROM:<evil@example.test>\r\n"[..],
+            b"MAIL FROM:<a@example.test>\rRCPT TO:<evil@example.test>\r\n",
+            b"\rMAIL FROM:<evil@example.test>\r\n",
+        ] {
+            refused(&c, b"", line, syntax);
+        }
+    }
+    // Lenient: the LF ends the line, and what follows is the next command.
+    let mut s = Session::new(config());
+    assert_eq!(
+        s.send(b"NOOP\nMAIL FROM:<a@example.test>\n"),
+        "250 2.0.0 OK\r\n250 2.1.0 Sender OK\r\n"
+    );
+    // Strict: the line up to the CRLF is one refused line.
+    let mut c = config();
+    c.leniency = Leniency::Strict;
+    refused(&c, b"", b"NOOP\nMAIL FROM:<evil@example.test>\r\n", syntax);
+}
+
 #[test]
 fn eight_bit_without_smtputf8() {
     let c = config();

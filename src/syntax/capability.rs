@@ -948,7 +948,7 @@ mod tests {
             C::XSessionParams,
             C::XQDiscard,
         ];
-        let bits: std::collections::HashSet<u64> =
+        let bits: std::collections::BTreeSet<u64> =
             all.iter().map(|c| c.kind_bit().unwrap()).collect();
         assert_eq!(bits.len(), all.len(), "one bit per kind");
         let other = C::Other {

@@ -196,6 +196,18 @@ impl Proxy {
             })
     }
 
+    /// Whether the upstream waits for input the client has not sent all of: the rest of
+    /// DATA content, of a BDAT chunk or XEXCH50 blob, or a SASL line. Once the client has
+    /// closed, that input never comes, and neither does the reply to it (a BDAT's reply
+    /// follows its whole chunk, RFC 3030 section 2): the session is over.
+    fn awaits_client(&self) -> bool {
+        match self.mode {
+            Mode::Commands => false,
+            Mode::Chunk | Mode::Blob => self.decoder.content_pending(),
+            Mode::Data | Mode::Sasl => true,
+        }
+    }
+
     /// Answers a line the proxy refuses itself; ends the session after [`MAX_REFUSED`].
     fn refuse_line(&mut self, reply: Reply) {
         self.local(reply);
@@ -439,7 +451,12 @@ async fn session(mut client: TcpStream, upstream: &str, idle: Duration) -> io::R
             within(idle, "write to client", cw.write_all(&proxy.to_client)).await?;
             proxy.to_client.clear();
         }
-        if (proxy.closing || !client_open) && proxy.queue.is_empty() {
+        // Done once no reply is awaited; or, with the client gone, once no reply can come:
+        // a chunk it left unfinished is never answered (the upstream waits for its rest),
+        // and its end is never made up here.
+        if ((proxy.closing || !client_open) && proxy.queue.is_empty())
+            || (!client_open && proxy.awaits_client())
+        {
             return Ok(());
         }
         // Read from the client only when its input can be decoded now: memory stays bounded

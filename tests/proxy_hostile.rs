@@ -942,3 +942,32 @@ fn client_gone_mid_data_is_never_completed() {
     assert_eq!(upstream.count(), tails.len());
     proxy.assert_serves();
 }
+
+/// The client closes in the middle of a BDAT chunk (offered upstream): the chunk can never
+/// be whole, so no reply will come; the proxy closes the upstream connection at once
+/// instead of holding both until its `--timeout`.
+#[test]
+fn client_gone_mid_chunk_ends_the_session() {
+    let upstream = Upstream::start(|p| p.serve(FULL_CAPS));
+    let proxy = Proxy::start(upstream.addr);
+    for (i, last) in ["", " LAST"].iter().enumerate() {
+        let (mut c, _) = Client::ehlo(proxy.addr);
+        c.exchanges(&[(MAIL, "250"), (RCPT, "250")]);
+        c.send(format!("BDAT 100{last}\r\nSubject: cut\r\n\r\nbody\r\n").as_bytes());
+        std::thread::sleep(Duration::from_millis(50));
+        drop(c);
+        let seen = upstream.closed(i);
+        let head = format!("BDAT 100{last}\r\n");
+        assert_bytes(
+            &seen,
+            &concat(&[
+                EHLO,
+                MAIL,
+                RCPT,
+                head.as_bytes(),
+                b"Subject: cut\r\n\r\nbody\r\n",
+            ]),
+        );
+    }
+    proxy.assert_serves();
+}

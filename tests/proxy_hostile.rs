@@ -671,7 +671,7 @@ fn upstream_bare_lf_split_and_stray_354() {
         p.expect("MAIL");
         p.send(b"354 go ahead\n");
         p.expect("RCPT");
-        for b in b"250-one\r\n250 two\r\n" {
+        for b in b"250-o\rne\x1b[2J\r\n250 two\x07\r\n" {
             p.send(std::slice::from_ref(b));
             std::thread::sleep(Duration::from_millis(1));
         }
@@ -691,7 +691,8 @@ fn upstream_bare_lf_split_and_stray_354() {
     c.send(b"Subject: x\r\n.\r\n");
     assert!(c.reply().starts_with("500"));
     assert!(c.reply().starts_with("500"));
-    assert_eq!(c.exchange(RCPT, "250"), "250-one\r\n250 two\r\n");
+    // Bare CR and control characters inside a line: spaces.
+    assert_eq!(c.exchange(RCPT, "250"), "250-o ne [2J\r\n250 two \r\n");
     c.exchange(b"QUIT\r\n", "221");
     assert_bytes(
         &upstream.closed(0),
@@ -700,14 +701,16 @@ fn upstream_bare_lf_split_and_stray_354() {
     proxy.assert_serves();
 }
 
-/// Replies the upstream sends before any command: relayed as parsed replies, in order,
-/// and the reply to the next command still goes with it.
+/// Replies the upstream sends before any command, and lines after the final line of the
+/// EHLO reply: relayed as parsed replies, in order; what the extra lines offer is not
+/// taken as offered (a BDAT is still refused, its chunk discarded); the reply to the next
+/// command still goes with it.
 #[test]
 fn upstream_unsolicited_replies() {
     let upstream = Upstream::start(|p| {
         p.send(b"220 up\r\n250 surprise\r\n");
         p.expect("EHLO");
-        p.send(&ehlo_reply(PLAIN_CAPS));
+        p.send(b"250 up\r\n250-CHUNKING\r\n250 AUTH PLAIN\r\n");
         p.expect("NOOP");
         p.send(b"250 ok\r\n");
         p.expect("QUIT");
@@ -718,10 +721,97 @@ fn upstream_unsolicited_replies() {
     let mut c = Client::connect(proxy.addr);
     assert_eq!(c.reply(), "220 up\r\n");
     assert_eq!(c.reply(), "250 surprise\r\n");
-    c.exchange(EHLO, "250-up");
+    assert_eq!(c.exchange(EHLO, "250"), "250 up\r\n");
+    assert_eq!(c.reply(), "250-CHUNKING\r\n250 AUTH PLAIN\r\n");
+    c.send(b"BDAT 6 LAST\r\nRSET\r\nAUTH PLAIN\r\n");
+    assert_eq!(c.reply(), "502 5.5.1 Command not implemented\r\n");
+    assert_eq!(c.reply(), "502 5.5.1 Command not implemented\r\n");
     c.exchange(b"NOOP\r\n", "250 ok");
     c.exchange(b"QUIT\r\n", "221");
     assert_bytes(&upstream.closed(0), &concat(&[EHLO, b"NOOP\r\nQUIT\r\n"]));
+}
+
+/// Commands pipelined behind EHLO, DATA or AUTH wait for its reply, which decides how they
+/// are read: a BDAT behind EHLO is forwarded with its chunk only when the reply offers
+/// CHUNKING; the lines behind DATA are content after `354` and commands after `554`; the
+/// line behind AUTH is its SASL line after `334` and a command after `535`.
+#[test]
+fn input_behind_a_deciding_command_waits_for_its_reply() {
+    for caps in [FULL_CAPS, PLAIN_CAPS] {
+        let upstream = Upstream::start(move |p| p.serve(caps));
+        let proxy = Proxy::start(upstream.addr);
+        let mut c = Client::connect(proxy.addr);
+        c.reply();
+        c.send(b"EHLO client.test\r\nBDAT 6 LAST\r\nRSET\r\nNOOP\r\n");
+        c.reply();
+        let bdat = c.reply();
+        assert_eq!(c.reply(), "250 ok NOOP\r\n");
+        c.exchange(b"QUIT\r\n", "221");
+        let seen = upstream.closed(0);
+        if caps == FULL_CAPS {
+            assert_eq!(bdat, "250 6 octets\r\n");
+            assert_bytes(
+                &seen,
+                b"EHLO client.test\r\nBDAT 6 LAST\r\nRSET\r\nNOOP\r\nQUIT\r\n",
+            );
+        } else {
+            assert_eq!(bdat, "502 5.5.1 Command not implemented\r\n");
+            assert_bytes(&seen, b"EHLO client.test\r\nNOOP\r\nQUIT\r\n");
+        }
+    }
+
+    let upstream = Upstream::start(|p| {
+        p.hello(FULL_CAPS);
+        p.expect("DATA");
+        p.send(b"554 no valid recipients\r\n");
+        p.expect("MAIL");
+        p.send(b"250 ok\r\n");
+        p.expect("DATA");
+        p.send(b"354 go\r\n");
+        p.until(b"\r\n.\r\n");
+        p.send(b"250 queued\r\n");
+        p.expect("AUTH");
+        p.send(b"535 no\r\n");
+        p.expect("MAIL");
+        p.send(b"250 ok\r\n");
+        p.expect("AUTH");
+        p.send(b"334 \r\n");
+        p.expect("TUFJTA==");
+        p.send(b"235 ok\r\n");
+        p.expect("QUIT");
+        p.send(b"221 bye\r\n");
+        p.close();
+    });
+    let proxy = Proxy::start(upstream.addr);
+    let (mut c, _) = Client::ehlo(proxy.addr);
+    c.send(&concat(&[b"DATA\r\n", MAIL, b"DATA\r\n", MAIL, b".\r\n"]));
+    assert!(c.reply().starts_with("554"));
+    assert!(c.reply().starts_with("250"));
+    assert!(c.reply().starts_with("354"));
+    assert!(c.reply().starts_with("250 queued"));
+    c.send(&concat(&[
+        b"AUTH PLAIN\r\n",
+        MAIL,
+        b"AUTH PLAIN\r\nTUFJTA==\r\n",
+    ]));
+    for code in ["535", "250", "334", "235"] {
+        let r = c.reply();
+        assert!(r.starts_with(code), "{r:?}");
+    }
+    c.exchange(b"QUIT\r\n", "221");
+    assert_bytes(
+        &upstream.closed(0),
+        &concat(&[
+            EHLO,
+            b"DATA\r\n",
+            MAIL,
+            b"DATA\r\n",
+            MAIL,
+            b".\r\nAUTH PLAIN\r\n",
+            MAIL,
+            b"AUTH PLAIN\r\nTUFJTA==\r\nQUIT\r\n",
+        ]),
+    );
 }
 
 /// A reply the proxy cannot parse ends the session with `421` and nothing of the bad

@@ -497,11 +497,10 @@ fn smuggling_sequences_in_data_stay_content() {
         3\r.\r\nMAIL FROM:<e3@x>\r\n\
         4\n.\r\nMAIL FROM:<e4@x>\r\n\
         5\r\n..\r\nend\r\n";
-    // Split anywhere: one octet at a time for the sequences, then the rest.
-    for b in &content[..60] {
+    // One octet at a time: no sequence is seen whole in one read.
+    for b in content {
         c.send(std::slice::from_ref(b));
     }
-    c.send(&content[60..]);
     c.assert_silent(Duration::from_millis(300));
     c.exchange(b".\r\n", "250 queued");
     c.exchange(b"QUIT\r\n", "221");
@@ -1060,4 +1059,27 @@ fn client_gone_mid_chunk_ends_the_session() {
         );
     }
     proxy.assert_serves();
+}
+
+/// A bare CR inside a command line (which some servers take as a line end) never reaches
+/// the upstream: such a line is refused by the proxy, whatever its verb; a bare LF ends a
+/// line, and the proxy writes it as CRLF.
+#[test]
+fn bare_cr_in_command_lines_is_never_forwarded() {
+    let upstream = Upstream::start(|p| p.serve(PLAIN_CAPS));
+    let proxy = Proxy::start(upstream.addr);
+    let (mut c, _) = Client::ehlo(proxy.addr);
+    c.send(b"XFOO a\rRSET\r\nNOOP a\rRSET\r\nMAIL FROM:<a@b.test>\rRCPT TO:<c@d.test>\r\n");
+    for _ in 0..3 {
+        let r = c.reply();
+        assert!(r.starts_with('5'), "{r:?}");
+    }
+    c.send(b"XFOO a b\nNOOP\n");
+    assert_eq!(c.reply(), "250 ok XFOO\r\n");
+    assert_eq!(c.reply(), "250 ok NOOP\r\n");
+    c.exchange(b"QUIT\r\n", "221");
+    assert_bytes(
+        &upstream.closed(0),
+        &concat(&[EHLO, b"XFOO a b\r\nNOOP\r\nQUIT\r\n"]),
+    );
 }

@@ -1032,9 +1032,9 @@ fn client_gone_mid_data_is_never_completed() {
     proxy.assert_serves();
 }
 
-/// The client closes in the middle of a BDAT chunk (offered upstream): the chunk can never
-/// be whole, so no reply will come; the proxy closes the upstream connection at once
-/// instead of holding both until its `--timeout`.
+/// The client closes in the middle of a BDAT chunk (offered upstream) or of an XEXCH50
+/// blob: it can never be whole, so no reply will come; the proxy closes the upstream
+/// connection at once instead of holding both until its `--timeout`.
 #[test]
 fn client_gone_mid_chunk_ends_the_session() {
     let upstream = Upstream::start(|p| p.serve(FULL_CAPS));
@@ -1059,6 +1059,23 @@ fn client_gone_mid_chunk_ends_the_session() {
         );
     }
     proxy.assert_serves();
+
+    // An XEXCH50 blob, likewise.
+    let upstream = Upstream::start(|p| {
+        p.hello(&["up", "PIPELINING", "XEXCH50"]);
+        p.expect("XEXCH50 100 2");
+        p.send(b"354 send binary\r\n");
+    });
+    let proxy = Proxy::start(upstream.addr);
+    let (mut c, _) = Client::ehlo(proxy.addr);
+    c.exchange(b"XEXCH50 100 2\r\n", "354");
+    c.send(b"blob\r\n.\r\n");
+    std::thread::sleep(Duration::from_millis(50));
+    drop(c);
+    assert_bytes(
+        &upstream.closed(0),
+        &concat(&[EHLO, b"XEXCH50 100 2\r\nblob\r\n.\r\n"]),
+    );
 }
 
 /// A bare CR inside a command line (which some servers take as a line end) never reaches

@@ -277,11 +277,18 @@ fn strip_brackets(path: &str) -> &str {
 /// control character, and xtext never does. Outside SMTPUTF8 (`utf8` false) the fields
 /// are US-ASCII (RFC 3464 2.2.1, 2.3.1), so a value that decodes to anything else stays
 /// xtext too.
+///
+/// HTAB is printable here: RFC 3461 sections 4.2 and 4.4 allow "graphic and white space"
+/// characters in the ORCPT address and the ENVID, and a tab is a field-body character
+/// (RFC 5322 section 2.2). Kept encoded, the value would differ from the one the client
+/// gave, and a 500-character address could take 1,500 octets, past the 998 a line may
+/// hold (RFC 5322 section 2.1.1).
 fn printable(xtext: &str, utf8: bool) -> String {
     let x = XText(xtext.into());
+    let printable = |c: char| c == '\t' || !c.is_control();
     match x.decode() {
         Some(raw) => match std::str::from_utf8(&raw) {
-            Ok(s) if !s.chars().any(char::is_control) && (utf8 || s.is_ascii()) => s.to_string(),
+            Ok(s) if s.chars().all(printable) && (utf8 || s.is_ascii()) => s.to_string(),
             _ => xtext.to_string(),
         },
         None => xtext.to_string(),
@@ -494,6 +501,38 @@ mod tests {
         let report = r.report("<a@example.test>", "ID4", "mx.example.test", now, now);
         let report = String::from_utf8(report).unwrap();
         assert!(!report.contains("Content-Transfer-Encoding"), "{report}");
+    }
+
+    /// RFC 3461 sections 4.2 and 4.4: the ORCPT address and the ENVID are printable
+    /// "(graphic and white space)" US-ASCII before xtext encoding, so an HTAB (`+09`) is
+    /// part of the value and decodes like any other character: a tab is a field-body
+    /// character (RFC 5322 section 2.2). Kept encoded, the value would not be the one the
+    /// client gave, and a 500-character address could take 1,500 octets, more than the
+    /// 998 a line may hold (RFC 5322 section 2.1.1).
+    #[test]
+    fn white_space_in_envid_and_orcpt_is_decoded_and_lines_stay_short() {
+        let envid = XText("a+09b+20c".into());
+        let mut r = Request::new("<a@example.test>", Some(&envid), false);
+        let long = ["+09", &"+3D".repeat(490), "@example.test"].concat();
+        let orcpt = Orcpt {
+            addr_type: "rfc822".into(),
+            addr: XText(long.into()),
+        };
+        r.recipient("<b@example.test>", notify_success(), Some(&orcpt));
+        let now = SystemTime::now();
+        let report = r.report("<a@example.test>", "ID6", "mx.example.test", now, now);
+        let report = String::from_utf8(report).unwrap();
+        assert!(
+            report.contains("Original-Envelope-Id: a\tb c\r\n"),
+            "{report}"
+        );
+        let want = [
+            "Original-Recipient: rfc822; \t",
+            &"=".repeat(490),
+            "@example.test\r\n",
+        ];
+        assert!(report.contains(&want.concat()), "{report}");
+        assert!(report.split("\r\n").all(|l| l.len() <= 998), "{report}");
     }
 
     /// RFC 6533 section 3: an ORCPT of the `utf-8` type carries the address as

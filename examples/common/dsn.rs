@@ -299,11 +299,14 @@ fn printable(xtext: &str, utf8: bool) -> String {
 /// section 6.3). An address of the `utf-8` type is utf-8-addr-xtext or utf-8-addr-unitext
 /// (RFC 6533 section 3: non-ASCII as itself or as `\x{HEXPOINT}`), which a
 /// message/global-delivery-status (`utf8`) gives in the utf-8-address form, unescaped,
-/// and a message/delivery-status as the ASCII utf-8-addr-xtext it is. Any other type
-/// (`rfc822`, ...) is ASCII (RFC 3464 2.3.1), so its xtext is decoded only to ASCII,
-/// in a global report too.
+/// and a message/delivery-status in the ASCII utf-8-addr-xtext form (see
+/// [`utf8_addr_xtext`]). Any other type (`rfc822`, ...) is ASCII (RFC 3464 2.3.1), so its
+/// xtext is decoded only to ASCII, in a global report too.
 fn original(kind: &str, addr: &str, utf8: bool) -> String {
     let utf8_type = kind.eq_ignore_ascii_case("utf-8");
+    if utf8_type && !utf8 {
+        return utf8_addr_xtext(addr);
+    }
     let value = printable(addr, utf8 && utf8_type);
     if utf8 && utf8_type {
         unescape_unicode(&value).unwrap_or(value)
@@ -311,6 +314,45 @@ fn original(kind: &str, addr: &str, utf8: bool) -> String {
         value
     }
 }
+
+/// A `utf-8` ORCPT address as RFC 6533 section 3 writes it in a message/delivery-status:
+/// utf-8-addr-xtext, `QCHAR` (printable ASCII but `+`, `=` and `\`) and
+/// `\x{HEXPOINT}` for anything else. The parser also takes RFC 3461 `+XX` escapes in the
+/// `utf-8` type, outside SMTPUTF8 too: they are undone first (as are `\x{...}` escapes),
+/// so `+C3+A9` comes out as `\x{E9}`, never as the `+`, which is no QCHAR.
+///
+/// A 500-octet address can take three times as much in this form, past the 998 octets
+/// a line may hold (RFC 5322 section 2.1.1): the field is then continued on further lines
+/// before an escape or a QCHAR (RFC 3464 section 2.1.1 lets a notification field be
+/// continued like a header field), each line of the address at most [`FOLD_AT`] octets.
+/// A space is no QCHAR, so the one each unfolding leaves is never part of the address.
+fn utf8_addr_xtext(addr: &str) -> String {
+    let decoded = XText(addr.into())
+        .decode()
+        .and_then(|raw| String::from_utf8(raw.into_owned()).ok())
+        .unwrap_or_else(|| addr.to_string());
+    let text = unescape_unicode(&decoded).unwrap_or(decoded);
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut line = 0;
+    for c in text.chars() {
+        let piece = match c {
+            '!'..='~' if !matches!(c, '+' | '=' | '\\') => c.to_string(),
+            // HEXPOINT: upper-case hex, at least two digits (`\x{09}`, `\x{20}`).
+            c => format!("\\x{{{:02X}}}", u32::from(c)),
+        };
+        if line + piece.len() > FOLD_AT {
+            out.push_str("\r\n ");
+            line = 1;
+        }
+        line += piece.len();
+        out.push_str(&piece);
+    }
+    out
+}
+
+/// The longest line of an address continued by [`utf8_addr_xtext`]: room for the field
+/// name and the address type on the first line, within RFC 5322's 998.
+const FOLD_AT: usize = 900;
 
 /// `\x{HEXPOINT}` escapes (RFC 6533 section 3, EmbeddedUnicodeChar) replaced by their
 /// characters; `None` if an escape is malformed or names a surrogate, a control character
@@ -533,6 +575,49 @@ mod tests {
         ];
         assert!(report.contains(&want.concat()), "{report}");
         assert!(report.split("\r\n").all(|l| l.len() <= 998), "{report}");
+    }
+
+    /// RFC 6533 section 3: in a message/delivery-status a `utf-8` address is written as
+    /// utf-8-addr-xtext, QCHAR (printable ASCII but `+`, `=` and `\`) and `\x{HEXPOINT}`.
+    /// The parser also takes RFC 3461 `+XX` escapes in that type, outside SMTPUTF8 too;
+    /// copied as they came, `+C3+A9` is no utf-8-addr-xtext, and 245 of them (a 497-octet
+    /// address) made a line of 1,500 octets, past RFC 5322 2.1.1's 998. The address is
+    /// written in the RFC 6533 form, continued on further lines when it is that long (RFC
+    /// 3464 section 2.1.1: a notification field may be; a space is no QCHAR, so the one
+    /// unfolding leaves cannot be taken for part of the address).
+    #[test]
+    fn utf8_original_recipients_are_utf8_addr_xtext_in_an_ascii_report() {
+        let now = SystemTime::now();
+        let report = |a: &str| {
+            let mut r = Request::new("<a@example.test>", None, false);
+            let o = Orcpt {
+                addr_type: "utf-8".into(),
+                addr: XText(a.to_string().into()),
+            };
+            r.recipient("<b@example.test>", notify_success(), Some(&o));
+            let m = r.report("<a@example.test>", "ID7", "mx.example.test", now, now);
+            String::from_utf8(m).unwrap()
+        };
+        for (a, want) in [
+            ("j+C3+B6rg@example.test", "j\\x{F6}rg@example.test"),
+            (
+                "a+2Bb+3Dc+5Cd+20e@example.test",
+                "a\\x{2B}b\\x{3D}c\\x{5C}d\\x{20}e@example.test",
+            ),
+            ("j\\x{F6}rg@example.test", "j\\x{F6}rg@example.test"),
+            ("+E6+BC+A2@example.test", "\\x{6F22}@example.test"),
+        ] {
+            let m = report(a);
+            let want = ["Original-Recipient: utf-8; ", want, "\r\n"].concat();
+            assert!(m.contains(&want), "{want:?} in\n{m}");
+        }
+        let m = report(&["+C3+A9".repeat(245), "@example.test".into()].concat());
+        assert!(m.split("\r\n").all(|l| l.len() <= 998), "{m}");
+        let (_, field) = m.split_once("Original-Recipient: utf-8; ").unwrap();
+        let (field, _) = field.split_once("\r\nFinal-Recipient").unwrap();
+        let unfolded = field.replace("\r\n ", "");
+        let want = ["\\x{E9}".repeat(245), "@example.test".into()].concat();
+        assert_eq!(unfolded, want, "{m}");
     }
 
     /// RFC 6533 section 3: an ORCPT of the `utf-8` type carries the address as

@@ -203,7 +203,14 @@ impl Request {
         let text_8bit = !text.is_ascii();
         let status_8bit = !status.is_ascii();
         let headers_8bit = headers.iter().any(|&b| b >= 0x80);
+        // The returned headers are the client's octets: under BINARYMIME (BDAT passes bare
+        // CR, bare LF and NUL through) or with a line over 998 octets they are neither 7bit
+        // nor 8bit data (RFC 2045 sections 2.7, 2.8), and RFC 2045 section 6.2 allows no
+        // label but `binary` for them, on the part and on the multipart (section 6.4).
+        let headers_binary = !is_line_data(headers);
         let cte = "Content-Transfer-Encoding: 8bit";
+        let cte_binary = "Content-Transfer-Encoding: binary";
+        let headers_cte = if headers_binary { cte_binary } else { cte };
         let mut m = Vec::with_capacity(1024 + text.len() + status.len() + headers.len());
         let mut line = |parts: &[&str]| {
             for p in parts {
@@ -221,7 +228,9 @@ impl Request {
         line(&["MIME-Version: 1.0"]);
         line(&["Content-Type: multipart/report; report-type=delivery-status;"]);
         line(&["\tboundary=\"", &boundary, "\""]);
-        if text_8bit || status_8bit || headers_8bit {
+        if headers_binary {
+            line(&[cte_binary]);
+        } else if text_8bit || status_8bit || headers_8bit {
             line(&[cte]);
         }
         line(&["Date: ", &date]);
@@ -252,8 +261,8 @@ impl Request {
         m.extend_from_slice(b"\r\nContent-Type: ");
         m.extend_from_slice(headers_type.as_bytes());
         m.extend_from_slice(b"\r\n");
-        if headers_8bit {
-            m.extend_from_slice(cte.as_bytes());
+        if headers_8bit || headers_binary {
+            m.extend_from_slice(headers_cte.as_bytes());
             m.extend_from_slice(b"\r\n");
         }
         m.extend_from_slice(b"\r\n");
@@ -377,6 +386,27 @@ fn unescape_unicode(s: &str) -> Option<String> {
     }
     out.push_str(rest);
     Some(out)
+}
+
+/// Whether `data` is line-oriented data as RFC 2045 sections 2.7 and 2.8 define it for
+/// 7bit and 8bit: no NUL, CR and LF only as CRLF, lines of at most 998 octets.
+fn is_line_data(data: &[u8]) -> bool {
+    let mut run = 0;
+    for (i, &b) in data.iter().enumerate() {
+        match b {
+            0 => return false,
+            b'\r' if data.get(i + 1) != Some(&b'\n') => return false,
+            b'\n' if i == 0 || data[i - 1] != b'\r' => return false,
+            b'\r' | b'\n' => run = 0,
+            _ => {
+                run += 1;
+                if run > 998 {
+                    return false;
+                }
+            }
+        }
+    }
+    true
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -618,6 +648,42 @@ mod tests {
         let unfolded = field.replace("\r\n ", "");
         let want = ["\\x{E9}".repeat(245), "@example.test".into()].concat();
         assert_eq!(unfolded, want, "{m}");
+    }
+
+    /// RFC 2045 sections 2.7, 2.8 and 6.2: 7bit and 8bit data are lines of at most 998
+    /// octets ended by CRLF, without NUL, and data that is not is labelled `binary`; a
+    /// multipart holding a binary part is binary itself (section 6.4). A BINARYMIME
+    /// message's header section (BDAT passes bare CR, bare LF and NUL through) was
+    /// returned under no label at all, that is 7bit.
+    #[test]
+    fn binary_returned_headers_are_labelled_binary() {
+        let now = SystemTime::now();
+        for (content, binary) in [
+            (&b"Subject: a\rb\r\n\r\n"[..], true),
+            (b"Subject: a\nb\r\n\r\n", true),
+            (b"Subject: a\x00b\r\n\r\n", true),
+            (&[b"X-Long: ", &[b'x'; 991][..], b"\r\n\r\n"].concat(), true),
+            (
+                &[b"X-Long: ", &[b'x'; 990][..], b"\r\n\r\n"].concat(),
+                false,
+            ),
+            (b"Subject: plain\r\n\r\n", false),
+        ] {
+            let mut r = Request::new("<a@example.test>", None, false);
+            r.recipient("<b@example.test>", notify_success(), None);
+            r.content(content);
+            let m = r.report("<a@example.test>", "ID8", "mx.example.test", now, now);
+            let m = String::from_utf8_lossy(&m);
+            let (head, _) = m.split_once("\r\n\r\n").unwrap();
+            let part = "Content-Type: text/rfc822-headers\r\nContent-Transfer-Encoding: binary\r\n";
+            assert_eq!(
+                head.contains("Content-Transfer-Encoding: binary"),
+                binary,
+                "{m}"
+            );
+            assert_eq!(m.contains(part), binary, "{m}");
+            assert!(!m.contains("Content-Transfer-Encoding: 8bit"), "{m}");
+        }
     }
 
     /// RFC 6533 section 3: an ORCPT of the `utf-8` type carries the address as

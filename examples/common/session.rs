@@ -618,3 +618,119 @@ impl Drop for Session {
         debug!(conn = self.id, stored = self.stored, "connection closed");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use std::path::Path;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        server: super::super::ServerOptions,
+    }
+
+    /// Runs `script` (client input, sent at once) through a session of the example
+    /// server storing into `dir`, and returns what the server answered and the messages
+    /// that landed in `new/` (sorted by name).
+    fn run(dir: &Path, args: &[&str], script: &[u8]) -> (String, Vec<Vec<u8>>) {
+        let maildir = dir.to_str().unwrap();
+        let mut argv = vec![
+            "server",
+            "--maildir",
+            maildir,
+            "--hostname",
+            "mx.example.test",
+        ];
+        argv.extend_from_slice(args);
+        argv.push("--no-fsync");
+        let options = Cli::try_parse_from(argv).unwrap().server;
+        let (shared, _) = options.setup().unwrap();
+        let now = Instant::now();
+        let peer: SocketAddr = "192.0.2.7:4000".parse().unwrap();
+        let mut session = Session::new(shared, peer, now);
+        let mut out = Vec::new();
+        let mut fed = false;
+        loop {
+            match session.next() {
+                Next::Read => {
+                    while let Some(b) = session.server.poll_transmit() {
+                        out.extend_from_slice(&b);
+                    }
+                    if fed {
+                        break;
+                    }
+                    fed = true;
+                    session.receive(now, script);
+                }
+                Next::Commit(c) => {
+                    let r = c.run();
+                    session.committed(r);
+                }
+                Next::TlsUpgrade => panic!("no TLS here"),
+                Next::Closed => {
+                    while let Some(b) = session.server.poll_transmit() {
+                        out.extend_from_slice(&b);
+                    }
+                    break;
+                }
+            }
+        }
+        let mut names: Vec<_> = std::fs::read_dir(dir.join("new"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        names.sort();
+        let files = names.iter().map(|p| std::fs::read(p).unwrap()).collect();
+        (String::from_utf8_lossy(&out).into_owned(), files)
+    }
+
+    /// Hostile envelope values through the real server machine: what the session writes
+    /// into stored mail (the trace lines, the delivery report) stays one field per line,
+    /// CRLF-ended, at most 998 octets (RFC 5322 sections 2.1.1 and 2.2), whatever the
+    /// EHLO name, the quoted local parts, ENVID and ORCPT (xtext CR LF is refused, HTAB
+    /// and long values are written within a line) the client gave.
+    #[test]
+    fn hostile_envelopes_make_well_formed_trace_and_report_lines() {
+        let long_orcpt = ["+09", &"+3D".repeat(490), "@x.test"].concat();
+        let long_utf8 = ["+C3+A9".repeat(245), "@x.test".into()].concat();
+        let script = [
+            "EHLO a(b);c\r\n",
+            "MAIL FROM:<a@x.test> ENVID=+0D+0AX-Injected:+20y\r\n",
+            "MAIL FROM:<\"a\\\"b c\"@x.test> ENVID=a+09b\r\n",
+            "RCPT TO:<b@x.test> NOTIFY=SUCCESS ORCPT=rfc822;b+0D+0AX:y\r\n",
+            "RCPT TO:<b@x.test> NOTIFY=SUCCESS ORCPT=rfc822;",
+            &long_orcpt,
+            "\r\nRCPT TO:<\"d;(e)\"@x.test> NOTIFY=SUCCESS ORCPT=utf-8;",
+            &long_utf8,
+            "\r\nDATA\r\nSubject: hi\r\n\r\nbody\r\n.\r\nQUIT\r\n",
+        ]
+        .concat();
+        let dir = tempfile::tempdir().unwrap();
+        let (out, files) = run(dir.path(), &[], script.as_bytes());
+        assert!(out.contains("\r\n250 2.0.0 Ok: queued"), "{out}");
+        assert_eq!(files.len(), 2, "{out}");
+        let message = String::from_utf8(files[0].clone()).unwrap();
+        let report = String::from_utf8(files[1].clone()).unwrap();
+        assert!(message.starts_with(
+            "Return-Path: <\"a\\\"b c\"@x.test>\r\nReceived: from unknown ([192.0.2.7])\r\n"
+        ));
+        assert!(report.contains("To: <\"a\\\"b c\"@x.test>\r\n"), "{report}");
+        assert!(
+            report.contains("Original-Envelope-Id: a\tb\r\n"),
+            "{report}"
+        );
+        assert!(
+            !report.contains("X-Injected") && !report.contains("\nX:"),
+            "{report}"
+        );
+        for file in [&message, &report] {
+            for line in file.split_inclusive("\r\n") {
+                let body = line.strip_suffix("\r\n").unwrap_or(line);
+                assert!(!body.contains(['\r', '\n', '\0']), "{line:?}");
+                assert!(body.len() <= 998, "{} octets: {line:.80}", body.len());
+            }
+        }
+    }
+}

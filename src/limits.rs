@@ -35,6 +35,13 @@ pub const MAX_ENVID: usize = 100;
 /// Maximum length of the address of an `ORCPT=` value before xtext encoding, in characters
 /// (RFC 3461 section 4.2).
 pub const MAX_ORCPT: usize = 500;
+/// Maximum length of the address type of an `ORCPT=` value, in characters. RFC 3461
+/// section 4.2 requires an IANA-registered type (`rfc822`, `utf-8`, `x400`, `unknown`:
+/// a few characters) and allows the entire parameter up to 500 characters; the type is
+/// copied into the `Original-Recipient` field of every DSN (RFC 3464 section 2.3.1),
+/// where it cannot be folded, so an unbounded one could push that line past the 998
+/// octets RFC 5322 section 2.1.1 allows.
+pub const MAX_ORCPT_TYPE: usize = 64;
 
 /// How much longer than [`MAX_COMMAND_LINE`] a MAIL or RCPT command line may be for the
 /// parameters of each advertised extension (RFC 5321 4.5.3.1.4: "SMTP extensions may be

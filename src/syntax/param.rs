@@ -1226,12 +1226,14 @@ fn orcpt_utf8(addr_type: &str, utf8: bool) -> bool {
 }
 
 /// Whether the valid xtext `addr` of an `ORCPT=` of type `addr_type` is an address RFC
-/// 3461 section 4.2 allows: at most 500 characters, and "prior to encoding as xtext" of
+/// 3461 section 4.2 allows (and the type at most
+/// [`MAX_ORCPT_TYPE`](crate::limits::MAX_ORCPT_TYPE) characters): at most 500 characters, and "prior to encoding as xtext" of
 /// printable US-ASCII only (no control character an escape could smuggle into the DSN's
 /// `Original-Recipient` field). The `utf-8` type (RFC 6533 section 3) also holds non-ASCII
 /// characters.
 fn orcpt_text_ok(addr_type: &str, addr: &str) -> bool {
-    xtext_decoded_len(addr) <= crate::limits::MAX_ORCPT
+    addr_type.len() <= crate::limits::MAX_ORCPT_TYPE
+        && xtext_decoded_len(addr) <= crate::limits::MAX_ORCPT
         && super::xtext::decodes_to_printable(
             addr.as_bytes(),
             addr_type.eq_ignore_ascii_case("utf-8"),
@@ -1245,7 +1247,7 @@ fn parse_orcpt<'a>(s: &'a str, (vs, ve): (usize, usize), opts: &ParseOptions) ->
     let v = s.get(vs..ve)?;
     // addr-type: an atom, ended by the `;` (one pass for both).
     let semi = scan::skip(v.as_bytes(), 0, scan::ATEXT);
-    if semi == 0 || v.as_bytes().get(semi) != Some(&b';') {
+    if semi == 0 || semi > crate::limits::MAX_ORCPT_TYPE || v.as_bytes().get(semi) != Some(&b';') {
         return None;
     }
     let (t, a) = (v.get(..semi)?, v.get(semi + 1..)?);
@@ -1528,6 +1530,24 @@ mod tests {
             MailParams::parse(&long, &opts()),
             Err(ParamError::InvalidValue("ENVID".into()))
         );
+        // The address type is bounded too (`MAX_ORCPT_TYPE`): it goes into every DSN's
+        // `Original-Recipient` field unfolded.
+        for (ty, good) in [("x".repeat(64), true), ("x".repeat(65), false)] {
+            let line = format!("ORCPT={ty};a@example.test");
+            assert_eq!(
+                RcptParams::parse(&line, &opts()).is_ok(),
+                good,
+                "{}",
+                ty.len()
+            );
+            let line = format!("X-OTHER=1 ORCPT={ty};a@example.test");
+            assert_eq!(
+                RcptParams::parse(&line, &opts()).is_ok(),
+                good,
+                "{}",
+                ty.len()
+            );
+        }
         for (addr, good) in [
             ("a".repeat(500), true),
             ("+41".repeat(500), true),

@@ -1584,7 +1584,7 @@ fn an_smtputf8_transaction_gets_a_global_delivery_report() {
         "To: <jösé@exämple.test>\r\n",
         // RFC 2045 6.4: each part holding 8-bit octets says so, and so does the
         // multipart around them (RFC 6533 6.2, 6.3).
-        "Content-Type: multipart/report; report-type=delivery-status;\r\n",
+        "Content-Type: multipart/report; report-type=global-delivery-status;\r\n",
         "\r\nContent-Transfer-Encoding: 8bit\r\nDate: ",
         "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n",
         "Content-Type: message/global-delivery-status\r\nContent-Transfer-Encoding: 8bit\r\n",

@@ -226,7 +226,13 @@ impl Request {
         // RFC 3834 section 5: no automatic answer to this one.
         line(&["Auto-Submitted: auto-replied"]);
         line(&["MIME-Version: 1.0"]);
-        line(&["Content-Type: multipart/report; report-type=delivery-status;"]);
+        // RFC 6522 section 3: the report-type is the subtype of the second part.
+        let report_type = &status_type["message/".len()..];
+        line(&[
+            "Content-Type: multipart/report; report-type=",
+            report_type,
+            ";",
+        ]);
         line(&["\tboundary=\"", &boundary, "\""]);
         if headers_binary {
             line(&[cte_binary]);
@@ -512,6 +518,11 @@ mod tests {
             "{report}"
         );
         assert!(report.contains("Content-Type: message/global-delivery-status\r\n"));
+        // RFC 6522 section 3: report-type names the second part's subtype (RFC 6533).
+        assert!(
+            report.contains("multipart/report; report-type=global-delivery-status;"),
+            "{report}"
+        );
         assert!(report.contains("Final-Recipient: utf-8; ü@example.test\r\n"));
         assert!(report.contains("Content-Type: message/global-headers\r\n\r\nX-Trap"));
     }

@@ -171,12 +171,48 @@ impl Conn {
 }
 
 impl Read for Conn {
+    /// At most one read of the socket (see [`read_tls_once`]).
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Conn::Plain(s) => s.read(buf),
-            Conn::Tls(s) => s.read(buf),
+            Conn::Tls(s) => read_tls_once(s, buf),
         }
     }
+}
+
+/// Plaintext from `s` with at most one read of the socket: what rustls holds already, or
+/// else what one `read_tls` brings. A read that completes no record with application
+/// data (a part of a record, a handshake or alert record) is `WouldBlock`: the caller
+/// waits for the socket again, against the session's own deadline.
+///
+/// Not rustls' `StreamOwned::read`: it reads the socket again and again until a record
+/// is whole, and the socket's read timeout restarts with every read, so a client that
+/// trickles a record one octet at a time, each well within the timeout, would hold the
+/// session for as many timeouts as the record has octets. Part of a record is no more
+/// activity than part of a command line (RFC 5321 4.5.3.2: the session times out).
+fn read_tls_once(
+    s: &mut StreamOwned<ServerConnection, TcpStream>,
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    let (conn, sock) = (&mut s.conn, &mut s.sock);
+    match conn.reader().read(buf) {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+        held => return held,
+    }
+    // 0: the end of the stream, which the reader reports below (a clean close or not).
+    conn.read_tls(sock)?;
+    if let Err(e) = conn.process_new_packets() {
+        // The alert that says why, then the end.
+        while conn.wants_write() {
+            conn.write_tls(sock)?;
+        }
+        return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+    }
+    // Post-handshake messages may need an answer (a TLS 1.3 KeyUpdate).
+    while conn.wants_write() {
+        conn.write_tls(sock)?;
+    }
+    conn.reader().read(buf)
 }
 
 impl Write for Conn {
@@ -306,8 +342,9 @@ fn connection(
                         }
                     }
                 }
-                // Readable: a plain read returns at once; under TLS the rest of a record
-                // may still be on its way, within the session's timeout.
+                // Readable: one read of the socket, which returns at once. Under TLS it
+                // may bring no plaintext yet (`WouldBlock`, part of a record): the loop
+                // waits again, against the same deadline.
                 c.tcp().set_read_timeout(timeout)?;
                 match c.read(&mut buf) {
                     Ok(0) => return Ok(()),

@@ -5,7 +5,9 @@
 //! delivery, STARTTLS and implicit TLS (`--tls-listen`, a second listener in the same
 //! poll; a rustls `ServerConnection` driven by hand), AUTH PLAIN/LOGIN/NTLM.
 //! Each connection's output is written until the socket would block; the rest waits for
-//! writability, and the connection's input is not read meanwhile (back-pressure). The
+//! writability, and the connection's input is not read meanwhile (back-pressure). A
+//! connection is read at most 256 KiB per turn of the loop, so a client that sends
+//! without pause does not keep the others waiting (`READS_PER_TURN`). The
 //! fsync and rename run in the loop thread: with fsync on, one slow disk stalls every
 //! connection for that moment (the tokio example hands them to a blocking pool instead).
 //! Ctrl-C (SIGINT) or SIGTERM (watched in the same poll, with `signal-hook-mio`) shuts
@@ -51,6 +53,13 @@ const SIGNALS: Token = Token(2);
 /// The first connection token.
 const FIRST_CONN: usize = 3;
 const READ_BUFFER: usize = 64 * 1024;
+/// Reads one connection gets per turn of the loop (up to 256 KiB). The readiness is
+/// edge-triggered, so a connection is normally read until the socket would block; but a
+/// client that sends as fast as the loop reads never lets it block, and would have the
+/// loop to itself for as long as it likes, every other connection waiting. So a
+/// connection that used its reads is read again in the next turn, after the others'
+/// events, with nothing but a zero-timeout poll in between.
+const READS_PER_TURN: usize = 4;
 /// How long to wait before accepting again after `accept` failed (out of descriptors).
 const ACCEPT_PAUSE: Duration = Duration::from_millis(50);
 /// How long open sessions may go on after SIGINT or SIGTERM.
@@ -75,6 +84,11 @@ struct Conn {
     linger: Duration,
     /// Whether the TLS close_notify is queued.
     close_notify_sent: bool,
+    /// Whether the last [`Conn::read`] stopped at [`READS_PER_TURN`], with input maybe
+    /// left that no new readiness event will announce.
+    more_input: bool,
+    /// The turn of the loop this connection was last read in.
+    read_turn: u64,
 }
 
 /// What a handler decided about the connection.
@@ -196,13 +210,15 @@ impl Conn {
         }
     }
 
-    /// Reads what the socket has (through TLS when active) and feeds the session.
+    /// Reads what the socket has (through TLS when active) and feeds the session, at most
+    /// [`READS_PER_TURN`] times: then [`Conn::more_input`] says to come back.
     fn read(
         &mut self,
         buf: &mut [u8],
         tls_config: &Option<Arc<rustls::ServerConfig>>,
     ) -> io::Result<Fate> {
-        loop {
+        self.more_input = false;
+        for _ in 0..READS_PER_TURN {
             // Back-pressure: do not take more input while replies are stuck.
             if self.output_pending() || self.closing.is_some() {
                 return Ok(Fate::Keep);
@@ -242,6 +258,8 @@ impl Conn {
                 return Ok(Fate::Drop);
             }
         }
+        self.more_input = true;
+        Ok(Fate::Keep)
     }
 }
 
@@ -322,6 +340,9 @@ fn main() -> Result<(), common::Error> {
     let mut acceptable = [false; 2];
     // When to try accepting again after a failure.
     let mut accept_retry: Option<Instant> = None;
+    // Connections to read again in the next turn (see `READS_PER_TURN`), and the turn.
+    let mut backlog: Vec<Token> = Vec::new();
+    let mut turn: u64 = 0;
     loop {
         // Once shutting down: done when the last session has ended, or the time is up.
         if let Some(until) = draining {
@@ -346,12 +367,19 @@ fn main() -> Result<(), common::Error> {
             .chain(draining)
             .min()
             .map(|t| t.saturating_duration_since(now) + Duration::from_millis(1));
+        // Input left waiting: only look for other events.
+        let timeout = match backlog.is_empty() {
+            true => timeout,
+            false => Some(Duration::ZERO),
+        };
         if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() == io::ErrorKind::Interrupted {
                 continue;
             }
             return Err(e.into());
         }
+        turn += 1;
+        let again = std::mem::take(&mut backlog);
         let mut signalled = false;
         for event in events.iter() {
             if event.token() == SIGNALS {
@@ -372,9 +400,29 @@ fn main() -> Result<(), common::Error> {
                 result = conn.flush().map(|()| Fate::Keep);
             }
             if matches!(result, Ok(Fate::Keep)) && (event.is_readable() || event.is_writable()) {
+                conn.read_turn = turn;
                 result = conn.read(&mut buf, &tls);
             }
             settle(&poll, &mut conns, token, result);
+            if conns.get(&token).is_some_and(|c| c.more_input) {
+                backlog.push(token);
+            }
+        }
+        // The connections whose reads the last turn cut short, unless an event had them
+        // read in this one.
+        for token in again {
+            let Some(conn) = conns.get_mut(&token) else {
+                continue;
+            };
+            if !conn.more_input || conn.read_turn == turn {
+                continue;
+            }
+            conn.read_turn = turn;
+            let result = conn.read(&mut buf, &tls);
+            settle(&poll, &mut conns, token, result);
+            if conns.get(&token).is_some_and(|c| c.more_input) {
+                backlog.push(token);
+            }
         }
         if signalled {
             // Read, so that the next signal raises a new readiness edge.
@@ -443,6 +491,8 @@ fn main() -> Result<(), common::Error> {
                             closing: None,
                             linger: shared.config.timeouts.shortest(),
                             close_notify_sent: false,
+                            more_input: false,
+                            read_turn: 0,
                         };
                         if implicit_tls {
                             // RFC 8314: TLS from the first byte. rustls holds the

@@ -41,17 +41,35 @@ fn each_loop(case: fn(&'static str)) {
     let failed: Vec<String> = threads
         .into_iter()
         .filter_map(|(name, t)| {
-            t.join().err().map(|e| {
-                let msg = e
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                format!("{name}: {msg}")
-            })
+            t.join()
+                .err()
+                .map(|e| format!("{name}: {}", panic_message(&*e)))
         })
         .collect();
     assert!(failed.is_empty(), "\n{}", failed.join("\n\n"));
+}
+
+/// Runs `case` against every loop in turn: for a case that measures how fast the server
+/// answers, which the other servers' load would blur.
+fn each_loop_in_turn(case: fn(&'static str)) {
+    let failed: Vec<String> = LOOPS
+        .iter()
+        .filter_map(|&name| {
+            std::thread::spawn(move || case(name))
+                .join()
+                .err()
+                .map(|e| format!("{name}: {}", panic_message(&*e)))
+        })
+        .collect();
+    assert!(failed.is_empty(), "\n{}", failed.join("\n\n"));
+}
+
+/// What a panic said.
+fn panic_message(e: &(dyn std::any::Any + Send)) -> String {
+    e.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
 }
 
 /// The server's resident memory, KiB.
@@ -254,8 +272,7 @@ fn start_with<T>(start: impl Fn() -> T + std::panic::RefUnwindSafe) -> T {
         match std::panic::catch_unwind(&start) {
             Ok(server) => return server,
             Err(e) => {
-                let msg = e.downcast_ref::<String>().cloned().unwrap_or_default();
-                if !msg.contains("Address already in use") {
+                if !panic_message(&*e).contains("Address already in use") {
                     std::panic::resume_unwind(e);
                 }
             }
@@ -420,6 +437,55 @@ fn a_line_of_a_mebibyte_without_crlf_is_refused_and_not_kept() {
         let r = c.reply();
         assert!(r.starts_with("250 "), "{r:?}");
         c.exchange(b"QUIT\r\n", "221 ");
+    });
+}
+
+/// A client that streams message content as fast as it can does not keep other clients
+/// waiting: new clients are greeted and served meanwhile about as fast as without it
+/// (the event loop must not read one connection for as long as it has input).
+#[test]
+fn a_client_streaming_content_does_not_starve_others() {
+    each_loop_in_turn(|name| {
+        let server = start(name, &["--timeout", "10"]);
+        let mut c = Client::greeted(server.addr);
+        c.start_data();
+        let mut writer = c.out.try_clone().unwrap();
+        writer.set_write_timeout(Some(WAIT)).unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let sender = std::thread::spawn(move || {
+            let chunk =
+                b"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd\r\n".repeat(1024);
+            let started = Instant::now();
+            let mut sent = 0usize;
+            while !stopped.load(std::sync::atomic::Ordering::Relaxed)
+                && started.elapsed() < Duration::from_secs(6)
+                && writer.write_all(&chunk).is_ok()
+            {
+                sent += chunk.len();
+            }
+            sent
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        // Each probe is three round trips (greeting, EHLO, QUIT); unhindered, a few
+        // milliseconds. The median, so that one unlucky scheduling does not count.
+        let mut took: Vec<Duration> = (0..9)
+            .map(|_| serves_within(server.addr, Duration::from_secs(2)))
+            .collect();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let sent = sender.join().unwrap();
+        took.sort();
+        assert!(
+            took[4] < Duration::from_millis(50),
+            "others served within {took:?} while {sent} octets streamed"
+        );
+        assert!(sent > 1 << 20, "only {sent} octets streamed");
+        c.reset();
+        assert!(
+            eventually(WAIT, || server.tmp_files() == 0),
+            "tmp/ not cleaned"
+        );
+        assert!(server.messages().is_empty());
     });
 }
 

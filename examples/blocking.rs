@@ -2,8 +2,9 @@
 //!
 //! Same options and the same per-connection logic (`common::session`) as `smtp-server`:
 //! Maildir delivery, STARTTLS and implicit TLS (`--tls-listen`, a second accept thread;
-//! rustls `StreamOwned`), AUTH PLAIN/LOGIN/NTLM. The fsync and
-//! rename simply block the connection's own thread.
+//! rustls `StreamOwned`, read one socket read at a time so that the session's timeout
+//! bounds a record trickled in), AUTH PLAIN/LOGIN/NTLM. The fsync and rename simply block
+//! the connection's own thread.
 //!
 //! ```text
 //! cargo run --release --example blocking -- --listen 127.0.0.1:2525 --maildir /tmp/md

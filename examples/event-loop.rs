@@ -73,6 +73,10 @@ struct Conn {
     tls: Option<Box<ServerConnection>>,
     /// Replies not yet taken by the socket (plaintext) or by rustls (TLS).
     out: Vec<u8>,
+    /// Plaintext replies from before STARTTLS (the `220` last) that the socket had not
+    /// taken when the upgrade began: they go out as they are, before any TLS record (RFC
+    /// 3207 section 4: TLS starts after the `220`).
+    plain: Vec<u8>,
     /// Whether WRITABLE interest is registered.
     want_write: bool,
     /// Closing: drop once `out` is written, or at this instant at the latest. A client
@@ -110,7 +114,25 @@ impl Conn {
 
     /// Whether bytes are still waiting for the socket.
     fn output_pending(&self) -> bool {
-        !self.out.is_empty() || self.tls.as_ref().is_some_and(|t| t.wants_write())
+        !self.out.is_empty()
+            || !self.plain.is_empty()
+            || self.tls.as_ref().is_some_and(|t| t.wants_write())
+    }
+
+    /// Writes `buf` to `sock` until it is empty (`true`) or the socket would block.
+    fn write_raw(sock: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<bool> {
+        while !buf.is_empty() {
+            match sock.write(buf) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    buf.drain(..n);
+                }
+                Err(e) if is_would_block(&e) => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
     }
 
     /// Moves the machine's replies toward the socket and writes until it would block.
@@ -123,19 +145,13 @@ impl Conn {
             self.out.extend_from_slice(&bytes);
         }
         let Some(tls) = self.tls.as_mut() else {
-            while !self.out.is_empty() {
-                match self.sock.write(&self.out) {
-                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                    Ok(n) => {
-                        self.out.drain(..n);
-                    }
-                    Err(e) if is_would_block(&e) => return Ok(()),
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
-                }
-            }
+            Conn::write_raw(&mut self.sock, &mut self.out)?;
             return Ok(());
         };
+        // The plaintext replies of before the upgrade first, as they are.
+        if !Conn::write_raw(&mut self.sock, &mut self.plain)? {
+            return Ok(());
+        }
         loop {
             let mut taken = 0;
             while taken < self.out.len() {
@@ -179,8 +195,10 @@ impl Conn {
                     return Ok(Fate::Keep);
                 }
                 Next::TlsUpgrade => {
-                    // The 220 goes out in plaintext before the handshake starts.
+                    // The 220 goes out in plaintext before the handshake starts; what
+                    // the socket does not take now waits in `plain`, ahead of TLS.
                     self.flush()?;
+                    self.plain = std::mem::take(&mut self.out);
                     let cfg = tls_config
                         .clone()
                         .ok_or_else(|| io::Error::other("TLS upgrade without TLS"))?;
@@ -491,6 +509,7 @@ fn main() -> Result<(), common::Error> {
                             closing: None,
                             linger: shared.config.timeouts.shortest(),
                             close_notify_sent: false,
+                            plain: Vec::new(),
                             more_input: false,
                             read_turn: 0,
                         };

@@ -520,6 +520,50 @@ fn starttls_then_garbage_closes_at_once() {
     });
 }
 
+/// RFC 3207 section 4: the replies before the `220` to STARTTLS are plaintext, and so
+/// is the `220`; TLS starts after it. A client pipelines STARTTLS behind 9,000 EHLOs
+/// (1.5 MB of replies) without reading, then reads them all: every reply, the `220`
+/// last, must arrive as plaintext, and the handshake and a new EHLO must then work.
+/// (Here the kernel's send buffer, which grows to 4 MB, takes all of those replies; the
+/// event loop's case of replies still queued in the process at the upgrade, its `plain`
+/// buffer, would need a smaller one, which the 10,000-command cap keeps out of reach.)
+#[test]
+fn replies_still_queued_at_starttls_go_out_as_plaintext() {
+    each_loop(|name| {
+        let (server, _) = tls_server(name, &["--timeout", "10"]);
+        let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("socket");
+        sock.set_recv_buffer_size(4096).expect("rcvbuf");
+        sock.connect(&server.addr.into()).expect("connect");
+        let mut c = Client::from_stream(sock.into());
+        assert!(c.reply().starts_with("220 "));
+        let ehlos = 9000;
+        let mut burst = b"EHLO client.test\r\n".repeat(ehlos);
+        burst.extend_from_slice(b"STARTTLS\r\n");
+        c.send(&burst);
+        // Let the server process it all and fill the socket buffers before reading.
+        std::thread::sleep(Duration::from_millis(300));
+        for i in 0..ehlos {
+            let r = c.reply();
+            assert!(r.starts_with("250 "), "EHLO reply {i}: {r:?}");
+        }
+        let r = c.reply();
+        assert!(r.starts_with("220 "), "STARTTLS: {r:?}");
+        let mut tls = tls_connection();
+        let mut stream = rustls::Stream::new(&mut tls, &mut c.out);
+        stream
+            .write_all(b"EHLO client.test\r\n")
+            .expect("handshake and EHLO");
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !got.windows(4).any(|w| w == b"250 ") {
+            let n = stream.read(&mut buf).expect("EHLO reply under TLS");
+            assert!(n > 0, "closed: {:?}", String::from_utf8_lossy(&got));
+            got.extend_from_slice(&buf[..n]);
+        }
+    });
+}
+
 /// A client that stops in the middle of its ClientHello, after STARTTLS and on the
 /// implicit-TLS port: the server waits without spinning (under 20% of a CPU over a
 /// second of the stall) and closes the connection about `--timeout` after the stall

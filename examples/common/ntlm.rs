@@ -377,6 +377,29 @@ pub fn authenticate_message(
     domain: &str,
     workstation: &str,
 ) -> Result<Vec<u8>, NtlmError> {
+    authenticate_message_with(
+        challenge_message,
+        user,
+        password,
+        domain,
+        workstation,
+        random8(),
+        filetime_now(),
+    )
+}
+
+/// [`authenticate_message`] with the client challenge and the time (a FILETIME, used when
+/// the CHALLENGE carries no MsvAvTimestamp) given: what the \[MS-NLMP\] 4.2.4 test
+/// vectors fix.
+fn authenticate_message_with(
+    challenge_message: &[u8],
+    user: &str,
+    password: &str,
+    domain: &str,
+    workstation: &str,
+    client_challenge: [u8; 8],
+    now: u64,
+) -> Result<Vec<u8>, NtlmError> {
     check_type(challenge_message, 2)?;
     let server_flags = u32_at(challenge_message, 20).ok_or(NtlmError::Malformed("no flags"))?;
     let server_challenge = challenge_message
@@ -388,7 +411,7 @@ pub fn authenticate_message(
         &[]
     };
     // The server's timestamp if it sent one (3.1.5.1.2), else ours.
-    let mut timestamp = filetime_now().to_le_bytes();
+    let mut timestamp = now.to_le_bytes();
     let mut rest = info;
     while rest.len() >= 4 {
         let id = u16::from_le_bytes([rest[0], rest[1]]);
@@ -404,7 +427,6 @@ pub fn authenticate_message(
         }
         rest = &rest[4 + len..];
     }
-    let client_challenge = random8();
     let key = ntowf_v2(password, user, domain);
     let mut temp = vec![1u8, 1, 0, 0, 0, 0, 0, 0];
     temp.extend_from_slice(&timestamp);
@@ -478,6 +500,187 @@ mod tests {
         assert_eq!(
             ntowf_v2("Password", "User", "Domain").to_vec(),
             hex("0c868a403bfd7a93a3001ef22ef02e3f")
+        );
+    }
+
+    /// The \[MS-NLMP\] 4.2.1 server challenge, 0123456789abcdef.
+    fn spec_server() -> ServerChallenge {
+        ServerChallenge {
+            challenge: hex("0123456789abcdef").try_into().unwrap(),
+        }
+    }
+
+    /// The \[MS-NLMP\] 4.2.4 target information: MsvAvNbDomainName "Domain",
+    /// MsvAvNbComputerName "Server", MsvAvEOL.
+    fn spec_target_info() -> Vec<u8> {
+        let mut info = Vec::new();
+        av_pair(&mut info, 2, &utf16le("Domain"));
+        av_pair(&mut info, 1, &utf16le("Server"));
+        av_pair(&mut info, 0, &[]);
+        info
+    }
+
+    /// An AUTHENTICATE message (\[MS-NLMP\] 2.2.1.3) made of the given parts, Unicode
+    /// strings if `flags` says so.
+    fn authenticate(flags: u32, lm: &[u8], nt: &[u8], domain: &str, user: &str) -> Vec<u8> {
+        let unicode = flags & NEGOTIATE_UNICODE != 0;
+        let mut b = Builder::new(3, 64);
+        b.put_u32(60, flags);
+        b.payload(28, &encode_text(domain, unicode));
+        b.payload(36, &encode_text(user, unicode));
+        b.payload(44, &encode_text("COMPUTER", unicode));
+        b.payload(12, lm);
+        b.payload(20, nt);
+        b.payload(52, &[]);
+        b.buf
+    }
+
+    fn spec_lookup(name: &str) -> Option<(&'static str, &'static str)> {
+        name.eq_ignore_ascii_case("User")
+            .then_some(("User", "Password"))
+    }
+
+    /// \[MS-NLMP\] 4.2.4.1.3: temp, with the 4.2.4 time stamp (zero) and target info.
+    fn spec_temp() -> Vec<u8> {
+        let mut temp = hex("0101000000000000");
+        temp.extend_from_slice(&[0; 8]);
+        temp.extend_from_slice(&[0xaa; 8]);
+        temp.extend_from_slice(&[0; 4]);
+        temp.extend_from_slice(&spec_target_info());
+        temp.extend_from_slice(&[0; 4]);
+        temp
+    }
+
+    /// The \[MS-NLMP\] 4.2.4 NTLMv2 vectors from the client side: the LMv2 response
+    /// (4.2.4.2.1) and NTProofStr with temp (4.2.4.2.2, 4.2.4.1.3).
+    #[test]
+    fn ms_nlmp_4_2_4_ntlmv2_client() {
+        let mut b = Builder::new(2, 48);
+        b.put_u32(
+            20,
+            NEGOTIATE_UNICODE | NEGOTIATE_NTLM | NEGOTIATE_TARGET_INFO,
+        );
+        b.buf[24..32].copy_from_slice(&hex("0123456789abcdef"));
+        b.payload(12, &utf16le("Server"));
+        b.payload(40, &spec_target_info());
+        let auth = authenticate_message_with(
+            &b.buf, "User", "Password", "Domain", "COMPUTER", [0xaa; 8], 0,
+        )
+        .unwrap();
+        assert_eq!(
+            field(&auth, 12).unwrap(),
+            hex("86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa")
+        );
+        let nt = field(&auth, 20).unwrap();
+        assert_eq!(nt[..16], hex("68cd0ab851e51c96aabc927bebef6a1c"));
+        assert_eq!(nt[16..], spec_temp());
+        assert_eq!(text(field(&auth, 36).unwrap(), true), "User");
+        assert_eq!(text(field(&auth, 28).unwrap(), true), "Domain");
+        assert_eq!(
+            spec_server().verify(&auth, spec_lookup).unwrap().1,
+            "NTLMv2"
+        );
+    }
+
+    /// The same vectors from the server side, and the same message against another
+    /// challenge (a replay into a later session) refused.
+    #[test]
+    fn ms_nlmp_4_2_4_ntlmv2_server() {
+        let mut nt = hex("68cd0ab851e51c96aabc927bebef6a1c");
+        nt.extend_from_slice(&spec_temp());
+        let lm = hex("86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa");
+        let auth = authenticate(NEGOTIATE_UNICODE, &lm, &nt, "Domain", "User");
+        assert_eq!(
+            spec_server().verify(&auth, spec_lookup),
+            Ok(("User".to_string(), "NTLMv2"))
+        );
+        // The user name is case-insensitive (NTOWFv2 upper-cases it).
+        let auth_lc = authenticate(NEGOTIATE_UNICODE, &lm, &nt, "Domain", "user");
+        assert!(spec_server().verify(&auth_lc, spec_lookup).is_ok());
+        // A wrong password, a flipped proof bit, a flipped temp bit, another domain.
+        let wrong = |name: &str, pw: &'static str| {
+            name.eq_ignore_ascii_case("User").then_some(("User", pw))
+        };
+        assert_eq!(
+            spec_server().verify(&auth, |n| wrong(n, "password")),
+            Err(NtlmError::BadResponse)
+        );
+        for at in [0, 15, 16, 30, nt.len() - 1] {
+            let mut bad = nt.clone();
+            bad[at] ^= 1;
+            let m = authenticate(NEGOTIATE_UNICODE, &lm, &bad, "Domain", "User");
+            assert_eq!(
+                spec_server().verify(&m, spec_lookup),
+                Err(NtlmError::BadResponse)
+            );
+        }
+        let m = authenticate(NEGOTIATE_UNICODE, &lm, &nt, "Domian", "User");
+        assert_eq!(
+            spec_server().verify(&m, spec_lookup),
+            Err(NtlmError::BadResponse)
+        );
+        let mut other = spec_server();
+        other.challenge[7] ^= 1;
+        assert_eq!(
+            other.verify(&auth, spec_lookup),
+            Err(NtlmError::BadResponse)
+        );
+    }
+
+    /// \[MS-NLMP\] 4.2.2.2.1: the NTLMv1 response, checked by the server.
+    #[test]
+    fn ms_nlmp_4_2_2_ntlmv1_server() {
+        let nt = hex("67c43011f30298a2ad35ece64f16331c44bdbed927841f94");
+        let lm = hex("98def7b87f88aa5dafe2df779688a172def11c7d5ccdef13");
+        let auth = authenticate(NEGOTIATE_UNICODE, &lm, &nt, "Domain", "User");
+        assert_eq!(
+            spec_server().verify(&auth, spec_lookup),
+            Ok(("User".to_string(), "NTLMv1"))
+        );
+        let mut other = spec_server();
+        other.challenge[0] ^= 1;
+        assert_eq!(
+            other.verify(&auth, spec_lookup),
+            Err(NtlmError::BadResponse)
+        );
+    }
+
+    /// \[MS-NLMP\] 4.2.3.2.2: NTLMv1 with extended session security (the LM response is
+    /// the client challenge and 16 zero octets, 4.2.3.2.1), checked by the server.
+    #[test]
+    fn ms_nlmp_4_2_3_ntlm2_session_server() {
+        let nt = hex("7537f803ae367128ca458204bde7caf81e97ed2683267232");
+        let mut lm = vec![0xaa; 8];
+        lm.extend_from_slice(&[0; 16]);
+        let flags = NEGOTIATE_UNICODE | NEGOTIATE_EXTENDED_SESSIONSECURITY;
+        let auth = authenticate(flags, &lm, &nt, "Domain", "User");
+        assert_eq!(
+            spec_server().verify(&auth, spec_lookup),
+            Ok(("User".to_string(), "NTLM2 session"))
+        );
+        lm[0] ^= 1;
+        let auth = authenticate(flags, &lm, &nt, "Domain", "User");
+        assert_eq!(
+            spec_server().verify(&auth, spec_lookup),
+            Err(NtlmError::BadResponse)
+        );
+    }
+
+    /// An AUTHENTICATE message of one session, replayed into another, is refused: each
+    /// CHALLENGE carries a fresh server challenge.
+    #[test]
+    fn replayed_authenticate_fails_in_a_new_session() {
+        let (first, challenge) =
+            ServerChallenge::new(&negotiate_message(), "MX", "mx.test").unwrap();
+        let auth = authenticate_message(&challenge, "User", "Password", "", "WS").unwrap();
+        assert!(first.verify(&auth, spec_lookup).is_ok());
+        let (second, challenge2) =
+            ServerChallenge::new(&negotiate_message(), "MX", "mx.test").unwrap();
+        assert_ne!(first.challenge, second.challenge);
+        assert_ne!(challenge, challenge2);
+        assert_eq!(
+            second.verify(&auth, spec_lookup),
+            Err(NtlmError::BadResponse)
         );
     }
 

@@ -314,18 +314,22 @@ impl ServerChallenge {
                 .any(|d| hmac_md5(&ntowf_v2(password, &user, d), &msg) == proof)
         } else if nt.len() == 24 {
             let key = nt_hash(password);
-            // NTLMv1 (3.3.1), and with extended session security the NTLM2 session
-            // response: the challenge is MD5(ServerChallenge || ClientChallenge)[..8],
-            // the client challenge being the first 8 octets of the LM response.
-            let v1 = desl(&key, &self.challenge) == nt;
-            let ess = lm.len() >= 8 && {
-                let mut m = self.challenge.to_vec();
-                m.extend_from_slice(&lm[..8]);
-                let mut c = [0u8; 8];
-                c.copy_from_slice(&md5(&m)[..8]);
-                desl(&key, &c) == nt
-            };
-            v1 || ess
+            // NTLMv1 (3.3.1): DESL(NTOWFv1, ServerChallenge); with extended session
+            // security negotiated, and only then, the NTLM2 session response:
+            // DESL(NTOWFv1, MD5(ServerChallenge || ClientChallenge)[..8]), the client
+            // challenge being the first 8 octets of the LM response. The server computes
+            // the form the flag names, as ComputeResponse does (3.2.5.1.2).
+            if flags & NEGOTIATE_EXTENDED_SESSIONSECURITY != 0 {
+                lm.len() >= 8 && {
+                    let mut m = self.challenge.to_vec();
+                    m.extend_from_slice(&lm[..8]);
+                    let mut c = [0u8; 8];
+                    c.copy_from_slice(&md5(&m)[..8]);
+                    desl(&key, &c) == nt
+                }
+            } else {
+                desl(&key, &self.challenge) == nt
+            }
         } else {
             false
         };
@@ -660,6 +664,35 @@ mod tests {
         );
         lm[0] ^= 1;
         let auth = authenticate(flags, &lm, &nt, "Domain", "User");
+        assert_eq!(
+            spec_server().verify(&auth, spec_lookup),
+            Err(NtlmError::BadResponse)
+        );
+    }
+
+    /// The NTLMv1 response is computed one way or the other by the negotiated
+    /// NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY flag (\[MS-NLMP\] 3.3.1), and the
+    /// server computes the one the flag names: an NTLM2 session response without the
+    /// flag, or a plain NTLMv1 response with it, is refused.
+    #[test]
+    fn ntlmv1_form_follows_the_ess_flag() {
+        let ess = hex("7537f803ae367128ca458204bde7caf81e97ed2683267232");
+        let v1 = hex("67c43011f30298a2ad35ece64f16331c44bdbed927841f94");
+        let mut lm = vec![0xaa; 8];
+        lm.extend_from_slice(&[0; 16]);
+        let flags = NEGOTIATE_UNICODE | NEGOTIATE_EXTENDED_SESSIONSECURITY;
+        let auth = authenticate(NEGOTIATE_UNICODE, &lm, &ess, "Domain", "User");
+        assert_eq!(
+            spec_server().verify(&auth, spec_lookup),
+            Err(NtlmError::BadResponse)
+        );
+        let auth = authenticate(flags, &lm, &v1, "Domain", "User");
+        assert_eq!(
+            spec_server().verify(&auth, spec_lookup),
+            Err(NtlmError::BadResponse)
+        );
+        // With the flag, an LM response too short to hold the client challenge.
+        let auth = authenticate(flags, &[0xaa; 7], &ess, "Domain", "User");
         assert_eq!(
             spec_server().verify(&auth, spec_lookup),
             Err(NtlmError::BadResponse)

@@ -277,7 +277,10 @@ impl ServerChallenge {
 
     /// Checks an AUTHENTICATE message against the password `lookup` finds for its user
     /// name (matched case-insensitively: `lookup` returns the canonical name and the
-    /// password). Accepts NTLMv2, the NTLM2 session response and NTLMv1. Returns the
+    /// password). Accepts NTLMv2, the NTLM2 session response and NTLMv1, all three
+    /// always: the last two are weak (three DES encryptions under the NT hash, which a
+    /// recorded exchange gives away to an offline search), kept for old clients. The
+    /// expected response is compared with the received one in constant time. Returns the
     /// canonical user name and which response the client used.
     pub fn verify<'a>(
         &self,
@@ -309,9 +312,12 @@ impl ServerChallenge {
             msg.extend_from_slice(temp);
             let mut domains = vec![domain.clone(), domain.to_uppercase(), String::new()];
             domains.dedup();
-            domains
-                .iter()
-                .any(|d| hmac_md5(&ntowf_v2(password, &user, d), &msg) == proof)
+            // Every candidate is computed and compared in full, in constant time: the
+            // time taken says nothing of how much of a guessed proof was right.
+            domains.iter().fold(false, |ok, d| {
+                let expected = hmac_md5(&ntowf_v2(password, &user, d), &msg);
+                ehlo::sasl::constant_time_eq(&expected, proof) | ok
+            })
         } else if nt.len() == 24 {
             let key = nt_hash(password);
             // NTLMv1 (3.3.1): DESL(NTOWFv1, ServerChallenge); with extended session
@@ -325,10 +331,10 @@ impl ServerChallenge {
                     m.extend_from_slice(&lm[..8]);
                     let mut c = [0u8; 8];
                     c.copy_from_slice(&md5(&m)[..8]);
-                    desl(&key, &c) == nt
+                    ehlo::sasl::constant_time_eq(&desl(&key, &c), nt)
                 }
             } else {
-                desl(&key, &self.challenge) == nt
+                ehlo::sasl::constant_time_eq(&desl(&key, &self.challenge), nt)
             }
         } else {
             false

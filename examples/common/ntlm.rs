@@ -92,19 +92,23 @@ fn utf16le(s: &str) -> Vec<u8> {
     s.encode_utf16().flat_map(u16::to_le_bytes).collect()
 }
 
-fn from_utf16le(b: &[u8]) -> String {
-    let units: Vec<u16> = b
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    String::from_utf16_lossy(&units)
-}
-
-fn text(b: &[u8], unicode: bool) -> String {
+/// A string field of a message: UTF-16LE with NTLMSSP_NEGOTIATE_UNICODE, else the OEM
+/// character set, taken to be UTF-8 here (\[MS-NLMP\] 2.2.1.3, 2.2.2.5 flags A and B).
+/// Exactly: an odd length, an unpaired surrogate or (OEM) invalid UTF-8 is malformed,
+/// never dropped or replaced with U+FFFD, which would make a name out of octets the
+/// client did not send as that name.
+fn text(b: &[u8], unicode: bool) -> Result<String, NtlmError> {
     if unicode {
-        from_utf16le(b)
+        if b.len() % 2 != 0 {
+            return Err(NtlmError::Malformed("odd-length UTF-16 string"));
+        }
+        let units: Vec<u16> = b
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        String::from_utf16(&units).map_err(|_| NtlmError::Malformed("unpaired surrogate"))
     } else {
-        String::from_utf8_lossy(b).into_owned()
+        String::from_utf8(b.to_vec()).map_err(|_| NtlmError::Malformed("OEM string not UTF-8"))
     }
 }
 
@@ -292,8 +296,8 @@ impl ServerChallenge {
         let nt = field(message, 20)?;
         let flags = u32_at(message, 60).unwrap_or(NEGOTIATE_UNICODE);
         let unicode = flags & NEGOTIATE_UNICODE != 0;
-        let domain = text(field(message, 28)?, unicode);
-        let user = text(field(message, 36)?, unicode);
+        let domain = text(field(message, 28)?, unicode)?;
+        let user = text(field(message, 36)?, unicode)?;
         if user.is_empty() {
             return Err(NtlmError::UnknownUser);
         }
@@ -347,14 +351,12 @@ impl ServerChallenge {
     }
 }
 
-/// The user name in an AUTHENTICATE message (for logs).
+/// The user name in an AUTHENTICATE message (for logs); `None` for a message without
+/// one that decodes (see `text`).
 pub fn authenticate_user(message: &[u8]) -> Option<String> {
     check_type(message, 3).ok()?;
     let flags = u32_at(message, 60)?;
-    Some(text(
-        field(message, 36).ok()?,
-        flags & NEGOTIATE_UNICODE != 0,
-    ))
+    text(field(message, 36).ok()?, flags & NEGOTIATE_UNICODE != 0).ok()
 }
 
 // ---------------------------------------------------------------- client side
@@ -534,10 +536,17 @@ mod tests {
     /// strings if `flags` says so.
     fn authenticate(flags: u32, lm: &[u8], nt: &[u8], domain: &str, user: &str) -> Vec<u8> {
         let unicode = flags & NEGOTIATE_UNICODE != 0;
+        let (domain, user) = (encode_text(domain, unicode), encode_text(user, unicode));
+        authenticate_raw(flags, lm, nt, &domain, &user)
+    }
+
+    /// [`authenticate`] with the domain and user name fields given as octets.
+    fn authenticate_raw(flags: u32, lm: &[u8], nt: &[u8], domain: &[u8], user: &[u8]) -> Vec<u8> {
+        let unicode = flags & NEGOTIATE_UNICODE != 0;
         let mut b = Builder::new(3, 64);
         b.put_u32(60, flags);
-        b.payload(28, &encode_text(domain, unicode));
-        b.payload(36, &encode_text(user, unicode));
+        b.payload(28, domain);
+        b.payload(36, user);
         b.payload(44, &encode_text("COMPUTER", unicode));
         b.payload(12, lm);
         b.payload(20, nt);
@@ -584,8 +593,8 @@ mod tests {
         let nt = field(&auth, 20).unwrap();
         assert_eq!(nt[..16], hex("68cd0ab851e51c96aabc927bebef6a1c"));
         assert_eq!(nt[16..], spec_temp());
-        assert_eq!(text(field(&auth, 36).unwrap(), true), "User");
-        assert_eq!(text(field(&auth, 28).unwrap(), true), "Domain");
+        assert_eq!(text(field(&auth, 36).unwrap(), true).unwrap(), "User");
+        assert_eq!(text(field(&auth, 28).unwrap(), true).unwrap(), "Domain");
         assert_eq!(
             spec_server().verify(&auth, spec_lookup).unwrap().1,
             "NTLMv2"
@@ -703,6 +712,59 @@ mod tests {
             spec_server().verify(&auth, spec_lookup),
             Err(NtlmError::BadResponse)
         );
+    }
+
+    /// The domain and user name are UTF-16LE with NTLMSSP_NEGOTIATE_UNICODE (\[MS-NLMP\]
+    /// 2.2.1.3, 2.2.2.5 flag A): an odd length or an unpaired surrogate is malformed, not
+    /// read as the name it would be with the odd octet dropped or the surrogate replaced
+    /// (which let a message whose domain is garbage pass with a proof made for the empty
+    /// domain, and one whose user name has a stray octet pass as that user). OEM strings
+    /// that are not UTF-8 are refused likewise, never patched with U+FFFD.
+    #[test]
+    fn names_must_decode_exactly() {
+        let lm = [0u8; 24];
+        let ntlmv2_for = |domain: &str| {
+            let key = ntowf_v2("Password", "User", domain);
+            let mut m = hex("0123456789abcdef");
+            m.extend_from_slice(&spec_temp());
+            let mut nt = hmac_md5(&key, &m).to_vec();
+            nt.extend_from_slice(&spec_temp());
+            nt
+        };
+        let (nt, nt_empty) = (ntlmv2_for("Domain"), ntlmv2_for(""));
+        let u = NEGOTIATE_UNICODE;
+        // The genuine messages pass.
+        let ok = authenticate(u, &lm, &nt, "Domain", "User");
+        assert!(spec_server().verify(&ok, spec_lookup).is_ok());
+        let ok = authenticate(u, &lm, &nt_empty, "", "User");
+        assert!(spec_server().verify(&ok, spec_lookup).is_ok());
+        let ok = authenticate(0, &lm, &nt, "Domain", "User");
+        assert!(spec_server().verify(&ok, spec_lookup).is_ok());
+        let malformed = |m: &[u8]| {
+            let r = spec_server().verify(m, spec_lookup);
+            assert!(matches!(r, Err(NtlmError::Malformed(_))), "{r:?}");
+        };
+        // A stray octet after the user name.
+        let mut user = utf16le("User");
+        user.push(b'!');
+        malformed(&authenticate_raw(u, &lm, &nt, &utf16le("Domain"), &user));
+        // An unpaired surrogate in the domain, with the proof for the empty domain; one
+        // in the user name.
+        malformed(&authenticate_raw(
+            u,
+            &lm,
+            &nt_empty,
+            &[0x00, 0xd8],
+            &utf16le("User"),
+        ));
+        let mut user = utf16le("User");
+        user.extend_from_slice(&[0x00, 0xdc]);
+        malformed(&authenticate_raw(u, &lm, &nt, &utf16le("Domain"), &user));
+        // An odd-length domain.
+        malformed(&authenticate_raw(u, &lm, &nt, b"D\0o", &utf16le("User")));
+        // OEM strings that are not UTF-8.
+        malformed(&authenticate_raw(0, &lm, &nt, b"Domain", b"User\xff"));
+        malformed(&authenticate_raw(0, &lm, &nt_empty, b"\xc3", b"User"));
     }
 
     /// An AUTHENTICATE message of one session, replayed into another, is refused: each

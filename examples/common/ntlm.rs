@@ -69,17 +69,28 @@ fn u32_at(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 
-/// The payload a security buffer (`Len`, `MaxLen`, `Offset`) at `at` points to.
-fn field(b: &[u8], at: usize) -> Result<&[u8], NtlmError> {
+/// The payload a security buffer (`Len`, `MaxLen`, `Offset`) at `at` points to, in a
+/// message whose fixed header is `header` octets long (\[MS-NLMP\] 2.2.1: the payload
+/// follows the header). An empty buffer is empty wherever it points; a non-empty one
+/// must lie in the payload, not in the header nor past the end.
+fn field(b: &[u8], at: usize, header: usize) -> Result<&[u8], NtlmError> {
     let len = u16_at(b, at).ok_or(NtlmError::Malformed("truncated header"))? as usize;
     let off = u32_at(b, at + 4).ok_or(NtlmError::Malformed("truncated header"))? as usize;
     if len == 0 {
         return Ok(&[]);
     }
+    if off < header {
+        return Err(NtlmError::Malformed("field inside the header"));
+    }
     off.checked_add(len)
         .and_then(|end| b.get(off..end))
         .ok_or(NtlmError::Malformed("field outside the message"))
 }
+
+/// The fixed header of an AUTHENTICATE message without VERSION and MIC (2.2.1.3).
+const AUTHENTICATE_HEADER: usize = 64;
+/// The fixed header of a CHALLENGE message without VERSION (2.2.1.2).
+const CHALLENGE_HEADER: usize = 48;
 
 fn check_type(b: &[u8], kind: u32) -> Result<(), NtlmError> {
     if b.get(..8) != Some(&SIGNATURE[..]) || u32_at(b, 8) != Some(kind) {
@@ -292,12 +303,17 @@ impl ServerChallenge {
         lookup: impl Fn(&str) -> Option<(&'a str, &'a str)>,
     ) -> Result<(String, &'static str), NtlmError> {
         check_type(message, 3)?;
-        let lm = field(message, 12)?;
-        let nt = field(message, 20)?;
-        let flags = u32_at(message, 60).unwrap_or(NEGOTIATE_UNICODE);
+        // The fixed header (2.2.1.3): six security buffers, then NegotiateFlags. Each
+        // buffer must lie in the message, the two not read here (workstation, encrypted
+        // random session key) too.
+        let flags = u32_at(message, 60).ok_or(NtlmError::Malformed("truncated header"))?;
+        let lm = field(message, 12, AUTHENTICATE_HEADER)?;
+        let nt = field(message, 20, AUTHENTICATE_HEADER)?;
+        field(message, 44, AUTHENTICATE_HEADER)?;
+        field(message, 52, AUTHENTICATE_HEADER)?;
         let unicode = flags & NEGOTIATE_UNICODE != 0;
-        let domain = text(field(message, 28)?, unicode)?;
-        let user = text(field(message, 36)?, unicode)?;
+        let domain = text(field(message, 28, AUTHENTICATE_HEADER)?, unicode)?;
+        let user = text(field(message, 36, AUTHENTICATE_HEADER)?, unicode)?;
         if user.is_empty() {
             return Err(NtlmError::UnknownUser);
         }
@@ -356,7 +372,11 @@ impl ServerChallenge {
 pub fn authenticate_user(message: &[u8]) -> Option<String> {
     check_type(message, 3).ok()?;
     let flags = u32_at(message, 60)?;
-    text(field(message, 36).ok()?, flags & NEGOTIATE_UNICODE != 0).ok()
+    text(
+        field(message, 36, AUTHENTICATE_HEADER).ok()?,
+        flags & NEGOTIATE_UNICODE != 0,
+    )
+    .ok()
 }
 
 // ---------------------------------------------------------------- client side
@@ -418,7 +438,7 @@ fn authenticate_message_with(
         .get(24..32)
         .ok_or(NtlmError::Malformed("no challenge"))?;
     let info = if server_flags & NEGOTIATE_TARGET_INFO != 0 {
-        field(challenge_message, 40)?
+        field(challenge_message, 40, CHALLENGE_HEADER)?
     } else {
         &[]
     };
@@ -587,14 +607,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            field(&auth, 12).unwrap(),
+            field(&auth, 12, AUTHENTICATE_HEADER).unwrap(),
             hex("86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa")
         );
-        let nt = field(&auth, 20).unwrap();
+        let nt = field(&auth, 20, AUTHENTICATE_HEADER).unwrap();
         assert_eq!(nt[..16], hex("68cd0ab851e51c96aabc927bebef6a1c"));
         assert_eq!(nt[16..], spec_temp());
-        assert_eq!(text(field(&auth, 36).unwrap(), true).unwrap(), "User");
-        assert_eq!(text(field(&auth, 28).unwrap(), true).unwrap(), "Domain");
+        assert_eq!(
+            text(field(&auth, 36, AUTHENTICATE_HEADER).unwrap(), true).unwrap(),
+            "User"
+        );
+        assert_eq!(
+            text(field(&auth, 28, AUTHENTICATE_HEADER).unwrap(), true).unwrap(),
+            "Domain"
+        );
         assert_eq!(
             spec_server().verify(&auth, spec_lookup).unwrap().1,
             "NTLMv2"
@@ -806,5 +832,200 @@ mod tests {
         let auth = authenticate_message(&challenge, "bob", "s3cret", "", "WS").unwrap();
         assert_eq!(server.verify(&auth, lookup), Err(NtlmError::UnknownUser));
         assert!(server.verify(b"NTLMSSP\0\x03\0\0\0", lookup).is_err());
+    }
+
+    /// The 4.2.4 AUTHENTICATE message (NTLMv2, Unicode): the genuine message the hostile
+    /// ones are made from.
+    fn spec_authenticate() -> Vec<u8> {
+        let mut nt = hex("68cd0ab851e51c96aabc927bebef6a1c");
+        nt.extend_from_slice(&spec_temp());
+        let lm = hex("86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa");
+        authenticate(NEGOTIATE_UNICODE, &lm, &nt, "Domain", "User")
+    }
+
+    fn put16(m: &mut [u8], at: usize, v: u16) {
+        m[at..at + 2].copy_from_slice(&v.to_le_bytes());
+    }
+
+    fn put32(m: &mut [u8], at: usize, v: u32) {
+        m[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    }
+
+    /// Hostile AUTHENTICATE messages (\[MS-NLMP\] 2.2.1.3): every security buffer with
+    /// its length or offset out of range, overflowing, pointing into the header or at
+    /// another field, zero; NT responses of every length up to 24 octets; truncations;
+    /// a message that is only the signature; the wrong type; a huge message. None panics
+    /// and none authenticates.
+    #[test]
+    fn hostile_authenticate_messages_are_refused() {
+        let good = spec_authenticate();
+        assert!(spec_server().verify(&good, spec_lookup).is_ok());
+        let mut hostile: Vec<Vec<u8>> = Vec::new();
+        for buffer in [12, 20, 28, 36, 44, 52] {
+            for len in [0u16, 1, 2, 15, 16, 23, 24, 25, 0x7fff, 0xfffe, 0xffff] {
+                for off in [
+                    0u32,
+                    8,
+                    12,
+                    36,
+                    63,
+                    64,
+                    100,
+                    0x7fff_ffff,
+                    0xffff_fffe,
+                    u32::MAX,
+                ] {
+                    let mut m = good.clone();
+                    put16(&mut m, buffer, len);
+                    put32(&mut m, buffer + 4, off);
+                    hostile.push(m);
+                }
+            }
+        }
+        // The NT response pointing at each other field of the message, the header
+        // included (overlapping fields).
+        for off in 0..good.len() as u32 {
+            let mut m = good.clone();
+            put32(&mut m, 24, off);
+            hostile.push(m);
+        }
+        // Every truncation, the signature alone, the wrong message type.
+        for n in 0..good.len() {
+            hostile.push(good[..n].to_vec());
+        }
+        for t in [0u32, 1, 2, 4, u32::MAX] {
+            let mut m = good.clone();
+            put32(&mut m, 8, t);
+            hostile.push(m);
+        }
+        // Without NTLMSSP_NEGOTIATE_UNICODE: the UTF-16 names read as OEM text.
+        let mut m = good.clone();
+        put32(&mut m, 60, 0);
+        hostile.push(m);
+        // Huge: a megabyte of padding after the fields, the fields moved past it.
+        let mut m = good.clone();
+        m.resize(1 << 20, 0x41);
+        for buffer in [12, 20, 28, 36, 44, 52] {
+            put32(&mut m, buffer + 4, (1 << 20) - 0x1_0000);
+        }
+        hostile.push(m);
+        let genuine_nt = field(&good, 20, AUTHENTICATE_HEADER).unwrap();
+        for m in &hostile {
+            let r = spec_server().verify(m, spec_lookup);
+            let _ = authenticate_user(m);
+            let in_range = [12, 20, 28, 36, 44, 52]
+                .iter()
+                .all(|&b| field(m, b, AUTHENTICATE_HEADER).is_ok());
+            if !in_range || m.len() < 64 {
+                assert!(
+                    matches!(r, Err(NtlmError::Malformed(_))),
+                    "{r:?} for {m:02x?}"
+                );
+            }
+            // What passes carries the genuine NT response for the genuine user (the LM
+            // response, the workstation and the session key are not part of NTLMv2's
+            // proof, so other valid values of theirs pass with it).
+            if r.is_ok() {
+                assert_eq!(
+                    field(m, 20, AUTHENTICATE_HEADER).unwrap(),
+                    genuine_nt,
+                    "{m:02x?}"
+                );
+                assert_eq!(authenticate_user(m).unwrap(), "User", "{m:02x?}");
+            }
+        }
+    }
+
+    /// Every security buffer of the fixed header (\[MS-NLMP\] 2.2.1.3: LM and NT
+    /// responses, domain, user, workstation, encrypted random session key) must lie in
+    /// the message, and the header must be whole (64 octets, NegotiateFlags included),
+    /// even the buffers NTLMv2 does not read: otherwise the genuine proof passes inside
+    /// a message that is not well formed.
+    #[test]
+    fn every_security_buffer_is_checked() {
+        let good = spec_authenticate();
+        for buffer in [12, 44, 52] {
+            let mut m = good.clone();
+            put16(&mut m, buffer, 0x10);
+            put32(&mut m, buffer + 4, u32::MAX);
+            let r = spec_server().verify(&m, spec_lookup);
+            assert!(matches!(r, Err(NtlmError::Malformed(_))), "{buffer}: {r:?}");
+        }
+        // A header cut before NegotiateFlags (as very old clients sent it), the payload
+        // moved up to offset 60: what is read as flags is payload, and the fields point
+        // into the header.
+        let mut m = good[..60].to_vec();
+        m.extend_from_slice(&good[64..]);
+        for buffer in [12, 20, 28, 36, 44, 52] {
+            let off = u32::from_le_bytes(m[buffer + 4..buffer + 8].try_into().unwrap());
+            put32(&mut m, buffer + 4, off.saturating_sub(4));
+        }
+        let r = spec_server().verify(&m, spec_lookup);
+        assert!(matches!(r, Err(NtlmError::Malformed(_))), "{r:?}");
+    }
+
+    /// NT responses shorter than the 16-octet NTProofStr, of the NTLMv1 length but not
+    /// the response, and just longer (an NTLMv2 response with a truncated blob): all
+    /// refused for every length up to 64 octets of zeros or of a genuine prefix.
+    #[test]
+    fn short_nt_responses_are_refused() {
+        let mut genuine = hex("68cd0ab851e51c96aabc927bebef6a1c");
+        genuine.extend_from_slice(&spec_temp());
+        let lm = [0u8; 24];
+        for flags in [
+            NEGOTIATE_UNICODE,
+            NEGOTIATE_UNICODE | NEGOTIATE_EXTENDED_SESSIONSECURITY,
+        ] {
+            for n in 0..64 {
+                for nt in [vec![0u8; n], genuine[..n].to_vec()] {
+                    let m = authenticate(flags, &lm, &nt, "Domain", "User");
+                    let r = spec_server().verify(&m, spec_lookup);
+                    assert_eq!(r, Err(NtlmError::BadResponse), "length {n}");
+                }
+            }
+        }
+    }
+
+    /// The AUTHENTICATE message of the \[MS-SMTPNTLM\] 4.2 example (an Exchange client:
+    /// VERSION in the header, an NTLM2 session response) is well formed for the checks
+    /// above; the password is not known, so it verifies to a wrong response.
+    #[test]
+    fn ms_smtpntlm_example_authenticate_parses() {
+        let m = ehlo::sasl::b64::decode(
+            b"TlRMTVNTUAADAAAAGAAYAHwAAAAYABgAlAAAABYAFgBIAAAACAAIAF4AAAAWABYAZgAAABAAEACsAAAA\
+              NYKI4gUCzg4AAAAPZQB4AGMAaAAtAGMAbABpAC0ANgA2AHQAZQBzAHQARQBYAEMASAAtAEMATABJAC0A\
+              NgA2AIqeV65hhASwAAAAAAAAAAAAAAAAAAAAAHZHDVfwTU5ci0RY04eRmWy0/VWZfIfjsqdUu2WmxYUK\
+              y83PyyxzbA8=",
+        )
+        .unwrap();
+        assert_eq!(authenticate_user(&m).as_deref(), Some("test"));
+        let lookup = |n: &str| (n == "test").then_some(("test", "not the password"));
+        assert_eq!(
+            spec_server().verify(&m, lookup),
+            Err(NtlmError::BadResponse)
+        );
+    }
+
+    /// Hostile NEGOTIATE messages (\[MS-NLMP\] 2.2.1.1): no panic; one without its flags
+    /// is refused.
+    #[test]
+    fn hostile_negotiate_messages() {
+        let good = negotiate_message();
+        for n in 0..good.len() {
+            let r = ServerChallenge::new(&good[..n], "MX", "mx.test");
+            assert_eq!(r.is_ok(), n >= 16, "length {n}");
+        }
+        let mut m = good.clone();
+        m[8] = 3;
+        assert!(ServerChallenge::new(&m, "MX", "mx.test").is_err());
+        for flags in [0u32, u32::MAX, NEGOTIATE_OEM] {
+            let mut m = good.clone();
+            put32(&mut m, 12, flags);
+            let (_, challenge) = ServerChallenge::new(&m, "MX", "mx.test").unwrap();
+            assert_eq!(
+                ehlo::sasl::ntlm::message_type(&challenge),
+                Some(ehlo::sasl::ntlm::NtlmMessageType::Challenge)
+            );
+        }
     }
 }

@@ -482,11 +482,21 @@ fn authenticate_message_with(
         } else {
             NEGOTIATE_OEM
         };
+    let (domain, user) = (encode_text(domain, unicode), encode_text(user, unicode));
+    let workstation = encode_text(workstation, unicode);
+    // A security buffer's length is 16 bits (2.2.1.3): the NTLMv2 response carries the
+    // server's target information, up to 64 KiB of it, and the names are the caller's.
+    if [&domain, &user, &workstation, &nt]
+        .iter()
+        .any(|f| f.len() > usize::from(u16::MAX))
+    {
+        return Err(NtlmError::Malformed("field longer than a security buffer"));
+    }
     let mut b = Builder::new(3, 64);
     b.put_u32(60, flags);
-    b.payload(28, &encode_text(domain, unicode));
-    b.payload(36, &encode_text(user, unicode));
-    b.payload(44, &encode_text(workstation, unicode));
+    b.payload(28, &domain);
+    b.payload(36, &user);
+    b.payload(44, &workstation);
     b.payload(12, &lm);
     b.payload(20, &nt);
     b.payload(52, &[]);
@@ -1004,6 +1014,43 @@ mod tests {
             spec_server().verify(&m, lookup),
             Err(NtlmError::BadResponse)
         );
+    }
+
+    /// A security buffer's length is 16 bits (\[MS-NLMP\] 2.2.1.3): a
+    /// hostile server's target information of nearly 64 KiB makes the NTLMv2 response
+    /// (which carries it) too long for one, and so does a user name of more than 32767
+    /// UTF-16 units; the client refuses rather than write a length cut to 16 bits.
+    #[test]
+    fn client_refuses_fields_longer_than_a_security_buffer() {
+        let challenge = |info_len: usize| {
+            let mut b = Builder::new(2, 48);
+            b.put_u32(
+                20,
+                NEGOTIATE_UNICODE | NEGOTIATE_NTLM | NEGOTIATE_TARGET_INFO,
+            );
+            b.payload(40, &vec![0x41; info_len]);
+            b.buf
+        };
+        let ok = authenticate_message(&challenge(1000), "User", "Password", "", "WS").unwrap();
+        assert_eq!(
+            field(&ok, 20, AUTHENTICATE_HEADER).unwrap().len(),
+            1000 + 48
+        );
+        for info_len in [0xffff - 48 + 1, 0xffff] {
+            let r = authenticate_message(&challenge(info_len), "User", "Password", "", "WS");
+            assert!(
+                matches!(r, Err(NtlmError::Malformed(_))),
+                "{info_len}: {r:?}"
+            );
+        }
+        let long = "u".repeat(0x8000);
+        let r = authenticate_message(&challenge(10), &long, "Password", "", "WS");
+        assert!(matches!(r, Err(NtlmError::Malformed(_))), "{r:?}");
+        // Every buffer of what the client does send is read back whole.
+        let user = "u".repeat(0x7fff);
+        let m = authenticate_message(&challenge(10), &user, "Password", "", "WS").unwrap();
+        let got = field(&m, 36, AUTHENTICATE_HEADER).unwrap();
+        assert_eq!(text(got, true).unwrap(), user);
     }
 
     /// Hostile NEGOTIATE messages (\[MS-NLMP\] 2.2.1.1): no panic; one without its flags

@@ -1075,4 +1075,139 @@ mod tests {
             );
         }
     }
+
+    /// Random AUTHENTICATE messages and random mutations of the genuine 4.2.4 one: no
+    /// panic, and nothing passes that does not carry the genuine NT response for the
+    /// genuine user (the LM response, workstation, session key and the case of the user
+    /// name are outside NTLMv2's proof). Random NEGOTIATE and CHALLENGE messages: no panic.
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// The offsets of the fixed header's fields: the six security buffers (length,
+        /// maximum length, offset), the message type and the flags.
+        const LENGTHS: &[usize] = &[12, 14, 20, 22, 28, 30, 36, 38, 44, 46, 52, 54];
+        const OFFSETS: &[usize] = &[8, 16, 24, 32, 40, 48, 56, 60];
+
+        #[derive(Debug, Clone)]
+        enum Mutation {
+            Byte(usize, u8),
+            Flip(usize, u8),
+            Length(usize, u16),
+            Offset(usize, u32),
+            Truncate(usize),
+            Insert(usize, Vec<u8>),
+            Remove(usize, usize),
+        }
+
+        fn mutation() -> impl Strategy<Value = Mutation> {
+            let len16 = prop_oneof![
+                Just(0u16),
+                Just(1),
+                Just(15),
+                Just(16),
+                Just(23),
+                Just(24),
+                Just(25),
+                Just(u16::MAX),
+                any::<u16>(),
+            ];
+            let off32 = prop_oneof![
+                Just(0u32),
+                Just(63),
+                Just(64),
+                0u32..300,
+                Just(u32::MAX),
+                Just(u32::MAX - 1),
+                any::<u32>(),
+            ];
+            prop_oneof![
+                (any::<usize>(), any::<u8>()).prop_map(|(a, v)| Mutation::Byte(a, v)),
+                (any::<usize>(), 0u8..8).prop_map(|(a, b)| Mutation::Flip(a, b)),
+                (proptest::sample::select(LENGTHS), len16)
+                    .prop_map(|(a, v)| Mutation::Length(a, v)),
+                (proptest::sample::select(OFFSETS), off32)
+                    .prop_map(|(a, v)| Mutation::Offset(a, v)),
+                any::<usize>().prop_map(Mutation::Truncate),
+                (
+                    any::<usize>(),
+                    proptest::collection::vec(any::<u8>(), 1..64)
+                )
+                    .prop_map(|(a, v)| Mutation::Insert(a, v)),
+                (any::<usize>(), 1usize..32).prop_map(|(a, n)| Mutation::Remove(a, n)),
+            ]
+        }
+
+        fn apply(m: &mut Vec<u8>, mutation: &Mutation) {
+            let at = |a: usize, m: &Vec<u8>| if m.is_empty() { 0 } else { a % m.len() };
+            match mutation {
+                Mutation::Byte(a, v) if !m.is_empty() => {
+                    let i = at(*a, m);
+                    m[i] = *v;
+                }
+                Mutation::Flip(a, b) if !m.is_empty() => {
+                    let i = at(*a, m);
+                    m[i] ^= 1 << b;
+                }
+                Mutation::Length(a, v) if m.len() >= a + 2 => put16(m, *a, *v),
+                Mutation::Offset(a, v) if m.len() >= a + 4 => put32(m, *a, *v),
+                Mutation::Truncate(n) => m.truncate(n % (m.len() + 1)),
+                Mutation::Insert(a, v) => {
+                    let i = a % (m.len() + 1);
+                    m.splice(i..i, v.iter().copied());
+                }
+                Mutation::Remove(a, n) if !m.is_empty() => {
+                    let i = at(*a, m);
+                    let end = (i + n).min(m.len());
+                    m.drain(i..end);
+                }
+                _ => {}
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2048))]
+
+            #[test]
+            fn mutated_authenticate(mutations in proptest::collection::vec(mutation(), 1..6)) {
+                let good = spec_authenticate();
+                let mut m = good.clone();
+                for x in &mutations {
+                    apply(&mut m, x);
+                }
+                let r = spec_server().verify(&m, spec_lookup);
+                let _ = authenticate_user(&m);
+                if r.is_ok() {
+                    prop_assert_eq!(
+                        field(&m, 20, AUTHENTICATE_HEADER).unwrap(),
+                        field(&good, 20, AUTHENTICATE_HEADER).unwrap()
+                    );
+                    prop_assert_eq!(authenticate_user(&m).unwrap().to_uppercase(), "USER");
+                }
+            }
+
+            #[test]
+            fn random_authenticate(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+                let mut m = b"NTLMSSP\0\x03\0\0\0".to_vec();
+                m.extend_from_slice(&body);
+                prop_assert!(spec_server().verify(&m, spec_lookup).is_err());
+                prop_assert!(spec_server().verify(&body, spec_lookup).is_err());
+                let _ = authenticate_user(&m);
+                let _ = authenticate_user(&body);
+            }
+
+            #[test]
+            fn random_negotiate_and_challenge(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+                for kind in [1u8, 2] {
+                    let mut m = b"NTLMSSP\0".to_vec();
+                    m.extend_from_slice(&[kind, 0, 0, 0]);
+                    m.extend_from_slice(&body);
+                    let _ = ServerChallenge::new(&m, "MX", "mx.test");
+                    let _ = authenticate_message(&m, "User", "Password", "Domain", "WS");
+                }
+                let _ = ServerChallenge::new(&body, "MX", "mx.test");
+                let _ = authenticate_message(&body, "User", "Password", "Domain", "WS");
+            }
+        }
+    }
 }

@@ -107,4 +107,40 @@ pub(crate) mod tests {
         assert_eq!(message_type(b"ntlmssp\0\x01\0\0\0"), None);
         assert_eq!(NtlmMessageType::Authenticate.number(), 3);
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Any octets: `Some` exactly for the signature followed by a little-endian
+            /// 1, 2 or 3 (\[MS-NLMP\] 2.2.1), whatever follows; never a panic.
+            #[test]
+            fn message_type_is_signature_and_type(
+                prefix in prop_oneof![Just(SIGNATURE.to_vec()), proptest::collection::vec(any::<u8>(), 0..10)],
+                kind in prop_oneof![0u32..5, any::<u32>()],
+                cut in 0usize..13,
+                rest in proptest::collection::vec(any::<u8>(), 0..64),
+            ) {
+                let mut blob = prefix.clone();
+                blob.extend_from_slice(&kind.to_le_bytes());
+                blob.extend_from_slice(&rest);
+                let blob = if cut < 12 { &blob[..cut.min(blob.len())] } else { &blob[..] };
+                let expected = if blob.len() >= 12 && blob[..8] == SIGNATURE[..] {
+                    match u32::from_le_bytes([blob[8], blob[9], blob[10], blob[11]]) {
+                        1 => Some(NtlmMessageType::Negotiate),
+                        2 => Some(NtlmMessageType::Challenge),
+                        3 => Some(NtlmMessageType::Authenticate),
+                        _ => None,
+                    }
+                } else {
+                    None
+                };
+                prop_assert_eq!(message_type(blob), expected);
+                if let Some(t) = expected {
+                    prop_assert_eq!(u32::from_le_bytes([blob[8], blob[9], blob[10], blob[11]]), t.number());
+                }
+            }
+        }
+    }
 }

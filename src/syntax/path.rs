@@ -694,12 +694,18 @@ pub(crate) fn dot_mailbox<'a>(local: &'a str, domain: &'a str) -> Mailbox<'a> {
 /// Splits `<path>` into its inner text, checking the 256-octet path limit. Without
 /// brackets (accepted under [`Leniency::Lenient`] only) the limit counts the brackets
 /// that should have been there.
+///
+/// Only a plain mailbox may lose its brackets ([`Leniency`]: "a path without its angle
+/// brackets (a plain mailbox, no source route)"): a source route exists only inside
+/// `Path = "<" [ A-d-l ":" ] Mailbox ">"` (RFC 5321 4.1.2), so text starting with the `@` of
+/// an `A-d-l` is refused here.
 fn unbracket<'a>(s: &'a str, opts: &ParseOptions) -> Result<&'a str, PathError> {
     let inner = match s.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
         Some(inner) => inner,
         None if opts.leniency == Leniency::Lenient
             && !s.is_empty()
             && !s.starts_with('<')
+            && !s.starts_with('@')
             && !s.ends_with('>') =>
         {
             s
@@ -1206,6 +1212,25 @@ mod tests {
             ReversePath::parse("<postmaster>", &lenient()),
             Err(PathError::Syntax)
         );
+    }
+
+    #[test]
+    fn a_path_without_brackets_has_no_source_route() {
+        // Lenient mode lets the brackets of a plain mailbox go missing, no more: a source
+        // route needs its `Path = "<" [ A-d-l ":" ] Mailbox ">"` (RFC 5321 4.1.2).
+        for s in ["@a.test:u@c.test", "@a.test,@b.test:u@c.test"] {
+            assert_eq!(
+                ReversePath::parse(s, &lenient()),
+                Err(PathError::Syntax),
+                "{s}"
+            );
+            assert_eq!(
+                ForwardPath::parse(s, &lenient()),
+                Err(PathError::Syntax),
+                "{s}"
+            );
+        }
+        assert!(ForwardPath::parse("<@a.test:u@c.test>", &lenient()).is_ok());
     }
 
     #[test]

@@ -30,7 +30,7 @@
 use ehlo::syntax::path::{
     AddressLiteral, Domain, ForwardPath, Host, LocalPart, Mailbox, ReversePath,
 };
-use ehlo::syntax::{Leniency, ParseOptions};
+use ehlo::syntax::{Leniency, ParseOptions, PathError};
 use proptest::prelude::*;
 
 mod oracle {
@@ -75,6 +75,24 @@ mod oracle {
     const MAX_LOCAL: usize = 64;
     const MAX_DOMAIN: usize = 255;
     const MAX_PATH: usize = 256;
+
+    thread_local! {
+        /// Off only to tell a length error from a syntax error: with the 4.5.3.1 limits
+        /// off, the oracle accepts exactly the well-formed inputs.
+        static LIMITS: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+    }
+
+    /// Runs `f` with the 4.5.3.1 limits (local part, domain, path) off.
+    pub fn without_limits<T>(f: impl FnOnce() -> T) -> T {
+        LIMITS.with(|l| l.set(false));
+        let out = f();
+        LIMITS.with(|l| l.set(true));
+        out
+    }
+
+    fn over(len: usize, max: usize) -> bool {
+        LIMITS.with(|l| l.get()) && len > max
+    }
     /// RFC 1035 2.3.4: a label is at most 63 octets. Not in the ABNF of RFC 5321; ehlo
     /// documents it on its domain check ("labels of 1 to 63 octets (RFC 1035 2.3.4)").
     const MAX_LABEL: usize = 63;
@@ -161,7 +179,7 @@ mod oracle {
             (Local::Dot(lp.to_owned()), at, &s[at..])
         };
         // 4.5.3.1.1: the local-part (a Quoted-string with its quotes) is at most 64 octets.
-        if raw_len > MAX_LOCAL {
+        if over(raw_len, MAX_LOCAL) {
             return None;
         }
         Some((local, rest.strip_prefix('@')?))
@@ -281,7 +299,7 @@ mod oracle {
         for l in s.split('.') {
             total += label(l, utf8)? + 1;
         }
-        (total - 1 <= MAX_DOMAIN).then(|| s.to_owned())
+        (!over(total - 1, MAX_DOMAIN)).then(|| s.to_owned())
     }
 
     /// `Snum = 1*3DIGIT` representing 0 through 255 (leading zeros allowed).
@@ -451,12 +469,12 @@ mod oracle {
             let Some(inner) = s.strip_prefix('<').and_then(|s| s.strip_suffix('>')) else {
                 // Lenient only: a plain mailbox without its brackets; the path limit counts
                 // the two brackets that are missing (documented on `split_path`).
-                if self.lenient && !s.starts_with('<') && s.len() + 2 <= MAX_PATH {
+                if self.lenient && !s.starts_with('<') && !over(s.len() + 2, MAX_PATH) {
                     return mailbox(s, self.utf8);
                 }
                 return None;
             };
-            if s.len() > MAX_PATH {
+            if over(s.len(), MAX_PATH) {
                 return None;
             }
             let mb = if inner.starts_with('@') {
@@ -516,6 +534,49 @@ fn conv_mailbox(m: &Mailbox<'_>) -> oracle::Mailbox {
     oracle::Mailbox { local, host }
 }
 
+/// Why the oracle rejects an input, as far as the error kinds of `PathError` tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Well-formed under SMTPUTF8, non-ASCII without it (RFC 6531 3.4; `PathError::NonAscii`).
+    NonAscii,
+    /// Well-formed, over a 4.5.3.1 limit (`LocalPartTooLong`, `DomainTooLong`,
+    /// `PathTooLong`; which one when several are over is ehlo's choice).
+    TooLong,
+    /// Anything else: any error kind will do (a malformed path may be too long too).
+    Other,
+}
+
+fn reject_kind(s: &str, utf8: bool, accepts: impl Fn(Oracle) -> bool, lenient: bool) -> Kind {
+    let o = Oracle { utf8, lenient };
+    let u = Oracle {
+        utf8: true,
+        lenient,
+    };
+    if !utf8 && !s.is_ascii() && accepts(u) {
+        Kind::NonAscii
+    } else if oracle::without_limits(|| accepts(o)) {
+        Kind::TooLong
+    } else {
+        Kind::Other
+    }
+}
+
+fn check_kind(e: &PathError, kind: Kind) -> Result<(), String> {
+    let ok = match kind {
+        Kind::NonAscii => *e == PathError::NonAscii,
+        Kind::TooLong => matches!(
+            e,
+            PathError::LocalPartTooLong | PathError::DomainTooLong | PathError::PathTooLong
+        ),
+        Kind::Other => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("ehlo's error {e:?}, the oracle's reason {kind:?}"))
+    }
+}
+
 fn opts(lenient: bool, utf8: bool) -> ParseOptions {
     ParseOptions {
         leniency: if lenient {
@@ -548,6 +609,10 @@ fn compare(s: &str) -> Result<(), String> {
                     ReversePath::parse(s, &p).err()
                 ));
             }
+            if let Err(e) = ReversePath::parse(s, &p) {
+                let kind = reject_kind(s, utf8, |o| o.reverse(s).is_some(), lenient);
+                check_kind(&e, kind).map_err(|k| format!("reverse-path {ctx}: {k}"))?;
+            }
             let ours = ForwardPath::parse(s, &p).ok().map(|r| match r {
                 ForwardPath::Postmaster => oracle::Forward::Postmaster,
                 ForwardPath::Mailbox(m) => oracle::Forward::Mailbox(conv_mailbox(&m)),
@@ -558,6 +623,10 @@ fn compare(s: &str) -> Result<(), String> {
                     "forward-path {ctx}: ehlo {ours:?} ({:?}), oracle {want:?}",
                     ForwardPath::parse(s, &p).err()
                 ));
+            }
+            if let Err(e) = ForwardPath::parse(s, &p) {
+                let kind = reject_kind(s, utf8, |o| o.forward(s).is_some(), lenient);
+                check_kind(&e, kind).map_err(|k| format!("forward-path {ctx}: {k}"))?;
             }
         }
         // Mailbox and Domain parsing do not depend on the leniency (documented on
@@ -575,6 +644,15 @@ fn compare(s: &str) -> Result<(), String> {
                 "mailbox {inner:?} utf8={utf8}: ehlo {ours:?} ({:?}), oracle {want:?}",
                 Mailbox::parse(inner, &p).err()
             ));
+        }
+        if let Err(e) = Mailbox::parse(inner, &p) {
+            let kind = reject_kind(
+                inner,
+                utf8,
+                |o| oracle::mailbox(inner, o.utf8).is_some(),
+                false,
+            );
+            check_kind(&e, kind).map_err(|k| format!("mailbox {inner:?} utf8={utf8}: {k}"))?;
         }
         if let Some(at) = inner.rfind('@') {
             let d = &inner[at + 1..];
@@ -1174,6 +1252,11 @@ fn length_edges_agree() {
         (path(256), true),
         (path(257), false),
     ]);
+    // The error kinds are checked, not only the verdicts.
+    let fwd = |s: &str, utf8| reject_kind(s, utf8, |o| o.forward(s).is_some(), false);
+    assert_eq!(fwd(&path(257), true), Kind::TooLong);
+    assert_eq!(fwd("<é@x.test>", false), Kind::NonAscii);
+    assert_eq!(fwd("<é@x..test>", false), Kind::Other);
     // Domain: 255 octets (4.5.3.1.2), reachable only outside a path in ASCII.
     for (n, ok) in [(254, true), (255, true), (256, false)] {
         let m = format!("a@{}", domain_of_len(n, 'd'));

@@ -38,7 +38,8 @@ pub use error::{CommandError, DecodeError, EncodeError, ParamError, PathError, R
 ///   SP / HT at the end of the line;
 /// * a bare LF ending a command line;
 /// * SP / HT after `MAIL FROM:` / `RCPT TO:`;
-/// * a path without its angle brackets (a plain mailbox, no source route);
+/// * a path without its angle brackets (a plain mailbox, or RCPT's `Postmaster`; no source
+///   route);
 /// * any non-empty HELO / EHLO argument (not only a domain or address literal);
 /// * `=` inside an esmtp-value (split at the first `=`);
 /// * in a VRFY, EXPN, HELP, NOOP, ETRN or ATRN argument: HT, SP at either end (trimmed),

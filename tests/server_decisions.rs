@@ -754,3 +754,135 @@ fn hostname_and_greeting_cannot_add_replies_or_keywords() {
          250-BINARYMIME\r\n250 CHUNKING\r\n250-mx\r\n250 AUTH PLAIN\r\n"
     );
 }
+
+/// `Event::Connect`: a refusal other than `421` (the `554` of RFC 5321 3.1, or a `450`)
+/// leaves a session that serves only QUIT; a `421` reply closes at once, as
+/// `Decision::Close` does.
+#[test]
+fn a_refused_connect_serves_only_quit_and_a_421_closes_at_once() {
+    for code in [554u16, 450] {
+        let r = run(config(), b"EHLO c\r\nNOOP\r\nQUIT\r\n", |e| match e {
+            Event::Connect => Decision::Reply(Reply::new(code, None, "No service")),
+            _ => Decision::Default,
+        });
+        assert_eq!(
+            r.text(),
+            format!(
+                "{code} No service\r\n\
+                 503 5.5.1 Bad sequence of commands: only QUIT is accepted\r\n\
+                 503 5.5.1 Bad sequence of commands: only QUIT is accepted\r\n\
+                 221 2.0.0 Bye\r\n"
+            )
+        );
+        assert_eq!(r.kinds(), ["Connect", "Quit"]);
+    }
+    for decision in [
+        Decision::Reply(Reply::new(421, None, "Busy")),
+        Decision::Close(Reply::new(421, None, "Busy")),
+    ] {
+        let mut first = Some(decision);
+        let r = run(config(), b"EHLO c\r\n", |_| first.take().unwrap());
+        assert_eq!(r.text(), "421 Busy\r\n");
+        assert_eq!(r.kinds(), ["Connect"]);
+        assert!(r.closed);
+    }
+}
+
+/// `Event::Ehlo`: a caller's `250` keeps the capability lines; the first line of its text
+/// replaces the `<host> Hello <domain>` line, and its other lines and its enhanced code are
+/// dropped (RFC 2034 section 3: the EHLO reply carries none).
+#[test]
+fn a_250_reply_to_ehlo_replaces_only_the_first_line() {
+    let r = run(config(), EHLO.as_bytes(), |e| match e {
+        Event::Ehlo { .. } => Decision::Reply(Reply::new(
+            250,
+            Some(EnhancedCode::new(2, 1, 0)),
+            "mx.example.test at your service\nsecond line",
+        )),
+        _ => Decision::Default,
+    });
+    let expected = EHLO_DEFAULT.replace(
+        "mx.example.test Hello client.example.test",
+        "mx.example.test at your service",
+    );
+    assert_eq!(r.text(), format!("{GREETING}{expected}"));
+}
+
+/// What `Decision::Accept` and `Decision::Default` send to the events whose default is not
+/// acceptance (VRFY, EXPN, ETRN, unknown and Exchange verbs), and which defaults count as
+/// protocol errors (`limits.max_errors`).
+#[test]
+fn accept_and_default_of_the_query_and_unknown_verbs() {
+    let mut c = config();
+    c.extensions.etrn = true;
+    c.exchange.link2state = true;
+    let input = format!("{EHLO}VRFY x\r\nEXPN y\r\nETRN example.test\r\nFOO\r\nX-LINK2STATE a\r\n");
+    let r = run(c.clone(), input.as_bytes(), |_| Decision::Accept);
+    assert!(
+        r.text().ends_with(
+            "\r\n252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery\r\n\
+             252 2.5.0 Cannot EXPN list\r\n\
+             250 2.0.0 Queuing started\r\n\
+             250 2.0.0 OK\r\n\
+             250 2.0.0 OK\r\n"
+        ),
+        "{}",
+        r.text()
+    );
+    let r = run(c.clone(), input.as_bytes(), defaults);
+    assert!(
+        r.text().ends_with(
+            "\r\n252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery\r\n\
+             502 5.5.1 EXPN not available\r\n\
+             458 4.5.0 Unable to queue messages for node\r\n\
+             500 5.5.1 Command unrecognized\r\n\
+             500 5.5.1 Command unrecognized\r\n"
+        ),
+        "{}",
+        r.text()
+    );
+    // The defaults of the unknown and Exchange verbs count as errors; the caller's own
+    // refusal does not.
+    c.limits.max_errors = 2;
+    let input = format!("{EHLO}FOO\r\nX-LINK2STATE a\r\nNOOP\r\n");
+    let r = run(c.clone(), input.as_bytes(), defaults);
+    assert!(r.text().ends_with(
+        "500 5.5.1 Command unrecognized\r\n421 4.7.0 Too many errors, closing connection\r\n"
+    ));
+    assert!(r.closed);
+    let r = run(c, input.as_bytes(), |e| match e {
+        Event::Unknown { .. } | Event::Exchange { .. } => {
+            Decision::Reply(Reply::new(500, Some(EnhancedCode::new(5, 5, 1)), "No"))
+        }
+        _ => Decision::Default,
+    });
+    assert!(
+        r.text()
+            .ends_with("500 5.5.1 No\r\n500 5.5.1 No\r\n250 2.0.0 OK\r\n"),
+        "{}",
+        r.text()
+    );
+    assert!(!r.closed);
+}
+
+/// `Server::pending_output_len`: the octets `poll_transmit` has yet to hand out.
+#[test]
+fn pending_output_len_counts_what_poll_transmit_hands_out() {
+    let mut s = Server::new(config(), t0());
+    assert_eq!(s.pending_output_len(), 0);
+    assert_eq!(s.poll_event(), Some(Event::Connect));
+    s.accept();
+    assert_eq!(s.pending_output_len(), GREETING.len());
+    s.receive(t0(), b"NOOP\r\nNOOP\r\n");
+    assert_eq!(s.poll_event(), None);
+    assert_eq!(
+        s.pending_output_len(),
+        GREETING.len() + 2 * "250 2.0.0 OK\r\n".len()
+    );
+    let mut handed = 0;
+    while let Some(b) = s.poll_transmit() {
+        handed += b.len();
+    }
+    assert_eq!(handed, GREETING.len() + 28);
+    assert_eq!(s.pending_output_len(), 0);
+}

@@ -87,11 +87,15 @@ pub enum MessageAbort {
 #[non_exhaustive]
 pub enum Event {
     /// *Decision*: a client connected. Accept: `220 <host> <greeting>`. Reject with a
-    /// `554` reply: only QUIT is served afterwards (RFC 5321 3.1), other commands get
-    /// `503 5.5.1`. A `421` reply closes at once. Default: accept.
+    /// `554` reply (RFC 5321 3.1; any other `4xx` / `5xx` but `421` is taken the same
+    /// way): only QUIT is served afterwards, other commands get `503 5.5.1`. A `421` reply
+    /// (or [`Decision::Close`]) closes at once. Default: accept.
     Connect,
     /// *Decision*: `EHLO`. Accept: the capability reply for the current TLS state.
-    /// Default: accept. Once accepted, an open transaction is over and [`Event::Reset`]
+    /// Default: accept. A [`Decision::Reply`] with `250` is an acceptance too: the
+    /// capability lines stay, and the first line of its text replaces the first line of
+    /// the reply (`<host> Hello <domain>`); its other lines and its enhanced code are
+    /// dropped (the EHLO reply carries none, RFC 2034 section 3). Once accepted, an open transaction is over and [`Event::Reset`]
     /// follows (RFC 5321 4.1.4: as if RSET had been issued); a refused EHLO changes
     /// nothing.
     Ehlo {
@@ -228,7 +232,9 @@ pub enum Event {
     /// [`Server::tls_established`](super::Server::tls_established). Input received until
     /// then is discarded (CVE-2011-0411).
     TlsUpgrade,
-    /// *Decision*: `VRFY`. Default: `252 2.5.0` (RFC 5321 3.5.3).
+    /// *Decision*: `VRFY`. Default, and [`Decision::Accept`]: `252 2.5.0` (cannot verify,
+    /// but will accept and attempt delivery; RFC 5321 3.5.3); an answer that names the
+    /// user is the caller's [`Decision::Reply`].
     Vrfy {
         /// The argument (without the `SMTPUTF8` parameter, see `smtputf8`).
         arg: String,
@@ -237,7 +243,8 @@ pub enum Event {
         /// names. Without it, it must not.
         smtputf8: bool,
     },
-    /// *Decision*: `EXPN`. Default: `502 5.5.1`.
+    /// *Decision*: `EXPN`. Default: `502 5.5.1`. [`Decision::Accept`]: `252 2.5.0`
+    /// (cannot expand the list); the members are the caller's [`Decision::Reply`].
     Expn {
         /// The argument (without the `SMTPUTF8` parameter, see `smtputf8`).
         arg: String,
@@ -245,14 +252,17 @@ pub enum Event {
         /// [`Event::Vrfy`].
         smtputf8: bool,
     },
-    /// *Decision*: `ETRN` (when advertised). Default: `458 4.5.0`.
+    /// *Decision*: `ETRN` (when advertised). Default: `458 4.5.0`. [`Decision::Accept`]:
+    /// `250 2.0.0 Queuing started` (RFC 1985).
     Etrn {
         /// The node argument.
         node: String,
     },
     /// Informational: `QUIT` was answered with `221`; the session is closed.
     Quit,
-    /// *Decision*: an unknown verb. Default: `500 5.5.1`.
+    /// *Decision*: an unknown verb. Default: `500 5.5.1`, counted as a protocol error
+    /// (`limits.max_errors`); a refusal of the caller's is sent as given and not counted.
+    /// [`Decision::Accept`]: `250 2.0.0 OK`.
     Unknown {
         /// The verb as written.
         verb: String,
@@ -261,7 +271,8 @@ pub enum Event {
     },
     /// *Decision*: an advertised Exchange verb with opaque arguments (X-LINK2STATE,
     /// XRDST, XSHADOW, XSHADOWREQUEST, XQDISCARD, XPROXY*, XSESSIONPARAMS).
-    /// Default: `500 5.5.1`.
+    /// Default: `500 5.5.1`, counted as a protocol error as for [`Event::Unknown`].
+    /// [`Decision::Accept`]: `250 2.0.0 OK`.
     Exchange {
         /// Which verb.
         verb: ExchangeVerb,

@@ -3449,3 +3449,127 @@ fn a_line_longer_than_the_input_cap_is_refused_not_waited_for() {
         "500 5.5.6 Authentication exchange line is too long\r\n250 2.0.0 OK\r\n"
     );
 }
+
+/// `ServerLimits`: a count of `0` allows none. `max_commands = 0` closes at the first
+/// command and `max_transactions = 0` at the first MAIL, both with `421 4.7.0` instead of
+/// a reply; `max_errors` and `max_auth_failures` count the failure the `421` follows, so
+/// `0` is the same as `1`.
+#[test]
+fn zero_limits_allow_none() {
+    let mut c = config();
+    c.limits.max_commands = 0;
+    let r = run(c, EHLO.as_bytes(), defaults);
+    assert_eq!(
+        r.text(),
+        t(GREETING) + "421 4.7.0 Too many commands, closing connection\r\n"
+    );
+    assert_eq!(r.kinds(), ["Connect"]);
+    assert!(r.closed);
+
+    let mut c = config();
+    c.limits.max_transactions = 0;
+    let r = run(
+        c,
+        (t(EHLO) + "MAIL FROM:<a@example.test>\r\nNOOP\r\n").as_bytes(),
+        defaults,
+    );
+    assert_eq!(
+        r.text(),
+        t(GREETING)
+            + EHLO_DEFAULT
+            + "421 4.7.0 Too many messages in this session, closing connection\r\n"
+    );
+    assert_eq!(r.kinds(), ["Connect", "Ehlo"]);
+    assert!(r.closed);
+
+    for n in [0, 1] {
+        let mut c = config();
+        c.limits.max_errors = n;
+        let r = run(c, (t(EHLO) + "FOO\r\nNOOP\r\n").as_bytes(), defaults);
+        assert_eq!(
+            r.text(),
+            t(GREETING)
+                + EHLO_DEFAULT
+                + "500 5.5.1 Command unrecognized\r\n\
+                   421 4.7.0 Too many errors, closing connection\r\n",
+            "max_errors = {n}"
+        );
+
+        let mut c = config();
+        c.limits.max_auth_failures = n;
+        c.auth.mechanisms = vec![Mechanism::new("X-CUSTOM")];
+        c.auth.allow_plaintext_without_tls = true;
+        let r = run(
+            c,
+            (t(EHLO) + "AUTH X-CUSTOM\r\nNOOP\r\n").as_bytes(),
+            defaults,
+        );
+        assert!(
+            r.text().ends_with(
+                "250 CHUNKING\r\n535 5.7.8 Authentication credentials invalid\r\n\
+                 421 4.7.0 Too many authentication failures, closing connection\r\n"
+            ),
+            "max_auth_failures = {n}: {}",
+            r.text()
+        );
+        assert!(r.closed);
+    }
+}
+
+/// `Extensions`: a command of an extension that is off is `502 5.5.1`; one of an
+/// extension that is on but not advertised in the session (after HELO) is
+/// `503 5.5.1 Send EHLO first`, except BDAT (`502 5.5.1`, its chunk read and dropped);
+/// the parameters are `555 5.5.4` either way. `AuthConfig::mechanisms` empty: AUTH is
+/// `502 5.5.1`.
+#[test]
+fn commands_of_extensions_off_or_not_advertised() {
+    let input = "STARTTLS\r\nETRN x\r\nAUTH CRAM-MD5\r\nX-LINK2STATE x\r\n\
+        MAIL FROM:<a@example.test> RET=FULL\r\nBDAT 4 LAST\r\nQUITNOOP\r\n";
+    let mut off = config();
+    off.extensions.dsn = false;
+    off.extensions.chunking = false;
+    let r = run(off, format!("EHLO c\r\n{input}").as_bytes(), defaults);
+    let text = r.text();
+    let after = &text[text.find("250 8BITMIME\r\n").unwrap() + 14..];
+    assert_eq!(
+        after,
+        "502 5.5.1 Command not implemented\r\n".repeat(4)
+            + "555 5.5.4 Parameter not recognized or not implemented\r\n\
+               502 5.5.1 Command not implemented\r\n\
+               250 2.0.0 OK\r\n"
+    );
+    let mut on = config();
+    on.extensions.starttls = true;
+    on.extensions.etrn = true;
+    on.auth.mechanisms = vec![Mechanism::new("CRAM-MD5")];
+    on.exchange.link2state = true;
+    let r = run(on, format!("HELO c\r\n{input}").as_bytes(), defaults);
+    assert_eq!(
+        r.text(),
+        t(GREETING)
+            + "250 mx.example.test\r\n"
+            + &"503 5.5.1 Send EHLO first\r\n".repeat(4)
+            + "555 5.5.4 Parameter not recognized or not implemented\r\n\
+               502 5.5.1 Command not implemented\r\n\
+               250 2.0.0 OK\r\n"
+    );
+    assert_eq!(r.kinds(), ["Connect", "Helo"]);
+}
+
+/// `Extensions::vrfy_keyword` and `help_keyword` add `VRFY` and `HELP` to the EHLO reply
+/// (informational: both commands are answered either way).
+#[test]
+fn vrfy_and_help_keywords() {
+    let mut c = config();
+    c.extensions.vrfy_keyword = true;
+    c.extensions.help_keyword = true;
+    let r = run(c, EHLO.as_bytes(), defaults);
+    assert!(
+        r.text()
+            .ends_with("250-CHUNKING\r\n250-VRFY\r\n250 HELP\r\n"),
+        "{}",
+        r.text()
+    );
+    let r = run(config(), EHLO.as_bytes(), defaults);
+    assert!(!r.text().contains("VRFY") && !r.text().contains("HELP"));
+}

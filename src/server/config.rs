@@ -65,9 +65,12 @@ pub struct ServerConfig {
 }
 
 /// The ESMTP extensions the server offers. Each flag adds its EHLO keyword and allows the
-/// parameters and commands of that extension; an extension that is off (or was not
-/// advertised in the session, e.g. after `HELO`) has its parameters rejected with
-/// `555 5.5.4` and its commands with `502 5.5.1`.
+/// parameters and commands of that extension. An extension that is off has its parameters
+/// rejected with `555 5.5.4` and its commands with `502 5.5.1`. One that is on but was not
+/// advertised in the session (no EHLO yet, or `HELO`) has its parameters rejected with
+/// `555 5.5.4` too; its commands get `503 5.5.1 Send EHLO first` (STARTTLS, AUTH, ETRN
+/// and the Exchange verbs: a matter of sequence, the client can send EHLO), except `BDAT`,
+/// which gets `502 5.5.1` (its chunk is still read and dropped, never taken as commands).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Extensions {
@@ -190,18 +193,20 @@ impl Mechanism {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct AuthConfig {
-    /// The mechanisms offered with `AUTH`, in advertised order. Empty: no AUTH extension.
+    /// The mechanisms offered with `AUTH`, in advertised order. Empty (the default): no
+    /// AUTH extension, and `AUTH` is answered `502 5.5.1`.
     pub mechanisms: Vec<Mechanism>,
     /// Also advertise the legacy `AUTH=LOGIN` line old Outlook versions look for
-    /// (only when LOGIN is currently offered).
+    /// (only when LOGIN is currently offered). Default off.
     pub legacy_auth_line: bool,
     /// Offer plaintext mechanisms before TLS. Default off.
     pub allow_plaintext_without_tls: bool,
     /// Refuse every AUTH before TLS with `538 5.7.11` (and advertise AUTH only under TLS).
+    /// Default off.
     pub require_tls: bool,
     /// Refuse MAIL, VRFY, EXPN and ETRN with `530 5.7.0` until the client authenticated
     /// with AUTH (submission, RFC 6409; RFC 4954 section 6). The caller never sees those
-    /// commands from an unauthenticated client.
+    /// commands from an unauthenticated client. Default off.
     pub require_auth: bool,
     /// Run the exchange of the mechanisms [`crate::sasl::ServerExchange`] implements
     /// (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER, NTLM, GSSAPI) inside the machine: the caller
@@ -284,8 +289,10 @@ pub struct ExchangeConfig {
 /// Limits on client behaviour. Exceeding one gets a defined reply, never unbounded memory.
 ///
 /// A count of `0` allows none (`max_recipients = 0` refuses every RCPT, `max_commands = 0`
-/// closes at the first command), except `max_message_size`, where `0` is no limit as RFC
-/// 1870 defines it. The line and buffer limits never go below what RFC 5321 requires a
+/// closes at the first command, `max_transactions = 0` at the first MAIL; for
+/// `max_errors` and `max_auth_failures`, whose count includes the failure the `421`
+/// follows, `0` is the same as `1`), except `max_message_size`, where `0` is no limit as
+/// RFC 1870 defines it. The line and buffer limits never go below what RFC 5321 requires a
 /// server to take: 512 octets for a command line (4.5.3.1.4; also the floor of the SASL
 /// line and of the input buffer) and 1,000 for a content line (4.5.3.1.6); a smaller
 /// setting, `0` included, counts as that minimum.
@@ -322,21 +329,26 @@ pub struct ServerLimits {
     /// `452 4.5.3`. A `LIMITS RCPTMAX=` in `extensions.extra` replaces it.
     pub max_recipients: usize,
     /// Protocol errors (bad syntax, bad sequence, unknown commands) before the server
-    /// answers `421 4.7.0` and closes (default 10). Under PIPELINING, the `503`s to the
+    /// answers `421 4.7.0` and closes (default 10): the reply to the error that reaches
+    /// the count is followed by the `421` (so `0` acts as `1`). Under PIPELINING, the `503`s to the
     /// RCPTs (up to `max_recipients` of them), DATA and BDAT chunks a client pipelined
     /// behind a refused MAIL do not count (RFC 2920 section 3.1, RFC 3030 section 2).
     pub max_errors: u32,
     /// Failed authentications (AUTH or X-EXPS answered with a `5xx`) before the server
-    /// answers `421 4.7.0` and closes (default 5): one connection must not try passwords
+    /// answers `421 4.7.0` and closes (default 5; the `5xx` of the failure that reaches the
+    /// count is followed by the `421`, so `0` acts as `1`): one connection must not try passwords
     /// without end (Postfix counts them as errors too). This includes the `535 5.7.8`
     /// that ends a built-in OAuth error exchange (RFC 7628 section 3.2.3). Temporary
     /// failures (`454`), cancels and syntax errors in the exchange (`501`, `500 5.5.6`) do
     /// not count; `max_commands` bounds those.
     pub max_auth_failures: u32,
-    /// Commands per session before `421 4.7.0` and close (default 10,000).
+    /// Commands per session before `421 4.7.0` and close (default 10,000): the command
+    /// after the last one allowed is answered with the `421` instead (so `0` closes at the
+    /// first command).
     pub max_commands: u64,
     /// Mail transactions (MAIL commands accepted) per session before `421 4.7.0` and
-    /// close (default 1,000). A `LIMITS MAILMAX=` in `extensions.extra` replaces it.
+    /// close (default 1,000): a `MAIL` after the last transaction allowed is answered with
+    /// the `421` instead (so `0` takes no message at all). A `LIMITS MAILMAX=` in `extensions.extra` replaces it.
     pub max_transactions: u32,
 }
 

@@ -1213,3 +1213,29 @@ fn a_server_offering_ntlm_answers_ehlo_without_argument() {
     let mut t = S::new(c);
     assert!(t.accept("EHLO\r\n").starts_with("501 "));
 }
+
+/// `ExchangeConfig::max_exps_line`: `0` (the default) is `limits.max_sasl_line`, and a
+/// value below 512 counts as 512 (a command line): an X-EXPS line one octet over the
+/// limit in force gets `500 5.5.6`, one at the limit is read.
+#[test]
+fn x_exps_line_limit_defaults_and_floor() {
+    fn exps_line(max_exps_line: usize, len: usize) -> String {
+        let mut c = ServerConfig::new("mail.example.test");
+        c.exchange.exps_mechanisms = vec![ehlo::server::Mechanism::new("GSSAPI")];
+        c.exchange.max_exps_line = max_exps_line;
+        let mut t = S::new(c);
+        t.ehlo();
+        // `X-EXPS GSSAPI ` + base64 + CRLF, `len` octets in all.
+        let text = "A".repeat((len - "X-EXPS GSSAPI \r\n".len()) / 4 * 4);
+        let line = format!("X-EXPS GSSAPI {text}\r\n");
+        assert_eq!(line.len(), len);
+        t.io(line.as_bytes(), |_| Decision::AuthFailure)
+    }
+    let too_long = "500 5.5.6 Authentication exchange line is too long\r\n";
+    // 0: the SASL line limit, 12,288 octets.
+    assert!(!exps_line(0, 12_288).starts_with(too_long));
+    assert!(exps_line(0, 12_292).starts_with(too_long));
+    // Below 512: 512.
+    assert!(!exps_line(100, 512).starts_with(too_long));
+    assert!(exps_line(100, 516).starts_with(too_long));
+}

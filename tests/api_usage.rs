@@ -675,6 +675,26 @@ fn documented_defaults_are_the_code_defaults() {
     assert!(c.extensions.enhanced_status_codes);
     assert_eq!(c.leniency, Leniency::Lenient);
     assert!(!c.record_envelope);
+    // The rustdoc of each field (`ServerConfig`, `Extensions`, `AuthConfig`,
+    // `ExchangeConfig`: "All off by default").
+    assert_eq!(c.greeting, "ESMTP ready");
+    assert_eq!(ServerConfig::default().hostname, "localhost");
+    let x = &c.extensions;
+    assert!(x.size && x.pipelining && x.dsn && x.eight_bit_mime && x.chunking && x.binary_mime);
+    assert!(!x.smtputf8 && !x.starttls && !x.requiretls && !x.etrn);
+    assert!(!x.vrfy_keyword && !x.help_keyword && x.extra.is_empty());
+    let a = &c.auth;
+    assert!(a.mechanisms.is_empty());
+    assert!(!a.legacy_auth_line && !a.allow_plaintext_without_tls && !a.require_tls);
+    assert!(!a.require_auth && !a.builtin_exchanges);
+    assert_eq!(c.exchange, server::ExchangeConfig::default());
+    let e = &c.exchange;
+    assert!(!e.anonymous_tls && e.exps_mechanisms.is_empty() && !e.exps_legacy_line);
+    assert_eq!(e.max_exps_line, 0);
+    assert!(!e.xexch50 && !e.xexch50_requires_auth && !e.link2state && !e.xrdst);
+    assert!(!e.xshadow && !e.xshadowrequest && !e.xqdiscard && !e.xproxy);
+    assert!(!e.xsessionparams && e.ehlo_order.is_empty());
+    assert!(!e.sasl_mechanism_supported && !e.ehlo_without_argument);
 
     // Protocol constants (`src/limits.rs`).
     assert_eq!(
@@ -703,6 +723,10 @@ fn documented_defaults_are_the_code_defaults() {
     );
     assert_eq!(c.tls, TlsPolicy::Opportunistic);
     assert!(!c.allow_plaintext_auth && !c.implicit_tls && !c.auth_fallback);
+    // The rustdoc of each `ClientConfig` field.
+    assert!(!c.anonymous_tls && c.credentials.is_none() && c.auth_mechanisms.is_none());
+    assert_eq!(c.auth_verb, client::AuthVerb::Auth);
+    assert!(c.sasl_initial_response && c.pipelining && c.chunking);
 
     // Standalone parsers: `ReplyParser::default()` takes 128 lines (and 512-octet lines,
     // tested beside the parser); the DATA decoder's own size limit is 36 MiB.

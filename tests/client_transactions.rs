@@ -308,6 +308,23 @@ fn bdat_chunks_and_empty_body() {
     ));
 }
 
+/// `ClientConfig::bdat_chunk_size`: `0` counts as `1` (one octet per chunk), never an
+/// empty chunk without end.
+#[test]
+fn a_bdat_chunk_size_of_zero_counts_as_one() {
+    let mut c = ClientConfig::new("client.example.test");
+    c.bdat_chunk_size = 0;
+    let mut t = T::new(c);
+    t.hello(&["CHUNKING", "PIPELINING"]);
+    t.c.send(env(&["b@example.test"]), "abc").unwrap();
+    t.expect(
+        "MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n\
+         BDAT 1\r\naBDAT 1\r\nbBDAT 1 LAST\r\nc",
+    );
+    t.server("250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n250 queued\r\n");
+    assert!(matches!(&results(&t.events())[..], [(_, Ok(250))]));
+}
+
 #[test]
 fn bdat_chunk_refused_fails_message_and_resets() {
     let mut c = ClientConfig::new("client.example.test");

@@ -136,18 +136,18 @@ pub struct ClientConfig {
     /// [`CloseReason::InvalidHostname`](super::CloseReason::InvalidHostname)) ends the
     /// session before anything is sent.
     pub hostname: String,
-    /// STARTTLS policy.
+    /// STARTTLS policy (default [`TlsPolicy::Opportunistic`]).
     pub tls: TlsPolicy,
     /// The transport is already TLS (implicit TLS, RFC 8314): never STARTTLS, and plaintext
-    /// SASL mechanisms are allowed.
+    /// SASL mechanisms are allowed. Off by default.
     pub implicit_tls: bool,
     /// Upgrade with `X-ANONYMOUSTLS` instead of `STARTTLS` when the server advertises it
     /// (Exchange server-to-server). Off by default. If the server refuses it and also
     /// advertises `STARTTLS`, the client tries `STARTTLS` before applying [`Self::tls`].
     pub anonymous_tls: bool,
-    /// Credentials; `None` sends mail without authenticating.
+    /// Credentials; `None` (the default) sends mail without authenticating.
     pub credentials: Option<Credentials>,
-    /// The verb for authentication (`AUTH` or Exchange's `X-EXPS`).
+    /// The verb for authentication (`AUTH`, the default, or Exchange's `X-EXPS`).
     pub auth_verb: AuthVerb,
     /// Allow mechanisms that expose the secret (PLAIN, LOGIN, XOAUTH2, OAUTHBEARER) on a
     /// connection without TLS. Off by default.
@@ -207,15 +207,21 @@ pub struct ClientConfig {
     /// the last refusal.
     pub auth_fallback: bool,
     /// Send the initial response with the AUTH command (RFC 4954 section 4) when the
-    /// mechanism has one and the line stays within 512 octets.
+    /// mechanism has one and the line stays within 512 octets; otherwise the response
+    /// answers the server's first `334`. LOGIN never sends one (\[MS-XLOGIN\]: not every
+    /// server reads the user name on the command line). On by default.
     pub sasl_initial_response: bool,
-    /// Use PIPELINING (RFC 2920) when advertised.
+    /// Use PIPELINING (RFC 2920) when advertised. On by default.
     pub pipelining: bool,
-    /// Use CHUNKING / BDAT (RFC 3030) when advertised.
+    /// Use CHUNKING / BDAT (RFC 3030) when advertised. On by default.
     pub chunking: bool,
-    /// Size of the BDAT chunks cut from a whole [`Bytes`](bytes::Bytes) body (octets).
+    /// Size of the BDAT chunks cut from a whole [`Bytes`](bytes::Bytes) body (octets;
+    /// default 1 MiB, and `0` counts as `1`). A streamed body ([`Body::Stream`]) is sent
+    /// one chunk per piece the caller pushes instead.
+    ///
+    /// [`Body::Stream`]: super::Body::Stream
     pub bdat_chunk_size: usize,
-    /// Reply timeouts.
+    /// Reply timeouts (default: those of RFC 5321 4.5.3.2, see [`Timeouts`]).
     pub timeouts: Timeouts,
     /// Longest reply line accepted, CRLF included. The default is the RFC 4954 SASL line
     /// limit (12288) because `334` challenges (NTLM, GSSAPI) exceed the 512 octets of

@@ -13,10 +13,12 @@
 //! * A line gets a typed variant only when it is well-formed for its keyword: `SIZE` with
 //!   nothing or one decimal number that fits in a `u64`, a keyword without parameters with
 //!   none at all, `LIMITS` with `name=value` pairs only, `MT-PRIORITY` with at most one
-//!   profile. Anything else (`SIZE abc`, `PIPELINING now`, `PIPE_CONNECT`, `PRDR`) is kept
-//!   verbatim as [`Capability::Other`], so a client never acts on a keyword it did not
-//!   understand and a proxy can relay it. Surrounding whitespace is ignored and runs of
-//!   spaces between parameters collapse to one on output.
+//!   profile, and every parameter an `ehlo-param` (RFC 5321 4.1.1.1: printable ASCII, so
+//!   no HT, control or non-ASCII octet). Anything else (`SIZE abc`, `PIPELINING now`,
+//!   `AUTH LOGIN<HT>PLAIN`, `PIPE_CONNECT`, `PRDR`) is kept verbatim as
+//!   [`Capability::Other`], so a client never acts on a keyword it did not understand and
+//!   a proxy can relay it. Surrounding whitespace is ignored and runs of spaces between
+//!   parameters collapse to one on output.
 //! * `SIZE` without a number is `Size(None)`; `SIZE 0` stays `Size(Some(0))` as written.
 //!   Both mean "no fixed maximum" (RFC 1870 section 3), and [`Capabilities::size`] reports
 //!   both as `Some(None)`.
@@ -529,6 +531,12 @@ impl Capability {
             keyword: keyword.to_string(),
             params: rest.to_string(),
         };
+        // RFC 5321 4.1.1.1: `ehlo-line = ehlo-keyword *( SP ehlo-param )` with
+        // `ehlo-param = 1*(%d33-126)`: an HT, another control or a non-ASCII octet makes the
+        // line malformed, whatever its keyword.
+        if !line.bytes().all(|b| b == b' ' || b.is_ascii_graphic()) {
+            return other();
+        }
         if let Some(first) = strip_prefix_ci(keyword, "AUTH=") {
             return Capability::AuthLegacy(
                 std::iter::once(first)
@@ -793,6 +801,25 @@ mod tests {
         assert_eq!(caps(C::Size(None)).size(), Some(None));
         assert_eq!(caps(C::Size(Some(10))).size(), Some(Some(10)));
         assert_eq!(caps(C::Pipelining).size(), None);
+    }
+
+    #[test]
+    fn parameters_outside_ehlo_param_are_not_typed() {
+        // RFC 5321 4.1.1.1: ehlo-param = 1*(%d33-126); HT is not a separator and a
+        // control or non-ASCII octet is in no parameter.
+        for bad in [
+            "AUTH LOGIN\tPLAIN",
+            "AUTH caf\u{e9}",
+            "AUTH PLAIN\u{0}",
+            "AUTH=LOGIN\u{7f}",
+            "X-EXPS GSSAPI\tNTLM",
+            "MT-PRIORITY MIX\u{e9}R",
+            "LIMITS RCPTMAX=1\u{1}",
+        ] {
+            assert!(matches!(C::parse(bad), C::Other { .. }), "{bad:?}");
+        }
+        // Blanks around the line are still ignored (module documentation).
+        assert_eq!(C::parse("\tAUTH PLAIN\t"), C::Auth(s(&["PLAIN"])));
     }
 
     #[test]

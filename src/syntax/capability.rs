@@ -96,7 +96,7 @@ pub enum Capability {
     /// `MT-PRIORITY [profile]` (RFC 6710).
     MtPriority(Option<String>),
     /// `FUTURERELEASE max-future-release-interval max-future-release-date-time` (RFC 4865),
-    /// kept as the raw parameter text.
+    /// kept as the parameter text, runs of spaces collapsed to one.
     FutureRelease(String),
     /// `X-EXPS mech...`: Exchange server-to-server authentication mechanisms.
     XExps(Vec<String>),
@@ -612,7 +612,9 @@ impl Capability {
                 [p] => Capability::MtPriority(Some(p.to_string())),
                 _ => other(),
             },
-            b"FUTURERELEASE" => Capability::FutureRelease(rest.trim_ascii().to_string()),
+            // The parameters joined by single spaces: `to_line` writes the text as it is, and
+            // RFC 5321 4.1.1.1 puts one SP between parameters.
+            b"FUTURERELEASE" => Capability::FutureRelease(params.join(" ")),
             b"X-EXPS" => Capability::XExps(owned(&params)),
             b"X-ANONYMOUSTLS" => bare(Capability::XAnonymousTls),
             b"X-LINK2STATE" => bare(Capability::XLink2State),
@@ -885,6 +887,11 @@ mod tests {
             C::parse("FUTURERELEASE 604800 2026-12-01T00:00:00Z"),
             C::FutureRelease("604800 2026-12-01T00:00:00Z".into())
         );
+        // Runs of spaces collapse (module documentation; RFC 5321 4.1.1.1 writes one SP
+        // between parameters), so `to_line` never writes two.
+        let c = C::parse("FUTURERELEASE 604800  2026-12-01T00:00:00Z");
+        assert_eq!(c, C::FutureRelease("604800 2026-12-01T00:00:00Z".into()));
+        assert_eq!(c.to_line(), "FUTURERELEASE 604800 2026-12-01T00:00:00Z");
         assert_eq!(
             C::parse("PIPE_CONNECT"),
             C::Other {

@@ -671,8 +671,9 @@ struct Partial {
 /// Memory is bounded: a line longer than `max_line` is reported as soon as the limit is
 /// passed and skipped without buffering, and a reply is at most `max_lines` lines. After an
 /// error the reply in progress and the offending line are dropped; when that line announced
-/// a continuation (`-` after the code), the rest of that reply up to its final line is
-/// skipped too, so the next reply returned is the next whole one. A client normally closes
+/// a continuation (`-` as its fourth octet, where it follows the code; the octets before it
+/// are not checked), the rest of that reply up to its final line (the next line without
+/// that `-`) is skipped too, so the next reply returned is the next whole one. A client normally closes
 /// the connection after any error (the server is not speaking SMTP).
 ///
 /// ```

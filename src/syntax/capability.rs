@@ -11,7 +11,8 @@
 //!   [`Capability::to_line`] writes the canonical upper-case spelling Exchange uses.
 //!   Parameters (AUTH mechanisms, the FUTURERELEASE text, ...) are kept as written.
 //! * A line gets a typed variant only when it is well-formed for its keyword: `SIZE` with
-//!   nothing or one decimal number that fits in a `u64`, a keyword without parameters with
+//!   nothing or one decimal number (one beyond `u64` reads as `u64::MAX`: RFC 1870
+//!   section 3 bounds no digit count), a keyword without parameters with
 //!   none at all, `LIMITS` with `name=value` pairs only, `MT-PRIORITY` with at most one
 //!   profile, and every parameter an `ehlo-param` (RFC 5321 4.1.1.1: printable ASCII, so
 //!   no HT, control or non-ASCII octet). Anything else (`SIZE abc`, `PIPELINING now`,

@@ -10,13 +10,15 @@
 //! Needs nothing but the example binaries (`cargo build --examples` first when running
 //! this file alone: `cargo test --test NAME` does not rebuild them).
 
+mod fake_peer;
 mod peer_support;
 
+use fake_peer::{find, Peer, Role};
 use peer_support::{example, free_port, Guard};
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -49,89 +51,26 @@ const FULL_CAPS: &[&str] = &[
 // ---------------------------------------------------------------------------------------
 // The fake upstream.
 
-/// The fake upstream's end of one connection: what it reads is recorded.
-struct Peer {
-    stream: Option<TcpStream>,
-    seen: Arc<Mutex<Vec<u8>>>,
-    /// Read, not yet consumed by the script.
-    pending: Vec<u8>,
-}
+/// How the fake upstream speaks of itself; it takes commands in the case it expects.
+const ROLE: Role = Role {
+    name: "fake upstream",
+    fold_case: false,
+};
 
+/// The fake upstream's dialogue, beyond what [`fake_peer`] gives.
 impl Peer {
-    fn stream(&mut self) -> &mut TcpStream {
-        self.stream
-            .as_mut()
-            .expect("the script closed the connection")
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        let _ = self.stream().write_all(bytes);
-    }
-
-    /// Reads once (waiting up to [`WAIT`]); false at the end of input or on an error.
-    fn fill(&mut self) -> bool {
-        let mut buf = [0u8; 64 * 1024];
-        match self.stream().read(&mut buf) {
-            Ok(0) | Err(_) => false,
-            Ok(n) => {
-                self.seen.lock().unwrap().extend_from_slice(&buf[..n]);
-                self.pending.extend_from_slice(&buf[..n]);
-                true
-            }
-        }
-    }
-
-    /// Consumes everything up to and including `end`; `None` if input ends first.
-    fn until(&mut self, end: &[u8]) -> Option<Vec<u8>> {
-        loop {
-            if let Some(i) = find(&self.pending, end) {
-                return Some(self.pending.drain(..i + end.len()).collect());
-            }
-            if !self.fill() {
-                return None;
-            }
-        }
-    }
-
-    /// Consumes exactly `n` octets; `None` if input ends first.
-    fn exactly(&mut self, n: usize) -> Option<Vec<u8>> {
-        while self.pending.len() < n {
-            if !self.fill() {
-                return None;
-            }
-        }
-        Some(self.pending.drain(..n).collect())
-    }
-
-    /// The next line, without its CRLF.
-    fn line(&mut self) -> Option<String> {
-        let mut l = self.until(b"\r\n")?;
-        l.truncate(l.len() - 2);
-        Some(String::from_utf8_lossy(&l).into_owned())
-    }
-
-    /// The next line, which must start with `verb`.
-    fn expect(&mut self, verb: &str) -> String {
-        let l = self
-            .line()
-            .unwrap_or_else(|| panic!("fake upstream: input ended while expecting {verb}"));
-        assert!(
-            l.starts_with(verb),
-            "fake upstream: expected {verb}, got {l:?}"
-        );
-        l
-    }
-
-    /// Closes the connection now.
-    fn close(&mut self) {
-        self.stream = None;
-    }
-
     /// Greeting, then EHLO answered with `caps`.
     fn hello(&mut self, caps: &[&str]) {
         self.send(b"220 up ESMTP\r\n");
         self.expect("EHLO");
         self.send(&ehlo_reply(caps));
+    }
+
+    /// Answers QUIT and closes.
+    fn quit(&mut self) {
+        self.expect("QUIT");
+        self.send(b"221 bye\r\n");
+        self.close();
     }
 
     /// A plain SMTP server until QUIT or the end of input: DATA content up to
@@ -185,10 +124,6 @@ fn ehlo_reply(caps: &[&str]) -> Vec<u8> {
     out
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
 fn count(hay: &[u8], needle: &[u8]) -> usize {
     hay.windows(needle.len()).filter(|w| *w == needle).count()
 }
@@ -227,25 +162,10 @@ impl Upstream {
                 shared.lock().unwrap().push(conn.clone());
                 let script = Arc::clone(&script);
                 std::thread::spawn(move || {
-                    stream.set_read_timeout(Some(WAIT)).expect("timeout");
-                    stream.set_nodelay(true).expect("nodelay");
-                    let mut peer = Peer {
-                        stream: Some(stream),
-                        seen: Arc::clone(&conn.seen),
-                        pending: Vec::new(),
-                    };
+                    let mut peer = Peer::new(stream, Arc::clone(&conn.seen), WAIT, ROLE);
                     script(&mut peer);
-                    if peer.stream.is_some() {
-                        let mut buf = [0u8; 64 * 1024];
-                        loop {
-                            match peer.stream().read(&mut buf) {
-                                Ok(0) => break,
-                                Ok(n) => conn.seen.lock().unwrap().extend_from_slice(&buf[..n]),
-                                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                                Err(e) if e.kind() == ErrorKind::TimedOut => return,
-                                Err(_) => break,
-                            }
-                        }
+                    if !peer.finish() {
+                        return; // still open when the wait ran out
                     }
                     conn.closed.store(true, Ordering::SeqCst);
                 });
@@ -661,22 +581,17 @@ fn starttls_and_auth_pipelined() {
 #[test]
 fn upstream_bare_lf_split_and_stray_354() {
     let upstream = Upstream::start(|p| {
-        for b in b"220-up\n220 ESMTP\r\n" {
-            p.send(std::slice::from_ref(b));
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        p.send_slowly(b"220-up\n220 ESMTP\r\n", Duration::from_millis(1));
         p.expect("EHLO");
         p.send(b"250-up\n250-PIPELINING\n250 CHUNKING\n");
         p.expect("MAIL");
         p.send(b"354 go ahead\n");
         p.expect("RCPT");
-        for b in b"250-o\rne\x1b[2J\r\n250 two\x07\r\n" {
-            p.send(std::slice::from_ref(b));
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        p.expect("QUIT");
-        p.send(b"221 bye\r\n");
-        p.close();
+        p.send_slowly(
+            b"250-o\rne\x1b[2J\r\n250 two\x07\r\n",
+            Duration::from_millis(1),
+        );
+        p.quit();
     });
     let proxy = Proxy::start(upstream.addr);
     let mut c = Client::connect(proxy.addr);
@@ -712,9 +627,7 @@ fn upstream_unsolicited_replies() {
         p.send(b"250 up\r\n250-CHUNKING\r\n250 AUTH PLAIN\r\n");
         p.expect("NOOP");
         p.send(b"250 ok\r\n");
-        p.expect("QUIT");
-        p.send(b"221 bye\r\n");
-        p.close();
+        p.quit();
     });
     let proxy = Proxy::start(upstream.addr);
     let mut c = Client::connect(proxy.addr);
@@ -777,9 +690,7 @@ fn input_behind_a_deciding_command_waits_for_its_reply() {
         p.send(b"334 \r\n");
         p.expect("TUFJTA==");
         p.send(b"235 ok\r\n");
-        p.expect("QUIT");
-        p.send(b"221 bye\r\n");
-        p.close();
+        p.quit();
     });
     let proxy = Proxy::start(upstream.addr);
     let (mut c, _) = Client::ehlo(proxy.addr);
@@ -826,13 +737,9 @@ fn upstream_malformed_replies_end_the_session() {
         b"", // endless
         b"", // 100 KiB without CRLF
     ];
-    let n = Arc::new(Mutex::new(0usize));
+    let n = AtomicUsize::new(0);
     let upstream = Upstream::start(move |p| {
-        let i = {
-            let mut n = n.lock().unwrap();
-            *n += 1;
-            *n - 1
-        };
+        let i = n.fetch_add(1, Ordering::SeqCst);
         p.send(b"220 up\r\n");
         p.expect("EHLO");
         match i {
@@ -937,13 +844,9 @@ fn pipelined_flood_without_reading() {
 /// anything), never with part of a reply, and the proxy serves the next client.
 #[test]
 fn upstream_gone() {
-    let n = Arc::new(Mutex::new(0usize));
+    let n = AtomicUsize::new(0);
     let upstream = Upstream::start(move |p| {
-        let i = {
-            let mut n = n.lock().unwrap();
-            *n += 1;
-            *n - 1
-        };
+        let i = n.fetch_add(1, Ordering::SeqCst);
         p.hello(PLAIN_CAPS);
         if i == 0 {
             p.expect("MAIL");

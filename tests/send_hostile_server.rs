@@ -8,11 +8,13 @@
 //! Needs nothing but the example binaries (`cargo build --examples` first when running
 //! this file alone: `cargo test --test NAME` does not rebuild them).
 
+mod fake_peer;
 mod peer_support;
 
+use fake_peer::{Peer, Role};
 use peer_support::{example, run, Output};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -29,97 +31,14 @@ const PEER_WAIT: Duration = Duration::from_secs(10);
 /// Hard limit for one smtp-send run (its own `--timeout` is far shorter).
 const RUN_LIMIT: Duration = Duration::from_secs(15);
 
-/// The fake server's end of the connection: what it reads is recorded.
-struct Peer {
-    stream: Option<TcpStream>,
-    seen: Arc<Mutex<Vec<u8>>>,
-    /// Read from the client, not yet consumed by `line` or `data`.
-    pending: Vec<u8>,
-}
+/// How the fake server speaks of itself; it takes commands in any case.
+const ROLE: Role = Role {
+    name: "fake server",
+    fold_case: true,
+};
 
+/// The fake server's dialogue, beyond what [`fake_peer`] gives.
 impl Peer {
-    fn stream(&mut self) -> &mut TcpStream {
-        self.stream
-            .as_mut()
-            .expect("the script closed the connection")
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        let _ = self.stream().write_all(bytes);
-    }
-
-    /// One byte at a time, `gap` apart (each its own segment: no Nagle delay).
-    fn send_slowly(&mut self, bytes: &[u8], gap: Duration) {
-        for b in bytes {
-            self.send(std::slice::from_ref(b));
-            std::thread::sleep(gap);
-        }
-    }
-
-    /// Reads once (waiting up to `PEER_WAIT`); false at the end of input or on an error.
-    fn fill(&mut self) -> bool {
-        let mut buf = [0u8; 64 * 1024];
-        match self.stream().read(&mut buf) {
-            Ok(0) | Err(_) => false,
-            Ok(n) => {
-                self.seen.lock().unwrap().extend_from_slice(&buf[..n]);
-                self.pending.extend_from_slice(&buf[..n]);
-                true
-            }
-        }
-    }
-
-    /// Consumes everything up to and including `end`; `None` if input ends first.
-    fn until(&mut self, end: &[u8]) -> Option<Vec<u8>> {
-        loop {
-            if let Some(i) = self.pending.windows(end.len()).position(|w| w == end) {
-                return Some(self.pending.drain(..i + end.len()).collect());
-            }
-            if !self.fill() {
-                return None;
-            }
-        }
-    }
-
-    /// The next command line the client sends, without its CRLF.
-    fn line(&mut self) -> Option<String> {
-        let mut l = self.until(b"\r\n")?;
-        l.truncate(l.len() - 2);
-        Some(String::from_utf8_lossy(&l).into_owned())
-    }
-
-    /// The next line, which must start with `verb` (case-insensitive); returns it.
-    fn expect(&mut self, verb: &str) -> String {
-        let l = self
-            .line()
-            .unwrap_or_else(|| panic!("fake server: input ended while expecting {verb}"));
-        assert!(
-            l.to_ascii_uppercase()
-                .starts_with(&verb.to_ascii_uppercase()),
-            "fake server: expected {verb}, got {l:?}"
-        );
-        l
-    }
-
-    /// The message content after a 354, through the `.` line.
-    fn data(&mut self) -> Vec<u8> {
-        self.until(b"\r\n.\r\n")
-            .expect("fake server: input ended in the message content")
-    }
-
-    /// Reads whatever comes next (a TLS ClientHello, say).
-    fn some(&mut self) {
-        if self.pending.is_empty() {
-            self.fill();
-        }
-        self.pending.clear();
-    }
-
-    /// Closes the connection now (unread input makes it a reset).
-    fn close(&mut self) {
-        self.stream = None;
-    }
-
     /// Greeting, EHLO answered with `ehlo_reply` (a whole reply, CRLF included).
     fn hello(&mut self, ehlo_reply: &[u8]) {
         self.send(b"220 fake.test ESMTP\r\n");
@@ -132,6 +51,37 @@ impl Peer {
         self.expect("QUIT");
         self.send(b"221 2.0.0 bye\r\n");
         self.close();
+    }
+
+    /// Answers every line `250 ok` until QUIT, answered `221 bye` before closing (or the
+    /// end of input).
+    fn ok_until_quit(&mut self) {
+        while let Some(l) = self.line() {
+            if l.eq_ignore_ascii_case("QUIT") {
+                self.send(b"221 bye\r\n");
+                self.close();
+                return;
+            }
+            self.send(b"250 ok\r\n");
+        }
+    }
+
+    /// [`Peer::hello`] with a one-line EHLO reply, MAIL accepted, then RCPT read: its
+    /// reply comes next.
+    fn up_to_rcpt(&mut self) {
+        self.hello(b"250 fake.test\r\n");
+        self.expect("MAIL");
+        self.send(b"250 ok\r\n");
+        self.expect("RCPT");
+    }
+
+    /// [`Peer::up_to_rcpt`], RCPT accepted and DATA answered `354`: the message content
+    /// comes next.
+    fn up_to_content(&mut self) {
+        self.up_to_rcpt();
+        self.send(b"250 ok\r\n");
+        self.expect("DATA");
+        self.send(b"354 go\r\n");
     }
 }
 
@@ -155,18 +105,10 @@ fn serve(script: impl FnOnce(&mut Peer) + Send + 'static) -> (SocketAddr, JoinHa
             }
         };
         stream.set_nonblocking(false).expect("blocking");
-        stream.set_read_timeout(Some(PEER_WAIT)).expect("timeout");
-        stream.set_nodelay(true).expect("nodelay");
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let mut peer = Peer {
-            stream: Some(stream),
-            seen: Arc::clone(&seen),
-            pending: Vec::new(),
-        };
+        let mut peer = Peer::new(stream, Arc::clone(&seen), PEER_WAIT, ROLE);
         script(&mut peer);
-        if peer.stream.is_some() {
-            while peer.fill() {}
-        }
+        peer.finish();
         drop(peer);
         let seen = seen.lock().unwrap().clone();
         seen
@@ -240,6 +182,16 @@ impl Outcome {
         );
     }
 
+    /// Neither EHLO nor MAIL in plaintext after the STARTTLS line.
+    fn assert_no_command_after_starttls(&self) {
+        let after = self.sent.split_once("STARTTLS\r\n").map_or("", |(_, a)| a);
+        assert!(
+            !after.contains("EHLO") && !after.contains("MAIL"),
+            "{}",
+            self.all()
+        );
+    }
+
     /// Neither the message content nor the password, in any form seen here.
     fn assert_nothing_secret_sent(&self) {
         self.assert_not_sent(MARKER);
@@ -302,6 +254,34 @@ fn big_message(size: usize) -> (tempfile::TempDir, PathBuf) {
 
 /// One recipient, a 3-second `--timeout`.
 const ONE: &[&str] = &["--to", "bob@example.test", "--timeout", "3"];
+/// Two recipients, bob and carol, a 3-second `--timeout`.
+const TWO: &[&str] = &[
+    "--to",
+    "bob@example.test",
+    "--to",
+    "carol@example.test",
+    "--timeout",
+    "3",
+];
+/// [`ONE`], TLS required and its certificate not checked.
+const ONE_TLS_INSECURE: &[&str] = &[
+    "--to",
+    "bob@example.test",
+    "--timeout",
+    "3",
+    "--tls-insecure",
+];
+/// [`ONE`] with bob's password (sent only over TLS unless `--allow-plaintext-auth`).
+const ONE_WITH_PASSWORD: &[&str] = &[
+    "--to",
+    "bob@example.test",
+    "--timeout",
+    "3",
+    "--user",
+    "bob",
+    "--password",
+    PASSWORD,
+];
 
 /// The happy path, so that every refusal below differs from it in one place only.
 #[test]
@@ -482,13 +462,7 @@ fn closed_mid_reply() {
 fn closed_during_the_content() {
     for after in [None, Some(MARKER)] {
         let o = case(ONE, move |p| {
-            p.hello(b"250 fake.test\r\n");
-            p.expect("MAIL");
-            p.send(b"250 ok\r\n");
-            p.expect("RCPT");
-            p.send(b"250 ok\r\n");
-            p.expect("DATA");
-            p.send(b"354 go\r\n");
+            p.up_to_content();
             if let Some(marker) = after {
                 p.until(marker.as_bytes());
             }
@@ -510,13 +484,7 @@ fn closed_during_the_content() {
 fn closed_during_a_large_content() {
     let (_dir, file) = big_message(32 << 20);
     let o = run_case(ONE, Some(&file), |p| {
-        p.hello(b"250 fake.test\r\n");
-        p.expect("MAIL");
-        p.send(b"250 ok\r\n");
-        p.expect("RCPT");
-        p.send(b"250 ok\r\n");
-        p.expect("DATA");
-        p.send(b"354 go\r\n");
+        p.up_to_content();
         while p.pending.len() < 100_000 {
             if !p.fill() {
                 break;
@@ -541,13 +509,7 @@ fn end_of_data_refused() {
         (b"554 5.7.1 spam\r\n", "554 5.7.1 spam"),
     ] {
         let o = case(ONE, move |p| {
-            p.hello(b"250 fake.test\r\n");
-            p.expect("MAIL");
-            p.send(b"250 ok\r\n");
-            p.expect("RCPT");
-            p.send(b"250 ok\r\n");
-            p.expect("DATA");
-            p.send(b"354 go\r\n");
+            p.up_to_content();
             p.data();
             p.send(reply);
             if p.expect("").eq_ignore_ascii_case("RSET") {
@@ -609,10 +571,7 @@ fn some_recipients_refused() {
 #[test]
 fn every_recipient_refused() {
     let o = case(ONE, |p| {
-        p.hello(b"250 fake.test\r\n");
-        p.expect("MAIL");
-        p.send(b"250 ok\r\n");
-        p.expect("RCPT");
+        p.up_to_rcpt();
         p.send(b"550 5.1.1 no such user\r\n");
         // The client may send RSET before QUIT.
         let l = p.line().unwrap_or_default();
@@ -636,15 +595,7 @@ fn every_recipient_refused() {
 /// client retries it in a new transaction once, then stops (no endless loop), exit 1.
 #[test]
 fn too_many_recipients_forever() {
-    let args = [
-        "--to",
-        "bob@example.test",
-        "--to",
-        "carol@example.test",
-        "--timeout",
-        "3",
-    ];
-    let o = case(&args, |p| {
+    let o = case(TWO, |p| {
         p.hello(b"250 fake.test\r\n");
         let mut transactions = 0;
         loop {
@@ -689,10 +640,7 @@ fn multiline_reply_with_mixed_codes() {
     o.assert_not_sent("MAIL");
 
     let o = case(ONE, |p| {
-        p.hello(b"250 fake.test\r\n");
-        p.expect("MAIL");
-        p.send(b"250 ok\r\n");
-        p.expect("RCPT");
+        p.up_to_rcpt();
         p.send(b"250-2.1.5 ok\r\n550 5.1.1 no such user\r\n");
     });
     o.assert_exit(2);
@@ -721,32 +669,18 @@ fn endless_reply_line() {
 /// message is reported failed, and nothing goes out in plaintext after the STARTTLS line.
 #[test]
 fn starttls_then_garbage() {
-    let o = case(
-        &[
-            "--to",
-            "bob@example.test",
-            "--timeout",
-            "3",
-            "--tls-insecure",
-        ],
-        |p| {
-            p.hello(b"250-fake.test\r\n250 STARTTLS\r\n");
-            p.expect("STARTTLS");
-            p.send(b"220 2.0.0 go ahead\r\n");
-            p.some(); // the ClientHello
-            p.send(b"this is not TLS at all\r\n250 ok\r\n");
-        },
-    );
+    let o = case(ONE_TLS_INSECURE, |p| {
+        p.hello(b"250-fake.test\r\n250 STARTTLS\r\n");
+        p.expect("STARTTLS");
+        p.send(b"220 2.0.0 go ahead\r\n");
+        p.some(); // the ClientHello
+        p.send(b"this is not TLS at all\r\n250 ok\r\n");
+    });
     o.assert_exit(2);
     o.assert_stdout("message: failed: session closed before the message completed");
     o.assert_stdout("session ended before delivery: TLS handshake failed: ");
     o.assert_stderr("error: connection lost: TLS handshake failed: ");
-    let after = o.sent.split_once("STARTTLS\r\n").map_or("", |(_, a)| a);
-    assert!(
-        !after.contains("EHLO") && !after.contains("MAIL"),
-        "{}",
-        o.all()
-    );
+    o.assert_no_command_after_starttls();
     o.assert_nothing_secret_sent();
 }
 
@@ -754,20 +688,11 @@ fn starttls_then_garbage() {
 /// client never starts the handshake and sends nothing more.
 #[test]
 fn starttls_response_injection() {
-    let o = case(
-        &[
-            "--to",
-            "bob@example.test",
-            "--timeout",
-            "3",
-            "--tls-insecure",
-        ],
-        |p| {
-            p.hello(b"250-fake.test\r\n250 STARTTLS\r\n");
-            p.expect("STARTTLS");
-            p.send(b"220 2.0.0 go ahead\r\n250 injected\r\n");
-        },
-    );
+    let o = case(ONE_TLS_INSECURE, |p| {
+        p.hello(b"250-fake.test\r\n250 STARTTLS\r\n");
+        p.expect("STARTTLS");
+        p.send(b"220 2.0.0 go ahead\r\n250 injected\r\n");
+    });
     o.assert_exit(2);
     o.assert_stdout("response injection");
     assert!(o.sent.ends_with("STARTTLS\r\n"), "{}", o.all());
@@ -794,21 +719,12 @@ fn starttls_required_but_unavailable() {
         o.assert_not_sent("AUTH");
         o.assert_nothing_secret_sent();
     }
-    let o = case(
-        &[
-            "--to",
-            "bob@example.test",
-            "--timeout",
-            "3",
-            "--tls-insecure",
-        ],
-        |p| {
-            p.hello(b"250-fake.test\r\n250 STARTTLS\r\n");
-            p.expect("STARTTLS");
-            p.send(b"454 4.7.0 TLS not available\r\n");
-            p.quit();
-        },
-    );
+    let o = case(ONE_TLS_INSECURE, |p| {
+        p.hello(b"250-fake.test\r\n250 STARTTLS\r\n");
+        p.expect("STARTTLS");
+        p.send(b"454 4.7.0 TLS not available\r\n");
+        p.quit();
+    });
     o.assert_exit(1);
     o.assert_stdout("server said: 454 4.7.0 TLS not available");
     o.assert_not_sent("MAIL");
@@ -818,17 +734,7 @@ fn starttls_required_but_unavailable() {
 /// AUTH refused `535`: no MAIL, exit 1.
 #[test]
 fn auth_refused() {
-    let args = [
-        "--to",
-        "bob@example.test",
-        "--timeout",
-        "3",
-        "--user",
-        "bob",
-        "--password",
-        PASSWORD,
-        "--allow-plaintext-auth",
-    ];
+    let args = [ONE_WITH_PASSWORD, &["--allow-plaintext-auth"]].concat();
     let o = case(&args, |p| {
         p.hello(b"250-fake.test\r\n250 AUTH PLAIN\r\n");
         p.expect("AUTH PLAIN");
@@ -847,16 +753,7 @@ fn auth_refused() {
 #[test]
 fn no_password_in_plaintext() {
     for forced in [None, Some("PLAIN"), Some("LOGIN")] {
-        let mut args = vec![
-            "--to",
-            "bob@example.test",
-            "--timeout",
-            "3",
-            "--user",
-            "bob",
-            "--password",
-            PASSWORD,
-        ];
+        let mut args = ONE_WITH_PASSWORD.to_vec();
         if let Some(m) = forced {
             args.extend_from_slice(&["--auth", m]);
         }
@@ -913,13 +810,7 @@ fn server_that_stops_reading() {
     let (_dir, file) = big_message(16 << 20);
     let args = ["--to", "bob@example.test", "--timeout", "1"];
     let o = run_case(&args, Some(&file), |p| {
-        p.hello(b"250 fake.test\r\n");
-        p.expect("MAIL");
-        p.send(b"250 ok\r\n");
-        p.expect("RCPT");
-        p.send(b"250 ok\r\n");
-        p.expect("DATA");
-        p.send(b"354 go\r\n");
+        p.up_to_content();
         // Read nothing more until the client gives up.
         std::thread::sleep(Duration::from_secs(4));
         p.close();
@@ -944,14 +835,7 @@ fn data_accepted_without_recipients() {
         let l = p.line().unwrap_or_default();
         assert_eq!(l, ".", "fake server: the client sent content");
         p.send(b"554 5.5.1 no valid recipients\r\n");
-        while let Some(l) = p.line() {
-            if l.eq_ignore_ascii_case("QUIT") {
-                p.send(b"221 bye\r\n");
-                p.close();
-                return;
-            }
-            p.send(b"250 ok\r\n");
-        }
+        p.ok_until_quit();
     });
     o.assert_exit(1);
     o.assert_stdout("bob@example.test: rejected: 550 5.1.1");
@@ -965,14 +849,7 @@ fn data_accepted_without_recipients() {
 fn message_larger_than_size() {
     let o = case(ONE, |p| {
         p.hello(b"250-fake.test\r\n250 SIZE 20\r\n");
-        while let Some(l) = p.line() {
-            if l.eq_ignore_ascii_case("QUIT") {
-                p.send(b"221 bye\r\n");
-                p.close();
-                return;
-            }
-            p.send(b"250 ok\r\n");
-        }
+        p.ok_until_quit();
     });
     o.assert_exit(1);
     o.assert_stdout("message: failed: message of");
@@ -992,19 +869,12 @@ fn bdat_refused() {
             p.send(b"250 ok\r\n");
             let l = p.expect("BDAT");
             let n: usize = l.split(' ').nth(1).unwrap().parse().unwrap();
-            while p.pending.len() < n {
-                assert!(p.fill());
-            }
-            p.pending.drain(..n);
+            assert!(
+                p.exactly(n).is_some(),
+                "fake server: input ended in the chunk"
+            );
             p.send(reply);
-            while let Some(l) = p.line() {
-                if l.eq_ignore_ascii_case("QUIT") {
-                    p.send(b"221 bye\r\n");
-                    p.close();
-                    return;
-                }
-                p.send(b"250 ok\r\n");
-            }
+            p.ok_until_quit();
         });
         o.assert_exit(1);
         o.assert_stdout("message: failed");
@@ -1027,17 +897,7 @@ fn endless_auth_challenges() {
         (None, "LOGIN"),
     ];
     for (forced, offered) in cases {
-        let mut args = vec![
-            "--to",
-            "bob@example.test",
-            "--timeout",
-            "3",
-            "--user",
-            "bob",
-            "--password",
-            PASSWORD,
-            "--allow-plaintext-auth",
-        ];
+        let mut args = [ONE_WITH_PASSWORD, &["--allow-plaintext-auth"]].concat();
         if let Some(m) = forced {
             args.extend_from_slice(&["--auth", m]);
         }
@@ -1082,15 +942,7 @@ fn endless_multiline_reply() {
 /// transaction was delivered, and the recipient of the second is reported not delivered.
 #[test]
 fn connection_lost_in_the_retry() {
-    let args = [
-        "--to",
-        "bob@example.test",
-        "--to",
-        "carol@example.test",
-        "--timeout",
-        "3",
-    ];
-    let o = case(&args, |p| {
+    let o = case(TWO, |p| {
         p.hello(b"250 fake.test\r\n");
         p.expect("MAIL");
         p.send(b"250 ok\r\n");
@@ -1186,12 +1038,7 @@ fn starttls_certificate_checked() {
         if !valid {
             o.assert_stdout("session ended before delivery: TLS handshake failed");
         }
-        let after = o.sent.split_once("STARTTLS\r\n").map_or("", |(_, a)| a);
-        assert!(
-            !after.contains("EHLO") && !after.contains("MAIL"),
-            "{}",
-            o.all()
-        );
+        o.assert_no_command_after_starttls();
         o.assert_nothing_secret_sent();
     }
 }
@@ -1201,13 +1048,7 @@ fn starttls_certificate_checked() {
 #[test]
 fn closed_after_delivery() {
     let o = case(ONE, |p| {
-        p.hello(b"250 fake.test\r\n");
-        p.expect("MAIL");
-        p.send(b"250 ok\r\n");
-        p.expect("RCPT");
-        p.send(b"250 ok\r\n");
-        p.expect("DATA");
-        p.send(b"354 go\r\n");
+        p.up_to_content();
         p.data();
         p.send(b"250 2.0.0 queued\r\n");
         p.close();
@@ -1221,19 +1062,9 @@ fn closed_after_delivery() {
 #[test]
 fn control_characters_in_replies() {
     let o = case(ONE, |p| {
-        p.hello(b"250 fake.test\r\n");
-        p.expect("MAIL");
-        p.send(b"250 ok\r\n");
-        p.expect("RCPT");
+        p.up_to_rcpt();
         p.send(b"550 5.1.1 \x1b[2J\x1b]0;owned\x07 no\r\n");
-        while let Some(l) = p.line() {
-            if l.eq_ignore_ascii_case("QUIT") {
-                p.send(b"221 bye\r\n");
-                p.close();
-                return;
-            }
-            p.send(b"250 ok\r\n");
-        }
+        p.ok_until_quit();
     });
     o.assert_exit(1);
     o.assert_stdout("bob@example.test: rejected: 550 5.1.1");

@@ -1469,3 +1469,79 @@ fn streamed_bdat_stops_while_too_many_chunks_are_unanswered() {
     assert_eq!(body_needed(&t.events()), None);
     t.c.finish_body(id).unwrap_err();
 }
+
+/// `push_body` and `finish_body` as documented: a piece for another message is refused,
+/// an empty piece sends nothing and asks for the next one, and nothing is taken after
+/// `finish_body`.
+#[test]
+fn streamed_body_empty_piece_and_pieces_out_of_turn() {
+    let (mut t, id) = streamed(&["PIPELINING"], BodyType::SevenBit, None);
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+    t.server("250 ok\r\n250 ok\r\n354 go\r\n");
+    assert_eq!(body_needed(&t.events()), Some(id));
+    let other = MessageId(id.0 + 1);
+    assert_eq!(
+        t.c.push_body(other, bytes("x")),
+        Err(UsageError::BodyNotExpected)
+    );
+    assert_eq!(t.c.finish_body(other), Err(UsageError::BodyNotExpected));
+    // An empty piece: nothing goes out, and the next piece is asked for.
+    t.c.push_body(id, Bytes::new()).unwrap();
+    t.expect("");
+    assert_eq!(body_needed(&t.events()), Some(id));
+    t.c.push_body(id, bytes("x\r\n")).unwrap();
+    t.c.finish_body(id).unwrap();
+    t.expect("x\r\n.\r\n");
+    assert_eq!(
+        t.c.push_body(id, bytes("late")),
+        Err(UsageError::BodyNotExpected)
+    );
+    t.server("250 ok\r\n");
+    assert!(matches!(results(&t.events())[..], [(_, Ok(250))]));
+}
+
+/// `finish_body`: a streamed body that ends in a bare CR is `Binary`, which breaks a
+/// declared `SevenBit`; over DATA the message is aborted (no end of data is sent) and the
+/// session closes with `Aborted`.
+#[test]
+fn streamed_body_ending_in_a_bare_cr_is_aborted_at_finish() {
+    let (mut t, id) = streamed(&["PIPELINING"], BodyType::SevenBit, None);
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+    t.server("250 ok\r\n250 ok\r\n354 go\r\n");
+    assert_eq!(body_needed(&t.events()), Some(id));
+    // The CR at the end of a piece may still be followed by LF: not a violation yet.
+    t.c.push_body(id, bytes("line\r\nend\r")).unwrap();
+    assert_eq!(t.c.finish_body(id), Err(UsageError::BodyTypeViolation));
+    assert!(t.c.is_closed());
+    assert!(!t.sent().contains(".\r\n"), "no end of data after an abort");
+    let ev = t.events();
+    assert_eq!(
+        results(&ev),
+        vec![(id, Err(MessageError::BodyTypeViolation))]
+    );
+    assert_eq!(ev.last(), Some(&Event::Closed(CloseReason::Aborted)));
+}
+
+/// An XEXCH50 blob over 1 GB (`MAX_XEXCH50_BLOB`) to a server that advertises XEXCH50
+/// fails the message with `Xexch50TooLarge` before anything of the transaction is sent.
+/// (The blob is zeroed memory the test never touches.)
+#[test]
+fn xexch50_blob_over_one_gigabyte_is_refused_before_sending() {
+    let mut e = env(&["b@example.test"]);
+    let size = usize::try_from(ehlo::limits::MAX_XEXCH50_BLOB).unwrap() + 1;
+    e.xexch50 = Some(Xexch50 {
+        blob: Bytes::from(vec![0u8; size]),
+        mode: 2,
+    });
+    let mut t = T::plain();
+    t.hello(&["PIPELINING", "XEXCH50"]);
+    let id = t.c.send(e, "x\r\n").unwrap();
+    t.expect("");
+    assert_eq!(
+        results(&t.events()),
+        vec![(id, Err(MessageError::Xexch50TooLarge))]
+    );
+    // The session goes on.
+    t.c.send(env(&["b@example.test"]), "x\r\n").unwrap();
+    t.expect("MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\nDATA\r\n");
+}

@@ -140,15 +140,24 @@ fn garbage_greeting_is_a_protocol_error() {
     let mut t = T::plain();
     t.server("HTTP/1.1 400 Bad Request\r\n");
     t.expect("");
+    let ev = t.events();
+    // Not parsed: no `Greeting` event, only `Closed` (as `Event::Greeting` says).
+    assert!(!ev.iter().any(|e| matches!(e, Event::Greeting(_))));
     assert!(matches!(
-        closed(&t.events()),
+        closed(&ev),
         Some(CloseReason::Protocol(ProtocolError::Malformed(_)))
     ));
     let mut t = T::plain();
     t.server("250 what\r\n");
+    t.expect("");
+    let ev = t.events();
+    assert!(matches!(&ev[0], Event::Greeting(r) if r.code.0 == 250));
     assert!(matches!(
-        closed(&t.events()),
-        Some(CloseReason::Protocol(ProtocolError::UnexpectedReply { .. }))
+        closed(&ev),
+        Some(CloseReason::Protocol(ProtocolError::UnexpectedReply {
+            command: "greeting",
+            ..
+        }))
     ));
 }
 
@@ -865,4 +874,42 @@ fn data_block_timer_starts_when_data_is_queued() {
     t.events();
     // Nothing queued: no timer again while the caller produces the next chunk.
     assert_eq!(t.c.poll_timeout(), None);
+}
+
+/// `Client::capabilities`: the EHLO reply's; after a HELO fallback the HELO reply's first
+/// line with no extensions; `None` from `tls_established` until the EHLO reply after TLS.
+/// While the TLS handshake runs no timer does (`Event::StartTls`): bounding it is the
+/// caller's.
+#[test]
+fn capabilities_after_helo_and_across_starttls_and_no_timer_during_the_handshake() {
+    let mut t = T::plain();
+    assert_eq!(t.c.capabilities(), None);
+    t.server("220 old.example.test\r\n");
+    t.expect("EHLO client.example.test\r\n");
+    t.server("502 command not implemented\r\n");
+    t.expect("HELO client.example.test\r\n");
+    t.server("250 old.example.test greets you\r\n");
+    let caps =
+        t.c.capabilities()
+            .expect("a HELO reply gives capabilities too");
+    assert!(caps.list.is_empty());
+    assert_eq!(caps.greeting, "old.example.test greets you");
+
+    let mut t = T::new(tls_config(TlsPolicy::Opportunistic));
+    t.hello(&["PIPELINING", "STARTTLS"]);
+    assert!(t.c.capabilities().is_some());
+    t.expect("STARTTLS\r\n");
+    t.server("220 2.0.0 ready to start TLS\r\n");
+    assert!(t.events().contains(&Event::StartTls { anonymous: false }));
+    assert_eq!(t.c.poll_timeout(), None, "no timer during the handshake");
+    t.advance(Duration::from_secs(3600));
+    t.c.handle_timeout(t.now);
+    assert!(!t.c.is_closed());
+    t.c.tls_established().unwrap();
+    assert_eq!(t.c.capabilities(), None, "forgotten after TLS");
+    t.expect("EHLO client.example.test\r\n");
+    assert_eq!(t.c.poll_timeout(), Some(t.now + Duration::from_secs(300)));
+    t.server("250-mx.example.test\r\n250 SIZE 1000\r\n");
+    let caps = t.c.capabilities().unwrap();
+    assert_eq!(caps.list.len(), 1);
 }

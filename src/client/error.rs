@@ -129,14 +129,21 @@ pub enum ProtocolError {
     /// A reply could not be parsed.
     #[error("malformed reply: {0}")]
     Malformed(#[from] ReplyError),
-    /// A reply arrived while no command was outstanding.
+    /// A reply arrived while no command was outstanding, or before the command it would
+    /// answer was handed out by [`Client::poll_transmit`](super::Client::poll_transmit)
+    /// (a server answering ahead, or injected bytes), or in the middle of DATA content
+    /// (see [`MessageError::Rejected`]).
     #[error("unsolicited reply: {}", .0.summary())]
     Unsolicited(Reply),
     /// A reply code that makes no sense for the command (e.g. `354` to `MAIL`): a
-    /// greeting other than `220`, `554` or `421`, a `3xx` to anything but DATA
-    /// (`354`), AUTH (`334`) or XEXCH50 (`354`), or a `2xx` to DATA (which answers `354`
-    /// or a refusal; the message is accepted only by the reply after its content), RFC
-    /// 5321 4.2.1 / 4.3.2. The server's idea
+    /// greeting that is neither `220` nor a `4yz`/`5yz` refusal
+    /// ([`CloseReason::GreetingRefused`], [`CloseReason::ServiceUnavailable`]), a `3xx` to
+    /// anything but DATA (`354`), AUTH (`334`) or XEXCH50 (`354`) (an Exchange verb of
+    /// [`Client::send_exchange`](super::Client::send_exchange) reports any reply to the
+    /// caller), a `2xx` to DATA (which answers `354` or a refusal; the message is accepted
+    /// only by the reply after its content), RFC 5321 4.2.1 / 4.3.2, or anything but a
+    /// `4yz`/`5yz` to an AUTH exchange the client cancelled with `*` (RFC 4954 section 4:
+    /// the server must answer `501`). The server's idea
     /// of the session differs from the client's, so nothing more is sent (not even
     /// `RSET` or `QUIT`, which a server reading message content would take as data).
     #[error("unexpected reply to {command}: {}", .reply.summary())]

@@ -57,8 +57,11 @@ pub struct MessageId(pub u64);
 // of every event only costs the moves through the event queue.
 #[allow(clippy::large_enum_variant)]
 pub enum Event {
-    /// The server's `220` greeting (or its refusal, `554` or another `4yz`/`5yz`, or its
-    /// `421`, followed by `Closed`).
+    /// The server's `220` greeting (or its refusal, `554` or another `4yz`/`5yz`, its
+    /// `421`, or a reply of another code, each followed by `Closed`: see
+    /// [`CloseReason::GreetingRefused`], [`CloseReason::ServiceUnavailable`] and
+    /// [`ProtocolError::UnexpectedReply`]). A greeting that cannot be parsed gives no
+    /// `Greeting`, only `Closed` with [`ProtocolError::Malformed`].
     Greeting(Reply),
     /// The capabilities of an EHLO reply (empty after a HELO fallback). Sent again after
     /// TLS, when the client re-issues EHLO (RFC 3207 section 4.2).
@@ -388,7 +391,11 @@ impl Client {
         &self.config
     }
 
-    /// The capabilities of the last EHLO reply, if any.
+    /// What the server advertised in its last EHLO reply. After a HELO fallback: the
+    /// HELO reply's first line as [`Capabilities::greeting`] and no extensions. `None`
+    /// before the hello reply, and again from [`Client::tls_established`] until the
+    /// reply to the EHLO after TLS (RFC 3207 section 4.2: what was learnt before TLS is
+    /// discarded).
     pub fn capabilities(&self) -> Option<&Capabilities> {
         self.caps.as_ref()
     }
@@ -523,7 +530,12 @@ impl Client {
         }
     }
 
-    /// The transport was closed by the peer (or failed).
+    /// The transport was closed by the peer (or failed). The session ends at once:
+    /// [`Event::Closed`] with [`CloseReason::PeerClosed`], and every message not done
+    /// gets its [`Event::MessageResult`] with [`MessageError::SessionClosed`]; once the
+    /// client has queued `QUIT`, the reason is [`CloseReason::Quit`] (`None`: no reply),
+    /// or the reason the client quit for (see [`CloseReason::GreetingRefused`] and the
+    /// others it sends `QUIT` after). Nothing is sent. Does nothing once closed.
     pub fn peer_closed(&mut self) {
         if self.state == State::Closed {
             return;

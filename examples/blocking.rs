@@ -317,6 +317,10 @@ fn connection(
         match session.next() {
             Next::Read => {
                 flush(&mut session, c, &mut out)?;
+                if session.server.is_paused_for_output() {
+                    // Commands wait for their replies to be written: they are here.
+                    continue;
+                }
                 let deadline = session.server.poll_timeout();
                 let timeout = deadline.map(|t| {
                     t.saturating_duration_since(Instant::now())

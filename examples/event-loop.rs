@@ -192,6 +192,11 @@ impl Conn {
             match self.session.next() {
                 Next::Read => {
                     self.flush()?;
+                    if self.session.server.is_paused_for_output() && !self.output_pending() {
+                        // Commands wait for their replies, which the socket took.
+                        continue;
+                    }
+                    // Otherwise `read` drives the session again once they are written.
                     return Ok(Fate::Keep);
                 }
                 Next::TlsUpgrade => {
@@ -236,6 +241,12 @@ impl Conn {
         tls_config: &Option<Arc<rustls::ServerConfig>>,
     ) -> io::Result<Fate> {
         self.more_input = false;
+        // Commands held back until their replies were written (see `drive`) go first.
+        if self.session.server.is_paused_for_output() && !self.output_pending() {
+            if let Fate::Drop = self.drive(tls_config)? {
+                return Ok(Fate::Drop);
+            }
+        }
         for _ in 0..READS_PER_TURN {
             // Back-pressure: do not take more input while replies are stuck.
             if self.output_pending() || self.closing.is_some() {

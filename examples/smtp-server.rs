@@ -174,6 +174,10 @@ async fn connection(
         match session.next() {
             Next::Read => {
                 flush(&mut session, &mut conn, &mut out, shortest).await?;
+                if session.server.is_paused_for_output() {
+                    // Commands wait for their replies to be written: they are here.
+                    continue;
+                }
                 let read = match session.server.poll_timeout() {
                     Some(deadline) => {
                         if armed.map_or(true, |a| deadline < a) {

@@ -149,7 +149,19 @@ impl Session {
         s
     }
 
+    /// Handles every event and hands out every reply, as a transport does, until the
+    /// machine waits for input (also after it paused for its replies to be taken:
+    /// `limits.max_output_buffer`).
     fn drain(&mut self) {
+        loop {
+            self.drain_once();
+            if !self.server.is_paused_for_output() {
+                return;
+            }
+        }
+    }
+
+    fn drain_once(&mut self) {
         while let Some(e) = self.server.poll_event() {
             match &e {
                 Event::MailFrom { .. } => self.mails += 1,
@@ -375,37 +387,108 @@ fn ten_thousand_pipelined_commands() {
     // Measured: the machine only (the replies are checked as they leave, not stored).
     let base = mark();
     s.server.receive(s.now, &input);
-    while let Some(e) = s.server.poll_event() {
-        assert!(
-            !e.needs_decision() || matches!(e, Event::Ehlo { .. }),
-            "{e:?}"
-        );
-        if e.needs_decision() {
-            s.server.decide(Decision::Default);
-        }
-    }
-    let peak = peak_since(base);
     let mut lines = 0usize;
     let mut last = Vec::new();
-    while let Some(t) = s.server.poll_transmit() {
-        for line in t.split_inclusive(|&b| b == b'\n') {
-            lines += 1;
-            if (9..9 + 9_998).contains(&lines) {
-                assert_eq!(line, b"250 2.0.0 OK\r\n", "line {lines}");
+    let mut pauses = 0;
+    loop {
+        while let Some(e) = s.server.poll_event() {
+            assert!(
+                !e.needs_decision() || matches!(e, Event::Ehlo { .. }),
+                "{e:?}"
+            );
+            if e.needs_decision() {
+                s.server.decide(Decision::Default);
             }
-            last = line.to_vec();
         }
+        while let Some(t) = s.server.poll_transmit() {
+            for line in t.split_inclusive(|&b| b == b'\n') {
+                lines += 1;
+                if (9..9 + 9_998).contains(&lines) {
+                    assert_eq!(line, b"250 2.0.0 OK\r\n", "line {lines}");
+                }
+                last = line.to_vec();
+            }
+        }
+        if !s.server.is_paused_for_output() {
+            break;
+        }
+        pauses += 1;
     }
+    let peak = peak_since(base);
     assert_eq!(lines, 8 + 9_998 + 1);
     assert_eq!(last, b"221 2.0.0 Bye\r\n");
     assert!(s.server.is_closed());
-    // The input and the replies it caused (14 octets each, held until polled), with the
-    // output buffer's growth slack; nothing else per command.
-    let replies = 14 * 10_000;
+    // The replies (14 octets each, 140 kB in all) waited 64 KiB at a time
+    // (`limits.max_output_buffer`): twice.
+    assert_eq!(pauses, 2);
+    // The input and at most one mark's worth of replies, with the output buffer's growth
+    // slack; nothing else per command.
     assert!(
-        peak <= input.len() + 2 * replies + 128 * 1024,
+        peak <= input.len() + 2 * 64 * 1024 + 128 * 1024,
         "peak {peak}"
     );
+}
+
+/// A client that pipelines EHLOs without reading the replies (RFC 2920 section 3.1 leaves
+/// the deadlock to the client): 64 KiB of `EHLO x` lines would make over 1 MB of
+/// replies. The machine stops taking commands once the replies not yet handed out reach
+/// `limits.max_output_buffer` (64 KiB), so a transport whose socket is full holds no more
+/// than that, and every EHLO is still answered, in order, once the replies are taken.
+#[test]
+fn pipelined_ehlo_flood_holds_one_mark_of_replies() {
+    let mut s = Session::new(config());
+    s.take_text();
+    let n = 64 * 1024 / b"EHLO x\r\n".len();
+    let input = b"EHLO x\r\n".repeat(n);
+    s.server.receive(s.now, &input);
+    let mut most = 0;
+    let mut replies = 0;
+    let mut rounds = 0;
+    loop {
+        s.drain_events_only();
+        // A caller whose socket is full polls again without taking the replies: nothing
+        // more is processed, and the pause is reported each time.
+        if s.server.is_paused_for_output() {
+            let held = s.server.pending_output_len();
+            assert!(s.server.poll_event().is_none());
+            assert_eq!(s.server.pending_output_len(), held);
+            assert!(s.server.is_paused_for_output());
+            assert!(s.server.buffered_len() > 0);
+        }
+        most = most.max(s.server.pending_output_len());
+        let mut out = Vec::new();
+        s.server.transmit_into(&mut out);
+        replies += out.windows(15).filter(|w| w == b"250-mx.example.").count();
+        rounds += 1;
+        if !s.server.is_paused_for_output() {
+            break;
+        }
+    }
+    assert_eq!(replies, n);
+    // About 1.1 MB of replies, 64 KiB at a time.
+    assert!(rounds >= 17, "{rounds} rounds");
+    // The mark, plus the one EHLO reply that crossed it.
+    assert!((64 * 1024..64 * 1024 + 1024).contains(&most), "{most}");
+    assert_eq!(s.server.buffered_len(), 0);
+    assert!(!s.server.is_closed());
+}
+
+/// A mark below 512 octets counts as 512, as the other buffer limits do: `0` does not
+/// stop the session at its first reply.
+#[test]
+fn output_mark_below_a_command_line_counts_as_one() {
+    let mut c = config();
+    c.limits.max_output_buffer = 0;
+    let mut s = Session::new(c);
+    s.take_text();
+    s.server.receive(s.now, &b"NOOP\r\n".repeat(100));
+    s.drain_events_only();
+    assert!(s.server.is_paused_for_output());
+    // 512 octets of replies are 37 NOOP replies: the 37th reaches the mark.
+    assert_eq!(s.server.pending_output_len(), 37 * 14);
+    s.drain();
+    assert_eq!(s.take_text(), "250 2.0.0 OK\r\n".repeat(100));
+    assert!(!s.server.is_paused_for_output());
 }
 
 /// Replies that each end a transmit (NOOP's, RFC 2920 section 3.1), piled up by a client
@@ -419,6 +502,8 @@ fn many_pending_transmits_are_handed_out_in_linear_time() {
     let mut c = config();
     c.limits.max_commands = 1_000_000;
     c.limits.max_input_buffer = 4 * MIB;
+    // Without the output mark, which would have them handed out 64 KiB at a time.
+    c.limits.max_output_buffer = usize::MAX;
     let mut s = Session::new(c);
     s.feed(EHLO);
     s.take_text();

@@ -653,6 +653,7 @@ fn documented_defaults_are_the_code_defaults() {
     assert_eq!(l.max_text_line, limits::MAX_TEXT_LINE);
     assert_eq!(c.long_lines, LongLines::Accept);
     assert_eq!(l.max_input_buffer, 256 * 1024);
+    assert_eq!(l.max_output_buffer, 64 * 1024);
     assert_eq!(l.max_message_size, 10 * 1024 * 1024);
     assert_eq!(l.max_recipients, 100);
     assert_eq!(l.max_recipients, limits::MIN_RECIPIENTS);

@@ -524,6 +524,9 @@ fn starttls_then_garbage_closes_at_once() {
 /// is the `220`; TLS starts after it. A client pipelines STARTTLS behind 9,000 EHLOs
 /// (1.5 MB of replies) without reading, then reads them all: every reply, the `220`
 /// last, must arrive as plaintext, and the handshake and a new EHLO must then work.
+/// The session hands those replies out 64 KiB at a time (`limits.max_output_buffer`), so
+/// this also checks that each loop polls again after writing them, before it waits for
+/// input: one that did not would wait for a client that waits for it.
 /// (Here the kernel's send buffer, which grows to 4 MB, takes all of those replies; the
 /// event loop's case of replies still queued in the process at the upgrade, its `plain`
 /// buffer, would need a smaller one, which the 10,000-command cap keeps out of reach.)

@@ -58,6 +58,10 @@ fuzz_target!(|data: &[u8]| {
     config.auth.builtin_exchanges = head[0] & 64 != 0;
     config.auth.mechanisms = vec![Mechanism::new("NTLM"), Mechanism::new("PLAIN")];
     config.exchange.exps_mechanisms = vec![Mechanism::new("NTLM")];
+    // Now and then the smallest output mark, so that sessions pause for their replies
+    // often (`limits.max_output_buffer`; below 512 it counts as 512).
+    let mark = if head[1] & 2 != 0 { 512 } else { 64 * 1024 };
+    config.limits.max_output_buffer = if mark == 512 { 0 } else { mark };
     let record = head[1] & 1 != 0;
     config.record_envelope = record;
     let now = Instant::now();
@@ -72,30 +76,44 @@ fuzz_target!(|data: &[u8]| {
         }
         server.receive(now, piece);
         assert!(server.buffered_len() <= 2048);
-        while let Some(e) = server.poll_event() {
-            if e.needs_decision() {
-                // A SASL decision to another event does not fit it (the event keeps
-                // waiting): answer with the default then, so the session goes on.
-                if server.try_decide(decision(sel)) == Err(DecisionError::Mismatch) {
-                    server.decide(Decision::Default);
+        // Like a transport: events, then replies, and again while the session paused
+        // for its replies to be taken.
+        loop {
+            while let Some(e) = server.poll_event() {
+                if e.needs_decision() {
+                    // A SASL decision to another event does not fit it (the event keeps
+                    // waiting): answer with the default then, so the session goes on.
+                    if server.try_decide(decision(sel)) == Err(DecisionError::Mismatch) {
+                        server.decide(Decision::Default);
+                    }
+                    sel = sel.wrapping_mul(31).wrapping_add(7);
                 }
-                sel = sel.wrapping_mul(31).wrapping_add(7);
+                if e == Event::TlsUpgrade && sel & 1 == 0 {
+                    let _ = server.tls_established();
+                }
+                // `record_envelope`: an envelope exactly while a transaction is open, with
+                // every recipient the transaction counts.
+                assert_eq!(
+                    server.envelope().is_some(),
+                    record && server.in_transaction()
+                );
+                if let Some(envelope) = server.envelope() {
+                    assert_eq!(envelope.recipients.len(), server.recipients());
+                }
             }
-            if e == Event::TlsUpgrade && sel & 1 == 0 {
-                let _ = server.tls_established();
+            // Replies wait only up to the mark, plus what the last command caused.
+            let held = server.pending_output_len();
+            assert!(held < mark + 8 * 1024, "{held} octets held");
+            if server.is_paused_for_output() {
+                assert!(held >= mark);
+                assert!(server.poll_event().is_none());
             }
-            // `record_envelope`: an envelope exactly while a transaction is open, with
-            // every recipient the transaction counts.
-            assert_eq!(
-                server.envelope().is_some(),
-                record && server.in_transaction()
-            );
-            if let Some(envelope) = server.envelope() {
-                assert_eq!(envelope.recipients.len(), server.recipients());
+            while let Some(t) = server.poll_transmit() {
+                out.extend_from_slice(&t);
             }
-        }
-        while let Some(t) = server.poll_transmit() {
-            out.extend_from_slice(&t);
+            if !server.is_paused_for_output() {
+                break;
+            }
         }
     }
     server.handle_timeout(now + Duration::from_secs(3600));

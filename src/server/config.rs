@@ -321,6 +321,20 @@ pub struct ServerLimits {
     /// offered parameter, over 2,000): a line longer than the cap is refused as too long.
     /// Below 512 octets it counts as 512.
     pub max_input_buffer: usize,
+    /// Replies waiting to be handed out, in octets, at which the session stops taking the
+    /// commands it holds (default 64 KiB; below 512 it counts as 512). A client that
+    /// pipelines commands without reading the replies would otherwise have every command
+    /// in the input buffer answered at once, and the replies held here: 64 KiB of
+    /// `EHLO x` lines make over 1 MB of EHLO replies. RFC 2920 section 3.1 leaves
+    /// avoiding that deadlock to the client; this bounds what it costs the server.
+    ///
+    /// Once the replies reach the mark, [`Server::poll_event`](super::Server::poll_event)
+    /// returns `None` with commands still buffered and
+    /// [`Server::is_paused_for_output`](super::Server::is_paused_for_output) says so:
+    /// transmit, then poll again before waiting for input (the commands are already
+    /// here). The replies can pass the mark by one command's. Only command and SASL lines
+    /// wait: message content, which has no reply of its own, streams on.
+    pub max_output_buffer: usize,
     /// Largest message in octets (advertised with SIZE; default 10 MiB). `SIZE=` above
     /// it and messages that grow beyond it get `552 5.3.4`. `0` means no limit, as the
     /// `SIZE 0` it advertises says (RFC 1870 section 3).
@@ -359,6 +373,7 @@ impl Default for ServerLimits {
             max_sasl_line: crate::limits::MAX_SASL_LINE,
             max_text_line: crate::limits::MAX_TEXT_LINE,
             max_input_buffer: 256 * 1024,
+            max_output_buffer: 64 * 1024,
             max_message_size: 10 * 1024 * 1024,
             max_recipients: crate::limits::MIN_RECIPIENTS,
             max_errors: 10,
@@ -395,6 +410,12 @@ impl ServerLimits {
     /// waited for.
     pub(crate) fn input_buffer(&self) -> usize {
         self.max_input_buffer.max(self.command_line())
+    }
+
+    /// The output mark the session enforces: [`ServerLimits::max_output_buffer`], but at
+    /// least 512 octets. A smaller mark would only make the caller write more often.
+    pub(crate) fn output_buffer(&self) -> usize {
+        self.max_output_buffer.max(crate::limits::MAX_COMMAND_LINE)
     }
 
     /// The message size the session enforces: [`ServerLimits::max_message_size`], or no

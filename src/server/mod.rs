@@ -32,7 +32,10 @@
 //!    first event, [`Event::Connect`], comes without any input, and the client says
 //!    nothing until the greeting its decision produces has been written (RFC 5321 3.1).
 //! 3. Write every buffer [`Server::poll_transmit`] returns (or
-//!    [`Server::transmit_into`]), in order.
+//!    [`Server::transmit_into`]), in order. If [`Server::is_paused_for_output`], go back
+//!    to step 2 before reading: the session stopped taking the commands it holds because
+//!    the replies waiting to be written reached `limits.max_output_buffer` (a client
+//!    pipelining without reading), and those commands are answered only now.
 //! 4. When [`Server::is_closed`], the remaining transmits are written (step 3): close the
 //!    connection.
 //! 5. Read from the client and hand every byte to [`Server::receive`], then go back to
@@ -397,6 +400,9 @@ pub struct Server {
     /// the next, so tracking them allocates only for a slot's first use or growth).
     /// Used only under an advertised `LIMITS RCPTDOMAINMAX`.
     rcpt_domains: Vec<String>,
+    /// Commands wait in the input because the replies not yet handed out reached
+    /// `limits.max_output_buffer` (see [`Server::is_paused_for_output`]).
+    output_paused: bool,
 }
 
 /// Initial capacity of the input and output buffers of a session.
@@ -489,6 +495,7 @@ impl Server {
             line_limits,
             limits,
             rcpt_domains: Vec::new(),
+            output_paused: false,
         }
     }
 
@@ -613,6 +620,42 @@ impl Server {
                 Step::Idle => return None,
             }
         }
+    }
+
+    /// Whether [`Server::poll_event`] stopped with commands still buffered because the
+    /// replies waiting to be handed out reached `limits.max_output_buffer`
+    /// ([`ServerLimits::max_output_buffer`]). Hand them out
+    /// ([`Server::poll_transmit`] or [`Server::transmit_into`]), then poll events again
+    /// before waiting for more input: a client that pipelined its commands may wait for
+    /// their replies and send nothing more.
+    ///
+    /// ```
+    /// use ehlo::server::{Decision, Server, ServerConfig};
+    /// use std::time::Instant;
+    ///
+    /// let now = Instant::now();
+    /// let mut server = Server::new(ServerConfig::new("mx.example.test"), now);
+    /// // A client pipelining 9,000 NOOPs without reading a reply.
+    /// server.receive(now, &b"NOOP\r\n".repeat(9_000));
+    /// let (mut wire, mut most) = (Vec::new(), 0);
+    /// loop {
+    ///     while let Some(event) = server.poll_event() {
+    ///         if event.needs_decision() {
+    ///             server.decide(Decision::Default);
+    ///         }
+    ///     }
+    ///     most = most.max(server.pending_output_len());
+    ///     server.transmit_into(&mut wire);
+    ///     if !server.is_paused_for_output() {
+    ///         break;
+    ///     }
+    /// }
+    /// // The replies waited for the caller 64 KiB at a time, not all 9,000 at once.
+    /// assert!(most < 66_000);
+    /// assert_eq!(wire.len(), 33 + 9_000 * b"250 2.0.0 OK\r\n".len());
+    /// ```
+    pub fn is_paused_for_output(&self) -> bool {
+        self.output_paused && !matches!(self.phase, Phase::Closed)
     }
 
     /// Whether the machine waits for a decision on the last event.
@@ -1099,7 +1142,17 @@ impl Server {
                 self.wait_for(Pending::Connect);
                 Step::Event(Event::Connect)
             }
-            Phase::Command | Phase::Sasl(..) => self.step_line(),
+            Phase::Command | Phase::Sasl(..) => {
+                // Replies the caller has not taken yet bound how many more commands are
+                // answered: a client that pipelines without reading must not grow them
+                // without end (`limits.max_output_buffer`).
+                self.output_paused = self.out.len() >= self.config.limits.output_buffer()
+                    && (self.skipping || !self.input.is_empty());
+                if self.output_paused {
+                    return Step::Idle;
+                }
+                self.step_line()
+            }
             Phase::Data { .. } => self.step_data(),
             Phase::Bdat { .. } | Phase::XExch50(_) => self.step_chunk(),
         }

@@ -102,8 +102,18 @@ pub fn config() -> ServerConfig {
     ServerConfig::new("mx.example.test")
 }
 
-/// Drains events (deciding with `decide`) and transmits.
+/// Drains events (deciding with `decide`) and transmits, as a transport does: again
+/// while the session paused for its replies to be taken (`limits.max_output_buffer`).
 pub fn drain(server: &mut Server, run: &mut Run, decide: &mut dyn FnMut(&Event) -> Decision) {
+    loop {
+        drain_once(server, run, decide);
+        if !server.is_paused_for_output() {
+            return;
+        }
+    }
+}
+
+fn drain_once(server: &mut Server, run: &mut Run, decide: &mut dyn FnMut(&Event) -> Decision) {
     while let Some(event) = server.poll_event() {
         run.max_buffered = run.max_buffered.max(server.buffered_len());
         let needs = event.needs_decision();

@@ -368,9 +368,9 @@ fn a_command_trickled_an_octet_at_a_time_times_out() {
 // ------------------------------------------------------------------ floods
 
 /// A client that pipelines 64 KiB of `EHLO a` (8192 commands, far more replies than the
-/// socket buffers take) and never reads: the server holds a bounded amount of replies,
-/// not every one, and it goes on serving other clients promptly meanwhile (in the
-/// event loop, the flooder's stuck output must not stall the loop).
+/// socket buffers take) and never reads: the server holds a bounded amount of replies
+/// (one output mark), not every one, and it goes on serving other clients promptly
+/// meanwhile (in the event loop, the flooder's stuck output must not stall the loop).
 #[test]
 fn a_pipelined_flood_never_read_keeps_memory_bounded_and_others_served() {
     each_loop(|name| {
@@ -400,7 +400,10 @@ fn a_pipelined_flood_never_read_keeps_memory_bounded_and_others_served() {
             serves_within(server.addr, Duration::from_secs(1));
         }
         let grown = rss_kib(&server).saturating_sub(before);
-        assert!(grown < 24 * 1024, "grew by {grown} KiB (from {before} KiB)");
+        // Measured: 280 to 300 KiB, the input cap (256 KiB) and what the session holds
+        // of replies (`limits.max_output_buffer`, 64 KiB); 2.7 to 3.6 MB before that
+        // mark, when every pipelined EHLO of a read was answered at once.
+        assert!(grown < 2 * 1024, "grew by {grown} KiB (from {before} KiB)");
         let _ = flooder.shutdown(std::net::Shutdown::Both);
         let sent = sender.join().unwrap();
         assert!(sent >= 64 * 1024, "the server took only {sent} octets");

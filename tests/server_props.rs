@@ -468,7 +468,7 @@ fn helped(idx: usize, helps: usize) -> Vec<u8> {
 fn the_smallest_output_mark_pauses_the_scripted_sessions() {
     let mut small = full_config();
     small.limits.max_output_buffer = 0;
-    for idx in 0..SESSIONS.len() {
+    for (idx, session) in SESSIONS.iter().enumerate() {
         let mut pauses = 0;
         let mut server = Server::new(small.clone(), t0());
         server.receive(t0(), &helped(idx, 6));
@@ -486,6 +486,6 @@ fn the_smallest_output_mark_pauses_the_scripted_sessions() {
             pauses += 1;
         }
         assert!(pauses > 0, "session {idx}");
-        assert!(server.is_closed() || !SESSIONS[idx].ends_with("QUIT\r\n"));
+        assert!(server.is_closed() || !session.ends_with("QUIT\r\n"));
     }
 }

@@ -589,7 +589,9 @@ impl Server {
             .saturating_sub(self.buffered_len())
     }
 
-    /// Octets of output waiting for [`Server::poll_transmit`].
+    /// Octets of output waiting for [`Server::poll_transmit`]. Commands are taken only
+    /// while this stays below `limits.max_output_buffer` (see
+    /// [`Server::is_paused_for_output`]).
     pub fn pending_output_len(&self) -> usize {
         self.out.len()
     }

@@ -443,6 +443,7 @@ impl std::fmt::Debug for Server {
             .field("shutting_down", &self.shutting_down)
             .field("input_len", &(self.input.len() + self.body_in.len()))
             .field("output_len", &self.out.len())
+            .field("paused_for_output", &self.is_paused_for_output())
             .field("queued_events", &self.queued.len())
             .finish_non_exhaustive()
     }

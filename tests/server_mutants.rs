@@ -1,0 +1,151 @@
+//! Server behaviour found unpinned by mutation testing (cargo-mutants over `src/server/`):
+//! each test fails on a mutant that survived the rest of the suite and passes on the real
+//! code, and names the rule it pins.
+
+mod server_support;
+
+use ehlo::server::{Decision, Event, Server, ServerConfig};
+use server_support::*;
+
+const EHLO: &str = "EHLO client.example.test\r\n";
+
+/// A configuration that offers no extension at all, for tests that turn on exactly the
+/// one whose effect they pin.
+fn bare_config() -> ServerConfig {
+    let mut c = config();
+    let x = &mut c.extensions;
+    (x.size, x.pipelining, x.dsn) = (false, false, false);
+    (x.eight_bit_mime, x.chunking, x.binary_mime) = (false, false, false);
+    c
+}
+
+/// `MAIL FROM:<a@example.test> X-PAD=xxx...`: exactly `len` octets with its CRLF, with a
+/// parameter no session offers, so a line within the limit gets `555 5.5.4` (RFC 5321
+/// 4.1.1.11) and only a line over it `500 5.5.2` (4.5.3.1.4).
+fn mail_line_of(len: usize) -> String {
+    let head = "MAIL FROM:<a@example.test> X-PAD=";
+    assert!(head.len() + 2 < len);
+    format!("{head}{}\r\n", "x".repeat(len - head.len() - 2))
+}
+
+const NOT_RECOGNIZED: &str = "555 5.5.4 Parameter not recognized or not implemented\r\n";
+const TOO_LONG: &str = "500 5.5.2 Line too long\r\n";
+
+/// The replies to a MAIL line of `limit` octets and to one of `limit + 1`, after EHLO.
+fn replies_at_the_mail_limit(c: ServerConfig, limit: usize) -> String {
+    let input = EHLO.to_string() + &mail_line_of(limit) + &mail_line_of(limit + 1) + "NOOP\r\n";
+    let r = run(c, input.as_bytes(), defaults);
+    let text = r.text();
+    // The two replies before the NOOP's.
+    let lines: Vec<&str> = text.split_inclusive("\r\n").collect();
+    lines[lines.len() - 3..lines.len() - 1].concat()
+}
+
+// ---- command line limits (src/server/session_limits.rs) ----
+
+/// RFC 5321 4.5.3.1.4: "SMTP extensions may be used to increase this limit"; RFC 6152
+/// (8BITMIME) and RFC 6531 (SMTPUTF8) each bring `BODY=`, so a session that offers either
+/// one alone (no SIZE, DSN, BINARYMIME or AUTH) takes a MAIL line of 512 + 16 octets (room
+/// for ` BODY=BINARYMIME`) and refuses one octet more with `500 5.5.2`.
+#[test]
+fn body_parameter_room_follows_8bitmime_or_smtputf8_alone() {
+    for smtputf8 in [false, true] {
+        let mut c = bare_config();
+        c.extensions.eight_bit_mime = !smtputf8;
+        c.extensions.smtputf8 = smtputf8;
+        assert_eq!(
+            replies_at_the_mail_limit(c, 512 + 16 + if smtputf8 { 10 } else { 0 }),
+            NOT_RECOGNIZED.to_string() + TOO_LONG,
+            "smtputf8 {smtputf8}"
+        );
+    }
+    // Without either, 512 is the limit.
+    assert_eq!(
+        replies_at_the_mail_limit(bare_config(), 512),
+        NOT_RECOGNIZED.to_string() + TOO_LONG
+    );
+}
+
+/// RFC 5321 4.5.3.1.4 with the Exchange MAIL parameters: `XSHADOW` alone, or X-EXPS alone,
+/// gives MAIL lines the room of the Exchange parameters (1,024 octets over 512) without a
+/// keyword of `extensions.extra`.
+#[test]
+fn exchange_parameter_room_follows_xshadow_or_x_exps_alone() {
+    for exps in [false, true] {
+        let mut c = bare_config();
+        if exps {
+            c.exchange.exps_mechanisms = vec![ehlo::server::Mechanism::new("NTLM")];
+        } else {
+            c.exchange.xshadow = true;
+        }
+        assert_eq!(
+            replies_at_the_mail_limit(c, 512 + 1024),
+            NOT_RECOGNIZED.to_string() + TOO_LONG,
+            "exps {exps}"
+        );
+    }
+}
+
+// ---- message content (src/server/body.rs) ----
+
+/// Drives a session to the start of mail data (DATA accepted with `354`), every event
+/// answered with its default.
+fn in_data() -> (Server, Run) {
+    let mut server = Server::new(config(), t0());
+    let mut run = Run::default();
+    drain(&mut server, &mut run, &mut defaults);
+    server.receive(
+        t0(),
+        b"EHLO client.example.test\r\nMAIL FROM:<a@example.test>\r\n\
+          RCPT TO:<b@example.test>\r\nDATA\r\n",
+    );
+    drain(&mut server, &mut run, &mut defaults);
+    assert!(run.text().ends_with("354 Start mail input; end with <CRLF>.<CRLF>\r\n"));
+    (server, run)
+}
+
+/// RFC 5321 4.1.1.4 and 4.5.2: the end of mail data is `CRLF . CRLF` however the octets
+/// are split, and a line's leading dot is dropped. Input that arrives while the session
+/// still holds part of the previous read (here a caller that calls `receive` after each
+/// event instead of draining them first) follows what is held: nothing is lost, and the
+/// terminator completed by the new read ends the message at once.
+#[test]
+fn input_received_between_content_events_follows_what_is_held() {
+    // The held part decodes to nothing (a lone dot that may start the terminator).
+    let (mut server, mut run) = in_data();
+    server.receive(t0(), b"abc\r\n.");
+    match server.poll_event() {
+        Some(Event::MessageChunk(b)) => assert_eq!(&b[..], b"abc\r\n"),
+        e => panic!("{e:?}"),
+    }
+    server.receive(t0(), b"\r\n");
+    match server.poll_event() {
+        Some(Event::MessageEnd { size: 5 }) => server.decide(Decision::Default),
+        e => panic!("the terminator ends the message: {e:?}"),
+    }
+    drain(&mut server, &mut run, &mut defaults);
+    assert!(run.text().ends_with("250 2.0.0 Message accepted\r\n"), "{}", run.text());
+
+    // The held part is a dot-stuffed line.
+    let (mut server, mut run) = in_data();
+    server.receive(t0(), b"abc\r\n..def\r\n");
+    match server.poll_event() {
+        Some(Event::MessageChunk(b)) => assert_eq!(&b[..], b"abc\r\n"),
+        e => panic!("{e:?}"),
+    }
+    server.receive(t0(), b"ghi\r\n.\r\n");
+    let mut content = Vec::new();
+    while let Some(e) = server.poll_event() {
+        match e {
+            Event::MessageChunk(b) => content.extend_from_slice(&b),
+            Event::MessageEnd { size } => {
+                assert_eq!(size, 16);
+                server.decide(Decision::Default);
+            }
+            e => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(content, b".def\r\nghi\r\n");
+    drain(&mut server, &mut run, &mut defaults);
+    assert!(run.text().ends_with("250 2.0.0 Message accepted\r\n"), "{}", run.text());
+}

@@ -4,7 +4,7 @@
 
 mod server_support;
 
-use ehlo::server::{Decision, Event, Server, ServerConfig};
+use ehlo::server::{AuthAbort, AuthVerb, Decision, Event, Mechanism, Server, ServerConfig};
 use server_support::*;
 
 const EHLO: &str = "EHLO client.example.test\r\n";
@@ -148,4 +148,89 @@ fn input_received_between_content_events_follows_what_is_held() {
     assert_eq!(content, b".def\r\nghi\r\n");
     drain(&mut server, &mut run, &mut defaults);
     assert!(run.text().ends_with("250 2.0.0 Message accepted\r\n"), "{}", run.text());
+}
+
+// ---- authentication (src/server/auth.rs) ----
+
+/// `auth.require_tls` with NTLM and PLAIN for AUTH and NTLM for X-EXPS.
+fn require_tls_config() -> ServerConfig {
+    let mut c = config();
+    c.extensions.starttls = true;
+    c.auth.mechanisms = vec![Mechanism::new("NTLM"), Mechanism::new("PLAIN")];
+    c.auth.require_tls = true;
+    c.exchange.exps_mechanisms = vec![Mechanism::new("NTLM")];
+    c
+}
+
+/// RFC 4954 section 6 and `AuthConfig::require_tls`: before TLS every AUTH gets `538
+/// 5.7.11`, a mechanism the server does not know too (the client learns nothing of the
+/// mechanisms before TLS); X-EXPS, which `require_tls` does not cover, goes on to the
+/// caller. Under TLS AUTH is served: an unknown mechanism gets `504 5.5.4` and a known
+/// one its exchange (`334`, cancelled by `*` with `501 5.0.0`).
+#[test]
+fn require_tls_covers_auth_of_any_mechanism_and_not_x_exps() {
+    let input = EHLO.to_string() + "AUTH X-UNKNOWN\r\nAUTH NTLM\r\nX-EXPS NTLM\r\n";
+    let r = run(require_tls_config(), input.as_bytes(), defaults);
+    let encryption = "538 5.7.11 Encryption required for requested authentication mechanism\r\n";
+    assert!(
+        r.text().ends_with(&format!("{encryption}{encryption}535 5.7.3 Authentication unsuccessful\r\n")),
+        "{}",
+        r.text()
+    );
+    assert_eq!(r.kinds()[2..], ["AuthStart"]);
+
+    let input = EHLO.to_string() + "AUTH X-UNKNOWN\r\nAUTH PLAIN\r\n*\r\n";
+    let r = run_acts(
+        require_tls_config(),
+        &[Act::Tls, Act::Input(input.as_bytes())],
+        |e| match e {
+            Event::AuthStart { .. } => Decision::AuthChallenge(Vec::new()),
+            _ => Decision::Default,
+        },
+    );
+    assert!(
+        r.text().ends_with(
+            "504 5.5.4 Unrecognized authentication type\r\n334 \r\n\
+             501 5.0.0 Authentication cancelled\r\n"
+        ),
+        "{}",
+        r.text()
+    );
+}
+
+/// RFC 4954 section 4: a client response that is not valid BASE64 fails the exchange with
+/// `501 5.5.2`; the caller is told why (`AuthAbort::InvalidBase64`, not `Refused`) in
+/// both modes, for the initial response and for a continuation line alike.
+#[test]
+fn a_response_that_is_not_base64_is_reported_as_such_in_both_modes() {
+    for builtin in [false, true] {
+        let mut c = config();
+        c.auth.mechanisms = vec![Mechanism::new("PLAIN")];
+        c.auth.allow_plaintext_without_tls = true;
+        c.auth.builtin_exchanges = builtin;
+        let input = EHLO.to_string() + "AUTH PLAIN dGVzdA\r\nAUTH PLAIN\r\ndGVzdA\r\n";
+        let r = run(c, input.as_bytes(), |e| match e {
+            Event::AuthStart { .. } => Decision::AuthChallenge(Vec::new()),
+            _ => Decision::Default,
+        });
+        let bad = "501 5.5.2 Cannot Base64-decode client response\r\n";
+        assert!(
+            r.text().ends_with(&format!("{bad}334 \r\n{bad}")),
+            "builtin {builtin}: {}",
+            r.text()
+        );
+        let reasons: Vec<_> = r
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Event::AuthAborted { verb, reason } => Some((*verb, *reason)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            reasons,
+            [(AuthVerb::Auth, AuthAbort::InvalidBase64); 2],
+            "builtin {builtin}"
+        );
+    }
 }

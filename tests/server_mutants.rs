@@ -100,7 +100,9 @@ fn in_data() -> (Server, Run) {
           RCPT TO:<b@example.test>\r\nDATA\r\n",
     );
     drain(&mut server, &mut run, &mut defaults);
-    assert!(run.text().ends_with("354 Start mail input; end with <CRLF>.<CRLF>\r\n"));
+    assert!(run
+        .text()
+        .ends_with("354 Start mail input; end with <CRLF>.<CRLF>\r\n"));
     (server, run)
 }
 
@@ -124,7 +126,11 @@ fn input_received_between_content_events_follows_what_is_held() {
         e => panic!("the terminator ends the message: {e:?}"),
     }
     drain(&mut server, &mut run, &mut defaults);
-    assert!(run.text().ends_with("250 2.0.0 Message accepted\r\n"), "{}", run.text());
+    assert!(
+        run.text().ends_with("250 2.0.0 Message accepted\r\n"),
+        "{}",
+        run.text()
+    );
 
     // The held part is a dot-stuffed line.
     let (mut server, mut run) = in_data();
@@ -147,7 +153,11 @@ fn input_received_between_content_events_follows_what_is_held() {
     }
     assert_eq!(content, b".def\r\nghi\r\n");
     drain(&mut server, &mut run, &mut defaults);
-    assert!(run.text().ends_with("250 2.0.0 Message accepted\r\n"), "{}", run.text());
+    assert!(
+        run.text().ends_with("250 2.0.0 Message accepted\r\n"),
+        "{}",
+        run.text()
+    );
 }
 
 // ---- authentication (src/server/auth.rs) ----
@@ -173,7 +183,9 @@ fn require_tls_covers_auth_of_any_mechanism_and_not_x_exps() {
     let r = run(require_tls_config(), input.as_bytes(), defaults);
     let encryption = "538 5.7.11 Encryption required for requested authentication mechanism\r\n";
     assert!(
-        r.text().ends_with(&format!("{encryption}{encryption}535 5.7.3 Authentication unsuccessful\r\n")),
+        r.text().ends_with(&format!(
+            "{encryption}{encryption}535 5.7.3 Authentication unsuccessful\r\n"
+        )),
         "{}",
         r.text()
     );
@@ -232,5 +244,127 @@ fn a_response_that_is_not_base64_is_reported_as_such_in_both_modes() {
             [(AuthVerb::Auth, AuthAbort::InvalidBase64); 2],
             "builtin {builtin}"
         );
+    }
+}
+
+// ---- the Exchange presets (src/server/exchange.rs) ----
+
+/// `EXPS_LINE_LIMIT` in both presets that offer X-EXPS: an X-EXPS line of 72 KiB (a
+/// 48,000-octet Kerberos token in base64) is read, four octets more get `500 5.5.6` (RFC
+/// 4954 section 4, the authentication buffer).
+#[test]
+fn exchange_presets_take_x_exps_lines_of_72_kib() {
+    let too_long = "500 5.5.6 Authentication exchange line is too long\r\n";
+    for preset in [
+        ServerConfig::exchange_2016_default,
+        ServerConfig::exchange_2003,
+    ] {
+        for (len, refused) in [(72 * 1024, false), (72 * 1024 + 4, true)] {
+            let text = "A".repeat(len - "X-EXPS GSSAPI \r\n".len());
+            let line = format!("X-EXPS GSSAPI {text}\r\n");
+            assert_eq!(line.len(), len);
+            let input = EHLO.to_string() + &line;
+            let r = run(preset("mail.example.test"), input.as_bytes(), |e| match e {
+                Event::AuthStart { .. } => Decision::AuthFailure,
+                _ => Decision::Default,
+            });
+            assert_eq!(r.text().ends_with(too_long), refused, "{len}");
+            assert_eq!(r.kinds().contains(&"AuthStart"), !refused, "{len}");
+        }
+    }
+}
+
+/// \[MS-OXSMTP\] 3.2.5.1 in the Exchange 2003 preset with the built-in exchanges: `AUTH
+/// GSSAPI` and `X-EXPS GSSAPI` without an initial response get SASL_Mechanism_Supported
+/// (2.2.1), `334 GSSAPI supported`, not RFC 4954's empty `334 `.
+#[test]
+fn exchange_2003_preset_sends_sasl_mechanism_supported() {
+    let mut c = ServerConfig::exchange_2003("mail.example.test");
+    c.auth.builtin_exchanges = true;
+    let input = EHLO.to_string() + "AUTH GSSAPI\r\n*\r\nX-EXPS GSSAPI\r\n*\r\n";
+    let r = run(c, input.as_bytes(), defaults);
+    let round = "334 GSSAPI supported\r\n501 5.0.0 Authentication cancelled\r\n";
+    assert!(r.text().ends_with(&round.repeat(2)), "{}", r.text());
+}
+
+// ---- command dispatch (src/server/commands.rs) ----
+
+const NEED_MAIL: &str = "503 5.5.1 Need MAIL command first\r\n";
+const TOO_MANY_ERRORS: &str = "421 4.7.0 Too many errors, closing connection\r\n";
+
+/// RFC 5321 3.3 and 4.1.4: DATA without a transaction is a bad sequence (`503 5.5.1`). Only
+/// the one at the end of a group pipelined behind a refused MAIL goes uncounted; a DATA
+/// without MAIL anywhere else is a protocol error like any other, and `limits.max_errors`
+/// of them close the session with `421 4.7.0` (RFC 5321 4.3.2 allows 421 at any time).
+#[test]
+fn data_without_mail_counts_as_an_error() {
+    let mut c = config();
+    c.limits.max_errors = 2;
+    let r = run(
+        c,
+        (EHLO.to_string() + "DATA\r\nDATA\r\n").as_bytes(),
+        defaults,
+    );
+    assert!(
+        r.text().ends_with(&(NEED_MAIL.repeat(2) + TOO_MANY_ERRORS)),
+        "{}",
+        r.text()
+    );
+    assert!(r.closed);
+}
+
+/// `Server::mail_refused_run`: only a refused MAIL (by the caller, by a limit or for its
+/// syntax) starts a pipelined group whose RCPT, DATA and BDAT `503`s go uncounted. A
+/// syntax error of another command (a HELO without its domain, RFC 5321 4.1.1.1) starts
+/// none: the RCPT after it is counted, and the error limit closes the session.
+#[test]
+fn a_syntax_error_of_another_command_starts_no_uncounted_group() {
+    let mut c = config();
+    c.limits.max_errors = 2;
+    let input = EHLO.to_string() + "HELO\r\nRCPT TO:<b@example.test>\r\nNOOP\r\n";
+    let r = run(c, input.as_bytes(), defaults);
+    let text = r.text();
+    let lines: Vec<&str> = text.split_inclusive("\r\n").collect();
+    assert!(lines[lines.len() - 3].starts_with("501 "), "{text}");
+    assert_eq!(
+        lines[lines.len() - 2..].concat(),
+        NEED_MAIL.to_string() + TOO_MANY_ERRORS
+    );
+    assert!(r.closed);
+}
+
+// ---- the envelope (src/server/envelope.rs) ----
+
+/// RFC 5321 4.1.1.11 and RFC 1869 section 6: a parameter of an extension the session did
+/// not advertise is `555 5.5.4` whatever its value; the value is judged (`501 5.5.4`)
+/// only where the extension is offered. `BODY=` is offered by 8BITMIME (RFC 6152), by
+/// SMTPUTF8 (RFC 6531, which brings 8BITMIME) and by BINARYMIME with CHUNKING (RFC 3030
+/// section 3), each alone, and by none of CHUNKING or BINARYMIME without the other.
+#[test]
+fn a_bad_body_value_is_judged_only_where_body_is_offered() {
+    type Set = fn(&mut ehlo::server::Extensions);
+    let cases: [(&str, Set, bool); 5] = [
+        ("8BITMIME", |x| x.eight_bit_mime = true, true),
+        ("SMTPUTF8", |x| x.smtputf8 = true, true),
+        (
+            "BINARYMIME",
+            |x| (x.chunking, x.binary_mime) = (true, true),
+            true,
+        ),
+        ("CHUNKING alone", |x| x.chunking = true, false),
+        ("BINARYMIME alone", |x| x.binary_mime = true, false),
+    ];
+    for (name, set, offered) in cases {
+        let mut c = bare_config();
+        set(&mut c.extensions);
+        let input = EHLO.to_string() + "MAIL FROM:<a@example.test> BODY=9BIT\r\n";
+        let r = run(c, input.as_bytes(), defaults);
+        let text = r.text();
+        let last = text.split_inclusive("\r\n").last().unwrap();
+        if offered {
+            assert!(last.starts_with("501 5.5.4 "), "{name}: {text}");
+        } else {
+            assert_eq!(last, NOT_RECOGNIZED, "{name}");
+        }
     }
 }

@@ -232,20 +232,26 @@ fn one_byte_at_a_time_equals_whole() {
     }
 }
 
+/// `s` cut at `cuts` (each taken modulo `s.len() + 1`, in any order, repeats ignored).
+fn cut(s: &[u8], mut cuts: Vec<usize>) -> Vec<&[u8]> {
+    cuts.iter_mut().for_each(|c| *c %= s.len() + 1);
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for c in cuts {
+        pieces.push(&s[start..c]);
+        start = c;
+    }
+    pieces.push(&s[start..]);
+    pieces
+}
+
 proptest! {
     #[test]
-    fn splitting_does_not_matter(idx in 0..SESSIONS.len(), mut cuts in prop::collection::vec(0usize..400, 0..12)) {
+    fn splitting_does_not_matter(idx in 0..SESSIONS.len(), cuts in prop::collection::vec(0usize..400, 0..12)) {
         let s = SESSIONS[idx].as_bytes();
-        cuts.iter_mut().for_each(|c| *c %= s.len() + 1);
-        cuts.sort_unstable();
-        cuts.dedup();
-        let mut pieces = Vec::new();
-        let mut start = 0;
-        for c in cuts {
-            pieces.push(&s[start..c]);
-            start = c;
-        }
-        pieces.push(&s[start..]);
+        let pieces = cut(s, cuts);
         let whole = run(full_config(), s, decide);
         let split = run_pieces(full_config(), &pieces, decide);
         prop_assert_eq!(split.text(), whole.text());
@@ -411,7 +417,7 @@ proptest! {
     fn the_output_mark_changes_nothing_on_the_wire(
         idx in 0..SESSIONS.len(),
         helps in 0usize..12,
-        mut cuts in prop::collection::vec(0usize..1600, 0..12),
+        cuts in prop::collection::vec(0usize..1600, 0..12),
         pieces in prop::collection::vec(prop::collection::vec(token(), 1..24).prop_map(|v| v.concat()), 1..8),
         sels in prop::collection::vec(any::<u8>(), 1..32),
         tls_at in any::<u8>(),
@@ -424,17 +430,7 @@ proptest! {
         // HELP replies (about 130 octets each) pipelined ahead of the session make the
         // smallest mark pause it.
         let script = helped(idx, helps);
-        let s = &script[..];
-        cuts.iter_mut().for_each(|c| *c %= s.len() + 1);
-        cuts.sort_unstable();
-        cuts.dedup();
-        let mut split = Vec::new();
-        let mut start = 0;
-        for c in cuts {
-            split.push(&s[start..c]);
-            start = c;
-        }
-        split.push(&s[start..]);
+        let split = cut(&script, cuts);
         let a = run_pieces(small.clone(), &split, decide);
         let b = run_pieces(large.clone(), &split, decide);
         prop_assert_eq!(a.text(), b.text());
